@@ -1,0 +1,53 @@
+package rota
+
+// Org is everything that is configured: people, teams, rotations, services
+// and escalation policies, validated together. An Org is immutable once
+// built; a configuration reload builds a new one.
+type Org struct {
+	People    []*Person
+	Teams     []*Team
+	Rotations []*Rotation
+	Services  []*Service
+	Policies  []*EscalationPolicy
+
+	people    map[string]*Person
+	teams     map[string]*Team
+	rotations map[string]*Rotation
+	services  map[string]*Service
+	policies  map[string]*EscalationPolicy
+}
+
+// NewOrg indexes the given values by name. Validation is the caller's: the
+// config package checks names are unique and references resolve.
+func NewOrg(people []*Person, teams []*Team, rotations []*Rotation, services []*Service, policies []*EscalationPolicy) *Org {
+	o := &Org{People: people, Teams: teams, Rotations: rotations, Services: services, Policies: policies}
+	o.people = index(people, func(p *Person) string { return p.Name })
+	o.teams = index(teams, func(t *Team) string { return t.Name })
+	o.rotations = index(rotations, func(r *Rotation) string { return r.Name })
+	o.services = index(services, func(s *Service) string { return s.Name })
+	o.policies = index(policies, func(p *EscalationPolicy) string { return p.Name })
+	return o
+}
+
+func index[T any](xs []*T, name func(*T) string) map[string]*T {
+	m := make(map[string]*T, len(xs))
+	for _, x := range xs {
+		m[name(x)] = x
+	}
+	return m
+}
+
+// Person returns the named person, or nil.
+func (o *Org) Person(name string) *Person { return o.people[name] }
+
+// Team returns the named team, or nil.
+func (o *Org) Team(name string) *Team { return o.teams[name] }
+
+// Rotation returns the named rotation, or nil.
+func (o *Org) Rotation(name string) *Rotation { return o.rotations[name] }
+
+// Service returns the named service, or nil.
+func (o *Org) Service(name string) *Service { return o.services[name] }
+
+// Policy returns the named escalation policy, or nil.
+func (o *Org) Policy(name string) *EscalationPolicy { return o.policies[name] }

@@ -1,0 +1,73 @@
+package scheduler
+
+import (
+	"fmt"
+	"math/rand"
+	"testing"
+	"time"
+
+	"github.com/rotahq/rota"
+)
+
+// thousandOverrides spreads 1,000 overlapping overrides of 1 to 48 hours
+// over the year 2026.
+func thousandOverrides(loc *time.Location) []rota.Override {
+	rng := rand.New(rand.NewSource(42))
+	start := day(2026, 1, 1, loc)
+	ovs := make([]rota.Override, 1000)
+	for i := range ovs {
+		s := start.Add(time.Duration(rng.Intn(365*24*60)) * time.Minute)
+		ovs[i] = rota.Override{ID: int64(i + 1), Rotation: "r", Person: fmt.Sprintf("p%d", i%20),
+			Start: s, End: s.Add(time.Duration(1+rng.Intn(48)) * time.Hour)}
+	}
+	return ovs
+}
+
+// benchRotation starts before the benchmarks' year so that someone is
+// always on call.
+func benchRotation(loc *time.Location) *rota.Rotation {
+	r := weekly("r", loc, "a", "b", "c", "d", "e")
+	r.Start = day(2025, 12, 1, loc)
+	return r
+}
+
+func BenchmarkOnCall1000Overrides(b *testing.B) {
+	loc := mustLoad(b, "Europe/Berlin")
+	tl := NewTimeline(benchRotation(loc), thousandOverrides(loc))
+	at := make([]time.Time, 1024)
+	rng := rand.New(rand.NewSource(7))
+	for i := range at {
+		at[i] = day(2026, 1, 1, loc).Add(time.Duration(rng.Intn(365*24*3600)) * time.Second)
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if _, ok := tl.At(at[i%len(at)]); !ok {
+			b.Fatal("nobody on call")
+		}
+	}
+}
+
+func BenchmarkShiftsYear1000Overrides(b *testing.B) {
+	loc := mustLoad(b, "Europe/Berlin")
+	tl := NewTimeline(benchRotation(loc), thousandOverrides(loc))
+	from, to := day(2026, 1, 1, loc), day(2027, 1, 1, loc)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if len(tl.Shifts(from, to)) < 500 {
+			b.Fatal("too few shifts")
+		}
+	}
+}
+
+func BenchmarkBuildTimeline1000Overrides(b *testing.B) {
+	loc := mustLoad(b, "Europe/Berlin")
+	rot := benchRotation(loc)
+	ovs := thousandOverrides(loc)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		NewTimeline(rot, ovs)
+	}
+}

@@ -1,0 +1,100 @@
+package scheduler
+
+import (
+	"time"
+
+	"github.com/rotahq/rota"
+)
+
+// cycle computes a rotation's scheduled handoffs: handoff k falls on the
+// local date anchor + k*days at the handoff's wall-clock time, and shift k
+// (from handoff k to handoff k+1) belongs to member k mod len(members).
+type cycle struct {
+	members []string
+	days    int
+	anchor  time.Time // local midnight of the first handoff's date, as a UTC date
+	clock   rota.Clock
+	loc     *time.Location
+	first   time.Time // handoff 0
+	approx  time.Duration
+}
+
+func newCycle(r *rota.Rotation) cycle {
+	loc := r.Location
+	if loc == nil {
+		loc = time.UTC
+	}
+	start := r.Start.In(loc)
+	d := time.Date(start.Year(), start.Month(), start.Day(), 0, 0, 0, 0, time.UTC)
+	for d.Weekday() != r.Handoff.Weekday {
+		d = d.AddDate(0, 0, 1)
+	}
+	days := r.ShiftDays
+	if days < 1 {
+		days = 1
+	}
+	c := cycle{members: r.Members, days: days, anchor: d, clock: r.Handoff.Time, loc: loc, approx: time.Duration(days) * rota.Day}
+	c.first = c.handoff(0)
+	return c
+}
+
+// handoff returns the instant of handoff k.
+func (c *cycle) handoff(k int64) time.Time {
+	d := c.anchor.AddDate(0, 0, int(k)*c.days)
+	return Wallclock(d.Year(), d.Month(), d.Day(), c.clock.Hour(), c.clock.Minute(), c.loc).UTC()
+}
+
+// index returns the shift k whose window holds t; ok is false before the
+// first handoff.
+func (c *cycle) index(t time.Time) (k int64, ok bool) {
+	if t.Before(c.first) || len(c.members) == 0 {
+		return 0, false
+	}
+	// Wall-clock days differ from 24 hours by at most an hour or two, so
+	// the estimate is off by at most one shift.
+	k = int64(t.Sub(c.first) / c.approx)
+	for k > 0 && c.handoff(k).After(t) {
+		k--
+	}
+	for !c.handoff(k + 1).After(t) {
+		k++
+	}
+	return k, true
+}
+
+func (c *cycle) member(k int64) string { return c.members[k%int64(len(c.members))] }
+
+// base is one scheduled shift before overrides.
+type base struct {
+	person     string
+	start, end time.Time
+}
+
+// shifts returns the scheduled shifts overlapping [from, to).
+func (c *cycle) shifts(from, to time.Time) []base {
+	if !to.After(c.first) || len(c.members) == 0 {
+		return nil
+	}
+	if from.Before(c.first) {
+		from = c.first
+	}
+	k, _ := c.index(from)
+	var out []base
+	start := c.handoff(k)
+	for start.Before(to) {
+		end := c.handoff(k + 1)
+		out = append(out, base{person: c.member(k), start: start, end: end})
+		start = end
+		k++
+	}
+	return out
+}
+
+// at returns the scheduled shift holding t.
+func (c *cycle) at(t time.Time) (base, bool) {
+	k, ok := c.index(t)
+	if !ok {
+		return base{}, false
+	}
+	return base{person: c.member(k), start: c.handoff(k), end: c.handoff(k + 1)}, true
+}

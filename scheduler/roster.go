@@ -1,0 +1,119 @@
+package scheduler
+
+import (
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/rotahq/rota"
+)
+
+// Roster is an immutable snapshot of who is on call: the configured
+// organisation and every rotation's timeline. Queries are pure; changes
+// return a new Roster that shares what did not change.
+type Roster struct {
+	org       *rota.Org
+	overrides map[string][]rota.Override
+	timelines map[string]*Timeline
+}
+
+// NewRoster builds a roster from the organisation and all stored overrides.
+// Overrides of rotations the organisation does not have are kept, unused,
+// so that a rotation removed and re-added by a reload gets them back.
+func NewRoster(org *rota.Org, overrides []rota.Override) *Roster {
+	byRot := make(map[string][]rota.Override)
+	for _, o := range overrides {
+		byRot[o.Rotation] = append(byRot[o.Rotation], o)
+	}
+	r := &Roster{org: org, overrides: byRot, timelines: make(map[string]*Timeline, len(org.Rotations))}
+	for _, rot := range org.Rotations {
+		r.timelines[rot.Name] = NewTimeline(rot, byRot[rot.Name])
+	}
+	return r
+}
+
+// Org returns the configured organisation the roster was built from.
+func (r *Roster) Org() *rota.Org { return r.org }
+
+// Timeline returns the named rotation's timeline, or nil if the rotation is
+// not configured.
+func (r *Roster) Timeline(rotation string) *Timeline { return r.timelines[rotation] }
+
+// OnCall returns the shift of rotation holding at; ok is false for an
+// unknown rotation or when nobody is on call.
+func (r *Roster) OnCall(rotation string, at time.Time) (rota.Shift, bool) {
+	tl := r.timelines[rotation]
+	if tl == nil {
+		return rota.Shift{}, false
+	}
+	return tl.At(at)
+}
+
+// Shifts returns rotation's final shifts overlapping [from, to).
+func (r *Roster) Shifts(rotation string, from, to time.Time) []rota.Shift {
+	tl := r.timelines[rotation]
+	if tl == nil {
+		return nil
+	}
+	return tl.Shifts(from, to)
+}
+
+// WithOrg returns the roster for a reloaded organisation, keeping the
+// overrides.
+func (r *Roster) WithOrg(org *rota.Org) *Roster {
+	n := &Roster{org: org, overrides: r.overrides, timelines: make(map[string]*Timeline, len(org.Rotations))}
+	for _, rot := range org.Rotations {
+		if old := r.timelines[rot.Name]; old != nil {
+			n.timelines[rot.Name] = old.withRotation(rot)
+		} else {
+			n.timelines[rot.Name] = NewTimeline(rot, r.overrides[rot.Name])
+		}
+	}
+	return n
+}
+
+// WithOverrides returns the roster with rotation's overrides replaced.
+func (r *Roster) WithOverrides(rotation string, overrides []rota.Override) *Roster {
+	n := &Roster{org: r.org, overrides: make(map[string][]rota.Override, len(r.overrides)+1), timelines: make(map[string]*Timeline, len(r.timelines))}
+	for k, v := range r.overrides {
+		n.overrides[k] = v
+	}
+	n.overrides[rotation] = overrides
+	for k, v := range r.timelines {
+		n.timelines[k] = v
+	}
+	if rot := r.org.Rotation(rotation); rot != nil {
+		n.timelines[rotation] = NewTimeline(rot, overrides)
+	}
+	return n
+}
+
+// Book holds the current Roster. Readers take it without locking; changes
+// are serialised so that each builds on the one before.
+type Book struct {
+	mu  sync.Mutex
+	cur atomic.Pointer[Roster]
+}
+
+// NewBook returns a book holding r.
+func NewBook(r *Roster) *Book {
+	b := &Book{}
+	b.cur.Store(r)
+	return b
+}
+
+// Roster returns the current roster.
+func (b *Book) Roster() *Roster { return b.cur.Load() }
+
+// Update replaces the roster with what change makes of it. Changes run one
+// at a time; one that fails leaves the roster as it was.
+func (b *Book) Update(change func(*Roster) (*Roster, error)) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	n, err := change(b.cur.Load())
+	if err != nil {
+		return err
+	}
+	b.cur.Store(n)
+	return nil
+}

@@ -1,0 +1,122 @@
+package scheduler
+
+import (
+	"sort"
+	"time"
+
+	"github.com/rotahq/rota"
+)
+
+// Timeline is one rotation's final schedule: its cycle with its overrides
+// laid on top. It is immutable and safe for concurrent use.
+type Timeline struct {
+	rotation string
+	cyc      cycle
+	segs     []segment
+}
+
+// NewTimeline builds the timeline of r with the given overrides, which may
+// be in any order and may overlap.
+func NewTimeline(r *rota.Rotation, overrides []rota.Override) *Timeline {
+	return &Timeline{rotation: r.Name, cyc: newCycle(r), segs: flatten(overrides)}
+}
+
+// withRotation returns the same overrides over a changed rotation.
+func (tl *Timeline) withRotation(r *rota.Rotation) *Timeline {
+	return &Timeline{rotation: r.Name, cyc: newCycle(r), segs: tl.segs}
+}
+
+// At returns the shift holding t: an override's window, or the scheduled
+// shift cut short where overrides begin or end within it. ok is false when
+// nobody is on call at t (before the rotation starts, with no override).
+func (tl *Timeline) At(t time.Time) (rota.Shift, bool) {
+	tn := t.UnixNano()
+	i := sort.Search(len(tl.segs), func(i int) bool { return tl.segs[i].end > tn })
+	if i < len(tl.segs) && tl.segs[i].start <= tn {
+		return tl.segShift(tl.segs[i]), true
+	}
+	b, ok := tl.cyc.at(t)
+	if !ok {
+		return rota.Shift{}, false
+	}
+	s := rota.Shift{Rotation: tl.rotation, Person: b.person, Start: b.start, End: b.end}
+	if i > 0 && tl.segs[i-1].end > b.start.UnixNano() {
+		s.Start = time.Unix(0, tl.segs[i-1].end).UTC()
+	}
+	if i < len(tl.segs) && tl.segs[i].start < b.end.UnixNano() {
+		s.End = time.Unix(0, tl.segs[i].start).UTC()
+	}
+	return s, true
+}
+
+// Shifts returns the final shifts overlapping [from, to), in order, whole:
+// the first may start before from and the last end after to.
+func (tl *Timeline) Shifts(from, to time.Time) []rota.Shift {
+	if !to.After(from) {
+		return nil
+	}
+	fn, tn := from.UnixNano(), to.UnixNano()
+	lo := sort.Search(len(tl.segs), func(i int) bool { return tl.segs[i].end > fn })
+	hi := sort.Search(len(tl.segs), func(i int) bool { return tl.segs[i].start >= tn })
+	segs := tl.segs[lo:hi]
+
+	// The scheduled shifts around the range, minus the overrides' windows.
+	// A scheduled shift may be cut into several pieces; each piece is kept
+	// whole unless an override cuts it.
+	var free []rota.Shift
+	bases := tl.cyc.shifts(from, to)
+	k := sort.Search(len(tl.segs), func(i int) bool {
+		return len(bases) == 0 || tl.segs[i].end > bases[0].start.UnixNano()
+	})
+	for _, b := range bases {
+		bs, be := b.start.UnixNano(), b.end.UnixNano()
+		c := bs
+		for k < len(tl.segs) && tl.segs[k].start < be {
+			sg := tl.segs[k]
+			if sg.start > c {
+				free = append(free, tl.piece(b.person, c, sg.start))
+			}
+			if sg.end > c {
+				c = sg.end
+			}
+			if sg.end > be {
+				break
+			}
+			k++
+		}
+		if c < be {
+			free = append(free, tl.piece(b.person, c, be))
+		}
+	}
+
+	out := make([]rota.Shift, 0, len(free)+len(segs))
+	i := 0
+	for _, sg := range segs {
+		for i < len(free) && free[i].Start.UnixNano() < sg.start {
+			out = appendOverlapping(out, free[i], fn, tn)
+			i++
+		}
+		out = append(out, tl.segShift(sg))
+	}
+	for ; i < len(free); i++ {
+		out = appendOverlapping(out, free[i], fn, tn)
+	}
+	return out
+}
+
+func appendOverlapping(out []rota.Shift, s rota.Shift, from, to int64) []rota.Shift {
+	if s.End.UnixNano() > from && s.Start.UnixNano() < to {
+		out = append(out, s)
+	}
+	return out
+}
+
+func (tl *Timeline) piece(person string, start, end int64) rota.Shift {
+	return rota.Shift{Rotation: tl.rotation, Person: person, Start: time.Unix(0, start).UTC(), End: time.Unix(0, end).UTC()}
+}
+
+func (tl *Timeline) segShift(sg segment) rota.Shift {
+	s := tl.piece(sg.person, sg.start, sg.end)
+	s.OverrideID = sg.id
+	return s
+}

@@ -1,0 +1,58 @@
+package rota
+
+import "time"
+
+// Service is something that alerts. It belongs to a team, is reached by
+// integration keys and escalates through a policy.
+type Service struct {
+	Name             string
+	Team             string
+	Description      string
+	EscalationPolicy string
+	// IntegrationKeys authenticate alert sources posting for this service.
+	// Their values come from the environment or files, never the config.
+	IntegrationKeys []Secret
+}
+
+// Secret is a value read from outside the configuration file; Source says
+// where from ("env:NAME" or "file:PATH") so that it can be named in logs
+// without revealing the value.
+type Secret struct {
+	Source string
+	Value  string
+}
+
+// EscalationPolicy is ordered steps, each paging targets and then waiting
+// Delay for an acknowledgement; the whole policy runs Repeat more times.
+type EscalationPolicy struct {
+	Name   string
+	Steps  []EscalationStep
+	Repeat int
+}
+
+// EscalationStep pages its targets, then waits Delay before the next step.
+type EscalationStep struct {
+	Targets []Target
+	Delay   time.Duration
+}
+
+// Target kinds.
+const (
+	TargetRotation     = "rotation"
+	TargetPerson       = "person"
+	TargetDeployAuthor = "deploy-author"
+)
+
+// Target is who a step pages: a rotation's on-call, a person, or the author
+// of a recent deploy to the service.
+type Target struct {
+	Kind string
+	Name string
+}
+
+func (t Target) String() string {
+	if t.Name == "" {
+		return t.Kind
+	}
+	return t.Kind + ":" + t.Name
+}

@@ -1,0 +1,24 @@
+package rota
+
+import "time"
+
+// Shift is one person's on-call window on a rotation, after overrides are
+// applied: [Start, End). Start and End are in UTC.
+type Shift struct {
+	Rotation string
+	Person   string
+	Start    time.Time
+	End      time.Time
+	// OverrideID is the override that put Person here, or 0 when Person is
+	// simply scheduled.
+	OverrideID int64
+}
+
+// IsOverride reports whether the shift comes from an override.
+func (s Shift) IsOverride() bool { return s.OverrideID != 0 }
+
+// Duration returns End - Start.
+func (s Shift) Duration() time.Duration { return s.End.Sub(s.Start) }
+
+// Contains reports whether t falls in [Start, End).
+func (s Shift) Contains(t time.Time) bool { return !t.Before(s.Start) && t.Before(s.End) }

@@ -1,0 +1,30 @@
+package rota
+
+import "time"
+
+// Team is a group of people with managers, a home time zone, default
+// business hours and a human SLO.
+type Team struct {
+	Name     string
+	Members  []string
+	Managers []string
+	Location *time.Location
+	Hours    BusinessHours
+	SLO      HumanSLO
+}
+
+// HumanSLO is a team's per-person budget of interruptions.
+type HumanSLO struct {
+	// PagesPerWeek is how many pages a person may take per ISO week in their
+	// own time zone.
+	PagesPerWeek int
+	// OffhoursIncidents is how many pages outside business hours a person
+	// may take in any rolling OffhoursWindow.
+	OffhoursIncidents int
+	OffhoursWindow    time.Duration
+}
+
+// DefaultHumanSLO is two pages a week and one off-hours incident in 182 days.
+func DefaultHumanSLO() HumanSLO {
+	return HumanSLO{PagesPerWeek: 2, OffhoursIncidents: 1, OffhoursWindow: 182 * Day}
+}
