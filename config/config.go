@@ -1,0 +1,125 @@
+// Package config reads rota's TOML configuration: people, teams, rotations,
+// services and escalation policies, plus the daemon's own settings. Loading
+// is strict and has no side effects: every problem in the file is reported
+// at once with its line, and a valid file yields an immutable *rota.Org.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+
+	"github.com/pelletier/go-toml/v2"
+
+	"github.com/rotahq/rota"
+)
+
+// Defaults.
+const (
+	DefaultListen        = "127.0.0.1:8080"
+	DefaultDatabase      = "data/rota.db"
+	DefaultAdminTokenEnv = "ROTA_ADMIN_TOKEN"
+)
+
+// Config is a validated configuration file.
+type Config struct {
+	File   string
+	Server Server
+	Log    Log
+	Org    *rota.Org
+	// Warnings are things that work but deserve a look, such as an
+	// integration key whose environment variable is not set.
+	Warnings []Problem
+}
+
+// Server holds the daemon's own settings.
+type Server struct {
+	Listen string
+	// Database is the SQLite file, resolved against the config file's
+	// directory when relative.
+	Database  string
+	PublicURL string
+	// AdminTokenSource names where the admin token was looked for, and
+	// AdminToken is its value: empty when none is set, in which case
+	// writes are refused.
+	AdminTokenSource  string
+	AdminToken        string
+	ReadsRequireToken bool
+}
+
+// Log holds the logging settings.
+type Log struct {
+	Format string // "text" or "json"
+	Level  string // "debug", "info", "warn" or "error"
+}
+
+// Load reads and validates the file at path. Its error is a Problems listing
+// everything wrong with the file.
+func Load(path string) (*Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, Problems{{File: path, Message: readError(err)}}
+	}
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return nil, Problems{{File: path, Message: err.Error()}}
+	}
+	return Parse(path, data, filepath.Dir(abs), os.LookupEnv)
+}
+
+func readError(err error) string {
+	if errors.Is(err, os.ErrNotExist) {
+		return "no such file"
+	}
+	var pe *os.PathError
+	if errors.As(err, &pe) {
+		return pe.Err.Error()
+	}
+	return err.Error()
+}
+
+// Parse validates data, named name in problems. Relative paths in it resolve
+// against dir; secrets are looked up with lookupEnv.
+func Parse(name string, data []byte, dir string, lookupEnv func(string) (string, bool)) (*Config, error) {
+	var raw map[string]any
+	if err := toml.Unmarshal(data, &raw); err != nil {
+		var de *toml.DecodeError
+		if errors.As(err, &de) {
+			line, _ := de.Position()
+			return nil, Problems{{File: name, Line: line, Message: "invalid TOML: " + de.Error()}}
+		}
+		return nil, Problems{{File: name, Message: "invalid TOML: " + err.Error()}}
+	}
+	d := &decoder{pos: indexPositions(data)}
+	var f fileConfig
+	d.decode("", raw, reflect.ValueOf(&f).Elem())
+
+	v := &validator{decoder: d, dir: dir, lookupEnv: lookupEnv}
+	cfg := v.build(&f)
+	cfg.File = name
+
+	var problems Problems
+	for _, p := range d.problems {
+		problems = append(problems, Problem{File: name, Line: d.pos.line(p.path), Path: p.path, Message: p.msg})
+	}
+	for _, p := range v.warnings {
+		cfg.Warnings = append(cfg.Warnings, Problem{File: name, Line: d.pos.line(p.path), Path: p.path, Message: p.msg})
+	}
+	Problems(cfg.Warnings).sorted()
+	if len(problems) > 0 {
+		return nil, problems.sorted()
+	}
+	return cfg, nil
+}
+
+// Summary describes a loaded configuration in one line.
+func (c *Config) Summary() string {
+	o := c.Org
+	return fmt.Sprintf("%d people, %d teams, %d rotations, %d services, %d escalation policies",
+		len(o.People), len(o.Teams), len(o.Rotations), len(o.Services), len(o.Policies))
+}
+
+func listOf(names []string) string { return strings.Join(names, ", ") }

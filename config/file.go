@@ -1,0 +1,102 @@
+package config
+
+// The structs below mirror the TOML file. Strings are parsed during
+// validation rather than by the decoder so that a bad duration or time zone
+// is reported with every other problem, not instead of them.
+
+type fileConfig struct {
+	Server    serverSection     `toml:"server"`
+	Log       logSection        `toml:"log"`
+	People    []personSection   `toml:"people"`
+	Teams     []teamSection     `toml:"teams"`
+	Rotations []rotationSection `toml:"rotations"`
+	Services  []serviceSection  `toml:"services"`
+	Policies  []policySection   `toml:"escalation_policies"`
+}
+
+type serverSection struct {
+	Listen            string `toml:"listen"`
+	Database          string `toml:"database"`
+	PublicURL         string `toml:"public_url"`
+	AdminTokenEnv     string `toml:"admin_token_env"`
+	AdminTokenFile    string `toml:"admin_token_file"`
+	ReadsRequireToken bool   `toml:"reads_require_token"`
+}
+
+type logSection struct {
+	Format string `toml:"format"`
+	Level  string `toml:"level"`
+}
+
+type personSection struct {
+	Name          string           `toml:"name"`
+	FullName      string           `toml:"full_name"`
+	Timezone      string           `toml:"timezone"`
+	BusinessHours *hoursSection    `toml:"business_hours"`
+	Contacts      []contactSection `toml:"contacts"`
+	GitHub        []string         `toml:"github"`
+	Emails        []string         `toml:"emails"`
+}
+
+type hoursSection struct {
+	Days     []string `toml:"days"`
+	Start    string   `toml:"start"`
+	End      string   `toml:"end"`
+	Holidays []string `toml:"holidays"`
+}
+
+type contactSection struct {
+	Type    string `toml:"type"`
+	Address string `toml:"address"`
+	Delay   string `toml:"delay"`
+}
+
+type teamSection struct {
+	Name          string        `toml:"name"`
+	Members       []string      `toml:"members"`
+	Managers      []string      `toml:"managers"`
+	Timezone      string        `toml:"timezone"`
+	BusinessHours *hoursSection `toml:"business_hours"`
+	SLO           *sloSection   `toml:"slo"`
+}
+
+type sloSection struct {
+	PagesPerWeek      *int   `toml:"pages_per_week"`
+	OffhoursIncidents *int   `toml:"offhours_incidents"`
+	OffhoursWindow    string `toml:"offhours_window"`
+}
+
+type rotationSection struct {
+	Name        string   `toml:"name"`
+	Team        string   `toml:"team"`
+	Description string   `toml:"description"`
+	Members     []string `toml:"members"`
+	Shift       string   `toml:"shift"`
+	Handoff     string   `toml:"handoff"`
+	Timezone    string   `toml:"timezone"`
+	Start       string   `toml:"start"`
+}
+
+type serviceSection struct {
+	Name             string          `toml:"name"`
+	Team             string          `toml:"team"`
+	Description      string          `toml:"description"`
+	EscalationPolicy string          `toml:"escalation_policy"`
+	IntegrationKeys  []secretSection `toml:"integration_keys"`
+}
+
+type secretSection struct {
+	Env  string `toml:"env"`
+	File string `toml:"file"`
+}
+
+type policySection struct {
+	Name   string        `toml:"name"`
+	Repeat int           `toml:"repeat"`
+	Steps  []stepSection `toml:"steps"`
+}
+
+type stepSection struct {
+	Targets []string `toml:"targets"`
+	Delay   string   `toml:"delay"`
+}

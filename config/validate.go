@@ -1,0 +1,643 @@
+package config
+
+import (
+	"fmt"
+	"net"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/rotahq/rota"
+)
+
+// validator turns the decoded file into rota values, adding a problem for
+// every rule broken and carrying on, so that one run reports them all.
+type validator struct {
+	*decoder
+	dir       string
+	lookupEnv func(string) (string, bool)
+	warnings  []problemAt
+}
+
+func (v *validator) warnf(path, format string, args ...any) {
+	v.warnings = append(v.warnings, problemAt{path, fmt.Sprintf(format, args...)})
+}
+
+// required reports that key is missing from the table at path, unless the
+// key was present and already reported for its type.
+func (v *validator) required(path, key, why string) {
+	for _, p := range v.problems {
+		if p.path == join(path, key) {
+			return
+		}
+	}
+	v.addf(path, "%s is required%s", key, why)
+}
+
+func at(section string, i int, key string) string {
+	p := section + "[" + strconv.Itoa(i) + "]"
+	if key != "" {
+		p += "." + key
+	}
+	return p
+}
+
+func (v *validator) build(f *fileConfig) *Config {
+	cfg := &Config{Server: v.server(f.Server), Log: v.log(f.Log)}
+
+	people := v.people(f.People)
+	teams := v.teams(f.Teams, people)
+	v.inheritFromTeams(f.People, people, teams)
+	rotations := v.rotations(f.Rotations, people, teams)
+	policies := v.policies(f.Policies, people, rotations)
+	services := v.services(f.Services, teams, policies)
+
+	cfg.Org = rota.NewOrg(values(people), values(teams), values(rotations), values(services), values(policies))
+	return cfg
+}
+
+// named keeps values in file order and finds them by name or by the index
+// of the section that declared them (nil where that section was rejected).
+type named[T any] struct {
+	order     []*T
+	by        map[string]*T
+	bySection []*T
+}
+
+func values[T any](n *named[T]) []*T { return n.order }
+
+func (n *named[T]) get(name string) *T { return n.by[name] }
+
+// add registers a value unless its name is empty or taken; it reports which.
+func add[T any](v *validator, n *named[T], section string, i int, name string, x *T) bool {
+	path := at(section, i, "name")
+	n.bySection = append(n.bySection, nil)
+	switch {
+	case name == "":
+		v.addf(at(section, i, ""), "name is required")
+		return false
+	case !validName(name):
+		v.addf(path, "%q is not a valid name: use letters, digits, '-', '_' and '.', starting with a letter or digit", name)
+		return false
+	case n.by[name] != nil:
+		v.addf(path, "duplicate name %q", name)
+		return false
+	}
+	if n.by == nil {
+		n.by = map[string]*T{}
+	}
+	n.by[name] = x
+	n.order = append(n.order, x)
+	n.bySection[i] = x
+	return true
+}
+
+func validName(s string) bool {
+	if s == "" || len(s) > 64 {
+		return false
+	}
+	for i, r := range s {
+		alnum := r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9'
+		if !alnum && (i == 0 || (r != '-' && r != '_' && r != '.')) {
+			return false
+		}
+	}
+	return true
+}
+
+func (v *validator) server(s serverSection) Server {
+	out := Server{Listen: s.Listen, Database: s.Database, PublicURL: strings.TrimRight(s.PublicURL, "/"), ReadsRequireToken: s.ReadsRequireToken}
+	if out.Listen == "" {
+		out.Listen = DefaultListen
+	} else if _, _, err := net.SplitHostPort(out.Listen); err != nil {
+		v.addf("server.listen", "%q is not a host:port address", s.Listen)
+	}
+	if out.Database == "" {
+		out.Database = DefaultDatabase
+	}
+	out.Database = v.path(out.Database)
+	if out.PublicURL != "" {
+		if u, err := url.Parse(out.PublicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			v.addf("server.public_url", "%q is not an http or https URL", s.PublicURL)
+		}
+	}
+	switch {
+	case s.AdminTokenEnv != "" && s.AdminTokenFile != "":
+		v.addf("server.admin_token_file", "set admin_token_env or admin_token_file, not both")
+	case s.AdminTokenFile != "":
+		out.AdminTokenSource = "file:" + v.path(s.AdminTokenFile)
+		out.AdminToken = v.readSecretFile("server.admin_token_file", v.path(s.AdminTokenFile))
+	default:
+		env := s.AdminTokenEnv
+		if env == "" {
+			env = DefaultAdminTokenEnv
+		}
+		out.AdminTokenSource = "env:" + env
+		out.AdminToken, _ = v.lookupEnv(env)
+		out.AdminToken = strings.TrimSpace(out.AdminToken)
+	}
+	if out.AdminToken == "" {
+		v.warnf("server", "no admin token is set (%s): the API refuses every write", out.AdminTokenSource)
+	} else if len(out.AdminToken) < 16 {
+		v.addf("server", "the admin token from %s is shorter than 16 characters", out.AdminTokenSource)
+	}
+	return out
+}
+
+func (v *validator) path(p string) string {
+	if filepath.IsAbs(p) || v.dir == "" {
+		return p
+	}
+	return filepath.Join(v.dir, p)
+}
+
+func (v *validator) readSecretFile(path, file string) string {
+	b, err := os.ReadFile(file)
+	if err != nil {
+		v.addf(path, "read %s: %s", file, readError(err))
+		return ""
+	}
+	return strings.TrimSpace(string(b))
+}
+
+func (v *validator) log(l logSection) Log {
+	out := Log{Format: l.Format, Level: l.Level}
+	switch out.Format {
+	case "":
+		out.Format = "text"
+	case "text", "json":
+	default:
+		v.addf("log.format", "%q is not a log format: use \"text\" or \"json\"", l.Format)
+	}
+	switch out.Level {
+	case "":
+		out.Level = "info"
+	case "debug", "info", "warn", "error":
+	default:
+		v.addf("log.level", "%q is not a log level: use \"debug\", \"info\", \"warn\" or \"error\"", l.Level)
+	}
+	return out
+}
+
+func (v *validator) location(path, name string) *time.Location {
+	if name == "" {
+		return nil
+	}
+	// time.LoadLocation accepts "" and "Local" as the machine's zone;
+	// a schedule must not depend on where the daemon runs.
+	if name == "Local" {
+		v.addf(path, "%q is not allowed: name an IANA time zone such as \"Europe/Berlin\"", name)
+		return nil
+	}
+	loc, err := time.LoadLocation(name)
+	if err != nil {
+		v.addf(path, "unknown time zone %q (use an IANA name such as \"Europe/Berlin\" or \"America/New_York\")", name)
+		return nil
+	}
+	return loc
+}
+
+func (v *validator) hours(path string, h *hoursSection, fallback rota.BusinessHours) rota.BusinessHours {
+	if h == nil {
+		return fallback
+	}
+	out := fallback
+	if h.Days != nil {
+		out.Days = [7]bool{}
+		for i, d := range h.Days {
+			if err := addDays(&out.Days, d); err != nil {
+				v.addf(fmt.Sprintf("%s.days[%d]", path, i), "%v", err)
+			}
+		}
+	}
+	if h.Start != "" {
+		c, err := rota.ParseClock(h.Start)
+		if err != nil {
+			v.addf(path+".start", "%v", err)
+		}
+		out.Start = c
+	}
+	if h.End != "" {
+		c, err := rota.ParseClock(h.End)
+		if err != nil {
+			v.addf(path+".end", "%v", err)
+		}
+		out.End = c
+	}
+	if out.End <= out.Start {
+		v.addf(path, "business hours end (%s) must be after they start (%s)", out.End, out.Start)
+	}
+	out.Holidays = nil
+	for i, d := range h.Holidays {
+		if _, err := time.Parse("2006-01-02", d); err != nil {
+			v.addf(fmt.Sprintf("%s.holidays[%d]", path, i), "%q is not a date (want YYYY-MM-DD)", d)
+			continue
+		}
+		out.Holidays = append(out.Holidays, d)
+	}
+	return out
+}
+
+// addDays reads "monday", "mon" or a range "mon-fri".
+func addDays(days *[7]bool, s string) error {
+	from, to, isRange := strings.Cut(s, "-")
+	a, ok := rota.ParseWeekday(from)
+	if !ok {
+		return fmt.Errorf("%q is not a weekday or a range such as \"mon-fri\"", s)
+	}
+	b := a
+	if isRange {
+		if b, ok = rota.ParseWeekday(to); !ok {
+			return fmt.Errorf("%q is not a weekday or a range such as \"mon-fri\"", s)
+		}
+	}
+	for d := a; ; d = (d + 1) % 7 {
+		days[d] = true
+		if d == b {
+			return nil
+		}
+	}
+}
+
+func (v *validator) people(ps []personSection) *named[rota.Person] {
+	out := &named[rota.Person]{}
+	github := map[string]string{}
+	emails := map[string]string{}
+	for i, s := range ps {
+		p := &rota.Person{Name: s.Name, FullName: s.FullName, GitHub: s.GitHub, Emails: s.Emails}
+		if !add(v, out, "people", i, s.Name, p) {
+			continue
+		}
+		p.Location = v.location(at("people", i, "timezone"), s.Timezone)
+		for j, c := range s.Contacts {
+			path := fmt.Sprintf("%s.contacts[%d]", at("people", i, ""), j)
+			p.Contacts = append(p.Contacts, v.contact(path, c))
+		}
+		if len(s.Contacts) == 0 {
+			v.warnf(at("people", i, ""), "%s has no contact methods and cannot be paged", s.Name)
+		}
+		for j, g := range s.GitHub {
+			key := strings.ToLower(g)
+			if other, dup := github[key]; dup {
+				v.addf(fmt.Sprintf("%s[%d]", at("people", i, "github"), j), "GitHub login %q is also %s's", g, other)
+			}
+			github[key] = s.Name
+		}
+		for j, e := range s.Emails {
+			key := strings.ToLower(e)
+			path := fmt.Sprintf("%s[%d]", at("people", i, "emails"), j)
+			if !strings.Contains(e, "@") {
+				v.addf(path, "%q is not an email address", e)
+			}
+			if other, dup := emails[key]; dup {
+				v.addf(path, "email %q is also %s's", e, other)
+			}
+			emails[key] = s.Name
+		}
+	}
+	return out
+}
+
+func (v *validator) contact(path string, c contactSection) rota.ContactMethod {
+	out := rota.ContactMethod{Type: c.Type, Address: c.Address}
+	switch c.Type {
+	case rota.ContactSMS, rota.ContactVoice:
+		if !rota.ValidE164(c.Address) {
+			v.addf(path+".address", "%q is not a phone number in E.164 form (a '+', the country code and the number, digits only, as in \"+4915112345678\")", c.Address)
+		}
+	case rota.ContactWebhook, rota.ContactSlack:
+		if u, err := url.Parse(c.Address); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			v.addf(path+".address", "%q is not an http or https URL", c.Address)
+		}
+	case rota.ContactEmail:
+		if !strings.Contains(c.Address, "@") {
+			v.addf(path+".address", "%q is not an email address", c.Address)
+		}
+	case "":
+		v.required(path, "type", " (one of "+listOf(rota.ContactTypes)+")")
+	default:
+		v.addf(path+".type", "unknown contact type %q (use one of %s)", c.Type, listOf(rota.ContactTypes))
+	}
+	if c.Delay != "" {
+		d, err := rota.ParseDuration(c.Delay)
+		if err != nil {
+			v.addf(path+".delay", "%v", err)
+		}
+		out.Delay = d
+	}
+	return out
+}
+
+func (v *validator) teams(ts []teamSection, people *named[rota.Person]) *named[rota.Team] {
+	out := &named[rota.Team]{}
+	for i, s := range ts {
+		t := &rota.Team{Name: s.Name, Members: s.Members, Managers: s.Managers}
+		if !add(v, out, "teams", i, s.Name, t) {
+			continue
+		}
+		if s.Timezone == "" {
+			v.required(at("teams", i, ""), "timezone", "")
+		}
+		t.Location = v.location(at("teams", i, "timezone"), s.Timezone)
+		t.Hours = v.hours(at("teams", i, "business_hours"), s.BusinessHours, rota.DefaultBusinessHours())
+		t.SLO = v.slo(at("teams", i, "slo"), s.SLO)
+		v.refs(at("teams", i, "members"), "person", s.Members, func(n string) bool { return people.get(n) != nil })
+		v.refs(at("teams", i, "managers"), "person", s.Managers, func(n string) bool { return people.get(n) != nil })
+		if len(s.Members) == 0 {
+			v.required(at("teams", i, ""), "members", ": a team has at least one person")
+		}
+		if len(s.Managers) == 0 {
+			v.warnf(at("teams", i, ""), "team %s has no managers: nobody will hear when it burns its human budget", s.Name)
+		}
+	}
+	return out
+}
+
+func (v *validator) slo(path string, s *sloSection) rota.HumanSLO {
+	out := rota.DefaultHumanSLO()
+	if s == nil {
+		return out
+	}
+	if s.PagesPerWeek != nil {
+		if *s.PagesPerWeek < 0 {
+			v.addf(path+".pages_per_week", "must not be negative")
+		}
+		out.PagesPerWeek = *s.PagesPerWeek
+	}
+	if s.OffhoursIncidents != nil {
+		if *s.OffhoursIncidents < 0 {
+			v.addf(path+".offhours_incidents", "must not be negative")
+		}
+		out.OffhoursIncidents = *s.OffhoursIncidents
+	}
+	if s.OffhoursWindow != "" {
+		d, err := rota.ParseDuration(s.OffhoursWindow)
+		switch {
+		case err != nil:
+			v.addf(path+".offhours_window", "%v", err)
+		case d < rota.Day || d > 366*rota.Day:
+			v.addf(path+".offhours_window", "%q must be between 1d and 366d", s.OffhoursWindow)
+		default:
+			out.OffhoursWindow = d
+		}
+	}
+	return out
+}
+
+// refs reports each name in list that does not resolve.
+func (v *validator) refs(path, kind string, list []string, exists func(string) bool) {
+	for j, n := range list {
+		if !exists(n) {
+			v.addf(fmt.Sprintf("%s[%d]", path, j), "unknown %s %q", kind, n)
+		}
+	}
+}
+
+// inheritFromTeams gives a person without their own time zone or business
+// hours those of the first team that lists them.
+func (v *validator) inheritFromTeams(ps []personSection, people *named[rota.Person], teams *named[rota.Team]) {
+	for i, s := range ps {
+		p := people.bySection[i]
+		if p == nil {
+			continue
+		}
+		var team *rota.Team
+		for _, t := range teams.order {
+			if team == nil && contains(t.Members, p.Name) {
+				team = t
+			}
+		}
+		fallback := rota.DefaultBusinessHours()
+		if team != nil {
+			fallback = team.Hours
+		}
+		p.Hours = v.hours(at("people", i, "business_hours"), s.BusinessHours, fallback)
+		switch {
+		case s.Timezone != "":
+		case team == nil:
+			v.addf(at("people", i, ""), "timezone is required for %s, who is in no team to take it from", s.Name)
+		default:
+			p.Location = team.Location
+		}
+	}
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+func (v *validator) rotations(rs []rotationSection, people *named[rota.Person], teams *named[rota.Team]) *named[rota.Rotation] {
+	out := &named[rota.Rotation]{}
+	for i, s := range rs {
+		r := &rota.Rotation{Name: s.Name, Team: s.Team, Description: s.Description, Members: s.Members, ShiftDays: 7, Handoff: rota.DefaultHandoff}
+		if !add(v, out, "rotations", i, s.Name, r) {
+			continue
+		}
+		team := teams.get(s.Team)
+		switch {
+		case s.Team == "":
+			v.required(at("rotations", i, ""), "team", "")
+		case team == nil:
+			v.addf(at("rotations", i, "team"), "unknown team %q", s.Team)
+		}
+		if len(s.Members) == 0 {
+			v.required(at("rotations", i, ""), "members", ": a rotation has at least one person")
+		}
+		v.refs(at("rotations", i, "members"), "person", s.Members, func(n string) bool { return people.get(n) != nil })
+		if s.Shift != "" {
+			r.ShiftDays = v.shiftDays(at("rotations", i, "shift"), s.Shift)
+		}
+		if s.Handoff != "" {
+			h, err := rota.ParseHandoff(s.Handoff)
+			if err != nil {
+				v.addf(at("rotations", i, "handoff"), "%v", err)
+			}
+			r.Handoff = h
+		}
+		r.Location = v.location(at("rotations", i, "timezone"), s.Timezone)
+		if r.Location == nil && s.Timezone == "" && team != nil {
+			r.Location = team.Location
+		}
+		if s.Start == "" {
+			v.required(at("rotations", i, ""), "start", ": the date (YYYY-MM-DD) from which the first member's first shift is counted")
+		} else if d, err := time.Parse("2006-01-02", s.Start); err != nil {
+			v.addf(at("rotations", i, "start"), "%q is not a date (want YYYY-MM-DD)", s.Start)
+		} else if r.Location != nil {
+			r.Start = time.Date(d.Year(), d.Month(), d.Day(), 0, 0, 0, 0, r.Location)
+		}
+		if len(s.Members) == 1 {
+			v.warnf(at("rotations", i, "members"), "rotation %s has one member, who is always on call", s.Name)
+		}
+	}
+	return out
+}
+
+func (v *validator) shiftDays(path, s string) int {
+	d, err := rota.ParseDuration(s)
+	switch {
+	case err != nil:
+		v.addf(path, "%v", err)
+	case d > rota.MaxShiftDays*rota.Day:
+		v.addf(path, "%q is longer than a week: shifts are at most 7 days", s)
+	case d < rota.Day || d%rota.Day != 0:
+		v.addf(path, "%q is not a whole number of days: shifts are 1 to 7 days (\"1d\" to \"7d\", or \"1w\")", s)
+	default:
+		return int(d / rota.Day)
+	}
+	return 7
+}
+
+func (v *validator) policies(ps []policySection, people *named[rota.Person], rotations *named[rota.Rotation]) *named[rota.EscalationPolicy] {
+	out := &named[rota.EscalationPolicy]{}
+	for i, s := range ps {
+		p := &rota.EscalationPolicy{Name: s.Name, Repeat: s.Repeat}
+		if !add(v, out, "escalation_policies", i, s.Name, p) {
+			continue
+		}
+		if s.Repeat < 0 || s.Repeat > 20 {
+			v.addf(at("escalation_policies", i, "repeat"), "must be between 0 and 20")
+		}
+		if len(s.Steps) == 0 {
+			v.required(at("escalation_policies", i, ""), "steps", ": a policy has at least one step")
+		}
+		for j, st := range s.Steps {
+			path := fmt.Sprintf("%s.steps[%d]", at("escalation_policies", i, ""), j)
+			step := rota.EscalationStep{Delay: DefaultStepDelay}
+			if st.Delay != "" {
+				d, err := rota.ParseDuration(st.Delay)
+				switch {
+				case err != nil:
+					v.addf(path+".delay", "%v", err)
+				case d < time.Minute:
+					v.addf(path+".delay", "%q is shorter than a minute: give people time to acknowledge", st.Delay)
+				default:
+					step.Delay = d
+				}
+			}
+			if len(st.Targets) == 0 {
+				v.required(path, "targets", ": a step pages at least one target")
+			}
+			for k, t := range st.Targets {
+				tgt, err := parseTarget(t, people, rotations)
+				if err != nil {
+					v.addf(fmt.Sprintf("%s.targets[%d]", path, k), "%v", err)
+					continue
+				}
+				step.Targets = append(step.Targets, tgt)
+			}
+			p.Steps = append(p.Steps, step)
+		}
+	}
+	return out
+}
+
+// DefaultStepDelay is how long a step waits for an acknowledgement when its
+// delay is not set.
+const DefaultStepDelay = 5 * time.Minute
+
+func parseTarget(s string, people *named[rota.Person], rotations *named[rota.Rotation]) (rota.Target, error) {
+	if s == rota.TargetDeployAuthor {
+		return rota.Target{Kind: rota.TargetDeployAuthor}, nil
+	}
+	kind, name, ok := strings.Cut(s, ":")
+	if !ok {
+		return rota.Target{}, fmt.Errorf("%q is not a target: use \"rotation:NAME\", \"person:NAME\" or \"deploy-author\"", s)
+	}
+	switch kind {
+	case rota.TargetRotation:
+		if rotations.get(name) == nil {
+			return rota.Target{}, fmt.Errorf("unknown rotation %q", name)
+		}
+	case rota.TargetPerson:
+		if people.get(name) == nil {
+			return rota.Target{}, fmt.Errorf("unknown person %q", name)
+		}
+	default:
+		return rota.Target{}, fmt.Errorf("%q is not a target: use \"rotation:NAME\", \"person:NAME\" or \"deploy-author\"", s)
+	}
+	return rota.Target{Kind: kind, Name: name}, nil
+}
+
+func (v *validator) services(ss []serviceSection, teams *named[rota.Team], policies *named[rota.EscalationPolicy]) *named[rota.Service] {
+	out := &named[rota.Service]{}
+	keys := map[string]string{}
+	for i, s := range ss {
+		svc := &rota.Service{Name: s.Name, Team: s.Team, Description: s.Description, EscalationPolicy: s.EscalationPolicy}
+		if !add(v, out, "services", i, s.Name, svc) {
+			continue
+		}
+		switch {
+		case s.Team == "":
+			v.required(at("services", i, ""), "team", "")
+		case teams.get(s.Team) == nil:
+			v.addf(at("services", i, "team"), "unknown team %q", s.Team)
+		}
+		switch {
+		case s.EscalationPolicy == "":
+			v.required(at("services", i, ""), "escalation_policy", "")
+		case policies.get(s.EscalationPolicy) == nil:
+			v.addf(at("services", i, "escalation_policy"), "unknown escalation policy %q", s.EscalationPolicy)
+		}
+		for j, k := range s.IntegrationKeys {
+			path := fmt.Sprintf("%s[%d]", at("services", i, "integration_keys"), j)
+			sec, ok := v.secret(path, k)
+			if !ok {
+				continue
+			}
+			if other, dup := keys[sec.Value]; dup {
+				v.addf(path, "the key from %s is also %s", sec.Source, other)
+				continue
+			}
+			keys[sec.Value] = fmt.Sprintf("service %s's", s.Name)
+			svc.IntegrationKeys = append(svc.IntegrationKeys, sec)
+		}
+		if len(s.IntegrationKeys) == 0 {
+			v.warnf(at("services", i, ""), "service %s has no integration keys: it cannot receive alerts", s.Name)
+		}
+	}
+	return out
+}
+
+// secret resolves an {env = ...} or {file = ...} reference. An unset
+// environment variable is a warning, not an error, so that the example
+// configuration runs on a machine with none of them set.
+func (v *validator) secret(path string, s secretSection) (rota.Secret, bool) {
+	switch {
+	case s.Env != "" && s.File != "":
+		v.addf(path, "set env or file, not both")
+	case s.Env != "":
+		val, ok := v.lookupEnv(s.Env)
+		val = strings.TrimSpace(val)
+		if !ok || val == "" {
+			v.warnf(path+".env", "environment variable %s is not set: this key is disabled until it is", s.Env)
+			return rota.Secret{}, false
+		}
+		if len(val) < 16 {
+			v.addf(path+".env", "the key in %s is shorter than 16 characters", s.Env)
+			return rota.Secret{}, false
+		}
+		return rota.Secret{Source: "env:" + s.Env, Value: val}, true
+	case s.File != "":
+		file := v.path(s.File)
+		val := v.readSecretFile(path+".file", file)
+		if val == "" {
+			return rota.Secret{}, false
+		}
+		if len(val) < 16 {
+			v.addf(path+".file", "the key in %s is shorter than 16 characters", file)
+			return rota.Secret{}, false
+		}
+		return rota.Secret{Source: "file:" + file, Value: val}, true
+	default:
+		v.addf(path, "set env (an environment variable's name) or file (a path) to the key")
+	}
+	return rota.Secret{}, false
+}
