@@ -15,6 +15,7 @@ const (
 	EFORBIDDEN    = "forbidden"
 	ETOOLARGE     = "too_large"
 	EUNAVAILABLE  = "unavailable"
+	EUNSUPPORTED  = "unsupported_media_type"
 )
 
 // Error is an error a client may see: a code from the list above, a message

@@ -88,6 +88,29 @@ func (r *Roster) WithOverrides(rotation string, overrides []rota.Override) *Rost
 	return n
 }
 
+// Overrides returns rotation's overrides as the roster holds them.
+func (r *Roster) Overrides(rotation string) []rota.Override { return r.overrides[rotation] }
+
+// WithOverride returns the roster with o added to its rotation.
+func (r *Roster) WithOverride(o rota.Override) *Roster {
+	old := r.overrides[o.Rotation]
+	ovs := make([]rota.Override, 0, len(old)+1)
+	ovs = append(append(ovs, old...), o)
+	return r.WithOverrides(o.Rotation, ovs)
+}
+
+// WithoutOverride returns the roster without the override with id.
+func (r *Roster) WithoutOverride(rotation string, id int64) *Roster {
+	old := r.overrides[rotation]
+	ovs := make([]rota.Override, 0, len(old))
+	for _, o := range old {
+		if o.ID != id {
+			ovs = append(ovs, o)
+		}
+	}
+	return r.WithOverrides(rotation, ovs)
+}
+
 // Book holds the current Roster. Readers take it without locking; changes
 // are serialised so that each builds on the one before.
 type Book struct {

@@ -1,0 +1,403 @@
+package api_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/rotahq/rota/api"
+	"github.com/rotahq/rota/config"
+	"github.com/rotahq/rota/scheduler"
+	"github.com/rotahq/rota/store"
+)
+
+const adminToken = "test-admin-token-0123456789"
+
+// Rotation "primary" hands over on Tuesdays at 10:00 Berlin time from
+// 2026-01-06: alice, bruno, chloe. "later" starts in 2027.
+const testConfig = `
+[[people]]
+name = "alice"
+full_name = "Alice Martin"
+timezone = "Europe/Berlin"
+[[people]]
+name = "bruno"
+timezone = "Europe/Berlin"
+[[people]]
+name = "chloe"
+timezone = "Europe/Berlin"
+[[teams]]
+name = "payments"
+members = ["alice", "bruno", "chloe"]
+managers = ["alice"]
+timezone = "Europe/Berlin"
+[[rotations]]
+name = "primary"
+team = "payments"
+members = ["alice", "bruno", "chloe"]
+start = 2026-01-06
+[[rotations]]
+name = "later"
+team = "payments"
+members = ["chloe"]
+start = 2027-01-05
+`
+
+type fixture struct {
+	srv  *httptest.Server
+	db   *store.DB
+	book *scheduler.Book
+	api  *api.Server
+	now  time.Time
+}
+
+func newFixture(t *testing.T, st api.Settings) *fixture {
+	t.Helper()
+	cfg, err := config.Parse("test.toml", []byte(testConfig), t.TempDir(), func(string) (string, bool) { return "", false })
+	if err != nil {
+		t.Fatal(err)
+	}
+	db, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "rota.db"), store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	ovs, err := db.Overrides(context.Background(), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := &fixture{db: db, book: scheduler.NewBook(scheduler.NewRoster(cfg.Org, ovs)), now: time.Date(2026, 3, 11, 12, 0, 0, 0, time.UTC)}
+	f.api = api.New(api.Options{Book: f.book, Overrides: db, Ping: db.Ping, Settings: st, Now: func() time.Time { return f.now }})
+	f.srv = httptest.NewServer(f.api)
+	t.Cleanup(f.srv.Close)
+	return f
+}
+
+func withToken() api.Settings {
+	return api.Settings{AdminToken: adminToken, AdminTokenSource: "env:ROTA_ADMIN_TOKEN"}
+}
+
+type response struct {
+	status int
+	header http.Header
+	body   map[string]any
+	raw    string
+}
+
+func (f *fixture) do(t *testing.T, method, path, token, contentType, body string) response {
+	t.Helper()
+	req, err := http.NewRequest(method, f.srv.URL+path, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	raw, _ := io.ReadAll(res.Body)
+	r := response{status: res.StatusCode, header: res.Header, raw: string(raw)}
+	if err := json.Unmarshal(raw, &r.body); err != nil {
+		t.Fatalf("%s %s: body is not JSON: %q", method, path, raw)
+	}
+	if ct := res.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/json") {
+		t.Errorf("%s %s: Content-Type %q", method, path, ct)
+	}
+	return r
+}
+
+func (r response) errorCode() string {
+	e, _ := r.body["error"].(map[string]any)
+	s, _ := e["code"].(string)
+	return s
+}
+
+func (r response) errorField() string {
+	e, _ := r.body["error"].(map[string]any)
+	s, _ := e["field"].(string)
+	return s
+}
+
+func (r response) errorMessage() string {
+	e, _ := r.body["error"].(map[string]any)
+	s, _ := e["message"].(string)
+	return s
+}
+
+func TestHealth(t *testing.T) {
+	f := newFixture(t, withToken())
+	if r := f.do(t, "GET", "/healthz", "", "", ""); r.status != 200 || r.body["status"] != "ok" {
+		t.Errorf("healthz: %d %s", r.status, r.raw)
+	}
+	if r := f.do(t, "GET", "/readyz", "", "", ""); r.status != 200 {
+		t.Errorf("readyz: %d %s", r.status, r.raw)
+	}
+	f.db.Close()
+	if r := f.do(t, "GET", "/readyz", "", "", ""); r.status != 503 {
+		t.Errorf("readyz with the database closed: %d %s", r.status, r.raw)
+	}
+	if r := f.do(t, "GET", "/healthz", "", "", ""); r.status != 200 {
+		t.Errorf("healthz with the database closed: %d", r.status)
+	}
+}
+
+func TestOnCall(t *testing.T) {
+	f := newFixture(t, withToken())
+	// 2026-03-11 is in the week from Tuesday 2026-03-10 10:00 CET: week 9
+	// of the rotation, 9 mod 3 = 0: alice.
+	r := f.do(t, "GET", "/api/v1/oncall", "", "", "")
+	if r.status != 200 {
+		t.Fatalf("%d %s", r.status, r.raw)
+	}
+	oncall := r.body["oncall"].([]any)
+	if len(oncall) != 1 {
+		t.Fatalf("oncall: %s", r.raw)
+	}
+	first := oncall[0].(map[string]any)
+	if first["person"] != "alice" || first["person_name"] != "Alice Martin" || first["team"] != "payments" ||
+		first["start"] != "2026-03-10T09:00:00Z" || first["end"] != "2026-03-17T09:00:00Z" || first["override"] != false {
+		t.Errorf("oncall now: %v", first)
+	}
+	gaps := r.body["gaps"].([]any)
+	if len(gaps) != 1 || gaps[0].(map[string]any)["rotation"] != "later" || gaps[0].(map[string]any)["until"] != "2027-01-05T09:00:00Z" {
+		t.Errorf("gaps: %v", gaps)
+	}
+	r = f.do(t, "GET", "/api/v1/oncall?at=2026-03-31T08:30:00%2B02:00", "", "", "")
+	if p := r.body["oncall"].([]any)[0].(map[string]any)["person"]; p != "chloe" {
+		t.Errorf("at the end of March: %v", p)
+	}
+	r = f.do(t, "GET", "/api/v1/oncall?at=yesterday", "", "", "")
+	if r.status != 400 || r.errorField() != "at" || !strings.Contains(r.errorMessage(), "RFC 3339") {
+		t.Errorf("bad at: %d %s", r.status, r.raw)
+	}
+}
+
+func TestShifts(t *testing.T) {
+	f := newFixture(t, withToken())
+	r := f.do(t, "GET", "/api/v1/rotations/primary/shifts?from=2026-03-20T00:00:00Z&to=2026-04-08T00:00:00Z", "", "", "")
+	if r.status != 200 {
+		t.Fatalf("%d %s", r.status, r.raw)
+	}
+	var got []string
+	for _, s := range r.body["shifts"].([]any) {
+		m := s.(map[string]any)
+		got = append(got, fmt.Sprintf("%s %s %s", m["person"], m["start"], m["end"]))
+	}
+	want := []string{
+		"bruno 2026-03-17T09:00:00Z 2026-03-24T09:00:00Z",
+		"chloe 2026-03-24T09:00:00Z 2026-03-31T08:00:00Z", // 167 hours: spring forward
+		"alice 2026-03-31T08:00:00Z 2026-04-07T08:00:00Z",
+		"bruno 2026-04-07T08:00:00Z 2026-04-14T08:00:00Z",
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("shifts:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	for _, tt := range []struct {
+		query, field string
+		status       int
+	}{
+		{"from=2026-04-01T00:00:00Z&to=2026-03-01T00:00:00Z", "to", 400},
+		{"from=2026-01-01T00:00:00Z&to=2028-01-01T00:00:00Z", "to", 400},
+		{"from=2026-01-01", "from", 400},
+	} {
+		r := f.do(t, "GET", "/api/v1/rotations/primary/shifts?"+tt.query, "", "", "")
+		if r.status != tt.status || r.errorField() != tt.field {
+			t.Errorf("%s: %d %s", tt.query, r.status, r.raw)
+		}
+	}
+	if r := f.do(t, "GET", "/api/v1/rotations/nope/shifts", "", "", ""); r.status != 404 || r.errorCode() != "not_found" {
+		t.Errorf("unknown rotation: %d %s", r.status, r.raw)
+	}
+}
+
+func TestRotations(t *testing.T) {
+	f := newFixture(t, withToken())
+	r := f.do(t, "GET", "/api/v1/rotations", "", "", "")
+	if rs := r.body["rotations"].([]any); len(rs) != 2 || rs[0].(map[string]any)["handoff"] != "tuesday 10:00" || rs[0].(map[string]any)["shift"] != "1w" {
+		t.Errorf("rotations: %s", r.raw)
+	}
+	r = f.do(t, "GET", "/api/v1/rotations/primary", "", "", "")
+	if next := r.body["next"].([]any); len(next) != 4 || next[0].(map[string]any)["person"] != "bruno" {
+		t.Errorf("rotation: %s", r.raw)
+	}
+}
+
+const goodOverride = `{"person":"bruno","start":"2026-03-11T13:00:00Z","end":"2026-03-11T18:00:00Z","reason":"alice at the dentist","created_by":"alice"}`
+
+func TestOverrideLifecycle(t *testing.T) {
+	f := newFixture(t, withToken())
+	r := f.do(t, "POST", "/api/v1/rotations/primary/overrides", adminToken, "application/json", goodOverride)
+	if r.status != 201 {
+		t.Fatalf("create: %d %s", r.status, r.raw)
+	}
+	id := int64(r.body["id"].(float64))
+	if r.body["rotation"] != "primary" || r.body["person"] != "bruno" || r.body["created_by"] != "alice" {
+		t.Errorf("created: %s", r.raw)
+	}
+	r = f.do(t, "GET", "/api/v1/oncall?at=2026-03-11T14:00:00Z", "", "", "")
+	sh := r.body["oncall"].([]any)[0].(map[string]any)
+	if sh["person"] != "bruno" || sh["override"] != true || int64(sh["override_id"].(float64)) != id ||
+		sh["start"] != "2026-03-11T13:00:00Z" || sh["end"] != "2026-03-11T18:00:00Z" {
+		t.Errorf("override not applied: %v", sh)
+	}
+	r = f.do(t, "GET", "/api/v1/oncall?at=2026-03-11T18:00:00Z", "", "", "")
+	if sh := r.body["oncall"].([]any)[0].(map[string]any); sh["person"] != "alice" || sh["start"] != "2026-03-11T18:00:00Z" {
+		t.Errorf("after the override: %v", sh)
+	}
+	r = f.do(t, "GET", "/api/v1/rotations/primary/overrides", "", "", "")
+	if ovs := r.body["overrides"].([]any); len(ovs) != 1 {
+		t.Errorf("list: %s", r.raw)
+	}
+	r = f.do(t, "GET", "/api/v1/rotations/primary/overrides?from=2026-03-12T00:00:00Z", "", "", "")
+	if ovs := r.body["overrides"].([]any); len(ovs) != 0 {
+		t.Errorf("list after it ended: %s", r.raw)
+	}
+	path := fmt.Sprintf("/api/v1/overrides/%d", id)
+	if r := f.do(t, "DELETE", path, "", "", ""); r.status != 401 {
+		t.Errorf("delete without a token: %d", r.status)
+	}
+	if r := f.do(t, "DELETE", path, adminToken, "", ""); r.status != 200 || r.body["person"] != "bruno" {
+		t.Errorf("delete: %d %s", r.status, r.raw)
+	}
+	if r := f.do(t, "DELETE", path, adminToken, "", ""); r.status != 404 || r.errorCode() != "not_found" {
+		t.Errorf("delete again: %d %s", r.status, r.raw)
+	}
+	if r := f.do(t, "DELETE", "/api/v1/overrides/abc", adminToken, "", ""); r.status != 400 || r.errorField() != "id" {
+		t.Errorf("bad id: %d %s", r.status, r.raw)
+	}
+	r = f.do(t, "GET", "/api/v1/oncall?at=2026-03-11T14:00:00Z", "", "", "")
+	if sh := r.body["oncall"].([]any)[0].(map[string]any); sh["person"] != "alice" {
+		t.Errorf("deleted override still applies: %v", sh)
+	}
+}
+
+func TestOverrideBadInput(t *testing.T) {
+	f := newFixture(t, withToken())
+	big := `{"person":"bruno","start":"2026-03-11T13:00:00Z","end":"2026-03-11T18:00:00Z","reason":"` + strings.Repeat("x", 70<<10) + `"}`
+	tests := []struct {
+		name, contentType, body string
+		status                  int
+		code, field, message    string
+	}{
+		{"malformed", "application/json", `{"person":`, 400, "invalid", "", "ends too soon"},
+		{"syntax", "application/json", `{"person" "bruno"}`, 400, "invalid", "", "not valid JSON at byte"},
+		{"empty", "application/json", ``, 400, "invalid", "", "empty"},
+		{"unknown field", "application/json", `{"person":"bruno","who":"x"}`, 400, "invalid", "who", `unknown field "who"`},
+		{"wrong type", "application/json", `{"person":42}`, 400, "invalid", "person", "must be a string"},
+		{"array", "application/json", `[1]`, 400, "invalid", "", "must be a JSON object"},
+		{"trailing", "application/json", goodOverride + `{}`, 400, "invalid", "", "after its JSON object"},
+		{"too large", "application/json", big, 413, "too_large", "", "larger than"},
+		{"not json", "text/plain", goodOverride, 415, "unsupported_media_type", "", "must be JSON"},
+		{"missing start", "", `{"person":"bruno","end":"2026-03-11T18:00:00Z"}`, 400, "invalid", "start", "start: is required"},
+		{"bad end", "", `{"person":"bruno","start":"2026-03-11T13:00:00Z","end":"tomorrow"}`, 400, "invalid", "end", "RFC 3339"},
+		{"end before start", "", `{"person":"bruno","start":"2026-03-11T13:00:00Z","end":"2026-03-11T12:00:00Z"}`, 400, "invalid", "end", "must be after start"},
+		{"unknown person", "", `{"person":"zed","start":"2026-03-11T13:00:00Z","end":"2026-03-11T18:00:00Z"}`, 400, "invalid", "person", `no person named "zed"`},
+		{"missing person", "", `{"start":"2026-03-11T13:00:00Z","end":"2026-03-11T18:00:00Z"}`, 400, "invalid", "person", "is required"},
+		{"too long", "", `{"person":"bruno","start":"2026-03-11T13:00:00Z","end":"2026-09-11T18:00:00Z"}`, 400, "invalid", "end", "at most 90d"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := f.do(t, "POST", "/api/v1/rotations/primary/overrides", adminToken, tt.contentType, tt.body)
+			if r.status != tt.status || r.errorCode() != tt.code || r.errorField() != tt.field || !strings.Contains(r.errorMessage(), tt.message) {
+				t.Errorf("got %d %s, want %d %s field %q containing %q", r.status, r.raw, tt.status, tt.code, tt.field, tt.message)
+			}
+		})
+	}
+	if r := f.do(t, "POST", "/api/v1/rotations/nope/overrides", adminToken, "", goodOverride); r.status != 404 {
+		t.Errorf("unknown rotation: %d %s", r.status, r.raw)
+	}
+	if ovs, _ := f.db.Overrides(context.Background(), ""); len(ovs) != 0 {
+		t.Errorf("bad input was stored: %+v", ovs)
+	}
+}
+
+func TestAuth(t *testing.T) {
+	open := newFixture(t, api.Settings{AdminTokenSource: "env:ROTA_ADMIN_TOKEN"})
+	r := open.do(t, "POST", "/api/v1/rotations/primary/overrides", "anything", "", goodOverride)
+	if r.status != 403 || !strings.Contains(r.errorMessage(), "set ROTA_ADMIN_TOKEN") {
+		t.Errorf("write with no token configured: %d %s", r.status, r.raw)
+	}
+	if r := open.do(t, "GET", "/api/v1/oncall", "", "", ""); r.status != 200 {
+		t.Errorf("open read: %d", r.status)
+	}
+
+	f := newFixture(t, withToken())
+	for _, tok := range []string{"", "wrong-token"} {
+		r := f.do(t, "POST", "/api/v1/rotations/primary/overrides", tok, "", goodOverride)
+		if r.status != 401 || r.header.Get("WWW-Authenticate") == "" {
+			t.Errorf("token %q: %d %v", tok, r.status, r.header)
+		}
+	}
+	st := withToken()
+	st.ReadsRequireToken = true
+	f.api.SetSettings(st)
+	if r := f.do(t, "GET", "/api/v1/oncall", "", "", ""); r.status != 401 {
+		t.Errorf("read without token when required: %d", r.status)
+	}
+	if r := f.do(t, "GET", "/api/v1/oncall", adminToken, "", ""); r.status != 200 {
+		t.Errorf("read with token: %d", r.status)
+	}
+	if r := f.do(t, "GET", "/healthz", "", "", ""); r.status != 200 {
+		t.Errorf("health checks need no token: %d", r.status)
+	}
+}
+
+func TestUnknownRoutesAnswerJSON(t *testing.T) {
+	f := newFixture(t, withToken())
+	if r := f.do(t, "GET", "/api/v1/nothing", "", "", ""); r.status != 404 || r.errorCode() != "not_found" {
+		t.Errorf("404: %d %s", r.status, r.raw)
+	}
+	r := f.do(t, "PUT", "/api/v1/oncall", "", "", "")
+	if r.status != 405 || r.errorCode() != "method_not_allowed" || !strings.Contains(r.errorMessage(), "GET") {
+		t.Errorf("405: %d %s", r.status, r.raw)
+	}
+}
+
+func TestConcurrentOverrides(t *testing.T) {
+	f := newFixture(t, withToken())
+	var wg sync.WaitGroup
+	for i := 0; i < 20; i++ {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			body := fmt.Sprintf(`{"person":"chloe","start":"2026-04-%02dT10:00:00Z","end":"2026-04-%02dT11:00:00Z"}`, i+1, i+1)
+			req, _ := http.NewRequest("POST", f.srv.URL+"/api/v1/rotations/primary/overrides", bytes.NewBufferString(body))
+			req.Header.Set("Authorization", "Bearer "+adminToken)
+			res, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			res.Body.Close()
+			if res.StatusCode != 201 {
+				t.Errorf("create %d: %d", i, res.StatusCode)
+			}
+		}(i)
+	}
+	wg.Wait()
+	stored, _ := f.db.Overrides(context.Background(), "primary")
+	if got := len(f.book.Roster().Overrides("primary")); got != 20 || len(stored) != 20 {
+		t.Errorf("roster has %d overrides, store %d, want 20", got, len(stored))
+	}
+	for i := 0; i < 20; i++ {
+		at := time.Date(2026, 4, i+1, 10, 30, 0, 0, time.UTC)
+		if s, _ := f.book.Roster().OnCall("primary", at); s.Person != "chloe" {
+			t.Errorf("%s: %s", at, s.Person)
+		}
+	}
+}

@@ -1,0 +1,174 @@
+package api
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"strings"
+
+	"github.com/rotahq/rota"
+)
+
+// statuses maps error codes to HTTP statuses: the one place a status is
+// chosen for an error.
+var statuses = map[string]int{
+	rota.EINVALID:      http.StatusBadRequest,
+	rota.EUNAUTHORIZED: http.StatusUnauthorized,
+	rota.EFORBIDDEN:    http.StatusForbidden,
+	rota.ENOTFOUND:     http.StatusNotFound,
+	rota.ECONFLICT:     http.StatusConflict,
+	rota.ETOOLARGE:     http.StatusRequestEntityTooLarge,
+	rota.EUNSUPPORTED:  http.StatusUnsupportedMediaType,
+	rota.EUNAVAILABLE:  http.StatusServiceUnavailable,
+	rota.EINTERNAL:     http.StatusInternalServerError,
+}
+
+// StatusOf returns the HTTP status for err's code.
+func StatusOf(err error) int {
+	if st, ok := statuses[rota.ErrorCode(err)]; ok {
+		return st
+	}
+	return http.StatusInternalServerError
+}
+
+type errorBody struct {
+	Error errorDetail `json:"error"`
+}
+
+type errorDetail struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
+	Field   string `json:"field,omitempty"`
+}
+
+// writeError sends err as {"error":{"code","message","field"}}. Internal
+// errors are logged here, once, and shown only as "internal error".
+func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	code := rota.ErrorCode(err)
+	if code == rota.EINTERNAL {
+		s.log.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
+	}
+	if code == rota.EUNAUTHORIZED {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="rota"`)
+	}
+	writeJSON(w, StatusOf(err), errorBody{errorDetail{Code: code, Message: rota.ErrorMessage(err), Field: rota.ErrorField(err)}})
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(status)
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	enc.Encode(v)
+}
+
+// maxBody bounds request bodies of the management API.
+const maxBody = 64 << 10
+
+// decodeJSON reads one JSON object from r's body into dst, rejecting
+// unknown fields, trailing data, other media types and bodies over limit,
+// each with an error that names the problem.
+func decodeJSON(w http.ResponseWriter, r *http.Request, dst any, limit int64) error {
+	if ct := r.Header.Get("Content-Type"); ct != "" {
+		mt, _, err := mime.ParseMediaType(ct)
+		if err != nil || (mt != "application/json" && !strings.HasSuffix(mt, "+json")) {
+			return rota.Errorf(rota.EUNSUPPORTED, "the body must be JSON (Content-Type: application/json), not %q", ct)
+		}
+	}
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, limit))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(dst); err != nil {
+		return jsonError(err, limit)
+	}
+	if err := dec.Decode(&struct{}{}); err != io.EOF {
+		if err != nil {
+			return jsonError(err, limit)
+		}
+		return rota.Errorf(rota.EINVALID, "the body has data after its JSON object")
+	}
+	return nil
+}
+
+func jsonError(err error, limit int64) error {
+	var syn *json.SyntaxError
+	var typ *json.UnmarshalTypeError
+	var tooBig *http.MaxBytesError
+	switch {
+	case errors.As(err, &tooBig):
+		return rota.Errorf(rota.ETOOLARGE, "the body is larger than %d bytes", limit)
+	case errors.Is(err, io.EOF):
+		return rota.Errorf(rota.EINVALID, "the body is empty: send a JSON object")
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return rota.Errorf(rota.EINVALID, "the body is not valid JSON: it ends too soon")
+	case errors.As(err, &syn):
+		return rota.Errorf(rota.EINVALID, "the body is not valid JSON at byte %d: %s", syn.Offset, syn.Error())
+	case errors.As(err, &typ):
+		if typ.Field == "" {
+			return rota.Errorf(rota.EINVALID, "the body must be a JSON object, not %s", typ.Value)
+		}
+		return rota.FieldError(typ.Field, "must be %s, not %s", jsonType(typ.Type.Kind().String()), typ.Value)
+	case strings.HasPrefix(err.Error(), "json: unknown field "):
+		field := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
+		return &rota.Error{Code: rota.EINVALID, Field: field, Message: fmt.Sprintf("unknown field %q", field)}
+	}
+	return rota.Errorf(rota.EINVALID, "the body is not valid JSON: %v", err)
+}
+
+func jsonType(kind string) string {
+	switch kind {
+	case "string":
+		return "a string"
+	case "bool":
+		return "true or false"
+	case "slice", "array":
+		return "an array"
+	case "struct", "map":
+		return "an object"
+	}
+	return "a number"
+}
+
+// jsonMuxErrors rewrites the plain-text 404 and 405 answers of ServeMux
+// (no route, or a route without that method) into the API's JSON form.
+// Handlers' own errors are JSON already and pass through.
+func jsonMuxErrors(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		next.ServeHTTP(&muxErrorWriter{ResponseWriter: w, method: r.Method, path: r.URL.Path}, r)
+	})
+}
+
+type muxErrorWriter struct {
+	http.ResponseWriter
+	method, path string
+	swallow      bool
+}
+
+func (m *muxErrorWriter) WriteHeader(status int) {
+	if !strings.HasPrefix(m.Header().Get("Content-Type"), "text/plain") {
+		m.ResponseWriter.WriteHeader(status)
+		return
+	}
+	var e errorDetail
+	switch status {
+	case http.StatusNotFound:
+		e = errorDetail{Code: rota.ENOTFOUND, Message: fmt.Sprintf("no such endpoint: %s %s", m.method, m.path)}
+	case http.StatusMethodNotAllowed:
+		e = errorDetail{Code: "method_not_allowed", Message: fmt.Sprintf("%s is not allowed on %s (allowed: %s)", m.method, m.path, m.Header().Get("Allow"))}
+	default:
+		m.ResponseWriter.WriteHeader(status)
+		return
+	}
+	m.swallow = true
+	writeJSON(m.ResponseWriter, status, errorBody{e})
+}
+
+func (m *muxErrorWriter) Write(b []byte) (int, error) {
+	if m.swallow {
+		return len(b), nil
+	}
+	return m.ResponseWriter.Write(b)
+}
