@@ -57,23 +57,25 @@ func ParseDuration(s string) (time.Duration, error) {
 	return total, nil
 }
 
-// FormatDuration writes d in the largest whole units ParseDuration reads
-// back: "1w", "3d", "90m", "1h30m".
+// FormatDuration writes d in whole units ParseDuration reads back: weeks up
+// to eight ("1w"), then days ("182d"), else Go's form trimmed ("1h30m").
 func FormatDuration(d time.Duration) string {
 	if d == 0 {
 		return "0s"
 	}
-	if d%Week == 0 {
+	if d%Week == 0 && d <= 8*Week {
 		return strconv.FormatInt(int64(d/Week), 10) + "w"
 	}
 	if d%Day == 0 {
 		return strconv.FormatInt(int64(d/Day), 10) + "d"
 	}
+	// Go writes "2h0m0s" and "1h30m0s"; drop the zero trailing units.
 	s := d.String()
-	s = strings.TrimSuffix(s, "0s")
-	s = strings.TrimSuffix(s, "0m")
-	if s == "" {
-		return d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
 	}
 	return s
 }

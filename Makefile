@@ -1,0 +1,43 @@
+# rota: make run starts the daemon on the example configuration; make test
+# runs everything CI runs.
+
+GO      ?= go
+VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
+LDFLAGS := -X main.version=$(VERSION)
+BIN     := bin/rotad
+
+.PHONY: all build run test vet fmt-check bench bench-go bench-load clean
+
+all: build
+
+build:
+	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/rotad
+
+# Runs rotad on the embedded defaults: config.example.toml, an SQLite file
+# under ./data/, the log notifier. No account or secret is needed; without
+# ROTA_ADMIN_TOKEN the API serves reads and refuses writes.
+run: build
+	./$(BIN) serve --config config.example.toml
+
+vet:
+	$(GO) vet ./...
+
+fmt-check:
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+
+test: fmt-check vet
+	$(GO) test -race -count=1 ./...
+
+# Benchmarks: Go benchmarks, then the HTTP load command against a real
+# rotad. Figures go to docs/PERFORMANCE.md with the command that made them.
+bench: bench-go bench-load
+
+bench-go:
+	$(GO) test -run '^$$' -bench . -benchmem -count 5 ./scheduler/ ./api/
+
+bench-load: build
+	$(GO) run ./cmd/rotabench oncall --rotad $(BIN) --rotations 200 --duration 10s --concurrency 16
+
+clean:
+	rm -rf bin

@@ -1,0 +1,113 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/rotahq/rota"
+	"github.com/rotahq/rota/store"
+)
+
+func runCLI(t *testing.T, args ...string) (stdout, stderr string, code int) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	err := run(args, &out, &errb)
+	var ee exitError
+	switch {
+	case err == nil:
+	case errors.As(err, &ee):
+		code = ee.code
+	default:
+		errb.WriteString(err.Error())
+		code = 1
+	}
+	return out.String(), errb.String(), code
+}
+
+func TestCheckConfig(t *testing.T) {
+	out, _, code := runCLI(t, "check-config", "../../config.example.toml")
+	if code != 0 {
+		t.Fatalf("exit %d", code)
+	}
+	for _, want := range []string{"OK: 10 people, 2 teams, 4 rotations", "payments-secondary", "On call now", "1 off-hours in 182d"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+	_, errOut, code := runCLI(t, "check-config", "../../config/testdata/invalid/everything-at-once.toml")
+	if code != 2 || !strings.Contains(errOut, "10 problems") || !strings.Contains(errOut, "everything-at-once.toml:22: rotations[0].shift") {
+		t.Errorf("invalid file: exit %d\n%s", code, errOut)
+	}
+	if _, _, code := runCLI(t, "check-config"); code != 2 {
+		t.Errorf("no file: exit %d", code)
+	}
+}
+
+func TestOnCallCommand(t *testing.T) {
+	dir := t.TempDir()
+	cfgPath := filepath.Join(dir, "rota.toml")
+	writeConfig(t, cfgPath, `"alice", "bruno", "chloe"`)
+	dbPath := filepath.Join(dir, "rota.db")
+
+	out, errOut, code := runCLI(t, "oncall", "--config", cfgPath, "--at", "2026-03-11T14:00:00Z")
+	if code != 0 || !strings.Contains(out, "alice") || !strings.Contains(errOut, "no database") {
+		t.Fatalf("without a database: exit %d\n%s\n%s", code, out, errOut)
+	}
+	if _, err := os.Stat(dbPath); !os.IsNotExist(err) {
+		t.Fatal("oncall created the database")
+	}
+
+	db, err := store.Open(context.Background(), dbPath, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Date(2026, 3, 11, 13, 0, 0, 0, time.UTC)
+	if err := db.CreateOverride(context.Background(), &rota.Override{Rotation: "primary", Person: "chloe", Start: start, End: start.Add(5 * time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	out, _, code = runCLI(t, "oncall", "--config", cfgPath, "--at", "2026-03-11T14:00:00Z", "--rotation", "primary")
+	if code != 0 || !strings.Contains(out, "chloe") || !strings.Contains(out, "override #1") || !strings.Contains(out, "Wed 11 Mar 14:00 CET") {
+		t.Fatalf("with an override: exit %d\n%s", code, out)
+	}
+	if _, errOut, code := runCLI(t, "oncall", "--config", cfgPath, "--at", "soon"); code != 2 || !strings.Contains(errOut, "RFC 3339") {
+		t.Errorf("bad --at: %d %s", code, errOut)
+	}
+	if _, errOut, code := runCLI(t, "oncall", "--config", cfgPath, "--rotation", "nope"); code != 2 || !strings.Contains(errOut, `no rotation named "nope"`) {
+		t.Errorf("bad --rotation: %d %s", code, errOut)
+	}
+
+	backupPath := filepath.Join(dir, "backup.db")
+	out, errOut, code = runCLI(t, "backup", "--config", cfgPath, "--out", backupPath)
+	if code != 0 || !strings.Contains(out, "backed up") {
+		t.Fatalf("backup: exit %d %s %s", code, out, errOut)
+	}
+	out, _, code = runCLI(t, "oncall", "--config", cfgPath, "--db", backupPath, "--at", "2026-03-11T14:00:00Z")
+	if code != 0 || !strings.Contains(out, "override #1") {
+		t.Fatalf("the backup lacks the override: %s", out)
+	}
+}
+
+func TestUsage(t *testing.T) {
+	if _, errOut, code := runCLI(t); code != 2 || !strings.Contains(errOut, "Usage:") {
+		t.Errorf("no command: %d", code)
+	}
+	if _, errOut, code := runCLI(t, "frobnicate"); code != 2 || !strings.Contains(errOut, `unknown command "frobnicate"`) {
+		t.Errorf("unknown command: %d %s", code, errOut)
+	}
+	if out, _, code := runCLI(t, "version"); code != 0 || !strings.HasPrefix(out, "rotad ") {
+		t.Errorf("version: %d %s", code, out)
+	}
+	if _, errOut, code := runCLI(t, "serve"); code != 2 || !strings.Contains(errOut, "--config FILE is required") {
+		t.Errorf("serve without config: %d %s", code, errOut)
+	}
+	if _, _, code := runCLI(t, "serve", "--nope"); code != 2 {
+		t.Errorf("bad flag: %d", code)
+	}
+}

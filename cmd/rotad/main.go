@@ -1,0 +1,103 @@
+// Command rotad is the rota on-call daemon and its command-line tools.
+//
+//	rotad serve --config FILE [--listen ADDR] [--db PATH]
+//	rotad check-config FILE
+//	rotad oncall --config FILE [--at TIME] [--rotation NAME] [--db PATH]
+//	rotad backup --config FILE --out PATH [--db PATH]
+//	rotad version
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"runtime"
+)
+
+// version is set at build time: -ldflags "-X main.version=...".
+var version = "dev"
+
+const usage = `rotad is the rota on-call daemon.
+
+Usage:
+  rotad serve --config FILE [--listen ADDR] [--db PATH]
+        run the daemon; SIGHUP reloads FILE, SIGTERM stops gracefully
+  rotad check-config FILE
+        validate a configuration and show who is on call now
+  rotad oncall --config FILE [--at TIME] [--rotation NAME] [--db PATH]
+        print who is on call, overrides included
+  rotad backup --config FILE --out PATH [--db PATH]
+        write a consistent copy of the database while rotad runs
+  rotad version
+        print the version
+`
+
+// exitError carries a process exit status; the message, if any, has been
+// printed already.
+type exitError struct{ code int }
+
+func (e exitError) Error() string { return fmt.Sprintf("exit status %d", e.code) }
+
+func main() {
+	err := run(os.Args[1:], os.Stdout, os.Stderr)
+	var ee exitError
+	switch {
+	case err == nil:
+	case errors.As(err, &ee):
+		os.Exit(ee.code)
+	default:
+		fmt.Fprintln(os.Stderr, "rotad:", err)
+		os.Exit(1)
+	}
+}
+
+func run(args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return exitError{2}
+	}
+	switch cmd, rest := args[0], args[1:]; cmd {
+	case "serve":
+		return serve(rest, stderr)
+	case "check-config":
+		return checkConfig(rest, stdout, stderr)
+	case "oncall":
+		return onCall(rest, stdout, stderr)
+	case "backup":
+		return backup(rest, stdout, stderr)
+	case "version", "--version", "-version":
+		fmt.Fprintf(stdout, "rotad %s (%s, %s/%s)\n", version, runtime.Version(), runtime.GOOS, runtime.GOARCH)
+		return nil
+	case "help", "-h", "--help", "-help":
+		fmt.Fprint(stdout, usage)
+		return nil
+	default:
+		fmt.Fprintf(stderr, "rotad: unknown command %q\n\n%s", cmd, usage)
+		return exitError{2}
+	}
+}
+
+// newFlags returns a flag set that reports errors to stderr and returns
+// them instead of exiting.
+func newFlags(name string, stderr io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet("rotad "+name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	return fs
+}
+
+// parseFlags parses args and turns a flag error into exit status 2.
+func parseFlags(fs *flag.FlagSet, args []string) error {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return exitError{0}
+		}
+		return exitError{2}
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(fs.Output(), "%s: unexpected argument %q\n", fs.Name(), fs.Arg(0))
+		return exitError{2}
+	}
+	return nil
+}
