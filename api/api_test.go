@@ -181,6 +181,17 @@ func TestOnCall(t *testing.T) {
 	if p := r.body["oncall"].([]any)[0].(map[string]any)["person"]; p != "chloe" {
 		t.Errorf("at the end of March: %v", p)
 	}
+	// Around a handoff, to the nanosecond: the cached answer must not
+	// outlive its shift.
+	for at, want := range map[string]string{
+		"2026-03-17T08:59:59.999999999Z": "alice", "2026-03-17T09:00:00Z": "bruno",
+		"2026-03-10T09:00:00Z": "alice", "2026-03-10T08:59:59.999999999Z": "chloe",
+	} {
+		r := f.do(t, "GET", "/api/v1/oncall?at="+at, "", "", "")
+		if p := r.body["oncall"].([]any)[0].(map[string]any)["person"]; p != want || r.body["at"] != at {
+			t.Errorf("at %s: %v (at %v), want %s", at, p, r.body["at"], want)
+		}
+	}
 	r = f.do(t, "GET", "/api/v1/oncall?at=yesterday", "", "", "")
 	if r.status != 400 || r.errorField() != "at" || !strings.Contains(r.errorMessage(), "RFC 3339") {
 		t.Errorf("bad at: %d %s", r.status, r.raw)

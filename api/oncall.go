@@ -1,10 +1,13 @@
 package api
 
 import (
+	"bytes"
+	"encoding/json"
 	"net/http"
 	"time"
 
 	"github.com/rotahq/rota"
+	"github.com/rotahq/rota/scheduler"
 )
 
 // maxShiftRange bounds a shifts query.
@@ -40,11 +43,24 @@ type gapJSON struct {
 	Until    time.Time `json:"until,omitzero"`
 }
 
-type onCallResponse struct {
-	At     time.Time    `json:"at"`
+type onCallLists struct {
 	OnCall []onCallJSON `json:"oncall"`
-	// Gaps are rotations with nobody on call at At: never a silent hole.
+	// Gaps are rotations with nobody on call: never a silent hole.
 	Gaps []gapJSON `json:"gaps"`
+}
+
+// onCallAnswer is the encoded on-call lists of one roster, which hold for
+// every instant in [from, until): no shift starts or ends in between.
+// Calendar clients and dashboards ask "who is on call now" far more often
+// than a shift changes, so the answer is computed once per interval.
+type onCallAnswer struct {
+	roster      *scheduler.Roster
+	from, until time.Time
+	body        []byte // {"oncall":[...],"gaps":[...]}
+}
+
+func (a *onCallAnswer) holds(r *scheduler.Roster, at time.Time) bool {
+	return a != nil && a.roster == r && !at.Before(a.from) && at.Before(a.until)
 }
 
 // getOnCall answers who is on call on every rotation at ?at= (now by
@@ -55,18 +71,58 @@ func (s *Server) getOnCall(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	roster := s.book.Roster()
+	ans := s.onCall.Load()
+	if !ans.holds(roster, at) {
+		ans = s.answerOnCall(roster, at)
+		s.onCall.Store(ans)
+	}
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	buf := make([]byte, 0, len(ans.body)+48)
+	buf = append(buf, `{"at":"`...)
+	buf = at.UTC().AppendFormat(buf, time.RFC3339Nano)
+	buf = append(buf, `",`...)
+	buf = append(buf, ans.body[1:]...)
+	w.Write(buf)
+	return nil
+}
+
+func (s *Server) answerOnCall(roster *scheduler.Roster, at time.Time) *onCallAnswer {
 	org := roster.Org()
-	resp := onCallResponse{At: at.UTC(), OnCall: make([]onCallJSON, 0, len(org.Rotations)), Gaps: []gapJSON{}}
+	lists := onCallLists{OnCall: make([]onCallJSON, 0, len(org.Rotations)), Gaps: []gapJSON{}}
+	ans := &onCallAnswer{roster: roster, from: time.Unix(0, 0), until: at.Add(maxShiftRange)}
+	narrow := func(from, until time.Time) {
+		if from.After(ans.from) {
+			ans.from = from
+		}
+		if !until.IsZero() && until.Before(ans.until) {
+			ans.until = until
+		}
+	}
 	for _, rot := range org.Rotations {
 		sh, ok := roster.OnCall(rot.Name, at)
 		if !ok {
-			resp.Gaps = append(resp.Gaps, s.gap(rot, at))
+			g := s.gap(rot, at)
+			narrow(time.Time{}, g.Until)
+			lists.Gaps = append(lists.Gaps, g)
 			continue
 		}
-		resp.OnCall = append(resp.OnCall, onCallJSON{shiftJSON: s.shiftJSON(org, sh), Team: rot.Team})
+		narrow(sh.Start, sh.End)
+		lists.OnCall = append(lists.OnCall, onCallJSON{shiftJSON: s.shiftJSON(org, sh), Team: rot.Team})
 	}
-	writeJSON(w, http.StatusOK, resp)
-	return nil
+	// A gap with no shift ahead has no known end: that answer is good
+	// only for the instant asked about.
+	for _, g := range lists.Gaps {
+		if g.Until.IsZero() {
+			ans.from, ans.until = at, at.Add(time.Nanosecond)
+		}
+	}
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	enc.Encode(lists)
+	ans.body = b.Bytes()
+	return ans
 }
 
 func (s *Server) gap(rot *rota.Rotation, at time.Time) gapJSON {

@@ -43,6 +43,7 @@ type Server struct {
 	log       *slog.Logger
 	now       func() time.Time
 	settings  atomic.Pointer[Settings]
+	onCall    atomic.Pointer[onCallAnswer]
 	handler   http.Handler
 }
 

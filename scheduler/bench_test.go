@@ -48,6 +48,25 @@ func BenchmarkOnCall1000Overrides(b *testing.B) {
 	}
 }
 
+// BenchmarkOnCallNoOverrides measures the scheduled path: the handoffs
+// around t computed from the rotation's wall-clock rule.
+func BenchmarkOnCallNoOverrides(b *testing.B) {
+	loc := mustLoad(b, "Europe/Berlin")
+	tl := NewTimeline(benchRotation(loc), nil)
+	at := make([]time.Time, 1024)
+	rng := rand.New(rand.NewSource(7))
+	for i := range at {
+		at[i] = day(2026, 1, 1, loc).Add(time.Duration(rng.Intn(365*24*3600)) * time.Second)
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if _, ok := tl.At(at[i%len(at)]); !ok {
+			b.Fatal("nobody on call")
+		}
+	}
+}
+
 func BenchmarkShiftsYear1000Overrides(b *testing.B) {
 	loc := mustLoad(b, "Europe/Berlin")
 	tl := NewTimeline(benchRotation(loc), thousandOverrides(loc))

@@ -44,22 +44,28 @@ func (c *cycle) handoff(k int64) time.Time {
 	return Wallclock(d.Year(), d.Month(), d.Day(), c.clock.Hour(), c.clock.Minute(), c.loc).UTC()
 }
 
-// index returns the shift k whose window holds t; ok is false before the
-// first handoff.
-func (c *cycle) index(t time.Time) (k int64, ok bool) {
+// index returns the shift k whose window [start, end) holds t; ok is false
+// before the first handoff.
+func (c *cycle) index(t time.Time) (k int64, start, end time.Time, ok bool) {
 	if t.Before(c.first) || len(c.members) == 0 {
-		return 0, false
+		return 0, time.Time{}, time.Time{}, false
 	}
 	// Wall-clock days differ from 24 hours by at most an hour or two, so
 	// the estimate is off by at most one shift.
 	k = int64(t.Sub(c.first) / c.approx)
-	for k > 0 && c.handoff(k).After(t) {
+	start = c.handoff(k)
+	for k > 0 && start.After(t) {
 		k--
+		end, start = start, c.handoff(k)
 	}
-	for !c.handoff(k + 1).After(t) {
+	if end.IsZero() {
+		end = c.handoff(k + 1)
+	}
+	for !end.After(t) {
 		k++
+		start, end = end, c.handoff(k+1)
 	}
-	return k, true
+	return k, start, end, true
 }
 
 func (c *cycle) member(k int64) string { return c.members[k%int64(len(c.members))] }
@@ -78,9 +84,8 @@ func (c *cycle) shifts(from, to time.Time) []base {
 	if from.Before(c.first) {
 		from = c.first
 	}
-	k, _ := c.index(from)
+	k, start, _, _ := c.index(from)
 	var out []base
-	start := c.handoff(k)
 	for start.Before(to) {
 		end := c.handoff(k + 1)
 		out = append(out, base{person: c.member(k), start: start, end: end})
@@ -92,9 +97,9 @@ func (c *cycle) shifts(from, to time.Time) []base {
 
 // at returns the scheduled shift holding t.
 func (c *cycle) at(t time.Time) (base, bool) {
-	k, ok := c.index(t)
+	k, start, end, ok := c.index(t)
 	if !ok {
 		return base{}, false
 	}
-	return base{person: c.member(k), start: c.handoff(k), end: c.handoff(k + 1)}, true
+	return base{person: c.member(k), start: start, end: end}, true
 }

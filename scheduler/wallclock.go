@@ -11,8 +11,15 @@ import "time"
 // moment the clocks jump), and a time repeated by a fall-back change resolves
 // to its first occurrence.
 func Wallclock(year int, month time.Month, day, hour, min int, loc *time.Location) time.Time {
-	naive := time.Date(year, month, day, hour, min, 0, 0, time.UTC).Unix()
 	guess := time.Date(year, month, day, hour, min, 0, 0, loc)
+	// Far from any change of offset (by more than the largest change
+	// there is, two hours), the wall-clock time is unique and Go's answer
+	// is right: the common case, and one lookup.
+	start, end := guess.ZoneBounds()
+	if (start.IsZero() || guess.Sub(start) > 3*time.Hour) && (end.IsZero() || end.Sub(guess) > 3*time.Hour) {
+		return guess
+	}
+	naive := time.Date(year, month, day, hour, min, 0, 0, time.UTC).Unix()
 
 	// The candidates are the offsets of the zone period Go picked and of
 	// its neighbours; a wall-clock time maps to an instant under offset o
@@ -20,7 +27,6 @@ func Wallclock(year int, month time.Month, day, hour, min int, loc *time.Locatio
 	var offsets [3]int
 	_, offsets[0] = guess.Zone()
 	n := 1
-	start, end := guess.ZoneBounds()
 	if !start.IsZero() {
 		_, offsets[n] = start.Add(-time.Second).Zone()
 		n++

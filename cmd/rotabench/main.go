@@ -1,0 +1,36 @@
+// Command rotabench measures a running rotad from the outside: it writes a
+// configuration, starts the daemon on a loopback port, drives it with
+// concurrent clients for a bounded time, and reports throughput and latency
+// percentiles. It only ever talks to the daemon it started, on 127.0.0.1.
+//
+//	rotabench oncall --rotad bin/rotad [--rotations 200] [--duration 10s] [--concurrency 16]
+package main
+
+import (
+	"flag"
+	"fmt"
+	"os"
+)
+
+func main() {
+	if len(os.Args) < 2 {
+		fmt.Fprintln(os.Stderr, "usage: rotabench oncall [flags]")
+		os.Exit(2)
+	}
+	var err error
+	switch os.Args[1] {
+	case "oncall":
+		err = benchOnCall(os.Args[2:])
+	default:
+		fmt.Fprintf(os.Stderr, "rotabench: unknown benchmark %q (have: oncall)\n", os.Args[1])
+		os.Exit(2)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "rotabench:", err)
+		os.Exit(1)
+	}
+}
+
+func newFlags(name string) *flag.FlagSet {
+	return flag.NewFlagSet("rotabench "+name, flag.ExitOnError)
+}
