@@ -32,27 +32,17 @@ func benchRotation(loc *time.Location) *rota.Rotation {
 }
 
 func BenchmarkOnCall1000Overrides(b *testing.B) {
-	loc := mustLoad(b, "Europe/Berlin")
-	tl := NewTimeline(benchRotation(loc), thousandOverrides(loc))
-	at := make([]time.Time, 1024)
-	rng := rand.New(rand.NewSource(7))
-	for i := range at {
-		at[i] = day(2026, 1, 1, loc).Add(time.Duration(rng.Intn(365*24*3600)) * time.Second)
-	}
-	b.ReportAllocs()
-	b.ResetTimer()
-	for i := 0; i < b.N; i++ {
-		if _, ok := tl.At(at[i%len(at)]); !ok {
-			b.Fatal("nobody on call")
-		}
-	}
+	benchAt(b, thousandOverrides(mustLoad(b, "Europe/Berlin")))
 }
 
 // BenchmarkOnCallNoOverrides measures the scheduled path: the handoffs
 // around t computed from the rotation's wall-clock rule.
-func BenchmarkOnCallNoOverrides(b *testing.B) {
+func BenchmarkOnCallNoOverrides(b *testing.B) { benchAt(b, nil) }
+
+// benchAt asks who is on call at random instants of 2026.
+func benchAt(b *testing.B, ovs []rota.Override) {
 	loc := mustLoad(b, "Europe/Berlin")
-	tl := NewTimeline(benchRotation(loc), nil)
+	tl := NewTimeline(benchRotation(loc), ovs)
 	at := make([]time.Time, 1024)
 	rng := rand.New(rand.NewSource(7))
 	for i := range at {
