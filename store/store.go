@@ -21,6 +21,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
@@ -49,6 +50,10 @@ type DB struct {
 	write *sql.DB
 	read  *sql.DB
 	path  string
+
+	ops       chan op
+	committed chan struct{} // closed when the committer has stopped
+	closeOnce sync.Once
 
 	// Now is the clock the store reads once per write; tests replace it.
 	Now func() time.Time
@@ -99,6 +104,9 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 	r.SetMaxOpenConns(readers)
 	r.SetMaxIdleConns(readers)
 	db.read = r
+	db.ops = make(chan op, 1024)
+	db.committed = make(chan struct{})
+	go db.commitLoop()
 	return db, nil
 }
 
@@ -114,8 +122,13 @@ func dsn(path string, pragmas []string, extra string) string {
 	return s
 }
 
-// Close closes both pools.
+// Close waits for queued writes, then closes both pools. No write may
+// start after Close.
 func (db *DB) Close() error {
+	db.closeOnce.Do(func() {
+		close(db.ops)
+		<-db.committed
+	})
 	return errors.Join(db.read.Close(), db.write.Close())
 }
 
@@ -199,7 +212,7 @@ func (db *DB) migrate(ctx context.Context) error {
 		if m.version <= current {
 			continue
 		}
-		err := db.tx(ctx, func(tx *sql.Tx, now time.Time) error {
+		err := db.directTx(ctx, func(tx *sql.Tx, now time.Time) error {
 			if _, err := tx.ExecContext(ctx, m.sql); err != nil {
 				return err
 			}
@@ -213,8 +226,9 @@ func (db *DB) migrate(ctx context.Context) error {
 	return nil
 }
 
-// tx runs fn in an immediate write transaction, reading the clock once.
-func (db *DB) tx(ctx context.Context, fn func(*sql.Tx, time.Time) error) error {
+// directTx runs fn in its own immediate transaction, outside the
+// committer: for migrations, before the committer starts.
+func (db *DB) directTx(ctx context.Context, fn func(*sql.Tx, time.Time) error) error {
 	tx, err := db.write.BeginTx(ctx, nil)
 	if err != nil {
 		return err
@@ -224,6 +238,106 @@ func (db *DB) tx(ctx context.Context, fn func(*sql.Tx, time.Time) error) error {
 		return err
 	}
 	return tx.Commit()
+}
+
+// op is one write waiting for the committer.
+type op struct {
+	fn   func(*sql.Tx, time.Time) error
+	done chan error
+}
+
+// maxBatch bounds how many writes share one commit.
+const maxBatch = 256
+
+// tx runs fn as one atomic write. Writes that arrive while another commit
+// is under way are grouped into the next transaction, each inside its own
+// savepoint, so that a durable commit (synchronous=FULL) is paid once per
+// group rather than once per write: fn's changes are all kept or all
+// undone, whatever the others in its group do. fn reads the clock through
+// its now argument, read once per write.
+func (db *DB) tx(ctx context.Context, fn func(*sql.Tx, time.Time) error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	o := op{fn: fn, done: make(chan error, 1)}
+	db.ops <- o
+	return <-o.done
+}
+
+func (db *DB) commitLoop() {
+	defer close(db.committed)
+	batch := make([]op, 0, maxBatch)
+	errs := make([]error, 0, maxBatch)
+	for first := range db.ops {
+		batch = append(batch[:0], first)
+	drain:
+		for len(batch) < maxBatch {
+			select {
+			case o, ok := <-db.ops:
+				if !ok {
+					break drain
+				}
+				batch = append(batch, o)
+			default:
+				break drain
+			}
+		}
+		errs = db.commit(batch, errs[:0])
+		for i, o := range batch {
+			o.done <- errs[i]
+		}
+	}
+}
+
+// commit runs a group of writes in one transaction and returns each one's
+// error.
+func (db *DB) commit(batch []op, errs []error) []error {
+	ctx := context.Background()
+	tx, err := db.write.BeginTx(ctx, nil)
+	if err != nil {
+		for range batch {
+			errs = append(errs, fmt.Errorf("begin: %w", err))
+		}
+		return errs
+	}
+	single := len(batch) == 1
+	for _, o := range batch {
+		now := db.Now().UTC()
+		if single {
+			errs = append(errs, o.fn(tx, now))
+			continue
+		}
+		errs = append(errs, savepoint(ctx, tx, func() error { return o.fn(tx, now) }))
+	}
+	if single && errs[0] != nil {
+		tx.Rollback()
+		return errs
+	}
+	if err := tx.Commit(); err != nil {
+		for i := range errs {
+			if errs[i] == nil {
+				errs[i] = fmt.Errorf("commit: %w", err)
+			}
+		}
+	}
+	return errs
+}
+
+// savepoint runs fn so that its changes are undone if it fails, leaving the
+// rest of the transaction as it was.
+func savepoint(ctx context.Context, tx *sql.Tx, fn func() error) error {
+	if _, err := tx.ExecContext(ctx, "SAVEPOINT w"); err != nil {
+		return err
+	}
+	if err := fn(); err != nil {
+		if _, rerr := tx.ExecContext(ctx, "ROLLBACK TO w"); rerr != nil {
+			return errors.Join(err, rerr)
+		}
+		tx.ExecContext(ctx, "RELEASE w")
+		return err
+	}
+	_, err := tx.ExecContext(ctx, "RELEASE w")
+	return err
 }
 
 func fromMillis(ms int64) time.Time { return time.UnixMilli(ms).UTC() }

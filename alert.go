@@ -1,0 +1,261 @@
+package rota
+
+import (
+	"encoding/json"
+	"time"
+)
+
+// Alert statuses.
+const (
+	StatusTriggered    = "triggered"
+	StatusAcknowledged = "acknowledged"
+	StatusResolved     = "resolved"
+)
+
+// Severities, as the PagerDuty Events API v2 names them.
+const (
+	SeverityCritical = "critical"
+	SeverityError    = "error"
+	SeverityWarning  = "warning"
+	SeverityInfo     = "info"
+)
+
+// Severities lists the valid severities, most severe first.
+var Severities = []string{SeverityCritical, SeverityError, SeverityWarning, SeverityInfo}
+
+// ValidSeverity reports whether s is one of Severities.
+func ValidSeverity(s string) bool {
+	for _, v := range Severities {
+		if s == v {
+			return true
+		}
+	}
+	return false
+}
+
+// Event actions.
+const (
+	ActionTrigger     = "trigger"
+	ActionAcknowledge = "acknowledge"
+	ActionResolve     = "resolve"
+)
+
+// Limits on alert fields, after PagerDuty's.
+const (
+	MaxSummaryLength  = 1024
+	MaxDedupKeyLength = 255
+	MaxSourceLength   = 255
+	MaxLinks          = 50
+)
+
+// Event is one message from an alert source about a problem on a service:
+// trigger, acknowledge or resolve, matched to an open alert by DedupKey.
+type Event struct {
+	Service  string
+	Action   string
+	DedupKey string
+	Summary  string
+	Severity string
+	Source   string
+	Details  json.RawMessage // a JSON object, or nil
+	Links    []Link
+	// Integration names the format it arrived in: native, pagerduty,
+	// alertmanager, grafana.
+	Integration string
+	// Actor is who acknowledged or resolved, for those actions.
+	Actor string
+}
+
+// Link is a URL attached to an alert.
+type Link struct {
+	Href string `json:"href"`
+	Text string `json:"text,omitempty"`
+}
+
+// Validate checks a trigger's fields; follow-ups need only a dedup key.
+func (e *Event) Validate() error {
+	switch e.Action {
+	case ActionTrigger, ActionAcknowledge, ActionResolve:
+	default:
+		return FieldError("event_action", "must be trigger, acknowledge or resolve, not %q", e.Action)
+	}
+	if len(e.DedupKey) > MaxDedupKeyLength {
+		return FieldError("dedup_key", "is longer than %d characters", MaxDedupKeyLength)
+	}
+	if e.Action != ActionTrigger {
+		if e.DedupKey == "" {
+			return FieldError("dedup_key", "is required to %s an alert", e.Action)
+		}
+		return nil
+	}
+	switch {
+	case e.Summary == "":
+		return FieldError("summary", "is required")
+	case len(e.Summary) > MaxSummaryLength:
+		return FieldError("summary", "is longer than %d characters", MaxSummaryLength)
+	case !ValidSeverity(e.Severity):
+		return FieldError("severity", "must be critical, error, warning or info, not %q", e.Severity)
+	case len(e.Source) > MaxSourceLength:
+		return FieldError("source", "is longer than %d characters", MaxSourceLength)
+	case len(e.Links) > MaxLinks:
+		return FieldError("links", "has more than %d links", MaxLinks)
+	}
+	for _, l := range e.Links {
+		if l.Href == "" {
+			return FieldError("links", "every link needs an href")
+		}
+	}
+	return nil
+}
+
+// Alert is one problem on a service, deduplicated by DedupKey while open:
+// triggered, then acknowledged, then resolved.
+type Alert struct {
+	ID          int64
+	Service     string
+	DedupKey    string
+	Status      string
+	Summary     string
+	Severity    string
+	Source      string
+	Details     json.RawMessage
+	Links       []Link
+	Integration string
+	// Count is how many trigger events the alert absorbed.
+	Count      int
+	CreatedAt  time.Time
+	UpdatedAt  time.Time
+	AckedAt    time.Time
+	AckedBy    string
+	ResolvedAt time.Time
+	ResolvedBy string
+	// Policy is the escalation policy as it was when the alert triggered;
+	// a configuration reload does not change an open alert's steps.
+	Policy     EscalationPolicy
+	Escalation Escalation
+}
+
+// IsOpen reports whether the alert is not resolved.
+func (a *Alert) IsOpen() bool { return a.Status != StatusResolved }
+
+// Escalation states.
+const (
+	EscalationActive    = "active"
+	EscalationExhausted = "exhausted"
+	EscalationStopped   = "stopped" // acknowledged or resolved
+)
+
+// Escalation is where an alert is in its policy: Step is the next step to
+// run, in round Round (0 for the first pass), at DueAt.
+type Escalation struct {
+	Step  int
+	Round int
+	DueAt time.Time
+	State string
+	// Wave counts the steps run so far; notifications carry the wave that
+	// sent them, so failover stays within one step.
+	Wave int
+}
+
+// AlertEvent is one line of an alert's timeline.
+type AlertEvent struct {
+	ID      int64
+	AlertID int64
+	At      time.Time
+	Kind    string
+	Actor   string
+	Message string
+}
+
+// Timeline event kinds.
+const (
+	EventTriggered    = "triggered"
+	EventEscalated    = "escalated"
+	EventNotified     = "notified"
+	EventNotifyFailed = "notification_failed"
+	EventSkipped      = "skipped"
+	EventAcknowledged = "acknowledged"
+	EventResolved     = "resolved"
+	EventExhausted    = "exhausted"
+)
+
+// Notification statuses.
+const (
+	NotifyPending   = "pending"
+	NotifySent      = "sent"
+	NotifyFailed    = "failed"
+	NotifyCancelled = "cancelled"
+)
+
+// Notification is one message over one channel to one person, in the
+// outbox until sent, failed or cancelled.
+type Notification struct {
+	ID           int64
+	AlertID      int64
+	Person       string
+	Channel      string // a contact type: sms, voice, webhook, slack, email
+	Address      string
+	ContactIndex int
+	Wave         int
+	Status       string
+	Attempts     int
+	NextAttempt  time.Time
+	LastError    string
+	CreatedAt    time.Time
+	SentAt       time.Time
+	// BundleID is the notification that carried this one, when several
+	// were bundled into one message.
+	BundleID int64
+}
+
+// Page is a person interrupted by an alert: one per (alert, person), the
+// unit of the human budget.
+type Page struct {
+	AlertID int64
+	Person  string
+	At      time.Time
+	Channel string
+	Bundled bool
+}
+
+// StepOutcome is what running an escalation step decides: the alert's new
+// escalation state, the notifications for the outbox and the notes for its
+// timeline. The policy package computes it; the store writes it in the
+// transaction that read the alert.
+type StepOutcome struct {
+	Escalation    Escalation
+	Notifications []Notification
+	Events        []AlertEvent
+}
+
+// Delivery outcomes.
+const (
+	DeliverySent     = "sent"
+	DeliveryRetry    = "retry"    // a temporary failure: try again at NextAttempt
+	DeliveryDeferred = "deferred" // held back by a rate limit until NextAttempt
+	DeliveryFailed   = "failed"   // given up: Failover, if any, is tried now
+	// DeliveryCancelled: the alert was acknowledged or resolved before the
+	// notification went out.
+	DeliveryCancelled = "cancelled"
+)
+
+// Delivery is the outcome of one attempt to send a notification, recorded
+// by the store in one transaction with the page and timeline notes it
+// implies.
+type Delivery struct {
+	NotificationID int64
+	AlertID        int64
+	Outcome        string
+	At             time.Time
+	NextAttempt    time.Time
+	Error          string
+	// BundleID, for a sent notification, is the one whose message carried
+	// it (itself when it was sent alone).
+	BundleID int64
+	// Page is recorded (once per alert and person) when sent.
+	Page *Page
+	// Failover is the person's next contact method, tried at once when
+	// this one failed and the alert is still triggered.
+	Failover *Notification
+	Events   []AlertEvent
+}

@@ -1,0 +1,309 @@
+// Package paging is the engine with state: it turns events into alerts,
+// runs escalation steps when they fall due, and delivers notifications
+// from a durable outbox with retries, failover, rate limits and bundling.
+//
+// The engine is woken at once by new work and otherwise sleeps until the
+// earliest due time in the store; there is no polling cycle. Everything it
+// decides is written to the store before it acts, so after a crash it
+// resumes what was due: notifications are delivered at least once.
+package paging
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"math/rand/v2"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/rotahq/rota"
+	"github.com/rotahq/rota/policy"
+	"github.com/rotahq/rota/scheduler"
+)
+
+// Store is what the engine needs of the database.
+type Store interface {
+	TriggerAlert(ctx context.Context, ev *rota.Event, pol rota.EscalationPolicy, start func(*rota.Alert, time.Time) rota.StepOutcome) (rota.Alert, bool, error)
+	FollowUp(ctx context.Context, service, dedupKey, action, actor string) (rota.Alert, error)
+	SetStatus(ctx context.Context, id int64, action, actor string) (rota.Alert, error)
+	Escalate(ctx context.Context, id int64, run func(*rota.Alert, time.Time) rota.StepOutcome) (rota.Alert, bool, error)
+	DueEscalations(ctx context.Context, now time.Time, limit int) ([]int64, error)
+	DueNotifications(ctx context.Context, now time.Time, limit int) ([]rota.Notification, error)
+	NextDue(ctx context.Context) (time.Time, bool, error)
+	Alert(ctx context.Context, id int64) (rota.Alert, error)
+	RecordDeliveries(ctx context.Context, ds []rota.Delivery) error
+	LastSent(ctx context.Context, since time.Time) (map[[2]string]time.Time, error)
+	PendingNotifications(ctx context.Context) (int, error)
+}
+
+// Options configure an Engine. Store and Book are required.
+type Options struct {
+	Store Store
+	Book  *scheduler.Book
+	// Notifiers by channel (contact type). A channel without one is sent
+	// to Fallback, the log notifier by default.
+	Notifiers map[string]Notifier
+	Fallback  Notifier
+	Logger    *slog.Logger
+	Now       func() time.Time
+	Registry  prometheus.Registerer
+
+	// RateLimit is the least time between two SMS or two voice
+	// notifications to one person; what arrives sooner is held and sent
+	// as one bundle. One minute by default.
+	RateLimit time.Duration
+	// MaxAttempts bounds retries of one notification (5 by default);
+	// Backoff is the first retry's delay (1s), doubling up to MaxBackoff
+	// (5m), with ±20% jitter.
+	MaxAttempts int
+	Backoff     time.Duration
+	MaxBackoff  time.Duration
+	// Workers bounds concurrent deliveries (32 by default).
+	Workers int
+	// SendTimeout bounds one delivery (30s by default).
+	SendTimeout time.Duration
+}
+
+// Engine escalates alerts and delivers notifications.
+type Engine struct {
+	opts    Options
+	store   Store
+	book    *scheduler.Book
+	log     *slog.Logger
+	now     func() time.Time
+	metrics *metrics
+	wake    chan struct{}
+	slots   chan struct{}
+
+	mu       sync.Mutex
+	inflight map[int64]bool
+	lastSent map[[2]string]time.Time // (person, address) of SMS and voice
+	primed   bool
+	wg       sync.WaitGroup
+}
+
+// New returns an engine; Run starts it.
+func New(opts Options) *Engine {
+	if opts.RateLimit == 0 {
+		opts.RateLimit = time.Minute
+	}
+	if opts.MaxAttempts == 0 {
+		opts.MaxAttempts = 5
+	}
+	if opts.Backoff == 0 {
+		opts.Backoff = time.Second
+	}
+	if opts.MaxBackoff == 0 {
+		opts.MaxBackoff = 5 * time.Minute
+	}
+	if opts.Workers == 0 {
+		opts.Workers = 32
+	}
+	if opts.SendTimeout == 0 {
+		opts.SendTimeout = 30 * time.Second
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	log := opts.Logger.With("component", "paging")
+	if opts.Fallback == nil {
+		opts.Fallback = LogNotifier{Log: log}
+	}
+	e := &Engine{
+		opts: opts, store: opts.Store, book: opts.Book, log: log, now: opts.Now,
+		wake: make(chan struct{}, 1), slots: make(chan struct{}, opts.Workers),
+		inflight: map[int64]bool{}, lastSent: map[[2]string]time.Time{},
+	}
+	e.metrics = newMetrics(opts.Registry, func() float64 {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		n, err := e.store.PendingNotifications(ctx)
+		if err != nil {
+			return -1
+		}
+		return float64(n)
+	})
+	return e
+}
+
+// Wake makes the engine look for due work now.
+func (e *Engine) Wake() {
+	select {
+	case e.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Trigger applies a trigger event: a new alert runs its first escalation
+// step in the transaction that creates it, and the engine is woken to
+// deliver; a repeat of an open alert only counts.
+func (e *Engine) Trigger(ctx context.Context, ev rota.Event) (rota.Alert, bool, error) {
+	ev.Action = rota.ActionTrigger
+	org := e.book.Roster().Org()
+	svc := org.Service(ev.Service)
+	if svc == nil {
+		return rota.Alert{}, false, rota.Errorf(rota.ENOTFOUND, "no service named %q", ev.Service)
+	}
+	pol := org.Policy(svc.EscalationPolicy)
+	if pol == nil {
+		return rota.Alert{}, false, rota.Errorf(rota.EINTERNAL, "service %s has no escalation policy %q", svc.Name, svc.EscalationPolicy)
+	}
+	a, created, err := e.store.TriggerAlert(ctx, &ev, *pol, e.runStep)
+	if err != nil {
+		return rota.Alert{}, false, err
+	}
+	if created {
+		e.afterStep(a)
+		e.log.Info("alert triggered", "alert", a.ID, "service", a.Service, "dedup_key", a.DedupKey, "severity", a.Severity)
+		e.Wake()
+	}
+	return a, created, nil
+}
+
+// runStep decides an alert's due step against the current roster.
+func (e *Engine) runStep(a *rota.Alert, now time.Time) rota.StepOutcome {
+	return policy.RunStep(a, e.book.Roster(), now).StepOutcome
+}
+
+func (e *Engine) afterStep(a rota.Alert) {
+	e.metrics.escalations.Inc()
+	if a.Escalation.State == rota.EscalationExhausted {
+		e.metrics.exhausted.Inc()
+		e.log.Warn("escalation exhausted: nobody acknowledged", "alert", a.ID, "service", a.Service)
+	}
+}
+
+// FollowUp acknowledges or resolves the open alert with the dedup key, as
+// the PagerDuty Events API does: with no open alert it returns an
+// ENOTFOUND error, which event sources treat as dropped.
+func (e *Engine) FollowUp(ctx context.Context, service, dedupKey, action, actor string) (rota.Alert, error) {
+	a, err := e.store.FollowUp(ctx, service, dedupKey, action, actor)
+	if err == nil {
+		e.log.Info("alert "+pastTense(action), "alert", a.ID, "service", service, "by", actor)
+	}
+	return a, err
+}
+
+// SetStatus acknowledges or resolves alert id.
+func (e *Engine) SetStatus(ctx context.Context, id int64, action, actor string) (rota.Alert, error) {
+	a, err := e.store.SetStatus(ctx, id, action, actor)
+	if err == nil {
+		e.log.Info("alert "+pastTense(action), "alert", a.ID, "service", a.Service, "by", actor)
+	}
+	return a, err
+}
+
+func pastTense(action string) string {
+	if action == rota.ActionAcknowledge {
+		return "acknowledged"
+	}
+	return "resolved"
+}
+
+// maxWait bounds a sleep so that a clock change or an outside write to
+// the database is noticed within it; work is otherwise found by Wake.
+const maxWait = time.Minute
+
+// Run works until ctx ends: due escalation steps, then due notifications,
+// then sleep until the next due time or a Wake. In-flight deliveries finish
+// before it returns.
+func (e *Engine) Run(ctx context.Context) error {
+	defer e.wg.Wait()
+	timer := time.NewTimer(0)
+	defer timer.Stop()
+	for {
+		if err := e.runOnce(ctx, false); err != nil && ctx.Err() == nil {
+			e.log.Error("engine round failed", "err", err)
+		}
+		wait := maxWait
+		if next, ok, err := e.store.NextDue(ctx); err == nil && ok {
+			if d := next.Sub(e.now()); d < wait {
+				wait = max(d, 0)
+			}
+		}
+		timer.Reset(wait)
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-e.wake:
+		case <-timer.C:
+		}
+		if !timer.Stop() {
+			select {
+			case <-timer.C:
+			default:
+			}
+		}
+	}
+}
+
+// RunOnce does all work due now and waits for its deliveries: the engine's
+// step, for tests that drive the clock.
+func (e *Engine) RunOnce(ctx context.Context) error { return e.runOnce(ctx, true) }
+
+func (e *Engine) runOnce(ctx context.Context, wait bool) error {
+	if err := e.prime(ctx); err != nil {
+		return err
+	}
+	now := e.now()
+	ids, err := e.store.DueEscalations(ctx, now, 1000)
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for _, id := range ids {
+		a, ran, err := e.store.Escalate(ctx, id, func(a *rota.Alert, at time.Time) rota.StepOutcome {
+			e.metrics.lag.Observe(at.Sub(a.Escalation.DueAt).Seconds())
+			return e.runStep(a, at)
+		})
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		if ran {
+			e.afterStep(a)
+		}
+	}
+	if err := e.deliverDue(ctx, now); err != nil {
+		errs = append(errs, err)
+	}
+	if wait {
+		e.wg.Wait()
+	}
+	return errors.Join(errs...)
+}
+
+// prime loads when each person was last sent an SMS or call, so that rate
+// limits hold across a restart.
+func (e *Engine) prime(ctx context.Context) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.primed {
+		return nil
+	}
+	last, err := e.store.LastSent(ctx, e.now().Add(-e.opts.RateLimit))
+	if err != nil {
+		return err
+	}
+	for k, t := range last {
+		e.lastSent[k] = t
+	}
+	e.primed = true
+	return nil
+}
+
+// backoff returns the delay before retry number attempt (1 for the first).
+func (e *Engine) backoff(attempt int) time.Duration {
+	d := e.opts.Backoff
+	for i := 1; i < attempt && d < e.opts.MaxBackoff; i++ {
+		d *= 2
+	}
+	d = min(d, e.opts.MaxBackoff)
+	jitter := 0.8 + 0.4*rand.Float64()
+	return time.Duration(float64(d) * jitter)
+}

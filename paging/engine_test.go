@@ -1,0 +1,440 @@
+package paging_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/rotahq/rota"
+	"github.com/rotahq/rota/config"
+	"github.com/rotahq/rota/paging"
+	"github.com/rotahq/rota/scheduler"
+	"github.com/rotahq/rota/store"
+)
+
+// On 2026-03-04 (week 8 of the rotations) the primary rotation has alice on
+// call, the secondary bruno.
+const engineConfig = `
+[[people]]
+name = "alice"
+timezone = "Europe/Berlin"
+contacts = [
+  { type = "sms", address = "+4915112345001" },
+  { type = "voice", address = "+4915112345001", delay = "2m" },
+]
+[[people]]
+name = "bruno"
+timezone = "Europe/Berlin"
+contacts = [{ type = "sms", address = "+4915112345002" }]
+[[people]]
+name = "chloe"
+timezone = "Europe/Berlin"
+contacts = [{ type = "webhook", address = "https://hooks.example.com/chloe" }]
+[[people]]
+name = "nobody"
+timezone = "Europe/Berlin"
+
+[[teams]]
+name = "payments"
+members = ["alice", "bruno", "chloe", "nobody"]
+managers = ["chloe"]
+timezone = "Europe/Berlin"
+
+[[rotations]]
+name = "primary"
+team = "payments"
+members = ["alice", "bruno"]
+start = 2026-01-06
+[[rotations]]
+name = "secondary"
+team = "payments"
+members = ["bruno", "alice"]
+start = 2026-01-06
+
+[[escalation_policies]]
+name = "default"
+repeat = 1
+  [[escalation_policies.steps]]
+  targets = ["rotation:primary"]
+  delay = "5m"
+  [[escalation_policies.steps]]
+  targets = ["rotation:secondary", "person:chloe"]
+  delay = "10m"
+
+[[escalation_policies]]
+name = "single"
+steps = [{ targets = ["person:bruno"], delay = "5m" }]
+
+[[services]]
+name = "api"
+team = "payments"
+escalation_policy = "default"
+[[services]]
+name = "batch"
+team = "payments"
+escalation_policy = "single"
+`
+
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *clock) Advance(d time.Duration) {
+	c.mu.Lock()
+	c.t = c.t.Add(d)
+	c.mu.Unlock()
+}
+
+// phone records what notifiers were asked to send, and fails on demand.
+type phone struct {
+	mu   sync.Mutex
+	sent []paging.Message
+	// fail returns the error for the next message on a channel, or nil.
+	fail func(m paging.Message) error
+}
+
+func (p *phone) Notify(ctx context.Context, m paging.Message) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.fail != nil {
+		if err := p.fail(m); err != nil {
+			return err
+		}
+	}
+	p.sent = append(p.sent, m)
+	return nil
+}
+
+func (p *phone) take() []string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var out []string
+	for _, m := range p.sent {
+		var ids []string
+		for _, a := range m.Alerts {
+			ids = append(ids, fmt.Sprint(a.ID))
+		}
+		out = append(out, fmt.Sprintf("%s %s %s", m.Channel, m.Person, strings.Join(ids, ",")))
+	}
+	p.sent = nil
+	sort.Strings(out) // deliveries run concurrently
+	return out
+}
+
+type harness struct {
+	t      *testing.T
+	clock  *clock
+	db     *store.DB
+	book   *scheduler.Book
+	engine *paging.Engine
+	phone  *phone
+}
+
+func newHarness(t *testing.T) *harness {
+	t.Helper()
+	cfg, err := config.Parse("engine.toml", []byte(engineConfig), t.TempDir(), func(string) (string, bool) { return "", false })
+	if err != nil {
+		t.Fatal(err)
+	}
+	db, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "rota.db"), store.Options{Synchronous: store.SyncNormal})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	h := &harness{t: t, clock: &clock{t: time.Date(2026, 3, 4, 12, 0, 0, 0, time.UTC)}, db: db, phone: &phone{}}
+	db.Now = h.clock.Now
+	h.book = scheduler.NewBook(scheduler.NewRoster(cfg.Org, nil))
+	h.engine = paging.New(paging.Options{
+		Store: db, Book: h.book, Now: h.clock.Now, Fallback: h.phone,
+		Notifiers: map[string]paging.Notifier{"sms": h.phone, "voice": h.phone, "webhook": h.phone},
+	})
+	return h
+}
+
+func (h *harness) trigger(service, key string) rota.Alert {
+	h.t.Helper()
+	a, _, err := h.engine.Trigger(context.Background(), rota.Event{Service: service, DedupKey: key, Summary: "5xx above 2% on " + key, Severity: "critical", Integration: "native"})
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	return a
+}
+
+// step advances the clock by d and runs the engine once.
+func (h *harness) step(d time.Duration) []string {
+	h.t.Helper()
+	h.clock.Advance(d)
+	if err := h.engine.RunOnce(context.Background()); err != nil {
+		h.t.Fatal(err)
+	}
+	return h.phone.take()
+}
+
+func (h *harness) expect(what string, got []string, want ...string) {
+	h.t.Helper()
+	sort.Strings(want)
+	if strings.Join(got, "|") != strings.Join(want, "|") {
+		h.t.Fatalf("%s: sent %q, want %q", what, got, want)
+	}
+}
+
+func (h *harness) alert(id int64) rota.Alert {
+	h.t.Helper()
+	a, err := h.db.Alert(context.Background(), id)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	return a
+}
+
+func (h *harness) timeline(id int64) string {
+	h.t.Helper()
+	events, _, err := h.db.Timeline(context.Background(), id)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	var lines []string
+	for _, e := range events {
+		lines = append(lines, e.Kind+": "+e.Message)
+	}
+	return strings.Join(lines, "\n")
+}
+
+func TestStepsDelaysAndRepeat(t *testing.T) {
+	h := newHarness(t)
+	a := h.trigger("api", "k1")
+	h.expect("at once", h.step(0), "sms alice 1")
+	h.expect("voice waits its 2m", h.step(time.Minute+59*time.Second))
+	h.expect("voice after 2m", h.step(time.Second), "voice alice 1")
+	h.expect("step 2 waits 5m", h.step(2*time.Minute+59*time.Second))
+	h.expect("step 2", h.step(time.Second), "sms bruno 1", "webhook chloe 1")
+	h.expect("quiet for 10m", h.step(9*time.Minute+59*time.Second))
+	// repeat = 1: the policy runs once more.
+	h.expect("round 2", h.step(time.Second), "sms alice 1")
+	h.step(2 * time.Minute) // alice's voice call of round 2
+	h.expect("round 2 step 2", h.step(3*time.Minute), "sms bruno 1", "webhook chloe 1")
+	h.expect("nothing after the last step", h.step(10*time.Minute))
+	got := h.alert(a.ID)
+	if got.Status != rota.StatusTriggered || got.Escalation.State != rota.EscalationExhausted || !got.Escalation.DueAt.IsZero() {
+		t.Fatalf("after the policy ran out: %s %+v", got.Status, got.Escalation)
+	}
+	if tl := h.timeline(a.ID); !strings.Contains(tl, "exhausted: escalation exhausted after 2 rounds") || !strings.Contains(tl, "step 1 (round 2): paging alice") {
+		t.Errorf("timeline:\n%s", tl)
+	}
+	pages, _ := h.db.Pages(context.Background(), time.Time{})
+	if len(pages) != 3 {
+		t.Errorf("pages: %+v, want one each for alice, bruno and chloe", pages)
+	}
+	h.expect("nothing more, ever", h.step(time.Hour))
+}
+
+func TestAckStopsEscalation(t *testing.T) {
+	h := newHarness(t)
+	a := h.trigger("api", "k1")
+	h.expect("at once", h.step(0), "sms alice 1")
+	if _, err := h.engine.SetStatus(context.Background(), a.ID, rota.ActionAcknowledge, "alice"); err != nil {
+		t.Fatal(err)
+	}
+	h.expect("no voice call, no step 2", h.step(time.Hour))
+	got := h.alert(a.ID)
+	if got.Status != rota.StatusAcknowledged || got.AckedBy != "alice" || got.Escalation.State != rota.EscalationStopped {
+		t.Fatalf("%+v", got)
+	}
+	_, ns, _ := h.db.Timeline(context.Background(), a.ID)
+	if len(ns) != 2 || ns[1].Status != rota.NotifyCancelled {
+		t.Errorf("the pending voice call was not cancelled: %+v", ns)
+	}
+	// A trigger for the acknowledged alert pages no one.
+	if b, created, _ := h.engine.Trigger(context.Background(), rota.Event{Service: "api", DedupKey: "k1", Summary: "again", Severity: "critical"}); created || b.ID != a.ID || b.Count != 2 {
+		t.Errorf("trigger while acknowledged: created %v, %+v", created, b)
+	}
+	h.expect("still nothing", h.step(time.Minute))
+	// Resolving, then acknowledging the resolved alert, conflicts.
+	if _, err := h.engine.SetStatus(context.Background(), a.ID, rota.ActionResolve, "alice"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.engine.SetStatus(context.Background(), a.ID, rota.ActionAcknowledge, "bruno"); rota.ErrorCode(err) != rota.ECONFLICT {
+		t.Errorf("ack after resolve: %v", err)
+	}
+	// After resolve, the same key opens a new alert.
+	if b, created, _ := h.engine.Trigger(context.Background(), rota.Event{Service: "api", DedupKey: "k1", Summary: "back", Severity: "critical"}); !created || b.ID == a.ID {
+		t.Errorf("trigger after resolve: created %v", created)
+	}
+}
+
+func TestResolveMidStep(t *testing.T) {
+	h := newHarness(t)
+	a := h.trigger("api", "k1")
+	h.expect("at once", h.step(0), "sms alice 1")
+	h.expect("step 2", h.step(5*time.Minute), "voice alice 1", "sms bruno 1", "webhook chloe 1")
+	if _, err := h.engine.FollowUp(context.Background(), "api", "k1", rota.ActionResolve, "grafana"); err != nil {
+		t.Fatal(err)
+	}
+	h.expect("nothing after resolve", h.step(time.Hour))
+	if got := h.alert(a.ID); got.Status != rota.StatusResolved || got.ResolvedBy != "grafana" {
+		t.Fatalf("%+v", got)
+	}
+	if _, err := h.engine.FollowUp(context.Background(), "api", "k1", rota.ActionResolve, "grafana"); rota.ErrorCode(err) != rota.ENOTFOUND {
+		t.Errorf("resolve with no open alert: %v", err)
+	}
+}
+
+func TestDedup(t *testing.T) {
+	h := newHarness(t)
+	a := h.trigger("api", "k1")
+	for i := 0; i < 5; i++ {
+		if b := h.trigger("api", "k1"); b.ID != a.ID {
+			t.Fatalf("repeat opened alert %d", b.ID)
+		}
+	}
+	h.expect("one page", h.step(0), "sms alice 1")
+	if got := h.alert(a.ID); got.Count != 6 {
+		t.Errorf("count %d, want 6", got.Count)
+	}
+	// The same key on another service is another alert.
+	if b := h.trigger("batch", "k1"); b.ID == a.ID {
+		t.Error("dedup crossed services")
+	}
+}
+
+func TestRateLimitBundles(t *testing.T) {
+	h := newHarness(t)
+	first := h.trigger("api", "k0")
+	h.expect("first alert alone", h.step(0), fmt.Sprintf("sms alice %d", first.ID))
+	var ids []string
+	for i := 1; i <= 4; i++ {
+		ids = append(ids, fmt.Sprint(h.trigger("api", fmt.Sprintf("k%d", i)).ID))
+		h.expect("held back", h.step(5*time.Second))
+	}
+	// One minute after the first SMS, the four wait no longer: one bundle.
+	h.expect("bundle", h.step(40*time.Second), "sms alice "+strings.Join(ids, ","))
+	pages, _ := h.db.Pages(context.Background(), time.Time{})
+	bundled := 0
+	for _, p := range pages {
+		if p.Bundled {
+			bundled++
+		}
+	}
+	if len(pages) != 5 || bundled != 4 {
+		t.Errorf("pages %d (%d bundled), want 5 (4 bundled)", len(pages), bundled)
+	}
+	if tl := h.timeline(first.ID + 1); !strings.Contains(tl, "sent in a bundle of 4 alerts") {
+		t.Errorf("timeline:\n%s", tl)
+	}
+}
+
+func TestRetryThenSuccess(t *testing.T) {
+	h := newHarness(t)
+	failures := 2
+	h.phone.fail = func(m paging.Message) error {
+		if m.Channel == "sms" && failures > 0 {
+			failures--
+			return errors.New("provider unavailable")
+		}
+		return nil
+	}
+	a := h.trigger("batch", "k1")
+	h.expect("first attempt fails", h.step(0))
+	h.expect("backoff: not before 0.8s", h.step(700*time.Millisecond))
+	h.expect("second attempt fails", h.step(600*time.Millisecond))
+	h.expect("third attempt, after 2s±20%", h.step(2500*time.Millisecond), fmt.Sprintf("sms bruno %d", a.ID))
+	_, ns, _ := h.db.Timeline(context.Background(), a.ID)
+	if len(ns) != 1 || ns[0].Status != rota.NotifySent || ns[0].Attempts != 3 {
+		t.Errorf("notification: %+v", ns)
+	}
+}
+
+func TestPermanentFailureFailsOver(t *testing.T) {
+	h := newHarness(t)
+	h.phone.fail = func(m paging.Message) error {
+		if m.Channel == "sms" {
+			return paging.Permanent(errors.New("21211 invalid number"))
+		}
+		return nil
+	}
+	a := h.trigger("api", "k1")
+	// The SMS fails for good; alice's voice call, due in 2 minutes, is
+	// brought forward and goes out in the next round.
+	h.expect("sms fails", h.step(0))
+	h.expect("voice at once", h.step(0), fmt.Sprintf("voice alice %d", a.ID))
+	if tl := h.timeline(a.ID); !strings.Contains(tl, "sms to alice failed (will not retry): 21211 invalid number; trying voice at once") {
+		t.Errorf("timeline:\n%s", tl)
+	}
+	h.expect("no second call at 2m", h.step(2*time.Minute))
+}
+
+func TestRetriesExhaustedFailOver(t *testing.T) {
+	h := newHarness(t)
+	h.phone.fail = func(m paging.Message) error {
+		if m.Channel == "sms" {
+			return errors.New("timeout")
+		}
+		return nil
+	}
+	a := h.trigger("batch", "k1")
+	for i := 0; i < 10; i++ {
+		h.step(30 * time.Second)
+	}
+	_, ns, _ := h.db.Timeline(context.Background(), a.ID)
+	if len(ns) != 1 || ns[0].Status != rota.NotifyFailed || ns[0].Attempts != 5 {
+		t.Errorf("after 5 attempts: %+v", ns)
+	}
+	if tl := h.timeline(a.ID); !strings.Contains(tl, "gave up after 5 attempts") {
+		t.Errorf("timeline:\n%s", tl)
+	}
+}
+
+// TestReloadKeepsOpenAlertsPolicy: an open alert escalates with the policy
+// it triggered with; its targets resolve against the configuration of the
+// moment, and one that no longer exists is skipped with a note, at once.
+func TestReloadKeepsOpenAlertsPolicy(t *testing.T) {
+	h := newHarness(t)
+	a := h.trigger("api", "k1") // step 1 = rotation:primary, step 2 = secondary + chloe
+	h.expect("at once", h.step(0), fmt.Sprintf("sms alice %d", a.ID))
+
+	// The reload removes the primary rotation and changes the policy.
+	h.book.Update(func(r *scheduler.Roster) (*scheduler.Roster, error) {
+		org := r.Org()
+		var kept []*rota.Rotation
+		for _, rot := range org.Rotations {
+			if rot.Name != "primary" {
+				kept = append(kept, rot)
+			}
+		}
+		def := *org.Policy("default")
+		def.Steps = []rota.EscalationStep{{Targets: []rota.Target{{Kind: rota.TargetPerson, Name: "chloe"}}, Delay: time.Minute}}
+		policies := []*rota.EscalationPolicy{&def, org.Policy("single")}
+		return r.WithOrg(rota.NewOrg(org.People, org.Teams, kept, org.Services, policies)), nil
+	})
+	b := h.trigger("api", "k2")
+	if len(b.Policy.Steps) != 1 || b.Policy.Steps[0].Targets[0].Name != "chloe" {
+		t.Fatalf("a new alert takes the new policy: %+v", b.Policy)
+	}
+	h.expect("the new alert pages chloe", h.step(0), fmt.Sprintf("webhook chloe %d", b.ID))
+
+	// Alert a keeps its two-step policy, repeat 1: step 2 after 5m.
+	// (Alert b's new policy repeats its one-minute step once, too.)
+	h.expect("old step 2", h.step(5*time.Minute), fmt.Sprintf("voice alice %d", a.ID), fmt.Sprintf("sms bruno %d", a.ID), fmt.Sprintf("webhook chloe %d", a.ID), fmt.Sprintf("webhook chloe %d", b.ID))
+	// Round 2: step 1 names the removed rotation and is skipped at once,
+	// so step 2 runs in the same round.
+	h.expect("round 2 skips to step 2", h.step(10*time.Minute), fmt.Sprintf("sms bruno %d", a.ID), fmt.Sprintf("webhook chloe %d", a.ID))
+	tl := h.timeline(a.ID)
+	for _, want := range []string{"skipped: rotation primary is no longer configured", "skipped: step 1 paged nobody: going on to the next step at once", "escalated: step 2 (round 2): paging bruno and chloe"} {
+		if !strings.Contains(tl, want) {
+			t.Errorf("timeline lacks %q:\n%s", want, tl)
+		}
+	}
+}

@@ -1,0 +1,47 @@
+package paging
+
+import "github.com/prometheus/client_golang/prometheus"
+
+// metrics are the engine's Prometheus metrics.
+type metrics struct {
+	notifications *prometheus.CounterVec
+	lag           prometheus.Histogram
+	firstNotify   prometheus.Histogram
+	exhausted     prometheus.Counter
+	escalations   prometheus.Counter
+}
+
+func newMetrics(reg prometheus.Registerer, outbox func() float64) *metrics {
+	m := &metrics{
+		notifications: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "rota_notifications_total",
+			Help: "Notification attempts by channel and outcome (sent, retry, deferred, failed, cancelled).",
+		}, []string{"channel", "outcome"}),
+		lag: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "rota_escalation_lag_seconds",
+			Help:    "Delay between an escalation step or notification falling due and the engine acting on it.",
+			Buckets: []float64{.001, .005, .01, .05, .1, .25, .5, 1, 2.5, 5, 10, 30},
+		}),
+		firstNotify: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "rota_first_notification_seconds",
+			Help:    "Time from an alert's creation to its first notification being handed to a notifier.",
+			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5},
+		}),
+		exhausted: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "rota_escalations_exhausted_total",
+			Help: "Alerts whose escalation policy ran out with nobody acknowledging.",
+		}),
+		escalations: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "rota_escalation_steps_total",
+			Help: "Escalation steps run.",
+		}),
+	}
+	if reg != nil {
+		reg.MustRegister(m.notifications, m.lag, m.firstNotify, m.exhausted, m.escalations,
+			prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+				Name: "rota_outbox_depth",
+				Help: "Pending notifications, due or not.",
+			}, outbox))
+	}
+	return m
+}

@@ -1,0 +1,140 @@
+package paging
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/rotahq/rota"
+)
+
+// Message is what a notifier sends: one alert, or several bundled into one
+// message when a person's rate limit held them back.
+type Message struct {
+	NotificationID int64
+	Person         string
+	Channel        string
+	Address        string
+	Alerts         []rota.Alert
+	// Text is the message for a human: short enough for one SMS where it
+	// can be.
+	Text string
+}
+
+// Notifier sends messages over one channel. An error wrapped with
+// Permanent is not retried: the contact method fails over at once.
+type Notifier interface {
+	Notify(ctx context.Context, m Message) error
+}
+
+// NotifierFunc adapts a function to Notifier.
+type NotifierFunc func(ctx context.Context, m Message) error
+
+// Notify calls f.
+func (f NotifierFunc) Notify(ctx context.Context, m Message) error { return f(ctx, m) }
+
+// permanentError marks a failure that retrying will not fix.
+type permanentError struct{ err error }
+
+func (e permanentError) Error() string { return e.err.Error() }
+func (e permanentError) Unwrap() error { return e.err }
+
+// Permanent marks err as not worth retrying.
+func Permanent(err error) error { return permanentError{err} }
+
+// IsPermanent reports whether err was marked with Permanent.
+func IsPermanent(err error) bool {
+	var p permanentError
+	return errors.As(err, &p)
+}
+
+// LogNotifier writes each message to the log instead of sending it: the
+// default for channels with no provider configured, so that rota runs
+// with no account anywhere.
+type LogNotifier struct {
+	Log *slog.Logger
+}
+
+// Notify logs m.
+func (n LogNotifier) Notify(ctx context.Context, m Message) error {
+	ids := make([]int64, len(m.Alerts))
+	for i, a := range m.Alerts {
+		ids[i] = a.ID
+	}
+	n.Log.Info("notification", "channel", m.Channel, "person", m.Person, "to", m.Address, "alerts", ids, "text", m.Text)
+	return nil
+}
+
+// WebhookNotifier posts messages as JSON to the contact's address. The
+// body carries a Slack-compatible "text" field, so a Slack incoming
+// webhook URL works as an address.
+type WebhookNotifier struct {
+	Client *http.Client
+	// PublicURL, when set, links each alert in the payload.
+	PublicURL string
+}
+
+type webhookAlert struct {
+	ID       int64     `json:"id"`
+	Service  string    `json:"service"`
+	Summary  string    `json:"summary"`
+	Severity string    `json:"severity"`
+	Status   string    `json:"status"`
+	DedupKey string    `json:"dedup_key"`
+	Created  time.Time `json:"created_at"`
+	URL      string    `json:"url,omitempty"`
+}
+
+type webhookBody struct {
+	Text           string         `json:"text"`
+	Person         string         `json:"person"`
+	NotificationID int64          `json:"notification_id"`
+	Alerts         []webhookAlert `json:"alerts"`
+}
+
+// Notify posts m. Answers 2xx are success; 408, 429 and 5xx and network
+// errors are retried; other 4xx fail permanently.
+func (n WebhookNotifier) Notify(ctx context.Context, m Message) error {
+	body := webhookBody{Text: m.Text, Person: m.Person, NotificationID: m.NotificationID}
+	for _, a := range m.Alerts {
+		wa := webhookAlert{ID: a.ID, Service: a.Service, Summary: a.Summary, Severity: a.Severity, Status: a.Status, DedupKey: a.DedupKey, Created: a.CreatedAt}
+		if n.PublicURL != "" {
+			wa.URL = fmt.Sprintf("%s/api/v1/alerts/%d", n.PublicURL, a.ID)
+		}
+		body.Alerts = append(body.Alerts, wa)
+	}
+	b, err := json.Marshal(body)
+	if err != nil {
+		return Permanent(err)
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, m.Address, bytes.NewReader(b))
+	if err != nil {
+		return Permanent(fmt.Errorf("webhook %s: %w", m.Address, err))
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("User-Agent", "rotad")
+	client := n.Client
+	if client == nil {
+		client = &http.Client{Timeout: 10 * time.Second}
+	}
+	res, err := client.Do(req)
+	if err != nil {
+		return fmt.Errorf("webhook: %w", err)
+	}
+	defer res.Body.Close()
+	snippet, _ := io.ReadAll(io.LimitReader(res.Body, 200))
+	switch {
+	case res.StatusCode >= 200 && res.StatusCode < 300:
+		return nil
+	case res.StatusCode == http.StatusRequestTimeout || res.StatusCode == http.StatusTooManyRequests || res.StatusCode >= 500:
+		return fmt.Errorf("webhook answered %s: %s", res.Status, bytes.TrimSpace(snippet))
+	default:
+		return Permanent(fmt.Errorf("webhook answered %s: %s", res.Status, bytes.TrimSpace(snippet)))
+	}
+}

@@ -1,0 +1,53 @@
+package paging_test
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/rotahq/rota"
+	"github.com/rotahq/rota/paging"
+)
+
+func TestWebhookNotifier(t *testing.T) {
+	var got map[string]any
+	status := http.StatusOK
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Content-Type") != "application/json" {
+			t.Errorf("content type %q", r.Header.Get("Content-Type"))
+		}
+		json.NewDecoder(r.Body).Decode(&got)
+		w.WriteHeader(status)
+		w.Write([]byte("nope"))
+	}))
+	defer srv.Close()
+	n := paging.WebhookNotifier{Client: srv.Client(), PublicURL: "https://rota.example.com"}
+	m := paging.Message{NotificationID: 7, Person: "chloe", Channel: "slack", Address: srv.URL,
+		Alerts: []rota.Alert{{ID: 42, Service: "api", Summary: "5xx", Severity: "critical", Status: "triggered", CreatedAt: time.Unix(0, 0)}},
+		Text:   "api: 5xx [critical] #42"}
+	if err := n.Notify(context.Background(), m); err != nil {
+		t.Fatal(err)
+	}
+	alerts := got["alerts"].([]any)
+	if got["text"] != "api: 5xx [critical] #42" || got["person"] != "chloe" || alerts[0].(map[string]any)["url"] != "https://rota.example.com/api/v1/alerts/42" {
+		t.Errorf("body: %v", got)
+	}
+	for code, permanent := range map[int]bool{500: false, 503: false, 429: false, 408: false, 400: true, 404: true, 410: true} {
+		status = code
+		err := n.Notify(context.Background(), m)
+		if err == nil || paging.IsPermanent(err) != permanent || !strings.Contains(err.Error(), "nope") {
+			t.Errorf("status %d: %v (permanent %v)", code, err, paging.IsPermanent(err))
+		}
+	}
+	srv.Close()
+	if err := n.Notify(context.Background(), m); err == nil || paging.IsPermanent(err) {
+		t.Errorf("connection refused should be retried: %v", err)
+	}
+	if err := (paging.WebhookNotifier{}).Notify(context.Background(), paging.Message{Address: "::bad"}); !paging.IsPermanent(err) {
+		t.Errorf("a bad URL is permanent: %v", err)
+	}
+}

@@ -1,0 +1,227 @@
+package paging
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"time"
+
+	"github.com/rotahq/rota"
+)
+
+// rateLimited reports whether a channel interrupts a person by phone: SMS
+// and voice are held to one per person per RateLimit and bundled.
+func rateLimited(channel string) bool {
+	return channel == rota.ContactSMS || channel == rota.ContactVoice
+}
+
+// batch is notifications sent as one message: one notification, or those
+// a rate limit held back for one person and channel.
+type batch struct {
+	key   [2]string // person, channel
+	notes []rota.Notification
+	// claimed is when the batch took its rate-limit slot, and before what
+	// the slot held; a failed send gives the slot back.
+	claimed, before time.Time
+}
+
+// deliverDue sends the notifications due at now that are not already in
+// flight.
+func (e *Engine) deliverDue(ctx context.Context, now time.Time) error {
+	due, err := e.store.DueNotifications(ctx, now, 2000)
+	if err != nil {
+		return err
+	}
+	e.mu.Lock()
+	var batches []*batch
+	grouped := map[[2]string]*batch{}
+	var deferred []rota.Delivery
+	for _, n := range due {
+		if e.inflight[n.ID] {
+			continue
+		}
+		e.metrics.lag.Observe(now.Sub(n.NextAttempt).Seconds())
+		if !rateLimited(n.Channel) {
+			batches = append(batches, &batch{key: [2]string{n.Person, n.Channel}, notes: []rota.Notification{n}})
+			continue
+		}
+		key := [2]string{n.Person, n.Channel}
+		if next := e.lastSent[key].Add(e.opts.RateLimit); now.Before(next) {
+			deferred = append(deferred, rota.Delivery{NotificationID: n.ID, AlertID: n.AlertID, Outcome: rota.DeliveryDeferred, NextAttempt: next})
+			continue
+		}
+		b := grouped[key]
+		if b == nil {
+			b = &batch{key: key}
+			grouped[key] = b
+			batches = append(batches, b)
+		}
+		b.notes = append(b.notes, n)
+	}
+	for _, b := range batches {
+		for _, n := range b.notes {
+			e.inflight[n.ID] = true
+		}
+		if rateLimited(b.key[1]) {
+			// Claimed now, so that the next round holds further
+			// notifications for this person back while this one is
+			// being sent.
+			b.claimed, b.before = now, e.lastSent[b.key]
+			e.lastSent[b.key] = now
+		}
+	}
+	e.mu.Unlock()
+
+	if len(deferred) > 0 {
+		for range deferred {
+			e.metrics.notifications.WithLabelValues("phone", rota.DeliveryDeferred).Inc()
+		}
+		if err := e.store.RecordDeliveries(ctx, deferred); err != nil {
+			return err
+		}
+	}
+	for _, b := range batches {
+		e.wg.Add(1)
+		e.slots <- struct{}{}
+		go func(b *batch) {
+			defer func() { <-e.slots; e.wg.Done() }()
+			e.deliver(ctx, b)
+		}(b)
+	}
+	return nil
+}
+
+// deliver sends one batch and records what happened.
+func (e *Engine) deliver(ctx context.Context, b *batch) {
+	defer func() {
+		e.mu.Lock()
+		for _, n := range b.notes {
+			delete(e.inflight, n.ID)
+		}
+		e.mu.Unlock()
+		e.Wake()
+	}()
+	ds := e.attempt(ctx, b)
+	if !b.claimed.IsZero() && !sentAny(ds) {
+		e.mu.Lock()
+		if e.lastSent[b.key].Equal(b.claimed) {
+			e.lastSent[b.key] = b.before
+		}
+		e.mu.Unlock()
+	}
+	for _, d := range ds {
+		e.metrics.notifications.WithLabelValues(b.key[1], d.Outcome).Inc()
+	}
+	if err := e.store.RecordDeliveries(context.WithoutCancel(ctx), ds); err != nil {
+		// The notifications stay pending and are sent again: at least once.
+		e.log.Error("cannot record deliveries", "err", err, "notifications", len(b.notes))
+	}
+}
+
+func sentAny(ds []rota.Delivery) bool {
+	for _, d := range ds {
+		if d.Outcome == rota.DeliverySent {
+			return true
+		}
+	}
+	return false
+}
+
+// attempt sends a batch and returns the delivery outcome of each of its
+// notifications.
+func (e *Engine) attempt(ctx context.Context, b *batch) []rota.Delivery {
+	// Load the alerts: skip those no longer triggered, and order the
+	// bundle oldest first.
+	var alerts []rota.Alert
+	seen := map[int64]bool{}
+	var ds []rota.Delivery
+	var live []rota.Notification
+	for _, n := range b.notes {
+		a, err := e.store.Alert(ctx, n.AlertID)
+		if err != nil {
+			e.log.Error("cannot load alert for a notification", "alert", n.AlertID, "notification", n.ID, "err", err)
+			return nil
+		}
+		if a.Status != rota.StatusTriggered {
+			ds = append(ds, rota.Delivery{NotificationID: n.ID, AlertID: n.AlertID, Outcome: rota.DeliveryCancelled, Error: "alert " + a.Status})
+			continue
+		}
+		live = append(live, n)
+		if !seen[a.ID] {
+			seen[a.ID] = true
+			alerts = append(alerts, a)
+		}
+	}
+	if len(live) == 0 {
+		return ds
+	}
+	sort.Slice(alerts, func(i, j int) bool { return alerts[i].ID < alerts[j].ID })
+	first := live[0]
+	msg := Message{NotificationID: first.ID, Person: first.Person, Channel: first.Channel, Address: first.Address, Alerts: alerts, Text: text(alerts)}
+	notifier := e.opts.Notifiers[first.Channel]
+	if notifier == nil {
+		notifier = e.opts.Fallback
+	}
+	sctx, cancel := context.WithTimeout(ctx, e.opts.SendTimeout)
+	err := notifier.Notify(sctx, msg)
+	cancel()
+	now := e.now()
+	if err == nil {
+		for _, a := range alerts {
+			if a.Escalation.Wave <= 1 {
+				e.metrics.firstNotify.Observe(now.Sub(a.CreatedAt).Seconds())
+			}
+		}
+		bundled := len(alerts) > 1
+		for i, n := range live {
+			ev := fmt.Sprintf("%s to %s sent", n.Channel, n.Person)
+			if bundled {
+				ev = fmt.Sprintf("%s to %s sent in a bundle of %d alerts", n.Channel, n.Person, len(alerts))
+			}
+			d := rota.Delivery{NotificationID: n.ID, AlertID: n.AlertID, Outcome: rota.DeliverySent, At: now, BundleID: first.ID,
+				Page:   &rota.Page{AlertID: n.AlertID, Person: n.Person, Channel: n.Channel, Bundled: bundled},
+				Events: []rota.AlertEvent{{AlertID: n.AlertID, At: now, Kind: rota.EventNotified, Actor: n.Person, Message: ev}}}
+			if i > 0 && live[i-1].AlertID == n.AlertID {
+				d.Events = nil
+			}
+			ds = append(ds, d)
+		}
+		return ds
+	}
+
+	// A failure applies to every notification of the batch alike.
+	for _, n := range live {
+		attempts := n.Attempts + 1
+		if !IsPermanent(err) && attempts < e.opts.MaxAttempts {
+			ds = append(ds, rota.Delivery{NotificationID: n.ID, AlertID: n.AlertID, Outcome: rota.DeliveryRetry, Error: err.Error(),
+				NextAttempt: now.Add(e.backoff(attempts))})
+			continue
+		}
+		why := "gave up after " + fmt.Sprint(attempts) + " attempts"
+		if IsPermanent(err) {
+			why = "will not retry"
+		}
+		d := rota.Delivery{NotificationID: n.ID, AlertID: n.AlertID, Outcome: rota.DeliveryFailed, Error: err.Error(), At: now,
+			Events: []rota.AlertEvent{{AlertID: n.AlertID, At: now, Kind: rota.EventNotifyFailed, Actor: n.Person,
+				Message: fmt.Sprintf("%s to %s failed (%s): %v", n.Channel, n.Person, why, err)}}}
+		if next := e.nextContact(n); next != nil {
+			d.Failover = next
+			d.Events[0].Message += fmt.Sprintf("; trying %s at once", next.Channel)
+		}
+		e.log.Warn("notification failed", "notification", n.ID, "alert", n.AlertID, "person", n.Person, "channel", n.Channel, "err", err)
+		ds = append(ds, d)
+	}
+	return ds
+}
+
+// nextContact returns the person's contact method after n's, from the
+// current configuration, or nil when n's was the last.
+func (e *Engine) nextContact(n rota.Notification) *rota.Notification {
+	p := e.book.Roster().Org().Person(n.Person)
+	if p == nil || n.ContactIndex+1 >= len(p.Contacts) {
+		return nil
+	}
+	c := p.Contacts[n.ContactIndex+1]
+	return &rota.Notification{AlertID: n.AlertID, Person: n.Person, Channel: c.Type, Address: c.Address,
+		ContactIndex: n.ContactIndex + 1, Wave: n.Wave, Status: rota.NotifyPending}
+}

@@ -1,0 +1,181 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"time"
+
+	"github.com/rotahq/rota"
+)
+
+const notificationColumns = `id, alert_id, person, channel, address, contact_index, wave, status, attempts,
+	next_attempt_ms, last_error, created_ms, sent_ms, bundle_id`
+
+func (db *DB) notifications(ctx context.Context, where string, args ...any) ([]rota.Notification, error) {
+	rows, err := db.read.QueryContext(ctx, "SELECT "+notificationColumns+" FROM notifications "+where, args...)
+	if err != nil {
+		return nil, fmt.Errorf("list notifications: %w", err)
+	}
+	defer rows.Close()
+	var out []rota.Notification
+	for rows.Next() {
+		var n rota.Notification
+		var next, created int64
+		var sent, bundle sql.NullInt64
+		if err := rows.Scan(&n.ID, &n.AlertID, &n.Person, &n.Channel, &n.Address, &n.ContactIndex, &n.Wave, &n.Status, &n.Attempts,
+			&next, &n.LastError, &created, &sent, &bundle); err != nil {
+			return nil, fmt.Errorf("list notifications: %w", err)
+		}
+		n.NextAttempt, n.CreatedAt, n.SentAt, n.BundleID = fromMillis(next), fromMillis(created), nullTime(sent), bundle.Int64
+		out = append(out, n)
+	}
+	return out, rows.Err()
+}
+
+// DueNotifications returns pending notifications due at now, oldest due
+// first.
+func (db *DB) DueNotifications(ctx context.Context, now time.Time, limit int) ([]rota.Notification, error) {
+	return db.notifications(ctx, "WHERE status = 'pending' AND next_attempt_ms <= ? ORDER BY next_attempt_ms, id LIMIT ?", now.UnixMilli(), limit)
+}
+
+// PendingNotifications counts the outbox: pending notifications, due or not.
+func (db *DB) PendingNotifications(ctx context.Context) (int, error) {
+	var n int
+	err := db.read.QueryRowContext(ctx, "SELECT COUNT(*) FROM notifications WHERE status = 'pending'").Scan(&n)
+	return n, err
+}
+
+// LastSent returns, per person and channel, when the last notification was
+// sent since since: what rate limits start from after a restart.
+func (db *DB) LastSent(ctx context.Context, since time.Time) (map[[2]string]time.Time, error) {
+	rows, err := db.read.QueryContext(ctx, "SELECT person, channel, MAX(sent_ms) FROM notifications WHERE status = 'sent' AND sent_ms >= ? GROUP BY person, channel", since.UnixMilli())
+	if err != nil {
+		return nil, fmt.Errorf("last sent: %w", err)
+	}
+	defer rows.Close()
+	out := map[[2]string]time.Time{}
+	for rows.Next() {
+		var person, channel string
+		var ms int64
+		if err := rows.Scan(&person, &channel, &ms); err != nil {
+			return nil, err
+		}
+		out[[2]string{person, channel}] = fromMillis(ms)
+	}
+	return out, rows.Err()
+}
+
+// RecordDeliveries writes the outcomes of a round of sending in one
+// transaction: sent notifications with their pages, retries and deferrals
+// with their next attempts, failures with their failover.
+func (db *DB) RecordDeliveries(ctx context.Context, ds []rota.Delivery) error {
+	if len(ds) == 0 {
+		return nil
+	}
+	return db.tx(ctx, func(tx *sql.Tx, now time.Time) error {
+		for _, d := range ds {
+			if err := recordDelivery(ctx, tx, d, now); err != nil {
+				return fmt.Errorf("record delivery of notification %d: %w", d.NotificationID, err)
+			}
+		}
+		return nil
+	})
+}
+
+func recordDelivery(ctx context.Context, tx *sql.Tx, d rota.Delivery, now time.Time) error {
+	at := d.At
+	if at.IsZero() {
+		at = now
+	}
+	var err error
+	switch d.Outcome {
+	case rota.DeliverySent:
+		// Sent stands even if the alert was acknowledged meanwhile: the
+		// message went out.
+		_, err = tx.ExecContext(ctx, "UPDATE notifications SET status = 'sent', attempts = attempts + 1, sent_ms = ?, bundle_id = ?, last_error = '' WHERE id = ?",
+			at.UnixMilli(), nullID(d.BundleID), d.NotificationID)
+		if err == nil && d.Page != nil {
+			_, err = tx.ExecContext(ctx, "INSERT OR IGNORE INTO pages (alert_id, person, at_ms, channel, bundled) VALUES (?, ?, ?, ?, ?)",
+				d.Page.AlertID, d.Page.Person, at.UnixMilli(), d.Page.Channel, d.Page.Bundled)
+		}
+	case rota.DeliveryRetry:
+		_, err = tx.ExecContext(ctx, "UPDATE notifications SET attempts = attempts + 1, next_attempt_ms = ?, last_error = ? WHERE id = ? AND status = 'pending'",
+			d.NextAttempt.UnixMilli(), d.Error, d.NotificationID)
+	case rota.DeliveryDeferred:
+		_, err = tx.ExecContext(ctx, "UPDATE notifications SET next_attempt_ms = ? WHERE id = ? AND status = 'pending'",
+			d.NextAttempt.UnixMilli(), d.NotificationID)
+	case rota.DeliveryCancelled:
+		_, err = tx.ExecContext(ctx, "UPDATE notifications SET status = 'cancelled', last_error = ? WHERE id = ? AND status = 'pending'",
+			d.Error, d.NotificationID)
+	case rota.DeliveryFailed:
+		_, err = tx.ExecContext(ctx, "UPDATE notifications SET status = 'failed', attempts = attempts + 1, last_error = ? WHERE id = ? AND status = 'pending'",
+			d.Error, d.NotificationID)
+		if err == nil && d.Failover != nil {
+			err = failover(ctx, tx, *d.Failover, now)
+		}
+	default:
+		return fmt.Errorf("unknown delivery outcome %q", d.Outcome)
+	}
+	if err != nil {
+		return err
+	}
+	return insertEvents(ctx, tx, d.Events)
+}
+
+// failover brings the person's next contact method forward to now: the
+// pending notification for it in the same wave if there is one (a voice
+// call waiting its delay), or a new one. Nothing happens once the alert is
+// no longer triggered.
+func failover(ctx context.Context, tx *sql.Tx, n rota.Notification, now time.Time) error {
+	var status string
+	if err := tx.QueryRowContext(ctx, "SELECT status FROM alerts WHERE id = ?", n.AlertID).Scan(&status); err != nil {
+		return err
+	}
+	if status != rota.StatusTriggered {
+		return nil
+	}
+	var id int64
+	var st string
+	err := tx.QueryRowContext(ctx, "SELECT id, status FROM notifications WHERE alert_id = ? AND person = ? AND wave = ? AND contact_index = ?",
+		n.AlertID, n.Person, n.Wave, n.ContactIndex).Scan(&id, &st)
+	switch {
+	case err == sql.ErrNoRows:
+		n.NextAttempt = now
+		_, err = insertNotification(ctx, tx, n, now)
+		return err
+	case err != nil:
+		return err
+	case st == rota.NotifyPending:
+		_, err = tx.ExecContext(ctx, "UPDATE notifications SET next_attempt_ms = MIN(next_attempt_ms, ?) WHERE id = ?", now.UnixMilli(), id)
+		return err
+	}
+	return nil
+}
+
+func nullID(id int64) any {
+	if id == 0 {
+		return nil
+	}
+	return id
+}
+
+// Pages returns the pages recorded since since, oldest first.
+func (db *DB) Pages(ctx context.Context, since time.Time) ([]rota.Page, error) {
+	rows, err := db.read.QueryContext(ctx, "SELECT alert_id, person, at_ms, channel, bundled FROM pages WHERE at_ms >= ? ORDER BY at_ms, alert_id", since.UnixMilli())
+	if err != nil {
+		return nil, fmt.Errorf("list pages: %w", err)
+	}
+	defer rows.Close()
+	var out []rota.Page
+	for rows.Next() {
+		var p rota.Page
+		var at int64
+		if err := rows.Scan(&p.AlertID, &p.Person, &at, &p.Channel, &p.Bundled); err != nil {
+			return nil, err
+		}
+		p.At = fromMillis(at)
+		out = append(out, p)
+	}
+	return out, rows.Err()
+}
