@@ -259,3 +259,12 @@ type Delivery struct {
 	Failover *Notification
 	Events   []AlertEvent
 }
+
+// AlertFilter selects alerts to list. Zero fields select everything.
+type AlertFilter struct {
+	Status  string // a status, or "open" for triggered and acknowledged
+	Service string
+	// Before lists alerts with a lower ID, for paging through results.
+	Before int64
+	Limit  int
+}

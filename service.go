@@ -12,6 +12,9 @@ type Service struct {
 	// IntegrationKeys authenticate alert sources posting for this service.
 	// Their values come from the environment or files, never the config.
 	IntegrationKeys []Secret
+	// Grafana, when its secret is set, requires Grafana webhooks to be
+	// signed.
+	Grafana WebhookSignature
 }
 
 // Secret is a value read from outside the configuration file; Source says
@@ -55,4 +58,13 @@ func (t Target) String() string {
 		return t.Kind
 	}
 	return t.Kind + ":" + t.Name
+}
+
+// WebhookSignature is how a service's signed webhooks are checked: the
+// HMAC secret, the header that carries the signature, and the header of
+// the timestamp that is signed with the body, if any.
+type WebhookSignature struct {
+	Secret          string
+	Header          string
+	TimestampHeader string
 }

@@ -73,11 +73,8 @@ const maxBody = 64 << 10
 // unknown fields, trailing data, other media types and bodies over limit,
 // each with an error that names the problem.
 func decodeJSON(w http.ResponseWriter, r *http.Request, dst any, limit int64) error {
-	if ct := r.Header.Get("Content-Type"); ct != "" {
-		mt, _, err := mime.ParseMediaType(ct)
-		if err != nil || (mt != "application/json" && !strings.HasSuffix(mt, "+json")) {
-			return rota.Errorf(rota.EUNSUPPORTED, "the body must be JSON (Content-Type: application/json), not %q", ct)
-		}
+	if err := jsonContent(r); err != nil {
+		return err
 	}
 	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, limit))
 	dec.DisallowUnknownFields()
@@ -91,6 +88,11 @@ func decodeJSON(w http.ResponseWriter, r *http.Request, dst any, limit int64) er
 		return rota.Errorf(rota.EINVALID, "the body has data after its JSON object")
 	}
 	return nil
+}
+
+func isJSON(contentType string) bool {
+	mt, _, err := mime.ParseMediaType(contentType)
+	return err == nil && (mt == "application/json" || strings.HasSuffix(mt, "+json"))
 }
 
 func jsonError(err error, limit int64) error {

@@ -13,6 +13,9 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
 	"github.com/rotahq/rota"
 	"github.com/rotahq/rota/scheduler"
 )
@@ -22,6 +25,20 @@ type OverrideStore interface {
 	CreateOverride(ctx context.Context, o *rota.Override) error
 	Overrides(ctx context.Context, rotation string) ([]rota.Override, error)
 	DeleteOverride(ctx context.Context, id int64) (rota.Override, error)
+}
+
+// Pager is the engine, as the API uses it.
+type Pager interface {
+	Trigger(ctx context.Context, ev rota.Event) (rota.Alert, bool, error)
+	FollowUp(ctx context.Context, service, dedupKey, action, actor string) (rota.Alert, error)
+	SetStatus(ctx context.Context, id int64, action, actor string) (rota.Alert, error)
+}
+
+// AlertReader reads alerts and their timelines.
+type AlertReader interface {
+	Alert(ctx context.Context, id int64) (rota.Alert, error)
+	Alerts(ctx context.Context, f rota.AlertFilter) ([]rota.Alert, error)
+	Timeline(ctx context.Context, id int64) ([]rota.AlertEvent, []rota.Notification, error)
 }
 
 // Settings are the parts of the configuration the API reads on every
@@ -39,6 +56,11 @@ type Settings struct {
 type Server struct {
 	book      *scheduler.Book
 	overrides OverrideStore
+	pager     Pager
+	alerts    AlertReader
+	keys      keys
+	metrics   *metrics
+	gatherer  prometheus.Gatherer
 	ping      func(context.Context) error
 	log       *slog.Logger
 	now       func() time.Time
@@ -47,10 +69,17 @@ type Server struct {
 	handler   http.Handler
 }
 
-// Options are New's dependencies. Book, Overrides and Ping are required.
+// Options are New's dependencies. Book, Overrides, Pager, Alerts and Ping
+// are required.
 type Options struct {
 	Book      *scheduler.Book
 	Overrides OverrideStore
+	Pager     Pager
+	Alerts    AlertReader
+	// Registry receives the API's metrics, and Gatherer serves /metrics;
+	// a private registry is used when they are nil.
+	Registry prometheus.Registerer
+	Gatherer prometheus.Gatherer
 	// Ping reports whether the database answers, for /readyz.
 	Ping     func(context.Context) error
 	Settings Settings
@@ -61,7 +90,13 @@ type Options struct {
 
 // New returns a server for opts.
 func New(opts Options) *Server {
-	s := &Server{book: opts.Book, overrides: opts.Overrides, ping: opts.Ping, log: opts.Logger, now: opts.Now}
+	s := &Server{book: opts.Book, overrides: opts.Overrides, pager: opts.Pager, alerts: opts.Alerts, ping: opts.Ping, log: opts.Logger, now: opts.Now}
+	if opts.Registry == nil {
+		reg := prometheus.NewRegistry()
+		opts.Registry, opts.Gatherer = reg, reg
+	}
+	s.metrics = newMetrics(opts.Registry)
+	s.gatherer = opts.Gatherer
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
@@ -93,5 +128,18 @@ func (s *Server) routes() http.Handler {
 	mux.Handle("GET /api/v1/rotations/{name}/overrides", s.read(s.listOverrides))
 	mux.Handle("POST /api/v1/rotations/{name}/overrides", s.write(s.createOverride))
 	mux.Handle("DELETE /api/v1/overrides/{id}", s.write(s.deleteOverride))
-	return jsonMuxErrors(mux)
+
+	mux.Handle("POST /api/v1/alerts", handlerFunc(s.postAlert).serve(s))
+	mux.HandleFunc("POST /v2/enqueue", s.enqueuePagerDuty)
+	mux.Handle("POST /api/v1/integrations/alertmanager", s.postWebhook("alertmanager", s.decodeAlertmanagerRequest).serve(s))
+	mux.Handle("POST /api/v1/integrations/grafana", s.postWebhook("grafana", s.decodeGrafanaRequest).serve(s))
+	mux.Handle("GET /api/v1/alerts", s.read(s.listAlerts))
+	mux.Handle("GET /api/v1/alerts/{id}", s.read(s.getAlert))
+	mux.Handle("POST /api/v1/alerts/{id}/ack", handlerFunc(s.setStatus(rota.ActionAcknowledge)).serve(s))
+	mux.Handle("POST /api/v1/alerts/{id}/resolve", handlerFunc(s.setStatus(rota.ActionResolve)).serve(s))
+
+	if s.gatherer != nil {
+		mux.Handle("GET /metrics", promhttp.HandlerFor(s.gatherer, promhttp.HandlerOpts{}))
+	}
+	return s.instrument(jsonMuxErrors(mux), mux)
 }

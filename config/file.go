@@ -78,11 +78,18 @@ type rotationSection struct {
 }
 
 type serviceSection struct {
-	Name             string          `toml:"name"`
-	Team             string          `toml:"team"`
-	Description      string          `toml:"description"`
-	EscalationPolicy string          `toml:"escalation_policy"`
-	IntegrationKeys  []secretSection `toml:"integration_keys"`
+	Name             string            `toml:"name"`
+	Team             string            `toml:"team"`
+	Description      string            `toml:"description"`
+	EscalationPolicy string            `toml:"escalation_policy"`
+	IntegrationKeys  []secretSection   `toml:"integration_keys"`
+	GrafanaSignature *signatureSection `toml:"grafana_signature"`
+}
+
+type signatureSection struct {
+	Secret          secretSection `toml:"secret"`
+	Header          string        `toml:"header"`
+	TimestampHeader string        `toml:"timestamp_header"`
 }
 
 type secretSection struct {

@@ -602,6 +602,20 @@ func (v *validator) services(ss []serviceSection, teams *named[rota.Team], polic
 		if len(s.IntegrationKeys) == 0 {
 			v.warnf(at("services", i, ""), "service %s has no integration keys: it cannot receive alerts", s.Name)
 		}
+		if g := s.GrafanaSignature; g != nil {
+			path := at("services", i, "grafana_signature")
+			svc.Grafana = rota.WebhookSignature{Header: g.Header, TimestampHeader: g.TimestampHeader}
+			if svc.Grafana.Header == "" {
+				svc.Grafana.Header = "X-Grafana-Alert-Signature"
+			}
+			if sec, ok := v.secret(path+".secret", g.Secret); ok {
+				svc.Grafana.Secret = sec.Value
+			} else if g.Secret.Env != "" {
+				// A signature required but its secret unset must not
+				// silently accept unsigned requests.
+				v.addf(path+".secret", "the signing secret is required once grafana_signature is set")
+			}
+		}
 	}
 	return out
 }

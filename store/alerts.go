@@ -348,17 +348,8 @@ func (db *DB) Alert(ctx context.Context, id int64) (rota.Alert, error) {
 	return a, nil
 }
 
-// AlertFilter selects alerts for Alerts. Zero fields select everything.
-type AlertFilter struct {
-	Status  string // a status, or "open" for triggered and acknowledged
-	Service string
-	// Before lists alerts with a lower ID, for paging through results.
-	Before int64
-	Limit  int
-}
-
 // Alerts lists alerts, newest first.
-func (db *DB) Alerts(ctx context.Context, f AlertFilter) ([]rota.Alert, error) {
+func (db *DB) Alerts(ctx context.Context, f rota.AlertFilter) ([]rota.Alert, error) {
 	var where []string
 	var args []any
 	switch f.Status {

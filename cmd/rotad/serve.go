@@ -3,19 +3,22 @@ package main
 import (
 	"context"
 	"errors"
-	"fmt"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
 	"os"
 	"os/signal"
-	"sync/atomic"
 	"syscall"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/rotahq/rota"
 	"github.com/rotahq/rota/api"
 	"github.com/rotahq/rota/config"
+	"github.com/rotahq/rota/paging"
 	"github.com/rotahq/rota/scheduler"
 	"github.com/rotahq/rota/store"
 )
@@ -50,22 +53,46 @@ func serve(args []string, stderr io.Writer) error {
 	}
 
 	ctx := context.Background()
+	defer log.Info("rotad stopped")
 	db, err := store.Open(ctx, cfg.Server.Database, store.Options{})
 	if err != nil {
 		log.Error("cannot open the database", "path", cfg.Server.Database, "err", err)
 		return exitError{1}
 	}
-	defer db.Close()
+	defer func() {
+		if err := db.Close(); err != nil {
+			log.Error("closing the database", "err", err)
+		}
+	}()
 	overrides, err := db.Overrides(ctx, "")
 	if err != nil {
 		log.Error("cannot read overrides", "err", err)
 		return exitError{1}
 	}
 	book := scheduler.NewBook(scheduler.NewRoster(cfg.Org, overrides))
-	srv := api.New(api.Options{
-		Book: book, Overrides: db, Ping: db.Ping, Logger: log,
-		Settings: apiSettings(cfg),
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	engine := paging.New(paging.Options{
+		Store: db, Book: book, Logger: log, Registry: reg,
+		Notifiers: notifiers(cfg),
 	})
+	srv := api.New(api.Options{
+		Book: book, Overrides: db, Pager: engine, Alerts: db, Ping: db.Ping, Logger: log,
+		Settings: apiSettings(cfg), Registry: reg, Gatherer: reg,
+	})
+	// The engine stops before the database closes (defers run in
+	// reverse): deliveries under way finish, and what is due later stays
+	// in the outbox for the next start.
+	engineCtx, stopEngine := context.WithCancel(ctx)
+	engineDone := make(chan struct{})
+	go func() {
+		defer close(engineDone)
+		engine.Run(engineCtx)
+	}()
+	defer func() {
+		stopEngine()
+		<-engineDone
+	}()
 
 	ln, err := net.Listen("tcp", cfg.Server.Listen)
 	if err != nil {
@@ -85,7 +112,7 @@ func serve(args []string, stderr io.Writer) error {
 	log.Info("rotad started", "version", version, "addr", ln.Addr().String(), "database", cfg.Server.Database,
 		"config", cfg.File, "summary", cfg.Summary())
 
-	r := &reloader{path: cfg.File, running: cfg, book: book, api: srv, level: level, log: log}
+	r := newReloader(cfg, book, srv, level, log, reg)
 	signals := make(chan os.Signal, 4)
 	signal.Notify(signals, syscall.SIGHUP, syscall.SIGINT, syscall.SIGTERM)
 	defer signal.Stop(signals)
@@ -106,11 +133,6 @@ func serve(args []string, stderr io.Writer) error {
 			if err != nil && !errors.Is(err, http.ErrServerClosed) {
 				log.Warn("requests still running at shutdown", "err", err)
 			}
-			if err := db.Close(); err != nil {
-				log.Error("closing the database", "err", err)
-				return exitError{1}
-			}
-			log.Info("rotad stopped")
 			return nil
 		}
 	}
@@ -118,6 +140,14 @@ func serve(args []string, stderr io.Writer) error {
 
 func apiSettings(cfg *config.Config) api.Settings {
 	return api.Settings{AdminToken: cfg.Server.AdminToken, AdminTokenSource: cfg.Server.AdminTokenSource, ReadsRequireToken: cfg.Server.ReadsRequireToken}
+}
+
+// notifiers chooses a notifier per channel. Webhooks and Slack are posted
+// for real; channels with no provider configured (SMS, voice and email
+// until Twilio or mail is set up) go to the log notifier.
+func notifiers(cfg *config.Config) map[string]paging.Notifier {
+	web := paging.WebhookNotifier{Client: &http.Client{Timeout: 10 * time.Second}, PublicURL: cfg.Server.PublicURL}
+	return map[string]paging.Notifier{rota.ContactWebhook: web, rota.ContactSlack: web}
 }
 
 // reloader applies a changed configuration on SIGHUP: the new file is
@@ -131,18 +161,29 @@ type reloader struct {
 	level   *slog.LevelVar
 	log     *slog.Logger
 
-	// Counters for the metrics endpoint: reloads attempted and failed,
-	// and whether the last one succeeded.
-	attempts, failures atomic.Int64
-	lastOK             atomic.Bool
+	reloads *prometheus.CounterVec
+	lastOK  prometheus.Gauge
+}
+
+func newReloader(cfg *config.Config, book *scheduler.Book, srv *api.Server, level *slog.LevelVar, log *slog.Logger, reg prometheus.Registerer) *reloader {
+	r := &reloader{path: cfg.File, running: cfg, book: book, api: srv, level: level, log: log,
+		reloads: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "rota_config_reloads_total", Help: "Configuration reloads by result (success, failure).",
+		}, []string{"result"}),
+		lastOK: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "rota_config_last_reload_success", Help: "1 if the last configuration reload succeeded (or none was tried), 0 if it failed.",
+		}),
+	}
+	r.lastOK.Set(1)
+	reg.MustRegister(r.reloads, r.lastOK)
+	return r
 }
 
 func (r *reloader) reload() {
-	r.attempts.Add(1)
 	cfg, err := config.Load(r.path)
 	if err != nil {
-		r.failures.Add(1)
-		r.lastOK.Store(false)
+		r.reloads.WithLabelValues("failure").Inc()
+		r.lastOK.Set(0)
 		var ps config.Problems
 		if errors.As(err, &ps) {
 			for _, p := range ps {
@@ -172,11 +213,7 @@ func (r *reloader) reload() {
 	r.api.SetSettings(apiSettings(cfg))
 	r.level.Set(parseLevel(cfg.Log.Level))
 	r.running = cfg
-	r.lastOK.Store(true)
+	r.reloads.WithLabelValues("success").Inc()
+	r.lastOK.Set(1)
 	r.log.Info("config reloaded", "config", r.path, "summary", cfg.Summary())
-}
-
-// String describes the reload counters.
-func (r *reloader) String() string {
-	return fmt.Sprintf("%d reloads, %d failed, last ok %t", r.attempts.Load(), r.failures.Load(), r.lastOK.Load())
 }

@@ -1,0 +1,120 @@
+package api
+
+import (
+	"net/http"
+
+	"github.com/rotahq/rota"
+)
+
+// maxWebhookBody bounds Alertmanager and Grafana bodies, which carry many
+// alerts at once.
+const maxWebhookBody = 4 << 20
+
+// apply hands an event to the engine and names what became of it:
+// created, deduplicated, acknowledged, resolved, or dropped (a follow-up
+// with no open alert, which PagerDuty also accepts and drops).
+func (s *Server) apply(r *http.Request, ev rota.Event) (string, rota.Alert, error) {
+	if ev.Action == rota.ActionTrigger {
+		a, created, err := s.pager.Trigger(r.Context(), ev)
+		if err != nil {
+			return "", rota.Alert{}, err
+		}
+		if created {
+			return "created", a, nil
+		}
+		return "deduplicated", a, nil
+	}
+	a, err := s.pager.FollowUp(r.Context(), ev.Service, ev.DedupKey, ev.Action, ev.Actor)
+	switch {
+	case rota.ErrorCode(err) == rota.ENOTFOUND:
+		return "dropped", rota.Alert{}, nil
+	case err != nil:
+		return "", rota.Alert{}, err
+	case ev.Action == rota.ActionAcknowledge:
+		return "acknowledged", a, nil
+	}
+	return "resolved", a, nil
+}
+
+type ingestResult struct {
+	AlertID  int64  `json:"alert_id,omitempty"`
+	DedupKey string `json:"dedup_key"`
+	Status   string `json:"status,omitempty"`
+	// Outcome is created, deduplicated, acknowledged, resolved or dropped.
+	Outcome string `json:"outcome"`
+}
+
+func result(outcome string, ev rota.Event, a rota.Alert) ingestResult {
+	return ingestResult{AlertID: a.ID, DedupKey: ev.DedupKey, Status: a.Status, Outcome: outcome}
+}
+
+// postAlert serves the native POST /api/v1/alerts.
+func (s *Server) postAlert(w http.ResponseWriter, r *http.Request) error {
+	svc, err := s.service(r, requestKey(r))
+	if err != nil {
+		return s.rejected("native", err)
+	}
+	if err := jsonContent(r); err != nil {
+		return s.rejected("native", err)
+	}
+	b, err := readBody(w, r, maxPagerDutyBody)
+	if err != nil {
+		return s.rejected("native", err)
+	}
+	ev, err := decodeNative(b)
+	if err != nil {
+		return s.rejected("native", err)
+	}
+	ev.Service = svc.Name
+	outcome, a, err := s.apply(r, ev)
+	if err != nil {
+		return err
+	}
+	s.metrics.received.WithLabelValues("native", outcome).Inc()
+	writeJSON(w, http.StatusAccepted, result(outcome, ev, a))
+	return nil
+}
+
+func (s *Server) rejected(source string, err error) error {
+	s.metrics.received.WithLabelValues(source, "rejected").Inc()
+	return err
+}
+
+// postWebhook serves a webhook that carries several alerts (Alertmanager,
+// Grafana): every event is applied, in order.
+func (s *Server) postWebhook(source string, decode func(*http.Request, *rota.Service, []byte) ([]rota.Event, error)) handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		svc, err := s.service(r, requestKey(r))
+		if err != nil {
+			return s.rejected(source, err)
+		}
+		b, err := readBody(w, r, maxWebhookBody)
+		if err != nil {
+			return s.rejected(source, err)
+		}
+		events, err := decode(r, svc, b)
+		if err != nil {
+			return s.rejected(source, err)
+		}
+		out := make([]ingestResult, 0, len(events))
+		for _, ev := range events {
+			ev.Service = svc.Name
+			outcome, a, err := s.apply(r, ev)
+			if err != nil {
+				return err
+			}
+			s.metrics.received.WithLabelValues(source, outcome).Inc()
+			out = append(out, result(outcome, ev, a))
+		}
+		writeJSON(w, http.StatusAccepted, map[string]any{"alerts": out})
+		return nil
+	}
+}
+
+// jsonContent rejects bodies declared as something other than JSON.
+func jsonContent(r *http.Request) error {
+	if ct := r.Header.Get("Content-Type"); ct != "" && !isJSON(ct) {
+		return rota.Errorf(rota.EUNSUPPORTED, "the body must be JSON (Content-Type: application/json), not %q", ct)
+	}
+	return nil
+}

@@ -1,0 +1,62 @@
+package api
+
+import (
+	"crypto/sha256"
+	"net/http"
+	"strings"
+	"sync/atomic"
+
+	"github.com/rotahq/rota"
+)
+
+// keyIndex finds a service by integration key. Keys are indexed by their
+// SHA-256 so that the lookup does not compare secrets byte by byte.
+type keyIndex struct {
+	org      *rota.Org
+	services map[[32]byte]*rota.Service
+}
+
+func newKeyIndex(org *rota.Org) *keyIndex {
+	k := &keyIndex{org: org, services: map[[32]byte]*rota.Service{}}
+	for _, svc := range org.Services {
+		for _, key := range svc.IntegrationKeys {
+			k.services[sha256.Sum256([]byte(key.Value))] = svc
+		}
+	}
+	return k
+}
+
+// keys caches the index for the current organisation.
+type keys struct{ cur atomic.Pointer[keyIndex] }
+
+func (k *keys) lookup(org *rota.Org, key string) *rota.Service {
+	idx := k.cur.Load()
+	if idx == nil || idx.org != org {
+		idx = newKeyIndex(org)
+		k.cur.Store(idx)
+	}
+	return idx.services[sha256.Sum256([]byte(key))]
+}
+
+// requestKey returns the integration key of a request: a bearer token, or
+// the key query parameter for senders that cannot set headers.
+func requestKey(r *http.Request) string {
+	if auth := r.Header.Get("Authorization"); auth != "" {
+		if scheme, token, ok := strings.Cut(auth, " "); ok && strings.EqualFold(scheme, "Bearer") {
+			return strings.TrimSpace(token)
+		}
+	}
+	return r.URL.Query().Get("key")
+}
+
+// service authenticates an ingestion request by its integration key.
+func (s *Server) service(r *http.Request, key string) (*rota.Service, error) {
+	if key == "" {
+		return nil, rota.Errorf(rota.EUNAUTHORIZED, "send the service's integration key as \"Authorization: Bearer KEY\" or ?key=KEY")
+	}
+	svc := s.keys.lookup(s.book.Roster().Org(), key)
+	if svc == nil {
+		return nil, rota.Errorf(rota.EUNAUTHORIZED, "unknown integration key")
+	}
+	return svc, nil
+}
