@@ -6,7 +6,7 @@ VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 BIN     := bin/rotad
 
-.PHONY: all build run test vet fmt-check bench bench-go bench-load clean
+.PHONY: all build run test vet fmt-check fuzz bench bench-go bench-load clean
 
 all: build
 
@@ -28,6 +28,12 @@ fmt-check:
 
 test: fmt-check vet
 	$(GO) test -race -count=1 ./...
+
+# Fuzz every decoder of outside input for FUZZTIME each.
+FUZZTIME ?= 30s
+fuzz:
+	for f in FuzzDecodeNative FuzzDecodePagerDuty FuzzDecodeAlertmanager FuzzVerifyGrafana; do \
+		$(GO) test ./api -run '^$$' -fuzz "^$$f\$$" -fuzztime $(FUZZTIME) || exit 1; done
 
 # Benchmarks: Go benchmarks, then the HTTP load command against a real
 # rotad. Figures go to docs/PERFORMANCE.md with the command that made them.

@@ -16,6 +16,7 @@ import (
 
 	"github.com/rotahq/rota/api"
 	"github.com/rotahq/rota/config"
+	"github.com/rotahq/rota/paging"
 	"github.com/rotahq/rota/scheduler"
 	"github.com/rotahq/rota/store"
 )
@@ -76,10 +77,25 @@ func newFixture(t *testing.T, st api.Settings) *fixture {
 		t.Fatal(err)
 	}
 	f := &fixture{db: db, book: scheduler.NewBook(scheduler.NewRoster(cfg.Org, ovs)), now: time.Date(2026, 3, 11, 12, 0, 0, 0, time.UTC)}
-	f.api = api.New(api.Options{Book: f.book, Overrides: db, Ping: db.Ping, Settings: st, Now: func() time.Time { return f.now }})
-	f.srv = httptest.NewServer(f.api)
-	t.Cleanup(f.srv.Close)
+	engine := paging.New(paging.Options{Store: db, Book: f.book})
+	f.api = api.New(api.Options{Book: f.book, Overrides: db, Pager: engine, Alerts: db, Ping: db.Ping, Settings: st, Now: func() time.Time { return f.now }})
+	f.srv = newServer(t, f.api)
 	return f
+}
+
+func newServer(t *testing.T, h http.Handler) *httptest.Server {
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+func readAll(t *testing.T, res *http.Response) string {
+	t.Helper()
+	b, err := io.ReadAll(res.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
 }
 
 func withToken() api.Settings {
@@ -105,6 +121,13 @@ func (f *fixture) do(t *testing.T, method, path, token, contentType, body string
 	if contentType != "" {
 		req.Header.Set("Content-Type", contentType)
 	}
+	return f.send(t, req)
+}
+
+// send makes a request and decodes its JSON answer.
+func (f *fixture) send(t *testing.T, req *http.Request) response {
+	t.Helper()
+	method, path := req.Method, req.URL.Path
 	res, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
