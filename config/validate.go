@@ -516,9 +516,12 @@ func (v *validator) policies(ps []policySection, people *named[rota.Person], rot
 				switch {
 				case err != nil:
 					v.addf(path+".delay", "%v", err)
-				case d < time.Minute:
-					v.addf(path+".delay", "%q is shorter than a minute: give people time to acknowledge", st.Delay)
+				case d < time.Second:
+					v.addf(path+".delay", "%q is shorter than a second", st.Delay)
 				default:
+					if d < time.Minute {
+						v.warnf(path+".delay", "%q is shorter than a minute: is that time enough to acknowledge?", st.Delay)
+					}
 					step.Delay = d
 				}
 			}

@@ -438,3 +438,61 @@ func TestReloadKeepsOpenAlertsPolicy(t *testing.T) {
 		}
 	}
 }
+
+// TestRunDeliversEachOnce drives the real loop (real clock, concurrent
+// deliveries) with alerts arriving concurrently: every notification goes
+// out exactly once.
+func TestRunDeliversEachOnce(t *testing.T) {
+	h := newHarness(t)
+	h.db.Now = time.Now
+	engine := paging.New(paging.Options{Store: h.db, Book: h.book, Fallback: h.phone,
+		Notifiers: map[string]paging.Notifier{"webhook": h.phone}})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { engine.Run(ctx); close(done) }()
+	defer func() { cancel(); <-done }()
+
+	// The "batch" service pages bruno by SMS, rate limited; use the
+	// webhook path: chloe through a one-step policy.
+	h.book.Update(func(r *scheduler.Roster) (*scheduler.Roster, error) {
+		org := r.Org()
+		pol := &rota.EscalationPolicy{Name: "chloe", Steps: []rota.EscalationStep{{Targets: []rota.Target{{Kind: rota.TargetPerson, Name: "chloe"}}, Delay: time.Hour}}}
+		svc := &rota.Service{Name: "hooks", Team: "payments", EscalationPolicy: "chloe"}
+		return r.WithOrg(rota.NewOrg(org.People, org.Teams, org.Rotations, append(org.Services, svc), append(org.Policies, pol))), nil
+	})
+	const n = 300
+	var wg sync.WaitGroup
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			if _, _, err := engine.Trigger(context.Background(), rota.Event{Service: "hooks", DedupKey: fmt.Sprint(i), Summary: "x", Severity: "critical"}); err != nil {
+				t.Error(err)
+			}
+		}(i)
+	}
+	wg.Wait()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		h.phone.mu.Lock()
+		sent := len(h.phone.sent)
+		h.phone.mu.Unlock()
+		if sent >= n || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	time.Sleep(200 * time.Millisecond)
+	counts := map[int64]int{}
+	for _, m := range h.phone.sent {
+		counts[m.Alerts[0].ID]++
+	}
+	if len(counts) != n {
+		t.Errorf("%d alerts notified, want %d", len(counts), n)
+	}
+	for id, c := range counts {
+		if c != 1 {
+			t.Errorf("alert %d notified %d times", id, c)
+		}
+	}
+}

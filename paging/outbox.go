@@ -28,11 +28,17 @@ type batch struct {
 // deliverDue sends the notifications due at now that are not already in
 // flight.
 func (e *Engine) deliverDue(ctx context.Context, now time.Time) error {
+	// The due list is read under the lock a finishing delivery takes to
+	// leave the in-flight set, after recording its outcome. So either the
+	// outcome was committed before this read (the row is no longer due)
+	// or the notification is still marked in flight below: never sent
+	// twice from a stale list.
+	e.mu.Lock()
 	due, err := e.store.DueNotifications(ctx, now, 2000)
 	if err != nil {
+		e.mu.Unlock()
 		return err
 	}
-	e.mu.Lock()
 	var batches []*batch
 	grouped := map[[2]string]*batch{}
 	var deferred []rota.Delivery

@@ -100,10 +100,10 @@ type daemon struct {
 	waitErr error
 }
 
-func startDaemon(t *testing.T, cfgPath string) *daemon {
+func startDaemon(t *testing.T, cfgPath string, env ...string) *daemon {
 	t.Helper()
 	cmd := exec.Command(rotadBinary(t), "serve", "--config", cfgPath)
-	cmd.Env = append(os.Environ(), "ROTA_ADMIN_TOKEN="+e2eToken)
+	cmd.Env = append(append(os.Environ(), "ROTA_ADMIN_TOKEN="+e2eToken), env...)
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -182,11 +182,18 @@ func (d *daemon) dump() string {
 
 func (d *daemon) request(method, path, body string) (int, map[string]any) {
 	d.t.Helper()
+	return d.requestAs(e2eToken, method, path, body)
+}
+
+func (d *daemon) requestAs(token, method, path, body string) (int, map[string]any) {
+	d.t.Helper()
 	req, err := http.NewRequest(method, "http://"+d.addr+path, strings.NewReader(body))
 	if err != nil {
 		d.t.Fatal(err)
 	}
-	req.Header.Set("Authorization", "Bearer "+e2eToken)
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
 	res, err := http.DefaultClient.Do(req)
 	if err != nil {
 		d.t.Fatal(err)
