@@ -40,10 +40,12 @@ fuzz:
 bench: bench-go bench-load
 
 bench-go:
-	$(GO) test -run '^$$' -bench . -benchmem -count 5 ./scheduler/ ./api/
+	$(GO) test -run '^$$' -bench . -benchmem -count 5 ./scheduler/ ./api/ ./store/
 
 bench-load: build
 	$(GO) run ./cmd/rotabench oncall --rotad $(BIN) --rotations 200 --duration 10s --concurrency 16
+	$(GO) run ./cmd/rotabench ingest --rotad $(BIN) --duration 10s --concurrency 32
+	$(GO) run ./cmd/rotabench ingest --rotad $(BIN) --rate 200 --duration 20s --concurrency 16 --step-delay 2s
 
 clean:
 	rm -rf bin

@@ -60,8 +60,8 @@ func nullMillis(t time.Time) any {
 
 // openAlert returns the open alert of service with dedupKey; ok is false
 // when there is none.
-func openAlert(ctx context.Context, tx *sql.Tx, service, dedupKey string) (rota.Alert, bool, error) {
-	a, err := scanAlert(tx.QueryRowContext(ctx, "SELECT "+alertColumns+" FROM alerts WHERE service = ? AND dedup_key = ? AND status <> 'resolved'", service, dedupKey))
+func openAlert(tx wtx, service, dedupKey string) (rota.Alert, bool, error) {
+	a, err := scanAlert(tx.queryRow("SELECT "+alertColumns+" FROM alerts WHERE service = ? AND dedup_key = ? AND status <> 'resolved'", service, dedupKey))
 	if errors.Is(err, sql.ErrNoRows) {
 		return rota.Alert{}, false, nil
 	}
@@ -94,8 +94,8 @@ func (db *DB) TriggerAlert(ctx context.Context, ev *rota.Event, policy rota.Esca
 	if len(ev.Details) > 0 {
 		details = string(ev.Details)
 	}
-	err = db.tx(ctx, func(tx *sql.Tx, now time.Time) error {
-		a, open, err := openAlert(ctx, tx, ev.Service, ev.DedupKey)
+	err = db.tx(ctx, func(tx wtx, now time.Time) error {
+		a, open, err := openAlert(tx, ev.Service, ev.DedupKey)
 		if err != nil {
 			return err
 		}
@@ -103,10 +103,10 @@ func (db *DB) TriggerAlert(ctx context.Context, ev *rota.Event, policy rota.Esca
 			a.Count++
 			a.UpdatedAt = fromMillis(now.UnixMilli())
 			alert, created = a, false
-			_, err := tx.ExecContext(ctx, "UPDATE alerts SET count = count + 1, updated_ms = ? WHERE id = ?", now.UnixMilli(), a.ID)
+			_, err := tx.exec("UPDATE alerts SET count = count + 1, updated_ms = ? WHERE id = ?", now.UnixMilli(), a.ID)
 			return err
 		}
-		res, err := tx.ExecContext(ctx, `INSERT INTO alerts (service, dedup_key, status, summary, severity, source, details, links,
+		res, err := tx.exec(`INSERT INTO alerts (service, dedup_key, status, summary, severity, source, details, links,
 			integration, created_ms, updated_ms, policy, esc_state) VALUES (?, ?, 'triggered', ?, ?, ?, ?, ?, ?, ?, ?, ?, 'active')`,
 			ev.Service, ev.DedupKey, ev.Summary, ev.Severity, ev.Source, details, links, ev.Integration, now.UnixMilli(), now.UnixMilli(), string(pol))
 		if err != nil {
@@ -122,10 +122,10 @@ func (db *DB) TriggerAlert(ctx context.Context, ev *rota.Event, policy rota.Esca
 			Escalation: rota.Escalation{State: rota.EscalationActive}}
 		events := []rota.AlertEvent{{AlertID: id, At: now, Kind: rota.EventTriggered, Actor: ev.Integration,
 			Message: fmt.Sprintf("triggered by %s: %s", ev.Integration, ev.Summary)}}
-		if err := insertEvents(ctx, tx, events); err != nil {
+		if err := insertEvents(tx, events); err != nil {
 			return err
 		}
-		if err := applyStep(ctx, tx, &a, start(&a, now), now); err != nil {
+		if err := applyStep(tx, &a, start(&a, now), now); err != nil {
 			return err
 		}
 		alert, created = a, true
@@ -136,27 +136,27 @@ func (db *DB) TriggerAlert(ctx context.Context, ev *rota.Event, policy rota.Esca
 
 // applyStep writes a step's outcome: the alert's escalation state, its
 // notifications and its timeline notes.
-func applyStep(ctx context.Context, tx *sql.Tx, a *rota.Alert, out rota.StepOutcome, now time.Time) error {
+func applyStep(tx wtx, a *rota.Alert, out rota.StepOutcome, now time.Time) error {
 	e := out.Escalation
-	if _, err := tx.ExecContext(ctx, "UPDATE alerts SET esc_step = ?, esc_round = ?, esc_wave = ?, esc_state = ?, esc_due_ms = ?, updated_ms = ? WHERE id = ?",
+	if _, err := tx.exec("UPDATE alerts SET esc_step = ?, esc_round = ?, esc_wave = ?, esc_state = ?, esc_due_ms = ?, updated_ms = ? WHERE id = ?",
 		e.Step, e.Round, e.Wave, e.State, nullMillis(e.DueAt), now.UnixMilli(), a.ID); err != nil {
 		return fmt.Errorf("update escalation: %w", err)
 	}
 	a.Escalation = e
 	for _, n := range out.Notifications {
-		if _, err := insertNotification(ctx, tx, n, now); err != nil {
+		if _, err := insertNotification(tx, n, now); err != nil {
 			return err
 		}
 	}
-	return insertEvents(ctx, tx, out.Events)
+	return insertEvents(tx, out.Events)
 }
 
-func insertNotification(ctx context.Context, tx *sql.Tx, n rota.Notification, now time.Time) (int64, error) {
+func insertNotification(tx wtx, n rota.Notification, now time.Time) (int64, error) {
 	next := n.NextAttempt
 	if next.IsZero() {
 		next = now
 	}
-	res, err := tx.ExecContext(ctx, `INSERT INTO notifications (alert_id, person, channel, address, contact_index, wave, status,
+	res, err := tx.exec(`INSERT INTO notifications (alert_id, person, channel, address, contact_index, wave, status,
 		next_attempt_ms, created_ms) VALUES (?, ?, ?, ?, ?, ?, 'pending', ?, ?)`,
 		n.AlertID, n.Person, n.Channel, n.Address, n.ContactIndex, n.Wave, next.UnixMilli(), now.UnixMilli())
 	if err != nil {
@@ -165,13 +165,13 @@ func insertNotification(ctx context.Context, tx *sql.Tx, n rota.Notification, no
 	return res.LastInsertId()
 }
 
-func insertEvents(ctx context.Context, tx *sql.Tx, events []rota.AlertEvent) error {
+func insertEvents(tx wtx, events []rota.AlertEvent) error {
 	for _, e := range events {
 		at := e.At
 		if at.IsZero() {
 			return fmt.Errorf("alert event without a time: %+v", e)
 		}
-		if _, err := tx.ExecContext(ctx, "INSERT INTO alert_events (alert_id, at_ms, kind, actor, message) VALUES (?, ?, ?, ?, ?)",
+		if _, err := tx.exec("INSERT INTO alert_events (alert_id, at_ms, kind, actor, message) VALUES (?, ?, ?, ?, ?)",
 			e.AlertID, at.UnixMilli(), e.Kind, e.Actor, e.Message); err != nil {
 			return fmt.Errorf("insert alert event: %w", err)
 		}
@@ -186,8 +186,8 @@ func insertEvents(ctx context.Context, tx *sql.Tx, events []rota.AlertEvent) err
 func (db *DB) Escalate(ctx context.Context, id int64, run func(*rota.Alert, time.Time) rota.StepOutcome) (rota.Alert, bool, error) {
 	var alert rota.Alert
 	var ran bool
-	err := db.tx(ctx, func(tx *sql.Tx, now time.Time) error {
-		a, err := scanAlert(tx.QueryRowContext(ctx, "SELECT "+alertColumns+" FROM alerts WHERE id = ?", id))
+	err := db.tx(ctx, func(tx wtx, now time.Time) error {
+		a, err := scanAlert(tx.queryRow("SELECT "+alertColumns+" FROM alerts WHERE id = ?", id))
 		if err != nil {
 			return fmt.Errorf("escalate alert %d: %w", id, err)
 		}
@@ -196,7 +196,7 @@ func (db *DB) Escalate(ctx context.Context, id int64, run func(*rota.Alert, time
 			return nil
 		}
 		ran = true
-		return applyStep(ctx, tx, &alert, run(&a, now), now)
+		return applyStep(tx, &alert, run(&a, now), now)
 	})
 	return alert, ran, err
 }
@@ -204,7 +204,7 @@ func (db *DB) Escalate(ctx context.Context, id int64, run func(*rota.Alert, time
 // DueEscalations returns the alerts whose next escalation step is due at
 // now, earliest first.
 func (db *DB) DueEscalations(ctx context.Context, now time.Time, limit int) ([]int64, error) {
-	rows, err := db.read.QueryContext(ctx, "SELECT id FROM alerts WHERE esc_due_ms IS NOT NULL AND esc_due_ms <= ? ORDER BY esc_due_ms LIMIT ?", now.UnixMilli(), limit)
+	rows, err := db.query(ctx, "SELECT id FROM alerts WHERE esc_due_ms IS NOT NULL AND esc_due_ms <= ? ORDER BY esc_due_ms LIMIT ?", now.UnixMilli(), limit)
 	if err != nil {
 		return nil, fmt.Errorf("due escalations: %w", err)
 	}
@@ -224,7 +224,7 @@ func (db *DB) DueEscalations(ctx context.Context, now time.Time, limit int) ([]i
 // pending notification is due; ok is false when nothing is.
 func (db *DB) NextDue(ctx context.Context) (time.Time, bool, error) {
 	var due sql.NullInt64
-	err := db.read.QueryRowContext(ctx, `SELECT MIN(t) FROM (
+	err := db.queryRow(ctx, `SELECT MIN(t) FROM (
 		SELECT MIN(esc_due_ms) AS t FROM alerts WHERE esc_due_ms IS NOT NULL
 		UNION ALL SELECT MIN(next_attempt_ms) FROM notifications WHERE status = 'pending')`).Scan(&due)
 	if err != nil {
@@ -241,15 +241,15 @@ func (db *DB) NextDue(ctx context.Context) (time.Time, bool, error) {
 // ENOTFOUND error.
 func (db *DB) FollowUp(ctx context.Context, service, dedupKey, action, actor string) (rota.Alert, error) {
 	var alert rota.Alert
-	err := db.tx(ctx, func(tx *sql.Tx, now time.Time) error {
-		a, open, err := openAlert(ctx, tx, service, dedupKey)
+	err := db.tx(ctx, func(tx wtx, now time.Time) error {
+		a, open, err := openAlert(tx, service, dedupKey)
 		if err != nil {
 			return err
 		}
 		if !open {
 			return rota.Errorf(rota.ENOTFOUND, "no open alert on %s with dedup key %q", service, dedupKey)
 		}
-		alert, err = transition(ctx, tx, a, action, actor, now)
+		alert, err = transition(tx, a, action, actor, now)
 		return err
 	})
 	return alert, err
@@ -260,8 +260,8 @@ func (db *DB) FollowUp(ctx context.Context, service, dedupKey, action, actor str
 // changes nothing.
 func (db *DB) SetStatus(ctx context.Context, id int64, action, actor string) (rota.Alert, error) {
 	var alert rota.Alert
-	err := db.tx(ctx, func(tx *sql.Tx, now time.Time) error {
-		a, err := scanAlert(tx.QueryRowContext(ctx, "SELECT "+alertColumns+" FROM alerts WHERE id = ?", id))
+	err := db.tx(ctx, func(tx wtx, now time.Time) error {
+		a, err := scanAlert(tx.queryRow("SELECT "+alertColumns+" FROM alerts WHERE id = ?", id))
 		if errors.Is(err, sql.ErrNoRows) {
 			return rota.Errorf(rota.ENOTFOUND, "alert %d not found", id)
 		}
@@ -272,7 +272,7 @@ func (db *DB) SetStatus(ctx context.Context, id int64, action, actor string) (ro
 			return rota.Errorf(rota.ECONFLICT, "alert %d was resolved at %s by %s: it cannot be %s", id,
 				a.ResolvedAt.Format(time.RFC3339), orUnknown(a.ResolvedBy), pastTense(action))
 		}
-		alert, err = transition(ctx, tx, a, action, actor, now)
+		alert, err = transition(tx, a, action, actor, now)
 		return err
 	})
 	return alert, err
@@ -294,7 +294,7 @@ func pastTense(action string) string {
 
 // transition moves an open alert to acknowledged or resolved, stops its
 // escalation and cancels its pending notifications.
-func transition(ctx context.Context, tx *sql.Tx, a rota.Alert, action, actor string, now time.Time) (rota.Alert, error) {
+func transition(tx wtx, a rota.Alert, action, actor string, now time.Time) (rota.Alert, error) {
 	ms := now.UnixMilli()
 	switch action {
 	case rota.ActionAcknowledge:
@@ -302,13 +302,13 @@ func transition(ctx context.Context, tx *sql.Tx, a rota.Alert, action, actor str
 			return a, nil
 		}
 		a.Status, a.AckedAt, a.AckedBy = rota.StatusAcknowledged, fromMillis(ms), actor
-		if _, err := tx.ExecContext(ctx, "UPDATE alerts SET status = 'acknowledged', acked_ms = ?, acked_by = ?, updated_ms = ?, esc_state = 'stopped', esc_due_ms = NULL WHERE id = ?",
+		if _, err := tx.exec("UPDATE alerts SET status = 'acknowledged', acked_ms = ?, acked_by = ?, updated_ms = ?, esc_state = 'stopped', esc_due_ms = NULL WHERE id = ?",
 			ms, actor, ms, a.ID); err != nil {
 			return a, err
 		}
 	case rota.ActionResolve:
 		a.Status, a.ResolvedAt, a.ResolvedBy = rota.StatusResolved, fromMillis(ms), actor
-		if _, err := tx.ExecContext(ctx, "UPDATE alerts SET status = 'resolved', resolved_ms = ?, resolved_by = ?, updated_ms = ?, esc_state = 'stopped', esc_due_ms = NULL WHERE id = ?",
+		if _, err := tx.exec("UPDATE alerts SET status = 'resolved', resolved_ms = ?, resolved_by = ?, updated_ms = ?, esc_state = 'stopped', esc_due_ms = NULL WHERE id = ?",
 			ms, actor, ms, a.ID); err != nil {
 			return a, err
 		}
@@ -319,7 +319,7 @@ func transition(ctx context.Context, tx *sql.Tx, a rota.Alert, action, actor str
 		a.Escalation.State = rota.EscalationStopped
 	}
 	a.Escalation.DueAt = time.Time{}
-	if _, err := tx.ExecContext(ctx, "UPDATE notifications SET status = 'cancelled', last_error = ? WHERE alert_id = ? AND status = 'pending'",
+	if _, err := tx.exec("UPDATE notifications SET status = 'cancelled', last_error = ? WHERE alert_id = ? AND status = 'pending'",
 		"alert "+pastTense(action), a.ID); err != nil {
 		return a, err
 	}
@@ -331,14 +331,14 @@ func transition(ctx context.Context, tx *sql.Tx, a rota.Alert, action, actor str
 	if actor != "" {
 		msg += " by " + actor
 	}
-	return a, insertEvents(ctx, tx, []rota.AlertEvent{{AlertID: a.ID, At: now, Kind: kind, Actor: actor, Message: msg}})
+	return a, insertEvents(tx, []rota.AlertEvent{{AlertID: a.ID, At: now, Kind: kind, Actor: actor, Message: msg}})
 }
 
 // Reads.
 
 // Alert returns alert id, or an ENOTFOUND error.
 func (db *DB) Alert(ctx context.Context, id int64) (rota.Alert, error) {
-	a, err := scanAlert(db.read.QueryRowContext(ctx, "SELECT "+alertColumns+" FROM alerts WHERE id = ?", id))
+	a, err := scanAlert(db.queryRow(ctx, "SELECT "+alertColumns+" FROM alerts WHERE id = ?", id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return rota.Alert{}, rota.Errorf(rota.ENOTFOUND, "alert %d not found", id)
 	}
@@ -376,7 +376,7 @@ func (db *DB) Alerts(ctx context.Context, f rota.AlertFilter) ([]rota.Alert, err
 	if limit <= 0 || limit > 1000 {
 		limit = 100
 	}
-	rows, err := db.read.QueryContext(ctx, q+" ORDER BY id DESC LIMIT ?", append(args, limit)...)
+	rows, err := db.query(ctx, q+" ORDER BY id DESC LIMIT ?", append(args, limit)...)
 	if err != nil {
 		return nil, fmt.Errorf("list alerts: %w", err)
 	}
@@ -394,7 +394,7 @@ func (db *DB) Alerts(ctx context.Context, f rota.AlertFilter) ([]rota.Alert, err
 
 // Timeline returns alert id's events and notifications in order.
 func (db *DB) Timeline(ctx context.Context, id int64) ([]rota.AlertEvent, []rota.Notification, error) {
-	rows, err := db.read.QueryContext(ctx, "SELECT id, alert_id, at_ms, kind, actor, message FROM alert_events WHERE alert_id = ? ORDER BY id", id)
+	rows, err := db.query(ctx, "SELECT id, alert_id, at_ms, kind, actor, message FROM alert_events WHERE alert_id = ? ORDER BY id", id)
 	if err != nil {
 		return nil, nil, fmt.Errorf("alert timeline: %w", err)
 	}

@@ -13,7 +13,7 @@ const notificationColumns = `id, alert_id, person, channel, address, contact_ind
 	next_attempt_ms, last_error, created_ms, sent_ms, bundle_id`
 
 func (db *DB) notifications(ctx context.Context, where string, args ...any) ([]rota.Notification, error) {
-	rows, err := db.read.QueryContext(ctx, "SELECT "+notificationColumns+" FROM notifications "+where, args...)
+	rows, err := db.query(ctx, "SELECT "+notificationColumns+" FROM notifications "+where, args...)
 	if err != nil {
 		return nil, fmt.Errorf("list notifications: %w", err)
 	}
@@ -42,14 +42,14 @@ func (db *DB) DueNotifications(ctx context.Context, now time.Time, limit int) ([
 // PendingNotifications counts the outbox: pending notifications, due or not.
 func (db *DB) PendingNotifications(ctx context.Context) (int, error) {
 	var n int
-	err := db.read.QueryRowContext(ctx, "SELECT COUNT(*) FROM notifications WHERE status = 'pending'").Scan(&n)
+	err := db.queryRow(ctx, "SELECT COUNT(*) FROM notifications WHERE status = 'pending'").Scan(&n)
 	return n, err
 }
 
 // LastSent returns, per person and channel, when the last notification was
 // sent since since: what rate limits start from after a restart.
 func (db *DB) LastSent(ctx context.Context, since time.Time) (map[[2]string]time.Time, error) {
-	rows, err := db.read.QueryContext(ctx, "SELECT person, channel, MAX(sent_ms) FROM notifications WHERE status = 'sent' AND sent_ms >= ? GROUP BY person, channel", since.UnixMilli())
+	rows, err := db.query(ctx, "SELECT person, channel, MAX(sent_ms) FROM notifications WHERE status = 'sent' AND sent_ms >= ? GROUP BY person, channel", since.UnixMilli())
 	if err != nil {
 		return nil, fmt.Errorf("last sent: %w", err)
 	}
@@ -73,9 +73,9 @@ func (db *DB) RecordDeliveries(ctx context.Context, ds []rota.Delivery) error {
 	if len(ds) == 0 {
 		return nil
 	}
-	return db.tx(ctx, func(tx *sql.Tx, now time.Time) error {
+	return db.tx(ctx, func(tx wtx, now time.Time) error {
 		for _, d := range ds {
-			if err := recordDelivery(ctx, tx, d, now); err != nil {
+			if err := recordDelivery(tx, d, now); err != nil {
 				return fmt.Errorf("record delivery of notification %d: %w", d.NotificationID, err)
 			}
 		}
@@ -83,7 +83,7 @@ func (db *DB) RecordDeliveries(ctx context.Context, ds []rota.Delivery) error {
 	})
 }
 
-func recordDelivery(ctx context.Context, tx *sql.Tx, d rota.Delivery, now time.Time) error {
+func recordDelivery(tx wtx, d rota.Delivery, now time.Time) error {
 	at := d.At
 	if at.IsZero() {
 		at = now
@@ -93,26 +93,26 @@ func recordDelivery(ctx context.Context, tx *sql.Tx, d rota.Delivery, now time.T
 	case rota.DeliverySent:
 		// Sent stands even if the alert was acknowledged meanwhile: the
 		// message went out.
-		_, err = tx.ExecContext(ctx, "UPDATE notifications SET status = 'sent', attempts = attempts + 1, sent_ms = ?, bundle_id = ?, last_error = '' WHERE id = ?",
+		_, err = tx.exec("UPDATE notifications SET status = 'sent', attempts = attempts + 1, sent_ms = ?, bundle_id = ?, last_error = '' WHERE id = ?",
 			at.UnixMilli(), nullID(d.BundleID), d.NotificationID)
 		if err == nil && d.Page != nil {
-			_, err = tx.ExecContext(ctx, "INSERT OR IGNORE INTO pages (alert_id, person, at_ms, channel, bundled) VALUES (?, ?, ?, ?, ?)",
+			_, err = tx.exec("INSERT OR IGNORE INTO pages (alert_id, person, at_ms, channel, bundled) VALUES (?, ?, ?, ?, ?)",
 				d.Page.AlertID, d.Page.Person, at.UnixMilli(), d.Page.Channel, d.Page.Bundled)
 		}
 	case rota.DeliveryRetry:
-		_, err = tx.ExecContext(ctx, "UPDATE notifications SET attempts = attempts + 1, next_attempt_ms = ?, last_error = ? WHERE id = ? AND status = 'pending'",
+		_, err = tx.exec("UPDATE notifications SET attempts = attempts + 1, next_attempt_ms = ?, last_error = ? WHERE id = ? AND status = 'pending'",
 			d.NextAttempt.UnixMilli(), d.Error, d.NotificationID)
 	case rota.DeliveryDeferred:
-		_, err = tx.ExecContext(ctx, "UPDATE notifications SET next_attempt_ms = ? WHERE id = ? AND status = 'pending'",
+		_, err = tx.exec("UPDATE notifications SET next_attempt_ms = ? WHERE id = ? AND status = 'pending'",
 			d.NextAttempt.UnixMilli(), d.NotificationID)
 	case rota.DeliveryCancelled:
-		_, err = tx.ExecContext(ctx, "UPDATE notifications SET status = 'cancelled', last_error = ? WHERE id = ? AND status = 'pending'",
+		_, err = tx.exec("UPDATE notifications SET status = 'cancelled', last_error = ? WHERE id = ? AND status = 'pending'",
 			d.Error, d.NotificationID)
 	case rota.DeliveryFailed:
-		_, err = tx.ExecContext(ctx, "UPDATE notifications SET status = 'failed', attempts = attempts + 1, last_error = ? WHERE id = ? AND status = 'pending'",
+		_, err = tx.exec("UPDATE notifications SET status = 'failed', attempts = attempts + 1, last_error = ? WHERE id = ? AND status = 'pending'",
 			d.Error, d.NotificationID)
 		if err == nil && d.Failover != nil {
-			err = failover(ctx, tx, *d.Failover, now)
+			err = failover(tx, *d.Failover, now)
 		}
 	default:
 		return fmt.Errorf("unknown delivery outcome %q", d.Outcome)
@@ -120,16 +120,16 @@ func recordDelivery(ctx context.Context, tx *sql.Tx, d rota.Delivery, now time.T
 	if err != nil {
 		return err
 	}
-	return insertEvents(ctx, tx, d.Events)
+	return insertEvents(tx, d.Events)
 }
 
 // failover brings the person's next contact method forward to now: the
 // pending notification for it in the same wave if there is one (a voice
 // call waiting its delay), or a new one. Nothing happens once the alert is
 // no longer triggered.
-func failover(ctx context.Context, tx *sql.Tx, n rota.Notification, now time.Time) error {
+func failover(tx wtx, n rota.Notification, now time.Time) error {
 	var status string
-	if err := tx.QueryRowContext(ctx, "SELECT status FROM alerts WHERE id = ?", n.AlertID).Scan(&status); err != nil {
+	if err := tx.queryRow("SELECT status FROM alerts WHERE id = ?", n.AlertID).Scan(&status); err != nil {
 		return err
 	}
 	if status != rota.StatusTriggered {
@@ -137,17 +137,17 @@ func failover(ctx context.Context, tx *sql.Tx, n rota.Notification, now time.Tim
 	}
 	var id int64
 	var st string
-	err := tx.QueryRowContext(ctx, "SELECT id, status FROM notifications WHERE alert_id = ? AND person = ? AND wave = ? AND contact_index = ?",
+	err := tx.queryRow("SELECT id, status FROM notifications WHERE alert_id = ? AND person = ? AND wave = ? AND contact_index = ?",
 		n.AlertID, n.Person, n.Wave, n.ContactIndex).Scan(&id, &st)
 	switch {
 	case err == sql.ErrNoRows:
 		n.NextAttempt = now
-		_, err = insertNotification(ctx, tx, n, now)
+		_, err = insertNotification(tx, n, now)
 		return err
 	case err != nil:
 		return err
 	case st == rota.NotifyPending:
-		_, err = tx.ExecContext(ctx, "UPDATE notifications SET next_attempt_ms = MIN(next_attempt_ms, ?) WHERE id = ?", now.UnixMilli(), id)
+		_, err = tx.exec("UPDATE notifications SET next_attempt_ms = MIN(next_attempt_ms, ?) WHERE id = ?", now.UnixMilli(), id)
 		return err
 	}
 	return nil
@@ -162,7 +162,7 @@ func nullID(id int64) any {
 
 // Pages returns the pages recorded since since, oldest first.
 func (db *DB) Pages(ctx context.Context, since time.Time) ([]rota.Page, error) {
-	rows, err := db.read.QueryContext(ctx, "SELECT alert_id, person, at_ms, channel, bundled FROM pages WHERE at_ms >= ? ORDER BY at_ms, alert_id", since.UnixMilli())
+	rows, err := db.query(ctx, "SELECT alert_id, person, at_ms, channel, bundled FROM pages WHERE at_ms >= ? ORDER BY at_ms, alert_id", since.UnixMilli())
 	if err != nil {
 		return nil, fmt.Errorf("list pages: %w", err)
 	}

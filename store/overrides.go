@@ -16,8 +16,8 @@ func (db *DB) CreateOverride(ctx context.Context, o *rota.Override) error {
 	if err := o.Validate(); err != nil {
 		return err
 	}
-	return db.tx(ctx, func(tx *sql.Tx, now time.Time) error {
-		res, err := tx.ExecContext(ctx, `INSERT INTO overrides (rotation, person, start_ms, end_ms, reason, created_by, created_ms)
+	return db.tx(ctx, func(tx wtx, now time.Time) error {
+		res, err := tx.exec(`INSERT INTO overrides (rotation, person, start_ms, end_ms, reason, created_by, created_ms)
 			VALUES (?, ?, ?, ?, ?, ?, ?)`,
 			o.Rotation, o.Person, o.Start.UnixMilli(), o.End.UnixMilli(), o.Reason, o.CreatedBy, now.UnixMilli())
 		if err != nil {
@@ -45,7 +45,7 @@ func (db *DB) Overrides(ctx context.Context, rotation string) ([]rota.Override, 
 		q += " WHERE rotation = ?"
 		args = append(args, rotation)
 	}
-	rows, err := db.read.QueryContext(ctx, q+" ORDER BY start_ms, id", args...)
+	rows, err := db.query(ctx, q+" ORDER BY start_ms, id", args...)
 	if err != nil {
 		return nil, fmt.Errorf("list overrides: %w", err)
 	}
@@ -66,7 +66,7 @@ func (db *DB) Overrides(ctx context.Context, rotation string) ([]rota.Override, 
 
 // Override returns the override with id, or an ENOTFOUND error.
 func (db *DB) Override(ctx context.Context, id int64) (rota.Override, error) {
-	o, err := scanOverride(db.read.QueryRowContext(ctx, "SELECT "+overrideColumns+" FROM overrides WHERE id = ?", id))
+	o, err := scanOverride(db.queryRow(ctx, "SELECT "+overrideColumns+" FROM overrides WHERE id = ?", id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return rota.Override{}, rota.Errorf(rota.ENOTFOUND, "override %d not found", id)
 	}
@@ -80,9 +80,9 @@ func (db *DB) Override(ctx context.Context, id int64) (rota.Override, error) {
 // ENOTFOUND error.
 func (db *DB) DeleteOverride(ctx context.Context, id int64) (rota.Override, error) {
 	var o rota.Override
-	err := db.tx(ctx, func(tx *sql.Tx, _ time.Time) error {
+	err := db.tx(ctx, func(tx wtx, _ time.Time) error {
 		var err error
-		o, err = scanOverride(tx.QueryRowContext(ctx, "DELETE FROM overrides WHERE id = ? RETURNING "+overrideColumns, id))
+		o, err = scanOverride(tx.queryRow("DELETE FROM overrides WHERE id = ? RETURNING "+overrideColumns, id))
 		return err
 	})
 	if errors.Is(err, sql.ErrNoRows) {

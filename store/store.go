@@ -55,6 +55,8 @@ type DB struct {
 	committed chan struct{} // closed when the committer has stopped
 	closeOnce sync.Once
 
+	writeStmts, readStmts stmts
+
 	// Now is the clock the store reads once per write; tests replace it.
 	Now func() time.Time
 }
@@ -104,6 +106,7 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 	r.SetMaxOpenConns(readers)
 	r.SetMaxIdleConns(readers)
 	db.read = r
+	db.writeStmts.db, db.readStmts.db = w, r
 	db.ops = make(chan op, 1024)
 	db.committed = make(chan struct{})
 	go db.commitLoop()
@@ -128,6 +131,8 @@ func (db *DB) Close() error {
 	db.closeOnce.Do(func() {
 		close(db.ops)
 		<-db.committed
+		db.writeStmts.close()
+		db.readStmts.close()
 	})
 	return errors.Join(db.read.Close(), db.write.Close())
 }
@@ -242,7 +247,7 @@ func (db *DB) directTx(ctx context.Context, fn func(*sql.Tx, time.Time) error) e
 
 // op is one write waiting for the committer.
 type op struct {
-	fn   func(*sql.Tx, time.Time) error
+	fn   func(wtx, time.Time) error
 	done chan error
 }
 
@@ -255,7 +260,7 @@ const maxBatch = 256
 // group rather than once per write: fn's changes are all kept or all
 // undone, whatever the others in its group do. fn reads the clock through
 // its now argument, read once per write.
-func (db *DB) tx(ctx context.Context, fn func(*sql.Tx, time.Time) error) error {
+func (db *DB) tx(ctx context.Context, fn func(wtx, time.Time) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -286,6 +291,7 @@ func (db *DB) commitLoop() {
 		for i, o := range batch {
 			o.done <- errs[i]
 		}
+		db.writeStmts.preparePending(context.Background())
 	}
 }
 
@@ -300,14 +306,15 @@ func (db *DB) commit(batch []op, errs []error) []error {
 		}
 		return errs
 	}
+	w := wtx{tx: tx, ctx: ctx, db: db}
 	single := len(batch) == 1
 	for _, o := range batch {
 		now := db.Now().UTC()
 		if single {
-			errs = append(errs, o.fn(tx, now))
+			errs = append(errs, o.fn(w, now))
 			continue
 		}
-		errs = append(errs, savepoint(ctx, tx, func() error { return o.fn(tx, now) }))
+		errs = append(errs, savepoint(w, func() error { return o.fn(w, now) }))
 	}
 	if single && errs[0] != nil {
 		tx.Rollback()
@@ -325,18 +332,18 @@ func (db *DB) commit(batch []op, errs []error) []error {
 
 // savepoint runs fn so that its changes are undone if it fails, leaving the
 // rest of the transaction as it was.
-func savepoint(ctx context.Context, tx *sql.Tx, fn func() error) error {
-	if _, err := tx.ExecContext(ctx, "SAVEPOINT w"); err != nil {
+func savepoint(w wtx, fn func() error) error {
+	if _, err := w.exec("SAVEPOINT w"); err != nil {
 		return err
 	}
 	if err := fn(); err != nil {
-		if _, rerr := tx.ExecContext(ctx, "ROLLBACK TO w"); rerr != nil {
+		if _, rerr := w.exec("ROLLBACK TO w"); rerr != nil {
 			return errors.Join(err, rerr)
 		}
-		tx.ExecContext(ctx, "RELEASE w")
+		w.exec("RELEASE w")
 		return err
 	}
-	_, err := tx.ExecContext(ctx, "RELEASE w")
+	_, err := w.exec("RELEASE w")
 	return err
 }
 

@@ -4,6 +4,7 @@
 // percentiles. It only ever talks to the daemon it started, on 127.0.0.1.
 //
 //	rotabench oncall --rotad bin/rotad [--rotations 200] [--duration 10s] [--concurrency 16]
+//	rotabench ingest --rotad bin/rotad [--rate 0|N] [--duration 10s] [--concurrency 32] [--step-delay 2s]
 package main
 
 import (
@@ -21,8 +22,10 @@ func main() {
 	switch os.Args[1] {
 	case "oncall":
 		err = benchOnCall(os.Args[2:])
+	case "ingest":
+		err = benchIngest(os.Args[2:])
 	default:
-		fmt.Fprintf(os.Stderr, "rotabench: unknown benchmark %q (have: oncall)\n", os.Args[1])
+		fmt.Fprintf(os.Stderr, "rotabench: unknown benchmark %q (have: oncall, ingest)\n", os.Args[1])
 		os.Exit(2)
 	}
 	if err != nil {

@@ -1,0 +1,264 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+const benchKey = "rotabench-integration-key-0123456789"
+
+// benchIngest posts distinct alerts to a real rotad, as fast as the
+// clients go (--rate 0) or at a fixed rate, and measures the 202s, the
+// notifications reaching a webhook receiver, and how late the second
+// escalation step fires.
+func benchIngest(args []string) error {
+	fs := newFlags("ingest")
+	rotad := fs.String("rotad", "bin/rotad", "the rotad binary")
+	duration := fs.Duration("duration", 10*time.Second, "how long to post alerts")
+	concurrency := fs.Int("concurrency", 32, "concurrent clients")
+	rate := fs.Int("rate", 0, "alerts per second, open loop; 0 posts as fast as the clients go")
+	stepDelay := fs.Duration("step-delay", time.Hour, "delay before the second escalation step")
+	fs.Parse(args)
+	if *duration > 5*time.Minute {
+		return fmt.Errorf("--duration is at most 5m")
+	}
+
+	rec, err := newReceiver()
+	if err != nil {
+		return err
+	}
+	defer rec.close()
+	d, err := startDaemon(*rotad, ingestConfig(rec.url, *stepDelay), "ROTABENCH_KEY="+benchKey)
+	if err != nil {
+		return err
+	}
+	defer d.stop()
+	url := "http://" + d.addr + "/api/v1/alerts"
+
+	var seq atomic.Int64
+	var mu sync.Mutex
+	sentAt := map[int64]time.Time{} // alert id -> when its post was sent
+	post := func(client *http.Client) (time.Duration, error) {
+		n := seq.Add(1)
+		body := fmt.Sprintf(`{"summary":"bench alert %d","severity":"critical","dedup_key":"bench-%d","source":"rotabench"}`, n, n)
+		req, _ := http.NewRequest("POST", url, strings.NewReader(body))
+		req.Header.Set("Authorization", "Bearer "+benchKey)
+		req.Header.Set("Content-Type", "application/json")
+		t0 := time.Now()
+		res, err := client.Do(req)
+		if err != nil {
+			return 0, err
+		}
+		defer res.Body.Close()
+		var out struct {
+			AlertID int64 `json:"alert_id"`
+		}
+		err = json.NewDecoder(res.Body).Decode(&out)
+		lat := time.Since(t0)
+		if res.StatusCode != http.StatusAccepted {
+			return lat, fmt.Errorf("status %d", res.StatusCode)
+		}
+		mu.Lock()
+		sentAt[out.AlertID] = t0
+		mu.Unlock()
+		return lat, err
+	}
+
+	var res result
+	if *rate == 0 {
+		res = driveFunc(*concurrency, *duration, post)
+	} else {
+		res = driveRate(*concurrency, *rate, *duration, post)
+	}
+	mode := "as fast as the clients go"
+	if *rate > 0 {
+		mode = fmt.Sprintf("open loop at %d alerts/s", *rate)
+	}
+	fmt.Printf("POST /api/v1/alerts, distinct alerts, %s, %d clients, synchronous=FULL, loopback, rotad and the load generator sharing this machine\n", mode, *concurrency)
+	res.report("ingest")
+
+	// Wait for the first notifications (and the second step, if it falls
+	// due within a minute) to arrive.
+	want := len(sentAt)
+	waitUntil(func() bool { return rec.count("first") >= want }, 30*time.Second)
+	if *stepDelay < time.Minute {
+		waitUntil(func() bool { return rec.count("second") >= want }, *stepDelay+30*time.Second)
+	}
+	first := rec.latencies("first", sentAt, 0)
+	fmt.Printf("post sent -> first notification at the receiver: %s (%d of %d alerts)\n", percentiles(first), len(first), want)
+	if h, err := scrapeHistogram("http://"+d.addr+"/metrics", "rota_first_notification_seconds"); err == nil {
+		fmt.Printf("server side, alert created -> notifier called (rota_first_notification_seconds): %s\n", h)
+	}
+	if *stepDelay < time.Minute {
+		late := rec.latencies("second", sentAt, *stepDelay)
+		fmt.Printf("step 2 lateness (arrival - (post + %s)): %s (%d of %d alerts)\n", *stepDelay, percentiles(late), len(late), want)
+	}
+	return nil
+}
+
+// receiver is the webhook endpoint notifications are sent to.
+type receiver struct {
+	srv  *http.Server
+	url  string
+	mu   sync.Mutex
+	seen map[string]map[int64]time.Time // person -> alert -> first arrival
+}
+
+func newReceiver() (*receiver, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	r := &receiver{url: "http://" + ln.Addr().String(), seen: map[string]map[int64]time.Time{}}
+	r.srv = &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		now := time.Now()
+		var body struct {
+			Person string `json:"person"`
+			Alerts []struct {
+				ID int64 `json:"id"`
+			} `json:"alerts"`
+		}
+		json.NewDecoder(io.LimitReader(req.Body, 1<<20)).Decode(&body)
+		r.mu.Lock()
+		m := r.seen[body.Person]
+		if m == nil {
+			m = map[int64]time.Time{}
+			r.seen[body.Person] = m
+		}
+		for _, a := range body.Alerts {
+			if _, ok := m[a.ID]; !ok {
+				m[a.ID] = now
+			}
+		}
+		r.mu.Unlock()
+	})}
+	go r.srv.Serve(ln)
+	return r, nil
+}
+
+func (r *receiver) close() { r.srv.Close() }
+
+func (r *receiver) count(person string) int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return len(r.seen[person])
+}
+
+// latencies returns, per alert that reached person, arrival - (sent + offset).
+func (r *receiver) latencies(person string, sent map[int64]time.Time, offset time.Duration) []time.Duration {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var out []time.Duration
+	for id, at := range r.seen[person] {
+		if t0, ok := sent[id]; ok {
+			out = append(out, at.Sub(t0.Add(offset)))
+		}
+	}
+	return out
+}
+
+func waitUntil(cond func() bool, limit time.Duration) {
+	deadline := time.Now().Add(limit)
+	for !cond() && time.Now().Before(deadline) {
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func percentiles(ds []time.Duration) string {
+	if len(ds) == 0 {
+		return "no samples"
+	}
+	sort.Slice(ds, func(i, j int) bool { return ds[i] < ds[j] })
+	p := func(q float64) time.Duration { return ds[min(len(ds)-1, int(q*float64(len(ds))))].Round(10 * time.Microsecond) }
+	return fmt.Sprintf("p50 %s  p90 %s  p99 %s  max %s", p(.5), p(.9), p(.99), ds[len(ds)-1].Round(10*time.Microsecond))
+}
+
+// scrapeHistogram reads a histogram's buckets from /metrics and estimates
+// its median and 99th percentile as the upper bound of their buckets.
+func scrapeHistogram(url, name string) (string, error) {
+	res, err := http.Get(url)
+	if err != nil {
+		return "", err
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	type bucket struct {
+		le    string
+		count float64
+	}
+	var buckets []bucket
+	for _, line := range strings.Split(string(b), "\n") {
+		if !strings.HasPrefix(line, name+"_bucket{") {
+			continue
+		}
+		le := line[strings.Index(line, `le="`)+4:]
+		le = le[:strings.Index(le, `"`)]
+		var c float64
+		fmt.Sscanf(line[strings.LastIndex(line, " ")+1:], "%g", &c)
+		buckets = append(buckets, bucket{le, c})
+	}
+	if len(buckets) == 0 || buckets[len(buckets)-1].count == 0 {
+		return "", fmt.Errorf("no samples")
+	}
+	total := buckets[len(buckets)-1].count
+	at := func(q float64) string {
+		for _, bk := range buckets {
+			if bk.count >= q*total {
+				return "≤ " + bk.le + "s"
+			}
+		}
+		return "?"
+	}
+	return fmt.Sprintf("p50 %s  p99 %s  (%0.f samples)", at(.5), at(.99), total), nil
+}
+
+func ingestConfig(receiverURL string, stepDelay time.Duration) string {
+	return fmt.Sprintf(`[log]
+format = "json"
+level = "info"
+
+[[people]]
+name = "first"
+timezone = "UTC"
+contacts = [{ type = "webhook", address = "%[1]s/first" }]
+[[people]]
+name = "second"
+timezone = "UTC"
+contacts = [{ type = "webhook", address = "%[1]s/second" }]
+
+[[teams]]
+name = "bench"
+members = ["first", "second"]
+managers = ["second"]
+timezone = "UTC"
+
+[[rotations]]
+name = "primary"
+team = "bench"
+members = ["first"]
+start = 2026-01-06
+
+[[escalation_policies]]
+name = "bench"
+  [[escalation_policies.steps]]
+  targets = ["rotation:primary"]
+  delay = "%[2]s"
+  [[escalation_policies.steps]]
+  targets = ["person:second"]
+  delay = "1h"
+
+[[services]]
+name = "bench"
+team = "bench"
+escalation_policy = "bench"
+integration_keys = [{ env = "ROTABENCH_KEY" }]
+`, receiverURL, stepDelay)
+}
