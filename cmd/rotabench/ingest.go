@@ -177,7 +177,9 @@ func percentiles(ds []time.Duration) string {
 		return "no samples"
 	}
 	sort.Slice(ds, func(i, j int) bool { return ds[i] < ds[j] })
-	p := func(q float64) time.Duration { return ds[min(len(ds)-1, int(q*float64(len(ds))))].Round(10 * time.Microsecond) }
+	p := func(q float64) time.Duration {
+		return ds[min(len(ds)-1, int(q*float64(len(ds))))].Round(10 * time.Microsecond)
+	}
 	return fmt.Sprintf("p50 %s  p90 %s  p99 %s  max %s", p(.5), p(.9), p(.99), ds[len(ds)-1].Round(10*time.Microsecond))
 }
 
