@@ -54,6 +54,7 @@ func (e *Engine) deliverDue(ctx context.Context, now time.Time) error {
 		key := [2]string{n.Person, n.Channel}
 		if next := e.lastSent[key].Add(e.opts.RateLimit); now.Before(next) {
 			deferred = append(deferred, rota.Delivery{NotificationID: n.ID, AlertID: n.AlertID, Outcome: rota.DeliveryDeferred, NextAttempt: next})
+			e.metrics.notifications.WithLabelValues(n.Channel, rota.DeliveryDeferred).Inc()
 			continue
 		}
 		b := grouped[key]
@@ -79,9 +80,6 @@ func (e *Engine) deliverDue(ctx context.Context, now time.Time) error {
 	e.mu.Unlock()
 
 	if len(deferred) > 0 {
-		for range deferred {
-			e.metrics.notifications.WithLabelValues("phone", rota.DeliveryDeferred).Inc()
-		}
 		if err := e.store.RecordDeliveries(ctx, deferred); err != nil {
 			return err
 		}
