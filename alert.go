@@ -206,6 +206,12 @@ type Notification struct {
 	// BundleID is the notification that carried this one, when several
 	// were bundled into one message.
 	BundleID int64
+	// ExternalID is the provider's id of the message or call (a Twilio
+	// SID); ProviderStatus its last reported status; DeliveredAt when the
+	// provider reported it delivered or completed.
+	ExternalID     string
+	ProviderStatus string
+	DeliveredAt    time.Time
 }
 
 // Page is a person interrupted by an alert: one per (alert, person), the
@@ -237,7 +243,25 @@ const (
 	// DeliveryCancelled: the alert was acknowledged or resolved before the
 	// notification went out.
 	DeliveryCancelled = "cancelled"
+	// DeliveryUndelivered: the provider accepted a notification recorded as
+	// sent, then reported it failed (undelivered, busy, no answer):
+	// Failover is tried at once, and the page stands only if another
+	// notification reached the person.
+	DeliveryUndelivered = "undelivered"
 )
+
+// ProviderReport is what a provider's status callback says of a
+// notification.
+type ProviderReport struct {
+	NotificationID int64
+	ExternalID     string
+	Status         string
+	// Delivered is set for delivered messages and completed calls;
+	// Failed for undelivered or failed messages and busy, failed or
+	// unanswered calls.
+	Delivered, Failed bool
+	Error             string
+}
 
 // Delivery is the outcome of one attempt to send a notification, recorded
 // by the store in one transaction with the page and timeline notes it
@@ -252,6 +276,8 @@ type Delivery struct {
 	// BundleID, for a sent notification, is the one whose message carried
 	// it (itself when it was sent alone).
 	BundleID int64
+	// ExternalID is the provider's id for a sent message or call.
+	ExternalID string
 	// Page is recorded (once per alert and person) when sent.
 	Page *Page
 	// Failover is the person's next contact method, tried at once when

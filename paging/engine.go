@@ -36,6 +36,11 @@ type Store interface {
 	RecordDeliveries(ctx context.Context, ds []rota.Delivery) error
 	LastSent(ctx context.Context, since time.Time) (map[[2]string]time.Time, error)
 	PendingNotifications(ctx context.Context) (int, error)
+	ReplyCodes(ctx context.Context, person string, alertIDs []int64) (map[int64]int, error)
+	AlertByCode(ctx context.Context, person string, code int) (rota.Alert, error)
+	AlertsPaging(ctx context.Context, person string) ([]rota.Alert, error)
+	Notification(ctx context.Context, id int64) (rota.Notification, error)
+	RecordProviderReport(ctx context.Context, r rota.ProviderReport, failover *rota.Notification, events []rota.AlertEvent) (rota.Notification, error)
 }
 
 // Options configure an Engine. Store and Book are required.
@@ -64,6 +69,8 @@ type Options struct {
 	Workers int
 	// SendTimeout bounds one delivery (30s by default).
 	SendTimeout time.Duration
+	// PublicURL is where providers reach rotad back (key presses).
+	PublicURL string
 }
 
 // Engine escalates alerts and delivers notifications.

@@ -106,16 +106,16 @@ type phone struct {
 	fail func(m paging.Message) error
 }
 
-func (p *phone) Notify(ctx context.Context, m paging.Message) error {
+func (p *phone) Notify(ctx context.Context, m paging.Message) (paging.Receipt, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.fail != nil {
 		if err := p.fail(m); err != nil {
-			return err
+			return paging.Receipt{}, err
 		}
 	}
 	p.sent = append(p.sent, m)
-	return nil
+	return paging.Receipt{ID: fmt.Sprintf("SM%d", m.NotificationID)}, nil
 }
 
 func (p *phone) take() []string {

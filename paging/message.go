@@ -11,6 +11,49 @@ import (
 // maxText bounds a message's text: a few SMS segments at most.
 const maxText = 320
 
+// smsText writes an SMS: the first line names the service, summary and
+// how to answer, within one 160-character segment where it can; a bundle
+// lists each alert with its reply code.
+func smsText(alerts []rota.Alert, codes map[int64]int) string {
+	if len(alerts) == 1 {
+		a := alerts[0]
+		code := codes[a.ID]
+		tail := fmt.Sprintf(". Reply %da ack, %dc resolve", code, code)
+		head := fmt.Sprintf("%s %s: ", a.Service, strings.ToUpper(a.Severity))
+		room := 160 - len(head) - len(tail)
+		return head + truncateASCII(gsm(a.Summary), max(room, 20)) + tail
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "%d alerts. Reply aa to ack all. ", len(alerts))
+	for i, a := range alerts {
+		if i > 0 {
+			b.WriteString("; ")
+		}
+		fmt.Fprintf(&b, "%s: %s (%d)", a.Service, gsm(a.Summary), codes[a.ID])
+	}
+	return truncateASCII(b.String(), maxText)
+}
+
+// truncateASCII shortens s to n bytes with "..." (the ellipsis character is
+// not in the GSM alphabet and would make the whole SMS UCS-2).
+func truncateASCII(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	cut := n - 3
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + "..."
+}
+
+// gsm replaces characters outside the GSM 7-bit alphabet that have a
+// plain equivalent, so that a message is not sent as UCS-2 (70 characters
+// a segment) for a dash or a curly quote.
+func gsm(s string) string {
+	return strings.NewReplacer("—", "-", "–", "-", "‘", "'", "’", "'", "“", `"`, "”", `"`, "…", "...", "\t", " ", "\n", " ").Replace(s)
+}
+
 // text writes the message for one alert or a bundle.
 func text(alerts []rota.Alert) string {
 	if len(alerts) == 1 {

@@ -23,21 +23,31 @@ type Message struct {
 	Address        string
 	Alerts         []rota.Alert
 	// Text is the message for a human: short enough for one SMS where it
-	// can be.
+	// can be, with reply codes for SMS.
 	Text string
+	// Codes are the person's reply codes for the alerts (SMS only).
+	Codes map[int64]int
+	// Now is when the message is sent, for "triggered 3 minutes ago".
+	Now time.Time
+}
+
+// Receipt is what a provider says of an accepted message: its id, for
+// matching status callbacks.
+type Receipt struct {
+	ID string
 }
 
 // Notifier sends messages over one channel. An error wrapped with
 // Permanent is not retried: the contact method fails over at once.
 type Notifier interface {
-	Notify(ctx context.Context, m Message) error
+	Notify(ctx context.Context, m Message) (Receipt, error)
 }
 
 // NotifierFunc adapts a function to Notifier.
-type NotifierFunc func(ctx context.Context, m Message) error
+type NotifierFunc func(ctx context.Context, m Message) (Receipt, error)
 
 // Notify calls f.
-func (f NotifierFunc) Notify(ctx context.Context, m Message) error { return f(ctx, m) }
+func (f NotifierFunc) Notify(ctx context.Context, m Message) (Receipt, error) { return f(ctx, m) }
 
 // permanentError marks a failure that retrying will not fix.
 type permanentError struct{ err error }
@@ -62,13 +72,13 @@ type LogNotifier struct {
 }
 
 // Notify logs m.
-func (n LogNotifier) Notify(ctx context.Context, m Message) error {
+func (n LogNotifier) Notify(ctx context.Context, m Message) (Receipt, error) {
 	ids := make([]int64, len(m.Alerts))
 	for i, a := range m.Alerts {
 		ids[i] = a.ID
 	}
 	n.Log.Info("notification", "channel", m.Channel, "person", m.Person, "to", m.Address, "alerts", ids, "text", m.Text)
-	return nil
+	return Receipt{}, nil
 }
 
 // WebhookNotifier posts messages as JSON to the contact's address. The
@@ -100,7 +110,11 @@ type webhookBody struct {
 
 // Notify posts m. Answers 2xx are success; 408, 429 and 5xx and network
 // errors are retried; other 4xx fail permanently.
-func (n WebhookNotifier) Notify(ctx context.Context, m Message) error {
+func (n WebhookNotifier) Notify(ctx context.Context, m Message) (Receipt, error) {
+	return Receipt{}, n.post(ctx, m)
+}
+
+func (n WebhookNotifier) post(ctx context.Context, m Message) error {
 	body := webhookBody{Text: m.Text, Person: m.Person, NotificationID: m.NotificationID}
 	for _, a := range m.Alerts {
 		wa := webhookAlert{ID: a.ID, Service: a.Service, Summary: a.Summary, Severity: a.Severity, Status: a.Status, DedupKey: a.DedupKey, Created: a.CreatedAt}

@@ -29,7 +29,7 @@ func TestWebhookNotifier(t *testing.T) {
 	m := paging.Message{NotificationID: 7, Person: "chloe", Channel: "slack", Address: srv.URL,
 		Alerts: []rota.Alert{{ID: 42, Service: "api", Summary: "5xx", Severity: "critical", Status: "triggered", CreatedAt: time.Unix(0, 0)}},
 		Text:   "api: 5xx [critical] #42"}
-	if err := n.Notify(context.Background(), m); err != nil {
+	if _, err := n.Notify(context.Background(), m); err != nil {
 		t.Fatal(err)
 	}
 	alerts := got["alerts"].([]any)
@@ -38,16 +38,16 @@ func TestWebhookNotifier(t *testing.T) {
 	}
 	for code, permanent := range map[int]bool{500: false, 503: false, 429: false, 408: false, 400: true, 404: true, 410: true} {
 		status = code
-		err := n.Notify(context.Background(), m)
+		_, err := n.Notify(context.Background(), m)
 		if err == nil || paging.IsPermanent(err) != permanent || !strings.Contains(err.Error(), "nope") {
 			t.Errorf("status %d: %v (permanent %v)", code, err, paging.IsPermanent(err))
 		}
 	}
 	srv.Close()
-	if err := n.Notify(context.Background(), m); err == nil || paging.IsPermanent(err) {
+	if _, err := n.Notify(context.Background(), m); err == nil || paging.IsPermanent(err) {
 		t.Errorf("connection refused should be retried: %v", err)
 	}
-	if err := (paging.WebhookNotifier{}).Notify(context.Background(), paging.Message{Address: "::bad"}); !paging.IsPermanent(err) {
+	if _, err := (paging.WebhookNotifier{}).Notify(context.Background(), paging.Message{Address: "::bad"}); !paging.IsPermanent(err) {
 		t.Errorf("a bad URL is permanent: %v", err)
 	}
 }

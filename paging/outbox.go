@@ -161,13 +161,26 @@ func (e *Engine) attempt(ctx context.Context, b *batch) []rota.Delivery {
 	}
 	sort.Slice(alerts, func(i, j int) bool { return alerts[i].ID < alerts[j].ID })
 	first := live[0]
-	msg := Message{NotificationID: first.ID, Person: first.Person, Channel: first.Channel, Address: first.Address, Alerts: alerts, Text: text(alerts)}
+	msg := Message{NotificationID: first.ID, Person: first.Person, Channel: first.Channel, Address: first.Address,
+		Alerts: alerts, Text: text(alerts), Now: e.now()}
+	if first.Channel == rota.ContactSMS {
+		ids := make([]int64, len(alerts))
+		for i, a := range alerts {
+			ids[i] = a.ID
+		}
+		codes, err := e.store.ReplyCodes(ctx, first.Person, ids)
+		if err != nil {
+			e.log.Error("cannot assign reply codes", "person", first.Person, "err", err)
+			return nil
+		}
+		msg.Codes, msg.Text = codes, smsText(alerts, codes)
+	}
 	notifier := e.opts.Notifiers[first.Channel]
 	if notifier == nil {
 		notifier = e.opts.Fallback
 	}
 	sctx, cancel := context.WithTimeout(ctx, e.opts.SendTimeout)
-	err := notifier.Notify(sctx, msg)
+	receipt, err := notifier.Notify(sctx, msg)
 	cancel()
 	now := e.now()
 	if err == nil {
@@ -182,7 +195,7 @@ func (e *Engine) attempt(ctx context.Context, b *batch) []rota.Delivery {
 			if bundled {
 				ev = fmt.Sprintf("%s to %s sent in a bundle of %d alerts", n.Channel, n.Person, len(alerts))
 			}
-			d := rota.Delivery{NotificationID: n.ID, AlertID: n.AlertID, Outcome: rota.DeliverySent, At: now, BundleID: first.ID,
+			d := rota.Delivery{NotificationID: n.ID, AlertID: n.AlertID, Outcome: rota.DeliverySent, At: now, BundleID: first.ID, ExternalID: receipt.ID,
 				Page:   &rota.Page{AlertID: n.AlertID, Person: n.Person, Channel: n.Channel, Bundled: bundled},
 				Events: []rota.AlertEvent{{AlertID: n.AlertID, At: now, Kind: rota.EventNotified, Actor: n.Person, Message: ev}}}
 			if i > 0 && live[i-1].AlertID == n.AlertID {

@@ -10,7 +10,7 @@ import (
 )
 
 const notificationColumns = `id, alert_id, person, channel, address, contact_index, wave, status, attempts,
-	next_attempt_ms, last_error, created_ms, sent_ms, bundle_id`
+	next_attempt_ms, last_error, created_ms, sent_ms, bundle_id, external_id, provider_status, delivered_ms`
 
 func (db *DB) notifications(ctx context.Context, where string, args ...any) ([]rota.Notification, error) {
 	rows, err := db.query(ctx, "SELECT "+notificationColumns+" FROM notifications "+where, args...)
@@ -22,12 +22,13 @@ func (db *DB) notifications(ctx context.Context, where string, args ...any) ([]r
 	for rows.Next() {
 		var n rota.Notification
 		var next, created int64
-		var sent, bundle sql.NullInt64
+		var sent, bundle, delivered sql.NullInt64
 		if err := rows.Scan(&n.ID, &n.AlertID, &n.Person, &n.Channel, &n.Address, &n.ContactIndex, &n.Wave, &n.Status, &n.Attempts,
-			&next, &n.LastError, &created, &sent, &bundle); err != nil {
+			&next, &n.LastError, &created, &sent, &bundle, &n.ExternalID, &n.ProviderStatus, &delivered); err != nil {
 			return nil, fmt.Errorf("list notifications: %w", err)
 		}
 		n.NextAttempt, n.CreatedAt, n.SentAt, n.BundleID = fromMillis(next), fromMillis(created), nullTime(sent), bundle.Int64
+		n.DeliveredAt = nullTime(delivered)
 		out = append(out, n)
 	}
 	return out, rows.Err()
@@ -93,8 +94,8 @@ func recordDelivery(tx wtx, d rota.Delivery, now time.Time) error {
 	case rota.DeliverySent:
 		// Sent stands even if the alert was acknowledged meanwhile: the
 		// message went out.
-		_, err = tx.exec("UPDATE notifications SET status = 'sent', attempts = attempts + 1, sent_ms = ?, bundle_id = ?, last_error = '' WHERE id = ?",
-			at.UnixMilli(), nullID(d.BundleID), d.NotificationID)
+		_, err = tx.exec("UPDATE notifications SET status = 'sent', attempts = attempts + 1, sent_ms = ?, bundle_id = ?, external_id = ?, last_error = '' WHERE id = ?",
+			at.UnixMilli(), nullID(d.BundleID), d.ExternalID, d.NotificationID)
 		if err == nil && d.Page != nil {
 			_, err = tx.exec("INSERT OR IGNORE INTO pages (alert_id, person, at_ms, channel, bundled) VALUES (?, ?, ?, ?, ?)",
 				d.Page.AlertID, d.Page.Person, at.UnixMilli(), d.Page.Channel, d.Page.Bundled)
@@ -112,7 +113,7 @@ func recordDelivery(tx wtx, d rota.Delivery, now time.Time) error {
 		_, err = tx.exec("UPDATE notifications SET status = 'failed', attempts = attempts + 1, last_error = ? WHERE id = ? AND status = 'pending'",
 			d.Error, d.NotificationID)
 		if err == nil && d.Failover != nil {
-			err = failover(tx, *d.Failover, now)
+			err = failoverTx(tx, *d.Failover, now)
 		}
 	default:
 		return fmt.Errorf("unknown delivery outcome %q", d.Outcome)
@@ -123,11 +124,11 @@ func recordDelivery(tx wtx, d rota.Delivery, now time.Time) error {
 	return insertEvents(tx, d.Events)
 }
 
-// failover brings the person's next contact method forward to now: the
+// failoverTx brings the person's next contact method forward to now: the
 // pending notification for it in the same wave if there is one (a voice
 // call waiting its delay), or a new one. Nothing happens once the alert is
 // no longer triggered.
-func failover(tx wtx, n rota.Notification, now time.Time) error {
+func failoverTx(tx wtx, n rota.Notification, now time.Time) error {
 	var status string
 	if err := tx.queryRow("SELECT status FROM alerts WHERE id = ?", n.AlertID).Scan(&status); err != nil {
 		return err
@@ -178,4 +179,56 @@ func (db *DB) Pages(ctx context.Context, since time.Time) ([]rota.Page, error) {
 		out = append(out, p)
 	}
 	return out, rows.Err()
+}
+
+// Notification returns notification id, or an ENOTFOUND error.
+func (db *DB) Notification(ctx context.Context, id int64) (rota.Notification, error) {
+	ns, err := db.notifications(ctx, "WHERE id = ?", id)
+	if err != nil {
+		return rota.Notification{}, err
+	}
+	if len(ns) == 0 {
+		return rota.Notification{}, rota.Errorf(rota.ENOTFOUND, "notification %d not found", id)
+	}
+	return ns[0], nil
+}
+
+// RecordProviderReport records a provider's status callback. A failure of
+// a notification recorded as sent marks it failed, withdraws its page
+// unless another notification of the alert reached the person, and
+// brings failover forward, all in one transaction with the events. It
+// returns the notification as it was before.
+func (db *DB) RecordProviderReport(ctx context.Context, r rota.ProviderReport, failover *rota.Notification, events []rota.AlertEvent) (rota.Notification, error) {
+	n, err := db.Notification(ctx, r.NotificationID)
+	if err != nil {
+		return n, err
+	}
+	if r.ExternalID != "" && n.ExternalID != "" && r.ExternalID != n.ExternalID {
+		return n, rota.Errorf(rota.ECONFLICT, "notification %d is %s, not %s", n.ID, n.ExternalID, r.ExternalID)
+	}
+	err = db.tx(ctx, func(tx wtx, now time.Time) error {
+		switch {
+		case r.Delivered:
+			_, err := tx.exec("UPDATE notifications SET provider_status = ?, delivered_ms = COALESCE(delivered_ms, ?) WHERE id = ?", r.Status, now.UnixMilli(), n.ID)
+			return err
+		case r.Failed && n.Status == rota.NotifySent:
+			if _, err := tx.exec("UPDATE notifications SET provider_status = ?, status = 'failed', last_error = ? WHERE id = ?", r.Status, r.Error, n.ID); err != nil {
+				return err
+			}
+			if _, err := tx.exec(`DELETE FROM pages WHERE alert_id = ? AND person = ? AND NOT EXISTS (
+				SELECT 1 FROM notifications WHERE alert_id = ? AND person = ? AND status = 'sent')`, n.AlertID, n.Person, n.AlertID, n.Person); err != nil {
+				return err
+			}
+			if failover != nil {
+				if err := failoverTx(tx, *failover, now); err != nil {
+					return err
+				}
+			}
+			return insertEvents(tx, events)
+		default:
+			_, err := tx.exec("UPDATE notifications SET provider_status = ? WHERE id = ?", r.Status, n.ID)
+			return err
+		}
+	})
+	return n, err
 }

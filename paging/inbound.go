@@ -1,0 +1,198 @@
+package paging
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/rotahq/rota"
+)
+
+// PersonByPhone returns the person with an SMS or voice contact at
+// number, or nil.
+func PersonByPhone(org *rota.Org, number string) *rota.Person {
+	for _, p := range org.People {
+		for _, c := range p.Contacts {
+			if (c.Type == rota.ContactSMS || c.Type == rota.ContactVoice) && c.Address == number {
+				return p
+			}
+		}
+	}
+	return nil
+}
+
+// HandleSMS answers an SMS reply from a phone number and returns the text
+// to send back. known is false when no person owns the number: such
+// replies change nothing and get no answer.
+func (e *Engine) HandleSMS(ctx context.Context, from, body string) (answer string, known bool, err error) {
+	p := PersonByPhone(e.book.Roster().Org(), from)
+	if p == nil {
+		e.log.Warn("sms from an unknown number refused", "from", from)
+		return "", false, nil
+	}
+	actor := p.Name + " (sms)"
+	r := ParseReply(body)
+	switch r.Command {
+	case ReplyHelp, ReplyUnknown:
+		return e.help(ctx, p.Name, r.Command == ReplyUnknown)
+	case ReplyAckAll:
+		alerts, err := e.store.AlertsPaging(ctx, p.Name)
+		if err != nil {
+			return "", true, err
+		}
+		var done []string
+		for _, a := range alerts {
+			if a.Status != rota.StatusTriggered {
+				continue
+			}
+			if _, err := e.SetStatus(ctx, a.ID, rota.ActionAcknowledge, actor); err != nil {
+				return "", true, err
+			}
+			done = append(done, fmt.Sprintf("#%d", a.ID))
+		}
+		if len(done) == 0 {
+			return "Nothing to acknowledge: no alert paging you is unacknowledged.", true, nil
+		}
+		return truncate(fmt.Sprintf("Acknowledged %d: %s", len(done), strings.Join(done, ", ")), 160), true, nil
+	}
+
+	action := rota.ActionAcknowledge
+	if r.Command == ReplyResolve {
+		action = rota.ActionResolve
+	}
+	var a rota.Alert
+	if r.Code > 0 {
+		a, err = e.store.AlertByCode(ctx, p.Name, r.Code)
+		if rota.ErrorCode(err) == rota.ENOTFOUND {
+			ans, _, herr := e.help(ctx, p.Name, false)
+			return truncate(fmt.Sprintf("No alert has code %d. %s", r.Code, ans), 320), true, herr
+		}
+		if err != nil {
+			return "", true, err
+		}
+	} else {
+		alerts, err := e.store.AlertsPaging(ctx, p.Name)
+		if err != nil {
+			return "", true, err
+		}
+		for _, x := range alerts {
+			if x.Status == rota.StatusTriggered || action == rota.ActionResolve {
+				a = x
+				break
+			}
+		}
+		if a.ID == 0 {
+			return fmt.Sprintf("Nothing to %s: no open alert is paging you.", action), true, nil
+		}
+	}
+	switch {
+	case a.Status == rota.StatusResolved:
+		return fmt.Sprintf("#%d is already resolved (by %s).", a.ID, a.ResolvedBy), true, nil
+	case action == rota.ActionAcknowledge && a.Status == rota.StatusAcknowledged:
+		return fmt.Sprintf("#%d is already acknowledged (by %s).", a.ID, a.AckedBy), true, nil
+	}
+	if _, err := e.SetStatus(ctx, a.ID, action, actor); err != nil {
+		return "", true, err
+	}
+	return truncate(fmt.Sprintf("%s #%d %s: %s", strings.ToUpper(pastTense(action)[:1])+pastTense(action)[1:], a.ID, a.Service, a.Summary), 160), true, nil
+}
+
+// help lists the person's open alerts with their reply codes.
+func (e *Engine) help(ctx context.Context, person string, unknown bool) (string, bool, error) {
+	alerts, err := e.store.AlertsPaging(ctx, person)
+	if err != nil {
+		return "", true, err
+	}
+	var b strings.Builder
+	if unknown {
+		b.WriteString("Sorry, I did not understand. ")
+	}
+	if len(alerts) == 0 {
+		b.WriteString("No open alert is paging you.")
+		return b.String(), true, nil
+	}
+	ids := make([]int64, len(alerts))
+	for i, a := range alerts {
+		ids[i] = a.ID
+	}
+	codes, err := e.store.ReplyCodes(ctx, person, ids)
+	if err != nil {
+		return "", true, err
+	}
+	c := codes[alerts[0].ID]
+	fmt.Fprintf(&b, "Reply %da to ack, %dc to resolve, aa to ack all. Open:", c, c)
+	for _, a := range alerts {
+		fmt.Fprintf(&b, " (%d) %s %s: %s;", codes[a.ID], a.Status, a.Service, a.Summary)
+	}
+	return truncate(strings.TrimSuffix(b.String(), ";"), 320), true, nil
+}
+
+// HandleKeypress answers a key pressed during the call of notification id
+// with TwiML: 4 acknowledges, 6 resolves, * repeats the message.
+func (e *Engine) HandleKeypress(ctx context.Context, id int64, digits, callSID string) ([]byte, error) {
+	n, err := e.store.Notification(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if callSID != "" && n.ExternalID != "" && callSID != n.ExternalID {
+		return nil, rota.Errorf(rota.EFORBIDDEN, "call %s is not notification %d's", callSID, id)
+	}
+	a, err := e.store.Alert(ctx, n.AlertID)
+	if err != nil {
+		return nil, err
+	}
+	action := ""
+	switch digits {
+	case KeyAck:
+		action = rota.ActionAcknowledge
+	case KeyResolve:
+		action = rota.ActionResolve
+	}
+	actor := n.Person + " (voice)"
+	switch {
+	case a.Status == rota.StatusResolved:
+		return render(append(say(fmt.Sprintf("This alert was already resolved by %s. Goodbye.", spoken(a.ResolvedBy))), twimlHangup{})...), nil
+	case action == "":
+		// "*" or any other key: say it all again.
+		return callScript([]rota.Alert{a}, e.now(), fmt.Sprintf("%s/twilio/voice?n=%d", e.opts.PublicURL, id)), nil
+	case action == rota.ActionAcknowledge && a.Status == rota.StatusAcknowledged:
+		return render(append(say("This alert was already acknowledged. Goodbye."), twimlHangup{})...), nil
+	}
+	if _, err := e.SetStatus(ctx, a.ID, action, actor); err != nil {
+		return nil, err
+	}
+	return render(append(say(fmt.Sprintf("Alert %s. Thank you. Goodbye.", pastTense(action))), twimlHangup{})...), nil
+}
+
+// HandleStatus records a provider's status callback for notification id. A
+// failed message or call fails over to the person's next contact method.
+func (e *Engine) HandleStatus(ctx context.Context, r rota.ProviderReport) error {
+	n, err := e.store.Notification(ctx, r.NotificationID)
+	if err != nil {
+		return err
+	}
+	var failover *rota.Notification
+	var events []rota.AlertEvent
+	if r.Failed && n.Status == rota.NotifySent {
+		now := e.now()
+		msg := fmt.Sprintf("%s to %s %s", n.Channel, n.Person, r.Status)
+		if r.Error != "" {
+			msg += " (" + r.Error + ")"
+		}
+		if a, err := e.store.Alert(ctx, n.AlertID); err == nil && a.Status == rota.StatusTriggered {
+			if failover = e.nextContact(n); failover != nil {
+				msg += "; trying " + failover.Channel + " at once"
+			}
+		}
+		events = []rota.AlertEvent{{AlertID: n.AlertID, At: now, Kind: rota.EventNotifyFailed, Actor: n.Person, Message: msg}}
+		e.metrics.notifications.WithLabelValues(n.Channel, rota.DeliveryUndelivered).Inc()
+		e.log.Warn("notification undelivered", "notification", n.ID, "alert", n.AlertID, "person", n.Person, "channel", n.Channel, "status", r.Status, "error", r.Error)
+	}
+	if _, err := e.store.RecordProviderReport(ctx, r, failover, events); err != nil {
+		return err
+	}
+	if failover != nil {
+		e.Wake()
+	}
+	return nil
+}

@@ -1,0 +1,161 @@
+package paging
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"time"
+
+	twilio "github.com/twilio/twilio-go"
+	twclient "github.com/twilio/twilio-go/client"
+	openapi "github.com/twilio/twilio-go/rest/api/v2010"
+)
+
+// TwilioOptions configure the Twilio notifiers.
+type TwilioOptions struct {
+	AccountSID string
+	AuthToken  string
+	// From is the number messages and calls come from; a messaging
+	// service may send SMS instead.
+	From                string
+	MessagingServiceSID string
+	// PublicURL is where Twilio reaches rotad for status callbacks and
+	// key presses.
+	PublicURL string
+	// APIURL replaces https://api.twilio.com, for a proxy or a test
+	// server; twilio-go has no such option, so requests are redirected by
+	// the HTTP transport.
+	APIURL string
+	// Timeout bounds one API call (twilio-go takes no context); 10s by
+	// default.
+	Timeout time.Duration
+}
+
+// Twilio sends SMS and voice calls through Twilio's REST API.
+type Twilio struct {
+	opts   TwilioOptions
+	client *twilio.RestClient
+}
+
+// NewTwilio returns Twilio notifiers for opts.
+func NewTwilio(opts TwilioOptions) (*Twilio, error) {
+	// twilio-go refuses, at every call, credentials that are not
+	// alphanumeric; say so once, at start.
+	if !alphanumeric(opts.AccountSID) || !alphanumeric(opts.AuthToken) {
+		return nil, fmt.Errorf("twilio: the account SID and auth token must be letters and digits only")
+	}
+	if opts.From == "" {
+		return nil, fmt.Errorf("twilio: a from number is required (for calls, and for SMS without a messaging service)")
+	}
+	if opts.Timeout == 0 {
+		opts.Timeout = 10 * time.Second
+	}
+	transport := http.DefaultTransport
+	if opts.APIURL != "" {
+		u, err := url.Parse(opts.APIURL)
+		if err != nil || u.Host == "" {
+			return nil, fmt.Errorf("twilio api url %q: not a URL", opts.APIURL)
+		}
+		transport = rewriteHost{to: u, next: http.DefaultTransport}
+	}
+	c := &twclient.Client{
+		Credentials: twclient.NewCredentials(opts.AccountSID, opts.AuthToken),
+		HTTPClient: &http.Client{
+			Timeout:   opts.Timeout,
+			Transport: transport,
+			// Twilio's own client does not follow redirects.
+			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+		},
+	}
+	// With a client given, twilio-go ignores the params' credentials and
+	// account: both are set on the client itself.
+	c.SetAccountSid(opts.AccountSID)
+	return &Twilio{opts: opts, client: twilio.NewRestClientWithParams(twilio.ClientParams{Client: c})}, nil
+}
+
+// rewriteHost sends every request to another scheme and host.
+type rewriteHost struct {
+	to   *url.URL
+	next http.RoundTripper
+}
+
+func (r rewriteHost) RoundTrip(req *http.Request) (*http.Response, error) {
+	req = req.Clone(req.Context())
+	req.URL.Scheme, req.URL.Host, req.Host = r.to.Scheme, r.to.Host, r.to.Host
+	return r.next.RoundTrip(req)
+}
+
+func (t *Twilio) callback(path string, notification int64) string {
+	return fmt.Sprintf("%s%s?n=%d", t.opts.PublicURL, path, notification)
+}
+
+// SMS returns the notifier for text messages.
+func (t *Twilio) SMS() Notifier {
+	return NotifierFunc(func(ctx context.Context, m Message) (Receipt, error) {
+		p := &openapi.CreateMessageParams{}
+		p.SetTo(m.Address).SetBody(m.Text).SetStatusCallback(t.callback("/twilio/status", m.NotificationID))
+		if t.opts.MessagingServiceSID != "" {
+			p.SetMessagingServiceSid(t.opts.MessagingServiceSID)
+		} else {
+			p.SetFrom(t.opts.From)
+		}
+		msg, err := t.client.Api.CreateMessage(p)
+		if err != nil {
+			return Receipt{}, twilioError("SMS", m.Address, err)
+		}
+		return Receipt{ID: deref(msg.Sid)}, nil
+	})
+}
+
+// Voice returns the notifier for phone calls: the call speaks the alerts
+// and gathers a key press (4 acknowledges, 6 resolves, * repeats).
+func (t *Twilio) Voice() Notifier {
+	return NotifierFunc(func(ctx context.Context, m Message) (Receipt, error) {
+		p := &openapi.CreateCallParams{}
+		p.SetTo(m.Address).SetFrom(t.opts.From).
+			SetTwiml(string(callScript(m.Alerts, m.Now, t.callback("/twilio/voice", m.NotificationID)))).
+			SetStatusCallback(t.callback("/twilio/status", m.NotificationID)).
+			SetTimeout(30)
+		call, err := t.client.Api.CreateCall(p)
+		if err != nil {
+			return Receipt{}, twilioError("call", m.Address, err)
+		}
+		return Receipt{ID: deref(call.Sid)}, nil
+	})
+}
+
+// twilioError sorts Twilio's answers: 429 and 5xx (and no answer) are
+// retried; any other refusal, such as 21211 for an invalid number, fails
+// the contact method at once.
+func twilioError(what, to string, err error) error {
+	var te *twclient.TwilioRestError
+	if errors.As(err, &te) {
+		e := fmt.Errorf("twilio refused the %s to %s: %d %s (HTTP %d)", what, to, te.Code, te.Message, te.Status)
+		if te.Status == http.StatusTooManyRequests || te.Status >= 500 {
+			return e
+		}
+		return Permanent(e)
+	}
+	return fmt.Errorf("twilio %s to %s: %w", what, to, err)
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
+}
+
+func alphanumeric(s string) bool {
+	if s == "" {
+		return false
+	}
+	for _, r := range s {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9') {
+			return false
+		}
+	}
+	return true
+}

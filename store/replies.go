@@ -1,0 +1,81 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/rotahq/rota"
+)
+
+// ReplyCodes returns the reply code of each alert for person, giving the
+// smallest free code to alerts that have none. Codes of resolved alerts
+// are freed first, so codes stay short.
+func (db *DB) ReplyCodes(ctx context.Context, person string, alertIDs []int64) (map[int64]int, error) {
+	codes := make(map[int64]int, len(alertIDs))
+	err := db.tx(ctx, func(tx wtx, now time.Time) error {
+		if _, err := tx.exec(`DELETE FROM reply_codes WHERE person = ? AND alert_id IN (SELECT id FROM alerts WHERE status = 'resolved')`, person); err != nil {
+			return err
+		}
+		for _, id := range alertIDs {
+			var code int
+			err := tx.queryRow("SELECT code FROM reply_codes WHERE person = ? AND alert_id = ?", person, id).Scan(&code)
+			if err == nil {
+				codes[id] = code
+				continue
+			}
+			if !errors.Is(err, sql.ErrNoRows) {
+				return err
+			}
+			// The smallest code not in use: 1 if free, else the first
+			// gap after a used code.
+			err = tx.queryRow(`SELECT CASE WHEN NOT EXISTS (SELECT 1 FROM reply_codes WHERE person = ?1 AND code = 1) THEN 1 ELSE
+				(SELECT MIN(code) + 1 FROM reply_codes r WHERE person = ?1 AND NOT EXISTS (
+					SELECT 1 FROM reply_codes WHERE person = ?1 AND code = r.code + 1)) END`, person).Scan(&code)
+			if err != nil {
+				return err
+			}
+			if _, err := tx.exec("INSERT INTO reply_codes (person, code, alert_id, created_ms) VALUES (?, ?, ?, ?)", person, code, id, now.UnixMilli()); err != nil {
+				return err
+			}
+			codes[id] = code
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("reply codes: %w", err)
+	}
+	return codes, nil
+}
+
+// AlertByCode returns the alert person's reply code names, or ENOTFOUND.
+func (db *DB) AlertByCode(ctx context.Context, person string, code int) (rota.Alert, error) {
+	a, err := scanAlert(db.queryRow(ctx, "SELECT "+alertColumns+" FROM alerts WHERE id = (SELECT alert_id FROM reply_codes WHERE person = ? AND code = ?)", person, code))
+	if errors.Is(err, sql.ErrNoRows) {
+		return rota.Alert{}, rota.Errorf(rota.ENOTFOUND, "no alert has reply code %d for %s", code, person)
+	}
+	return a, err
+}
+
+// AlertsPaging returns the open alerts that have notified person (sent to
+// them), most recently notified first.
+func (db *DB) AlertsPaging(ctx context.Context, person string) ([]rota.Alert, error) {
+	rows, err := db.query(ctx, "SELECT "+alertColumns+` FROM alerts a JOIN (
+		SELECT alert_id, MAX(sent_ms) AS last FROM notifications WHERE person = ? AND sent_ms IS NOT NULL GROUP BY alert_id) n ON n.alert_id = a.id
+		WHERE a.status <> 'resolved' ORDER BY n.last DESC, a.id DESC`, person)
+	if err != nil {
+		return nil, fmt.Errorf("alerts paging %s: %w", person, err)
+	}
+	defer rows.Close()
+	var out []rota.Alert
+	for rows.Next() {
+		a, err := scanAlert(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, a)
+	}
+	return out, rows.Err()
+}
