@@ -11,6 +11,7 @@ import (
 type metrics struct {
 	received *prometheus.CounterVec
 	requests *prometheus.HistogramVec
+	twilio   *prometheus.CounterVec
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -25,7 +26,11 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5},
 		}, []string{"route", "code"}),
 	}
-	reg.MustRegister(m.received, m.requests)
+	m.twilio = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "rota_twilio_webhooks_total",
+		Help: "Twilio webhooks by endpoint (sms, voice, status) and outcome (ok, bad_signature, unknown_number, bad_request, error, not_configured).",
+	}, []string{"endpoint", "outcome"})
+	reg.MustRegister(m.received, m.requests, m.twilio)
 	return m
 }
 

@@ -50,6 +50,11 @@ type Settings struct {
 	// AdminTokenSource names where the token is set, for error messages.
 	AdminTokenSource  string
 	ReadsRequireToken bool
+	// TwilioTokens are the auth tokens Twilio's webhooks may be signed
+	// with; none means Twilio is not configured. PublicURL is the address
+	// Twilio was given.
+	TwilioTokens []string
+	PublicURL    string
 }
 
 // Server serves the API. Create it with New.
@@ -57,6 +62,7 @@ type Server struct {
 	book      *scheduler.Book
 	overrides OverrideStore
 	pager     Pager
+	twilio    TwilioHandler
 	alerts    AlertReader
 	keys      keys
 	metrics   *metrics
@@ -76,6 +82,8 @@ type Options struct {
 	Overrides OverrideStore
 	Pager     Pager
 	Alerts    AlertReader
+	// Twilio handles Twilio's webhooks; nil answers them 404.
+	Twilio TwilioHandler
 	// Registry receives the API's metrics, and Gatherer serves /metrics;
 	// a private registry is used when they are nil.
 	Registry prometheus.Registerer
@@ -90,7 +98,7 @@ type Options struct {
 
 // New returns a server for opts.
 func New(opts Options) *Server {
-	s := &Server{book: opts.Book, overrides: opts.Overrides, pager: opts.Pager, alerts: opts.Alerts, ping: opts.Ping, log: opts.Logger, now: opts.Now}
+	s := &Server{book: opts.Book, overrides: opts.Overrides, pager: opts.Pager, twilio: opts.Twilio, alerts: opts.Alerts, ping: opts.Ping, log: opts.Logger, now: opts.Now}
 	if opts.Registry == nil {
 		reg := prometheus.NewRegistry()
 		opts.Registry, opts.Gatherer = reg, reg
@@ -137,6 +145,12 @@ func (s *Server) routes() http.Handler {
 	mux.Handle("GET /api/v1/alerts/{id}", s.read(s.getAlert))
 	mux.Handle("POST /api/v1/alerts/{id}/ack", handlerFunc(s.setStatus(rota.ActionAcknowledge)).serve(s))
 	mux.Handle("POST /api/v1/alerts/{id}/resolve", handlerFunc(s.setStatus(rota.ActionResolve)).serve(s))
+
+	if s.twilio != nil {
+		mux.HandleFunc("POST /twilio/sms", s.twilioSMS)
+		mux.HandleFunc("POST /twilio/voice", s.twilioVoice)
+		mux.HandleFunc("POST /twilio/status", s.twilioStatus)
+	}
 
 	if s.gatherer != nil {
 		mux.Handle("GET /metrics", promhttp.HandlerFor(s.gatherer, promhttp.HandlerOpts{}))

@@ -29,6 +29,9 @@ type Config struct {
 	File   string
 	Server Server
 	Log    Log
+	// Twilio is nil when SMS and voice are not sent through Twilio (they
+	// go to the log).
+	Twilio *Twilio
 	Org    *rota.Org
 	// Warnings are things that work but deserve a look, such as an
 	// integration key whose environment variable is not set.
@@ -48,6 +51,18 @@ type Server struct {
 	AdminTokenSource  string
 	AdminToken        string
 	ReadsRequireToken bool
+}
+
+// Twilio holds the Twilio account rota sends SMS and calls with.
+type Twilio struct {
+	AccountSID string
+	// AuthTokens are the primary token and, during a rotation, the
+	// secondary: webhooks signed with either are accepted; the API is
+	// called with the first.
+	AuthTokens          []string
+	From                string
+	MessagingServiceSID string
+	APIURL              string
 }
 
 // Log holds the logging settings.

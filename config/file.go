@@ -7,6 +7,7 @@ package config
 type fileConfig struct {
 	Server    serverSection     `toml:"server"`
 	Log       logSection        `toml:"log"`
+	Twilio    *twilioSection    `toml:"twilio"`
 	People    []personSection   `toml:"people"`
 	Teams     []teamSection     `toml:"teams"`
 	Rotations []rotationSection `toml:"rotations"`
@@ -106,4 +107,13 @@ type policySection struct {
 type stepSection struct {
 	Targets []string `toml:"targets"`
 	Delay   string   `toml:"delay"`
+}
+
+type twilioSection struct {
+	AccountSID          secretSection  `toml:"account_sid"`
+	AuthToken           secretSection  `toml:"auth_token"`
+	SecondaryAuthToken  *secretSection `toml:"secondary_auth_token"`
+	From                string         `toml:"from"`
+	MessagingServiceSID string         `toml:"messaging_service_sid"`
+	APIURL              string         `toml:"api_url"`
 }

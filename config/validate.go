@@ -47,6 +47,9 @@ func at(section string, i int, key string) string {
 
 func (v *validator) build(f *fileConfig) *Config {
 	cfg := &Config{Server: v.server(f.Server), Log: v.log(f.Log)}
+	if f.Twilio != nil {
+		cfg.Twilio = v.twilio(f.Twilio, cfg.Server.PublicURL)
+	}
 
 	people := v.people(f.People)
 	teams := v.teams(f.Teams, people)
@@ -657,4 +660,93 @@ func (v *validator) secret(path string, s secretSection) (rota.Secret, bool) {
 		v.addf(path, "set env (an environment variable's name) or file (a path) to the key")
 	}
 	return rota.Secret{}, false
+}
+
+// twilio resolves the Twilio account. Unset credentials leave Twilio off,
+// with a warning, so that the example runs with no account.
+func (v *validator) twilio(t *twilioSection, publicURL string) *Twilio {
+	sid, okSID := v.optionalSecret("twilio.account_sid", t.AccountSID)
+	token, okToken := v.optionalSecret("twilio.auth_token", t.AuthToken)
+	out := &Twilio{AccountSID: sid, AuthTokens: []string{token}, From: t.From, MessagingServiceSID: t.MessagingServiceSID, APIURL: strings.TrimRight(t.APIURL, "/")}
+	if t.SecondaryAuthToken != nil {
+		if tok, ok := v.optionalSecret("twilio.secondary_auth_token", *t.SecondaryAuthToken); ok {
+			out.AuthTokens = append(out.AuthTokens, tok)
+		}
+	}
+	if t.From == "" {
+		v.addf("twilio", "from is required: the number calls (and SMS, without a messaging service) come from")
+	} else if !rota.ValidE164(t.From) {
+		v.addf("twilio.from", "%q is not a phone number in E.164 form", t.From)
+	}
+	if t.MessagingServiceSID != "" && !sidLike(t.MessagingServiceSID, "MG") {
+		v.addf("twilio.messaging_service_sid", "%q is not a messaging service SID (MG and 32 hexadecimal digits)", t.MessagingServiceSID)
+	}
+	if out.APIURL != "" {
+		if u, err := url.Parse(out.APIURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			v.addf("twilio.api_url", "%q is not an http or https URL", t.APIURL)
+		}
+	}
+	if !okSID || !okToken {
+		v.warnf("twilio", "Twilio credentials are not set: SMS and voice pages go to the log until they are")
+		return nil
+	}
+	if !sidLike(sid, "AC") {
+		v.addf("twilio.account_sid", "the account SID from %s is not AC and 32 hexadecimal digits", sourceOf(t.AccountSID))
+	}
+	for i, tok := range out.AuthTokens {
+		if !alphanumeric(tok) {
+			v.addf("twilio.auth_token", "auth token %d has characters other than letters and digits", i+1)
+		}
+	}
+	if publicURL == "" {
+		v.addf("twilio", "server.public_url is required with Twilio: it is where Twilio sends replies, key presses and delivery reports")
+	}
+	return out
+}
+
+// optionalSecret resolves a secret whose absence is not an error.
+func (v *validator) optionalSecret(path string, s secretSection) (string, bool) {
+	if s.Env == "" && s.File == "" {
+		v.required(path, "env", " or file")
+		return "", false
+	}
+	if s.Env != "" && s.File == "" {
+		val, ok := v.lookupEnv(s.Env)
+		val = strings.TrimSpace(val)
+		return val, ok && val != ""
+	}
+	if s.Env != "" {
+		v.addf(path, "set env or file, not both")
+		return "", false
+	}
+	val := v.readSecretFile(path+".file", v.path(s.File))
+	return val, val != ""
+}
+
+func sourceOf(s secretSection) string {
+	if s.Env != "" {
+		return "env:" + s.Env
+	}
+	return "file:" + s.File
+}
+
+func sidLike(s, prefix string) bool {
+	if len(s) != 34 || !strings.HasPrefix(s, prefix) {
+		return false
+	}
+	for _, r := range s[2:] {
+		if !(r >= '0' && r <= '9' || r >= 'a' && r <= 'f' || r >= 'A' && r <= 'F') {
+			return false
+		}
+	}
+	return true
+}
+
+func alphanumeric(s string) bool {
+	for _, r := range s {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9') {
+			return false
+		}
+	}
+	return s != ""
 }

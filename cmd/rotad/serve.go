@@ -72,12 +72,20 @@ func serve(args []string, stderr io.Writer) error {
 	book := scheduler.NewBook(scheduler.NewRoster(cfg.Org, overrides))
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	notify, err := notifiers(cfg)
+	if err != nil {
+		log.Error("cannot set up notifiers", "err", err)
+		return exitError{1}
+	}
+	if cfg.Twilio == nil {
+		log.Info("no Twilio account: SMS and voice pages go to the log")
+	}
 	engine := paging.New(paging.Options{
 		Store: db, Book: book, Logger: log, Registry: reg,
-		Notifiers: notifiers(cfg),
+		Notifiers: notify, PublicURL: cfg.Server.PublicURL,
 	})
 	srv := api.New(api.Options{
-		Book: book, Overrides: db, Pager: engine, Alerts: db, Ping: db.Ping, Logger: log,
+		Book: book, Overrides: db, Pager: engine, Twilio: engine, Alerts: db, Ping: db.Ping, Logger: log,
 		Settings: apiSettings(cfg), Registry: reg, Gatherer: reg,
 	})
 	// The engine stops before the database closes (defers run in
@@ -139,15 +147,29 @@ func serve(args []string, stderr io.Writer) error {
 }
 
 func apiSettings(cfg *config.Config) api.Settings {
-	return api.Settings{AdminToken: cfg.Server.AdminToken, AdminTokenSource: cfg.Server.AdminTokenSource, ReadsRequireToken: cfg.Server.ReadsRequireToken}
+	st := api.Settings{AdminToken: cfg.Server.AdminToken, AdminTokenSource: cfg.Server.AdminTokenSource,
+		ReadsRequireToken: cfg.Server.ReadsRequireToken, PublicURL: cfg.Server.PublicURL}
+	if cfg.Twilio != nil {
+		st.TwilioTokens = cfg.Twilio.AuthTokens
+	}
+	return st
 }
 
 // notifiers chooses a notifier per channel. Webhooks and Slack are posted
-// for real; channels with no provider configured (SMS, voice and email
-// until Twilio or mail is set up) go to the log notifier.
-func notifiers(cfg *config.Config) map[string]paging.Notifier {
+// for real, SMS and voice go through Twilio when it is configured; other
+// channels (and SMS and voice without Twilio) go to the log notifier.
+func notifiers(cfg *config.Config) (map[string]paging.Notifier, error) {
 	web := paging.WebhookNotifier{Client: &http.Client{Timeout: 10 * time.Second}, PublicURL: cfg.Server.PublicURL}
-	return map[string]paging.Notifier{rota.ContactWebhook: web, rota.ContactSlack: web}
+	out := map[string]paging.Notifier{rota.ContactWebhook: web, rota.ContactSlack: web}
+	if t := cfg.Twilio; t != nil {
+		tw, err := paging.NewTwilio(paging.TwilioOptions{AccountSID: t.AccountSID, AuthToken: t.AuthTokens[0], From: t.From,
+			MessagingServiceSID: t.MessagingServiceSID, PublicURL: cfg.Server.PublicURL, APIURL: t.APIURL})
+		if err != nil {
+			return nil, err
+		}
+		out[rota.ContactSMS], out[rota.ContactVoice] = tw.SMS(), tw.Voice()
+	}
+	return out, nil
 }
 
 // reloader applies a changed configuration on SIGHUP: the new file is
@@ -201,6 +223,9 @@ func (r *reloader) reload() {
 	if cfg.Server.Database != r.running.Server.Database {
 		r.log.Warn("server.database changed: restart rotad to apply it", "running", r.running.Server.Database, "new", cfg.Server.Database)
 	}
+	if twilioAccount(cfg) != twilioAccount(r.running) || cfg.Server.PublicURL != r.running.Server.PublicURL {
+		r.log.Warn("the Twilio account or server.public_url changed: restart rotad to send with it (webhooks already accept the new auth tokens)")
+	}
 	if cfg.Log.Format != r.running.Log.Format {
 		r.log.Warn("log.format changed: restart rotad to apply it", "running", r.running.Log.Format, "new", cfg.Log.Format)
 	}
@@ -216,4 +241,12 @@ func (r *reloader) reload() {
 	r.reloads.WithLabelValues("success").Inc()
 	r.lastOK.Set(1)
 	r.log.Info("config reloaded", "config", r.path, "summary", cfg.Summary())
+}
+
+func twilioAccount(cfg *config.Config) string {
+	if cfg.Twilio == nil {
+		return ""
+	}
+	t := cfg.Twilio
+	return t.AccountSID + " " + t.AuthTokens[0] + " " + t.From + " " + t.MessagingServiceSID + " " + t.APIURL
 }

@@ -1,0 +1,164 @@
+package api
+
+import (
+	"context"
+	"encoding/xml"
+	"net/http"
+	"strconv"
+	"strings"
+
+	twclient "github.com/twilio/twilio-go/client"
+
+	"github.com/rotahq/rota"
+)
+
+// TwilioHandler is the engine's side of Twilio's webhooks.
+type TwilioHandler interface {
+	HandleSMS(ctx context.Context, from, body string) (string, bool, error)
+	HandleKeypress(ctx context.Context, id int64, digits, callSID string) ([]byte, error)
+	HandleStatus(ctx context.Context, r rota.ProviderReport) error
+}
+
+// twimlMessage answers an SMS with text, or with nothing.
+func twimlMessage(text string) []byte {
+	var b strings.Builder
+	b.WriteString(xml.Header + "<Response>")
+	if text != "" {
+		b.WriteString("<Message>")
+		xml.EscapeText(&b, []byte(text))
+		b.WriteString("</Message>")
+	}
+	b.WriteString("</Response>")
+	return []byte(b.String())
+}
+
+// maxTwilioBody bounds a Twilio webhook's form.
+const maxTwilioBody = 64 << 10
+
+// twilioRequest checks a Twilio webhook: the signature must validate,
+// with the primary or the secondary auth token, against the URL Twilio
+// was given (the public URL with this request's path and query, which
+// behind a proxy differs from the URL the request arrived on) and every
+// form parameter, known or not.
+func (s *Server) twilioRequest(w http.ResponseWriter, r *http.Request, endpoint string) bool {
+	st := s.settings.Load()
+	if len(st.TwilioTokens) == 0 {
+		s.metrics.twilio.WithLabelValues(endpoint, "not_configured").Inc()
+		s.writeError(w, r, rota.Errorf(rota.ENOTFOUND, "Twilio is not configured"))
+		return false
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, maxTwilioBody)
+	if err := r.ParseForm(); err != nil {
+		s.metrics.twilio.WithLabelValues(endpoint, "bad_request").Inc()
+		s.writeError(w, r, rota.Errorf(rota.EINVALID, "cannot read the form: %v", err))
+		return false
+	}
+	params := make(map[string]string, len(r.PostForm))
+	for k, vs := range r.PostForm {
+		params[k] = vs[0]
+	}
+	url := st.PublicURL + r.URL.RequestURI()
+	sig := r.Header.Get("X-Twilio-Signature")
+	for _, tok := range st.TwilioTokens {
+		v := twclient.NewRequestValidator(tok)
+		if sig != "" && v.Validate(url, params, sig) {
+			return true
+		}
+	}
+	s.metrics.twilio.WithLabelValues(endpoint, "bad_signature").Inc()
+	s.log.Warn("twilio webhook refused: bad signature", "endpoint", endpoint, "url", url, "remote", r.RemoteAddr, "signed", sig != "")
+	s.writeError(w, r, rota.Errorf(rota.EFORBIDDEN, "the X-Twilio-Signature does not match this request"))
+	return false
+}
+
+func writeTwiML(w http.ResponseWriter, twiml []byte) {
+	w.Header().Set("Content-Type", "text/xml; charset=utf-8")
+	w.WriteHeader(http.StatusOK)
+	w.Write(twiml)
+}
+
+// twilioSMS serves replies to pages.
+func (s *Server) twilioSMS(w http.ResponseWriter, r *http.Request) {
+	if !s.twilioRequest(w, r, "sms") {
+		return
+	}
+	answer, known, err := s.twilio.HandleSMS(r.Context(), r.PostForm.Get("From"), r.PostForm.Get("Body"))
+	if err != nil {
+		s.metrics.twilio.WithLabelValues("sms", "error").Inc()
+		s.log.Error("sms reply failed", "from", r.PostForm.Get("From"), "err", err)
+		writeTwiML(w, twimlMessage("Sorry, rota could not handle that reply. Please try again or use the web."))
+		return
+	}
+	if !known {
+		// Strangers get no answer: refusing quietly does not confirm to
+		// them that this number pages anyone.
+		s.metrics.twilio.WithLabelValues("sms", "unknown_number").Inc()
+		writeTwiML(w, twimlMessage(""))
+		return
+	}
+	s.metrics.twilio.WithLabelValues("sms", "ok").Inc()
+	writeTwiML(w, twimlMessage(answer))
+}
+
+// twilioVoice serves key presses during page calls.
+func (s *Server) twilioVoice(w http.ResponseWriter, r *http.Request) {
+	if !s.twilioRequest(w, r, "voice") {
+		return
+	}
+	id, err := strconv.ParseInt(r.URL.Query().Get("n"), 10, 64)
+	if err != nil {
+		s.metrics.twilio.WithLabelValues("voice", "bad_request").Inc()
+		s.writeError(w, r, rota.FieldError("n", "is not a notification id"))
+		return
+	}
+	twiml, err := s.twilio.HandleKeypress(r.Context(), id, r.PostForm.Get("Digits"), r.PostForm.Get("CallSid"))
+	if err != nil {
+		s.metrics.twilio.WithLabelValues("voice", "error").Inc()
+		s.writeError(w, r, err)
+		return
+	}
+	s.metrics.twilio.WithLabelValues("voice", "ok").Inc()
+	writeTwiML(w, twiml)
+}
+
+// twilioStatus serves delivery reports of messages and calls.
+func (s *Server) twilioStatus(w http.ResponseWriter, r *http.Request) {
+	if !s.twilioRequest(w, r, "status") {
+		return
+	}
+	id, err := strconv.ParseInt(r.URL.Query().Get("n"), 10, 64)
+	if err != nil {
+		s.metrics.twilio.WithLabelValues("status", "bad_request").Inc()
+		s.writeError(w, r, rota.FieldError("n", "is not a notification id"))
+		return
+	}
+	rep := rota.ProviderReport{NotificationID: id}
+	f := r.PostForm
+	if st := f.Get("MessageStatus"); st != "" {
+		rep.ExternalID, rep.Status = f.Get("MessageSid"), st
+		rep.Delivered = st == "delivered" || st == "read"
+		rep.Failed = st == "undelivered" || st == "failed"
+	} else {
+		rep.ExternalID, rep.Status = f.Get("CallSid"), f.Get("CallStatus")
+		rep.Delivered = rep.Status == "completed"
+		rep.Failed = rep.Status == "busy" || rep.Status == "failed" || rep.Status == "no-answer" || rep.Status == "canceled"
+	}
+	if rep.Status == "" {
+		s.metrics.twilio.WithLabelValues("status", "bad_request").Inc()
+		s.writeError(w, r, rota.FieldError("MessageStatus", "or CallStatus is required"))
+		return
+	}
+	if code := f.Get("ErrorCode"); code != "" {
+		rep.Error = "Twilio error " + code
+		if msg := f.Get("ErrorMessage"); msg != "" {
+			rep.Error += ": " + msg
+		}
+	}
+	if err := s.twilio.HandleStatus(r.Context(), rep); err != nil {
+		s.metrics.twilio.WithLabelValues("status", "error").Inc()
+		s.writeError(w, r, err)
+		return
+	}
+	s.metrics.twilio.WithLabelValues("status", "ok").Inc()
+	w.WriteHeader(http.StatusNoContent)
+}

@@ -1,0 +1,300 @@
+package api_test
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/rotahq/rota"
+	"github.com/rotahq/rota/api"
+	"github.com/rotahq/rota/config"
+	"github.com/rotahq/rota/paging"
+	"github.com/rotahq/rota/paging/twiliotest"
+	"github.com/rotahq/rota/scheduler"
+	"github.com/rotahq/rota/store"
+)
+
+const (
+	twSID       = "AC00000000000000000000000000000001"
+	twToken     = "0123456789abcdef0123456789abcdef"
+	twSecondary = "fedcba9876543210fedcba9876543210"
+	publicURL   = "https://rota.example.com"
+	aliceNumber = "+4915112345001"
+)
+
+const twilioConfig = `
+[[people]]
+name = "alice"
+timezone = "Europe/Berlin"
+contacts = [
+  { type = "sms", address = "+4915112345001" },
+  { type = "voice", address = "+4915112345001", delay = "10m" },
+]
+[[teams]]
+name = "payments"
+members = ["alice"]
+timezone = "Europe/Berlin"
+[[rotations]]
+name = "primary"
+team = "payments"
+members = ["alice"]
+start = 2026-01-06
+[[escalation_policies]]
+name = "default"
+steps = [{ targets = ["rotation:primary"], delay = "30m" }]
+[[services]]
+name = "payments-api"
+team = "payments"
+escalation_policy = "default"
+integration_keys = [{ env = "KEY" }]
+`
+
+type twilioFixture struct {
+	*fixture
+	fake   *twiliotest.Server
+	engine *paging.Engine
+}
+
+func newTwilioFixture(t *testing.T) *twilioFixture {
+	t.Helper()
+	cfg, err := config.Parse("twilio.toml", []byte(twilioConfig), t.TempDir(), func(k string) (string, bool) { return searchKey, k == "KEY" })
+	if err != nil {
+		t.Fatal(err)
+	}
+	db, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "rota.db"), store.Options{Synchronous: store.SyncNormal})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	fake := twiliotest.NewServer(twSID, twToken)
+	t.Cleanup(fake.Close)
+	tw, err := paging.NewTwilio(paging.TwilioOptions{AccountSID: twSID, AuthToken: twToken, From: "+15005550006", PublicURL: publicURL, APIURL: fake.URL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := &twilioFixture{fixture: &fixture{db: db, book: scheduler.NewBook(scheduler.NewRoster(cfg.Org, nil))}, fake: fake}
+	f.engine = paging.New(paging.Options{Store: db, Book: f.book, PublicURL: publicURL,
+		Notifiers: map[string]paging.Notifier{"sms": tw.SMS(), "voice": tw.Voice()}})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { f.engine.Run(ctx); close(done) }()
+	t.Cleanup(func() { cancel(); <-done })
+	st := withToken()
+	st.TwilioTokens, st.PublicURL = []string{twToken, twSecondary}, publicURL
+	f.api = api.New(api.Options{Book: f.book, Overrides: db, Pager: f.engine, Twilio: f.engine, Alerts: db, Ping: db.Ping, Settings: st})
+	f.srv = newServer(t, f.api)
+	return f
+}
+
+// page posts an alert and waits for its SMS to reach the fake Twilio.
+func (f *twilioFixture) page(t *testing.T, key string) (int64, twiliotest.Request) {
+	t.Helper()
+	before := len(f.fake.Requests())
+	r := f.do(t, "POST", "/api/v1/alerts", searchKey, "", fmt.Sprintf(`{"summary":"5xx on %s","severity":"critical","dedup_key":%q}`, key, key))
+	if r.status != 202 {
+		t.Fatalf("post: %d %s", r.status, r.raw)
+	}
+	reqs := f.fake.Wait(before+1, 5*time.Second)
+	if len(reqs) <= before {
+		t.Fatal("no SMS reached Twilio")
+	}
+	return int64(r.body["alert_id"].(float64)), reqs[before]
+}
+
+// twilio calls a webhook as Twilio would: signed with token for the
+// public URL of path.
+func (f *twilioFixture) twilio(t *testing.T, token, path string, params url.Values) (int, string) {
+	t.Helper()
+	res, err := twiliotest.Post(http.DefaultClient, token, publicURL+path, f.srv.URL+path, params)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	return res.StatusCode, string(b)
+}
+
+func sms(from, body string) url.Values {
+	return url.Values{"MessageSid": {"SM123"}, "AccountSid": {twSID}, "From": {from}, "To": {"+15005550006"}, "Body": {body},
+		"NumMedia": {"0"}, "SmsStatus": {"received"}, "ApiVersion": {"2010-04-01"}, "FromCountry": {"DE"}}
+}
+
+func (f *twilioFixture) status(t *testing.T, id int64) string {
+	t.Helper()
+	a, err := f.db.Alert(context.Background(), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a.Status
+}
+
+func TestTwilioSignatures(t *testing.T) {
+	f := newTwilioFixture(t)
+	id, msg := f.page(t, "k1")
+	if !strings.Contains(msg.Body, "Reply 1a ack, 1c resolve") || msg.To != aliceNumber || msg.StatusCallback != fmt.Sprintf("%s/twilio/status?n=1", publicURL) {
+		t.Fatalf("sms: %+v", msg)
+	}
+	params := sms(aliceNumber, "1a")
+
+	// Unsigned, wrongly keyed, for another URL, tampered: refused.
+	req, _ := http.NewRequest("POST", f.srv.URL+"/twilio/sms", strings.NewReader(params.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	if r := f.send(t, req); r.status != 403 {
+		t.Errorf("unsigned: %d", r.status)
+	}
+	if code, _ := f.twilio(t, "0000000000000000000000000000000a", "/twilio/sms", params); code != 403 {
+		t.Errorf("wrong token: %d", code)
+	}
+	res, _ := twiliotest.Post(http.DefaultClient, twToken, "https://evil.example.com/twilio/sms", f.srv.URL+"/twilio/sms", params)
+	if res.StatusCode != 403 {
+		t.Errorf("signed for another URL: %d", res.StatusCode)
+	}
+	tampered, _ := http.NewRequest("POST", f.srv.URL+"/twilio/sms", strings.NewReader(strings.Replace(params.Encode(), "Body=1a", "Body=1c", 1)))
+	tampered.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	tampered.Header.Set("X-Twilio-Signature", twiliotest.Sign(twToken, publicURL+"/twilio/sms", params))
+	if r := f.send(t, tampered); r.status != 403 {
+		t.Errorf("tampered body: %d", r.status)
+	}
+	if f.status(t, id) != rota.StatusTriggered {
+		t.Fatal("a refused request changed the alert")
+	}
+
+	// Signed with the secondary token during a rotation: accepted, and
+	// the reply acknowledges.
+	code, body := f.twilio(t, twSecondary, "/twilio/sms", params)
+	if code != 200 || !strings.Contains(body, "<Message>Acknowledged #1 payments-api: 5xx on k1</Message>") {
+		t.Fatalf("signed reply: %d %s", code, body)
+	}
+	if f.status(t, id) != rota.StatusAcknowledged {
+		t.Fatal("the reply did not acknowledge")
+	}
+	tl := f.do(t, "GET", fmt.Sprintf("/api/v1/alerts/%d", id), "", "", "")
+	if tl.body["acknowledged_by"] != "alice (sms)" {
+		t.Errorf("acknowledged by %v", tl.body["acknowledged_by"])
+	}
+}
+
+func TestSMSReplies(t *testing.T) {
+	f := newTwilioFixture(t)
+	a, _ := f.page(t, "k1")
+	// A second alert within the minute is held back by the rate limit.
+	f.do(t, "POST", "/api/v1/alerts", searchKey, "", `{"summary":"b","severity":"critical","dedup_key":"k2"}`)
+	// A stranger's reply changes nothing and gets no answer.
+	code, body := f.twilio(t, twToken, "/twilio/sms", sms("+12125550199", "aa"))
+	if code != 200 || strings.Contains(body, "<Message>") || f.status(t, a) != rota.StatusTriggered {
+		t.Fatalf("stranger: %d %s", code, body)
+	}
+	// An unknown reply gets help naming the open alerts and their codes.
+	_, body = f.twilio(t, twToken, "/twilio/sms", sms(aliceNumber, "what?"))
+	if !strings.Contains(body, "Sorry, I did not understand. Reply 1a to ack, 1c to resolve, aa to ack all. Open: (1) triggered payments-api: 5xx on k1") {
+		t.Errorf("help: %s", body)
+	}
+	_, body = f.twilio(t, twToken, "/twilio/sms", sms(aliceNumber, "9a"))
+	if !strings.Contains(body, "No alert has code 9.") {
+		t.Errorf("unknown code: %s", body)
+	}
+	// "6" resolves the alert that paged most recently.
+	_, body = f.twilio(t, twToken, "/twilio/sms", sms(aliceNumber, "6"))
+	if !strings.Contains(body, "Resolved #1") || f.status(t, a) != rota.StatusResolved {
+		t.Errorf("resolve: %s", body)
+	}
+	_, body = f.twilio(t, twToken, "/twilio/sms", sms(aliceNumber, "1a"))
+	if !strings.Contains(body, "#1 is already resolved (by alice (sms)).") {
+		t.Errorf("code of a resolved alert: %s", body)
+	}
+	_, body = f.twilio(t, twToken, "/twilio/sms", sms(aliceNumber, "4"))
+	if !strings.Contains(body, "Nothing to acknowledge") {
+		t.Errorf("nothing left: %s", body)
+	}
+}
+
+func TestSMSAckAll(t *testing.T) {
+	f := newTwilioFixture(t)
+	a, _ := f.page(t, "k1")
+	// Two more alerts for alice arrive within the minute and are held.
+	f.do(t, "POST", "/api/v1/alerts", searchKey, "", `{"summary":"b","severity":"critical","dedup_key":"k2"}`)
+	f.do(t, "POST", "/api/v1/alerts", searchKey, "", `{"summary":"c","severity":"critical","dedup_key":"k3"}`)
+	_, body := f.twilio(t, twToken, "/twilio/sms", sms(aliceNumber, "aa"))
+	// Only what reached alice is hers to acknowledge with aa.
+	if !strings.Contains(body, "Acknowledged 1: #1") || f.status(t, a) != rota.StatusAcknowledged {
+		t.Errorf("aa: %s", body)
+	}
+	if f.status(t, 2) != rota.StatusTriggered {
+		t.Error("aa acknowledged an alert that never reached the person")
+	}
+}
+
+func TestVoiceKeys(t *testing.T) {
+	f := newTwilioFixture(t)
+	id, _ := f.page(t, "k1")
+	// Notification 2 is alice's voice call (due in 10 minutes); a key
+	// press on its call is what the callback carries.
+	params := url.Values{"CallSid": {"CA1"}, "From": {"+15005550006"}, "To": {aliceNumber}, "Digits": {"*"}}
+	code, body := f.twilio(t, twToken, "/twilio/voice?n=2", params)
+	if code != 200 || !strings.Contains(body, "<Gather") || !strings.Contains(body, "Alert on payments api") {
+		t.Fatalf("*: %d %s", code, body)
+	}
+	params.Set("Digits", "6")
+	code, body = f.twilio(t, twToken, "/twilio/voice?n=2", params)
+	if code != 200 || !strings.Contains(body, "Alert resolved. Thank you. Goodbye.") || f.status(t, id) != rota.StatusResolved {
+		t.Fatalf("6: %d %s", code, body)
+	}
+	params.Set("Digits", "4")
+	_, body = f.twilio(t, twToken, "/twilio/voice?n=2", params)
+	if !strings.Contains(body, "already resolved by alice (voice)") {
+		t.Errorf("4 after resolve: %s", body)
+	}
+	if code, _ := f.twilio(t, twToken, "/twilio/voice?n=999", params); code != 404 {
+		t.Errorf("unknown notification: %d", code)
+	}
+	if code, _ := f.twilio(t, twToken, "/twilio/voice?n=x", params); code != 400 {
+		t.Errorf("bad notification id: %d", code)
+	}
+}
+
+func TestStatusUndeliveredFailsOverToVoice(t *testing.T) {
+	f := newTwilioFixture(t)
+	id, msg := f.page(t, "k1")
+	n := url.Values{"MessageSid": {msg.SID}, "MessageStatus": {"delivered"}, "AccountSid": {twSID}, "To": {aliceNumber}}
+	if code, _ := f.twilio(t, twToken, "/twilio/status?n=1", n); code != 204 {
+		t.Fatalf("delivered: %d", code)
+	}
+	// A later report for the same message says it was not delivered after
+	// all (as carriers do): the voice call, due in 10 minutes, goes now.
+	n.Set("MessageStatus", "undelivered")
+	n.Set("ErrorCode", "30003")
+	if code, body := f.twilio(t, twToken, "/twilio/status?n=1", n); code != 204 {
+		t.Fatalf("undelivered: %d %s", code, body)
+	}
+	reqs := f.fake.Wait(2, 5*time.Second)
+	if len(reqs) != 2 || reqs[1].Kind != "call" || reqs[1].To != aliceNumber {
+		t.Fatalf("no failover call: %+v", reqs)
+	}
+	r := f.do(t, "GET", fmt.Sprintf("/api/v1/alerts/%d", id), "", "", "")
+	var msgs []string
+	for _, e := range r.body["timeline"].([]any) {
+		msgs = append(msgs, e.(map[string]any)["message"].(string))
+	}
+	if all := strings.Join(msgs, "\n"); !strings.Contains(all, "sms to alice undelivered (Twilio error 30003); trying voice at once") {
+		t.Errorf("timeline:\n%s", all)
+	}
+	// A report with another message's SID is refused.
+	n.Set("MessageSid", "SM999")
+	if code, _ := f.twilio(t, twToken, "/twilio/status?n=1", n); code != 409 {
+		t.Errorf("mismatched SID: %d", code)
+	}
+}
+
+func TestTwilioNotConfigured(t *testing.T) {
+	f := newIngestFixture(t) // no Twilio settings
+	res, _ := twiliotest.Post(http.DefaultClient, twToken, publicURL+"/twilio/sms", f.srv.URL+"/twilio/sms", sms(aliceNumber, "4"))
+	if res.StatusCode != 404 {
+		t.Errorf("status %d", res.StatusCode)
+	}
+}
