@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/rotahq/rota"
 )
@@ -164,12 +165,29 @@ func (e *Engine) HandleKeypress(ctx context.Context, id int64, digits, callSID s
 	return render(append(say(fmt.Sprintf("Alert %s. Thank you. Goodbye.", pastTense(action))), twimlHangup{})...), nil
 }
 
+// statusWait bounds how long a status report waits for the send it
+// reports on to be recorded.
+const statusWait = 5 * time.Second
+
 // HandleStatus records a provider's status callback for notification id. A
 // failed message or call fails over to the person's next contact method.
 func (e *Engine) HandleStatus(ctx context.Context, r rota.ProviderReport) error {
 	n, err := e.store.Notification(ctx, r.NotificationID)
 	if err != nil {
 		return err
+	}
+	// Twilio may report on a message before the engine has recorded
+	// sending it (the report races the API call's answer). Wait for the
+	// send to be recorded, well within the 15 seconds Twilio waits.
+	for deadline := time.Now().Add(statusWait); n.Status == rota.NotifyPending && time.Now().Before(deadline); {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(20 * time.Millisecond):
+		}
+		if n, err = e.store.Notification(ctx, r.NotificationID); err != nil {
+			return err
+		}
 	}
 	var failover *rota.Notification
 	var events []rota.AlertEvent

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"time"
 )
@@ -40,18 +41,28 @@ func startDaemon(rotad, config string, env ...string) (*daemon, error) {
 		return nil, fmt.Errorf("start %s: %w", rotad, err)
 	}
 	addr := make(chan string, 1)
+	exited := make(chan []string, 1)
 	go func() {
+		var last []string
 		sc := bufio.NewScanner(stderr)
 		for sc.Scan() {
 			var m map[string]any
 			if json.Unmarshal(sc.Bytes(), &m) == nil && m["msg"] == "rotad started" {
 				addr <- m["addr"].(string)
 			}
+			last = append(last, sc.Text())
+			if len(last) > 5 {
+				last = last[1:]
+			}
 		}
+		exited <- last
 	}()
 	d := &daemon{cmd: cmd, dir: dir}
 	select {
 	case d.addr = <-addr:
+	case last := <-exited:
+		d.stop()
+		return nil, fmt.Errorf("rotad exited before it started:\n%s", strings.Join(last, "\n"))
 	case <-time.After(30 * time.Second):
 		d.stop()
 		return nil, fmt.Errorf("rotad did not start within 30s")

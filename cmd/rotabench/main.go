@@ -5,6 +5,7 @@
 //
 //	rotabench oncall --rotad bin/rotad [--rotations 200] [--duration 10s] [--concurrency 16]
 //	rotabench ingest --rotad bin/rotad [--rate 0|N] [--duration 10s] [--concurrency 32] [--step-delay 2s]
+//	rotabench twilio --rotad bin/rotad [--alerts 100] [--rounds 5]
 package main
 
 import (
@@ -24,8 +25,10 @@ func main() {
 		err = benchOnCall(os.Args[2:])
 	case "ingest":
 		err = benchIngest(os.Args[2:])
+	case "twilio":
+		err = benchTwilio(os.Args[2:])
 	default:
-		fmt.Fprintf(os.Stderr, "rotabench: unknown benchmark %q (have: oncall, ingest)\n", os.Args[1])
+		fmt.Fprintf(os.Stderr, "rotabench: unknown benchmark %q (have: oncall, ingest, twilio)\n", os.Args[1])
 		os.Exit(2)
 	}
 	if err != nil {
