@@ -104,7 +104,20 @@ func (f *twilioFixture) page(t *testing.T, key string) (int64, twiliotest.Reques
 	if len(reqs) <= before {
 		t.Fatal("no SMS reached Twilio")
 	}
-	return int64(r.body["alert_id"].(float64)), reqs[before]
+	// A person answers seconds later, when the engine has long recorded
+	// the send; wait for that record rather than race it.
+	id := int64(r.body["alert_id"].(float64))
+	for deadline := time.Now().Add(5 * time.Second); ; {
+		_, ns, _ := f.db.Timeline(context.Background(), id)
+		if len(ns) > 0 && ns[0].Status == rota.NotifySent {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the SMS was not recorded as sent")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	return id, reqs[before]
 }
 
 // twilio calls a webhook as Twilio would: signed with token for the

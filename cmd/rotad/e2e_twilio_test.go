@@ -144,6 +144,19 @@ func TestTwilioEndToEnd(t *testing.T) {
 		t.Fatalf("sms: %+v", reqs)
 	}
 
+	// A person answers once the send is recorded (seconds, not the
+	// microseconds a test could take).
+	for deadline := time.Now().Add(5 * time.Second); ; {
+		_, a := d.request("GET", "/api/v1/alerts/1", "")
+		if ns, _ := a["notifications"].([]any); len(ns) > 0 && ns[0].(map[string]any)["status"] == "sent" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the SMS was not recorded as sent")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+
 	// An unsigned reply is refused; a signed "4" acknowledges.
 	reply := url.Values{"MessageSid": {"SMin1"}, "From": {"+4915112345001"}, "To": {"+15005550006"}, "Body": {"4"}, "AccountSid": {e2eTwilioSID}}
 	if code, _ := twilioPost(t, d, "/twilio/sms", reply, false); code != 403 {
