@@ -64,6 +64,9 @@ type Event struct {
 	Integration string
 	// Actor is who acknowledged or resolved, for those actions.
 	Actor string
+	// StartedAt is when the source says the problem began, if it says:
+	// Alertmanager's and Grafana's startsAt, PagerDuty's timestamp.
+	StartedAt time.Time
 }
 
 // Link is a URL attached to an alert.
@@ -133,6 +136,12 @@ type Alert struct {
 	// a configuration reload does not change an open alert's steps.
 	Policy     EscalationPolicy
 	Escalation Escalation
+	// StartedAt is the alert's time for deploy routing: when it was
+	// received, or the source's earlier start time when trustworthy.
+	StartedAt time.Time
+	// Deploy is the deploy the alert suspects (nil for none), as it was
+	// when the alert triggered.
+	Deploy *Deploy
 }
 
 // IsOpen reports whether the alert is not resolved.
@@ -206,6 +215,9 @@ type Notification struct {
 	// BundleID is the notification that carried this one, when several
 	// were bundled into one message.
 	BundleID int64
+	// Reason says why this person is paged when it is not simply their
+	// turn: "you deployed abc1234 12 min ago (merged by bob)".
+	Reason string
 	// ExternalID is the provider's id of the message or call (a Twilio
 	// SID); ProviderStatus its last reported status; DeliveredAt when the
 	// provider reported it delivered or completed.

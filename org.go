@@ -1,5 +1,7 @@
 package rota
 
+import "strings"
+
 // Org is everything that is configured: people, teams, rotations, services
 // and escalation policies, validated together. An Org is immutable once
 // built; a configuration reload builds a new one.
@@ -15,6 +17,9 @@ type Org struct {
 	rotations map[string]*Rotation
 	services  map[string]*Service
 	policies  map[string]*EscalationPolicy
+	// identities maps lower-cased names, GitHub logins and emails to
+	// people.
+	identities map[string]*Person
 }
 
 // NewOrg indexes the given values by name. Validation is the caller's: the
@@ -26,6 +31,14 @@ func NewOrg(people []*Person, teams []*Team, rotations []*Rotation, services []*
 	o.rotations = index(rotations, func(r *Rotation) string { return r.Name })
 	o.services = index(services, func(s *Service) string { return s.Name })
 	o.policies = index(policies, func(p *EscalationPolicy) string { return p.Name })
+	o.identities = map[string]*Person{}
+	for _, p := range people {
+		for _, id := range append(append([]string{p.Name}, p.GitHub...), p.Emails...) {
+			if k := strings.ToLower(id); o.identities[k] == nil {
+				o.identities[k] = p
+			}
+		}
+	}
 	return o
 }
 

@@ -15,6 +15,20 @@ type Service struct {
 	// Grafana, when its secret is set, requires Grafana webhooks to be
 	// signed.
 	Grafana WebhookSignature
+	// DeployRouting is author-first, with-oncall or off; DeployWindow how
+	// long after a deploy an alert suspects it.
+	DeployRouting string
+	DeployWindow  time.Duration
+	// GitHub maps repositories (and environments) to this service, for
+	// deployment_status webhooks.
+	GitHub []GitHubSource
+}
+
+// GitHubSource is a repository whose deployments, to Environment (any
+// when empty), roll out a service.
+type GitHubSource struct {
+	Repository  string
+	Environment string
 }
 
 // Secret is a value read from outside the configuration file; Source says
@@ -33,10 +47,14 @@ type EscalationPolicy struct {
 	Repeat int
 }
 
-// EscalationStep pages its targets, then waits Delay before the next step.
+// EscalationStep pages its targets, then waits Delay before the next step;
+// a step with no delay runs together with the next.
 type EscalationStep struct {
 	Targets []Target
 	Delay   time.Duration
+	// FirstRoundOnly steps are not repeated: the deploy-author step rota
+	// puts before a policy.
+	FirstRoundOnly bool `json:",omitempty"`
 }
 
 // Target kinds.

@@ -95,6 +95,7 @@ type timelineEntry struct {
 type notificationJSON struct {
 	ID          int64     `json:"id"`
 	Person      string    `json:"person"`
+	Reason      string    `json:"reason,omitempty"`
 	Channel     string    `json:"channel"`
 	Status      string    `json:"status"`
 	Attempts    int       `json:"attempts"`
@@ -124,17 +125,41 @@ func (s *Server) getAlert(w http.ResponseWriter, r *http.Request) error {
 	}
 	ns := make([]notificationJSON, len(notes))
 	for i, n := range notes {
-		ns[i] = notificationJSON{ID: n.ID, Person: n.Person, Channel: n.Channel, Status: n.Status, Attempts: n.Attempts,
+		ns[i] = notificationJSON{ID: n.ID, Person: n.Person, Reason: n.Reason, Channel: n.Channel, Status: n.Status, Attempts: n.Attempts,
 			SentAt: n.SentAt, LastError: n.LastError, BundleID: n.BundleID}
 		if n.Status == rota.NotifyPending {
 			ns[i].NextAttempt = n.NextAttempt
 		}
 	}
+	var suspect *deployJSON
+	others := []deployJSON{}
+	if a.Deploy != nil {
+		dj := s.deployJSON(*a.Deploy)
+		suspect = &dj
+	}
+	if s.deploys != nil {
+		window := rota.DefaultDeployWindow
+		if svc := s.book.Roster().Org().Service(a.Service); svc != nil && svc.DeployWindow > 0 {
+			window = svc.DeployWindow
+		}
+		ds, err := s.deploys.Deploys(r.Context(), rota.DeployFilter{Service: a.Service, Since: a.StartedAt.Add(-window), Until: a.StartedAt})
+		if err != nil {
+			return err
+		}
+		for _, d := range ds {
+			if a.Deploy == nil || d.ID != a.Deploy.ID {
+				others = append(others, s.deployJSON(d))
+			}
+		}
+	}
 	writeJSON(w, http.StatusOK, struct {
 		alertJSON
-		Timeline      []timelineEntry    `json:"timeline"`
-		Notifications []notificationJSON `json:"notifications"`
-	}{toAlertJSON(a), tl, ns})
+		StartedAt       time.Time          `json:"started_at"`
+		SuspectedDeploy *deployJSON        `json:"suspected_deploy"`
+		OtherDeploys    []deployJSON       `json:"other_deploys_in_window"`
+		Timeline        []timelineEntry    `json:"timeline"`
+		Notifications   []notificationJSON `json:"notifications"`
+	}{toAlertJSON(a), a.StartedAt, suspect, others, tl, ns})
 	return nil
 }
 

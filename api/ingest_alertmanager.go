@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/rotahq/rota"
 )
@@ -80,6 +81,9 @@ func decodeAlertmanager(b []byte, integration, wantVersion string) ([]rota.Event
 		}
 		ev.Summary = truncate(ev.Summary, rota.MaxSummaryLength)
 		ev.Severity = severityOf(a.Labels["severity"])
+		if t, err := time.Parse(time.RFC3339Nano, a.StartsAt); err == nil && t.Year() > 1 {
+			ev.StartedAt = t
+		}
 		ev.Source = firstOf(a.Labels["instance"], a.Labels["job"], m.Receiver, integration)
 		ev.Source = truncate(ev.Source, rota.MaxSourceLength)
 		for _, l := range []rota.Link{{Href: a.GeneratorURL, Text: "Source"}, {Href: a.DashboardURL, Text: "Dashboard"},

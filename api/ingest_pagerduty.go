@@ -86,9 +86,11 @@ func decodePagerDuty(b []byte) (string, rota.Event, []string, error) {
 		problems = append(problems, fmt.Sprintf("'payload.severity' must be critical, error, warning or info, not %q", p.Severity))
 	}
 	if p.Timestamp != "" {
-		if _, err := time.Parse(time.RFC3339Nano, p.Timestamp); err != nil {
+		t, err := time.Parse(time.RFC3339Nano, p.Timestamp)
+		if err != nil {
 			problems = append(problems, fmt.Sprintf("'payload.timestamp' %q is not an ISO 8601 time", p.Timestamp))
 		}
+		ev.StartedAt = t
 	}
 	ev.Summary, ev.Source, ev.Severity = p.Summary, p.Source, p.Severity
 	if in.DedupKey == "" {

@@ -12,6 +12,7 @@ type metrics struct {
 	received *prometheus.CounterVec
 	requests *prometheus.HistogramVec
 	twilio   *prometheus.CounterVec
+	deploys  *prometheus.CounterVec
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -30,7 +31,11 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		Name: "rota_twilio_webhooks_total",
 		Help: "Twilio webhooks by endpoint (sms, voice, status) and outcome (ok, bad_signature, unknown_number, bad_request, error, not_configured).",
 	}, []string{"endpoint", "outcome"})
-	reg.MustRegister(m.received, m.requests, m.twilio)
+	m.deploys = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "rota_deploys_received_total",
+		Help: "Deploy events by source (native, pagerduty, github) and outcome (recorded, duplicate, ignored, rejected, bad_signature).",
+	}, []string{"source", "outcome"})
+	reg.MustRegister(m.received, m.requests, m.twilio, m.deploys)
 	return m
 }
 

@@ -55,6 +55,8 @@ type Settings struct {
 	// Twilio was given.
 	TwilioTokens []string
 	PublicURL    string
+	// GitHubSecret checks GitHub webhooks; empty refuses them.
+	GitHubSecret string
 }
 
 // Server serves the API. Create it with New.
@@ -64,6 +66,7 @@ type Server struct {
 	pager     Pager
 	twilio    TwilioHandler
 	alerts    AlertReader
+	deploys   DeployStore
 	keys      keys
 	metrics   *metrics
 	gatherer  prometheus.Gatherer
@@ -82,6 +85,7 @@ type Options struct {
 	Overrides OverrideStore
 	Pager     Pager
 	Alerts    AlertReader
+	Deploys   DeployStore
 	// Twilio handles Twilio's webhooks; nil answers them 404.
 	Twilio TwilioHandler
 	// Registry receives the API's metrics, and Gatherer serves /metrics;
@@ -98,7 +102,7 @@ type Options struct {
 
 // New returns a server for opts.
 func New(opts Options) *Server {
-	s := &Server{book: opts.Book, overrides: opts.Overrides, pager: opts.Pager, twilio: opts.Twilio, alerts: opts.Alerts, ping: opts.Ping, log: opts.Logger, now: opts.Now}
+	s := &Server{book: opts.Book, overrides: opts.Overrides, pager: opts.Pager, twilio: opts.Twilio, alerts: opts.Alerts, deploys: opts.Deploys, ping: opts.Ping, log: opts.Logger, now: opts.Now}
 	if opts.Registry == nil {
 		reg := prometheus.NewRegistry()
 		opts.Registry, opts.Gatherer = reg, reg
@@ -145,6 +149,11 @@ func (s *Server) routes() http.Handler {
 	mux.Handle("GET /api/v1/alerts/{id}", s.read(s.getAlert))
 	mux.Handle("POST /api/v1/alerts/{id}/ack", handlerFunc(s.setStatus(rota.ActionAcknowledge)).serve(s))
 	mux.Handle("POST /api/v1/alerts/{id}/resolve", handlerFunc(s.setStatus(rota.ActionResolve)).serve(s))
+
+	mux.Handle("POST /api/v1/deploys", handlerFunc(s.postDeploy).serve(s))
+	mux.Handle("GET /api/v1/deploys", s.read(s.listDeploys))
+	mux.HandleFunc("POST /v2/change/enqueue", s.enqueueChange)
+	mux.Handle("POST /api/v1/integrations/github", handlerFunc(s.postGitHub).serve(s))
 
 	if s.twilio != nil {
 		mux.HandleFunc("POST /twilio/sms", s.twilioSMS)

@@ -32,7 +32,10 @@ type Config struct {
 	// Twilio is nil when SMS and voice are not sent through Twilio (they
 	// go to the log).
 	Twilio *Twilio
-	Org    *rota.Org
+	// GitHubSecret checks GitHub webhooks' signatures; empty when GitHub
+	// webhooks are not configured, and then refused.
+	GitHubSecret string
+	Org          *rota.Org
 	// Warnings are things that work but deserve a look, such as an
 	// integration key whose environment variable is not set.
 	Warnings []Problem

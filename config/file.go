@@ -8,6 +8,7 @@ type fileConfig struct {
 	Server    serverSection     `toml:"server"`
 	Log       logSection        `toml:"log"`
 	Twilio    *twilioSection    `toml:"twilio"`
+	GitHub    *githubSection    `toml:"github"`
 	People    []personSection   `toml:"people"`
 	Teams     []teamSection     `toml:"teams"`
 	Rotations []rotationSection `toml:"rotations"`
@@ -85,6 +86,18 @@ type serviceSection struct {
 	EscalationPolicy string            `toml:"escalation_policy"`
 	IntegrationKeys  []secretSection   `toml:"integration_keys"`
 	GrafanaSignature *signatureSection `toml:"grafana_signature"`
+	DeployRouting    string            `toml:"deploy_routing"`
+	DeployWindow     string            `toml:"deploy_window"`
+	GitHub           []githubSource    `toml:"github"`
+}
+
+type githubSource struct {
+	Repository  string `toml:"repository"`
+	Environment string `toml:"environment"`
+}
+
+type githubSection struct {
+	WebhookSecret secretSection `toml:"webhook_secret"`
 }
 
 type signatureSection struct {

@@ -50,6 +50,11 @@ func (v *validator) build(f *fileConfig) *Config {
 	if f.Twilio != nil {
 		cfg.Twilio = v.twilio(f.Twilio, cfg.Server.PublicURL)
 	}
+	if f.GitHub != nil {
+		if sec, ok := v.secret("github.webhook_secret", f.GitHub.WebhookSecret); ok {
+			cfg.GitHubSecret = sec.Value
+		}
+	}
 
 	people := v.people(f.People)
 	teams := v.teams(f.Teams, people)
@@ -575,6 +580,7 @@ func parseTarget(s string, people *named[rota.Person], rotations *named[rota.Rot
 func (v *validator) services(ss []serviceSection, teams *named[rota.Team], policies *named[rota.EscalationPolicy]) *named[rota.Service] {
 	out := &named[rota.Service]{}
 	keys := map[string]string{}
+	githubSources := map[string]string{}
 	for i, s := range ss {
 		svc := &rota.Service{Name: s.Name, Team: s.Team, Description: s.Description, EscalationPolicy: s.EscalationPolicy}
 		if !add(v, out, "services", i, s.Name, svc) {
@@ -607,6 +613,40 @@ func (v *validator) services(ss []serviceSection, teams *named[rota.Team], polic
 		}
 		if len(s.IntegrationKeys) == 0 {
 			v.warnf(at("services", i, ""), "service %s has no integration keys: it cannot receive alerts", s.Name)
+		}
+		svc.DeployRouting, svc.DeployWindow = rota.DeployAuthorFirst, rota.DefaultDeployWindow
+		switch s.DeployRouting {
+		case "":
+		case rota.DeployAuthorFirst, rota.DeployWithOnCall, rota.DeployOff:
+			svc.DeployRouting = s.DeployRouting
+		default:
+			v.addf(at("services", i, "deploy_routing"), "%q is not a routing: use %q, %q or %q", s.DeployRouting, rota.DeployAuthorFirst, rota.DeployWithOnCall, rota.DeployOff)
+		}
+		if s.DeployWindow != "" {
+			d, err := rota.ParseDuration(s.DeployWindow)
+			switch {
+			case err != nil:
+				v.addf(at("services", i, "deploy_window"), "%v", err)
+			case d < time.Minute || d > rota.Week:
+				v.addf(at("services", i, "deploy_window"), "%q must be between 1m and 1w", s.DeployWindow)
+			default:
+				svc.DeployWindow = d
+			}
+		}
+		for j, g := range s.GitHub {
+			path := fmt.Sprintf("%s[%d]", at("services", i, "github"), j)
+			owner, repo, ok := strings.Cut(g.Repository, "/")
+			if !ok || owner == "" || repo == "" || strings.Contains(repo, "/") {
+				v.addf(path+".repository", "%q is not a repository: use OWNER/NAME", g.Repository)
+				continue
+			}
+			key := strings.ToLower(g.Repository) + "@" + strings.ToLower(g.Environment)
+			if other, dup := githubSources[key]; dup {
+				v.addf(path, "repository %s (environment %q) already rolls out service %s", g.Repository, g.Environment, other)
+				continue
+			}
+			githubSources[key] = s.Name
+			svc.GitHub = append(svc.GitHub, rota.GitHubSource{Repository: g.Repository, Environment: g.Environment})
 		}
 		if g := s.GrafanaSignature; g != nil {
 			path := at("services", i, "grafana_signature")

@@ -25,7 +25,8 @@ import (
 
 // Store is what the engine needs of the database.
 type Store interface {
-	TriggerAlert(ctx context.Context, ev *rota.Event, pol rota.EscalationPolicy, start func(*rota.Alert, time.Time) rota.StepOutcome) (rota.Alert, bool, error)
+	TriggerAlertWith(ctx context.Context, ev *rota.Event, pol rota.EscalationPolicy, prepare func(*rota.Alert, time.Time), start func(*rota.Alert, time.Time) rota.StepOutcome) (rota.Alert, bool, error)
+	Deploys(ctx context.Context, f rota.DeployFilter) ([]rota.Deploy, error)
 	FollowUp(ctx context.Context, service, dedupKey, action, actor string) (rota.Alert, error)
 	SetStatus(ctx context.Context, id int64, action, actor string) (rota.Alert, error)
 	Escalate(ctx context.Context, id int64, run func(*rota.Alert, time.Time) rota.StepOutcome) (rota.Alert, bool, error)
@@ -160,7 +161,23 @@ func (e *Engine) Trigger(ctx context.Context, ev rota.Event) (rota.Alert, bool, 
 	if pol == nil {
 		return rota.Alert{}, false, rota.Errorf(rota.EINTERNAL, "service %s has no escalation policy %q", svc.Name, svc.EscalationPolicy)
 	}
-	a, created, err := e.store.TriggerAlert(ctx, &ev, *pol, e.runStep)
+	// Deploys that an alert starting up to a day before now could
+	// suspect; the transaction picks the one that fits its time.
+	now := e.now()
+	window := svc.DeployWindow
+	if window == 0 {
+		window = rota.DefaultDeployWindow
+	}
+	deploys, err := e.store.Deploys(ctx, rota.DeployFilter{Service: svc.Name, Since: now.Add(-window - policy.MaxSourceLead), Limit: 1000})
+	if err != nil {
+		return rota.Alert{}, false, err
+	}
+	prepare := func(a *rota.Alert, at time.Time) {
+		a.StartedAt = policy.AlertTime(at, ev.StartedAt)
+		a.Deploy, _ = policy.Suspects(deploys, svc.Name, a.StartedAt, window)
+		a.Policy = policy.WithDeployRouting(a.Policy, svc.DeployRouting, a.Deploy != nil)
+	}
+	a, created, err := e.store.TriggerAlertWith(ctx, &ev, *pol, prepare, e.runStep)
 	if err != nil {
 		return rota.Alert{}, false, err
 	}

@@ -155,7 +155,7 @@ func (e *Engine) HandleKeypress(ctx context.Context, id int64, digits, callSID s
 		return render(append(say(fmt.Sprintf("This alert was already resolved by %s. Goodbye.", spoken(a.ResolvedBy))), twimlHangup{})...), nil
 	case action == "":
 		// "*" or any other key: say it all again.
-		return callScript([]rota.Alert{a}, e.now(), fmt.Sprintf("%s/twilio/voice?n=%d", e.opts.PublicURL, id)), nil
+		return callScript([]rota.Alert{a}, e.now(), fmt.Sprintf("%s/twilio/voice?n=%d", e.opts.PublicURL, id), n.Reason), nil
 	case action == rota.ActionAcknowledge && a.Status == rota.StatusAcknowledged:
 		return render(append(say("This alert was already acknowledged. Goodbye."), twimlHangup{})...), nil
 	}

@@ -14,14 +14,21 @@ const maxText = 320
 // smsText writes an SMS: the first line names the service, summary and
 // how to answer, within one 160-character segment where it can; a bundle
 // lists each alert with its reply code.
-func smsText(alerts []rota.Alert, codes map[int64]int) string {
+//
+// A page with a reason (a deploy's author) says it, with its link, after
+// the first line: that one may take a second segment.
+func smsText(alerts []rota.Alert, codes map[int64]int, reason string) string {
 	if len(alerts) == 1 {
 		a := alerts[0]
 		code := codes[a.ID]
 		tail := fmt.Sprintf(". Reply %da ack, %dc resolve", code, code)
 		head := fmt.Sprintf("%s %s: ", a.Service, strings.ToUpper(a.Severity))
 		room := 160 - len(head) - len(tail)
-		return head + truncateASCII(gsm(a.Summary), max(room, 20)) + tail
+		first := head + truncateASCII(gsm(a.Summary), max(room, 20))
+		if reason != "" {
+			return truncateASCII(first+" - "+gsm(reason)+tail, maxText)
+		}
+		return first + tail
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "%d alerts. Reply aa to ack all. ", len(alerts))
@@ -54,10 +61,14 @@ func gsm(s string) string {
 	return strings.NewReplacer("—", "-", "–", "-", "‘", "'", "’", "'", "“", `"`, "”", `"`, "…", "...", "\t", " ", "\n", " ").Replace(s)
 }
 
-// text writes the message for one alert or a bundle.
-func text(alerts []rota.Alert) string {
+// text writes the message for one alert (with why, when there is a
+// reason) or a bundle.
+func text(alerts []rota.Alert, reason string) string {
 	if len(alerts) == 1 {
 		a := alerts[0]
+		if reason != "" {
+			return truncate(fmt.Sprintf("%s: %s [%s] #%d - %s", a.Service, a.Summary, a.Severity, a.ID, reason), maxText)
+		}
 		return truncate(fmt.Sprintf("%s: %s [%s] #%d", a.Service, a.Summary, a.Severity, a.ID), maxText)
 	}
 	services := map[string]bool{}

@@ -27,6 +27,9 @@ type Message struct {
 	Text string
 	// Codes are the person's reply codes for the alerts (SMS only).
 	Codes map[int64]int
+	// Reason says why this person is paged when it is not their turn
+	// ("you deployed abc1234 12 min ago"); single alerts only.
+	Reason string
 	// Now is when the message is sent, for "triggered 3 minutes ago".
 	Now time.Time
 }
@@ -103,6 +106,7 @@ type webhookAlert struct {
 
 type webhookBody struct {
 	Text           string         `json:"text"`
+	Reason         string         `json:"reason,omitempty"`
 	Person         string         `json:"person"`
 	NotificationID int64          `json:"notification_id"`
 	Alerts         []webhookAlert `json:"alerts"`
@@ -115,7 +119,7 @@ func (n WebhookNotifier) Notify(ctx context.Context, m Message) (Receipt, error)
 }
 
 func (n WebhookNotifier) post(ctx context.Context, m Message) error {
-	body := webhookBody{Text: m.Text, Person: m.Person, NotificationID: m.NotificationID}
+	body := webhookBody{Text: m.Text, Reason: m.Reason, Person: m.Person, NotificationID: m.NotificationID}
 	for _, a := range m.Alerts {
 		wa := webhookAlert{ID: a.ID, Service: a.Service, Summary: a.Summary, Severity: a.Severity, Status: a.Status, DedupKey: a.DedupKey, Created: a.CreatedAt}
 		if n.PublicURL != "" {

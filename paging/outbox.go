@@ -162,7 +162,11 @@ func (e *Engine) attempt(ctx context.Context, b *batch) []rota.Delivery {
 	sort.Slice(alerts, func(i, j int) bool { return alerts[i].ID < alerts[j].ID })
 	first := live[0]
 	msg := Message{NotificationID: first.ID, Person: first.Person, Channel: first.Channel, Address: first.Address,
-		Alerts: alerts, Text: text(alerts), Now: e.now()}
+		Alerts: alerts, Now: e.now()}
+	if len(alerts) == 1 {
+		msg.Reason = first.Reason
+	}
+	msg.Text = text(alerts, msg.Reason)
 	if first.Channel == rota.ContactSMS {
 		ids := make([]int64, len(alerts))
 		for i, a := range alerts {
@@ -173,7 +177,7 @@ func (e *Engine) attempt(ctx context.Context, b *batch) []rota.Delivery {
 			e.log.Error("cannot assign reply codes", "person", first.Person, "err", err)
 			return nil
 		}
-		msg.Codes, msg.Text = codes, smsText(alerts, codes)
+		msg.Codes, msg.Text = codes, smsText(alerts, codes, msg.Reason)
 	}
 	notifier := e.opts.Notifiers[first.Channel]
 	if notifier == nil {
@@ -240,5 +244,5 @@ func (e *Engine) nextContact(n rota.Notification) *rota.Notification {
 	}
 	c := p.Contacts[n.ContactIndex+1]
 	return &rota.Notification{AlertID: n.AlertID, Person: n.Person, Channel: c.Type, Address: c.Address,
-		ContactIndex: n.ContactIndex + 1, Wave: n.Wave, Status: rota.NotifyPending}
+		ContactIndex: n.ContactIndex + 1, Wave: n.Wave, Status: rota.NotifyPending, Reason: n.Reason}
 }

@@ -100,13 +100,20 @@ func ago(t, now time.Time) string {
 
 // callScript is what a page call says: each alert, then the keys to press,
 // gathered; repeated once if nothing is pressed, then goodbye.
-func callScript(alerts []rota.Alert, now time.Time, action string) []byte {
+func callScript(alerts []rota.Alert, now time.Time, action string, reason string) []byte {
 	var sentences []string
 	if len(alerts) == 1 {
 		a := alerts[0]
 		sentences = append(sentences, "This is rota, with a page for you.",
 			fmt.Sprintf("Alert on %s, triggered %s.", spoken(a.Service), ago(a.CreatedAt, now)),
 			spoken(a.Summary)+".")
+		if reason != "" {
+			// Links are for reading, not hearing.
+			if i := strings.Index(reason, ": http"); i > 0 {
+				reason = reason[:i]
+			}
+			sentences = append(sentences, "You are paged because "+spoken(reason)+".")
+		}
 	} else {
 		sentences = append(sentences, fmt.Sprintf("This is rota, with %d alerts for you.", len(alerts)))
 		for _, a := range alerts {

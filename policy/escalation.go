@@ -2,6 +2,7 @@ package policy
 
 import (
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/rotahq/rota"
@@ -16,12 +17,14 @@ type Step struct {
 }
 
 // RunStep runs the alert's due step at now. Targets resolve against the
-// current roster: whoever is on call on a rotation now, a named person.
-// A target that no longer exists in the configuration, a rotation with
-// nobody on call, or a person with no contact method is skipped with a
-// note. A step that pages nobody does not wait its delay: the next step
-// runs at once. After the last step of the last round has waited its
-// delay, the escalation is exhausted and the alert stays open.
+// current roster: whoever is on call on a rotation now, a named person,
+// the author and merger of the deploy the alert suspects. A target that no
+// longer exists in the configuration, a rotation with nobody on call, or a
+// person with no contact method is skipped with a note. A step that pages
+// nobody does not wait its delay: the next step runs at once; so does a
+// step with no delay, whose people are paged together with the next's.
+// After the last step of the last round has waited its delay, the
+// escalation is exhausted and the alert stays open.
 func RunStep(a *rota.Alert, roster *scheduler.Roster, now time.Time) Step {
 	out := Step{StepOutcome: rota.StepOutcome{Escalation: a.Escalation}}
 	esc := &out.Escalation
@@ -34,6 +37,7 @@ func RunStep(a *rota.Alert, roster *scheduler.Roster, now time.Time) Step {
 		note(rota.EventExhausted, "escalation policy %q has no steps: nobody was paged", a.Policy.Name)
 		return out
 	}
+	paged := map[string]bool{}
 	// Each step is tried at most once per call, so a policy whose targets
 	// all resolve to nobody ends instead of spinning.
 	for tries := 0; tries <= len(steps)*(a.Policy.Repeat+1); tries++ {
@@ -48,78 +52,164 @@ func RunStep(a *rota.Alert, roster *scheduler.Roster, now time.Time) Step {
 		idx := esc.Step
 		step := steps[idx]
 		esc.Step++
+		if step.FirstRoundOnly && esc.Round > 0 {
+			continue
+		}
 		esc.Wave++
 		people := resolveTargets(a, step.Targets, roster, now, note)
-		for _, name := range people {
-			p := roster.Org().Person(name)
-			if len(p.Contacts) == 0 {
-				note(rota.EventSkipped, "step %d: %s has no contact methods", idx+1, name)
+		var stepPaged []string
+		for _, t := range people {
+			if paged[t.person] {
 				continue
 			}
-			out.Paged = append(out.Paged, name)
+			p := roster.Org().Person(t.person)
+			if len(p.Contacts) == 0 {
+				note(rota.EventSkipped, "step %d: %s has no contact methods", idx+1, t.person)
+				continue
+			}
+			paged[t.person] = true
+			stepPaged = append(stepPaged, t.person)
 			for ci, c := range p.Contacts {
 				out.Notifications = append(out.Notifications, rota.Notification{
-					AlertID: a.ID, Person: name, Channel: c.Type, Address: c.Address, ContactIndex: ci,
-					Wave: esc.Wave, Status: rota.NotifyPending, NextAttempt: now.Add(c.Delay),
+					AlertID: a.ID, Person: t.person, Channel: c.Type, Address: c.Address, ContactIndex: ci,
+					Wave: esc.Wave, Status: rota.NotifyPending, NextAttempt: now.Add(c.Delay), Reason: t.reason,
 				})
 			}
 		}
-		if len(out.Paged) > 0 {
-			esc.State, esc.DueAt = rota.EscalationActive, now.Add(step.Delay)
-			round := ""
-			if esc.Round > 0 {
-				round = fmt.Sprintf(" (round %d)", esc.Round+1)
-			}
-			note(rota.EventEscalated, "step %d%s: paging %s; next step in %s", idx+1, round, join(out.Paged), rota.FormatDuration(step.Delay))
-			return out
+		if len(stepPaged) == 0 {
+			note(rota.EventSkipped, "step %d paged nobody: going on to the next step at once", idx+1)
+			continue
 		}
-		note(rota.EventSkipped, "step %d paged nobody: going on to the next step at once", idx+1)
+		out.Paged = append(out.Paged, stepPaged...)
+		round := ""
+		if esc.Round > 0 {
+			round = fmt.Sprintf(" (round %d)", esc.Round+1)
+		}
+		if step.Delay == 0 && esc.Step < len(steps) {
+			note(rota.EventEscalated, "step %d%s: paging %s, with the next step", idx+1, round, join(stepPaged))
+			continue
+		}
+		esc.State, esc.DueAt = rota.EscalationActive, now.Add(step.Delay)
+		note(rota.EventEscalated, "step %d%s: paging %s; next step in %s", idx+1, round, join(stepPaged), rota.FormatDuration(step.Delay))
+		return out
+	}
+	if len(out.Paged) > 0 {
+		// A last step with no delay: wait nothing, the next round or the
+		// end comes at once.
+		esc.State, esc.DueAt = rota.EscalationActive, now
+		return out
 	}
 	esc.State, esc.DueAt = rota.EscalationExhausted, time.Time{}
 	note(rota.EventExhausted, "escalation exhausted: no step could page anyone")
 	return out
 }
 
+// target is a person a step pages, and why when it is not their turn.
+type target struct {
+	person, reason string
+}
+
 // resolveTargets turns a step's targets into people, in order, without
 // repeats.
-func resolveTargets(a *rota.Alert, targets []rota.Target, roster *scheduler.Roster, now time.Time, note func(kind, format string, args ...any)) []string {
+func resolveTargets(a *rota.Alert, targets []rota.Target, roster *scheduler.Roster, now time.Time, note func(kind, format string, args ...any)) []target {
 	org := roster.Org()
-	var people []string
+	var out []target
 	seen := map[string]bool{}
-	add := func(name string) {
+	add := func(name, reason string) {
 		if !seen[name] {
 			seen[name] = true
-			people = append(people, name)
+			out = append(out, target{name, reason})
 		}
 	}
 	for _, t := range targets {
 		switch t.Kind {
 		case rota.TargetRotation:
-			if org.Rotation(t.Name) == nil {
-				note(rota.EventSkipped, "rotation %s is no longer configured", t.Name)
-				continue
+			if name, ok := onCall(org, roster, t.Name, now, note); ok {
+				add(name, "")
 			}
-			sh, ok := roster.OnCall(t.Name, now)
-			if !ok {
-				note(rota.EventSkipped, "nobody is on call on %s", t.Name)
-				continue
-			}
-			if org.Person(sh.Person) == nil {
-				note(rota.EventSkipped, "%s, on call on %s, is no longer configured", sh.Person, t.Name)
-				continue
-			}
-			add(sh.Person)
 		case rota.TargetPerson:
 			if org.Person(t.Name) == nil {
 				note(rota.EventSkipped, "%s is no longer configured", t.Name)
 				continue
 			}
-			add(t.Name)
+			add(t.Name, "")
 		case rota.TargetDeployAuthor:
-			// Deploy-author routing comes with deploy events: until a
-			// deploy is recorded for the service there is no author.
-			note(rota.EventSkipped, "no deploy to %s in the window: no deploy author to page", a.Service)
+			for _, dt := range deployPeople(a, roster, now, note) {
+				add(dt.person, dt.reason)
+			}
 		}
+	}
+	return out
+}
+
+func onCall(org *rota.Org, roster *scheduler.Roster, rotation string, now time.Time, note func(kind, format string, args ...any)) (string, bool) {
+	if org.Rotation(rotation) == nil {
+		note(rota.EventSkipped, "rotation %s is no longer configured", rotation)
+		return "", false
+	}
+	sh, ok := roster.OnCall(rotation, now)
+	if !ok {
+		note(rota.EventSkipped, "nobody is on call on %s", rotation)
+		return "", false
+	}
+	if org.Person(sh.Person) == nil {
+		note(rota.EventSkipped, "%s, on call on %s, is no longer configured", sh.Person, rotation)
+		return "", false
+	}
+	return sh.Person, true
+}
+
+// deployPeople resolves the suspected deploy's author and merger to
+// people. An identity no person claims, or a person who is paged anyway by
+// the policy's first step (on call, most often), is skipped with a note.
+func deployPeople(a *rota.Alert, roster *scheduler.Roster, now time.Time, note func(kind, format string, args ...any)) []target {
+	d := a.Deploy
+	if d == nil {
+		note(rota.EventSkipped, "no deploy to %s in the window: no deploy author to page", a.Service)
+		return nil
+	}
+	org := roster.Org()
+	anyway := firstStepPeople(a, roster, now)
+	var out []target
+	for _, r := range []struct{ identity, role string }{{d.Author, "author"}, {d.MergedBy, "merger"}} {
+		if r.identity == "" {
+			continue
+		}
+		p := org.PersonByIdentity(r.identity)
+		switch {
+		case p == nil:
+			note(rota.EventSkipped, "deploy %s: %s %q is not a person rota knows: not paged", d.ShortCommit(), r.role, r.identity)
+		case anyway[p.Name]:
+			note(rota.EventSkipped, "deploy %s: %s %s is paged by the policy anyway", d.ShortCommit(), r.role, p.Name)
+		default:
+			out = append(out, target{p.Name, deployReason(d, r.role, now)})
+		}
+	}
+	if len(out) == 2 && out[0].person == out[1].person {
+		out = out[:1]
+	}
+	return out
+}
+
+// firstStepPeople are whom the policy's own first step pages now.
+func firstStepPeople(a *rota.Alert, roster *scheduler.Roster, now time.Time) map[string]bool {
+	people := map[string]bool{}
+	quiet := func(string, string, ...any) {}
+	for _, s := range a.Policy.Steps {
+		if s.FirstRoundOnly {
+			continue
+		}
+		for _, t := range s.Targets {
+			switch t.Kind {
+			case rota.TargetRotation:
+				if name, ok := onCall(roster.Org(), roster, t.Name, now, quiet); ok {
+					people[name] = true
+				}
+			case rota.TargetPerson:
+				people[t.Name] = true
+			}
+		}
+		break
 	}
 	return people
 }
@@ -138,9 +228,5 @@ func join(names []string) string {
 	case 1:
 		return names[0]
 	}
-	s := names[0]
-	for _, n := range names[1 : len(names)-1] {
-		s += ", " + n
-	}
-	return s + " and " + names[len(names)-1]
+	return strings.Join(names[:len(names)-1], ", ") + " and " + names[len(names)-1]
 }

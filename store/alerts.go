@@ -14,20 +14,28 @@ import (
 
 const alertColumns = `id, service, dedup_key, status, summary, severity, source, details, links, integration, count,
 	created_ms, updated_ms, acked_ms, acked_by, resolved_ms, resolved_by,
-	policy, esc_step, esc_round, esc_wave, esc_state, esc_due_ms`
+	policy, esc_step, esc_round, esc_wave, esc_state, esc_due_ms, started_ms, deploy`
 
 func scanAlert(s scanner) (rota.Alert, error) {
 	var a rota.Alert
 	var details, links sql.NullString
 	var created, updated int64
-	var acked, resolved, due sql.NullInt64
+	var acked, resolved, due, started sql.NullInt64
 	var policy string
+	var deploy sql.NullString
 	err := s.Scan(&a.ID, &a.Service, &a.DedupKey, &a.Status, &a.Summary, &a.Severity, &a.Source, &details, &links, &a.Integration, &a.Count,
 		&created, &updated, &acked, &a.AckedBy, &resolved, &a.ResolvedBy,
-		&policy, &a.Escalation.Step, &a.Escalation.Round, &a.Escalation.Wave, &a.Escalation.State, &due)
+		&policy, &a.Escalation.Step, &a.Escalation.Round, &a.Escalation.Wave, &a.Escalation.State, &due, &started, &deploy)
 	if err != nil {
 		return rota.Alert{}, err
 	}
+	if deploy.Valid {
+		a.Deploy = new(rota.Deploy)
+		if err := json.Unmarshal([]byte(deploy.String), a.Deploy); err != nil {
+			return rota.Alert{}, fmt.Errorf("alert %d deploy: %w", a.ID, err)
+		}
+	}
+	a.StartedAt = nullTime(started)
 	if details.Valid {
 		a.Details = json.RawMessage(details.String)
 	}
@@ -74,12 +82,16 @@ func openAlert(tx wtx, service, dedupKey string) (rota.Alert, bool, error) {
 // snapshot, and start, given the new alert and the transaction's time,
 // decides its first escalation step, whose notifications and timeline
 // notes are written in the same transaction.
+//
+// Before start, prepare (if not nil) may set the new alert's policy
+// snapshot, start time and suspected deploy from the transaction's time.
 func (db *DB) TriggerAlert(ctx context.Context, ev *rota.Event, policy rota.EscalationPolicy, start func(*rota.Alert, time.Time) rota.StepOutcome) (alert rota.Alert, created bool, err error) {
+	return db.TriggerAlertWith(ctx, ev, policy, nil, start)
+}
+
+// TriggerAlertWith is TriggerAlert with a prepare step.
+func (db *DB) TriggerAlertWith(ctx context.Context, ev *rota.Event, policy rota.EscalationPolicy, prepare func(*rota.Alert, time.Time), start func(*rota.Alert, time.Time) rota.StepOutcome) (alert rota.Alert, created bool, err error) {
 	if err := ev.Validate(); err != nil {
-		return rota.Alert{}, false, err
-	}
-	pol, err := json.Marshal(policy)
-	if err != nil {
 		return rota.Alert{}, false, err
 	}
 	var links any
@@ -106,9 +118,29 @@ func (db *DB) TriggerAlert(ctx context.Context, ev *rota.Event, policy rota.Esca
 			_, err := tx.exec("UPDATE alerts SET count = count + 1, updated_ms = ? WHERE id = ?", now.UnixMilli(), a.ID)
 			return err
 		}
+		a = rota.Alert{Service: ev.Service, DedupKey: ev.DedupKey, Status: rota.StatusTriggered, Summary: ev.Summary,
+			Severity: ev.Severity, Source: ev.Source, Details: ev.Details, Links: ev.Links, Integration: ev.Integration, Count: 1,
+			CreatedAt: fromMillis(now.UnixMilli()), UpdatedAt: fromMillis(now.UnixMilli()), Policy: policy,
+			Escalation: rota.Escalation{State: rota.EscalationActive}, StartedAt: fromMillis(now.UnixMilli())}
+		if prepare != nil {
+			prepare(&a, now)
+		}
+		pol, err := json.Marshal(a.Policy)
+		if err != nil {
+			return err
+		}
+		var deploy, deployID any
+		if a.Deploy != nil {
+			b, err := json.Marshal(a.Deploy)
+			if err != nil {
+				return err
+			}
+			deploy, deployID = string(b), a.Deploy.ID
+		}
 		res, err := tx.exec(`INSERT INTO alerts (service, dedup_key, status, summary, severity, source, details, links,
-			integration, created_ms, updated_ms, policy, esc_state) VALUES (?, ?, 'triggered', ?, ?, ?, ?, ?, ?, ?, ?, ?, 'active')`,
-			ev.Service, ev.DedupKey, ev.Summary, ev.Severity, ev.Source, details, links, ev.Integration, now.UnixMilli(), now.UnixMilli(), string(pol))
+			integration, created_ms, updated_ms, policy, esc_state, started_ms, deploy_id, deploy) VALUES (?, ?, 'triggered', ?, ?, ?, ?, ?, ?, ?, ?, ?, 'active', ?, ?, ?)`,
+			ev.Service, ev.DedupKey, ev.Summary, ev.Severity, ev.Source, details, links, ev.Integration, now.UnixMilli(), now.UnixMilli(), string(pol),
+			a.StartedAt.UnixMilli(), deployID, deploy)
 		if err != nil {
 			return fmt.Errorf("insert alert: %w", err)
 		}
@@ -116,10 +148,7 @@ func (db *DB) TriggerAlert(ctx context.Context, ev *rota.Event, policy rota.Esca
 		if err != nil {
 			return err
 		}
-		a = rota.Alert{ID: id, Service: ev.Service, DedupKey: ev.DedupKey, Status: rota.StatusTriggered, Summary: ev.Summary,
-			Severity: ev.Severity, Source: ev.Source, Details: ev.Details, Links: ev.Links, Integration: ev.Integration, Count: 1,
-			CreatedAt: fromMillis(now.UnixMilli()), UpdatedAt: fromMillis(now.UnixMilli()), Policy: policy,
-			Escalation: rota.Escalation{State: rota.EscalationActive}}
+		a.ID = id
 		events := []rota.AlertEvent{{AlertID: id, At: now, Kind: rota.EventTriggered, Actor: ev.Integration,
 			Message: fmt.Sprintf("triggered by %s: %s", ev.Integration, ev.Summary)}}
 		if err := insertEvents(tx, events); err != nil {
@@ -157,8 +186,8 @@ func insertNotification(tx wtx, n rota.Notification, now time.Time) (int64, erro
 		next = now
 	}
 	res, err := tx.exec(`INSERT INTO notifications (alert_id, person, channel, address, contact_index, wave, status,
-		next_attempt_ms, created_ms) VALUES (?, ?, ?, ?, ?, ?, 'pending', ?, ?)`,
-		n.AlertID, n.Person, n.Channel, n.Address, n.ContactIndex, n.Wave, next.UnixMilli(), now.UnixMilli())
+		next_attempt_ms, created_ms, reason) VALUES (?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?)`,
+		n.AlertID, n.Person, n.Channel, n.Address, n.ContactIndex, n.Wave, next.UnixMilli(), now.UnixMilli(), n.Reason)
 	if err != nil {
 		return 0, fmt.Errorf("insert notification: %w", err)
 	}

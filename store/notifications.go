@@ -10,7 +10,7 @@ import (
 )
 
 const notificationColumns = `id, alert_id, person, channel, address, contact_index, wave, status, attempts,
-	next_attempt_ms, last_error, created_ms, sent_ms, bundle_id, external_id, provider_status, delivered_ms`
+	next_attempt_ms, last_error, created_ms, sent_ms, bundle_id, external_id, provider_status, delivered_ms, reason`
 
 func (db *DB) notifications(ctx context.Context, where string, args ...any) ([]rota.Notification, error) {
 	rows, err := db.query(ctx, "SELECT "+notificationColumns+" FROM notifications "+where, args...)
@@ -24,7 +24,7 @@ func (db *DB) notifications(ctx context.Context, where string, args ...any) ([]r
 		var next, created int64
 		var sent, bundle, delivered sql.NullInt64
 		if err := rows.Scan(&n.ID, &n.AlertID, &n.Person, &n.Channel, &n.Address, &n.ContactIndex, &n.Wave, &n.Status, &n.Attempts,
-			&next, &n.LastError, &created, &sent, &bundle, &n.ExternalID, &n.ProviderStatus, &delivered); err != nil {
+			&next, &n.LastError, &created, &sent, &bundle, &n.ExternalID, &n.ProviderStatus, &delivered, &n.Reason); err != nil {
 			return nil, fmt.Errorf("list notifications: %w", err)
 		}
 		n.NextAttempt, n.CreatedAt, n.SentAt, n.BundleID = fromMillis(next), fromMillis(created), nullTime(sent), bundle.Int64
