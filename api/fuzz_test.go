@@ -85,3 +85,30 @@ func FuzzVerifyGrafana(f *testing.F) {
 		}
 	})
 }
+
+func FuzzDecodePagerDutyChange(f *testing.F) {
+	f.Add([]byte(`{"routing_key":"k","payload":{"summary":"s","timestamp":"2026-01-01T00:00:00Z","custom_details":{"author":"a","commit":"c"}},"links":[{"href":"h"}]}`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		_, d, problems, err := decodePagerDutyChange(b)
+		if err == nil && len(problems) == 0 && d.Summary == "" {
+			t.Fatal("accepted a change event without a summary")
+		}
+	})
+}
+
+func FuzzDecodeGitHubDeployment(f *testing.F) {
+	files, _ := filepath.Glob("testdata/github/*.json")
+	for _, file := range files {
+		b, err := os.ReadFile(file)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b)
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		d, skip, err := decodeGitHubDeployment(b)
+		if err == nil && skip == "" && (d.Repository == "" || d.DeployedAt.IsZero()) {
+			t.Fatalf("accepted a deploy without a repository or a time: %+v", d)
+		}
+	})
+}
