@@ -6,7 +6,7 @@ VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 BIN     := bin/rotad
 
-.PHONY: all build run test vet fmt-check fuzz bench bench-go bench-load clean
+.PHONY: all build run test test-deps vet fmt-check fuzz bench bench-go bench-load clean
 
 all: build
 
@@ -26,8 +26,20 @@ fmt-check:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 
-test: fmt-check vet
+test: test-deps fmt-check vet
 	$(GO) test -race -count=1 ./...
+
+# What the tests need beyond Go: Debian's python3-icalendar, an
+# independent parser the calendar feeds are checked with. Installed when
+# missing and this is a root shell with apt-get (CI, a fresh machine);
+# elsewhere the tests that need it say how to install it.
+test-deps:
+	@if ! /usr/bin/python3 -c 'import icalendar' 2>/dev/null; then \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+			echo "installing python3-icalendar"; \
+			(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-icalendar) >/dev/null; \
+		else echo "note: python3-icalendar is missing (apt-get install python3-icalendar): the feed parser check will be skipped"; fi; \
+	fi
 
 # Fuzz every decoder of outside input for FUZZTIME each.
 FUZZTIME ?= 30s

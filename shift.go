@@ -22,3 +22,11 @@ func (s Shift) Duration() time.Duration { return s.End.Sub(s.Start) }
 
 // Contains reports whether t falls in [Start, End).
 func (s Shift) Contains(t time.Time) bool { return !t.Before(s.Start) && t.Before(s.End) }
+
+// FeedVersion is what a published calendar event looked like: its
+// content hash, and the SEQUENCE and LAST-MODIFIED it was published with.
+type FeedVersion struct {
+	Hash     string
+	Sequence int
+	Modified time.Time
+}

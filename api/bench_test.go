@@ -10,8 +10,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rotahq/rota"
 	"github.com/rotahq/rota/api"
 	"github.com/rotahq/rota/config"
+	"github.com/rotahq/rota/paging"
 	"github.com/rotahq/rota/scheduler"
 	"github.com/rotahq/rota/store"
 )
@@ -76,6 +78,86 @@ func BenchmarkOnCall200RotationsUncached(b *testing.B) {
 		w := httptest.NewRecorder()
 		srv.ServeHTTP(w, reqs[n%len(reqs)])
 		if w.Code != http.StatusOK {
+			b.Fatal(w.Code)
+		}
+	}
+}
+
+// feedBench serves alice, who is a member of 50 weekly rotations with 1,000
+// overrides among them, and returns the server and her feed's path.
+func feedBench(b *testing.B) (*api.Server, string) {
+	var cfg strings.Builder
+	cfg.WriteString("[[people]]\nname = \"alice\"\ntimezone = \"Europe/Berlin\"\n")
+	for p := 1; p <= 4; p++ {
+		fmt.Fprintf(&cfg, "[[people]]\nname = \"p%d\"\ntimezone = \"Europe/Berlin\"\n", p)
+	}
+	cfg.WriteString("[[teams]]\nname = \"t\"\nmembers = [\"alice\", \"p1\", \"p2\", \"p3\", \"p4\"]\ntimezone = \"Europe/Berlin\"\n")
+	for r := 0; r < 50; r++ {
+		fmt.Fprintf(&cfg, "[[rotations]]\nname = \"r%d\"\nteam = \"t\"\nmembers = [\"alice\", \"p1\", \"p2\", \"p3\", \"p4\"]\nstart = 2026-01-%02d\n", r, 1+r%28)
+	}
+	c, err := config.Parse("bench.toml", []byte(cfg.String()), b.TempDir(), func(string) (string, bool) { return "", false })
+	if err != nil {
+		b.Fatal(err)
+	}
+	db, err := store.Open(context.Background(), filepath.Join(b.TempDir(), "rota.db"), store.Options{Synchronous: store.SyncNormal})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { db.Close() })
+	now := time.Date(2026, 6, 1, 12, 0, 0, 0, time.UTC)
+	db.Now = func() time.Time { return now }
+	for i := 0; i < 1000; i++ {
+		start := now.Add(-4*7*24*time.Hour + time.Duration(i)*5*time.Hour)
+		person := []string{"alice", "p1", "p2", "p3", "p4"}[i%5]
+		o := rota.Override{Rotation: fmt.Sprintf("r%d", i%50), Person: person, Start: start, End: start.Add(time.Duration(2+i%20) * time.Hour)}
+		if err := db.CreateOverride(context.Background(), &o); err != nil {
+			b.Fatal(err)
+		}
+	}
+	ovs, _ := db.Overrides(context.Background(), "")
+	book := scheduler.NewBook(scheduler.NewRoster(c.Org, ovs))
+	srv := api.New(api.Options{Book: book, Overrides: db, Pager: paging.New(paging.Options{Store: db, Book: book}), Alerts: db, Feeds: db,
+		Ping: db.Ping, Settings: api.Settings{AdminToken: adminToken, PublicURL: "https://rota.example.com"}, Now: func() time.Time { return now }})
+	tok, err := db.IssueFeedToken(context.Background(), "person", "alice")
+	if err != nil {
+		b.Fatal(err)
+	}
+	return srv, "/ical/people/alice.ics?token=" + tok
+}
+
+// BenchmarkPersonFeed renders a person's feed over the whole window (4
+// weeks back, 26 ahead) across 50 rotations with 1,000 overrides.
+func BenchmarkPersonFeed(b *testing.B) {
+	srv, path := feedBench(b)
+	req := httptest.NewRequest("GET", path, nil)
+	w := httptest.NewRecorder()
+	srv.ServeHTTP(w, req) // first render records event versions
+	events := strings.Count(w.Body.String(), "BEGIN:VEVENT")
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		w := httptest.NewRecorder()
+		srv.ServeHTTP(w, req)
+		if w.Code != 200 {
+			b.Fatal(w.Code)
+		}
+	}
+	b.ReportMetric(float64(events), "events")
+}
+
+// BenchmarkPersonFeedNotModified answers an unchanged feed from its ETag.
+func BenchmarkPersonFeedNotModified(b *testing.B) {
+	srv, path := feedBench(b)
+	w := httptest.NewRecorder()
+	srv.ServeHTTP(w, httptest.NewRequest("GET", path, nil))
+	req := httptest.NewRequest("GET", path, nil)
+	req.Header.Set("If-None-Match", w.Header().Get("ETag"))
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		w := httptest.NewRecorder()
+		srv.ServeHTTP(w, req)
+		if w.Code != 304 {
 			b.Fatal(w.Code)
 		}
 	}

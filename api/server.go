@@ -57,6 +57,8 @@ type Settings struct {
 	PublicURL    string
 	// GitHubSecret checks GitHub webhooks; empty refuses them.
 	GitHubSecret string
+	// FeedPast and FeedFuture bound calendar feeds around today.
+	FeedPast, FeedFuture time.Duration
 }
 
 // Server serves the API. Create it with New.
@@ -67,6 +69,7 @@ type Server struct {
 	twilio    TwilioHandler
 	alerts    AlertReader
 	deploys   DeployStore
+	feeds     FeedStore
 	keys      keys
 	metrics   *metrics
 	gatherer  prometheus.Gatherer
@@ -86,6 +89,7 @@ type Options struct {
 	Pager     Pager
 	Alerts    AlertReader
 	Deploys   DeployStore
+	Feeds     FeedStore
 	// Twilio handles Twilio's webhooks; nil answers them 404.
 	Twilio TwilioHandler
 	// Registry receives the API's metrics, and Gatherer serves /metrics;
@@ -102,7 +106,7 @@ type Options struct {
 
 // New returns a server for opts.
 func New(opts Options) *Server {
-	s := &Server{book: opts.Book, overrides: opts.Overrides, pager: opts.Pager, twilio: opts.Twilio, alerts: opts.Alerts, deploys: opts.Deploys, ping: opts.Ping, log: opts.Logger, now: opts.Now}
+	s := &Server{book: opts.Book, overrides: opts.Overrides, pager: opts.Pager, twilio: opts.Twilio, alerts: opts.Alerts, deploys: opts.Deploys, feeds: opts.Feeds, ping: opts.Ping, log: opts.Logger, now: opts.Now}
 	if opts.Registry == nil {
 		reg := prometheus.NewRegistry()
 		opts.Registry, opts.Gatherer = reg, reg
@@ -154,6 +158,14 @@ func (s *Server) routes() http.Handler {
 	mux.Handle("GET /api/v1/deploys", s.read(s.listDeploys))
 	mux.HandleFunc("POST /v2/change/enqueue", s.enqueueChange)
 	mux.Handle("POST /api/v1/integrations/github", handlerFunc(s.postGitHub).serve(s))
+
+	if s.feeds != nil {
+		// GET also answers HEAD.
+		mux.HandleFunc("GET /ical/people/{file}", s.feed("person"))
+		mux.HandleFunc("GET /ical/rotations/{file}", s.feed("rotation"))
+		mux.Handle("POST /api/v1/ical-tokens", s.write(s.issueFeedToken))
+		mux.Handle("DELETE /api/v1/ical-tokens/{kind}/{name}", s.write(s.revokeFeedToken))
+	}
 
 	if s.twilio != nil {
 		mux.HandleFunc("POST /twilio/sms", s.twilioSMS)

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"strings"
+	"time"
 
 	"github.com/pelletier/go-toml/v2"
 
@@ -35,7 +36,9 @@ type Config struct {
 	// GitHubSecret checks GitHub webhooks' signatures; empty when GitHub
 	// webhooks are not configured, and then refused.
 	GitHubSecret string
-	Org          *rota.Org
+	// FeedPast and FeedFuture bound calendar feeds around today.
+	FeedPast, FeedFuture time.Duration
+	Org                  *rota.Org
 	// Warnings are things that work but deserve a look, such as an
 	// integration key whose environment variable is not set.
 	Warnings []Problem

@@ -9,6 +9,7 @@ type fileConfig struct {
 	Log       logSection        `toml:"log"`
 	Twilio    *twilioSection    `toml:"twilio"`
 	GitHub    *githubSection    `toml:"github"`
+	Calendar  calendarSection   `toml:"calendar"`
 	People    []personSection   `toml:"people"`
 	Teams     []teamSection     `toml:"teams"`
 	Rotations []rotationSection `toml:"rotations"`
@@ -129,4 +130,9 @@ type twilioSection struct {
 	From                string         `toml:"from"`
 	MessagingServiceSID string         `toml:"messaging_service_sid"`
 	APIURL              string         `toml:"api_url"`
+}
+
+type calendarSection struct {
+	Past   string `toml:"past"`
+	Future string `toml:"future"`
 }

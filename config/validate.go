@@ -50,6 +50,8 @@ func (v *validator) build(f *fileConfig) *Config {
 	if f.Twilio != nil {
 		cfg.Twilio = v.twilio(f.Twilio, cfg.Server.PublicURL)
 	}
+	cfg.FeedPast = v.window("calendar.past", f.Calendar.Past, 4*rota.Week, 0, 366*rota.Day)
+	cfg.FeedFuture = v.window("calendar.future", f.Calendar.Future, 26*rota.Week, rota.Day, 2*366*rota.Day)
 	if f.GitHub != nil {
 		if sec, ok := v.secret("github.webhook_secret", f.GitHub.WebhookSecret); ok {
 			cfg.GitHubSecret = sec.Value
@@ -789,4 +791,21 @@ func alphanumeric(s string) bool {
 		}
 	}
 	return s != ""
+}
+
+// window parses an optional duration within [lo, hi].
+func (v *validator) window(path, s string, def, lo, hi time.Duration) time.Duration {
+	if s == "" {
+		return def
+	}
+	d, err := rota.ParseDuration(s)
+	if err != nil {
+		v.addf(path, "%v", err)
+		return def
+	}
+	if d < lo || d > hi {
+		v.addf(path, "%q must be between %s and %s", s, rota.FormatDuration(lo), rota.FormatDuration(hi))
+		return def
+	}
+	return d
 }

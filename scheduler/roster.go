@@ -15,7 +15,16 @@ type Roster struct {
 	org       *rota.Org
 	overrides map[string][]rota.Override
 	timelines map[string]*Timeline
+	gen       uint64
 }
+
+// generations numbers rosters: each new one, whatever made it, gets a
+// higher number than every one before in this process.
+var generations atomic.Uint64
+
+// Generation identifies this roster among those of the process: what a
+// cache of anything computed from it (a calendar's ETag) keys on.
+func (r *Roster) Generation() uint64 { return r.gen }
 
 // NewRoster builds a roster from the organisation and all stored overrides.
 // Overrides of rotations the organisation does not have are kept, unused,
@@ -25,7 +34,7 @@ func NewRoster(org *rota.Org, overrides []rota.Override) *Roster {
 	for _, o := range overrides {
 		byRot[o.Rotation] = append(byRot[o.Rotation], o)
 	}
-	r := &Roster{org: org, overrides: byRot, timelines: make(map[string]*Timeline, len(org.Rotations))}
+	r := &Roster{org: org, overrides: byRot, timelines: make(map[string]*Timeline, len(org.Rotations)), gen: generations.Add(1)}
 	for _, rot := range org.Rotations {
 		r.timelines[rot.Name] = NewTimeline(rot, byRot[rot.Name])
 	}
@@ -61,7 +70,7 @@ func (r *Roster) Shifts(rotation string, from, to time.Time) []rota.Shift {
 // WithOrg returns the roster for a reloaded organisation, keeping the
 // overrides.
 func (r *Roster) WithOrg(org *rota.Org) *Roster {
-	n := &Roster{org: org, overrides: r.overrides, timelines: make(map[string]*Timeline, len(org.Rotations))}
+	n := &Roster{org: org, overrides: r.overrides, timelines: make(map[string]*Timeline, len(org.Rotations)), gen: generations.Add(1)}
 	for _, rot := range org.Rotations {
 		if old := r.timelines[rot.Name]; old != nil {
 			n.timelines[rot.Name] = old.withRotation(rot)
@@ -74,7 +83,7 @@ func (r *Roster) WithOrg(org *rota.Org) *Roster {
 
 // WithOverrides returns the roster with rotation's overrides replaced.
 func (r *Roster) WithOverrides(rotation string, overrides []rota.Override) *Roster {
-	n := &Roster{org: r.org, overrides: make(map[string][]rota.Override, len(r.overrides)+1), timelines: make(map[string]*Timeline, len(r.timelines))}
+	n := &Roster{org: r.org, overrides: make(map[string][]rota.Override, len(r.overrides)+1), timelines: make(map[string]*Timeline, len(r.timelines)), gen: generations.Add(1)}
 	for k, v := range r.overrides {
 		n.overrides[k] = v
 	}

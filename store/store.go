@@ -56,6 +56,8 @@ type DB struct {
 	closeOnce sync.Once
 
 	writeStmts, readStmts stmts
+	// feedVersions caches calendar event versions by UID.
+	feedVersions sync.Map
 
 	// Now is the clock the store reads once per write; tests replace it.
 	Now func() time.Time

@@ -4,6 +4,7 @@
 //	rotad check-config FILE
 //	rotad oncall --config FILE [--at TIME] [--rotation NAME] [--db PATH]
 //	rotad backup --config FILE --out PATH [--db PATH]
+//	rotad ical-token {person|rotation} NAME --config FILE [--rotate] [--revoke]
 //	rotad version
 package main
 
@@ -30,6 +31,8 @@ Usage:
         print who is on call, overrides included
   rotad backup --config FILE --out PATH [--db PATH]
         write a consistent copy of the database while rotad runs
+  rotad ical-token {person|rotation} NAME --config FILE [--rotate] [--revoke]
+        issue (or revoke) the secret calendar feed URL of a person or rotation
   rotad version
         print the version
 `
@@ -67,6 +70,8 @@ func run(args []string, stdout, stderr io.Writer) error {
 		return onCall(rest, stdout, stderr)
 	case "backup":
 		return backup(rest, stdout, stderr)
+	case "ical-token":
+		return icalToken(rest, stdout, stderr)
 	case "version", "--version", "-version":
 		fmt.Fprintf(stdout, "rotad %s (%s, %s/%s)\n", version, runtime.Version(), runtime.GOOS, runtime.GOARCH)
 		return nil

@@ -85,7 +85,7 @@ func serve(args []string, stderr io.Writer) error {
 		Notifiers: notify, PublicURL: cfg.Server.PublicURL,
 	})
 	srv := api.New(api.Options{
-		Book: book, Overrides: db, Pager: engine, Twilio: engine, Alerts: db, Deploys: db, Ping: db.Ping, Logger: log,
+		Book: book, Overrides: db, Pager: engine, Twilio: engine, Alerts: db, Deploys: db, Feeds: db, Ping: db.Ping, Logger: log,
 		Settings: apiSettings(cfg), Registry: reg, Gatherer: reg,
 	})
 	// The engine stops before the database closes (defers run in
@@ -148,7 +148,8 @@ func serve(args []string, stderr io.Writer) error {
 
 func apiSettings(cfg *config.Config) api.Settings {
 	st := api.Settings{AdminToken: cfg.Server.AdminToken, AdminTokenSource: cfg.Server.AdminTokenSource,
-		ReadsRequireToken: cfg.Server.ReadsRequireToken, PublicURL: cfg.Server.PublicURL, GitHubSecret: cfg.GitHubSecret}
+		ReadsRequireToken: cfg.Server.ReadsRequireToken, PublicURL: cfg.Server.PublicURL, GitHubSecret: cfg.GitHubSecret,
+		FeedPast: cfg.FeedPast, FeedFuture: cfg.FeedFuture}
 	if cfg.Twilio != nil {
 		st.TwilioTokens = cfg.Twilio.AuthTokens
 	}

@@ -1,0 +1,176 @@
+package api
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"net/http"
+	"strings"
+
+	"github.com/rotahq/rota"
+	"github.com/rotahq/rota/scheduler"
+)
+
+// FeedStore keeps calendar tokens and event versions.
+type FeedStore interface {
+	IssueFeedToken(ctx context.Context, kind, name string) (string, error)
+	RevokeFeedToken(ctx context.Context, kind, name string) error
+	CheckFeedToken(ctx context.Context, kind, name, token string) (bool, error)
+	Versions(ctx context.Context, events map[string]string) (map[string]rota.FeedVersion, error)
+}
+
+// Default calendar window: four weeks back, twenty-six ahead.
+const (
+	DefaultFeedPast   = 4 * rota.Week
+	DefaultFeedFuture = 26 * rota.Week
+)
+
+// feed serves a person's or a rotation's calendar: GET and HEAD, with an
+// ETag computed without rendering, so that clients polling an unchanged
+// calendar get 304 for the price of a hash.
+func (s *Server) feed(kind string) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		name, ok := strings.CutSuffix(r.PathValue("file"), ".ics")
+		roster := s.book.Roster()
+		org := roster.Org()
+		exists := ok && (kind == "person" && org.Person(name) != nil || kind == "rotation" && org.Rotation(name) != nil)
+		valid := false
+		if exists {
+			var err error
+			valid, err = s.feeds.CheckFeedToken(r.Context(), kind, name, r.URL.Query().Get("token"))
+			if err != nil {
+				s.writeError(w, r, err)
+				return
+			}
+		}
+		if !valid {
+			// One answer for an unknown name, a wrong token and a revoked
+			// one: a feed URL reveals nothing it does not own.
+			writeJSON(w, http.StatusNotFound, errorBody{errorDetail{Code: rota.ENOTFOUND, Message: "not found"}})
+			return
+		}
+		st := s.settings.Load()
+		past, future := st.FeedPast, st.FeedFuture
+		if past == 0 {
+			past = DefaultFeedPast
+		}
+		if future == 0 {
+			future = DefaultFeedFuture
+		}
+		// The window moves a day at a time, so a day's polls share an ETag.
+		day := s.now().UTC().Truncate(rota.Day)
+		from, to := day.Add(-past), day.Add(future+rota.Day)
+		sum := sha256.Sum256([]byte(fmt.Sprintf("%s\x00%s\x00%d\x00%d\x00%s", kind, name, roster.Generation(), day.Unix(), st.PublicURL)))
+		etag := `"` + hex.EncodeToString(sum[:12]) + `"`
+		w.Header().Set("ETag", etag)
+		w.Header().Set("Cache-Control", "private, max-age=300")
+		if match := r.Header.Get("If-None-Match"); match != "" && (match == etag || match == "W/"+etag || match == "*") {
+			w.WriteHeader(http.StatusNotModified)
+			return
+		}
+		opts := scheduler.FeedOptions{BaseURL: st.PublicURL}
+		var events []scheduler.FeedEvent
+		title := ""
+		if kind == "person" {
+			events = roster.PersonFeed(name, from, to, opts)
+			title = "On call: " + org.Person(name).Display()
+		} else {
+			events = roster.RotationFeed(name, from, to, opts)
+			title = "On call: " + name
+		}
+		hashes := make(map[string]string, len(events))
+		for _, e := range events {
+			hashes[e.UID] = e.Hash()
+		}
+		versions, err := s.feeds.Versions(r.Context(), hashes)
+		if err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		for i := range events {
+			v := versions[events[i].UID]
+			events[i].Sequence, events[i].Modified = v.Sequence, v.Modified
+		}
+		var buf bytes.Buffer
+		if err := scheduler.EncodeICal(&buf, title, events); err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		w.Header().Set("Content-Type", "text/calendar; charset=utf-8")
+		w.Header().Set("Content-Disposition", fmt.Sprintf(`inline; filename="%s.ics"`, name))
+		w.Header().Set("Content-Length", fmt.Sprint(buf.Len()))
+		w.WriteHeader(http.StatusOK)
+		if r.Method != http.MethodHead {
+			w.Write(buf.Bytes())
+		}
+	}
+}
+
+type feedTokenRequest struct {
+	Kind string `json:"kind"`
+	Name string `json:"name"`
+}
+
+// FeedURLs returns a token's feed addresses, for https and for webcal
+// (what calendar applications subscribe to).
+func FeedURLs(publicURL, kind, name, token string) (https, webcal string) {
+	dir := "people"
+	if kind == "rotation" {
+		dir = "rotations"
+	}
+	https = fmt.Sprintf("%s/ical/%s/%s.ics?token=%s", publicURL, dir, name, token)
+	webcal = "webcal://" + strings.TrimPrefix(strings.TrimPrefix(https, "https://"), "http://")
+	return https, webcal
+}
+
+// issueFeedToken serves POST /api/v1/ical-tokens: a new token for a person
+// or rotation, replacing any it had. The token is shown this once.
+func (s *Server) issueFeedToken(w http.ResponseWriter, r *http.Request) error {
+	var req feedTokenRequest
+	if err := decodeJSON(w, r, &req, maxBody); err != nil {
+		return err
+	}
+	if err := s.feedTarget(req.Kind, req.Name); err != nil {
+		return err
+	}
+	token, err := s.feeds.IssueFeedToken(r.Context(), req.Kind, req.Name)
+	if err != nil {
+		return err
+	}
+	https, webcal := FeedURLs(s.settings.Load().PublicURL, req.Kind, req.Name, token)
+	s.log.Info("calendar token issued", "kind", req.Kind, "name", req.Name)
+	writeJSON(w, http.StatusCreated, map[string]string{"kind": req.Kind, "name": req.Name, "token": token, "url": https, "webcal": webcal})
+	return nil
+}
+
+func (s *Server) revokeFeedToken(w http.ResponseWriter, r *http.Request) error {
+	kind, name := r.PathValue("kind"), r.PathValue("name")
+	if err := s.feedTarget(kind, name); err != nil {
+		return err
+	}
+	if err := s.feeds.RevokeFeedToken(r.Context(), kind, name); err != nil {
+		return err
+	}
+	s.log.Info("calendar token revoked", "kind", kind, "name", name)
+	writeJSON(w, http.StatusOK, map[string]string{"kind": kind, "name": name, "status": "revoked"})
+	return nil
+}
+
+func (s *Server) feedTarget(kind, name string) error {
+	org := s.book.Roster().Org()
+	switch kind {
+	case "person":
+		if org.Person(name) == nil {
+			return rota.FieldError("name", "no person named %q", name)
+		}
+	case "rotation":
+		if org.Rotation(name) == nil {
+			return rota.FieldError("name", "no rotation named %q", name)
+		}
+	default:
+		return rota.FieldError("kind", "must be person or rotation, not %q", kind)
+	}
+	return nil
+}

@@ -1,0 +1,253 @@
+package api_test
+
+import (
+	"bytes"
+	"context"
+	"flag"
+	"fmt"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/rotahq/rota/api"
+	"github.com/rotahq/rota/config"
+	"github.com/rotahq/rota/paging"
+	"github.com/rotahq/rota/scheduler"
+	"github.com/rotahq/rota/store"
+)
+
+var updateGolden = flag.Bool("update", false, "rewrite golden files")
+
+// Berlin, weekly from 2026-01-06: alice, bruno, chloe. 2026-03-29 is the
+// spring-forward Sunday.
+const feedConfig = `
+[server]
+public_url = "https://rota.example.com"
+[calendar]
+past = "1w"
+future = "3w"
+[[people]]
+name = "alice"
+full_name = "Alice Martin"
+timezone = "Europe/Berlin"
+[[people]]
+name = "bruno"
+full_name = "Bruno Costa"
+timezone = "Europe/Lisbon"
+[[people]]
+name = "chloe"
+timezone = "Europe/Berlin"
+[[teams]]
+name = "payments"
+members = ["alice", "bruno", "chloe"]
+timezone = "Europe/Berlin"
+[[rotations]]
+name = "payments-primary"
+team = "payments"
+members = ["alice", "bruno", "chloe"]
+start = 2026-01-06
+[[escalation_policies]]
+name = "payments"
+steps = [{ targets = ["rotation:payments-primary"] }]
+`
+
+func newFeedFixture(t testing.TB, now time.Time) *fixture {
+	t.Helper()
+	cfg, err := config.Parse("feed.toml", []byte(feedConfig), t.TempDir(), func(string) (string, bool) { return "", false })
+	if err != nil {
+		t.Fatal(err)
+	}
+	db, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "rota.db"), store.Options{Synchronous: store.SyncNormal})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	f := &fixture{db: db, book: scheduler.NewBook(scheduler.NewRoster(cfg.Org, nil)), now: now}
+	db.Now = func() time.Time { return f.now }
+	st := withToken()
+	st.PublicURL, st.FeedPast, st.FeedFuture = cfg.Server.PublicURL, cfg.FeedPast, cfg.FeedFuture
+	engine := paging.New(paging.Options{Store: db, Book: f.book})
+	f.api = api.New(api.Options{Book: f.book, Overrides: db, Pager: engine, Alerts: db, Feeds: db, Ping: db.Ping, Settings: st,
+		Now: func() time.Time { return f.now }})
+	srv := newServer(t.(*testing.T), f.api)
+	f.srv = srv
+	return f
+}
+
+func (f *fixture) token(t *testing.T, kind, name string) string {
+	t.Helper()
+	r := f.do(t, "POST", "/api/v1/ical-tokens", adminToken, "", fmt.Sprintf(`{"kind":%q,"name":%q}`, kind, name))
+	if r.status != 201 {
+		t.Fatalf("token: %d %s", r.status, r.raw)
+	}
+	return r.body["token"].(string)
+}
+
+func (f *fixture) getFeed(t *testing.T, method, path string, header ...string) (*http.Response, string) {
+	t.Helper()
+	req, _ := http.NewRequest(method, f.srv.URL+path, nil)
+	for i := 0; i+1 < len(header); i += 2 {
+		req.Header.Set(header[i], header[i+1])
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	var b bytes.Buffer
+	b.ReadFrom(res.Body)
+	return res, b.String()
+}
+
+func TestFeedGolden(t *testing.T) {
+	// Generated on Tuesday 2026-03-24 12:00 UTC: the window runs from a
+	// week back to three weeks ahead, across the spring-forward week.
+	f := newFeedFixture(t, time.Date(2026, 3, 24, 12, 0, 0, 0, time.UTC))
+	// An override: chloe covers bruno's Friday in the week of 17 March.
+	r := f.do(t, "POST", "/api/v1/rotations/payments-primary/overrides", adminToken, "",
+		`{"person":"chloe","start":"2026-03-20T08:00:00Z","end":"2026-03-21T08:00:00Z","reason":"bruno at a wedding"}`)
+	if r.status != 201 {
+		t.Fatal(r.raw)
+	}
+	for _, feed := range []struct{ kind, name, path, golden string }{
+		{"rotation", "payments-primary", "/ical/rotations/payments-primary.ics", "rotation.ics"},
+		{"person", "chloe", "/ical/people/chloe.ics", "person-chloe.ics"},
+	} {
+		tok := f.token(t, feed.kind, feed.name)
+		res, body := f.getFeed(t, "GET", feed.path+"?token="+tok)
+		if res.StatusCode != 200 || res.Header.Get("Content-Type") != "text/calendar; charset=utf-8" {
+			t.Fatalf("%s: %d %s", feed.path, res.StatusCode, res.Header.Get("Content-Type"))
+		}
+		golden := filepath.Join("testdata", "ical", feed.golden)
+		if *updateGolden {
+			os.WriteFile(golden, []byte(body), 0o644)
+		}
+		want, err := os.ReadFile(golden)
+		if err != nil {
+			t.Fatalf("%v (go test ./api -run FeedGolden -update)", err)
+		}
+		if body != string(want) {
+			t.Errorf("%s differs from %s:\n%s", feed.path, golden, body)
+		}
+		for i, line := range strings.Split(strings.TrimSuffix(body, "\r\n"), "\r\n") {
+			if len(line) > 75 {
+				t.Errorf("line %d is %d octets: %q", i+1, len(line), line)
+			}
+			if strings.Contains(line, "\n") {
+				t.Errorf("line %d has a bare LF", i+1)
+			}
+		}
+	}
+}
+
+// TestFeedIndependentParser parses the rotation feed with Debian's
+// python3-icalendar and checks every event's instants against the
+// roster's shifts.
+func TestFeedIndependentParser(t *testing.T) {
+	if _, err := exec.Command("/usr/bin/python3", "-c", "import icalendar").CombinedOutput(); err != nil {
+		t.Skip("python3-icalendar is missing: apt-get install python3-icalendar (make test installs it)")
+	}
+	f := newFeedFixture(t, time.Date(2026, 3, 24, 12, 0, 0, 0, time.UTC))
+	f.do(t, "POST", "/api/v1/rotations/payments-primary/overrides", adminToken, "",
+		`{"person":"chloe","start":"2026-03-20T08:00:00Z","end":"2026-03-21T08:00:00Z"}`)
+	tok := f.token(t, "rotation", "payments-primary")
+	_, body := f.getFeed(t, "GET", "/ical/rotations/payments-primary.ics?token="+tok)
+	cmd := exec.Command("/usr/bin/python3", "testdata/ical/instants.py")
+	cmd.Stdin = strings.NewReader(body)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("python3-icalendar rejects the feed: %v\n%s", err, out)
+	}
+	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+	shifts := f.book.Roster().Shifts("payments-primary", time.Date(2026, 3, 17, 0, 0, 0, 0, time.UTC), time.Date(2026, 4, 15, 0, 0, 0, 0, time.UTC))
+	if len(lines) != len(shifts) {
+		t.Fatalf("the parser sees %d events, the roster has %d shifts:\n%s", len(lines), len(shifts), out)
+	}
+	sawDST := false
+	for i, sh := range shifts {
+		want := fmt.Sprintf("%s %s TRANSPARENT 0", sh.Start.Format("2006-01-02T15:04:05Z"), sh.End.Format("2006-01-02T15:04:05Z"))
+		if got := lines[i][strings.Index(lines[i], " ")+1:]; got != want {
+			t.Errorf("event %d: parser says %q, roster %q", i, got, want)
+		}
+		if sh.Duration() == 167*time.Hour {
+			sawDST = true
+		}
+	}
+	if !sawDST {
+		t.Error("the window has no 167-hour shift: no DST week tested")
+	}
+}
+
+func TestFeedTokensAndCaching(t *testing.T) {
+	f := newFeedFixture(t, time.Date(2026, 3, 24, 12, 0, 0, 0, time.UTC))
+	tok := f.token(t, "person", "alice")
+	path := "/ical/people/alice.ics?token="
+	for _, bad := range []string{"", "wrong", tok + "x"} {
+		if res, body := f.getFeed(t, "GET", path+bad); res.StatusCode != 404 || body != `{"error":{"code":"not_found","message":"not found"}}`+"\n" {
+			t.Errorf("token %q: %d %q", bad, res.StatusCode, body)
+		}
+	}
+	// Another person's token, or an unknown name, answers the same.
+	other := f.token(t, "person", "bruno")
+	if res, _ := f.getFeed(t, "GET", path+other); res.StatusCode != 404 {
+		t.Errorf("bruno's token on alice's feed: %d", res.StatusCode)
+	}
+	if res, _ := f.getFeed(t, "GET", "/ical/people/nobody.ics?token="+tok); res.StatusCode != 404 {
+		t.Errorf("unknown person: %d", res.StatusCode)
+	}
+	res, body := f.getFeed(t, "GET", path+tok)
+	etag := res.Header.Get("ETag")
+	if res.StatusCode != 200 || etag == "" || !strings.Contains(body, "BEGIN:VCALENDAR") {
+		t.Fatalf("feed: %d %q", res.StatusCode, etag)
+	}
+	if res, body := f.getFeed(t, "GET", path+tok, "If-None-Match", etag); res.StatusCode != 304 || body != "" {
+		t.Errorf("If-None-Match: %d", res.StatusCode)
+	}
+	if res, body := f.getFeed(t, "HEAD", path+tok); res.StatusCode != 200 || body != "" || res.Header.Get("ETag") != etag || res.Header.Get("Content-Length") == "0" {
+		t.Errorf("HEAD: %d %q %v", res.StatusCode, body, res.Header)
+	}
+	// An override changes the feed: a new ETag, and the changed event's
+	// SEQUENCE goes up.
+	f.do(t, "POST", "/api/v1/rotations/payments-primary/overrides", adminToken, "", `{"person":"chloe","start":"2026-04-01T00:00:00Z","end":"2026-04-02T00:00:00Z"}`)
+	res, body2 := f.getFeed(t, "GET", path+tok, "If-None-Match", etag)
+	if res.StatusCode != 200 || res.Header.Get("ETag") == etag {
+		t.Fatalf("after an override: %d, etag %q", res.StatusCode, res.Header.Get("ETag"))
+	}
+	if !strings.Contains(body2, "SEQUENCE:1") || strings.Count(body2, "SEQUENCE:1") != 1 {
+		t.Errorf("the shortened shift should be SEQUENCE:1, the others 0:\n%s", body2)
+	}
+	// Rotated: the old token stops working, the new one works.
+	tok2 := f.token(t, "person", "alice")
+	if res, _ := f.getFeed(t, "GET", path+tok); res.StatusCode != 404 {
+		t.Errorf("rotated-out token: %d", res.StatusCode)
+	}
+	if res, _ := f.getFeed(t, "GET", path+tok2); res.StatusCode != 200 {
+		t.Errorf("new token: %d", res.StatusCode)
+	}
+	// Revoked: gone.
+	if r := f.do(t, "DELETE", "/api/v1/ical-tokens/person/alice", adminToken, "", ""); r.status != 200 {
+		t.Fatalf("revoke: %d %s", r.status, r.raw)
+	}
+	if res, _ := f.getFeed(t, "GET", path+tok2); res.StatusCode != 404 {
+		t.Errorf("revoked token: %d", res.StatusCode)
+	}
+	if r := f.do(t, "DELETE", "/api/v1/ical-tokens/person/alice", adminToken, "", ""); r.status != 404 {
+		t.Errorf("revoke again: %d", r.status)
+	}
+	for _, body := range []string{`{"kind":"team","name":"x"}`, `{"kind":"person","name":"nobody"}`} {
+		if r := f.do(t, "POST", "/api/v1/ical-tokens", adminToken, "", body); r.status != 400 {
+			t.Errorf("%s: %d", body, r.status)
+		}
+	}
+	if r := f.do(t, "POST", "/api/v1/ical-tokens", "", "", `{"kind":"person","name":"alice"}`); r.status != 401 {
+		t.Errorf("no admin token: %d", r.status)
+	}
+	r := f.do(t, "POST", "/api/v1/ical-tokens", adminToken, "", `{"kind":"rotation","name":"payments-primary"}`)
+	if !strings.HasPrefix(r.body["webcal"].(string), "webcal://rota.example.com/ical/rotations/payments-primary.ics?token=") {
+		t.Errorf("webcal URL: %v", r.body["webcal"])
+	}
+}
