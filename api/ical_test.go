@@ -34,10 +34,12 @@ future = "3w"
 name = "alice"
 full_name = "Alice Martin"
 timezone = "Europe/Berlin"
+contacts = [{ type = "webhook", address = "https://hooks.example.com/alice" }]
 [[people]]
 name = "bruno"
 full_name = "Bruno Costa"
 timezone = "Europe/Lisbon"
+contacts = [{ type = "voice", address = "+351912345002" }, { type = "sms", address = "+351912345002" }]
 [[people]]
 name = "chloe"
 timezone = "Europe/Berlin"
@@ -71,7 +73,7 @@ func newFeedFixture(t testing.TB, now time.Time) *fixture {
 	st := withToken()
 	st.PublicURL, st.FeedPast, st.FeedFuture = cfg.Server.PublicURL, cfg.FeedPast, cfg.FeedFuture
 	engine := paging.New(paging.Options{Store: db, Book: f.book})
-	f.api = api.New(api.Options{Book: f.book, Overrides: db, Pager: engine, Alerts: db, Feeds: db, Ping: db.Ping, Settings: st,
+	f.api = api.New(api.Options{Book: f.book, Overrides: db, Pager: engine, Alerts: db, Feeds: db, Swaps: db, Teller: engine, Ping: db.Ping, Settings: st,
 		Now: func() time.Time { return f.now }})
 	srv := newServer(t.(*testing.T), f.api)
 	f.srv = srv
@@ -110,6 +112,12 @@ func TestFeedGolden(t *testing.T) {
 	// An override: chloe covers bruno's Friday in the week of 17 March.
 	r := f.do(t, "POST", "/api/v1/rotations/payments-primary/overrides", adminToken, "",
 		`{"person":"chloe","start":"2026-03-20T08:00:00Z","end":"2026-03-21T08:00:00Z","reason":"bruno at a wedding"}`)
+	if r.status != 201 {
+		t.Fatal(r.raw)
+	}
+	// A swap: alice's shift from 31 March and bruno's from 7 April.
+	r = f.do(t, "POST", "/api/v1/rotations/payments-primary/swaps", adminToken, "",
+		`{"a":"alice","b":"bruno","shift_a_start":"2026-03-31T08:00:00Z","shift_b_start":"2026-04-07T08:00:00Z"}`)
 	if r.status != 201 {
 		t.Fatal(r.raw)
 	}
@@ -249,5 +257,43 @@ func TestFeedTokensAndCaching(t *testing.T) {
 	r := f.do(t, "POST", "/api/v1/ical-tokens", adminToken, "", `{"kind":"rotation","name":"payments-primary"}`)
 	if !strings.HasPrefix(r.body["webcal"].(string), "webcal://rota.example.com/ical/rotations/payments-primary.ics?token=") {
 		t.Errorf("webcal URL: %v", r.body["webcal"])
+	}
+}
+
+func TestSwap(t *testing.T) {
+	f := newFeedFixture(t, time.Date(2026, 3, 24, 12, 0, 0, 0, time.UTC))
+	r := f.do(t, "POST", "/api/v1/rotations/payments-primary/swaps", adminToken, "",
+		`{"a":"alice","b":"bruno","shift_a_start":"2026-03-31T08:00:00Z","shift_b_start":"2026-04-07T08:00:00Z","reason":"holiday"}`)
+	if r.status != 201 {
+		t.Fatalf("swap: %d %s", r.status, r.raw)
+	}
+	told := r.body["told"].(map[string]any)
+	if told["alice"] != "webhook" || told["bruno"] != "sms" {
+		t.Errorf("told: %v", told)
+	}
+	ovs := r.body["overrides"].([]any)
+	if len(ovs) != 2 || ovs[0].(map[string]any)["reason"] != "swap: alice and bruno trade shifts: holiday" {
+		t.Errorf("overrides: %v", ovs)
+	}
+	roster := f.book.Roster()
+	for at, want := range map[string]string{"2026-04-01T00:00:00Z": "bruno", "2026-04-08T00:00:00Z": "alice"} {
+		ts, _ := time.Parse(time.RFC3339, at)
+		if sh, _ := roster.OnCall("payments-primary", ts); sh.Person != want {
+			t.Errorf("%s: %s, want %s", at, sh.Person, want)
+		}
+	}
+	for _, tt := range []struct{ body, field string }{
+		{`{"a":"alice","b":"bruno","shift_a_start":"2026-04-01T00:00:00Z","shift_b_start":"2026-04-14T08:00:00Z"}`, "shift_a_start"},
+		{`{"a":"alice","b":"chloe","shift_a_start":"2026-04-21T08:00:00Z","shift_b_start":"2026-04-21T08:00:00Z"}`, "shift_b_start"},
+		{`{"a":"alice","b":"alice","shift_a_start":"x","shift_b_start":"y"}`, "b"},
+		{`{"a":"alice","b":"zed","shift_a_start":"x","shift_b_start":"y"}`, "b"},
+		{`{"a":"alice","b":"bruno","shift_a_start":"2026-04-21T08:00:00Z"}`, "shift_b_start"},
+	} {
+		if r := f.do(t, "POST", "/api/v1/rotations/payments-primary/swaps", adminToken, "", tt.body); r.status != 400 || r.errorField() != tt.field {
+			t.Errorf("%s: %d %s", tt.body, r.status, r.raw)
+		}
+	}
+	if ovs, _ := f.db.Overrides(context.Background(), ""); len(ovs) != 2 {
+		t.Errorf("%d overrides after refused swaps, want 2", len(ovs))
 	}
 }

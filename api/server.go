@@ -70,6 +70,8 @@ type Server struct {
 	alerts    AlertReader
 	deploys   DeployStore
 	feeds     FeedStore
+	swaps     SwapStore
+	teller    Teller
 	keys      keys
 	metrics   *metrics
 	gatherer  prometheus.Gatherer
@@ -90,6 +92,9 @@ type Options struct {
 	Alerts    AlertReader
 	Deploys   DeployStore
 	Feeds     FeedStore
+	// Swaps stores swaps; Teller tells the people of a swap.
+	Swaps  SwapStore
+	Teller Teller
 	// Twilio handles Twilio's webhooks; nil answers them 404.
 	Twilio TwilioHandler
 	// Registry receives the API's metrics, and Gatherer serves /metrics;
@@ -106,7 +111,7 @@ type Options struct {
 
 // New returns a server for opts.
 func New(opts Options) *Server {
-	s := &Server{book: opts.Book, overrides: opts.Overrides, pager: opts.Pager, twilio: opts.Twilio, alerts: opts.Alerts, deploys: opts.Deploys, feeds: opts.Feeds, ping: opts.Ping, log: opts.Logger, now: opts.Now}
+	s := &Server{book: opts.Book, overrides: opts.Overrides, pager: opts.Pager, twilio: opts.Twilio, alerts: opts.Alerts, deploys: opts.Deploys, feeds: opts.Feeds, swaps: opts.Swaps, teller: opts.Teller, ping: opts.Ping, log: opts.Logger, now: opts.Now}
 	if opts.Registry == nil {
 		reg := prometheus.NewRegistry()
 		opts.Registry, opts.Gatherer = reg, reg
@@ -144,6 +149,9 @@ func (s *Server) routes() http.Handler {
 	mux.Handle("GET /api/v1/rotations/{name}/overrides", s.read(s.listOverrides))
 	mux.Handle("POST /api/v1/rotations/{name}/overrides", s.write(s.createOverride))
 	mux.Handle("DELETE /api/v1/overrides/{id}", s.write(s.deleteOverride))
+	if s.swaps != nil && s.teller != nil {
+		mux.Handle("POST /api/v1/rotations/{name}/swaps", s.write(s.swap))
+	}
 
 	mux.Handle("POST /api/v1/alerts", handlerFunc(s.postAlert).serve(s))
 	mux.HandleFunc("POST /v2/enqueue", s.enqueuePagerDuty)

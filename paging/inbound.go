@@ -214,3 +214,32 @@ func (e *Engine) HandleStatus(ctx context.Context, r rota.ProviderReport) error 
 	}
 	return nil
 }
+
+// Tell sends a person a message that is not a page (a swap, a reminder)
+// through their first webhook, Slack or SMS contact, at once and once:
+// best effort, outside the outbox. It returns the channel used, or an
+// error when the person has no such contact or the send failed.
+func (e *Engine) Tell(ctx context.Context, person, text string) (string, error) {
+	p := e.book.Roster().Org().Person(person)
+	if p == nil {
+		return "", rota.Errorf(rota.ENOTFOUND, "no person named %q", person)
+	}
+	for _, c := range p.Contacts {
+		if c.Type != rota.ContactWebhook && c.Type != rota.ContactSlack && c.Type != rota.ContactSMS {
+			continue
+		}
+		n := e.opts.Notifiers[c.Type]
+		if n == nil {
+			n = e.opts.Fallback
+		}
+		sctx, cancel := context.WithTimeout(ctx, e.opts.SendTimeout)
+		_, err := n.Notify(sctx, Message{Person: person, Channel: c.Type, Address: c.Address, Text: text, Now: e.now()})
+		cancel()
+		if err != nil {
+			e.log.Warn("message not delivered", "person", person, "channel", c.Type, "err", err)
+			return c.Type, err
+		}
+		return c.Type, nil
+	}
+	return "", rota.Errorf(rota.ENOTFOUND, "%s has no webhook, Slack or SMS contact", person)
+}

@@ -105,3 +105,26 @@ func scanOverride(s scanner) (rota.Override, error) {
 	o.Start, o.End, o.CreatedAt = fromMillis(start), fromMillis(end), fromMillis(created)
 	return o, nil
 }
+
+// CreateOverrides stores several overrides in one transaction: all or
+// none (a swap is two).
+func (db *DB) CreateOverrides(ctx context.Context, os []*rota.Override) error {
+	for _, o := range os {
+		if err := o.Validate(); err != nil {
+			return err
+		}
+	}
+	return db.tx(ctx, func(tx wtx, now time.Time) error {
+		for _, o := range os {
+			res, err := tx.exec(`INSERT INTO overrides (rotation, person, start_ms, end_ms, reason, created_by, created_ms)
+				VALUES (?, ?, ?, ?, ?, ?, ?)`,
+				o.Rotation, o.Person, o.Start.UnixMilli(), o.End.UnixMilli(), o.Reason, o.CreatedBy, now.UnixMilli())
+			if err != nil {
+				return fmt.Errorf("create override: %w", err)
+			}
+			o.ID, _ = res.LastInsertId()
+			o.Start, o.End, o.CreatedAt = fromMillis(o.Start.UnixMilli()), fromMillis(o.End.UnixMilli()), fromMillis(now.UnixMilli())
+		}
+		return nil
+	})
+}
