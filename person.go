@@ -31,6 +31,10 @@ type Person struct {
 	// author or merger; both compare case-insensitively.
 	GitHub []string
 	Emails []string
+	// PTO is leave from the configuration; PTOCalendar is an iCal URL
+	// whose busy and out-of-office events are leave too.
+	PTO         []Leave
+	PTOCalendar string
 }
 
 // Display returns the full name when there is one, the short name otherwise.
@@ -159,4 +163,12 @@ func ValidE164(s string) bool {
 		}
 	}
 	return true
+}
+
+// Leave is time a person is away and must not be scheduled: [Start, End).
+type Leave struct {
+	Start, End time.Time
+	// Source is "config" or the calendar it came from; Summary its title.
+	Source  string
+	Summary string
 }

@@ -12,6 +12,9 @@ type Shift struct {
 	// OverrideID is the override that put Person here, or 0 when Person is
 	// simply scheduled.
 	OverrideID int64
+	// CoveringFor is the member whose turn it was, on leave, when Person
+	// covers in their place.
+	CoveringFor string
 }
 
 // IsOverride reports whether the shift comes from an override.

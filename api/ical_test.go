@@ -43,6 +43,8 @@ contacts = [{ type = "voice", address = "+351912345002" }, { type = "sms", addre
 [[people]]
 name = "chloe"
 timezone = "Europe/Berlin"
+# Leave during her shift from 14 April: alice covers.
+pto = [{ start = "2026-04-15", end = "2026-04-16", reason = "conference" }]
 [[teams]]
 name = "payments"
 members = ["alice", "bruno", "chloe"]

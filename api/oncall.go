@@ -14,17 +14,18 @@ import (
 const maxShiftRange = 400 * rota.Day
 
 type shiftJSON struct {
-	Rotation   string    `json:"rotation"`
-	Person     string    `json:"person"`
-	PersonName string    `json:"person_name,omitempty"`
-	Start      time.Time `json:"start"`
-	End        time.Time `json:"end"`
-	Override   bool      `json:"override"`
-	OverrideID int64     `json:"override_id,omitempty"`
+	Rotation    string    `json:"rotation"`
+	Person      string    `json:"person"`
+	PersonName  string    `json:"person_name,omitempty"`
+	CoveringFor string    `json:"covering_for,omitempty"`
+	Start       time.Time `json:"start"`
+	End         time.Time `json:"end"`
+	Override    bool      `json:"override"`
+	OverrideID  int64     `json:"override_id,omitempty"`
 }
 
 func (s *Server) shiftJSON(org *rota.Org, sh rota.Shift) shiftJSON {
-	j := shiftJSON{Rotation: sh.Rotation, Person: sh.Person, Start: sh.Start, End: sh.End, Override: sh.IsOverride(), OverrideID: sh.OverrideID}
+	j := shiftJSON{Rotation: sh.Rotation, Person: sh.Person, Start: sh.Start, End: sh.End, Override: sh.IsOverride(), OverrideID: sh.OverrideID, CoveringFor: sh.CoveringFor}
 	if p := org.Person(sh.Person); p != nil && p.FullName != "" {
 		j.PersonName = p.FullName
 	}
@@ -127,9 +128,15 @@ func (s *Server) answerOnCall(roster *scheduler.Roster, at time.Time) *onCallAns
 
 func (s *Server) gap(rot *rota.Rotation, at time.Time) gapJSON {
 	g := gapJSON{Rotation: rot.Name, Team: rot.Team, Reason: "nobody is on call"}
-	if first := s.book.Roster().Timeline(rot.Name).Shifts(at, at.Add(maxShiftRange)); len(first) > 0 {
+	started := !at.Before(rot.Start)
+	if next := s.book.Roster().Timeline(rot.Name).Shifts(at, at.Add(maxShiftRange)); len(next) > 0 {
+		g.Until = next[0].Start
 		g.Reason = "the rotation has not started"
-		g.Until = first[0].Start
+		if started {
+			g.Reason = "every member is on leave"
+		}
+	} else if started {
+		g.Reason = "every member is on leave"
 	}
 	return g
 }

@@ -38,7 +38,9 @@ type Config struct {
 	GitHubSecret string
 	// FeedPast and FeedFuture bound calendar feeds around today.
 	FeedPast, FeedFuture time.Duration
-	Org                  *rota.Org
+	// PTORefresh is the cron spec PTO calendars are fetched on.
+	PTORefresh string
+	Org        *rota.Org
 	// Warnings are things that work but deserve a look, such as an
 	// integration key whose environment variable is not set.
 	Warnings []Problem

@@ -39,6 +39,14 @@ type personSection struct {
 	Contacts      []contactSection `toml:"contacts"`
 	GitHub        []string         `toml:"github"`
 	Emails        []string         `toml:"emails"`
+	PTO           []ptoSection     `toml:"pto"`
+	PTOCalendar   string           `toml:"pto_ical_url"`
+}
+
+type ptoSection struct {
+	Start  string `toml:"start"`
+	End    string `toml:"end"`
+	Reason string `toml:"reason"`
 }
 
 type hoursSection struct {
@@ -133,6 +141,7 @@ type twilioSection struct {
 }
 
 type calendarSection struct {
-	Past   string `toml:"past"`
-	Future string `toml:"future"`
+	Past       string `toml:"past"`
+	Future     string `toml:"future"`
+	PTORefresh string `toml:"pto_refresh"`
 }

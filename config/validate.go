@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/rotahq/rota"
+	"github.com/rotahq/rota/scheduler"
 )
 
 // validator turns the decoded file into rota values, adding a problem for
@@ -52,6 +53,12 @@ func (v *validator) build(f *fileConfig) *Config {
 	}
 	cfg.FeedPast = v.window("calendar.past", f.Calendar.Past, 4*rota.Week, 0, 366*rota.Day)
 	cfg.FeedFuture = v.window("calendar.future", f.Calendar.Future, 26*rota.Week, rota.Day, 2*366*rota.Day)
+	cfg.PTORefresh = f.Calendar.PTORefresh
+	if cfg.PTORefresh == "" {
+		cfg.PTORefresh = "*/30 * * * *"
+	} else if _, err := scheduler.ParseCron(cfg.PTORefresh); err != nil {
+		v.addf("calendar.pto_refresh", "%v", err)
+	}
 	if f.GitHub != nil {
 		if sec, ok := v.secret("github.webhook_secret", f.GitHub.WebhookSecret); ok {
 			cfg.GitHubSecret = sec.Value
@@ -61,6 +68,7 @@ func (v *validator) build(f *fileConfig) *Config {
 	people := v.people(f.People)
 	teams := v.teams(f.Teams, people)
 	v.inheritFromTeams(f.People, people, teams)
+	v.pto(f.People, people)
 	rotations := v.rotations(f.Rotations, people, teams)
 	policies := v.policies(f.Policies, people, rotations)
 	services := v.services(f.Services, teams, policies)
@@ -808,4 +816,53 @@ func (v *validator) window(path, s string, def, lo, hi time.Duration) time.Durat
 		return def
 	}
 	return d
+}
+
+// pto reads people's configured leave: whole local days, "2026-07-01" to
+// "2026-07-14" inclusive, or RFC 3339 instants, end exclusive.
+func (v *validator) pto(ps []personSection, people *named[rota.Person]) {
+	for i, s := range ps {
+		p := people.bySection[i]
+		if p == nil {
+			continue
+		}
+		if s.PTOCalendar != "" {
+			if u, err := url.Parse(s.PTOCalendar); err != nil || (u.Scheme != "http" && u.Scheme != "https" && u.Scheme != "webcal") || u.Host == "" {
+				v.addf(at("people", i, "pto_ical_url"), "%q is not an http, https or webcal URL", s.PTOCalendar)
+			} else {
+				p.PTOCalendar = strings.Replace(s.PTOCalendar, "webcal://", "https://", 1)
+			}
+		}
+		if p.Location == nil {
+			continue
+		}
+		for j, l := range s.PTO {
+			path := fmt.Sprintf("%s[%d]", at("people", i, "pto"), j)
+			start, _, err1 := dateOrTime(l.Start, p.Location)
+			end, endDay, err2 := dateOrTime(l.End, p.Location)
+			switch {
+			case err1 != nil:
+				v.addf(path+".start", "%q is not a date (YYYY-MM-DD) or an RFC 3339 time", l.Start)
+			case err2 != nil:
+				v.addf(path+".end", "%q is not a date (YYYY-MM-DD) or an RFC 3339 time", l.End)
+			default:
+				if endDay {
+					end = time.Date(end.Year(), end.Month(), end.Day()+1, 0, 0, 0, 0, p.Location) // inclusive day
+				}
+				if !end.After(start) {
+					v.addf(path+".end", "must not be before start")
+					continue
+				}
+				p.PTO = append(p.PTO, rota.Leave{Start: start.UTC(), End: end.UTC(), Source: "config", Summary: l.Reason})
+			}
+		}
+	}
+}
+
+func dateOrTime(s string, loc *time.Location) (time.Time, bool, error) {
+	if d, err := time.ParseInLocation("2006-01-02", s, loc); err == nil {
+		return d, true, nil
+	}
+	t, err := time.Parse(time.RFC3339, s)
+	return t, false, err
 }

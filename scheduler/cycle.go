@@ -11,12 +11,15 @@ import (
 // (from handoff k to handoff k+1) belongs to member k mod len(members).
 type cycle struct {
 	members []string
-	days    int
-	anchor  time.Time // local midnight of the first handoff's date, as a UTC date
-	clock   rota.Clock
-	loc     *time.Location
-	first   time.Time // handoff 0
-	approx  time.Duration
+	// away reports whether a member is on leave at any time in [start,
+	// end); nil when nobody has leave.
+	away   func(person string, start, end time.Time) bool
+	days   int
+	anchor time.Time // local midnight of the first handoff's date, as a UTC date
+	clock  rota.Clock
+	loc    *time.Location
+	first  time.Time // handoff 0
+	approx time.Duration
 }
 
 func newCycle(r *rota.Rotation) cycle {
@@ -70,10 +73,27 @@ func (c *cycle) index(t time.Time) (k int64, start, end time.Time, ok bool) {
 
 func (c *cycle) member(k int64) string { return c.members[k%int64(len(c.members))] }
 
+// assign returns who takes shift k, [start, end): its member, or when they
+// are on leave the next member in rotation order who is not, covering for
+// them; nobody ("") when every member is away.
+func (c *cycle) assign(k int64, start, end time.Time) (person, coveringFor string) {
+	m := c.member(k)
+	if c.away == nil || !c.away(m, start, end) {
+		return m, ""
+	}
+	for i := int64(1); i < int64(len(c.members)); i++ {
+		if n := c.member(k + i); n != m && !c.away(n, start, end) {
+			return n, m
+		}
+	}
+	return "", m
+}
+
 // base is one scheduled shift before overrides.
 type base struct {
-	person     string
-	start, end time.Time
+	person      string
+	coveringFor string
+	start, end  time.Time
 }
 
 // shifts returns the scheduled shifts overlapping [from, to).
@@ -88,7 +108,8 @@ func (c *cycle) shifts(from, to time.Time) []base {
 	var out []base
 	for start.Before(to) {
 		end := c.handoff(k + 1)
-		out = append(out, base{person: c.member(k), start: start, end: end})
+		p, cov := c.assign(k, start, end)
+		out = append(out, base{person: p, coveringFor: cov, start: start, end: end})
 		start = end
 		k++
 	}
@@ -101,5 +122,6 @@ func (c *cycle) at(t time.Time) (base, bool) {
 	if !ok {
 		return base{}, false
 	}
-	return base{person: c.member(k), start: start, end: end}, true
+	p, cov := c.assign(k, start, end)
+	return base{person: p, coveringFor: cov, start: start, end: end}, true
 }

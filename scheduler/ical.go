@@ -103,10 +103,14 @@ func (r *Roster) feedEvent(rot *rota.Rotation, sh rota.Shift, prev, next string,
 		UID: feedUID(rot.Name, sh.Person, sh.Start), Summary: "On call: " + rot.Name}
 	var d []string
 	who := r.display(sh.Person)
-	if sh.IsOverride() {
+	switch {
+	case sh.IsOverride():
 		e.Summary += " (override)"
 		d = append(d, fmt.Sprintf("%s covers %s by override #%d.", who, rot.Name, sh.OverrideID))
-	} else {
+	case sh.CoveringFor != "":
+		e.Summary += " (covering)"
+		d = append(d, fmt.Sprintf("%s is on call for %s, covering for %s, who is on leave.", who, rot.Name, r.display(sh.CoveringFor)))
+	default:
 		d = append(d, fmt.Sprintf("%s is on call for %s.", who, rot.Name))
 	}
 	loc := rot.Location

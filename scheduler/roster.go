@@ -1,6 +1,7 @@
 package scheduler
 
 import (
+	"sort"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -16,6 +17,9 @@ type Roster struct {
 	overrides map[string][]rota.Override
 	timelines map[string]*Timeline
 	gen       uint64
+	// leave holds each person's leave from calendars (the config's is in
+	// the org), sorted by start.
+	leave map[string][]rota.Leave
 }
 
 // generations numbers rosters: each new one, whatever made it, gets a
@@ -36,7 +40,7 @@ func NewRoster(org *rota.Org, overrides []rota.Override) *Roster {
 	}
 	r := &Roster{org: org, overrides: byRot, timelines: make(map[string]*Timeline, len(org.Rotations)), gen: generations.Add(1)}
 	for _, rot := range org.Rotations {
-		r.timelines[rot.Name] = NewTimeline(rot, byRot[rot.Name])
+		r.timelines[rot.Name] = NewTimeline(rot, byRot[rot.Name]).withRotation(rot, r.away)
 	}
 	return r
 }
@@ -70,20 +74,20 @@ func (r *Roster) Shifts(rotation string, from, to time.Time) []rota.Shift {
 // WithOrg returns the roster for a reloaded organisation, keeping the
 // overrides.
 func (r *Roster) WithOrg(org *rota.Org) *Roster {
-	n := &Roster{org: org, overrides: r.overrides, timelines: make(map[string]*Timeline, len(org.Rotations)), gen: generations.Add(1)}
+	n := &Roster{org: org, overrides: r.overrides, timelines: make(map[string]*Timeline, len(org.Rotations)), gen: generations.Add(1), leave: r.leave}
 	for _, rot := range org.Rotations {
-		if old := r.timelines[rot.Name]; old != nil {
-			n.timelines[rot.Name] = old.withRotation(rot)
-		} else {
-			n.timelines[rot.Name] = NewTimeline(rot, r.overrides[rot.Name])
+		old := r.timelines[rot.Name]
+		if old == nil {
+			old = NewTimeline(rot, r.overrides[rot.Name])
 		}
+		n.timelines[rot.Name] = old.withRotation(rot, n.away)
 	}
 	return n
 }
 
 // WithOverrides returns the roster with rotation's overrides replaced.
 func (r *Roster) WithOverrides(rotation string, overrides []rota.Override) *Roster {
-	n := &Roster{org: r.org, overrides: make(map[string][]rota.Override, len(r.overrides)+1), timelines: make(map[string]*Timeline, len(r.timelines)), gen: generations.Add(1)}
+	n := &Roster{org: r.org, overrides: make(map[string][]rota.Override, len(r.overrides)+1), timelines: make(map[string]*Timeline, len(r.timelines)), gen: generations.Add(1), leave: r.leave}
 	for k, v := range r.overrides {
 		n.overrides[k] = v
 	}
@@ -92,9 +96,51 @@ func (r *Roster) WithOverrides(rotation string, overrides []rota.Override) *Rost
 		n.timelines[k] = v
 	}
 	if rot := r.org.Rotation(rotation); rot != nil {
-		n.timelines[rotation] = NewTimeline(rot, overrides)
+		n.timelines[rotation] = NewTimeline(rot, overrides).withRotation(rot, n.away)
 	}
 	return n
+}
+
+// WithLeave returns the roster with person's leave from calendars
+// replaced; the configuration's leave stays.
+func (r *Roster) WithLeave(person string, leave []rota.Leave) *Roster {
+	n := &Roster{org: r.org, overrides: r.overrides, timelines: make(map[string]*Timeline, len(r.timelines)), gen: generations.Add(1),
+		leave: make(map[string][]rota.Leave, len(r.leave)+1)}
+	for k, v := range r.leave {
+		n.leave[k] = v
+	}
+	sorted := append([]rota.Leave(nil), leave...)
+	sort.Slice(sorted, func(i, j int) bool { return sorted[i].Start.Before(sorted[j].Start) })
+	n.leave[person] = sorted
+	for _, rot := range r.org.Rotations {
+		n.timelines[rot.Name] = r.timelines[rot.Name].withRotation(rot, n.away)
+	}
+	return n
+}
+
+// Leave returns person's leave, from the configuration and calendars.
+func (r *Roster) Leave(person string) []rota.Leave {
+	var out []rota.Leave
+	if p := r.org.Person(person); p != nil {
+		out = append(out, p.PTO...)
+	}
+	return append(out, r.leave[person]...)
+}
+
+// away reports whether person has leave overlapping [start, end).
+func (r *Roster) away(person string, start, end time.Time) bool {
+	overlaps := func(ls []rota.Leave) bool {
+		for _, l := range ls {
+			if l.Start.Before(end) && l.End.After(start) {
+				return true
+			}
+		}
+		return false
+	}
+	if p := r.org.Person(person); p != nil && overlaps(p.PTO) {
+		return true
+	}
+	return overlaps(r.leave[person])
 }
 
 // Overrides returns rotation's overrides as the roster holds them.

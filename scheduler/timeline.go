@@ -21,9 +21,12 @@ func NewTimeline(r *rota.Rotation, overrides []rota.Override) *Timeline {
 	return &Timeline{rotation: r.Name, cyc: newCycle(r), segs: flatten(overrides)}
 }
 
-// withRotation returns the same overrides over a changed rotation.
-func (tl *Timeline) withRotation(r *rota.Rotation) *Timeline {
-	return &Timeline{rotation: r.Name, cyc: newCycle(r), segs: tl.segs}
+// withRotation returns the same overrides over a changed rotation, with
+// members' leave.
+func (tl *Timeline) withRotation(r *rota.Rotation, away func(string, time.Time, time.Time) bool) *Timeline {
+	c := newCycle(r)
+	c.away = away
+	return &Timeline{rotation: r.Name, cyc: c, segs: tl.segs}
 }
 
 // At returns the shift holding t: an override's window, or the scheduled
@@ -36,10 +39,10 @@ func (tl *Timeline) At(t time.Time) (rota.Shift, bool) {
 		return tl.segShift(tl.segs[i]), true
 	}
 	b, ok := tl.cyc.at(t)
-	if !ok {
+	if !ok || b.person == "" {
 		return rota.Shift{}, false
 	}
-	s := rota.Shift{Rotation: tl.rotation, Person: b.person, Start: b.start, End: b.end}
+	s := rota.Shift{Rotation: tl.rotation, Person: b.person, Start: b.start, End: b.end, CoveringFor: b.coveringFor}
 	if i > 0 && tl.segs[i-1].end > b.start.UnixNano() {
 		s.Start = time.Unix(0, tl.segs[i-1].end).UTC()
 	}
@@ -71,10 +74,17 @@ func (tl *Timeline) Shifts(from, to time.Time) []rota.Shift {
 	for _, b := range bases {
 		bs, be := b.start.UnixNano(), b.end.UnixNano()
 		c := bs
+		piece := func(start, end int64) {
+			if b.person != "" { // everyone on leave: a gap, no shift
+				p := tl.piece(b.person, start, end)
+				p.CoveringFor = b.coveringFor
+				free = append(free, p)
+			}
+		}
 		for k < len(tl.segs) && tl.segs[k].start < be {
 			sg := tl.segs[k]
 			if sg.start > c {
-				free = append(free, tl.piece(b.person, c, sg.start))
+				piece(c, sg.start)
 			}
 			if sg.end > c {
 				c = sg.end
@@ -85,7 +95,7 @@ func (tl *Timeline) Shifts(from, to time.Time) []rota.Shift {
 			k++
 		}
 		if c < be {
-			free = append(free, tl.piece(b.person, c, be))
+			piece(c, be)
 		}
 	}
 

@@ -111,3 +111,22 @@ func TestUsage(t *testing.T) {
 		t.Errorf("bad flag: %d", code)
 	}
 }
+
+func TestCheckConfigCoverageGaps(t *testing.T) {
+	dir := t.TempDir()
+	cfgPath := filepath.Join(dir, "rota.toml")
+	start := time.Now().UTC().AddDate(0, 0, 7).Format("2006-01-02")
+	end := time.Now().UTC().AddDate(0, 0, 9).Format("2006-01-02")
+	body := strings.Replace(e2eConfig, `"MEMBERS"`, `"alice", "bruno"`, 1)
+	for _, p := range []string{"alice", "bruno"} {
+		body = strings.Replace(body, "name = \""+p+"\"\ntimezone = \"Europe/Berlin\"",
+			"name = \""+p+"\"\ntimezone = \"Europe/Berlin\"\npto = [{ start = \""+start+"\", end = \""+end+"\" }]", 1)
+	}
+	if err := os.WriteFile(cfgPath, []byte(body), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, errOut, code := runCLI(t, "check-config", cfgPath)
+	if code != 0 || !strings.Contains(out, "warning: coverage gap on primary from ") || !strings.Contains(out, "every member is on leave") {
+		t.Errorf("exit %d:\n%s\n%s", code, out, errOut)
+	}
+}

@@ -70,6 +70,15 @@ func serve(args []string, stderr io.Writer) error {
 		return exitError{1}
 	}
 	book := scheduler.NewBook(scheduler.NewRoster(cfg.Org, overrides))
+	// Leave from PTO calendars, as last fetched: a restart never clears it.
+	kept, err := db.Leave(ctx)
+	if err != nil {
+		log.Error("cannot read kept leave", "err", err)
+		return exitError{1}
+	}
+	for person, ls := range kept {
+		book.Update(func(r *scheduler.Roster) (*scheduler.Roster, error) { return r.WithLeave(person, ls), nil })
+	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	notify, err := notifiers(cfg)
@@ -91,6 +100,22 @@ func serve(args []string, stderr io.Writer) error {
 	// The engine stops before the database closes (defers run in
 	// reverse): deliveries under way finish, and what is due later stays
 	// in the outbox for the next start.
+	ptoFailures := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "rota_pto_fetch_failures_total", Help: "PTO calendar fetches that failed (the last good copy is kept), by person.",
+	}, []string{"person"})
+	reg.MustRegister(ptoFailures)
+	fetcher := &scheduler.LeaveFetcher{Book: book, Store: db, Client: &http.Client{Timeout: 30 * time.Second}, Log: log.With("component", "pto"),
+		Now: time.Now, Past: cfg.FeedPast + rota.Week, Future: cfg.FeedFuture + rota.Week,
+		Failed: func(person string) { ptoFailures.WithLabelValues(person).Inc() }}
+	jobs := scheduler.NewCron(log, time.UTC)
+	if _, err := jobs.AddFunc(cfg.PTORefresh, func() { fetcher.FetchAll(ctx) }); err != nil {
+		log.Error("cannot schedule PTO fetches", "spec", cfg.PTORefresh, "err", err)
+		return exitError{1}
+	}
+	jobs.Start()
+	defer func() { <-jobs.Stop().Done() }()
+	go fetcher.FetchAll(ctx)
+
 	engineCtx, stopEngine := context.WithCancel(ctx)
 	engineDone := make(chan struct{})
 	go func() {
@@ -226,6 +251,9 @@ func (r *reloader) reload() {
 	}
 	if twilioAccount(cfg) != twilioAccount(r.running) || cfg.Server.PublicURL != r.running.Server.PublicURL {
 		r.log.Warn("the Twilio account or server.public_url changed: restart rotad to send with it (webhooks already accept the new auth tokens)")
+	}
+	if cfg.PTORefresh != r.running.PTORefresh {
+		r.log.Warn("calendar.pto_refresh changed: restart rotad to apply it")
 	}
 	if cfg.Log.Format != r.running.Log.Format {
 		r.log.Warn("log.format changed: restart rotad to apply it", "running", r.running.Log.Format, "new", cfg.Log.Format)

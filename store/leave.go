@@ -1,0 +1,45 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/rotahq/rota"
+)
+
+// SaveLeave keeps person's leave from their calendar.
+func (db *DB) SaveLeave(ctx context.Context, person string, leave []rota.Leave, fetched time.Time) error {
+	b, err := json.Marshal(leave)
+	if err != nil {
+		return err
+	}
+	return db.tx(ctx, func(tx wtx, _ time.Time) error {
+		_, err := tx.exec(`INSERT INTO leave_cache (person, leave, fetched_ms) VALUES (?, ?, ?)
+			ON CONFLICT (person) DO UPDATE SET leave = excluded.leave, fetched_ms = excluded.fetched_ms`, person, string(b), fetched.UnixMilli())
+		return err
+	})
+}
+
+// Leave returns every person's kept calendar leave.
+func (db *DB) Leave(ctx context.Context) (map[string][]rota.Leave, error) {
+	rows, err := db.query(ctx, "SELECT person, leave FROM leave_cache")
+	if err != nil {
+		return nil, fmt.Errorf("load leave: %w", err)
+	}
+	defer rows.Close()
+	out := map[string][]rota.Leave{}
+	for rows.Next() {
+		var person, js string
+		if err := rows.Scan(&person, &js); err != nil {
+			return nil, err
+		}
+		var ls []rota.Leave
+		if err := json.Unmarshal([]byte(js), &ls); err != nil {
+			return nil, fmt.Errorf("leave of %s: %w", person, err)
+		}
+		out[person] = ls
+	}
+	return out, rows.Err()
+}
