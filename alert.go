@@ -218,6 +218,9 @@ type Notification struct {
 	// Reason says why this person is paged when it is not simply their
 	// turn: "you deployed abc1234 12 min ago (merged by bob)".
 	Reason string
+	// Shadow marks a learner's copy: it records no page and its person
+	// cannot acknowledge.
+	Shadow bool
 	// ExternalID is the provider's id of the message or call (a Twilio
 	// SID); ProviderStatus its last reported status; DeliveredAt when the
 	// provider reported it delivered or completed.

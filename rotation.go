@@ -25,6 +25,10 @@ type Rotation struct {
 	// runs: the first shift begins at the first handoff on or after it, with
 	// Members[0].
 	Start time.Time
+	// ShadowOf names the rotation this one shadows: whoever is on call here
+	// gets a copy of every page of that rotation, cannot acknowledge it,
+	// and is not charged for it. Learners onboard this way.
+	ShadowOf string
 }
 
 // Handoff is a local weekday and time of day.

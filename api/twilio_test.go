@@ -61,9 +61,9 @@ type twilioFixture struct {
 	engine *paging.Engine
 }
 
-func newTwilioFixture(t *testing.T) *twilioFixture {
+func newTwilioFixture(t *testing.T, extra ...string) *twilioFixture {
 	t.Helper()
-	cfg, err := config.Parse("twilio.toml", []byte(twilioConfig), t.TempDir(), func(k string) (string, bool) { return searchKey, k == "KEY" })
+	cfg, err := config.Parse("twilio.toml", []byte(twilioConfig+strings.Join(extra, "\n")), t.TempDir(), func(k string) (string, bool) { return searchKey, k == "KEY" })
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -309,5 +309,73 @@ func TestTwilioNotConfigured(t *testing.T) {
 	res, _ := twiliotest.Post(http.DefaultClient, twToken, publicURL+"/twilio/sms", f.srv.URL+"/twilio/sms", sms(aliceNumber, "4"))
 	if res.StatusCode != 404 {
 		t.Errorf("status %d", res.StatusCode)
+	}
+}
+
+// TestShadowCopies: a learner shadowing the rotation gets a copy of the
+// page, marked as such; cannot acknowledge it; is not charged a page.
+func TestShadowCopies(t *testing.T) {
+	f := newTwilioFixture(t, `
+[[people]]
+name = "newbie"
+timezone = "Europe/Berlin"
+contacts = [{ type = "sms", address = "+4915112345009" }]
+[[teams]]
+name = "learners"
+members = ["newbie"]
+timezone = "Europe/Berlin"
+[[rotations]]
+name = "learning"
+team = "learners"
+members = ["newbie"]
+start = 2026-01-06
+shadow_of = "primary"
+`)
+	r := f.do(t, "POST", "/api/v1/alerts", searchKey, "", `{"summary":"5xx","severity":"critical","dedup_key":"k1"}`)
+	id := int64(r.body["alert_id"].(float64))
+	reqs := f.fake.Wait(2, 5*time.Second)
+	var copyMsg string
+	for _, q := range reqs {
+		if q.To == "+4915112345009" {
+			copyMsg = q.Body
+		}
+	}
+	if len(reqs) != 2 || !strings.HasPrefix(copyMsg, "[shadow copy, no reply needed] payments-api: 5xx") {
+		t.Fatalf("requests: %+v", reqs)
+	}
+	// Wait for both sends to be recorded, as a reply would.
+	for deadline := time.Now().Add(5 * time.Second); ; {
+		_, ns, _ := f.db.Timeline(context.Background(), id)
+		if len(ns) == 3 && ns[0].Status == rota.NotifySent && ns[2].Status == rota.NotifySent {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("notifications: %+v", ns)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	_, body := f.twilio(t, twToken, "/twilio/sms", sms("+4915112345009", "aa"))
+	if !strings.Contains(body, "Nothing to acknowledge") {
+		t.Errorf("aa from the shadow: %s", body)
+	}
+	_, body = f.twilio(t, twToken, "/twilio/sms", sms("+4915112345009", "4"))
+	if !strings.Contains(body, "You are shadowing #1: only the on-call can acknowledge it.") || f.status(t, id) != rota.StatusTriggered {
+		t.Fatalf("ack from the shadow: %s", body)
+	}
+	pages, _ := f.db.Pages(context.Background(), time.Time{})
+	if len(pages) != 1 || pages[0].Person != "alice" {
+		t.Errorf("pages: %+v (the shadow must not be charged)", pages)
+	}
+	_, body = f.twilio(t, twToken, "/twilio/sms", sms(aliceNumber, "4"))
+	if !strings.Contains(body, "Acknowledged #1") {
+		t.Errorf("ack from the on-call: %s", body)
+	}
+	r = f.do(t, "GET", fmt.Sprintf("/api/v1/alerts/%d", id), "", "", "")
+	var msgs []string
+	for _, e := range r.body["timeline"].([]any) {
+		msgs = append(msgs, e.(map[string]any)["message"].(string))
+	}
+	if all := strings.Join(msgs, "\n"); !strings.Contains(all, "step 1: shadow copy to newbie") || !strings.Contains(all, "shadow copy by sms to newbie sent") {
+		t.Errorf("timeline:\n%s", all)
 	}
 }

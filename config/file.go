@@ -86,6 +86,7 @@ type rotationSection struct {
 	Handoff     string   `toml:"handoff"`
 	Timezone    string   `toml:"timezone"`
 	Start       string   `toml:"start"`
+	ShadowOf    string   `toml:"shadow_of"`
 }
 
 type serviceSection struct {

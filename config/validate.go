@@ -491,8 +491,22 @@ func (v *validator) rotations(rs []rotationSection, people *named[rota.Person], 
 		} else if r.Location != nil {
 			r.Start = time.Date(d.Year(), d.Month(), d.Day(), 0, 0, 0, 0, r.Location)
 		}
-		if len(s.Members) == 1 {
+		if len(s.Members) == 1 && s.ShadowOf == "" {
 			v.warnf(at("rotations", i, "members"), "rotation %s has one member, who is always on call", s.Name)
+		}
+		r.ShadowOf = s.ShadowOf
+	}
+	for i, s := range rs {
+		if s.ShadowOf == "" || out.bySection[i] == nil {
+			continue
+		}
+		switch primary := out.get(s.ShadowOf); {
+		case primary == nil:
+			v.addf(at("rotations", i, "shadow_of"), "unknown rotation %q", s.ShadowOf)
+		case primary.ShadowOf != "":
+			v.addf(at("rotations", i, "shadow_of"), "%s shadows %s itself: shadow a rotation that pages", s.ShadowOf, primary.ShadowOf)
+		case s.ShadowOf == s.Name:
+			v.addf(at("rotations", i, "shadow_of"), "a rotation cannot shadow itself")
 		}
 	}
 	return out

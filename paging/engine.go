@@ -41,6 +41,7 @@ type Store interface {
 	AlertByCode(ctx context.Context, person string, code int) (rota.Alert, error)
 	AlertsPaging(ctx context.Context, person string) ([]rota.Alert, error)
 	Notification(ctx context.Context, id int64) (rota.Notification, error)
+	ShadowOnly(ctx context.Context, person string, alertID int64) (bool, error)
 	RecordProviderReport(ctx context.Context, r rota.ProviderReport, failover *rota.Notification, events []rota.AlertEvent) (rota.Notification, error)
 }
 

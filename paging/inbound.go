@@ -46,6 +46,9 @@ func (e *Engine) HandleSMS(ctx context.Context, from, body string) (answer strin
 			if a.Status != rota.StatusTriggered {
 				continue
 			}
+			if shadow, err := e.store.ShadowOnly(ctx, p.Name, a.ID); err != nil || shadow {
+				continue
+			}
 			if _, err := e.SetStatus(ctx, a.ID, rota.ActionAcknowledge, actor); err != nil {
 				return "", true, err
 			}
@@ -85,6 +88,11 @@ func (e *Engine) HandleSMS(ctx context.Context, from, body string) (answer strin
 		if a.ID == 0 {
 			return fmt.Sprintf("Nothing to %s: no open alert is paging you.", action), true, nil
 		}
+	}
+	if shadow, err := e.store.ShadowOnly(ctx, p.Name, a.ID); err != nil {
+		return "", true, err
+	} else if shadow {
+		return fmt.Sprintf("You are shadowing #%d: only the on-call can %s it. Watch how it goes!", a.ID, action), true, nil
 	}
 	switch {
 	case a.Status == rota.StatusResolved:
@@ -150,6 +158,9 @@ func (e *Engine) HandleKeypress(ctx context.Context, id int64, digits, callSID s
 		action = rota.ActionResolve
 	}
 	actor := n.Person + " (voice)"
+	if n.Shadow && action != "" {
+		return render(append(say("You are shadowing this alert: only the on-call can answer it. Goodbye."), twimlHangup{})...), nil
+	}
 	switch {
 	case a.Status == rota.StatusResolved:
 		return render(append(say(fmt.Sprintf("This alert was already resolved by %s. Goodbye.", spoken(a.ResolvedBy))), twimlHangup{})...), nil

@@ -41,6 +41,12 @@ func smsText(alerts []rota.Alert, codes map[int64]int, reason string) string {
 	return truncateASCII(b.String(), maxText)
 }
 
+// shadowText is a learner's copy: what the on-call sees, and that it is
+// theirs to watch, not to answer.
+func shadowText(alerts []rota.Alert) string {
+	return truncateASCII("[shadow copy, no reply needed] "+gsm(text(alerts, "")), maxText)
+}
+
 // truncateASCII shortens s to n bytes with "..." (the ellipsis character is
 // not in the GSM alphabet and would make the whole SMS UCS-2).
 func truncateASCII(s string, n int) string {

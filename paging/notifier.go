@@ -30,6 +30,8 @@ type Message struct {
 	// Reason says why this person is paged when it is not their turn
 	// ("you deployed abc1234 12 min ago"); single alerts only.
 	Reason string
+	// Shadow marks a learner's copy, which they cannot acknowledge.
+	Shadow bool
 	// Now is when the message is sent, for "triggered 3 minutes ago".
 	Now time.Time
 }

@@ -166,6 +166,7 @@ func (e *Engine) attempt(ctx context.Context, b *batch) []rota.Delivery {
 	if len(alerts) == 1 {
 		msg.Reason = first.Reason
 	}
+	msg.Shadow = first.Shadow
 	msg.Text = text(alerts, msg.Reason)
 	if first.Channel == rota.ContactSMS {
 		ids := make([]int64, len(alerts))
@@ -178,6 +179,9 @@ func (e *Engine) attempt(ctx context.Context, b *batch) []rota.Delivery {
 			return nil
 		}
 		msg.Codes, msg.Text = codes, smsText(alerts, codes, msg.Reason)
+		if msg.Shadow {
+			msg.Text = shadowText(alerts)
+		}
 	}
 	notifier := e.opts.Notifiers[first.Channel]
 	if notifier == nil {
@@ -202,6 +206,11 @@ func (e *Engine) attempt(ctx context.Context, b *batch) []rota.Delivery {
 			d := rota.Delivery{NotificationID: n.ID, AlertID: n.AlertID, Outcome: rota.DeliverySent, At: now, BundleID: first.ID, ExternalID: receipt.ID,
 				Page:   &rota.Page{AlertID: n.AlertID, Person: n.Person, Channel: n.Channel, Bundled: bundled},
 				Events: []rota.AlertEvent{{AlertID: n.AlertID, At: now, Kind: rota.EventNotified, Actor: n.Person, Message: ev}}}
+			if n.Shadow {
+				// A learner's copy interrupts nobody on call: no page.
+				d.Page = nil
+				d.Events[0].Message = fmt.Sprintf("shadow copy by %s to %s sent", n.Channel, n.Person)
+			}
 			if i > 0 && live[i-1].AlertID == n.AlertID {
 				d.Events = nil
 			}

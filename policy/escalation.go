@@ -57,7 +57,7 @@ func RunStep(a *rota.Alert, roster *scheduler.Roster, now time.Time) Step {
 		}
 		esc.Wave++
 		people := resolveTargets(a, step.Targets, roster, now, note)
-		var stepPaged []string
+		var stepPaged, copied []string
 		for _, t := range people {
 			if paged[t.person] {
 				continue
@@ -68,13 +68,20 @@ func RunStep(a *rota.Alert, roster *scheduler.Roster, now time.Time) Step {
 				continue
 			}
 			paged[t.person] = true
-			stepPaged = append(stepPaged, t.person)
+			if t.shadow {
+				copied = append(copied, t.person)
+			} else {
+				stepPaged = append(stepPaged, t.person)
+			}
 			for ci, c := range p.Contacts {
 				out.Notifications = append(out.Notifications, rota.Notification{
 					AlertID: a.ID, Person: t.person, Channel: c.Type, Address: c.Address, ContactIndex: ci,
-					Wave: esc.Wave, Status: rota.NotifyPending, NextAttempt: now.Add(c.Delay), Reason: t.reason,
+					Wave: esc.Wave, Status: rota.NotifyPending, NextAttempt: now.Add(c.Delay), Reason: t.reason, Shadow: t.shadow,
 				})
 			}
+		}
+		if len(copied) > 0 {
+			note(rota.EventEscalated, "step %d: shadow copy to %s", idx+1, join(copied))
 		}
 		if len(stepPaged) == 0 {
 			note(rota.EventSkipped, "step %d paged nobody: going on to the next step at once", idx+1)
@@ -104,9 +111,11 @@ func RunStep(a *rota.Alert, roster *scheduler.Roster, now time.Time) Step {
 	return out
 }
 
-// target is a person a step pages, and why when it is not their turn.
+// target is a person a step pages, and why when it is not their turn; a
+// shadow gets a copy and is not paged.
 type target struct {
 	person, reason string
+	shadow         bool
 }
 
 // resolveTargets turns a step's targets into people, in order, without
@@ -118,14 +127,27 @@ func resolveTargets(a *rota.Alert, targets []rota.Target, roster *scheduler.Rost
 	add := func(name, reason string) {
 		if !seen[name] {
 			seen[name] = true
-			out = append(out, target{name, reason})
+			out = append(out, target{person: name, reason: reason})
 		}
 	}
 	for _, t := range targets {
 		switch t.Kind {
 		case rota.TargetRotation:
-			if name, ok := onCall(org, roster, t.Name, now, note); ok {
-				add(name, "")
+			name, ok := onCall(org, roster, t.Name, now, note)
+			if !ok {
+				continue
+			}
+			add(name, "")
+			// Learners shadowing this rotation get copies.
+			for _, sr := range org.Rotations {
+				if sr.ShadowOf != t.Name {
+					continue
+				}
+				if sh, ok := roster.OnCall(sr.Name, now); ok && !seen[sh.Person] && org.Person(sh.Person) != nil {
+					seen[sh.Person] = true
+					out = append(out, target{person: sh.Person, shadow: true,
+						reason: fmt.Sprintf("shadow copy: %s is on call on %s; you are shadowing and cannot acknowledge", name, t.Name)})
+				}
 			}
 		case rota.TargetPerson:
 			if org.Person(t.Name) == nil {
@@ -182,7 +204,7 @@ func deployPeople(a *rota.Alert, roster *scheduler.Roster, now time.Time, note f
 		case anyway[p.Name]:
 			note(rota.EventSkipped, "deploy %s: %s %s is paged by the policy anyway", d.ShortCommit(), r.role, p.Name)
 		default:
-			out = append(out, target{p.Name, deployReason(d, r.role, now)})
+			out = append(out, target{person: p.Name, reason: deployReason(d, r.role, now)})
 		}
 	}
 	if len(out) == 2 && out[0].person == out[1].person {

@@ -101,6 +101,9 @@ func (r *Roster) feedEvents(rot *rota.Rotation, tl *Timeline, from, to time.Time
 func (r *Roster) feedEvent(rot *rota.Rotation, sh rota.Shift, prev, next string, policies []string, opts FeedOptions) FeedEvent {
 	e := FeedEvent{Rotation: rot.Name, Person: sh.Person, Start: sh.Start, End: sh.End,
 		UID: feedUID(rot.Name, sh.Person, sh.Start), Summary: "On call: " + rot.Name}
+	if rot.ShadowOf != "" {
+		e.Summary = "Shadowing " + rot.ShadowOf
+	}
 	var d []string
 	who := r.display(sh.Person)
 	switch {
@@ -110,6 +113,8 @@ func (r *Roster) feedEvent(rot *rota.Rotation, sh rota.Shift, prev, next string,
 	case sh.CoveringFor != "":
 		e.Summary += " (covering)"
 		d = append(d, fmt.Sprintf("%s is on call for %s, covering for %s, who is on leave.", who, rot.Name, r.display(sh.CoveringFor)))
+	case rot.ShadowOf != "":
+		d = append(d, fmt.Sprintf("%s shadows %s: copies of its pages, no acknowledging, no page counted.", who, rot.ShadowOf))
 	default:
 		d = append(d, fmt.Sprintf("%s is on call for %s.", who, rot.Name))
 	}

@@ -186,8 +186,8 @@ func insertNotification(tx wtx, n rota.Notification, now time.Time) (int64, erro
 		next = now
 	}
 	res, err := tx.exec(`INSERT INTO notifications (alert_id, person, channel, address, contact_index, wave, status,
-		next_attempt_ms, created_ms, reason) VALUES (?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?)`,
-		n.AlertID, n.Person, n.Channel, n.Address, n.ContactIndex, n.Wave, next.UnixMilli(), now.UnixMilli(), n.Reason)
+		next_attempt_ms, created_ms, reason, shadow) VALUES (?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?)`,
+		n.AlertID, n.Person, n.Channel, n.Address, n.ContactIndex, n.Wave, next.UnixMilli(), now.UnixMilli(), n.Reason, n.Shadow)
 	if err != nil {
 		return 0, fmt.Errorf("insert notification: %w", err)
 	}

@@ -10,7 +10,7 @@ import (
 )
 
 const notificationColumns = `id, alert_id, person, channel, address, contact_index, wave, status, attempts,
-	next_attempt_ms, last_error, created_ms, sent_ms, bundle_id, external_id, provider_status, delivered_ms, reason`
+	next_attempt_ms, last_error, created_ms, sent_ms, bundle_id, external_id, provider_status, delivered_ms, reason, shadow`
 
 func (db *DB) notifications(ctx context.Context, where string, args ...any) ([]rota.Notification, error) {
 	rows, err := db.query(ctx, "SELECT "+notificationColumns+" FROM notifications "+where, args...)
@@ -24,7 +24,7 @@ func (db *DB) notifications(ctx context.Context, where string, args ...any) ([]r
 		var next, created int64
 		var sent, bundle, delivered sql.NullInt64
 		if err := rows.Scan(&n.ID, &n.AlertID, &n.Person, &n.Channel, &n.Address, &n.ContactIndex, &n.Wave, &n.Status, &n.Attempts,
-			&next, &n.LastError, &created, &sent, &bundle, &n.ExternalID, &n.ProviderStatus, &delivered, &n.Reason); err != nil {
+			&next, &n.LastError, &created, &sent, &bundle, &n.ExternalID, &n.ProviderStatus, &delivered, &n.Reason, &n.Shadow); err != nil {
 			return nil, fmt.Errorf("list notifications: %w", err)
 		}
 		n.NextAttempt, n.CreatedAt, n.SentAt, n.BundleID = fromMillis(next), fromMillis(created), nullTime(sent), bundle.Int64
@@ -231,4 +231,12 @@ func (db *DB) RecordProviderReport(ctx context.Context, r rota.ProviderReport, f
 		}
 	})
 	return n, err
+}
+
+// ShadowOnly reports whether every notification of the alert to person is
+// a shadow copy: a learner's, who may not acknowledge it.
+func (db *DB) ShadowOnly(ctx context.Context, person string, alertID int64) (bool, error) {
+	var all, shadow int
+	err := db.queryRow(ctx, "SELECT COUNT(*), COALESCE(SUM(shadow), 0) FROM notifications WHERE person = ? AND alert_id = ?", person, alertID).Scan(&all, &shadow)
+	return all > 0 && all == shadow, err
 }
