@@ -29,6 +29,8 @@ type Rotation struct {
 	// gets a copy of every page of that rotation, cannot acknowledge it,
 	// and is not charged for it. Learners onboard this way.
 	ShadowOf string
+	// Reminder, when set, is how long before a shift its person is told.
+	Reminder time.Duration
 }
 
 // Handoff is a local weekday and time of day.

@@ -87,6 +87,7 @@ type rotationSection struct {
 	Timezone    string   `toml:"timezone"`
 	Start       string   `toml:"start"`
 	ShadowOf    string   `toml:"shadow_of"`
+	Reminder    string   `toml:"handover_reminder"`
 }
 
 type serviceSection struct {

@@ -495,6 +495,9 @@ func (v *validator) rotations(rs []rotationSection, people *named[rota.Person], 
 			v.warnf(at("rotations", i, "members"), "rotation %s has one member, who is always on call", s.Name)
 		}
 		r.ShadowOf = s.ShadowOf
+		if s.Reminder != "" {
+			r.Reminder = v.window(at("rotations", i, "handover_reminder"), s.Reminder, 0, time.Minute, 2*rota.Day)
+		}
 	}
 	for i, s := range rs {
 		if s.ShadowOf == "" || out.bySection[i] == nil {

@@ -496,3 +496,39 @@ func TestRunDeliversEachOnce(t *testing.T) {
 		}
 	}
 }
+
+func TestHandoverReminders(t *testing.T) {
+	h := newHarness(t)
+	h.book.Update(func(r *scheduler.Roster) (*scheduler.Roster, error) {
+		org := r.Org()
+		var rots []*rota.Rotation
+		for _, rot := range org.Rotations {
+			c := *rot
+			if c.Name == "primary" {
+				c.Reminder = time.Hour
+			}
+			rots = append(rots, &c)
+		}
+		return r.WithOrg(rota.NewOrg(org.People, org.Teams, rots, org.Services, org.Policies)), nil
+	})
+	// Bruno takes over primary on Tuesday 10 March at 10:00 CET (09:00 UTC).
+	h.clock.t = time.Date(2026, 3, 10, 7, 59, 0, 0, time.UTC)
+	h.engine.RemindHandovers(context.Background())
+	if got := h.phone.take(); len(got) != 0 {
+		t.Fatalf("reminded early: %q", got)
+	}
+	h.clock.Advance(2 * time.Minute)
+	h.engine.RemindHandovers(context.Background())
+	h.phone.mu.Lock()
+	sent := append([]paging.Message(nil), h.phone.sent...)
+	h.phone.mu.Unlock()
+	if len(sent) != 1 || sent[0].Person != "bruno" || sent[0].Text != "rota: you are on call for primary from Tue 10 Mar 10:00 to Tue 17 Mar 10:00 CET, taking over from alice." {
+		t.Fatalf("reminder: %+v", sent)
+	}
+	h.phone.take()
+	h.clock.Advance(30 * time.Minute)
+	h.engine.RemindHandovers(context.Background())
+	if got := h.phone.take(); len(got) != 0 {
+		t.Fatalf("reminded twice: %q", got)
+	}
+}

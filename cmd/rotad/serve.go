@@ -112,6 +112,10 @@ func serve(args []string, stderr io.Writer) error {
 		log.Error("cannot schedule PTO fetches", "spec", cfg.PTORefresh, "err", err)
 		return exitError{1}
 	}
+	if _, err := jobs.AddFunc("* * * * *", func() { engine.RemindHandovers(ctx) }); err != nil {
+		log.Error("cannot schedule handover reminders", "err", err)
+		return exitError{1}
+	}
 	jobs.Start()
 	defer func() { <-jobs.Stop().Done() }()
 	go fetcher.FetchAll(ctx)
