@@ -66,12 +66,9 @@ func (s *Server) listAlerts(w http.ResponseWriter, r *http.Request) error {
 			*dst = n
 		}
 	}
-	if v := q.Get("limit"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > 1000 {
-			return rota.FieldError("limit", "must be a number from 1 to 1000")
-		}
-		f.Limit = n
+	var err error
+	if f.Limit, err = limitParam(r, 100); err != nil {
+		return err
 	}
 	alerts, err := s.alerts.Alerts(r.Context(), f)
 	if err != nil {

@@ -8,7 +8,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"strconv"
 	"strings"
 	"time"
 
@@ -134,12 +133,8 @@ func (s *Server) listDeploys(w http.ResponseWriter, r *http.Request) error {
 	if f.Until, err = timeParam(r, "until", time.Time{}); err != nil {
 		return err
 	}
-	if v := q.Get("limit"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > 1000 {
-			return rota.FieldError("limit", "must be a number from 1 to 1000")
-		}
-		f.Limit = n
+	if f.Limit, err = limitParam(r, 100); err != nil {
+		return err
 	}
 	ds, err := s.deploys.Deploys(r.Context(), f)
 	if err != nil {
@@ -229,28 +224,14 @@ func decodePagerDutyChange(b []byte) (string, rota.Deploy, []string, error) {
 
 // enqueueChange serves POST /v2/change/enqueue, PagerDuty's change events.
 func (s *Server) enqueueChange(w http.ResponseWriter, r *http.Request) {
+	rejected := func() { s.metrics.deploys.WithLabelValues("pagerduty", "rejected").Inc() }
+	svc, d, ok := pdRead(s, w, r, rejected, decodePagerDutyChange)
+	if !ok {
+		return
+	}
 	invalid := func(status int, msg string, errs ...string) {
-		s.metrics.deploys.WithLabelValues("pagerduty", "rejected").Inc()
-		writeJSON(w, status, pdResponse{Status: "invalid event", Message: msg, Errors: errs})
-	}
-	b, err := readBody(w, r, maxPagerDutyBody)
-	if err != nil {
-		invalid(StatusOf(err), rota.ErrorMessage(err), rota.ErrorMessage(err))
-		return
-	}
-	key, d, problems, err := decodePagerDutyChange(b)
-	if err != nil {
-		invalid(StatusOf(err), "Event object is invalid", rota.ErrorMessage(err))
-		return
-	}
-	if len(problems) > 0 {
-		invalid(http.StatusBadRequest, "Event object is invalid", problems...)
-		return
-	}
-	svc, err := s.service(r, key)
-	if err != nil {
-		invalid(http.StatusUnauthorized, "Invalid routing key", "the routing key is not the integration key of any service")
-		return
+		rejected()
+		pdInvalid(w, status, msg, errs...)
 	}
 	if d.Service != "" && d.Service != svc.Name {
 		invalid(http.StatusBadRequest, "Event object is invalid", fmt.Sprintf("'payload.custom_details.service' is %q, but the routing key is service %s's", d.Service, svc.Name))

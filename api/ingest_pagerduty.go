@@ -130,30 +130,47 @@ type pdResponse struct {
 	Errors   []string `json:"errors,omitempty"`
 }
 
-// enqueuePagerDuty serves POST /v2/enqueue with PagerDuty's answers, so
-// that anything that pages PagerDuty pages rota by changing a URL.
-func (s *Server) enqueuePagerDuty(w http.ResponseWriter, r *http.Request) {
+// pdInvalid answers an invalid event as PagerDuty does.
+func pdInvalid(w http.ResponseWriter, status int, msg string, errs ...string) {
+	writeJSON(w, status, pdResponse{Status: "invalid event", Message: msg, Errors: errs})
+}
+
+// pdRead reads, decodes and authenticates a body sent to one of
+// PagerDuty's enqueue endpoints, answering anything wrong in PagerDuty's
+// form (and counting it with rejected); ok is false when it answered.
+func pdRead[T any](s *Server, w http.ResponseWriter, r *http.Request, rejected func(),
+	decode func([]byte) (string, T, []string, error)) (svc *rota.Service, v T, ok bool) {
 	invalid := func(status int, msg string, errs ...string) {
-		s.metrics.received.WithLabelValues("pagerduty", "rejected").Inc()
-		writeJSON(w, status, pdResponse{Status: "invalid event", Message: msg, Errors: errs})
+		rejected()
+		pdInvalid(w, status, msg, errs...)
 	}
 	b, err := readBody(w, r, maxPagerDutyBody)
 	if err != nil {
 		invalid(StatusOf(err), rota.ErrorMessage(err), rota.ErrorMessage(err))
-		return
+		return nil, v, false
 	}
-	key, ev, problems, err := decodePagerDuty(b)
+	key, v, problems, err := decode(b)
 	if err != nil {
 		invalid(StatusOf(err), "Event object is invalid", rota.ErrorMessage(err))
-		return
+		return nil, v, false
 	}
 	if len(problems) > 0 {
 		invalid(http.StatusBadRequest, "Event object is invalid", problems...)
-		return
+		return nil, v, false
 	}
-	svc, err := s.service(r, key)
-	if err != nil {
+	if svc, err = s.service(r, key); err != nil {
 		invalid(http.StatusUnauthorized, "Invalid routing key", "the routing key is not the integration key of any service")
+		return nil, v, false
+	}
+	return svc, v, true
+}
+
+// enqueuePagerDuty serves POST /v2/enqueue with PagerDuty's answers, so
+// that anything that pages PagerDuty pages rota by changing a URL.
+func (s *Server) enqueuePagerDuty(w http.ResponseWriter, r *http.Request) {
+	svc, ev, ok := pdRead(s, w, r, func() { s.metrics.received.WithLabelValues("pagerduty", "rejected").Inc() },
+		decodePagerDuty)
+	if !ok {
 		return
 	}
 	ev.Service = svc.Name

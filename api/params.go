@@ -34,3 +34,16 @@ func idParam(r *http.Request, name string) (int64, error) {
 	}
 	return id, nil
 }
+
+// limitParam reads ?limit= (1 to 1000), or returns def.
+func limitParam(r *http.Request, def int) (int, error) {
+	v := r.URL.Query().Get("limit")
+	if v == "" {
+		return def, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 || n > 1000 {
+		return 0, rota.FieldError("limit", "must be a number from 1 to 1000")
+	}
+	return n, nil
+}
