@@ -186,6 +186,7 @@ const (
 	EventAcknowledged = "acknowledged"
 	EventResolved     = "resolved"
 	EventExhausted    = "exhausted"
+	EventBurn         = "burn"
 )
 
 // Notification statuses.
@@ -263,6 +264,8 @@ const (
 	// Failover is tried at once, and the page stands only if another
 	// notification reached the person.
 	DeliveryUndelivered = "undelivered"
+	// DeliveryNote records only its events (a timeline note).
+	DeliveryNote = "note"
 )
 
 // ProviderReport is what a provider's status callback says of a
@@ -308,4 +311,12 @@ type AlertFilter struct {
 	// Before lists alerts with a lower ID, for paging through results.
 	Before int64
 	Limit  int
+}
+
+// BurnRecord is a human budget burned: by a person (or, for a warning, a
+// team), in a budget window, with the pages that burned it.
+type BurnRecord struct {
+	Team, Person, Budget string
+	Window, At           time.Time
+	Pages                []Page
 }

@@ -74,12 +74,16 @@ type Options struct {
 	SendTimeout time.Duration
 	// PublicURL is where providers reach rotad back (key presses).
 	PublicURL string
+	// Burns, when set, accounts pages against human budgets and tells
+	// managers of burns.
+	Burns BurnStore
 }
 
 // Engine escalates alerts and delivers notifications.
 type Engine struct {
 	opts    Options
 	store   Store
+	burns   BurnStore
 	book    *scheduler.Book
 	log     *slog.Logger
 	now     func() time.Time
@@ -125,7 +129,7 @@ func New(opts Options) *Engine {
 		opts.Fallback = LogNotifier{Log: log}
 	}
 	e := &Engine{
-		opts: opts, store: opts.Store, book: opts.Book, log: log, now: opts.Now,
+		opts: opts, store: opts.Store, burns: opts.Burns, book: opts.Book, log: log, now: opts.Now,
 		wake: make(chan struct{}, 1), slots: make(chan struct{}, opts.Workers),
 		inflight: map[int64]bool{}, lastSent: map[[2]string]time.Time{},
 	}

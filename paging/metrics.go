@@ -9,6 +9,7 @@ type metrics struct {
 	firstNotify   prometheus.Histogram
 	exhausted     prometheus.Counter
 	escalations   prometheus.Counter
+	burns         *prometheus.CounterVec
 }
 
 func newMetrics(reg prometheus.Registerer, outbox func() float64) *metrics {
@@ -35,9 +36,13 @@ func newMetrics(reg prometheus.Registerer, outbox func() float64) *metrics {
 			Name: "rota_escalation_steps_total",
 			Help: "Escalation steps run.",
 		}),
+		burns: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "rota_human_budget_burns_total",
+			Help: "Human budgets burned (weekly, offhours) and team warnings (team-weekly-80), by team.",
+		}, []string{"team", "budget"}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.notifications, m.lag, m.firstNotify, m.exhausted, m.escalations,
+		reg.MustRegister(m.notifications, m.lag, m.firstNotify, m.exhausted, m.escalations, m.burns,
 			prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 				Name: "rota_outbox_depth",
 				Help: "Pending notifications, due or not.",

@@ -119,6 +119,14 @@ func (e *Engine) deliver(ctx context.Context, b *batch) {
 	if err := e.store.RecordDeliveries(context.WithoutCancel(ctx), ds); err != nil {
 		// The notifications stay pending and are sent again: at least once.
 		e.log.Error("cannot record deliveries", "err", err, "notifications", len(b.notes))
+		return
+	}
+	for _, d := range ds {
+		if d.Page != nil {
+			pg := *d.Page
+			pg.At = d.At
+			e.account(context.WithoutCancel(ctx), pg)
+		}
 	}
 }
 
@@ -203,8 +211,10 @@ func (e *Engine) attempt(ctx context.Context, b *batch) []rota.Delivery {
 			if bundled {
 				ev = fmt.Sprintf("%s to %s sent in a bundle of %d alerts", n.Channel, n.Person, len(alerts))
 			}
+			// The bundle interrupted the person once: its first alert is
+			// the page, the others are bundled duplicates.
 			d := rota.Delivery{NotificationID: n.ID, AlertID: n.AlertID, Outcome: rota.DeliverySent, At: now, BundleID: first.ID, ExternalID: receipt.ID,
-				Page:   &rota.Page{AlertID: n.AlertID, Person: n.Person, Channel: n.Channel, Bundled: bundled},
+				Page:   &rota.Page{AlertID: n.AlertID, Person: n.Person, Channel: n.Channel, Bundled: bundled && n.AlertID != alerts[0].ID},
 				Events: []rota.AlertEvent{{AlertID: n.AlertID, At: now, Kind: rota.EventNotified, Actor: n.Person, Message: ev}}}
 			if n.Shadow {
 				// A learner's copy interrupts nobody on call: no page.

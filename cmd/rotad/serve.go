@@ -91,7 +91,7 @@ func serve(args []string, stderr io.Writer) error {
 	}
 	engine := paging.New(paging.Options{
 		Store: db, Book: book, Logger: log, Registry: reg,
-		Notifiers: notify, PublicURL: cfg.Server.PublicURL,
+		Notifiers: notify, PublicURL: cfg.Server.PublicURL, Burns: db,
 	})
 	srv := api.New(api.Options{
 		Book: book, Overrides: db, Pager: engine, Twilio: engine, Alerts: db, Deploys: db, Feeds: db, Swaps: db, Teller: engine, Ping: db.Ping, Logger: log,

@@ -1,0 +1,152 @@
+package paging
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/rotahq/rota"
+	"github.com/rotahq/rota/policy"
+)
+
+// BurnStore records burned budgets once per window.
+type BurnStore interface {
+	PersonPages(ctx context.Context, person string, since time.Time) ([]rota.Page, error)
+	RecordBurn(ctx context.Context, b rota.BurnRecord, rolling time.Duration) (bool, error)
+}
+
+// account checks the budgets a newly recorded page burns, for each team
+// the person is in, and tells the team's managers, once per window.
+func (e *Engine) account(ctx context.Context, page rota.Page) {
+	if e.burns == nil {
+		return
+	}
+	org := e.book.Roster().Org()
+	p := org.Person(page.Person)
+	if p == nil {
+		return
+	}
+	for _, team := range org.Teams {
+		if !member(team.Members, p.Name) {
+			continue
+		}
+		slo := team.SLO
+		since := page.At.Add(-max(slo.OffhoursWindow, 8*rota.Day))
+		pages, err := e.burns.PersonPages(ctx, p.Name, since)
+		if err != nil {
+			e.log.Error("cannot account a page", "person", p.Name, "err", err)
+			return
+		}
+		for _, b := range policy.Burns(p, team.Name, slo, pages, page) {
+			rolling := time.Duration(0)
+			if b.Budget == policy.BudgetOffHours {
+				rolling = slo.OffhoursWindow
+			}
+			first, err := e.burns.RecordBurn(ctx, rota.BurnRecord{Team: team.Name, Person: p.Name, Budget: b.Budget, Window: b.Window, At: b.At, Pages: b.Pages}, rolling)
+			if err != nil {
+				e.log.Error("cannot record a burn", "person", p.Name, "budget", b.Budget, "err", err)
+				continue
+			}
+			if first {
+				e.metrics.burns.WithLabelValues(team.Name, b.Budget).Inc()
+				e.tellManagers(ctx, team, e.burnNotice(ctx, p, team, slo, b), page.AlertID)
+			}
+		}
+		e.teamWarning(ctx, team, page)
+	}
+}
+
+// teamWarning tells a team's managers, once a week, when the team has used
+// 80% of its weekly page budget (pages_per_week for each member).
+func (e *Engine) teamWarning(ctx context.Context, team *rota.Team, page rota.Page) {
+	budget := team.SLO.PagesPerWeek * len(team.Members)
+	if budget == 0 {
+		return
+	}
+	ws := policy.WeekStart(page.At, team.Location)
+	var pages []rota.Page
+	for _, m := range team.Members {
+		ps, err := e.burns.PersonPages(ctx, m, ws)
+		if err != nil {
+			return
+		}
+		for _, pg := range ps {
+			if policy.Counted(pg) && !pg.At.After(page.At) {
+				pages = append(pages, pg)
+			}
+		}
+	}
+	if len(pages)*5 < budget*4 {
+		return
+	}
+	first, err := e.burns.RecordBurn(ctx, rota.BurnRecord{Team: team.Name, Budget: "team-weekly-80", Window: ws, At: page.At, Pages: pages}, 0)
+	if err != nil || !first {
+		return
+	}
+	e.metrics.burns.WithLabelValues(team.Name, "team-weekly-80").Inc()
+	text := fmt.Sprintf("rota: team %s has used %d of its %d pages this week (%d%%): its people are being worn down. %s",
+		team.Name, len(pages), budget, 100*len(pages)/budget, e.pageSummary(ctx, pages, team.Location))
+	e.tellManagers(ctx, team, text, page.AlertID)
+}
+
+func (e *Engine) burnNotice(ctx context.Context, p *rota.Person, team *rota.Team, slo rota.HumanSLO, b policy.Burn) string {
+	what := fmt.Sprintf("%d pages this week, budget %d", len(b.Pages), b.Limit)
+	if b.Budget == policy.BudgetOffHours {
+		what = fmt.Sprintf("%d incidents outside business hours in %s, budget %d", len(b.Pages), rota.FormatDuration(slo.OffhoursWindow), b.Limit)
+	}
+	return fmt.Sprintf("rota: %s (team %s) burned the %s human budget: %s. %s", p.Display(), team.Name, budgetName(b.Budget), what, e.pageSummary(ctx, b.Pages, p.Location))
+}
+
+func budgetName(b string) string {
+	if b == policy.BudgetOffHours {
+		return "off-hours"
+	}
+	return b
+}
+
+// pageSummary lists pages and the services that caused them.
+func (e *Engine) pageSummary(ctx context.Context, pages []rota.Page, loc *time.Location) string {
+	services := map[string]int{}
+	var items []string
+	for _, pg := range pages {
+		a, err := e.store.Alert(ctx, pg.AlertID)
+		if err != nil {
+			continue
+		}
+		services[a.Service]++
+		items = append(items, fmt.Sprintf("#%d %s %q %s", a.ID, a.Service, truncate(a.Summary, 40), pg.At.In(loc).Format("Mon 15:04")))
+	}
+	var svc []string
+	for s, n := range services {
+		svc = append(svc, fmt.Sprintf("%s (%d)", s, n))
+	}
+	sort.Strings(svc)
+	return "Pages: " + strings.Join(items, "; ") + ". Services: " + strings.Join(svc, ", ") + "."
+}
+
+// tellManagers tells each of a team's managers, and notes it on the alert.
+func (e *Engine) tellManagers(ctx context.Context, team *rota.Team, text string, alertID int64) {
+	var told []string
+	for _, m := range team.Managers {
+		if ch, err := e.Tell(ctx, m, text); err == nil {
+			told = append(told, m+" by "+ch)
+		}
+	}
+	e.log.Warn("human budget notice", "team", team.Name, "text", text, "told", told)
+	if len(told) == 0 {
+		told = []string{"nobody (no manager with a webhook, Slack or SMS contact)"}
+	}
+	_ = e.store.RecordDeliveries(ctx, []rota.Delivery{{Outcome: rota.DeliveryNote, Events: []rota.AlertEvent{{
+		AlertID: alertID, At: e.now(), Kind: rota.EventBurn, Message: "human budget: " + strings.TrimPrefix(text, "rota: ") + " Told " + strings.Join(told, ", ") + "."}}}})
+}
+
+func member(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,133 @@
+package policy
+
+import (
+	"testing"
+	"time"
+
+	"github.com/rotahq/rota"
+)
+
+func bob(t *testing.T) *rota.Person {
+	berlin, err := time.LoadLocation("Europe/Berlin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := rota.DefaultBusinessHours()
+	h.Holidays = []string{"2026-12-25"}
+	return &rota.Person{Name: "bob", Location: berlin, Hours: h}
+}
+
+func at(t *testing.T, p *rota.Person, s string) time.Time {
+	v, err := time.ParseInLocation("2006-01-02 15:04", s, p.Location)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
+func TestOffHours(t *testing.T) {
+	p := bob(t)
+	for s, want := range map[string]bool{
+		"2026-03-10 16:59": false, "2026-03-10 17:01": true, "2026-03-10 08:59": true, "2026-03-10 09:00": false,
+		"2026-03-14 12:00": true, // Saturday
+		"2026-12-25 12:00": true, // a holiday
+		"2026-03-31 16:30": false, // after the DST change, local hours hold
+	} {
+		if got := OffHours(p, at(t, p, s)); got != want {
+			t.Errorf("%s: off-hours %v, want %v", s, got, want)
+		}
+	}
+	if !SleepHours(p, at(t, p, "2026-03-10 23:00")) || !SleepHours(p, at(t, p, "2026-03-11 07:59")) || SleepHours(p, at(t, p, "2026-03-10 21:59")) {
+		t.Error("sleep hours are 22:00 to 08:00")
+	}
+}
+
+func TestWeekStart(t *testing.T) {
+	p := bob(t)
+	// Sunday 23:30 in Berlin is still the week that began Monday 23 March,
+	// though in UTC it is Sunday 21:30: weeks are the person's.
+	if got := WeekStart(at(t, p, "2026-03-29 23:30"), p.Location); !got.Equal(at(t, p, "2026-03-23 00:00")) {
+		t.Errorf("week of Sun 29 Mar 23:30: %v", got.In(p.Location))
+	}
+	// The DST week: Monday 30 March 00:00 CEST.
+	if got := WeekStart(at(t, p, "2026-04-01 12:00"), p.Location); !got.Equal(at(t, p, "2026-03-30 00:00")) {
+		t.Errorf("week of Wed 1 Apr: %v", got.In(p.Location))
+	}
+	ny, _ := time.LoadLocation("America/New_York")
+	// Monday 01:00 in Berlin is Sunday evening in New York: last week there.
+	if got := WeekStart(at(t, p, "2026-03-30 01:00"), ny); got.In(ny).Day() != 23 {
+		t.Errorf("New York week: %v", got.In(ny))
+	}
+}
+
+func page(id int64, p *rota.Person, at time.Time) rota.Page {
+	return rota.Page{AlertID: id, Person: p.Name, At: at}
+}
+
+func TestBurns(t *testing.T) {
+	p := bob(t)
+	slo := rota.DefaultHumanSLO()
+	mon := func(s string) time.Time { return at(t, p, s) }
+	tests := []struct {
+		name   string
+		before []rota.Page
+		page   rota.Page
+		burns  []string
+		npages int
+	}{
+		{"two pages a week is the budget, not a burn",
+			[]rota.Page{page(1, p, mon("2026-03-09 10:00"))}, page(2, p, mon("2026-03-10 10:00")), nil, 0},
+		{"the third page of the week burns it",
+			[]rota.Page{page(1, p, mon("2026-03-09 10:00")), page(2, p, mon("2026-03-10 10:00"))}, page(3, p, mon("2026-03-11 10:00")), []string{BudgetWeekly}, 3},
+		{"a page last week does not count",
+			[]rota.Page{page(1, p, mon("2026-03-08 10:00")), page(2, p, mon("2026-03-10 10:00"))}, page(3, p, mon("2026-03-11 10:00")), nil, 0},
+		{"Sunday night in the person's zone is the same week",
+			[]rota.Page{page(1, p, mon("2026-03-23 10:00")), page(2, p, mon("2026-03-24 10:00"))}, page(3, p, mon("2026-03-29 23:30")), []string{BudgetWeekly}, 3},
+		{"the fourth page does not burn again",
+			[]rota.Page{page(1, p, mon("2026-03-09 10:00")), page(2, p, mon("2026-03-10 10:00")), page(3, p, mon("2026-03-10 11:00"))}, page(4, p, mon("2026-03-11 10:00")), nil, 0},
+		{"bundled duplicates are not pages",
+			[]rota.Page{page(1, p, mon("2026-03-09 10:00")), {AlertID: 2, Person: "bob", At: mon("2026-03-09 10:00"), Bundled: true}}, page(3, p, mon("2026-03-10 10:00")), nil, 0},
+		{"a repeat of a page already counted is not counted twice",
+			[]rota.Page{page(1, p, mon("2026-03-09 10:00")), page(2, p, mon("2026-03-10 10:00"))}, page(2, p, mon("2026-03-10 10:00")), nil, 0},
+		{"a first off-hours page is within the budget",
+			nil, page(1, p, mon("2026-03-10 17:01")), nil, 0},
+		{"16:59 is business hours: no off-hours burn",
+			[]rota.Page{page(1, p, mon("2026-01-10 03:00"))}, page(2, p, mon("2026-03-10 16:59")), nil, 0},
+		{"a second off-hours incident within 182 days burns",
+			[]rota.Page{page(1, p, mon("2026-01-10 03:00"))}, page(2, p, mon("2026-03-10 17:01")), []string{BudgetOffHours}, 2},
+		{"one more than 182 days later does not",
+			[]rota.Page{page(1, p, mon("2025-09-01 03:00"))}, page(2, p, mon("2026-03-10 17:01")), nil, 0},
+		{"a holiday at noon is off-hours",
+			[]rota.Page{page(1, p, mon("2026-12-19 03:00"))}, page(2, p, mon("2026-12-25 12:00")), []string{BudgetOffHours}, 2},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := Burns(p, "payments", slo, tt.before, tt.page)
+			var kinds []string
+			for _, b := range got {
+				kinds = append(kinds, b.Budget)
+			}
+			if len(kinds) != len(tt.burns) || (len(kinds) > 0 && kinds[0] != tt.burns[0]) {
+				t.Fatalf("burns %v, want %v", kinds, tt.burns)
+			}
+			if len(got) > 0 && len(got[0].Pages) != tt.npages {
+				t.Errorf("%d pages in the burn, want %d", len(got[0].Pages), tt.npages)
+			}
+		})
+	}
+}
+
+func TestAccount(t *testing.T) {
+	p := bob(t)
+	pages := []rota.Page{
+		page(1, p, at(t, p, "2026-03-09 10:00")),
+		page(2, p, at(t, p, "2026-03-10 23:30")), // off-hours, sleep hours
+		page(3, p, at(t, p, "2026-03-11 18:00")), // off-hours
+		{AlertID: 4, Person: "bob", At: at(t, p, "2026-03-11 18:00"), Bundled: true},
+		page(5, p, at(t, p, "2026-03-02 10:00")), // last week
+	}
+	st := Account(p, rota.DefaultHumanSLO(), pages, at(t, p, "2026-03-12 12:00"))
+	if st.WeekPages != 3 || !st.WeekBurned || st.OffHours != 2 || st.SleepHours != 1 || !st.OffHoursBurn {
+		t.Errorf("%+v", st)
+	}
+}
