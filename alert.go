@@ -187,6 +187,9 @@ const (
 	EventResolved     = "resolved"
 	EventExhausted    = "exhausted"
 	EventBurn         = "burn"
+	// EventQuiet notes an off-hours page avoided: a low-urgency alert
+	// waiting for a responder's business hours (Actor is the responder).
+	EventQuiet = "quiet_hours"
 )
 
 // Notification statuses.

@@ -22,6 +22,19 @@ type Service struct {
 	// GitHub maps repositories (and environments) to this service, for
 	// deployment_status webhooks.
 	GitHub []GitHubSource
+	// LowUrgency lists the severities that wait for the responder's
+	// business hours instead of paging them off-hours.
+	LowUrgency []string
+}
+
+// IsLowUrgency reports whether severity waits for business hours on s.
+func (s *Service) IsLowUrgency(severity string) bool {
+	for _, l := range s.LowUrgency {
+		if l == severity {
+			return true
+		}
+	}
+	return false
 }
 
 // GitHubSource is a repository whose deployments, to Environment (any

@@ -100,6 +100,7 @@ type serviceSection struct {
 	DeployRouting    string            `toml:"deploy_routing"`
 	DeployWindow     string            `toml:"deploy_window"`
 	GitHub           []githubSource    `toml:"github"`
+	LowUrgency       *[]string         `toml:"low_urgency"`
 }
 
 type githubSource struct {

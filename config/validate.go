@@ -642,6 +642,17 @@ func (v *validator) services(ss []serviceSection, teams *named[rota.Team], polic
 			v.warnf(at("services", i, ""), "service %s has no integration keys: it cannot receive alerts", s.Name)
 		}
 		svc.DeployRouting, svc.DeployWindow = rota.DeployAuthorFirst, rota.DefaultDeployWindow
+		svc.LowUrgency = []string{rota.SeverityWarning, rota.SeverityInfo}
+		if s.LowUrgency != nil {
+			svc.LowUrgency = nil
+			for j, sev := range *s.LowUrgency {
+				if !rota.ValidSeverity(sev) {
+					v.addf(fmt.Sprintf("%s[%d]", at("services", i, "low_urgency"), j), "%q is not a severity (critical, error, warning, info)", sev)
+					continue
+				}
+				svc.LowUrgency = append(svc.LowUrgency, sev)
+			}
+		}
 		switch s.DeployRouting {
 		case "":
 		case rota.DeployAuthorFirst, rota.DeployWithOnCall, rota.DeployOff:

@@ -14,6 +14,7 @@ import (
 	"github.com/rotahq/rota"
 	"github.com/rotahq/rota/config"
 	"github.com/rotahq/rota/paging"
+	"github.com/rotahq/rota/policy"
 	"github.com/rotahq/rota/scheduler"
 	"github.com/rotahq/rota/store"
 )
@@ -586,5 +587,49 @@ func TestBurnNoticeOncePerWindow(t *testing.T) {
 	}
 	if got := notices(); len(got) != 2 {
 		t.Fatalf("next week: %d notices", len(got))
+	}
+}
+
+// TestQuietHours: a warning at 03:00 local waits for 09:00 and pages
+// nobody if resolved at 08:00; another, still open at 09:00, pages then;
+// a critical at 03:00 pages at once and counts as off-hours.
+func TestQuietHours(t *testing.T) {
+	h := newHarness(t)
+	// Thursday 5 March, 03:00 in Berlin (02:00 UTC): bruno is off-hours.
+	h.clock.t = time.Date(2026, 3, 5, 2, 0, 0, 0, time.UTC)
+	trigger := func(key, severity string) rota.Alert {
+		a, _, err := h.engine.Trigger(context.Background(), rota.Event{Service: "batch", DedupKey: key, Summary: key, Severity: severity})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return a
+	}
+	resolved := trigger("resolved-early", "warning")
+	waits := trigger("waits", "warning")
+	h.expect("no warning pages at 03:00", h.step(0))
+	if a := h.alert(waits.ID); !a.Escalation.DueAt.Equal(time.Date(2026, 3, 5, 8, 0, 0, 0, time.UTC)) {
+		t.Fatalf("due %v, want 09:00 Berlin", a.Escalation.DueAt)
+	}
+	if tl := h.timeline(waits.ID); !strings.Contains(tl, "quiet_hours: bruno is outside business hours: this warning alert waits until Thu 5 Mar 09:00 CET") {
+		t.Errorf("timeline:\n%s", tl)
+	}
+	h.clock.Advance(5 * time.Hour) // 08:00 Berlin
+	if _, err := h.engine.SetStatus(context.Background(), resolved.ID, rota.ActionResolve, "bruno"); err != nil {
+		t.Fatal(err)
+	}
+	h.expect("nothing at 08:00", h.step(0))
+	h.expect("the open warning pages at 09:00", h.step(time.Hour), fmt.Sprintf("sms bruno %d", waits.ID))
+	if _, ns, _ := h.db.Timeline(context.Background(), resolved.ID); len(ns) != 0 {
+		t.Errorf("the resolved warning paged: %+v", ns)
+	}
+
+	// A critical at 03:00 the next night pages at once.
+	h.clock.t = time.Date(2026, 3, 6, 2, 0, 0, 0, time.UTC)
+	crit := trigger("critical", "critical")
+	h.expect("critical pages at 03:00", h.step(0), fmt.Sprintf("sms bruno %d", crit.ID))
+	pages, _ := h.db.Pages(context.Background(), time.Date(2026, 3, 6, 0, 0, 0, 0, time.UTC))
+	org := h.book.Roster().Org()
+	if len(pages) != 1 || !policy.OffHours(org.Person("bruno"), pages[0].At) {
+		t.Errorf("the critical page should count off-hours: %+v", pages)
 	}
 }

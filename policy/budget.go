@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/rotahq/rota"
+	"github.com/rotahq/rota/scheduler"
 )
 
 // Budgets.
@@ -134,4 +135,22 @@ func Burns(p *rota.Person, team string, slo rota.HumanSLO, pages []rota.Page, pa
 		}
 	}
 	return out
+}
+
+// NextBusinessStart returns the first instant at or after t inside p's
+// business hours: t itself if it is in them.
+func NextBusinessStart(p *rota.Person, t time.Time) time.Time {
+	if !OffHours(p, t) {
+		return t
+	}
+	l := t.In(p.Location)
+	for d := 0; d < 31; d++ {
+		day := time.Date(l.Year(), l.Month(), l.Day()+d, 0, 0, 0, 0, p.Location)
+		start := scheduler.Wallclock(day.Year(), day.Month(), day.Day(), p.Hours.Start.Hour(), p.Hours.Start.Minute(), p.Location)
+		if start.After(t) && !OffHours(p, start) {
+			return start
+		}
+	}
+	// No business day in a month (every day a holiday): do not wait.
+	return t
 }

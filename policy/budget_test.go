@@ -29,8 +29,8 @@ func TestOffHours(t *testing.T) {
 	p := bob(t)
 	for s, want := range map[string]bool{
 		"2026-03-10 16:59": false, "2026-03-10 17:01": true, "2026-03-10 08:59": true, "2026-03-10 09:00": false,
-		"2026-03-14 12:00": true, // Saturday
-		"2026-12-25 12:00": true, // a holiday
+		"2026-03-14 12:00": true,  // Saturday
+		"2026-12-25 12:00": true,  // a holiday
 		"2026-03-31 16:30": false, // after the DST change, local hours hold
 	} {
 		if got := OffHours(p, at(t, p, s)); got != want {
@@ -129,5 +129,20 @@ func TestAccount(t *testing.T) {
 	st := Account(p, rota.DefaultHumanSLO(), pages, at(t, p, "2026-03-12 12:00"))
 	if st.WeekPages != 3 || !st.WeekBurned || st.OffHours != 2 || st.SleepHours != 1 || !st.OffHoursBurn {
 		t.Errorf("%+v", st)
+	}
+}
+
+func TestNextBusinessStart(t *testing.T) {
+	p := bob(t)
+	for in, want := range map[string]string{
+		"2026-03-10 03:00": "2026-03-10 09:00", // Tuesday night
+		"2026-03-13 18:00": "2026-03-16 09:00", // Friday evening: Monday
+		"2026-12-24 18:00": "2026-12-28 09:00", // Christmas (a holiday) and the weekend
+		"2026-03-10 10:30": "2026-03-10 10:30", // in business hours: now
+		"2026-03-10 09:00": "2026-03-10 09:00",
+	} {
+		if got := NextBusinessStart(p, at(t, p, in)); !got.Equal(at(t, p, want)) {
+			t.Errorf("%s: %s, want %s", in, got.In(p.Location).Format("2006-01-02 15:04"), want)
+		}
 	}
 }

@@ -38,6 +38,12 @@ func RunStep(a *rota.Alert, roster *scheduler.Roster, now time.Time) Step {
 		return out
 	}
 	paged := map[string]bool{}
+	// A low-urgency alert does not page anyone outside their business
+	// hours: quiet holds each such person until their hours start.
+	quiet := false
+	if svc := roster.Org().Service(a.Service); svc != nil && svc.IsLowUrgency(a.Severity) {
+		quiet = true
+	}
 	// Each step is tried at most once per call, so a policy whose targets
 	// all resolve to nobody ends instead of spinning.
 	for tries := 0; tries <= len(steps)*(a.Policy.Repeat+1); tries++ {
@@ -58,6 +64,9 @@ func RunStep(a *rota.Alert, roster *scheduler.Roster, now time.Time) Step {
 		esc.Wave++
 		people := resolveTargets(a, step.Targets, roster, now, note)
 		var stepPaged, copied []string
+		var waiting []string
+		var wake time.Time
+		before := len(out.Notifications)
 		for _, t := range people {
 			if paged[t.person] {
 				continue
@@ -65,6 +74,16 @@ func RunStep(a *rota.Alert, roster *scheduler.Roster, now time.Time) Step {
 			p := roster.Org().Person(t.person)
 			if len(p.Contacts) == 0 {
 				note(rota.EventSkipped, "step %d: %s has no contact methods", idx+1, t.person)
+				continue
+			}
+			if quiet && !t.shadow && OffHours(p, now) {
+				next := NextBusinessStart(p, now)
+				waiting = append(waiting, t.person)
+				if wake.IsZero() || next.Before(wake) {
+					wake = next
+				}
+				out.Events = append(out.Events, rota.AlertEvent{AlertID: a.ID, At: now, Kind: rota.EventQuiet, Actor: t.person,
+					Message: fmt.Sprintf("%s is outside business hours: this %s alert waits until %s", t.person, a.Severity, next.In(p.Location).Format("Mon 2 Jan 15:04 MST"))})
 				continue
 			}
 			paged[t.person] = true
@@ -82,6 +101,15 @@ func RunStep(a *rota.Alert, roster *scheduler.Roster, now time.Time) Step {
 		}
 		if len(copied) > 0 {
 			note(rota.EventEscalated, "step %d: shadow copy to %s", idx+1, join(copied))
+		}
+		if len(stepPaged) == 0 && len(waiting) > 0 {
+			// Everyone this step pages is off-hours: run the step again
+			// when the first of them starts work; resolved by then, it
+			// never runs.
+			esc.Step--
+			esc.State, esc.DueAt = rota.EscalationActive, wake
+			out.Notifications = out.Notifications[:before]
+			return out
 		}
 		if len(stepPaged) == 0 {
 			note(rota.EventSkipped, "step %d paged nobody: going on to the next step at once", idx+1)
