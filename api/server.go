@@ -72,6 +72,7 @@ type Server struct {
 	feeds     FeedStore
 	swaps     SwapStore
 	teller    Teller
+	reports   ReportStore
 	keys      keys
 	metrics   *metrics
 	gatherer  prometheus.Gatherer
@@ -95,6 +96,8 @@ type Options struct {
 	// Swaps stores swaps; Teller tells the people of a swap.
 	Swaps  SwapStore
 	Teller Teller
+	// Reports reads human-SLO reports' data.
+	Reports ReportStore
 	// Twilio handles Twilio's webhooks; nil answers them 404.
 	Twilio TwilioHandler
 	// Registry receives the API's metrics, and Gatherer serves /metrics;
@@ -111,7 +114,7 @@ type Options struct {
 
 // New returns a server for opts.
 func New(opts Options) *Server {
-	s := &Server{book: opts.Book, overrides: opts.Overrides, pager: opts.Pager, twilio: opts.Twilio, alerts: opts.Alerts, deploys: opts.Deploys, feeds: opts.Feeds, swaps: opts.Swaps, teller: opts.Teller, ping: opts.Ping, log: opts.Logger, now: opts.Now}
+	s := &Server{book: opts.Book, overrides: opts.Overrides, pager: opts.Pager, twilio: opts.Twilio, alerts: opts.Alerts, deploys: opts.Deploys, feeds: opts.Feeds, swaps: opts.Swaps, teller: opts.Teller, reports: opts.Reports, ping: opts.Ping, log: opts.Logger, now: opts.Now}
 	if opts.Registry == nil {
 		reg := prometheus.NewRegistry()
 		opts.Registry, opts.Gatherer = reg, reg
@@ -167,6 +170,9 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("POST /v2/change/enqueue", s.enqueueChange)
 	mux.Handle("POST /api/v1/integrations/github", handlerFunc(s.postGitHub).serve(s))
 
+	if s.reports != nil {
+		mux.Handle("GET /api/v1/reports/human", s.read(s.humanReport))
+	}
 	if s.feeds != nil {
 		// GET also answers HEAD.
 		mux.HandleFunc("GET /ical/people/{file}", s.feed("person"))

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -128,5 +129,33 @@ func TestCheckConfigCoverageGaps(t *testing.T) {
 	out, errOut, code := runCLI(t, "check-config", cfgPath)
 	if code != 0 || !strings.Contains(out, "warning: coverage gap on primary from ") || !strings.Contains(out, "every member is on leave") {
 		t.Errorf("exit %d:\n%s\n%s", code, out, errOut)
+	}
+}
+
+func TestReportCommand(t *testing.T) {
+	dir := t.TempDir()
+	cfgPath := filepath.Join(dir, "rota.toml")
+	writeConfig(t, cfgPath, `"alice", "bruno", "chloe"`)
+	db, err := store.Open(context.Background(), filepath.Join(dir, "rota.db"), store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now().UTC()
+	for i := 0; i < 3; i++ {
+		ev := rota.Event{Service: "api", Action: rota.ActionTrigger, DedupKey: fmt.Sprint(i), Summary: "disk full", Severity: "critical", Integration: "native"}
+		a, _, err := db.TriggerAlert(context.Background(), &ev, rota.EscalationPolicy{}, func(*rota.Alert, time.Time) rota.StepOutcome { return rota.StepOutcome{} })
+		if err != nil {
+			t.Fatal(err)
+		}
+		db.RecordDeliveries(context.Background(), []rota.Delivery{{Outcome: rota.DeliverySent, At: now.Add(-time.Duration(i) * time.Hour),
+			Page: &rota.Page{AlertID: a.ID, Person: "bruno", Channel: "sms"}}})
+	}
+	db.Close()
+	out, errOut, code := runCLI(t, "report", "--config", cfgPath, "--team", "payments", "--weeks", "2")
+	if code != 0 || !strings.Contains(out, "Team payments") || !strings.Contains(out, "bruno   3") || !strings.Contains(out, "Alerts 0") {
+		t.Errorf("exit %d:\n%s\n%s", code, out, errOut)
+	}
+	if _, errOut, code := runCLI(t, "report", "--config", cfgPath, "--team", "nope"); code != 2 || !strings.Contains(errOut, `no team named "nope"`) {
+		t.Errorf("unknown team: %d %s", code, errOut)
 	}
 }

@@ -33,6 +33,8 @@ Usage:
         write a consistent copy of the database while rotad runs
   rotad ical-token {person|rotation} NAME --config FILE [--rotate] [--revoke]
         issue (or revoke) the secret calendar feed URL of a person or rotation
+  rotad report --config FILE --team NAME [--weeks 12]
+        a team's human-SLO report: pages against budgets, off-hours, burns
   rotad version
         print the version
 `
@@ -72,6 +74,8 @@ func run(args []string, stdout, stderr io.Writer) error {
 		return backup(rest, stdout, stderr)
 	case "ical-token":
 		return icalToken(rest, stdout, stderr)
+	case "report":
+		return report(rest, stdout, stderr)
 	case "version", "--version", "-version":
 		fmt.Fprintf(stdout, "rotad %s (%s, %s/%s)\n", version, runtime.Version(), runtime.GOOS, runtime.GOARCH)
 		return nil

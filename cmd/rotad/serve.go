@@ -94,7 +94,7 @@ func serve(args []string, stderr io.Writer) error {
 		Notifiers: notify, PublicURL: cfg.Server.PublicURL, Burns: db,
 	})
 	srv := api.New(api.Options{
-		Book: book, Overrides: db, Pager: engine, Twilio: engine, Alerts: db, Deploys: db, Feeds: db, Swaps: db, Teller: engine, Ping: db.Ping, Logger: log,
+		Book: book, Overrides: db, Pager: engine, Twilio: engine, Alerts: db, Deploys: db, Feeds: db, Swaps: db, Teller: engine, Reports: db, Ping: db.Ping, Logger: log,
 		Settings: apiSettings(cfg), Registry: reg, Gatherer: reg,
 	})
 	// The engine stops before the database closes (defers run in

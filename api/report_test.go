@@ -1,0 +1,154 @@
+package api_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/rotahq/rota"
+	"github.com/rotahq/rota/api"
+	"github.com/rotahq/rota/config"
+	"github.com/rotahq/rota/paging"
+	"github.com/rotahq/rota/scheduler"
+	"github.com/rotahq/rota/store"
+)
+
+// newReportFixture: team payments (alice, bob, carol; Europe/Berlin) with
+// pages at fixed times in March 2026.
+func newReportFixture(t *testing.T) *fixture {
+	t.Helper()
+	env := map[string]string{"GH": githubSecret, "KEY": searchKey, "WEB": grafanaKey}
+	cfg, err := config.Parse("deploy.toml", []byte(deployConfig), t.TempDir(), func(k string) (string, bool) { v, ok := env[k]; return v, ok })
+	if err != nil {
+		t.Fatal(err)
+	}
+	db, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "rota.db"), store.Options{Synchronous: store.SyncNormal})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	f := &fixture{db: db, book: scheduler.NewBook(scheduler.NewRoster(cfg.Org, nil)), now: time.Date(2026, 3, 30, 12, 0, 0, 0, time.UTC)}
+	db.Now = func() time.Time { return f.now }
+	engine := paging.New(paging.Options{Store: db, Book: f.book, Now: func() time.Time { return f.now }})
+	f.api = api.New(api.Options{Book: f.book, Overrides: db, Pager: engine, Alerts: db, Reports: db, Ping: db.Ping, Settings: withToken(),
+		Now: func() time.Time { return f.now }})
+	f.srv = newServer(t, f.api)
+
+	berlin, _ := time.LoadLocation("Europe/Berlin")
+	local := func(s string) time.Time {
+		v, err := time.ParseInLocation("2006-01-02 15:04", s, berlin)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v.UTC()
+	}
+	// Each page: when the alert was created (and paged), who, service,
+	// and when it was acknowledged and resolved.
+	pages := []struct {
+		at, person, service, summary string
+		ack, res                     time.Duration
+		bundled                      bool
+	}{
+		{"2026-03-09 10:00", "bob", "payments-api", "5xx above 2%", 4 * time.Minute, 30 * time.Minute, false},
+		{"2026-03-10 23:30", "bob", "payments-api", "5xx above 2%", 10 * time.Minute, time.Hour, false},
+		{"2026-03-11 18:00", "bob", "web", "latency", 2 * time.Minute, 20 * time.Minute, false},
+		{"2026-03-11 18:00", "bob", "web", "latency again", 0, 0, true},
+		{"2026-03-17 14:00", "alice", "payments-api", "disk full", 6 * time.Minute, 0, false},
+		{"2026-03-24 03:00", "carol", "payments-api", "5xx above 2%", 0, 0, false},
+	}
+	for i, p := range pages {
+		f.now = local(p.at)
+		ev := rota.Event{Service: p.service, Action: rota.ActionTrigger, DedupKey: fmt.Sprint(i), Summary: p.summary, Severity: "critical", Integration: "native"}
+		a, _, err := db.TriggerAlert(context.Background(), &ev, rota.EscalationPolicy{Name: "default"}, func(*rota.Alert, time.Time) rota.StepOutcome {
+			return rota.StepOutcome{Escalation: rota.Escalation{State: rota.EscalationActive}}
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := db.RecordDeliveries(context.Background(), []rota.Delivery{{Outcome: rota.DeliverySent, At: f.now,
+			Page: &rota.Page{AlertID: a.ID, Person: p.person, Channel: "sms", Bundled: p.bundled}}}); err != nil {
+			t.Fatal(err)
+		}
+		if p.ack > 0 {
+			f.now = local(p.at).Add(p.ack)
+			db.SetStatus(context.Background(), a.ID, rota.ActionAcknowledge, p.person)
+		}
+		if p.res > 0 {
+			f.now = local(p.at).Add(p.res)
+			db.SetStatus(context.Background(), a.ID, rota.ActionResolve, p.person)
+		}
+	}
+	if _, err := db.RecordBurn(context.Background(), rota.BurnRecord{Team: "payments", Person: "bob", Budget: "weekly",
+		Window: local("2026-03-09 00:00"), At: local("2026-03-11 18:00"), Pages: make([]rota.Page, 3)}, 0); err != nil {
+		t.Fatal(err)
+	}
+	f.now = time.Date(2026, 3, 30, 12, 0, 0, 0, time.UTC)
+	return f
+}
+
+func TestHumanReportGolden(t *testing.T) {
+	f := newReportFixture(t)
+	r := f.do(t, "GET", "/api/v1/reports/human?team=payments&from=2026-03-09T00:00:00Z&to=2026-03-30T00:00:00Z", "", "", "")
+	if r.status != 200 {
+		t.Fatalf("%d %s", r.status, r.raw)
+	}
+	var pretty map[string]any
+	json.Unmarshal([]byte(r.raw), &pretty)
+	got, _ := json.MarshalIndent(pretty, "", "  ")
+	golden := filepath.Join("testdata", "report", "payments.json")
+	if *updateGolden {
+		os.MkdirAll(filepath.Dir(golden), 0o755)
+		os.WriteFile(golden, append(got, '\n'), 0o644)
+	}
+	want, err := os.ReadFile(golden)
+	if err != nil {
+		t.Fatalf("%v (go test ./api -run HumanReportGolden -update)", err)
+	}
+	if string(got)+"\n" != string(want) {
+		t.Errorf("report differs from %s:\n%s", golden, got)
+	}
+	people := map[string]map[string]any{}
+	for _, p := range r.body["people"].([]any) {
+		p := p.(map[string]any)
+		people[p["person"].(string)] = p
+	}
+	bob := people["bob"]
+	if bob["pages"].(float64) != 3 || bob["weeks_over_budget"].(float64) != 1 || bob["offhours_pages"].(float64) != 2 || bob["sleep_hours_pages"].(float64) != 1 {
+		t.Errorf("bob: %v", bob)
+	}
+	if people["carol"]["offhours_pages"].(float64) != 1 || people["alice"]["offhours_pages"].(float64) != 0 {
+		t.Errorf("carol, alice: %v %v", people["carol"], people["alice"])
+	}
+	// MTTA over the four acknowledged: (4+10+2+6)/4 = 5.5 minutes.
+	if r.body["mtta_seconds"].(float64) != 330 || r.body["alerts"].(float64) != 6 || len(r.body["burns"].([]any)) != 1 {
+		t.Errorf("mtta %v, alerts %v, burns %v", r.body["mtta_seconds"], r.body["alerts"], r.body["burns"])
+	}
+	if s := r.body["noisy_services"].([]any); s[0].(map[string]any)["name"] != "payments-api" || s[0].(map[string]any)["pages"].(float64) != 4 {
+		t.Errorf("noisy services: %v", s)
+	}
+}
+
+func TestHumanReportCSVAndErrors(t *testing.T) {
+	f := newReportFixture(t)
+	res, body := f.getFeed(t, "GET", "/api/v1/reports/human?team=payments&from=2026-03-09T00:00:00Z&to=2026-03-30T00:00:00Z&format=csv")
+	if res.StatusCode != 200 || res.Header.Get("Content-Type") != "text/csv; charset=utf-8" {
+		t.Fatalf("%d %v", res.StatusCode, res.Header)
+	}
+	lines := strings.Split(strings.TrimSpace(body), "\n")
+	// From Monday 9 March 01:00 Berlin to Monday 30 March 02:00 Berlin:
+	// four ISO weeks (the last for an hour) for each of three people.
+	if len(lines) != 1+3*4 || !strings.HasPrefix(lines[0], "team,person,week_start,pages,budget,over_budget") ||
+		!strings.Contains(body, "payments,bob,2026-03-08T23:00:00Z,3,2,true,3,2,1,") {
+		t.Errorf("csv:\n%s", body)
+	}
+	for _, q := range []string{"", "team=nope", "team=payments&format=pdf", "team=payments&from=2026-04-01T00:00:00Z&to=2026-03-01T00:00:00Z", "team=payments&from=2024-01-01T00:00:00Z"} {
+		if r := f.do(t, "GET", "/api/v1/reports/human?"+q, "", "", ""); r.status != 400 {
+			t.Errorf("%q: %d %s", q, r.status, r.raw)
+		}
+	}
+}

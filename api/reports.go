@@ -1,0 +1,113 @@
+package api
+
+import (
+	"context"
+	"encoding/csv"
+	"fmt"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/rotahq/rota"
+	"github.com/rotahq/rota/policy"
+)
+
+// ReportStore reads what human-SLO reports need.
+type ReportStore interface {
+	ReportData(ctx context.Context, team string, people, services []string, from, to time.Time) ([]rota.Page, map[int64]rota.Alert, []rota.BurnRecord, []rota.AlertEvent, error)
+}
+
+// maxReportRange bounds a report.
+const maxReportRange = 400 * rota.Day
+
+// HumanReport computes team's human-SLO report over [from, to).
+func HumanReport(ctx context.Context, rs ReportStore, org *rota.Org, team string, from, to time.Time) (policy.Report, error) {
+	t := org.Team(team)
+	if t == nil {
+		return policy.Report{}, rota.FieldError("team", "no team named %q", team)
+	}
+	var services []string
+	for _, s := range org.Services {
+		if s.Team == t.Name {
+			services = append(services, s.Name)
+		}
+	}
+	// Pages from one off-hours window before the report, for the rolling
+	// count at its end.
+	pages, alerts, burns, quiet, err := rs.ReportData(ctx, t.Name, t.Members, services, from.Add(-t.SLO.OffhoursWindow), to)
+	if err != nil {
+		return policy.Report{}, err
+	}
+	var burnsIn []rota.BurnRecord
+	for _, b := range burns {
+		if !b.At.Before(from) {
+			burnsIn = append(burnsIn, b)
+		}
+	}
+	var quietIn []rota.AlertEvent
+	for _, e := range quiet {
+		if !e.At.Before(from) {
+			quietIn = append(quietIn, e)
+		}
+	}
+	return policy.BuildReport(policy.ReportInput{Team: t, Org: org, From: from, To: to, Pages: pages, Alerts: alerts, Burns: burnsIn, Avoided: quietIn}), nil
+}
+
+// reportRange reads ?from= and ?to=: the last twelve weeks by default.
+func (s *Server) reportRange(r *http.Request) (time.Time, time.Time, error) {
+	to, err := timeParam(r, "to", s.now())
+	if err != nil {
+		return time.Time{}, time.Time{}, err
+	}
+	from, err := timeParam(r, "from", to.Add(-12*rota.Week))
+	if err != nil {
+		return time.Time{}, time.Time{}, err
+	}
+	switch {
+	case !to.After(from):
+		return time.Time{}, time.Time{}, rota.FieldError("to", "must be after from")
+	case to.Sub(from) > maxReportRange:
+		return time.Time{}, time.Time{}, rota.FieldError("from", "a report spans at most %s", rota.FormatDuration(maxReportRange))
+	}
+	return from.UTC(), to.UTC(), nil
+}
+
+// humanReport serves GET /api/v1/reports/human?team=&from=&to=&format=.
+func (s *Server) humanReport(w http.ResponseWriter, r *http.Request) error {
+	from, to, err := s.reportRange(r)
+	if err != nil {
+		return err
+	}
+	team := r.URL.Query().Get("team")
+	if team == "" {
+		return rota.FieldError("team", "is required")
+	}
+	rep, err := HumanReport(r.Context(), s.reports, s.book.Roster().Org(), team, from, to)
+	if err != nil {
+		return err
+	}
+	switch f := r.URL.Query().Get("format"); f {
+	case "", "json":
+		writeJSON(w, http.StatusOK, rep)
+	case "csv":
+		w.Header().Set("Content-Type", "text/csv; charset=utf-8")
+		w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="rota-%s-%s.csv"`, team, to.Format("2006-01-02")))
+		WriteReportCSV(w, rep)
+	default:
+		return rota.FieldError("format", "must be json or csv, not %q", f)
+	}
+	return nil
+}
+
+// WriteReportCSV writes one row per person and week.
+func WriteReportCSV(w http.ResponseWriter, rep policy.Report) {
+	cw := csv.NewWriter(w)
+	cw.Write([]string{"team", "person", "week_start", "pages", "budget", "over_budget", "pages_in_report", "offhours_pages", "sleep_hours_pages", "offhours_in_window", "offhours_budget", "offhours_pages_avoided"})
+	for _, p := range rep.People {
+		for _, wk := range p.Weeks {
+			cw.Write([]string{rep.Team, p.Person, wk.Start.Format(time.RFC3339), strconv.Itoa(wk.Pages), strconv.Itoa(wk.Budget), strconv.FormatBool(wk.Over),
+				strconv.Itoa(p.Pages), strconv.Itoa(p.OffHours), strconv.Itoa(p.Sleep), strconv.Itoa(p.OffHoursWindow), strconv.Itoa(rep.SLO.OffhoursIncidents), strconv.Itoa(p.Avoided)})
+		}
+	}
+	cw.Flush()
+}

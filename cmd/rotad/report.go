@@ -1,0 +1,93 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"text/tabwriter"
+	"time"
+
+	"github.com/rotahq/rota"
+	"github.com/rotahq/rota/api"
+)
+
+// report prints a team's human-SLO report in the terminal: the numbers of
+// GET /api/v1/reports/human.
+func report(args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("report", stderr)
+	cfgPath := fs.String("config", "", "configuration file (TOML)")
+	team := fs.String("team", "", "the team")
+	weeks := fs.Int("weeks", 12, "weeks back from now")
+	dbPath := fs.String("db", "", "SQLite database file, overriding server.database")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	cfg, err := loadConfig(*cfgPath, stderr)
+	if err != nil {
+		return err
+	}
+	t := cfg.Org.Team(*team)
+	if t == nil {
+		fmt.Fprintf(stderr, "rotad report: --team: no team named %q in %s\n", *team, cfg.File)
+		return exitError{2}
+	}
+	if *weeks < 1 || *weeks > 56 {
+		fmt.Fprintln(stderr, "rotad report: --weeks must be from 1 to 56")
+		return exitError{2}
+	}
+	if *dbPath != "" {
+		cfg.Server.Database = *dbPath
+	}
+	ctx := context.Background()
+	db, ok, err := openExisting(ctx, cfg.Server.Database)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		fmt.Fprintf(stderr, "rotad report: no database at %s yet: nothing has paged anyone\n", cfg.Server.Database)
+		return exitError{1}
+	}
+	defer db.Close()
+	to := time.Now().UTC()
+	rep, err := api.HumanReport(ctx, db, cfg.Org, t.Name, to.Add(-time.Duration(*weeks)*rota.Week), to)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "Team %s, %s to %s. Human SLO: %d pages a week, %d off-hours incident(s) in %s.\n\n", rep.Team,
+		rep.From.In(t.Location).Format("2 Jan 2006"), rep.To.In(t.Location).Format("2 Jan 2006"), rep.SLO.PagesPerWeek, rep.SLO.OffhoursIncidents, rep.SLO.OffhoursWindow)
+	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "PERSON\tPAGES\tWEEKS OVER BUDGET\tWORST WEEK\tOFF-HOURS\tOF WHICH 22-08\tOFF-HOURS IN WINDOW\tAVOIDED")
+	for _, p := range rep.People {
+		worst := 0
+		for _, w := range p.Weeks {
+			worst = max(worst, w.Pages)
+		}
+		flag := ""
+		if p.OffHoursWindow > rep.SLO.OffhoursIncidents {
+			flag = " (over)"
+		}
+		fmt.Fprintf(tw, "%s\t%d\t%d of %d\t%d\t%d\t%d\t%d%s\t%d\n", p.Person, p.Pages, p.WeeksOverBudget, len(p.Weeks), worst, p.OffHours, p.Sleep, p.OffHoursWindow, flag, p.Avoided)
+	}
+	tw.Flush()
+	fmt.Fprintf(stdout, "\nAlerts %d, acknowledged %d (MTTA %s), resolved %d (MTTR %s). Off-hours pages avoided by quiet hours: %d.\n",
+		rep.AlertsIn, rep.Acked, time.Duration(rep.MTTA)*time.Second, rep.Resolved, time.Duration(rep.MTTR)*time.Second, rep.Avoided)
+	if len(rep.Services) > 0 {
+		fmt.Fprint(stdout, "Noisiest services:")
+		for i, s := range rep.Services {
+			if i == 5 {
+				break
+			}
+			fmt.Fprintf(stdout, " %s (%d)", s.Name, s.Pages)
+		}
+		fmt.Fprintln(stdout)
+	}
+	fmt.Fprintf(stdout, "Budgets burned: %d.\n", len(rep.Burns))
+	for _, b := range rep.Burns {
+		who := b.Person
+		if who == "" {
+			who = "the team"
+		}
+		fmt.Fprintf(stdout, "  %s  %s  %s (%d pages)\n", b.At.In(t.Location).Format("Mon 2 Jan 15:04"), who, b.Budget, b.Pages)
+	}
+	return nil
+}

@@ -1,0 +1,124 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/rotahq/rota"
+)
+
+func placeholders(n int) string {
+	return strings.TrimSuffix(strings.Repeat("?, ", n), ", ")
+}
+
+// ReportData reads what a team's report needs: the pages of people in
+// [from, to) (counted or not), the alerts of services created in [from,
+// to) and those the pages belong to, the team's burns, and the quiet-hours
+// notes of those alerts.
+func (db *DB) ReportData(ctx context.Context, team string, people, services []string, from, to time.Time) ([]rota.Page, map[int64]rota.Alert, []rota.BurnRecord, []rota.AlertEvent, error) {
+	alerts := map[int64]rota.Alert{}
+	var pages []rota.Page
+	if len(people) > 0 {
+		args := []any{from.UnixMilli(), to.UnixMilli()}
+		for _, p := range people {
+			args = append(args, p)
+		}
+		rows, err := db.read.QueryContext(ctx, "SELECT alert_id, person, at_ms, channel, bundled FROM pages WHERE at_ms >= ? AND at_ms < ? AND person IN ("+placeholders(len(people))+") ORDER BY at_ms", args...)
+		if err != nil {
+			return nil, nil, nil, nil, fmt.Errorf("report pages: %w", err)
+		}
+		for rows.Next() {
+			var pg rota.Page
+			var at int64
+			if err := rows.Scan(&pg.AlertID, &pg.Person, &at, &pg.Channel, &pg.Bundled); err != nil {
+				rows.Close()
+				return nil, nil, nil, nil, err
+			}
+			pg.At = fromMillis(at)
+			pages = append(pages, pg)
+		}
+		rows.Close()
+	}
+	scan := func(q string, args ...any) error {
+		rows, err := db.read.QueryContext(ctx, q, args...)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			a, err := scanAlert(rows)
+			if err != nil {
+				return err
+			}
+			alerts[a.ID] = a
+		}
+		return rows.Err()
+	}
+	if len(services) > 0 {
+		args := []any{from.UnixMilli(), to.UnixMilli()}
+		for _, s := range services {
+			args = append(args, s)
+		}
+		if err := scan("SELECT "+alertColumns+" FROM alerts WHERE created_ms >= ? AND created_ms < ? AND service IN ("+placeholders(len(services))+")", args...); err != nil {
+			return nil, nil, nil, nil, fmt.Errorf("report alerts: %w", err)
+		}
+	}
+	var missing []any
+	for _, pg := range pages {
+		if _, ok := alerts[pg.AlertID]; !ok {
+			missing = append(missing, pg.AlertID)
+		}
+	}
+	for len(missing) > 0 {
+		n := min(len(missing), 500)
+		if err := scan("SELECT "+alertColumns+" FROM alerts WHERE id IN ("+placeholders(n)+")", missing[:n]...); err != nil {
+			return nil, nil, nil, nil, fmt.Errorf("report alerts: %w", err)
+		}
+		missing = missing[n:]
+	}
+	var burns []rota.BurnRecord
+	rows, err := db.read.QueryContext(ctx, "SELECT team, person, budget, window_ms, at_ms, pages FROM burns WHERE team = ? AND at_ms >= ? AND at_ms < ? ORDER BY at_ms", team, from.UnixMilli(), to.UnixMilli())
+	if err != nil {
+		return nil, nil, nil, nil, fmt.Errorf("report burns: %w", err)
+	}
+	for rows.Next() {
+		var b rota.BurnRecord
+		var w, at int64
+		var js string
+		if err := rows.Scan(&b.Team, &b.Person, &b.Budget, &w, &at, &js); err != nil {
+			rows.Close()
+			return nil, nil, nil, nil, err
+		}
+		b.Window, b.At = fromMillis(w), fromMillis(at)
+		json.Unmarshal([]byte(js), &b.Pages)
+		burns = append(burns, b)
+	}
+	rows.Close()
+	var quiet []rota.AlertEvent
+	if len(services) > 0 {
+		args := []any{rota.EventQuiet, from.UnixMilli(), to.UnixMilli()}
+		for _, s := range services {
+			args = append(args, s)
+		}
+		rows, err := db.read.QueryContext(ctx, `SELECT e.id, e.alert_id, e.at_ms, e.kind, e.actor, e.message FROM alert_events e JOIN alerts a ON a.id = e.alert_id
+			WHERE e.kind = ? AND e.at_ms >= ? AND e.at_ms < ? AND a.service IN (`+placeholders(len(services))+`)`, args...)
+		if err != nil {
+			return nil, nil, nil, nil, fmt.Errorf("report quiet hours: %w", err)
+		}
+		for rows.Next() {
+			var e rota.AlertEvent
+			var at int64
+			if err := rows.Scan(&e.ID, &e.AlertID, &at, &e.Kind, &e.Actor, &e.Message); err != nil {
+				rows.Close()
+				return nil, nil, nil, nil, err
+			}
+			e.At = fromMillis(at)
+			quiet = append(quiet, e)
+		}
+		rows.Close()
+	}
+	return pages, alerts, burns, quiet, nil
+}
