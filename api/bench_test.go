@@ -162,3 +162,64 @@ func BenchmarkPersonFeedNotModified(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkHumanReportYear: the report over a year for a team of 50 with
+// 100,000 pages, from a real SQLite file.
+func BenchmarkHumanReportYear(b *testing.B) {
+	var cfg strings.Builder
+	var members []string
+	for p := 0; p < 50; p++ {
+		fmt.Fprintf(&cfg, "[[people]]\nname = \"p%d\"\ntimezone = \"Europe/Berlin\"\n", p)
+		members = append(members, fmt.Sprintf("%q", fmt.Sprintf("p%d", p)))
+	}
+	fmt.Fprintf(&cfg, "[[teams]]\nname = \"t\"\nmembers = [%s]\ntimezone = \"Europe/Berlin\"\n", strings.Join(members, ","))
+	cfg.WriteString("[[escalation_policies]]\nname = \"p\"\nsteps = [{ targets = [\"person:p0\"] }]\n")
+	for s := 0; s < 20; s++ {
+		fmt.Fprintf(&cfg, "[[services]]\nname = \"s%d\"\nteam = \"t\"\nescalation_policy = \"p\"\n", s)
+	}
+	c, err := config.Parse("bench.toml", []byte(cfg.String()), b.TempDir(), func(string) (string, bool) { return "", false })
+	if err != nil {
+		b.Fatal(err)
+	}
+	db, err := store.Open(context.Background(), filepath.Join(b.TempDir(), "rota.db"), store.Options{Synchronous: store.SyncNormal})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { db.Close() })
+	to := time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC)
+	from := to.AddDate(-1, 0, 0)
+	// 5,000 alerts, 20 pages each (100,000 pages), spread over the year.
+	ctx := context.Background()
+	var ds []rota.Delivery
+	for i := 0; i < 5000; i++ {
+		at := from.Add(time.Duration(i) * (365 * 24 * time.Hour / 5000))
+		db.Now = func() time.Time { return at }
+		ev := rota.Event{Service: fmt.Sprintf("s%d", i%20), Action: rota.ActionTrigger, DedupKey: fmt.Sprint(i), Summary: fmt.Sprintf("alert %d", i%50), Severity: "critical", Integration: "native"}
+		a, _, err := db.TriggerAlert(ctx, &ev, rota.EscalationPolicy{}, func(*rota.Alert, time.Time) rota.StepOutcome { return rota.StepOutcome{} })
+		if err != nil {
+			b.Fatal(err)
+		}
+		for p := 0; p < 20; p++ {
+			ds = append(ds, rota.Delivery{Outcome: rota.DeliverySent, At: at.Add(time.Duration(p) * time.Minute),
+				Page: &rota.Page{AlertID: a.ID, Person: fmt.Sprintf("p%d", (i+p)%50), Channel: "sms"}})
+		}
+		if len(ds) >= 2000 {
+			if err := db.RecordDeliveries(ctx, ds); err != nil {
+				b.Fatal(err)
+			}
+			ds = ds[:0]
+		}
+	}
+	db.RecordDeliveries(ctx, ds)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		rep, err := api.HumanReport(ctx, db, c.Org, "t", from, to)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if len(rep.People) != 50 {
+			b.Fatal(len(rep.People))
+		}
+	}
+}

@@ -100,7 +100,9 @@ func BuildReport(in ReportInput) Report {
 	r := Report{Team: t.Name, From: in.From, To: in.To, SLO: SLOJSON{PagesPerWeek: t.SLO.PagesPerWeek, OffhoursIncidents: t.SLO.OffhoursIncidents,
 		OffhoursWindow: rota.FormatDuration(t.SLO.OffhoursWindow)}, Weeks: []time.Time{}, People: []PersonReport{},
 		Services: []Count{}, Alerts: []Count{}, Burns: []BurnSummary{}, TeamWeeks: []TeamWeekCount{}}
+	teamWeek := map[time.Time]int{}
 	for w := WeekStart(in.From, t.Location); w.Before(in.To); w = w.AddDate(0, 0, 7) {
+		teamWeek[w] = len(r.TeamWeeks)
 		r.Weeks = append(r.Weeks, w)
 		r.TeamWeeks = append(r.TeamWeeks, TeamWeekCount{Start: w, Budget: t.SLO.PagesPerWeek * len(t.Members)})
 	}
@@ -135,8 +137,10 @@ func BuildReport(in ReportInput) Report {
 		}
 		pr := PersonReport{Person: m, Avoided: avoided[m]}
 		weeks := map[time.Time]int{}
+		windowStart := in.To.Add(-t.SLO.OffhoursWindow)
 		for _, pg := range byPerson[m] {
-			if pg.At.After(in.To.Add(-t.SLO.OffhoursWindow)) && !pg.At.After(in.To) && OffHours(p, pg.At) {
+			off := OffHours(p, pg.At)
+			if off && pg.At.After(windowStart) && !pg.At.After(in.To) {
 				pr.OffHoursWindow++
 			}
 			if pg.At.Before(in.From) || !pg.At.Before(in.To) {
@@ -144,7 +148,7 @@ func BuildReport(in ReportInput) Report {
 			}
 			pr.Pages++
 			weeks[WeekStart(pg.At, p.Location)]++
-			if OffHours(p, pg.At) {
+			if off {
 				pr.OffHours++
 				if SleepHours(p, pg.At) {
 					pr.Sleep++
@@ -154,11 +158,8 @@ func BuildReport(in ReportInput) Report {
 				services[a.Service]++
 				alerts[alertKey{a.Service, a.Summary}]++
 			}
-			tw := WeekStart(pg.At, t.Location)
-			for i := range r.TeamWeeks {
-				if r.TeamWeeks[i].Start.Equal(tw) {
-					r.TeamWeeks[i].Pages++
-				}
+			if i, ok := teamWeek[WeekStart(pg.At, t.Location)]; ok {
+				r.TeamWeeks[i].Pages++
 			}
 		}
 		for w := WeekStart(in.From, p.Location); w.Before(in.To); w = w.AddDate(0, 0, 7) {
