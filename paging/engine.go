@@ -43,6 +43,7 @@ type Store interface {
 	Notification(ctx context.Context, id int64) (rota.Notification, error)
 	ShadowOnly(ctx context.Context, person string, alertID int64) (bool, error)
 	MarkReminded(ctx context.Context, rotation, person string, start time.Time) (bool, error)
+	Alerts(ctx context.Context, f rota.AlertFilter) ([]rota.Alert, error)
 	RecordProviderReport(ctx context.Context, r rota.ProviderReport, failover *rota.Notification, events []rota.AlertEvent) (rota.Notification, error)
 }
 

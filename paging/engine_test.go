@@ -633,3 +633,41 @@ func TestQuietHours(t *testing.T) {
 		t.Errorf("the critical page should count off-hours: %+v", pages)
 	}
 }
+
+// TestHandoverSummary: at the handover, alice (out) and bruno (in) get the
+// shift's pages, the open alerts and both budgets, once.
+func TestHandoverSummary(t *testing.T) {
+	h := newHarness(t)
+	h.engine = paging.New(paging.Options{Store: h.db, Book: h.book, Now: h.clock.Now, Fallback: h.phone, Burns: h.db,
+		Notifiers: map[string]paging.Notifier{"sms": h.phone, "voice": h.phone, "webhook": h.phone}})
+	// Alice is on call on primary until Tuesday 10 March 10:00 CET; her
+	// shift pages her twice, one alert stays open.
+	h.clock.t = time.Date(2026, 3, 5, 12, 0, 0, 0, time.UTC)
+	a := h.trigger("api", "k1")
+	h.engine.RunOnce(context.Background())
+	h.clock.Advance(2 * time.Minute)
+	h.trigger("api", "k2")
+	h.engine.RunOnce(context.Background())
+	h.engine.SetStatus(context.Background(), a.ID, rota.ActionResolve, "alice")
+	h.phone.take()
+	h.clock.t = time.Date(2026, 3, 10, 9, 1, 0, 0, time.UTC)
+	h.engine.SummarizeHandovers(context.Background())
+	h.engine.SummarizeHandovers(context.Background())
+	h.phone.mu.Lock()
+	sent := append([]paging.Message(nil), h.phone.sent...)
+	h.phone.mu.Unlock()
+	var to []string
+	for _, m := range sent {
+		if strings.HasPrefix(m.Text, "rota handover on primary") {
+			to = append(to, m.Person)
+			for _, want := range []string{"alice hands over to bruno", "Last shift: 2 pages, 0 off-hours.", "Open: #2 api 5xx above 2% on k2.", "alice: 0/2 pages this week", "bruno: 0/2 pages this week"} {
+				if !strings.Contains(m.Text, want) {
+					t.Errorf("summary lacks %q: %s", want, m.Text)
+				}
+			}
+		}
+	}
+	if strings.Join(to, ",") != "alice,bruno" {
+		t.Errorf("summaries to %v, want alice and bruno once each", to)
+	}
+}

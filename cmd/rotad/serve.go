@@ -112,7 +112,7 @@ func serve(args []string, stderr io.Writer) error {
 		log.Error("cannot schedule PTO fetches", "spec", cfg.PTORefresh, "err", err)
 		return exitError{1}
 	}
-	if _, err := jobs.AddFunc("* * * * *", func() { engine.RemindHandovers(ctx) }); err != nil {
+	if _, err := jobs.AddFunc("* * * * *", func() { engine.RemindHandovers(ctx); engine.SummarizeHandovers(ctx) }); err != nil {
 		log.Error("cannot schedule handover reminders", "err", err)
 		return exitError{1}
 	}

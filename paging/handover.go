@@ -1,0 +1,112 @@
+package paging
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/rotahq/rota"
+	"github.com/rotahq/rota/policy"
+)
+
+// SummarizeHandovers sends, at each handover of the last ten minutes not
+// yet summarised, the outgoing and the incoming on-call the outgoing
+// shift's pages, its off-hours pages, the team's open alerts and both
+// people's budgets. Once per handover, recorded before sent.
+func (e *Engine) SummarizeHandovers(ctx context.Context) {
+	if e.burns == nil {
+		return
+	}
+	now := e.now()
+	roster := e.book.Roster()
+	org := roster.Org()
+	for _, rot := range org.Rotations {
+		if rot.ShadowOf != "" {
+			continue
+		}
+		in, ok := roster.OnCall(rot.Name, now)
+		if !ok || now.Sub(in.Start) > 10*time.Minute {
+			continue
+		}
+		out, ok := roster.OnCall(rot.Name, in.Start.Add(-time.Nanosecond))
+		if !ok || out.Person == in.Person {
+			continue
+		}
+		first, err := e.store.MarkReminded(ctx, rot.Name+"#handover", in.Person, in.Start)
+		if err != nil || !first {
+			continue
+		}
+		text, err := e.handoverText(ctx, rot, out, in, now)
+		if err != nil {
+			e.log.Error("cannot summarise a handover", "rotation", rot.Name, "err", err)
+			continue
+		}
+		for _, p := range []string{out.Person, in.Person} {
+			if _, err := e.Tell(ctx, p, text); err != nil && rota.ErrorCode(err) != rota.ENOTFOUND {
+				e.log.Warn("handover summary not delivered", "rotation", rot.Name, "person", p, "err", err)
+			}
+		}
+	}
+}
+
+func (e *Engine) handoverText(ctx context.Context, rot *rota.Rotation, out, in rota.Shift, now time.Time) (string, error) {
+	org := e.book.Roster().Org()
+	pages, err := e.burns.PersonPages(ctx, out.Person, out.Start)
+	if err != nil {
+		return "", err
+	}
+	var counted, off int
+	outP := org.Person(out.Person)
+	for _, pg := range pages {
+		if policy.Counted(pg) && pg.At.Before(out.End) {
+			counted++
+			if outP != nil && policy.OffHours(outP, pg.At) {
+				off++
+			}
+		}
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "rota handover on %s: %s hands over to %s. Last shift: %d %s, %d off-hours.", rot.Name, out.Person, in.Person,
+		counted, pluralize(counted, "page", "pages"), off)
+	if team := org.Team(rot.Team); team != nil {
+		var open []string
+		for _, svc := range org.Services {
+			if svc.Team != team.Name {
+				continue
+			}
+			as, err := e.store.Alerts(ctx, rota.AlertFilter{Status: "open", Service: svc.Name, Limit: 20})
+			if err != nil {
+				return "", err
+			}
+			for _, a := range as {
+				open = append(open, fmt.Sprintf("#%d %s %s", a.ID, a.Service, truncate(a.Summary, 40)))
+			}
+		}
+		if len(open) == 0 {
+			b.WriteString(" No open alerts.")
+		} else {
+			fmt.Fprintf(&b, " Open: %s.", strings.Join(open, "; "))
+		}
+		for _, name := range []string{out.Person, in.Person} {
+			p := org.Person(name)
+			if p == nil {
+				continue
+			}
+			ps, err := e.burns.PersonPages(ctx, name, now.Add(-team.SLO.OffhoursWindow))
+			if err != nil {
+				return "", err
+			}
+			st := policy.Account(p, team.SLO, ps, now)
+			fmt.Fprintf(&b, " %s: %d/%d pages this week, %d/%d off-hours in %s.", name, st.WeekPages, st.WeekBudget, st.OffHours, st.OffBudget, rota.FormatDuration(st.OffWindow))
+		}
+	}
+	return b.String(), nil
+}
+
+func pluralize(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
+}
