@@ -11,6 +11,9 @@ type Team struct {
 	Location *time.Location
 	Hours    BusinessHours
 	SLO      HumanSLO
+	// Digest is the cron schedule (in the team's zone) of the managers'
+	// weekly digest; empty for none.
+	Digest string
 }
 
 // HumanSLO is a team's per-person budget of interruptions.

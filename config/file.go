@@ -69,6 +69,7 @@ type teamSection struct {
 	Timezone      string        `toml:"timezone"`
 	BusinessHours *hoursSection `toml:"business_hours"`
 	SLO           *sloSection   `toml:"slo"`
+	Digest        *string       `toml:"digest"`
 }
 
 type sloSection struct {

@@ -362,6 +362,20 @@ func (v *validator) teams(ts []teamSection, people *named[rota.Person]) *named[r
 		t.Location = v.location(at("teams", i, "timezone"), s.Timezone)
 		t.Hours = v.hours(at("teams", i, "business_hours"), s.BusinessHours, rota.DefaultBusinessHours())
 		t.SLO = v.slo(at("teams", i, "slo"), s.SLO)
+		// The managers' weekly digest: Monday 09:00 team time by default,
+		// a cron spec, or "off".
+		t.Digest = "0 9 * * 1"
+		if s.Digest != nil {
+			switch *s.Digest {
+			case "off", "":
+				t.Digest = ""
+			default:
+				if _, err := scheduler.ParseCron(*s.Digest); err != nil {
+					v.addf(at("teams", i, "digest"), "%v (or \"off\")", err)
+				}
+				t.Digest = *s.Digest
+			}
+		}
 		v.refs(at("teams", i, "members"), "person", s.Members, func(n string) bool { return people.get(n) != nil })
 		v.refs(at("teams", i, "managers"), "person", s.Managers, func(n string) bool { return people.get(n) != nil })
 		if len(s.Members) == 0 {

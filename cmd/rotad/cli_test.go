@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/rotahq/rota"
+	"github.com/rotahq/rota/config"
 	"github.com/rotahq/rota/store"
 )
 
@@ -157,5 +158,39 @@ func TestReportCommand(t *testing.T) {
 	}
 	if _, errOut, code := runCLI(t, "report", "--config", cfgPath, "--team", "nope"); code != 2 || !strings.Contains(errOut, `no team named "nope"`) {
 		t.Errorf("unknown team: %d %s", code, errOut)
+	}
+}
+
+func TestDigestText(t *testing.T) {
+	dir := t.TempDir()
+	cfgPath := filepath.Join(dir, "rota.toml")
+	writeConfig(t, cfgPath, `"alice", "bruno", "chloe"`)
+	cfg, err := config.Load(cfgPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Org.Team("payments").Digest != "0 9 * * 1" {
+		t.Errorf("default digest: %q", cfg.Org.Team("payments").Digest)
+	}
+	db, err := store.Open(context.Background(), filepath.Join(dir, "rota.db"), store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	now := time.Now().UTC()
+	for i := 0; i < 3; i++ {
+		ev := rota.Event{Service: "api", Action: rota.ActionTrigger, DedupKey: fmt.Sprint(i), Summary: "disk full", Severity: "critical", Integration: "native"}
+		a, _, _ := db.TriggerAlert(context.Background(), &ev, rota.EscalationPolicy{}, func(*rota.Alert, time.Time) rota.StepOutcome { return rota.StepOutcome{} })
+		db.RecordDeliveries(context.Background(), []rota.Delivery{{Outcome: rota.DeliverySent, At: now.Add(-time.Duration(i+1) * time.Hour),
+			Page: &rota.Page{AlertID: a.ID, Person: "bruno", Channel: "sms"}}})
+	}
+	text, err := digestText(context.Background(), db, cfg.Org, "payments", now, "https://rota.example.com")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"rota weekly digest for payments: 3 pages (budget 2 a person)", "Over budget: bruno (3 pages,", "Report: https://rota.example.com/api/v1/reports/human?team=payments"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("digest lacks %q: %s", want, text)
+		}
 	}
 }

@@ -3,12 +3,14 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -114,6 +116,12 @@ func serve(args []string, stderr io.Writer) error {
 	}
 	if _, err := jobs.AddFunc("* * * * *", func() { engine.RemindHandovers(ctx); engine.SummarizeHandovers(ctx) }); err != nil {
 		log.Error("cannot schedule handover reminders", "err", err)
+		return exitError{1}
+	}
+	// Digests are scheduled for the teams at start; a reload that changes
+	// them takes a restart (said on reload).
+	if err := scheduleDigests(jobs, cfg.Org, db, engine, cfg.Server.PublicURL, log); err != nil {
+		log.Error("cannot schedule weekly digests", "err", err)
 		return exitError{1}
 	}
 	jobs.Start()
@@ -256,6 +264,9 @@ func (r *reloader) reload() {
 	if twilioAccount(cfg) != twilioAccount(r.running) || cfg.Server.PublicURL != r.running.Server.PublicURL {
 		r.log.Warn("the Twilio account or server.public_url changed: restart rotad to send with it (webhooks already accept the new auth tokens)")
 	}
+	if digests(cfg) != digests(r.running) {
+		r.log.Warn("teams' digest schedules changed: restart rotad to apply them")
+	}
 	if cfg.PTORefresh != r.running.PTORefresh {
 		r.log.Warn("calendar.pto_refresh changed: restart rotad to apply it")
 	}
@@ -282,4 +293,12 @@ func twilioAccount(cfg *config.Config) string {
 	}
 	t := cfg.Twilio
 	return t.AccountSID + " " + t.AuthTokens[0] + " " + t.From + " " + t.MessagingServiceSID + " " + t.APIURL
+}
+
+func digests(cfg *config.Config) string {
+	var b strings.Builder
+	for _, t := range cfg.Org.Teams {
+		fmt.Fprintf(&b, "%s=%s@%s;", t.Name, t.Digest, t.Location)
+	}
+	return b.String()
 }

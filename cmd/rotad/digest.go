@@ -1,0 +1,83 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/robfig/cron/v3"
+
+	"github.com/rotahq/rota"
+	"github.com/rotahq/rota/api"
+	"github.com/rotahq/rota/paging"
+	"github.com/rotahq/rota/scheduler"
+)
+
+// digestText is a team's week for its managers: pages against budgets,
+// who carried most, off-hours, burns, the noisiest service, and where the
+// full report is.
+func digestText(ctx context.Context, rs api.ReportStore, org *rota.Org, team string, now time.Time, publicURL string) (string, error) {
+	t := org.Team(team)
+	from := now.Add(-rota.Week)
+	rep, err := api.HumanReport(ctx, rs, org, team, from, now)
+	if err != nil {
+		return "", err
+	}
+	total, off := 0, 0
+	var heavy []string
+	for _, p := range rep.People {
+		total += p.Pages
+		off += p.OffHours
+		if p.Pages > t.SLO.PagesPerWeek || p.OffHoursWindow > t.SLO.OffhoursIncidents {
+			heavy = append(heavy, fmt.Sprintf("%s (%d pages, %d off-hours)", p.Person, p.Pages, p.OffHours))
+		}
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "rota weekly digest for %s: %d pages (budget %d a person), %d off-hours, %d avoided by quiet hours, %d burned.",
+		team, total, t.SLO.PagesPerWeek, off, rep.Avoided, len(rep.Burns))
+	if len(heavy) > 0 {
+		fmt.Fprintf(&b, " Over budget: %s.", strings.Join(heavy, ", "))
+	} else {
+		b.WriteString(" Everyone within budget.")
+	}
+	if len(rep.Services) > 0 {
+		fmt.Fprintf(&b, " Noisiest: %s (%d).", rep.Services[0].Name, rep.Services[0].Pages)
+	}
+	if publicURL != "" {
+		fmt.Fprintf(&b, " Report: %s/api/v1/reports/human?team=%s", publicURL, team)
+	}
+	return b.String(), nil
+}
+
+// scheduleDigests adds each team's digest to the cron runner, in the
+// team's zone.
+func scheduleDigests(jobs *cron.Cron, org *rota.Org, rs api.ReportStore, engine *paging.Engine, publicURL string, log *slog.Logger) error {
+	for _, t := range org.Teams {
+		if t.Digest == "" || len(t.Managers) == 0 {
+			continue
+		}
+		spec := "CRON_TZ=" + t.Location.String() + " " + t.Digest
+		if _, err := scheduler.ParseCron(spec); err != nil {
+			return fmt.Errorf("team %s digest: %w", t.Name, err)
+		}
+		team := t
+		if _, err := jobs.AddFunc(spec, func() {
+			ctx := context.Background()
+			text, err := digestText(ctx, rs, org, team.Name, time.Now(), publicURL)
+			if err != nil {
+				log.Error("weekly digest failed", "team", team.Name, "err", err)
+				return
+			}
+			for _, m := range team.Managers {
+				if _, err := engine.Tell(ctx, m, text); err != nil {
+					log.Warn("weekly digest not delivered", "team", team.Name, "manager", m, "err", err)
+				}
+			}
+		}); err != nil {
+			return fmt.Errorf("team %s digest: %w", t.Name, err)
+		}
+	}
+	return nil
+}
