@@ -241,6 +241,9 @@ type Page struct {
 	At      time.Time
 	Channel string
 	Bundled bool
+	// OffHours is whether the page fell outside the person's business
+	// hours, judged when it was recorded.
+	OffHours bool
 }
 
 // StepOutcome is what running an escalation step decides: the alert's new

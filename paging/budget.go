@@ -15,6 +15,10 @@ import (
 type BurnStore interface {
 	PersonPages(ctx context.Context, person string, since time.Time) ([]rota.Page, error)
 	RecordBurn(ctx context.Context, b rota.BurnRecord, rolling time.Duration) (bool, error)
+	NthPage(ctx context.Context, person string, from, to time.Time, n int, offHours bool) (int64, error)
+	UnknownOffHours(ctx context.Context, person string, from, to time.Time) (bool, error)
+	HasBurn(ctx context.Context, team, person, budget string, window time.Time) (bool, error)
+	CountTeamPages(ctx context.Context, people []string, from, to time.Time) (int, error)
 }
 
 // account checks the budgets a newly recorded page burns, for each team
@@ -33,6 +37,19 @@ func (e *Engine) account(ctx context.Context, page rota.Page) {
 			continue
 		}
 		slo := team.SLO
+		// A page burns a budget when it is the one past it in its window:
+		// asking the index for that page costs a few rows, whatever the
+		// person's history. The pages themselves are read only then, to
+		// name them.
+		maybe, err := e.mayBurn(ctx, p, slo, page)
+		if err != nil {
+			e.log.Error("cannot account a page", "person", p.Name, "err", err)
+			return
+		}
+		if !maybe {
+			e.teamWarning(ctx, team, page)
+			continue
+		}
 		since := page.At.Add(-max(slo.OffhoursWindow, 8*rota.Day))
 		pages, err := e.burns.PersonPages(ctx, p.Name, since)
 		if err != nil {
@@ -58,6 +75,24 @@ func (e *Engine) account(ctx context.Context, page rota.Page) {
 	}
 }
 
+// mayBurn reports whether page may be the one past a budget: the
+// (limit+1)-th counted page of its ISO week, or, off-hours, of its rolling
+// window; or the window has pages whose off-hours status is unknown.
+func (e *Engine) mayBurn(ctx context.Context, p *rota.Person, slo rota.HumanSLO, page rota.Page) (bool, error) {
+	id, err := e.burns.NthPage(ctx, p.Name, policy.WeekStart(page.At, p.Location), page.At, slo.PagesPerWeek+1, false)
+	if err != nil || id == page.AlertID {
+		return true, err
+	}
+	if !policy.OffHours(p, page.At) {
+		return false, nil
+	}
+	from := page.At.Add(-slo.OffhoursWindow + time.Millisecond)
+	if id, err = e.burns.NthPage(ctx, p.Name, from, page.At, slo.OffhoursIncidents+1, true); err != nil || id == page.AlertID {
+		return true, err
+	}
+	return e.burns.UnknownOffHours(ctx, p.Name, from, page.At)
+}
+
 // teamWarning tells a team's managers, once a week, when the team has used
 // 80% of its weekly page budget (pages_per_week for each member).
 func (e *Engine) teamWarning(ctx context.Context, team *rota.Team, page rota.Page) {
@@ -66,6 +101,20 @@ func (e *Engine) teamWarning(ctx context.Context, team *rota.Team, page rota.Pag
 		return
 	}
 	ws := policy.WeekStart(page.At, team.Location)
+	// Once warned this week, stop at a lookup; counting is cheap while
+	// the team is under 80%, since that is few pages.
+	if done, err := e.burns.HasBurn(ctx, team.Name, "", "team-weekly-80", ws); err != nil || done {
+		return
+	}
+	n, err := e.burns.CountTeamPages(ctx, team.Members, ws, page.At)
+	if err != nil || n*5 < budget*4 {
+		return
+	}
+	// Record first: once warned this week, later pages stop here.
+	first, err := e.burns.RecordBurn(ctx, rota.BurnRecord{Team: team.Name, Budget: "team-weekly-80", Window: ws, At: page.At}, 0)
+	if err != nil || !first {
+		return
+	}
 	var pages []rota.Page
 	for _, m := range team.Members {
 		ps, err := e.burns.PersonPages(ctx, m, ws)
@@ -77,13 +126,6 @@ func (e *Engine) teamWarning(ctx context.Context, team *rota.Team, page rota.Pag
 				pages = append(pages, pg)
 			}
 		}
-	}
-	if len(pages)*5 < budget*4 {
-		return
-	}
-	first, err := e.burns.RecordBurn(ctx, rota.BurnRecord{Team: team.Name, Budget: "team-weekly-80", Window: ws, At: page.At, Pages: pages}, 0)
-	if err != nil || !first {
-		return
 	}
 	e.metrics.burns.WithLabelValues(team.Name, "team-weekly-80").Inc()
 	text := fmt.Sprintf("rota: team %s has used %d of its %d pages this week (%d%%): its people are being worn down. %s",

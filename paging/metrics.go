@@ -10,6 +10,7 @@ type metrics struct {
 	exhausted     prometheus.Counter
 	escalations   prometheus.Counter
 	burns         *prometheus.CounterVec
+	accounting    prometheus.Histogram
 }
 
 func newMetrics(reg prometheus.Registerer, outbox func() float64) *metrics {
@@ -36,13 +37,18 @@ func newMetrics(reg prometheus.Registerer, outbox func() float64) *metrics {
 			Name: "rota_escalation_steps_total",
 			Help: "Escalation steps run.",
 		}),
+		accounting: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "rota_page_accounting_seconds",
+			Help:    "Time to account a delivery's pages against human budgets (after the delivery is recorded).",
+			Buckets: []float64{.0001, .00025, .0005, .001, .0025, .005, .01, .05},
+		}),
 		burns: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "rota_human_budget_burns_total",
 			Help: "Human budgets burned (weekly, offhours) and team warnings (team-weekly-80), by team.",
 		}, []string{"team", "budget"}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.notifications, m.lag, m.firstNotify, m.exhausted, m.escalations, m.burns,
+		reg.MustRegister(m.notifications, m.lag, m.firstNotify, m.exhausted, m.escalations, m.burns, m.accounting,
 			prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 				Name: "rota_outbox_depth",
 				Help: "Pending notifications, due or not.",

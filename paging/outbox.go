@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/rotahq/rota"
+	"github.com/rotahq/rota/policy"
 )
 
 // rateLimited reports whether a channel interrupts a person by phone: SMS
@@ -116,11 +117,22 @@ func (e *Engine) deliver(ctx context.Context, b *batch) {
 	for _, d := range ds {
 		e.metrics.notifications.WithLabelValues(b.key[1], d.Outcome).Inc()
 	}
+	// A page's off-hours status is judged now, by the person's hours of
+	// this moment, and kept: accounting counts rather than rereads.
+	org := e.book.Roster().Org()
+	for i := range ds {
+		if pg := ds[i].Page; pg != nil {
+			if p := org.Person(pg.Person); p != nil {
+				pg.OffHours = policy.OffHours(p, ds[i].At)
+			}
+		}
+	}
 	if err := e.store.RecordDeliveries(context.WithoutCancel(ctx), ds); err != nil {
 		// The notifications stay pending and are sent again: at least once.
 		e.log.Error("cannot record deliveries", "err", err, "notifications", len(b.notes))
 		return
 	}
+	accountStart := time.Now()
 	for _, d := range ds {
 		if d.Page != nil {
 			pg := *d.Page
@@ -128,6 +140,7 @@ func (e *Engine) deliver(ctx context.Context, b *batch) {
 			e.account(context.WithoutCancel(ctx), pg)
 		}
 	}
+	e.metrics.accounting.Observe(time.Since(accountStart).Seconds())
 }
 
 func sentAny(ds []rota.Delivery) bool {

@@ -2,7 +2,9 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
 
@@ -62,4 +64,55 @@ func (db *DB) PersonPages(ctx context.Context, person string, since time.Time) (
 		out = append(out, p)
 	}
 	return out, rows.Err()
+}
+
+// NthPage returns the alert of person's n-th counted (not bundled) page
+// in [from, to], oldest first (n from 1), or 0 when there are fewer; with
+// offHours, of their off-hours pages only. It reads at most n rows of an
+// index, however many pages the person has had: the budget check on the
+// page path.
+func (db *DB) NthPage(ctx context.Context, person string, from, to time.Time, n int, offHours bool) (int64, error) {
+	q := "SELECT alert_id FROM pages WHERE person = ? AND bundled = 0 AND at_ms >= ? AND at_ms <= ?"
+	if offHours {
+		q += " AND offhours = 1"
+	}
+	var id int64
+	// ORDER BY at_ms alone, the index's order: adding a tie-breaker would
+	// make SQLite sort every page of the window.
+	err := db.queryRow(ctx, q+" ORDER BY at_ms LIMIT 1 OFFSET ?", person, from.UnixMilli(), to.UnixMilli(), n-1).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, nil
+	}
+	return id, err
+}
+
+// UnknownOffHours reports whether person has pages in [from, to] recorded
+// before their off-hours status was kept.
+func (db *DB) UnknownOffHours(ctx context.Context, person string, from, to time.Time) (bool, error) {
+	var n int
+	err := db.queryRow(ctx, "SELECT COUNT(*) FROM (SELECT 1 FROM pages WHERE person = ? AND offhours IS NULL AND at_ms >= ? AND at_ms <= ? LIMIT 1)",
+		person, from.UnixMilli(), to.UnixMilli()).Scan(&n)
+	return n > 0, err
+}
+
+// HasBurn reports whether a burn of team, person and budget is recorded
+// for the window.
+func (db *DB) HasBurn(ctx context.Context, team, person, budget string, window time.Time) (bool, error) {
+	var n int
+	err := db.queryRow(ctx, "SELECT COUNT(*) FROM burns WHERE team = ? AND person = ? AND budget = ? AND window_ms = ?", team, person, budget, window.UnixMilli()).Scan(&n)
+	return n > 0, err
+}
+
+// CountTeamPages counts the counted pages of people in [from, to].
+func (db *DB) CountTeamPages(ctx context.Context, people []string, from, to time.Time) (int, error) {
+	if len(people) == 0 {
+		return 0, nil
+	}
+	args := []any{from.UnixMilli(), to.UnixMilli()}
+	for _, p := range people {
+		args = append(args, p)
+	}
+	var n int
+	err := db.read.QueryRowContext(ctx, "SELECT COUNT(*) FROM pages WHERE bundled = 0 AND at_ms >= ? AND at_ms <= ? AND person IN ("+placeholders(len(people))+")", args...).Scan(&n)
+	return n, err
 }

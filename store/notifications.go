@@ -97,8 +97,8 @@ func recordDelivery(tx wtx, d rota.Delivery, now time.Time) error {
 		_, err = tx.exec("UPDATE notifications SET status = 'sent', attempts = attempts + 1, sent_ms = ?, bundle_id = ?, external_id = ?, last_error = '' WHERE id = ?",
 			at.UnixMilli(), nullID(d.BundleID), d.ExternalID, d.NotificationID)
 		if err == nil && d.Page != nil {
-			_, err = tx.exec("INSERT OR IGNORE INTO pages (alert_id, person, at_ms, channel, bundled) VALUES (?, ?, ?, ?, ?)",
-				d.Page.AlertID, d.Page.Person, at.UnixMilli(), d.Page.Channel, d.Page.Bundled)
+			_, err = tx.exec("INSERT OR IGNORE INTO pages (alert_id, person, at_ms, channel, bundled, offhours) VALUES (?, ?, ?, ?, ?, ?)",
+				d.Page.AlertID, d.Page.Person, at.UnixMilli(), d.Page.Channel, d.Page.Bundled, d.Page.OffHours)
 		}
 	case rota.DeliveryRetry:
 		_, err = tx.exec("UPDATE notifications SET attempts = attempts + 1, next_attempt_ms = ?, last_error = ? WHERE id = ? AND status = 'pending'",
