@@ -29,16 +29,21 @@ fmt-check:
 test: test-deps fmt-check vet
 	$(GO) test -race -count=1 ./...
 
-# What the tests need beyond Go: Debian's python3-icalendar, an
-# independent parser the calendar feeds are checked with. Installed when
-# missing and this is a root shell with apt-get (CI, a fresh machine);
-# elsewhere the tests that need it say how to install it.
+# What the tests need beyond Go, from Debian: python3-icalendar (an
+# independent parser the calendar feeds are checked with) and chromium
+# (renders the managers' report page). Installed when missing and this is
+# a root shell with apt-get (CI, a fresh machine); elsewhere the tests
+# that need them say how to install them.
+TEST_DEBS := python3-icalendar chromium
 test-deps:
-	@if ! /usr/bin/python3 -c 'import icalendar' 2>/dev/null; then \
+	@missing=""; \
+	/usr/bin/python3 -c 'import icalendar' 2>/dev/null || missing="$$missing python3-icalendar"; \
+	command -v chromium >/dev/null || missing="$$missing chromium"; \
+	if [ -n "$$missing" ]; then \
 		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-			echo "installing python3-icalendar"; \
-			(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-icalendar) >/dev/null; \
-		else echo "note: python3-icalendar is missing (apt-get install python3-icalendar): the feed parser check will be skipped"; fi; \
+			echo "installing$$missing"; \
+			(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing) >/dev/null; \
+		else echo "note: missing$$missing (apt-get install$$missing): the tests that need them will be skipped"; fi; \
 	fi
 
 # Fuzz every decoder of outside input for FUZZTIME each.

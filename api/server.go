@@ -172,6 +172,7 @@ func (s *Server) routes() http.Handler {
 
 	if s.reports != nil {
 		mux.Handle("GET /api/v1/reports/human", s.read(s.humanReport))
+		mux.Handle("GET /reports/teams/{team}", s.read(s.reportPage))
 	}
 	if s.feeds != nil {
 		// GET also answers HEAD.

@@ -188,7 +188,7 @@ func TestDigestText(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"rota weekly digest for payments: 3 pages (budget 2 a person)", "Over budget: bruno (3 pages,", "Report: https://rota.example.com/api/v1/reports/human?team=payments"} {
+	for _, want := range []string{"rota weekly digest for payments: 3 pages (budget 2 a person)", "Over budget: bruno (3 pages,", "Report: https://rota.example.com/reports/teams/payments"} {
 		if !strings.Contains(text, want) {
 			t.Errorf("digest lacks %q: %s", want, text)
 		}

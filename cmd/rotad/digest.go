@@ -46,7 +46,7 @@ func digestText(ctx context.Context, rs api.ReportStore, org *rota.Org, team str
 		fmt.Fprintf(&b, " Noisiest: %s (%d).", rep.Services[0].Name, rep.Services[0].Pages)
 	}
 	if publicURL != "" {
-		fmt.Fprintf(&b, " Report: %s/api/v1/reports/human?team=%s", publicURL, team)
+		fmt.Fprintf(&b, " Report: %s/reports/teams/%s", publicURL, team)
 	}
 	return b.String(), nil
 }

@@ -1,0 +1,194 @@
+package api
+
+import (
+	"bytes"
+	"embed"
+	"fmt"
+	"html/template"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/rotahq/rota"
+	"github.com/rotahq/rota/policy"
+)
+
+//go:embed templates/report.html
+var templates embed.FS
+
+var reportTemplate = template.Must(template.ParseFS(templates, "templates/report.html"))
+
+// Chart geometry, in SVG user units (the SVGs scale to the page).
+const (
+	chartW = 600
+	chartH = 80
+)
+
+type barView struct {
+	X, Y, W, H float64
+	Over       bool
+	Pages      int
+	Label      string
+}
+
+type personView struct {
+	Name    string
+	Pages   int
+	Over    int
+	Bars    []barView
+	BudgetY float64
+	Desc    string
+}
+
+type hbarView struct {
+	Name        string
+	Y, TextY, W float64
+	End         float64
+	Over        bool
+	Pages       int
+	Label       string
+}
+
+type burnView struct {
+	X     float64
+	Label string
+}
+
+type burnRow struct {
+	When, Who, Budget string
+	Pages             int
+}
+
+type reportView struct {
+	R                               policy.Report
+	From, To, Zone, Generated       string
+	TotalPages, OverWeeks, OffHours int
+	MTTA, MTTR                      string
+	W, H, OffH, SvcH                float64
+	OffBudgetX                      float64
+	People                          []personView
+	WeekLabels                      []string
+	Off                             []hbarView
+	OffDesc                         string
+	Services                        []hbarView
+	Burns                           []burnView
+	BurnRows                        []burnRow
+	JSONURL, CSVURL                 string
+}
+
+// reportPage serves GET /reports/teams/{team}: the human-SLO report as a
+// page for managers, charts in SVG, no script.
+func (s *Server) reportPage(w http.ResponseWriter, r *http.Request) error {
+	from, to, err := s.reportRange(r)
+	if err != nil {
+		return err
+	}
+	org := s.book.Roster().Org()
+	team := org.Team(r.PathValue("team"))
+	if team == nil {
+		return rota.Errorf(rota.ENOTFOUND, "no team named %q", r.PathValue("team"))
+	}
+	rep, err := HumanReport(r.Context(), s.reports, org, team.Name, from, to)
+	if err != nil {
+		return err
+	}
+	v := buildReportView(rep, team, s.now())
+	q := url.Values{"team": {team.Name}, "from": {from.Format(time.RFC3339)}, "to": {to.Format(time.RFC3339)}}
+	v.JSONURL = "/api/v1/reports/human?" + q.Encode()
+	q.Set("format", "csv")
+	v.CSVURL = "/api/v1/reports/human?" + q.Encode()
+	var buf bytes.Buffer
+	if err := reportTemplate.Execute(&buf, v); err != nil {
+		return fmt.Errorf("render report: %w", err)
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'")
+	w.Write(buf.Bytes())
+	return nil
+}
+
+func duration(sec policy.Seconds) string {
+	if sec == 0 {
+		return "-"
+	}
+	d := time.Duration(float64(sec) * float64(time.Second)).Round(time.Second)
+	if d >= time.Hour {
+		return fmt.Sprintf("%dh%02dm", int(d.Hours()), int(d.Minutes())%60)
+	}
+	return fmt.Sprintf("%dm%02ds", int(d.Minutes()), int(d.Seconds())%60)
+}
+
+func buildReportView(rep policy.Report, team *rota.Team, now time.Time) reportView {
+	loc := team.Location
+	v := reportView{R: rep, From: rep.From.In(loc).Format("Mon 2 Jan 2006"), To: rep.To.In(loc).Format("Mon 2 Jan 2006"),
+		Zone: loc.String(), Generated: now.In(loc).Format("Mon 2 Jan 2006 15:04 MST"), MTTA: duration(rep.MTTA), MTTR: duration(rep.MTTR),
+		W: chartW, H: chartH}
+	for _, wk := range rep.Weeks {
+		v.WeekLabels = append(v.WeekLabels, wk.In(loc).Format("2 Jan"))
+	}
+	// One scale for every person, so that bars compare across people.
+	maxPages := rep.SLO.PagesPerWeek + 1
+	for _, p := range rep.People {
+		for _, wk := range p.Weeks {
+			maxPages = max(maxPages, wk.Pages)
+		}
+	}
+	scale := func(n int) float64 { return float64(n) * (chartH - 10) / float64(maxPages) }
+	for _, p := range rep.People {
+		pv := personView{Name: p.Person, Pages: p.Pages, Over: p.WeeksOverBudget, BudgetY: chartH - scale(rep.SLO.PagesPerWeek)}
+		v.TotalPages += p.Pages
+		v.OverWeeks += p.WeeksOverBudget
+		v.OffHours += p.OffHours
+		n := max(len(p.Weeks), 1)
+		slot := float64(chartW) / float64(n)
+		var desc []string
+		for i, wk := range p.Weeks {
+			h := scale(wk.Pages)
+			label := fmt.Sprintf("week of %s: %d pages", wk.Start.In(loc).Format("2 Jan"), wk.Pages)
+			pv.Bars = append(pv.Bars, barView{X: float64(i)*slot + 1, Y: chartH - h, W: slot - 2, H: h, Over: wk.Over, Pages: wk.Pages, Label: label})
+			desc = append(desc, label)
+		}
+		pv.Desc = strings.Join(desc, "; ")
+		v.People = append(v.People, pv)
+	}
+	maxOff := rep.SLO.OffhoursIncidents + 1
+	for _, p := range rep.People {
+		maxOff = max(maxOff, p.OffHoursWindow)
+	}
+	offScale := func(n int) float64 { return float64(n) * (chartW - 130) / float64(maxOff) }
+	var offDesc []string
+	for i, p := range rep.People {
+		y := float64(i) * 20
+		label := fmt.Sprintf("%s: %d off-hours incidents", p.Person, p.OffHoursWindow)
+		v.Off = append(v.Off, hbarView{Name: p.Person, Y: y + 3, TextY: y + 14, W: offScale(p.OffHoursWindow), Over: p.OffHoursWindow > rep.SLO.OffhoursIncidents, Pages: p.OffHoursWindow, Label: label})
+		offDesc = append(offDesc, label)
+	}
+	v.OffDesc = strings.Join(offDesc, "; ")
+	v.OffH = float64(max(len(rep.People), 1)) * 20
+	v.OffBudgetX = 120 + offScale(rep.SLO.OffhoursIncidents)
+	maxSvc := 1
+	for _, s := range rep.Services {
+		maxSvc = max(maxSvc, s.Pages)
+	}
+	for i, s := range rep.Services {
+		if i == 8 {
+			break
+		}
+		y := float64(i) * 20
+		w := float64(s.Pages) * (chartW - 200) / float64(maxSvc)
+		v.Services = append(v.Services, hbarView{Name: s.Name, Y: y + 3, TextY: y + 14, W: w, End: 160 + w, Pages: s.Pages, Label: fmt.Sprintf("%s: %d pages", s.Name, s.Pages)})
+	}
+	v.SvcH = float64(max(len(v.Services), 1)) * 20
+	span := rep.To.Sub(rep.From).Seconds()
+	for _, b := range rep.Burns {
+		who := b.Person
+		if who == "" {
+			who = "the team"
+		}
+		x := 6 + (chartW-12)*b.At.Sub(rep.From).Seconds()/span
+		v.Burns = append(v.Burns, burnView{X: x, Label: fmt.Sprintf("%s: %s, %s budget", b.At.In(loc).Format("Mon 2 Jan 15:04"), who, b.Budget)})
+		v.BurnRows = append(v.BurnRows, burnRow{When: b.At.In(loc).Format("Mon 2 Jan 15:04"), Who: who, Budget: b.Budget, Pages: b.Pages})
+	}
+	return v
+}

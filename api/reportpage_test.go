@@ -1,0 +1,97 @@
+package api_test
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+const reportPath = "/reports/teams/payments?from=2026-03-09T00:00:00Z&to=2026-03-30T00:00:00Z"
+
+func TestReportPage(t *testing.T) {
+	f := newReportFixture(t)
+	res, body := f.getFeed(t, "GET", reportPath)
+	if res.StatusCode != 200 || res.Header.Get("Content-Type") != "text/html; charset=utf-8" {
+		t.Fatalf("%d %v", res.StatusCode, res.Header)
+	}
+	for _, want := range []string{
+		"<h1>Human SLO report: payments</h1>",
+		`class="chart weekly"`, `class="chart offhours"`, `class="chart services"`, `class="chart burns"`,
+		`fill="#d95f02"><title>week of 9 Mar: 3 pages</title>`, // bob's week over budget
+		"<title id=\"t-bob\">Pages per week for bob</title>",
+		"<td>bob</td><td>weekly</td><td>3</td>",
+		"5m30s", // MTTA
+		`href="/api/v1/reports/human?format=csv&amp;from=`,
+	} {
+		if !strings.Contains(body, want) {
+			t.Errorf("page lacks %q", want)
+		}
+	}
+	if n := strings.Count(body, `class="chart weekly"`); n != 3 {
+		t.Errorf("%d weekly charts, want one per person (3)", n)
+	}
+	if strings.Contains(body, "<script") {
+		t.Error("the page has a script")
+	}
+	if r := f.do(t, "GET", "/reports/teams/nope", "", "", ""); r.status != 404 {
+		t.Errorf("unknown team: %d", r.status)
+	}
+}
+
+// TestReportPageInChromium renders the page in headless Chromium (Debian's
+// chromium, installed by make test-deps): the charts are in the rendered
+// page and the console has no error. The screenshot is kept in
+// testdata/artifacts.
+func TestReportPageInChromium(t *testing.T) {
+	chromium, err := exec.LookPath("chromium")
+	if err != nil {
+		t.Skip("chromium is missing: apt-get install chromium (make test installs it)")
+	}
+	f := newReportFixture(t)
+	url := f.srv.URL + reportPath
+	dir := t.TempDir()
+	flags := []string{"--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+		"--disable-component-update", "--disable-sync", "--user-data-dir=" + dir, "--enable-logging=stderr", "--v=0"}
+	run := func(extra ...string) (string, string) {
+		cmd := exec.Command(chromium, append(append(append([]string{}, flags...), extra...), url)...)
+		var out, errb strings.Builder
+		cmd.Stdout, cmd.Stderr = &out, &errb
+		done := make(chan error, 1)
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		go func() { done <- cmd.Wait() }()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Fatalf("chromium: %v\n%s", err, errb.String())
+			}
+		case <-time.After(90 * time.Second):
+			cmd.Process.Kill()
+			t.Fatal("chromium did not finish in 90s")
+		}
+		return out.String(), errb.String()
+	}
+	dom, logs := run("--dump-dom")
+	for _, want := range []string{`class="chart weekly"`, `class="chart offhours"`, `class="chart services"`, `class="chart burns"`, "Human SLO report: payments"} {
+		if !strings.Contains(dom, want) {
+			t.Errorf("rendered page lacks %q", want)
+		}
+	}
+	for _, line := range strings.Split(logs, "\n") {
+		if strings.Contains(line, "CONSOLE") && (strings.Contains(line, "rror") || strings.Contains(line, "Refused")) {
+			t.Errorf("console: %s", line)
+		}
+	}
+	art := filepath.Join("testdata", "artifacts")
+	os.MkdirAll(art, 0o755)
+	shot := filepath.Join(art, "report.png")
+	os.Remove(shot)
+	run("--screenshot="+shot, "--window-size=1024,2200", "--hide-scrollbars")
+	if st, err := os.Stat(shot); err != nil || st.Size() < 10000 {
+		t.Errorf("no screenshot: %v", err)
+	}
+}
