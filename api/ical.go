@@ -125,6 +125,11 @@ func FeedURLs(publicURL, kind, name, token string) (https, webcal string) {
 	return https, webcal
 }
 
+// ReportURL returns the address of a team's report page with its token.
+func ReportURL(publicURL, team, token string) string {
+	return fmt.Sprintf("%s/reports/teams/%s?token=%s", publicURL, team, token)
+}
+
 // issueFeedToken serves POST /api/v1/ical-tokens: a new token for a person
 // or rotation, replacing any it had. The token is shown this once.
 func (s *Server) issueFeedToken(w http.ResponseWriter, r *http.Request) error {
@@ -139,8 +144,13 @@ func (s *Server) issueFeedToken(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	s.log.Info("token issued", "kind", req.Kind, "name", req.Name)
+	if req.Kind == "team" {
+		writeJSON(w, http.StatusCreated, map[string]string{"kind": req.Kind, "name": req.Name, "token": token,
+			"url": ReportURL(s.settings.Load().PublicURL, req.Name, token)})
+		return nil
+	}
 	https, webcal := FeedURLs(s.settings.Load().PublicURL, req.Kind, req.Name, token)
-	s.log.Info("calendar token issued", "kind", req.Kind, "name", req.Name)
 	writeJSON(w, http.StatusCreated, map[string]string{"kind": req.Kind, "name": req.Name, "token": token, "url": https, "webcal": webcal})
 	return nil
 }
@@ -169,8 +179,12 @@ func (s *Server) feedTarget(kind, name string) error {
 		if org.Rotation(name) == nil {
 			return rota.FieldError("name", "no rotation named %q", name)
 		}
+	case "team":
+		if org.Team(name) == nil {
+			return rota.FieldError("name", "no team named %q", name)
+		}
 	default:
-		return rota.FieldError("kind", "must be person or rotation, not %q", kind)
+		return rota.FieldError("kind", "must be person, rotation or team, not %q", kind)
 	}
 	return nil
 }

@@ -35,9 +35,8 @@ func newReportFixture(t *testing.T) *fixture {
 	f := &fixture{db: db, book: scheduler.NewBook(scheduler.NewRoster(cfg.Org, nil)), now: time.Date(2026, 3, 30, 12, 0, 0, 0, time.UTC)}
 	db.Now = func() time.Time { return f.now }
 	engine := paging.New(paging.Options{Store: db, Book: f.book, Now: func() time.Time { return f.now }})
-	f.api = api.New(api.Options{Book: f.book, Overrides: db, Pager: engine, Alerts: db, Reports: db, Ping: db.Ping, Settings: withToken(),
+	f.api = api.New(api.Options{Book: f.book, Overrides: db, Pager: engine, Alerts: db, Reports: db, Feeds: db, Ping: db.Ping, Settings: withToken(),
 		Now: func() time.Time { return f.now }})
-	f.srv = newServer(t, f.api)
 
 	berlin, _ := time.LoadLocation("Europe/Berlin")
 	local := func(s string) time.Time {
@@ -88,6 +87,9 @@ func newReportFixture(t *testing.T) *fixture {
 		t.Fatal(err)
 	}
 	f.now = time.Date(2026, 3, 30, 12, 0, 0, 0, time.UTC)
+	// Served only now: a browser's requests reach the server without
+	// passing through this goroutine, so the clock is set before it starts.
+	f.srv = newServer(t, f.api)
 	return f
 }
 

@@ -80,6 +80,9 @@ type reportView struct {
 // reportPage serves GET /reports/teams/{team}: the human-SLO report as a
 // page for managers, charts in SVG, no script.
 func (s *Server) reportPage(w http.ResponseWriter, r *http.Request) error {
+	if err := s.reportAuth(r, r.PathValue("team")); err != nil {
+		return err
+	}
 	from, to, err := s.reportRange(r)
 	if err != nil {
 		return err
@@ -95,6 +98,9 @@ func (s *Server) reportPage(w http.ResponseWriter, r *http.Request) error {
 	}
 	v := buildReportView(rep, team, s.now())
 	q := url.Values{"team": {team.Name}, "from": {from.Format(time.RFC3339)}, "to": {to.Format(time.RFC3339)}}
+	if tok := r.URL.Query().Get("token"); tok != "" {
+		q.Set("token", tok)
+	}
 	v.JSONURL = "/api/v1/reports/human?" + q.Encode()
 	q.Set("format", "csv")
 	v.CSVURL = "/api/v1/reports/human?" + q.Encode()

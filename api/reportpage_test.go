@@ -95,3 +95,55 @@ func TestReportPageInChromium(t *testing.T) {
 		t.Errorf("no screenshot: %v", err)
 	}
 }
+
+// TestTeamReportToken: a manager opens the report with the team's token
+// alone, even where reads need the admin token; the token opens that team's
+// report and nothing else, and stops working once revoked.
+func TestTeamReportToken(t *testing.T) {
+	f := newReportFixture(t)
+	st := withToken()
+	st.ReadsRequireToken = true
+	st.PublicURL = "https://rota.example.com"
+	f.api.SetSettings(st)
+	if r := f.do(t, "GET", reportPath, "", "", ""); r.status != 401 {
+		t.Fatalf("page without any token: %d", r.status)
+	}
+	r := f.do(t, "POST", "/api/v1/ical-tokens", adminToken, "", `{"kind":"team","name":"payments"}`)
+	if r.status != 201 {
+		t.Fatalf("issue: %d %s", r.status, r.raw)
+	}
+	tok := r.body["token"].(string)
+	if u := r.body["url"]; u != "https://rota.example.com/reports/teams/payments?token="+tok {
+		t.Errorf("url %v", u)
+	}
+	res, body := f.getFeed(t, "GET", reportPath+"&token="+tok)
+	if res.StatusCode != 200 || !strings.Contains(body, "<h1>Human SLO report: payments</h1>") {
+		t.Fatalf("page with the team token: %d", res.StatusCode)
+	}
+	// The page's JSON and CSV links carry the token so they work too.
+	if !strings.Contains(body, "token="+tok) {
+		t.Error("the page's links lack the token")
+	}
+	res, body = f.getFeed(t, "GET", "/api/v1/reports/human?team=payments&format=csv&token="+tok)
+	if res.StatusCode != 200 || !strings.HasPrefix(body, "team,person,") {
+		t.Errorf("csv with the team token: %d %s", res.StatusCode, body)
+	}
+	for _, path := range []string{
+		reportPath + "&token=wrong",
+		"/api/v1/reports/human?team=payments&token=wrong",
+		"/api/v1/oncall?token=" + tok, // a report token is not an API token
+	} {
+		if r := f.do(t, "GET", path, "", "", ""); r.status != 401 || r.errorMessage() == "" {
+			t.Errorf("%s: %d %s", path, r.status, r.raw)
+		}
+	}
+	if r := f.do(t, "DELETE", "/api/v1/ical-tokens/team/payments", adminToken, "", ""); r.status != 200 {
+		t.Fatalf("revoke: %d %s", r.status, r.raw)
+	}
+	if r := f.do(t, "GET", reportPath+"&token="+tok, "", "", ""); r.status != 401 {
+		t.Errorf("revoked token: %d", r.status)
+	}
+	if r := f.do(t, "POST", "/api/v1/ical-tokens", adminToken, "", `{"kind":"team","name":"nope"}`); r.status != 400 {
+		t.Errorf("unknown team: %d %s", r.status, r.raw)
+	}
+}

@@ -72,15 +72,38 @@ func (s *Server) reportRange(r *http.Request) (time.Time, time.Time, error) {
 	return from.UTC(), to.UTC(), nil
 }
 
+// reportAuth admits a team's report to readers of the API (the admin
+// token when reads need one) and to holders of the team's report token
+// (?token=), so a manager needs no admin token.
+func (s *Server) reportAuth(r *http.Request, team string) error {
+	if tok := r.URL.Query().Get("token"); tok != "" && s.feeds != nil {
+		ok, err := s.feeds.CheckFeedToken(r.Context(), "team", team, tok)
+		if err != nil {
+			return err
+		}
+		if ok {
+			return nil
+		}
+		return rota.Errorf(rota.EUNAUTHORIZED, "the report token is not valid for team %s", team)
+	}
+	if st := s.settings.Load(); st.ReadsRequireToken {
+		return checkToken(r, st)
+	}
+	return nil
+}
+
 // humanReport serves GET /api/v1/reports/human?team=&from=&to=&format=.
 func (s *Server) humanReport(w http.ResponseWriter, r *http.Request) error {
-	from, to, err := s.reportRange(r)
-	if err != nil {
-		return err
-	}
 	team := r.URL.Query().Get("team")
 	if team == "" {
 		return rota.FieldError("team", "is required")
+	}
+	if err := s.reportAuth(r, team); err != nil {
+		return err
+	}
+	from, to, err := s.reportRange(r)
+	if err != nil {
+		return err
 	}
 	rep, err := HumanReport(r.Context(), s.reports, s.book.Roster().Org(), team, from, to)
 	if err != nil {

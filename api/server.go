@@ -171,8 +171,9 @@ func (s *Server) routes() http.Handler {
 	mux.Handle("POST /api/v1/integrations/github", handlerFunc(s.postGitHub).serve(s))
 
 	if s.reports != nil {
-		mux.Handle("GET /api/v1/reports/human", s.read(s.humanReport))
-		mux.Handle("GET /reports/teams/{team}", s.read(s.reportPage))
+		// Their own auth: API readers or the team's report token.
+		mux.Handle("GET /api/v1/reports/human", handlerFunc(s.humanReport).serve(s))
+		mux.Handle("GET /reports/teams/{team}", handlerFunc(s.reportPage).serve(s))
 	}
 	if s.feeds != nil {
 		// GET also answers HEAD.

@@ -19,11 +19,12 @@ func tokenHash(token string) string {
 	return hex.EncodeToString(h[:])
 }
 
-// IssueFeedToken creates the calendar token of a person or rotation,
-// revoking the one it had, and returns it: the only time it is shown.
+// IssueFeedToken creates the token of a person's or rotation's calendar,
+// or of a team's report, revoking the one it had, and returns it: the only
+// time it is shown.
 func (db *DB) IssueFeedToken(ctx context.Context, kind, name string) (string, error) {
-	if kind != "person" && kind != "rotation" {
-		return "", rota.FieldError("kind", "must be person or rotation, not %q", kind)
+	if kind != "person" && kind != "rotation" && kind != "team" {
+		return "", rota.FieldError("kind", "must be person, rotation or team, not %q", kind)
 	}
 	var b [24]byte
 	if _, err := rand.Read(b[:]); err != nil {

@@ -31,9 +31,10 @@ func icalToken(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	switch {
-	case kind == "person" && cfg.Org.Person(name) != nil, kind == "rotation" && cfg.Org.Rotation(name) != nil:
-	case kind != "person" && kind != "rotation":
-		fmt.Fprintf(stderr, "rotad ical-token: %q is neither person nor rotation\n", kind)
+	case kind == "person" && cfg.Org.Person(name) != nil, kind == "rotation" && cfg.Org.Rotation(name) != nil,
+		kind == "team" && cfg.Org.Team(name) != nil:
+	case kind != "person" && kind != "rotation" && kind != "team":
+		fmt.Fprintf(stderr, "rotad ical-token: %q is not person, rotation or team\n", kind)
 		return exitError{2}
 	default:
 		fmt.Fprintf(stderr, "rotad ical-token: no %s named %q in %s\n", kind, name, cfg.File)
@@ -71,6 +72,10 @@ func icalToken(args []string, stdout, stderr io.Writer) error {
 	if base == "" {
 		base = "http://" + cfg.Server.Listen
 		fmt.Fprintln(stderr, "note: server.public_url is not set: the URLs below use the listen address")
+	}
+	if kind == "team" {
+		fmt.Fprintf(stdout, "Report of team %s (shown once; keep it secret):\n  %s\n", name, api.ReportURL(base, name, token))
+		return nil
 	}
 	https, webcal := api.FeedURLs(base, kind, name, token)
 	fmt.Fprintf(stdout, "Calendar feed of %s %s (shown once; keep it secret):\n  %s\n  %s\n", kind, name, webcal, https)

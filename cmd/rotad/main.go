@@ -31,8 +31,8 @@ Usage:
         print who is on call, overrides included
   rotad backup --config FILE --out PATH [--db PATH]
         write a consistent copy of the database while rotad runs
-  rotad ical-token {person|rotation} NAME --config FILE [--rotate] [--revoke]
-        issue (or revoke) the secret calendar feed URL of a person or rotation
+  rotad ical-token {person|rotation|team} NAME --config FILE [--rotate] [--revoke]
+        issue (or revoke) the secret URL of a person's or rotation's calendar, or a team's report
   rotad report --config FILE --team NAME [--weeks 12]
         a team's human-SLO report: pages against budgets, off-hours, burns
   rotad version
