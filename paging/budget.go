@@ -14,6 +14,7 @@ import (
 // BurnStore records burned budgets once per window.
 type BurnStore interface {
 	PersonPages(ctx context.Context, person string, since time.Time) ([]rota.Page, error)
+	OffHoursPages(ctx context.Context, person string, since time.Time) ([]rota.Page, error)
 	RecordBurn(ctx context.Context, b rota.BurnRecord, rolling time.Duration) (bool, error)
 	NthPage(ctx context.Context, person string, from, to time.Time, n int, offHours bool) (int64, error)
 	UnknownOffHours(ctx context.Context, person string, from, to time.Time) (bool, error)
@@ -41,22 +42,32 @@ func (e *Engine) account(ctx context.Context, page rota.Page) {
 		// asking the index for that page costs a few rows, whatever the
 		// person's history. The pages themselves are read only then, to
 		// name them.
-		maybe, err := e.mayBurn(ctx, p, slo, page)
+		weekly, offHours, err := e.mayBurn(ctx, p, slo, page)
 		if err != nil {
 			e.log.Error("cannot account a page", "person", p.Name, "err", err)
 			return
 		}
-		if !maybe {
+		if !weekly && !offHours {
 			e.teamWarning(ctx, team, page)
 			continue
 		}
-		since := page.At.Add(-max(slo.OffhoursWindow, 8*rota.Day))
-		pages, err := e.burns.PersonPages(ctx, p.Name, since)
+		// Only what may burn is read: the week's pages, and the rolling
+		// window's off-hours pages (not its months of daytime ones) when
+		// that budget may burn.
+		pages, err := e.burns.PersonPages(ctx, p.Name, policy.WeekStart(page.At, p.Location))
+		if err == nil && offHours {
+			var off []rota.Page
+			off, err = e.burns.OffHoursPages(ctx, p.Name, page.At.Add(-slo.OffhoursWindow))
+			pages = mergePages(pages, off)
+		}
 		if err != nil {
 			e.log.Error("cannot account a page", "person", p.Name, "err", err)
 			return
 		}
 		for _, b := range policy.Burns(p, team.Name, slo, pages, page) {
+			if b.Budget == policy.BudgetOffHours && !offHours {
+				continue // its window was not read whole
+			}
 			rolling := time.Duration(0)
 			if b.Budget == policy.BudgetOffHours {
 				rolling = slo.OffhoursWindow
@@ -75,22 +86,41 @@ func (e *Engine) account(ctx context.Context, page rota.Page) {
 	}
 }
 
-// mayBurn reports whether page may be the one past a budget: the
-// (limit+1)-th counted page of its ISO week, or, off-hours, of its rolling
-// window; or the window has pages whose off-hours status is unknown.
-func (e *Engine) mayBurn(ctx context.Context, p *rota.Person, slo rota.HumanSLO, page rota.Page) (bool, error) {
-	id, err := e.burns.NthPage(ctx, p.Name, policy.WeekStart(page.At, p.Location), page.At, slo.PagesPerWeek+1, false)
-	if err != nil || id == page.AlertID {
-		return true, err
+// mergePages returns one person's pages a and b without the pages both
+// hold.
+func mergePages(a, b []rota.Page) []rota.Page {
+	seen := make(map[int64]bool, len(a))
+	for _, pg := range a {
+		seen[pg.AlertID] = true
 	}
+	for _, pg := range b {
+		if !seen[pg.AlertID] {
+			seen[pg.AlertID] = true
+			a = append(a, pg)
+		}
+	}
+	return a
+}
+
+// mayBurn reports which budgets page may be the one past: the weekly
+// when it is the (limit+1)-th counted page of its ISO week; the off-hours
+// when, off-hours, it is that of its rolling window, or the window has
+// pages whose off-hours status is unknown.
+func (e *Engine) mayBurn(ctx context.Context, p *rota.Person, slo rota.HumanSLO, page rota.Page) (weekly, offHours bool, err error) {
+	id, err := e.burns.NthPage(ctx, p.Name, policy.WeekStart(page.At, p.Location), page.At, slo.PagesPerWeek+1, false)
+	if err != nil {
+		return true, true, err
+	}
+	weekly = id == page.AlertID
 	if !policy.OffHours(p, page.At) {
-		return false, nil
+		return weekly, false, nil
 	}
 	from := page.At.Add(-slo.OffhoursWindow + time.Millisecond)
 	if id, err = e.burns.NthPage(ctx, p.Name, from, page.At, slo.OffhoursIncidents+1, true); err != nil || id == page.AlertID {
-		return true, err
+		return weekly, true, err
 	}
-	return e.burns.UnknownOffHours(ctx, p.Name, from, page.At)
+	offHours, err = e.burns.UnknownOffHours(ctx, p.Name, from, page.At)
+	return weekly, offHours, err
 }
 
 // teamWarning tells a team's managers, once a week, when the team has used

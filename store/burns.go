@@ -66,15 +66,43 @@ func (db *DB) PersonPages(ctx context.Context, person string, since time.Time) (
 	return out, rows.Err()
 }
 
+// OffHoursPages returns person's counted pages since since that were
+// off-hours when recorded, or recorded before that was noted, in no
+// particular order: what an off-hours burn names, read from the partial indexes
+// instead of every page of the window.
+func (db *DB) OffHoursPages(ctx context.Context, person string, since time.Time) ([]rota.Page, error) {
+	const cols = "SELECT alert_id, person, at_ms, channel, bundled FROM pages "
+	rows, err := db.query(ctx, cols+"INDEXED BY pages_offhours_by_person WHERE person = ? AND bundled = 0 AND offhours = 1 AND at_ms >= ? UNION ALL "+
+		cols+"INDEXED BY pages_unknown_offhours WHERE person = ? AND offhours IS NULL AND bundled = 0 AND at_ms >= ?",
+		person, since.UnixMilli(), person, since.UnixMilli())
+	if err != nil {
+		return nil, fmt.Errorf("off-hours pages of %s: %w", person, err)
+	}
+	defer rows.Close()
+	var out []rota.Page
+	for rows.Next() {
+		var p rota.Page
+		var at int64
+		if err := rows.Scan(&p.AlertID, &p.Person, &at, &p.Channel, &p.Bundled); err != nil {
+			return nil, err
+		}
+		p.At = fromMillis(at)
+		out = append(out, p)
+	}
+	return out, rows.Err()
+}
+
 // NthPage returns the alert of person's n-th counted (not bundled) page
 // in [from, to], oldest first (n from 1), or 0 when there are fewer; with
 // offHours, of their off-hours pages only. It reads at most n rows of an
 // index, however many pages the person has had: the budget check on the
 // page path.
 func (db *DB) NthPage(ctx context.Context, person string, from, to time.Time, n int, offHours bool) (int64, error) {
-	q := "SELECT alert_id FROM pages WHERE person = ? AND bundled = 0 AND at_ms >= ? AND at_ms <= ?"
+	// INDEXED BY: without statistics SQLite picks the counted-pages index
+	// for off-hours queries too, and reads every page of the window.
+	q := "SELECT alert_id FROM pages INDEXED BY pages_counted_by_person WHERE person = ? AND bundled = 0 AND at_ms >= ? AND at_ms <= ?"
 	if offHours {
-		q += " AND offhours = 1"
+		q = "SELECT alert_id FROM pages INDEXED BY pages_offhours_by_person WHERE person = ? AND bundled = 0 AND offhours = 1 AND at_ms >= ? AND at_ms <= ?"
 	}
 	var id int64
 	// ORDER BY at_ms alone, the index's order: adding a tie-breaker would
@@ -90,7 +118,7 @@ func (db *DB) NthPage(ctx context.Context, person string, from, to time.Time, n 
 // before their off-hours status was kept.
 func (db *DB) UnknownOffHours(ctx context.Context, person string, from, to time.Time) (bool, error) {
 	var n int
-	err := db.queryRow(ctx, "SELECT COUNT(*) FROM (SELECT 1 FROM pages WHERE person = ? AND offhours IS NULL AND at_ms >= ? AND at_ms <= ? LIMIT 1)",
+	err := db.queryRow(ctx, "SELECT COUNT(*) FROM (SELECT 1 FROM pages INDEXED BY pages_unknown_offhours WHERE person = ? AND offhours IS NULL AND at_ms >= ? AND at_ms <= ? LIMIT 1)",
 		person, from.UnixMilli(), to.UnixMilli()).Scan(&n)
 	return n > 0, err
 }
