@@ -128,8 +128,10 @@ func TestTeamReportToken(t *testing.T) {
 	if res.StatusCode != 200 || !strings.HasPrefix(body, "team,person,") {
 		t.Errorf("csv with the team token: %d %s", res.StatusCode, body)
 	}
+	cal := f.token(t, "person", "bob")
 	for _, path := range []string{
 		reportPath + "&token=wrong",
+		reportPath + "&token=" + cal, // a calendar token is not a report token
 		"/api/v1/reports/human?team=payments&token=wrong",
 		"/api/v1/oncall?token=" + tok, // a report token is not an API token
 	} {
