@@ -232,9 +232,13 @@ func TestPagingSurvivesKill9(t *testing.T) {
 	_, a := d2.request("GET", "/api/v1/alerts/1", "")
 	var kinds []string
 	for _, e := range a["timeline"].([]any) {
-		kinds = append(kinds, e.(map[string]any)["kind"].(string))
+		// Burn notes depend on the hour (off-hours budgets) and are
+		// written by accounting, after the delivery and apart from the
+		// escalation: they may fall anywhere in it.
+		if k := e.(map[string]any)["kind"].(string); k != "burn" {
+			kinds = append(kinds, k)
+		}
 	}
-	// Burn notes may follow, depending on the hour.
 	if got := strings.Join(kinds, ","); !strings.HasPrefix(got, "triggered,escalated,notified,escalated,notified") {
 		t.Errorf("timeline: %v", kinds)
 	}
