@@ -48,48 +48,18 @@ func (db *DB) RecordBurn(ctx context.Context, b rota.BurnRecord, rolling time.Du
 
 // PersonPages returns person's pages since since, oldest first.
 func (db *DB) PersonPages(ctx context.Context, person string, since time.Time) ([]rota.Page, error) {
-	rows, err := db.query(ctx, "SELECT alert_id, person, at_ms, channel, bundled FROM pages WHERE person = ? AND at_ms >= ? ORDER BY at_ms, alert_id", person, since.UnixMilli())
-	if err != nil {
-		return nil, fmt.Errorf("pages of %s: %w", person, err)
-	}
-	defer rows.Close()
-	var out []rota.Page
-	for rows.Next() {
-		var p rota.Page
-		var at int64
-		if err := rows.Scan(&p.AlertID, &p.Person, &at, &p.Channel, &p.Bundled); err != nil {
-			return nil, err
-		}
-		p.At = fromMillis(at)
-		out = append(out, p)
-	}
-	return out, rows.Err()
+	return db.pages(ctx, "pages of "+person, pageColumns+"WHERE person = ? AND at_ms >= ? ORDER BY at_ms, alert_id", person, since.UnixMilli())
 }
 
 // OffHoursPages returns person's counted pages since since that were
 // off-hours when recorded, or recorded before that was noted, in no
-// particular order: what an off-hours burn names, read from the partial indexes
-// instead of every page of the window.
+// particular order: what an off-hours burn names, read from the partial
+// indexes instead of every page of the window.
 func (db *DB) OffHoursPages(ctx context.Context, person string, since time.Time) ([]rota.Page, error) {
-	const cols = "SELECT alert_id, person, at_ms, channel, bundled FROM pages "
-	rows, err := db.query(ctx, cols+"INDEXED BY pages_offhours_by_person WHERE person = ? AND bundled = 0 AND offhours = 1 AND at_ms >= ? UNION ALL "+
-		cols+"INDEXED BY pages_unknown_offhours WHERE person = ? AND offhours IS NULL AND bundled = 0 AND at_ms >= ?",
+	return db.pages(ctx, "off-hours pages of "+person,
+		pageColumns+"INDEXED BY pages_offhours_by_person WHERE person = ? AND bundled = 0 AND offhours = 1 AND at_ms >= ? UNION ALL "+
+			pageColumns+"INDEXED BY pages_unknown_offhours WHERE person = ? AND offhours IS NULL AND bundled = 0 AND at_ms >= ?",
 		person, since.UnixMilli(), person, since.UnixMilli())
-	if err != nil {
-		return nil, fmt.Errorf("off-hours pages of %s: %w", person, err)
-	}
-	defer rows.Close()
-	var out []rota.Page
-	for rows.Next() {
-		var p rota.Page
-		var at int64
-		if err := rows.Scan(&p.AlertID, &p.Person, &at, &p.Channel, &p.Bundled); err != nil {
-			return nil, err
-		}
-		p.At = fromMillis(at)
-		out = append(out, p)
-	}
-	return out, rows.Err()
 }
 
 // NthPage returns the alert of person's n-th counted (not bundled) page

@@ -164,9 +164,18 @@ func nullID(id int64) any {
 
 // Pages returns the pages recorded since since, oldest first.
 func (db *DB) Pages(ctx context.Context, since time.Time) ([]rota.Page, error) {
-	rows, err := db.query(ctx, "SELECT alert_id, person, at_ms, channel, bundled FROM pages WHERE at_ms >= ? ORDER BY at_ms, alert_id", since.UnixMilli())
+	return db.pages(ctx, "list pages", pageColumns+"WHERE at_ms >= ? ORDER BY at_ms, alert_id", since.UnixMilli())
+}
+
+// pageColumns selects what pages scans, before a FROM's INDEXED BY or WHERE.
+const pageColumns = "SELECT alert_id, person, at_ms, channel, bundled FROM pages "
+
+// pages runs q, which selects pageColumns, and scans its pages; what names
+// the read in its error.
+func (db *DB) pages(ctx context.Context, what, q string, args ...any) ([]rota.Page, error) {
+	rows, err := db.query(ctx, q, args...)
 	if err != nil {
-		return nil, fmt.Errorf("list pages: %w", err)
+		return nil, fmt.Errorf("%s: %w", what, err)
 	}
 	defer rows.Close()
 	var out []rota.Page
