@@ -5,13 +5,6 @@ import (
 	"time"
 )
 
-// Alert statuses.
-const (
-	StatusTriggered    = "triggered"
-	StatusAcknowledged = "acknowledged"
-	StatusResolved     = "resolved"
-)
-
 // Severities, as the PagerDuty Events API v2 names them.
 const (
 	SeverityCritical = "critical"
@@ -33,12 +26,26 @@ func ValidSeverity(s string) bool {
 	return false
 }
 
-// Event actions.
+// Action is what an event or a responder does to an alert or incident.
+type Action string
+
+// Actions.
 const (
-	ActionTrigger     = "trigger"
-	ActionAcknowledge = "acknowledge"
-	ActionResolve     = "resolve"
+	ActionTrigger     Action = "trigger"
+	ActionAcknowledge Action = "acknowledge"
+	ActionResolve     Action = "resolve"
 )
+
+// PastTense is "acknowledged" or "resolved" (and "triggered").
+func (a Action) PastTense() string {
+	switch a {
+	case ActionAcknowledge:
+		return "acknowledged"
+	case ActionResolve:
+		return "resolved"
+	}
+	return "triggered"
+}
 
 // Limits on alert fields, after PagerDuty's.
 const (
@@ -52,7 +59,7 @@ const (
 // trigger, acknowledge or resolve, matched to an open alert by DedupKey.
 type Event struct {
 	Service  string
-	Action   string
+	Action   Action
 	DedupKey string
 	Summary  string
 	Severity string
@@ -67,6 +74,14 @@ type Event struct {
 	// StartedAt is when the source says the problem began, if it says:
 	// Alertmanager's and Grafana's startsAt, PagerDuty's timestamp.
 	StartedAt time.Time
+	// GroupKey is the source's own grouping, if it has one: an
+	// Alertmanager or Grafana group key. Alerts of one group are one
+	// incident.
+	GroupKey string
+	// Labels are the alert's fields that group_by can name: Alertmanager
+	// and Grafana labels, PagerDuty's component, group, class and custom
+	// details, a native alert's details (string values).
+	Labels map[string]string
 }
 
 // Link is a URL attached to an alert.
@@ -111,37 +126,32 @@ func (e *Event) Validate() error {
 	return nil
 }
 
-// Alert is one problem on a service, deduplicated by DedupKey while open:
-// triggered, then acknowledged, then resolved.
+// Alert is one signal from a source about a problem on a service,
+// deduplicated by DedupKey while open. It belongs to an incident: its
+// status follows the incident's, and it resolves on its own when its
+// source says so.
 type Alert struct {
 	ID          int64
+	IncidentID  int64
 	Service     string
 	DedupKey    string
-	Status      string
+	Status      Status
 	Summary     string
 	Severity    string
 	Source      string
 	Details     json.RawMessage
 	Links       []Link
 	Integration string
+	// GroupKey is what grouped the alert: its source's group key (an
+	// Alertmanager or Grafana group) or the service's group_by values.
+	GroupKey string
 	// Count is how many trigger events the alert absorbed.
 	Count      int
 	CreatedAt  time.Time
 	UpdatedAt  time.Time
-	AckedAt    time.Time
-	AckedBy    string
+	StartedAt  time.Time
 	ResolvedAt time.Time
 	ResolvedBy string
-	// Policy is the escalation policy as it was when the alert triggered;
-	// a configuration reload does not change an open alert's steps.
-	Policy     EscalationPolicy
-	Escalation Escalation
-	// StartedAt is the alert's time for deploy routing: when it was
-	// received, or the source's earlier start time when trustworthy.
-	StartedAt time.Time
-	// Deploy is the deploy the alert suspects (nil for none), as it was
-	// when the alert triggered.
-	Deploy *Deploy
 }
 
 // IsOpen reports whether the alert is not resolved.
@@ -154,7 +164,7 @@ const (
 	EscalationStopped   = "stopped" // acknowledged or resolved
 )
 
-// Escalation is where an alert is in its policy: Step is the next step to
+// Escalation is where an incident is in its policy: Step is the next step to
 // run, in round Round (0 for the first pass), at DueAt.
 type Escalation struct {
 	Step  int
@@ -166,27 +176,33 @@ type Escalation struct {
 	Wave int
 }
 
-// AlertEvent is one line of an alert's timeline.
-type AlertEvent struct {
-	ID      int64
-	AlertID int64
-	At      time.Time
-	Kind    string
-	Actor   string
-	Message string
+// IncidentEvent is one line of an incident's timeline; AlertID names the
+// alert it is about, if one (an alert joining or resolving).
+type IncidentEvent struct {
+	ID         int64
+	IncidentID int64
+	AlertID    int64
+	At         time.Time
+	Kind       string
+	Actor      string
+	Message    string
 }
 
 // Timeline event kinds.
 const (
-	EventTriggered    = "triggered"
-	EventEscalated    = "escalated"
-	EventNotified     = "notified"
-	EventNotifyFailed = "notification_failed"
-	EventSkipped      = "skipped"
-	EventAcknowledged = "acknowledged"
-	EventResolved     = "resolved"
-	EventExhausted    = "exhausted"
-	EventBurn         = "burn"
+	EventTriggered = "triggered"
+	// EventAlert notes an alert joining an open incident; it pages nobody
+	// new. EventAlertResolved notes one of its alerts resolving.
+	EventAlert         = "alert"
+	EventAlertResolved = "alert_resolved"
+	EventEscalated     = "escalated"
+	EventNotified      = "notified"
+	EventNotifyFailed  = "notification_failed"
+	EventSkipped       = "skipped"
+	EventAcknowledged  = "acknowledged"
+	EventResolved      = "resolved"
+	EventExhausted     = "exhausted"
+	EventBurn          = "burn"
 	// EventQuiet notes an off-hours page avoided: a low-urgency alert
 	// waiting for a responder's business hours (Actor is the responder).
 	EventQuiet = "quiet_hours"
@@ -204,7 +220,7 @@ const (
 // outbox until sent, failed or cancelled.
 type Notification struct {
 	ID           int64
-	AlertID      int64
+	IncidentID   int64
 	Person       string
 	Channel      string // a contact type: sms, voice, webhook, slack, email
 	Address      string
@@ -233,27 +249,26 @@ type Notification struct {
 	DeliveredAt    time.Time
 }
 
-// Page is a person interrupted by an alert: one per (alert, person), the
-// unit of the human budget.
+// Page is a person reached by an incident: one per (incident, person).
 type Page struct {
-	AlertID int64
-	Person  string
-	At      time.Time
-	Channel string
-	Bundled bool
+	IncidentID int64
+	Person     string
+	At         time.Time
+	Channel    string
+	Bundled    bool
 	// OffHours is whether the page fell outside the person's business
 	// hours, judged when it was recorded.
 	OffHours bool
 }
 
-// StepOutcome is what running an escalation step decides: the alert's new
+// StepOutcome is what running an escalation step decides: the incident's new
 // escalation state, the notifications for the outbox and the notes for its
 // timeline. The policy package computes it; the store writes it in the
 // transaction that read the alert.
 type StepOutcome struct {
 	Escalation    Escalation
 	Notifications []Notification
-	Events        []AlertEvent
+	Events        []IncidentEvent
 }
 
 // Delivery outcomes.
@@ -292,7 +307,7 @@ type ProviderReport struct {
 // implies.
 type Delivery struct {
 	NotificationID int64
-	AlertID        int64
+	IncidentID     int64
 	Outcome        string
 	At             time.Time
 	NextAttempt    time.Time
@@ -307,16 +322,7 @@ type Delivery struct {
 	// Failover is the person's next contact method, tried at once when
 	// this one failed and the alert is still triggered.
 	Failover *Notification
-	Events   []AlertEvent
-}
-
-// AlertFilter selects alerts to list. Zero fields select everything.
-type AlertFilter struct {
-	Status  string // a status, or "open" for triggered and acknowledged
-	Service string
-	// Before lists alerts with a lower ID, for paging through results.
-	Before int64
-	Limit  int
+	Events   []IncidentEvent
 }
 
 // BurnRecord is a human budget burned: by a person (or, for a warning, a

@@ -22,6 +22,8 @@ type Service struct {
 	// GitHub maps repositories (and environments) to this service, for
 	// deployment_status webhooks.
 	GitHub []GitHubSource
+	// Group is how the service's alerts group into incidents.
+	Group Grouping
 	// LowUrgency lists the severities that wait for the responder's
 	// business hours instead of paging them off-hours.
 	LowUrgency []string

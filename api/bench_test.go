@@ -195,13 +195,13 @@ func BenchmarkHumanReportYear(b *testing.B) {
 		at := from.Add(time.Duration(i) * (365 * 24 * time.Hour / 5000))
 		db.Now = func() time.Time { return at }
 		ev := rota.Event{Service: fmt.Sprintf("s%d", i%20), Action: rota.ActionTrigger, DedupKey: fmt.Sprint(i), Summary: fmt.Sprintf("alert %d", i%50), Severity: "critical", Integration: "native"}
-		a, _, err := db.TriggerAlert(ctx, &ev, rota.EscalationPolicy{}, func(*rota.Alert, time.Time) rota.StepOutcome { return rota.StepOutcome{} })
+		a, _, err := db.TriggerAlert(ctx, &ev, rota.EscalationPolicy{}, func(*rota.Incident, time.Time) rota.StepOutcome { return rota.StepOutcome{} })
 		if err != nil {
 			b.Fatal(err)
 		}
 		for p := 0; p < 20; p++ {
 			ds = append(ds, rota.Delivery{Outcome: rota.DeliverySent, At: at.Add(time.Duration(p) * time.Minute),
-				Page: &rota.Page{AlertID: a.ID, Person: fmt.Sprintf("p%d", (i+p)%50), Channel: "sms"}})
+				Page: &rota.Page{IncidentID: a.ID, Person: fmt.Sprintf("p%d", (i+p)%50), Channel: "sms"}})
 		}
 		if len(ds) >= 2000 {
 			if err := db.RecordDeliveries(ctx, ds); err != nil {

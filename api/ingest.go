@@ -11,18 +11,16 @@ import (
 const maxWebhookBody = 4 << 20
 
 // apply hands an event to the engine and names what became of it:
-// created, deduplicated, acknowledged, resolved, or dropped (a follow-up
-// with no open alert, which PagerDuty also accepts and drops).
+// created (a new incident), grouped (an alert joined an open incident),
+// deduplicated, acknowledged, resolved, or dropped (a follow-up with no
+// open alert, which PagerDuty also accepts and drops).
 func (s *Server) apply(r *http.Request, ev rota.Event) (string, rota.Alert, error) {
 	if ev.Action == rota.ActionTrigger {
-		a, created, err := s.pager.Trigger(r.Context(), ev)
+		res, err := s.pager.Trigger(r.Context(), ev)
 		if err != nil {
 			return "", rota.Alert{}, err
 		}
-		if created {
-			return "created", a, nil
-		}
-		return "deduplicated", a, nil
+		return res.Outcome, res.Alert, nil
 	}
 	a, err := s.pager.FollowUp(r.Context(), ev.Service, ev.DedupKey, ev.Action, ev.Actor)
 	switch {
@@ -37,15 +35,17 @@ func (s *Server) apply(r *http.Request, ev rota.Event) (string, rota.Alert, erro
 }
 
 type ingestResult struct {
-	AlertID  int64  `json:"alert_id,omitempty"`
-	DedupKey string `json:"dedup_key"`
-	Status   string `json:"status,omitempty"`
-	// Outcome is created, deduplicated, acknowledged, resolved or dropped.
+	AlertID    int64       `json:"alert_id,omitempty"`
+	IncidentID int64       `json:"incident_id,omitempty"`
+	DedupKey   string      `json:"dedup_key"`
+	Status     rota.Status `json:"status,omitempty"`
+	// Outcome is created, grouped, deduplicated, acknowledged, resolved
+	// or dropped.
 	Outcome string `json:"outcome"`
 }
 
 func result(outcome string, ev rota.Event, a rota.Alert) ingestResult {
-	return ingestResult{AlertID: a.ID, DedupKey: ev.DedupKey, Status: a.Status, Outcome: outcome}
+	return ingestResult{AlertID: a.ID, IncidentID: a.IncidentID, DedupKey: ev.DedupKey, Status: a.Status, Outcome: outcome}
 }
 
 // postAlert serves the native POST /api/v1/alerts.

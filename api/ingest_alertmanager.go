@@ -63,7 +63,7 @@ func decodeAlertmanager(b []byte, integration, wantVersion string) ([]rota.Event
 	events := make([]rota.Event, 0, len(m.Alerts))
 	for i, a := range m.Alerts {
 		field := fmt.Sprintf("alerts[%d]", i)
-		ev := rota.Event{Integration: integration, DedupKey: a.Fingerprint, Actor: integration}
+		ev := rota.Event{Integration: integration, DedupKey: a.Fingerprint, Actor: integration, GroupKey: m.GroupKey, Labels: a.Labels}
 		if ev.DedupKey == "" {
 			ev.DedupKey = labelsKey(a.Labels)
 		}

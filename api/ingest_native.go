@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 
 	"github.com/rotahq/rota"
+	"github.com/rotahq/rota/policy"
 )
 
 // nativeAlert is the body of POST /api/v1/alerts.
@@ -16,6 +17,9 @@ type nativeAlert struct {
 	Source   string          `json:"source"`
 	Details  json.RawMessage `json:"details"`
 	Links    []rota.Link     `json:"links"`
+	// GroupKey, when set, groups alerts into one incident as an
+	// Alertmanager group key does.
+	GroupKey string `json:"group_key"`
 }
 
 // decodeNative reads a native alert; a trigger without a dedup key gets a
@@ -26,7 +30,7 @@ func decodeNative(b []byte) (rota.Event, error) {
 		return rota.Event{}, err
 	}
 	ev := rota.Event{Action: rota.ActionTrigger, Summary: in.Summary, Severity: in.Severity, DedupKey: in.DedupKey,
-		Source: in.Source, Links: in.Links, Integration: "native"}
+		Source: in.Source, Links: in.Links, Integration: "native", GroupKey: in.GroupKey}
 	if err := detailsObject("details", in.Details, &ev); err != nil {
 		return rota.Event{}, err
 	}
@@ -46,6 +50,9 @@ func detailsObject(field string, raw json.RawMessage, ev *rota.Event) error {
 		return rota.FieldError(field, "must be a JSON object")
 	}
 	ev.Details = raw
+	var labels map[string]any
+	json.Unmarshal(raw, &labels)
+	ev.Labels = policy.LabelsOf(labels)
 	return nil
 }
 

@@ -7,12 +7,13 @@ import (
 	"time"
 
 	"github.com/rotahq/rota"
+	"github.com/rotahq/rota/policy"
 )
 
 // pdEvent is a PagerDuty Events API v2 event, as POST /v2/enqueue takes it.
 type pdEvent struct {
 	RoutingKey  string      `json:"routing_key"`
-	EventAction string      `json:"event_action"`
+	EventAction rota.Action `json:"event_action"`
 	DedupKey    string      `json:"dedup_key"`
 	Payload     *pdPayload  `json:"payload"`
 	Images      []pdImage   `json:"images"`
@@ -65,7 +66,7 @@ func decodePagerDuty(b []byte) (string, rota.Event, []string, error) {
 	}
 	if in.EventAction != rota.ActionTrigger {
 		if in.EventAction != "" && in.DedupKey == "" {
-			problems = append(problems, "'dedup_key' is required to "+in.EventAction+" an alert")
+			problems = append(problems, "'dedup_key' is required to "+string(in.EventAction)+" an alert")
 		}
 		return in.RoutingKey, ev, problems, nil
 	}
@@ -114,6 +115,18 @@ func decodePagerDuty(b []byte) (string, rota.Event, []string, error) {
 	}
 	if len(details) > 0 {
 		ev.Details, _ = json.Marshal(details)
+	}
+	// group_by can name the custom details and component, group, class.
+	var custom map[string]any
+	json.Unmarshal(p.CustomDetails, &custom)
+	ev.Labels = policy.LabelsOf(custom)
+	for k, v := range map[string]string{"component": p.Component, "group": p.Group, "class": p.Class} {
+		if v != "" {
+			if ev.Labels == nil {
+				ev.Labels = map[string]string{}
+			}
+			ev.Labels[k] = v
+		}
 	}
 	if len(problems) == 0 {
 		if err := ev.Validate(); err != nil {

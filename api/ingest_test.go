@@ -56,6 +56,9 @@ name = "search-api"
 team = "payments"
 escalation_policy = "default"
 integration_keys = [{ env = "KEY_SEARCH" }]
+# One incident per alert: the bundling and reply-code tests page alerts
+# one by one.
+group = "off"
 [[services]]
 name = "dashboards"
 team = "payments"
@@ -96,7 +99,7 @@ func fixtureFile(t *testing.T, name string) string {
 
 func (f *fixture) countAlerts(t *testing.T) int {
 	t.Helper()
-	as, err := f.db.Alerts(context.Background(), rota.AlertFilter{Limit: 1000})
+	as, err := f.db.Alerts(context.Background(), rota.IncidentFilter{Limit: 1000})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -170,7 +173,7 @@ func TestPagerDutyEvents(t *testing.T) {
 	if r.status != 202 || r.body["status"] != "success" || r.body["message"] != "Event processed" || r.body["dedup_key"] != "03e9bc3e78d10840cfc170666857d0b4e234711b55c41a63e6bb31950e70de64" {
 		t.Fatalf("trigger: %d %s", r.status, r.raw)
 	}
-	as, _ := f.db.Alerts(context.Background(), rota.AlertFilter{})
+	as, _ := f.db.Alerts(context.Background(), rota.IncidentFilter{})
 	if len(as) != 1 || as[0].Service != "payments-api" || as[0].Severity != "error" || as[0].Summary != "[FIRING:2] HighErrorRate payments-api (critical)" || as[0].Integration != "pagerduty" {
 		t.Fatalf("alert: %+v", as)
 	}
@@ -239,10 +242,12 @@ func TestAlertmanagerWebhook(t *testing.T) {
 		t.Fatalf("firing: %d %s", r.status, r.raw)
 	}
 	results := r.body["alerts"].([]any)
-	if len(results) != 2 || results[0].(map[string]any)["dedup_key"] != "b941f00b45618ee0" || results[1].(map[string]any)["outcome"] != "created" {
+	// The two alerts of one Alertmanager group are one incident.
+	if len(results) != 2 || results[0].(map[string]any)["dedup_key"] != "b941f00b45618ee0" || results[0].(map[string]any)["outcome"] != "created" ||
+		results[1].(map[string]any)["outcome"] != "grouped" || results[1].(map[string]any)["incident_id"] != results[0].(map[string]any)["incident_id"] {
 		t.Fatalf("results: %s", r.raw)
 	}
-	as, _ := f.db.Alerts(context.Background(), rota.AlertFilter{Status: "open"})
+	as, _ := f.db.Alerts(context.Background(), rota.IncidentFilter{Status: "open"})
 	if len(as) != 2 || as[1].Summary != "payments-api 5xx above 2%" || as[1].Severity != "critical" || as[1].Source != "web-1" {
 		t.Fatalf("alerts: %+v", as)
 	}
@@ -253,8 +258,11 @@ func TestAlertmanagerWebhook(t *testing.T) {
 	if r.status != 202 || r.body["alerts"].([]any)[0].(map[string]any)["outcome"] != "resolved" {
 		t.Fatalf("resolved: %d %s", r.status, r.raw)
 	}
-	if open, _ := f.db.Alerts(context.Background(), rota.AlertFilter{Status: "open"}); len(open) != 0 {
+	if open, _ := f.db.Alerts(context.Background(), rota.IncidentFilter{Status: "open"}); len(open) != 0 {
 		t.Errorf("still open: %+v", open)
+	}
+	if open, _ := f.db.Incidents(context.Background(), rota.IncidentFilter{Status: "open"}); len(open) != 0 {
+		t.Errorf("incident still open with all its alerts resolved: %+v", open)
 	}
 	for _, tt := range []struct{ body, field string }{
 		{strings.Replace(fixtureFile(t, "alertmanager/webhook-v4.firing.json"), `"version": "4"`, `"version": "3"`, 1), "version"},
@@ -321,7 +329,7 @@ func TestGrafanaWebhookSignature(t *testing.T) {
 	if r.status != 202 {
 		t.Fatalf("signed: %d %s", r.status, r.raw)
 	}
-	as, _ := f.db.Alerts(context.Background(), rota.AlertFilter{})
+	as, _ := f.db.Alerts(context.Background(), rota.IncidentFilter{})
 	if len(as) != 1 || as[0].Summary != "p99 above 2s" || as[0].Severity != "warning" || as[0].Integration != "grafana" || len(as[0].Links) != 5 {
 		t.Errorf("alert: %+v", as)
 	}
@@ -342,10 +350,10 @@ func TestAckResolveAPI(t *testing.T) {
 		t.Errorf("another service's key: %d %s", r.status, r.raw)
 	}
 	r = f.do(t, "POST", path+"/ack", searchKey, "application/json", `{"by":"alice"}`)
-	if r.status != 200 || r.body["status"] != "acknowledged" || r.body["acknowledged_by"] != "alice" || r.body["escalation"].(map[string]any)["state"] != "stopped" {
+	if inc, _ := r.body["incident"].(map[string]any); r.status != 200 || r.body["status"] != "acknowledged" || inc["acknowledged_by"] != "alice" || inc["escalation"].(map[string]any)["state"] != "stopped" {
 		t.Fatalf("ack: %d %s", r.status, r.raw)
 	}
-	if r := f.do(t, "POST", path+"/ack", adminToken, "", ""); r.status != 200 || r.body["acknowledged_by"] != "alice" {
+	if r := f.do(t, "POST", path+"/ack", adminToken, "", ""); r.status != 200 || r.body["incident"].(map[string]any)["acknowledged_by"] != "alice" {
 		t.Errorf("ack again is a no-op: %d %s", r.status, r.raw)
 	}
 	if r := f.do(t, "POST", path+"/resolve", adminToken, "", `{"by":"bob"}`); r.status != 200 || r.body["status"] != "resolved" {
@@ -396,7 +404,7 @@ func TestConcurrentDuplicatesMakeOneAlert(t *testing.T) {
 	close(start)
 	wg.Wait()
 	close(ids)
-	as, _ := f.db.Alerts(context.Background(), rota.AlertFilter{})
+	as, _ := f.db.Alerts(context.Background(), rota.IncidentFilter{})
 	if len(as) != 1 || as[0].Count != 20 {
 		t.Fatalf("%d alerts (count %d), want 1 with count 20", len(as), as[0].Count)
 	}
@@ -426,6 +434,69 @@ func TestMetrics(t *testing.T) {
 	} {
 		if !strings.Contains(b.String(), want) {
 			t.Errorf("metrics lack %q", want)
+		}
+	}
+}
+
+// TestIncidentsAPI: an Alertmanager group is one incident, listed and
+// shown with its alerts and timeline, acknowledged and resolved as one.
+func TestIncidentsAPI(t *testing.T) {
+	f := newIngestFixture(t)
+	r := f.do(t, "POST", "/api/v1/integrations/alertmanager", paymentsKey, "application/json", fixtureFile(t, "alertmanager/webhook-v4.firing.json"))
+	if r.status != 202 {
+		t.Fatalf("firing: %d %s", r.status, r.raw)
+	}
+	second := r.body["alerts"].([]any)[1].(map[string]any)
+	id := int64(second["incident_id"].(float64))
+	r = f.do(t, "GET", "/api/v1/incidents?status=open", "", "", "")
+	if is := r.body["incidents"].([]any); r.status != 200 || len(is) != 1 || is[0].(map[string]any)["alert_count"].(float64) != 2 {
+		t.Fatalf("list: %d %s", r.status, r.raw)
+	}
+	path := fmt.Sprintf("/api/v1/incidents/%d", id)
+	r = f.do(t, "GET", path, "", "", "")
+	if as := r.body["alerts"].([]any); r.status != 200 || len(as) != 2 || r.body["service"] != "payments-api" || r.body["status"] != "triggered" {
+		t.Fatalf("detail: %d %s", r.status, r.raw)
+	}
+	var kinds []string
+	for _, e := range r.body["timeline"].([]any) {
+		kinds = append(kinds, e.(map[string]any)["kind"].(string))
+	}
+	if got := strings.Join(kinds, ","); !strings.HasPrefix(got, "triggered,escalated") || !strings.Contains(got, "alert") {
+		t.Errorf("timeline: %v", kinds)
+	}
+	// The alert names its incident.
+	r = f.do(t, "GET", fmt.Sprintf("/api/v1/alerts/%d", int64(second["alert_id"].(float64))), "", "", "")
+	if inc := r.body["incident"].(map[string]any); inc["id"].(float64) != float64(id) || len(r.body["timeline"].([]any)) < 3 {
+		t.Errorf("alert: %s", r.raw)
+	}
+	if r := f.do(t, "POST", path+"/ack", "", "", ""); r.status != 401 {
+		t.Errorf("anonymous ack: %d", r.status)
+	}
+	if r := f.do(t, "POST", path+"/ack", searchKey, "", ""); r.status != 403 || !strings.Contains(r.errorMessage(), "incident") {
+		t.Errorf("another service's key: %d %s", r.status, r.raw)
+	}
+	r = f.do(t, "POST", path+"/ack", paymentsKey, "application/json", `{"by":"alice"}`)
+	if r.status != 200 || r.body["status"] != "acknowledged" || r.body["acknowledged_by"] != "alice" {
+		t.Fatalf("ack: %d %s", r.status, r.raw)
+	}
+	if open, _ := f.db.Alerts(context.Background(), rota.IncidentFilter{Status: "triggered"}); len(open) != 0 {
+		t.Errorf("alerts still triggered with their incident acknowledged: %+v", open)
+	}
+	if r := f.do(t, "POST", path+"/resolve", adminToken, "", ""); r.status != 200 || r.body["status"] != "resolved" {
+		t.Fatalf("resolve: %d %s", r.status, r.raw)
+	}
+	if open, _ := f.db.Alerts(context.Background(), rota.IncidentFilter{Status: "open"}); len(open) != 0 {
+		t.Errorf("alerts still open with their incident resolved: %+v", open)
+	}
+	if r := f.do(t, "POST", path+"/ack", adminToken, "", ""); r.status != 409 {
+		t.Errorf("ack after resolve: %d %s", r.status, r.raw)
+	}
+	for _, tt := range []struct {
+		path   string
+		status int
+	}{{"/api/v1/incidents/999", 404}, {"/api/v1/incidents/x", 400}, {"/api/v1/incidents?status=done", 400}, {"/api/v1/incidents?before=0", 400}} {
+		if r := f.do(t, "GET", tt.path, "", "", ""); r.status != tt.status {
+			t.Errorf("%s: %d %s", tt.path, r.status, r.raw)
 		}
 	}
 }

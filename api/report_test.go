@@ -63,14 +63,14 @@ func newReportFixture(t *testing.T) *fixture {
 	for i, p := range pages {
 		f.now = local(p.at)
 		ev := rota.Event{Service: p.service, Action: rota.ActionTrigger, DedupKey: fmt.Sprint(i), Summary: p.summary, Severity: "critical", Integration: "native"}
-		a, _, err := db.TriggerAlert(context.Background(), &ev, rota.EscalationPolicy{Name: "default"}, func(*rota.Alert, time.Time) rota.StepOutcome {
+		a, _, err := db.TriggerAlert(context.Background(), &ev, rota.EscalationPolicy{Name: "default"}, func(*rota.Incident, time.Time) rota.StepOutcome {
 			return rota.StepOutcome{Escalation: rota.Escalation{State: rota.EscalationActive}}
 		})
 		if err != nil {
 			t.Fatal(err)
 		}
 		if err := db.RecordDeliveries(context.Background(), []rota.Delivery{{Outcome: rota.DeliverySent, At: f.now,
-			Page: &rota.Page{AlertID: a.ID, Person: p.person, Channel: "sms", Bundled: p.bundled}}}); err != nil {
+			Page: &rota.Page{IncidentID: a.ID, Person: p.person, Channel: "sms", Bundled: p.bundled}}}); err != nil {
 			t.Fatal(err)
 		}
 		if p.ack > 0 {

@@ -14,7 +14,7 @@ import (
 
 // ReportStore reads what human-SLO reports need.
 type ReportStore interface {
-	ReportData(ctx context.Context, team string, people, services []string, from, to time.Time) ([]rota.Page, map[int64]rota.Alert, []rota.BurnRecord, []rota.AlertEvent, error)
+	ReportData(ctx context.Context, team string, people, services []string, from, to time.Time) ([]rota.Page, map[int64]rota.Incident, []rota.BurnRecord, []rota.IncidentEvent, error)
 }
 
 // maxReportRange bounds a report.
@@ -44,7 +44,7 @@ func HumanReport(ctx context.Context, rs ReportStore, org *rota.Org, team string
 			burnsIn = append(burnsIn, b)
 		}
 	}
-	var quietIn []rota.AlertEvent
+	var quietIn []rota.IncidentEvent
 	for _, e := range quiet {
 		if !e.At.Before(from) {
 			quietIn = append(quietIn, e)

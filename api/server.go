@@ -29,16 +29,20 @@ type OverrideStore interface {
 
 // Pager is the engine, as the API uses it.
 type Pager interface {
-	Trigger(ctx context.Context, ev rota.Event) (rota.Alert, bool, error)
-	FollowUp(ctx context.Context, service, dedupKey, action, actor string) (rota.Alert, error)
-	SetStatus(ctx context.Context, id int64, action, actor string) (rota.Alert, error)
+	Trigger(ctx context.Context, ev rota.Event) (rota.TriggerResult, error)
+	FollowUp(ctx context.Context, service, dedupKey string, action rota.Action, actor string) (rota.Alert, error)
+	SetStatus(ctx context.Context, id int64, action rota.Action, actor string) (rota.Incident, error)
+	SetAlertStatus(ctx context.Context, id int64, action rota.Action, actor string) (rota.Alert, error)
 }
 
-// AlertReader reads alerts and their timelines.
+// AlertReader reads incidents, their alerts and their timelines.
 type AlertReader interface {
+	Incident(ctx context.Context, id int64) (rota.Incident, error)
+	Incidents(ctx context.Context, f rota.IncidentFilter) ([]rota.Incident, error)
+	IncidentAlerts(ctx context.Context, id int64) ([]rota.Alert, error)
 	Alert(ctx context.Context, id int64) (rota.Alert, error)
-	Alerts(ctx context.Context, f rota.AlertFilter) ([]rota.Alert, error)
-	Timeline(ctx context.Context, id int64) ([]rota.AlertEvent, []rota.Notification, error)
+	Alerts(ctx context.Context, f rota.IncidentFilter) ([]rota.Alert, error)
+	Timeline(ctx context.Context, id int64) ([]rota.IncidentEvent, []rota.Notification, error)
 }
 
 // Settings are the parts of the configuration the API reads on every
@@ -162,8 +166,12 @@ func (s *Server) routes() http.Handler {
 	mux.Handle("POST /api/v1/integrations/grafana", s.postWebhook("grafana", s.decodeGrafanaRequest).serve(s))
 	mux.Handle("GET /api/v1/alerts", s.read(s.listAlerts))
 	mux.Handle("GET /api/v1/alerts/{id}", s.read(s.getAlert))
-	mux.Handle("POST /api/v1/alerts/{id}/ack", handlerFunc(s.setStatus(rota.ActionAcknowledge)).serve(s))
-	mux.Handle("POST /api/v1/alerts/{id}/resolve", handlerFunc(s.setStatus(rota.ActionResolve)).serve(s))
+	mux.Handle("POST /api/v1/alerts/{id}/ack", handlerFunc(s.alertStatus(rota.ActionAcknowledge)).serve(s))
+	mux.Handle("POST /api/v1/alerts/{id}/resolve", handlerFunc(s.alertStatus(rota.ActionResolve)).serve(s))
+	mux.Handle("GET /api/v1/incidents", s.read(s.listIncidents))
+	mux.Handle("GET /api/v1/incidents/{id}", s.read(s.getIncident))
+	mux.Handle("POST /api/v1/incidents/{id}/ack", handlerFunc(s.incidentStatus(rota.ActionAcknowledge)).serve(s))
+	mux.Handle("POST /api/v1/incidents/{id}/resolve", handlerFunc(s.incidentStatus(rota.ActionResolve)).serve(s))
 
 	mux.Handle("POST /api/v1/deploys", handlerFunc(s.postDeploy).serve(s))
 	mux.Handle("GET /api/v1/deploys", s.read(s.listDeploys))

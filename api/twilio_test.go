@@ -53,6 +53,8 @@ name = "payments-api"
 team = "payments"
 escalation_policy = "default"
 integration_keys = [{ env = "KEY" }]
+# One incident per alert: these tests page alerts one by one.
+group = "off"
 `
 
 type twilioFixture struct {
@@ -138,9 +140,9 @@ func sms(from, body string) url.Values {
 		"NumMedia": {"0"}, "SmsStatus": {"received"}, "ApiVersion": {"2010-04-01"}, "FromCountry": {"DE"}}
 }
 
-func (f *twilioFixture) status(t *testing.T, id int64) string {
+func (f *twilioFixture) status(t *testing.T, id int64) rota.Status {
 	t.Helper()
-	a, err := f.db.Alert(context.Background(), id)
+	a, err := f.db.Incident(context.Background(), id)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -187,7 +189,7 @@ func TestTwilioSignatures(t *testing.T) {
 	if f.status(t, id) != rota.StatusAcknowledged {
 		t.Fatal("the reply did not acknowledge")
 	}
-	tl := f.do(t, "GET", fmt.Sprintf("/api/v1/alerts/%d", id), "", "", "")
+	tl := f.do(t, "GET", fmt.Sprintf("/api/v1/incidents/%d", id), "", "", "")
 	if tl.body["acknowledged_by"] != "alice (sms)" {
 		t.Errorf("acknowledged by %v", tl.body["acknowledged_by"])
 	}

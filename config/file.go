@@ -102,6 +102,9 @@ type serviceSection struct {
 	DeployWindow     string            `toml:"deploy_window"`
 	GitHub           []githubSource    `toml:"github"`
 	LowUrgency       *[]string         `toml:"low_urgency"`
+	Group            string            `toml:"group"`
+	GroupBy          []string          `toml:"group_by"`
+	GroupWindow      string            `toml:"group_window"`
 }
 
 type githubSource struct {

@@ -667,6 +667,37 @@ func (v *validator) services(ss []serviceSection, teams *named[rota.Team], polic
 				svc.LowUrgency = append(svc.LowUrgency, sev)
 			}
 		}
+		svc.Group = rota.Grouping{Window: rota.DefaultGroupWindow}
+		switch s.Group {
+		case "", "window":
+		case "off":
+			svc.Group.Off = true
+			if len(s.GroupBy) > 0 || s.GroupWindow != "" {
+				v.addf(at("services", i, "group"), "grouping is off: group_by and group_window would be ignored")
+			}
+		default:
+			v.addf(at("services", i, "group"), "%q is not a grouping: use \"window\" (the default: source groups, then group_window) or \"off\" (one incident per alert)", s.Group)
+		}
+		for j, f := range s.GroupBy {
+			if strings.TrimSpace(f) == "" {
+				v.addf(fmt.Sprintf("%s[%d]", at("services", i, "group_by"), j), "a field name is required")
+				continue
+			}
+			svc.Group.By = append(svc.Group.By, f)
+		}
+		if s.GroupWindow != "" {
+			d, err := rota.ParseDuration(s.GroupWindow)
+			switch {
+			case err != nil:
+				v.addf(at("services", i, "group_window"), "%v", err)
+			case d < time.Second || d > rota.Day:
+				v.addf(at("services", i, "group_window"), "%q must be between 1s and 1d", s.GroupWindow)
+			case len(s.GroupBy) > 0:
+				v.addf(at("services", i, "group_window"), "alerts grouped by group_by join their group while it is open: group_window does not apply")
+			default:
+				svc.Group.Window = d
+			}
+		}
 		switch s.DeployRouting {
 		case "":
 		case rota.DeployAuthorFirst, rota.DeployWithOnCall, rota.DeployOff:

@@ -52,11 +52,11 @@ func BenchmarkAccountPage(b *testing.B) {
 	page := func(at time.Time, key string) rota.Page {
 		db.Now = func() time.Time { return at }
 		ev := rota.Event{Service: "s", Action: rota.ActionTrigger, DedupKey: key, Summary: "x", Severity: "critical", Integration: "native"}
-		a, _, err := db.TriggerAlert(ctx, &ev, rota.EscalationPolicy{}, func(*rota.Alert, time.Time) rota.StepOutcome { return rota.StepOutcome{} })
+		a, _, err := db.TriggerAlert(ctx, &ev, rota.EscalationPolicy{}, func(*rota.Incident, time.Time) rota.StepOutcome { return rota.StepOutcome{} })
 		if err != nil {
 			b.Fatal(err)
 		}
-		return rota.Page{AlertID: a.ID, Person: "p0", At: at, Channel: "sms", OffHours: policy.OffHours(p0, at)}
+		return rota.Page{IncidentID: a.ID, Person: "p0", At: at, Channel: "sms", OffHours: policy.OffHours(p0, at)}
 	}
 	for w := 0; w < 104; w++ {
 		for i := 0; i < 100; i++ {

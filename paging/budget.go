@@ -79,7 +79,7 @@ func (e *Engine) account(ctx context.Context, page rota.Page) {
 			}
 			if first {
 				e.metrics.burns.WithLabelValues(team.Name, b.Budget).Inc()
-				e.tellManagers(ctx, team, e.burnNotice(ctx, p, team, slo, b), page.AlertID)
+				e.tellManagers(ctx, team, e.burnNotice(ctx, p, team, slo, b), page.IncidentID)
 			}
 		}
 		e.teamWarning(ctx, team, page)
@@ -91,11 +91,11 @@ func (e *Engine) account(ctx context.Context, page rota.Page) {
 func mergePages(a, b []rota.Page) []rota.Page {
 	seen := make(map[int64]bool, len(a))
 	for _, pg := range a {
-		seen[pg.AlertID] = true
+		seen[pg.IncidentID] = true
 	}
 	for _, pg := range b {
-		if !seen[pg.AlertID] {
-			seen[pg.AlertID] = true
+		if !seen[pg.IncidentID] {
+			seen[pg.IncidentID] = true
 			a = append(a, pg)
 		}
 	}
@@ -111,12 +111,12 @@ func (e *Engine) mayBurn(ctx context.Context, p *rota.Person, slo rota.HumanSLO,
 	if err != nil {
 		return true, true, err
 	}
-	weekly = id == page.AlertID
+	weekly = id == page.IncidentID
 	if !policy.OffHours(p, page.At) {
 		return weekly, false, nil
 	}
 	from := page.At.Add(-slo.OffhoursWindow + time.Millisecond)
-	if id, err = e.burns.NthPage(ctx, p.Name, from, page.At, slo.OffhoursIncidents+1, true); err != nil || id == page.AlertID {
+	if id, err = e.burns.NthPage(ctx, p.Name, from, page.At, slo.OffhoursIncidents+1, true); err != nil || id == page.IncidentID {
 		return weekly, true, err
 	}
 	offHours, err = e.burns.UnknownOffHours(ctx, p.Name, from, page.At)
@@ -160,7 +160,7 @@ func (e *Engine) teamWarning(ctx context.Context, team *rota.Team, page rota.Pag
 	e.metrics.burns.WithLabelValues(team.Name, "team-weekly-80").Inc()
 	text := fmt.Sprintf("rota: team %s has used %d of its %d pages this week (%d%%): its people are being worn down. %s",
 		team.Name, len(pages), budget, 100*len(pages)/budget, e.pageSummary(ctx, pages, team.Location))
-	e.tellManagers(ctx, team, text, page.AlertID)
+	e.tellManagers(ctx, team, text, page.IncidentID)
 }
 
 func (e *Engine) burnNotice(ctx context.Context, p *rota.Person, team *rota.Team, slo rota.HumanSLO, b policy.Burn) string {
@@ -183,7 +183,7 @@ func (e *Engine) pageSummary(ctx context.Context, pages []rota.Page, loc *time.L
 	services := map[string]int{}
 	var items []string
 	for _, pg := range pages {
-		a, err := e.store.Alert(ctx, pg.AlertID)
+		a, err := e.store.Incident(ctx, pg.IncidentID)
 		if err != nil {
 			continue
 		}
@@ -210,8 +210,8 @@ func (e *Engine) tellManagers(ctx context.Context, team *rota.Team, text string,
 	if len(told) == 0 {
 		told = []string{"nobody (no manager with a webhook, Slack or SMS contact)"}
 	}
-	_ = e.store.RecordDeliveries(ctx, []rota.Delivery{{Outcome: rota.DeliveryNote, Events: []rota.AlertEvent{{
-		AlertID: alertID, At: e.now(), Kind: rota.EventBurn, Message: "human budget: " + strings.TrimPrefix(text, "rota: ") + " Told " + strings.Join(told, ", ") + "."}}}})
+	_ = e.store.RecordDeliveries(ctx, []rota.Delivery{{Outcome: rota.DeliveryNote, Events: []rota.IncidentEvent{{
+		IncidentID: alertID, At: e.now(), Kind: rota.EventBurn, Message: "human budget: " + strings.TrimPrefix(text, "rota: ") + " Told " + strings.Join(told, ", ") + "."}}}})
 }
 
 func member(list []string, s string) bool {

@@ -25,26 +25,27 @@ import (
 
 // Store is what the engine needs of the database.
 type Store interface {
-	TriggerAlertWith(ctx context.Context, ev *rota.Event, pol rota.EscalationPolicy, prepare func(*rota.Alert, time.Time), start func(*rota.Alert, time.Time) rota.StepOutcome) (rota.Alert, bool, error)
+	Trigger(ctx context.Context, ev *rota.Event, groupKey string, window time.Duration, decide func(rota.TriggerFacts) rota.TriggerDecision) (rota.TriggerResult, error)
 	Deploys(ctx context.Context, f rota.DeployFilter) ([]rota.Deploy, error)
-	FollowUp(ctx context.Context, service, dedupKey, action, actor string) (rota.Alert, error)
-	SetStatus(ctx context.Context, id int64, action, actor string) (rota.Alert, error)
-	Escalate(ctx context.Context, id int64, run func(*rota.Alert, time.Time) rota.StepOutcome) (rota.Alert, bool, error)
+	FollowUp(ctx context.Context, service, dedupKey string, action rota.Action, actor string) (rota.Alert, error)
+	SetStatus(ctx context.Context, id int64, action rota.Action, actor string) (rota.Incident, error)
+	SetAlertStatus(ctx context.Context, id int64, action rota.Action, actor string) (rota.Alert, error)
+	Escalate(ctx context.Context, id int64, run func(*rota.Incident, time.Time) rota.StepOutcome) (rota.Incident, bool, error)
 	DueEscalations(ctx context.Context, now time.Time, limit int) ([]int64, error)
 	DueNotifications(ctx context.Context, now time.Time, limit int) ([]rota.Notification, error)
 	NextDue(ctx context.Context) (time.Time, bool, error)
-	Alert(ctx context.Context, id int64) (rota.Alert, error)
+	Incident(ctx context.Context, id int64) (rota.Incident, error)
 	RecordDeliveries(ctx context.Context, ds []rota.Delivery) error
 	LastSent(ctx context.Context, since time.Time) (map[[2]string]time.Time, error)
 	PendingNotifications(ctx context.Context) (int, error)
 	ReplyCodes(ctx context.Context, person string, alertIDs []int64) (map[int64]int, error)
-	AlertByCode(ctx context.Context, person string, code int) (rota.Alert, error)
-	AlertsPaging(ctx context.Context, person string) ([]rota.Alert, error)
+	IncidentByCode(ctx context.Context, person string, code int) (rota.Incident, error)
+	IncidentsPaging(ctx context.Context, person string) ([]rota.Incident, error)
 	Notification(ctx context.Context, id int64) (rota.Notification, error)
 	ShadowOnly(ctx context.Context, person string, alertID int64) (bool, error)
 	MarkReminded(ctx context.Context, rotation, person string, start time.Time) (bool, error)
-	Alerts(ctx context.Context, f rota.AlertFilter) ([]rota.Alert, error)
-	RecordProviderReport(ctx context.Context, r rota.ProviderReport, failover *rota.Notification, events []rota.AlertEvent) (rota.Notification, error)
+	Incidents(ctx context.Context, f rota.IncidentFilter) ([]rota.Incident, error)
+	RecordProviderReport(ctx context.Context, r rota.ProviderReport, failover *rota.Notification, events []rota.IncidentEvent) (rota.Notification, error)
 }
 
 // Options configure an Engine. Store and Book are required.
@@ -154,54 +155,60 @@ func (e *Engine) Wake() {
 	}
 }
 
-// Trigger applies a trigger event: a new alert runs its first escalation
-// step in the transaction that creates it, and the engine is woken to
-// deliver; a repeat of an open alert only counts.
-func (e *Engine) Trigger(ctx context.Context, ev rota.Event) (rota.Alert, bool, error) {
+// Trigger applies a trigger event: the store reads what it repeats or
+// could join in one transaction, policy decides, and the store writes the
+// decision there: a new incident runs its first escalation step, and the
+// engine is woken to deliver; an alert joining an open incident pages
+// nobody new; a repeat of an open alert only counts.
+func (e *Engine) Trigger(ctx context.Context, ev rota.Event) (rota.TriggerResult, error) {
 	ev.Action = rota.ActionTrigger
-	org := e.book.Roster().Org()
+	roster := e.book.Roster()
+	org := roster.Org()
 	svc := org.Service(ev.Service)
 	if svc == nil {
-		return rota.Alert{}, false, rota.Errorf(rota.ENOTFOUND, "no service named %q", ev.Service)
+		return rota.TriggerResult{}, rota.Errorf(rota.ENOTFOUND, "no service named %q", ev.Service)
 	}
 	pol := org.Policy(svc.EscalationPolicy)
 	if pol == nil {
-		return rota.Alert{}, false, rota.Errorf(rota.EINTERNAL, "service %s has no escalation policy %q", svc.Name, svc.EscalationPolicy)
+		return rota.TriggerResult{}, rota.Errorf(rota.EINTERNAL, "service %s has no escalation policy %q", svc.Name, svc.EscalationPolicy)
 	}
-	// Deploys that an alert starting up to a day before now could
-	// suspect; the transaction picks the one that fits its time.
-	now := e.now()
+	// Deploys that an incident starting up to a day before now could
+	// suspect; the decision picks the one that fits its time.
 	window := svc.DeployWindow
 	if window == 0 {
 		window = rota.DefaultDeployWindow
 	}
-	deploys, err := e.store.Deploys(ctx, rota.DeployFilter{Service: svc.Name, Since: now.Add(-window - policy.MaxSourceLead), Limit: 1000})
+	deploys, err := e.store.Deploys(ctx, rota.DeployFilter{Service: svc.Name, Since: e.now().Add(-window - policy.MaxSourceLead), Limit: 1000})
 	if err != nil {
-		return rota.Alert{}, false, err
+		return rota.TriggerResult{}, err
 	}
-	prepare := func(a *rota.Alert, at time.Time) {
-		a.StartedAt = policy.AlertTime(at, ev.StartedAt)
-		a.Deploy, _ = policy.Suspects(deploys, svc.Name, a.StartedAt, window)
-		a.Policy = policy.WithDeployRouting(a.Policy, svc.DeployRouting, a.Deploy != nil)
-	}
-	a, created, err := e.store.TriggerAlertWith(ctx, &ev, *pol, prepare, e.runStep)
+	in := policy.TriggerInput{Event: &ev, Service: svc, Policy: *pol, Deploys: deploys, Roster: roster, Group: policy.Grouping(svc.Group, &ev)}
+	res, err := e.store.Trigger(ctx, &ev, in.Group.Key, in.Group.Window, func(f rota.TriggerFacts) rota.TriggerDecision {
+		return policy.Trigger(in, f)
+	})
 	if err != nil {
-		return rota.Alert{}, false, err
+		return rota.TriggerResult{}, err
 	}
-	if created {
-		e.afterStep(a)
-		e.log.Info("alert triggered", "alert", a.ID, "service", a.Service, "dedup_key", a.DedupKey, "severity", a.Severity)
+	switch res.Outcome {
+	case rota.TriggerCreated:
+		e.afterStep(res.Incident)
+		e.log.Info("incident triggered", "incident", res.Incident.ID, "alert", res.Alert.ID, "service", svc.Name, "dedup_key", ev.DedupKey, "severity", ev.Severity)
 		e.Wake()
+	case rota.TriggerGrouped:
+		e.log.Info("alert grouped", "incident", res.Incident.ID, "alert", res.Alert.ID, "service", svc.Name, "dedup_key", ev.DedupKey, "alerts", res.Incident.AlertCount)
+		if !res.Incident.Escalation.DueAt.IsZero() {
+			e.Wake()
+		}
 	}
-	return a, created, nil
+	return res, nil
 }
 
 // runStep decides an alert's due step against the current roster.
-func (e *Engine) runStep(a *rota.Alert, now time.Time) rota.StepOutcome {
+func (e *Engine) runStep(a *rota.Incident, now time.Time) rota.StepOutcome {
 	return policy.RunStep(a, e.book.Roster(), now).StepOutcome
 }
 
-func (e *Engine) afterStep(a rota.Alert) {
+func (e *Engine) afterStep(a rota.Incident) {
 	e.metrics.escalations.Inc()
 	if a.Escalation.State == rota.EscalationExhausted {
 		e.metrics.exhausted.Inc()
@@ -210,30 +217,35 @@ func (e *Engine) afterStep(a rota.Alert) {
 }
 
 // FollowUp acknowledges or resolves the open alert with the dedup key, as
-// the PagerDuty Events API does: with no open alert it returns an
-// ENOTFOUND error, which event sources treat as dropped.
-func (e *Engine) FollowUp(ctx context.Context, service, dedupKey, action, actor string) (rota.Alert, error) {
+// the PagerDuty Events API does (acknowledging acknowledges its incident;
+// resolving resolves the incident with its last open alert): with no open
+// alert it returns an ENOTFOUND error, which event sources treat as
+// dropped.
+func (e *Engine) FollowUp(ctx context.Context, service, dedupKey string, action rota.Action, actor string) (rota.Alert, error) {
 	a, err := e.store.FollowUp(ctx, service, dedupKey, action, actor)
 	if err == nil {
-		e.log.Info("alert "+pastTense(action), "alert", a.ID, "service", service, "by", actor)
+		e.log.Info("alert "+action.PastTense(), "alert", a.ID, "incident", a.IncidentID, "service", service, "by", actor)
 	}
 	return a, err
 }
 
-// SetStatus acknowledges or resolves alert id.
-func (e *Engine) SetStatus(ctx context.Context, id int64, action, actor string) (rota.Alert, error) {
+// SetStatus acknowledges or resolves incident id.
+func (e *Engine) SetStatus(ctx context.Context, id int64, action rota.Action, actor string) (rota.Incident, error) {
 	a, err := e.store.SetStatus(ctx, id, action, actor)
 	if err == nil {
-		e.log.Info("alert "+pastTense(action), "alert", a.ID, "service", a.Service, "by", actor)
+		e.log.Info("incident "+action.PastTense(), "incident", a.ID, "service", a.Service, "by", actor)
 	}
 	return a, err
 }
 
-func pastTense(action string) string {
-	if action == rota.ActionAcknowledge {
-		return "acknowledged"
+// SetAlertStatus acknowledges alert id's incident, or resolves the alert
+// (and the incident with its last open alert).
+func (e *Engine) SetAlertStatus(ctx context.Context, id int64, action rota.Action, actor string) (rota.Alert, error) {
+	a, err := e.store.SetAlertStatus(ctx, id, action, actor)
+	if err == nil {
+		e.log.Info("alert "+action.PastTense(), "alert", a.ID, "incident", a.IncidentID, "service", a.Service, "by", actor)
 	}
-	return "resolved"
+	return a, err
 }
 
 // maxWait bounds a sleep so that a clock change or an outside write to
@@ -288,7 +300,7 @@ func (e *Engine) runOnce(ctx context.Context, wait bool) error {
 	}
 	var errs []error
 	for _, id := range ids {
-		a, ran, err := e.store.Escalate(ctx, id, func(a *rota.Alert, at time.Time) rota.StepOutcome {
+		a, ran, err := e.store.Escalate(ctx, id, func(a *rota.Incident, at time.Time) rota.StepOutcome {
 			e.metrics.lag.Observe(at.Sub(a.Escalation.DueAt).Seconds())
 			return e.runStep(a, at)
 		})

@@ -76,10 +76,22 @@ steps = [{ targets = ["person:bruno"], delay = "5m" }]
 name = "api"
 team = "payments"
 escalation_policy = "default"
+group = "off"
 [[services]]
 name = "batch"
 team = "payments"
 escalation_policy = "single"
+group = "off"
+[[services]]
+name = "web"
+team = "payments"
+escalation_policy = "default"
+group_window = "5m"
+[[services]]
+name = "queue"
+team = "payments"
+escalation_policy = "default"
+group_by = ["alertname", "cluster"]
 `
 
 type clock struct {
@@ -125,7 +137,7 @@ func (p *phone) take() []string {
 	var out []string
 	for _, m := range p.sent {
 		var ids []string
-		for _, a := range m.Alerts {
+		for _, a := range m.Incidents {
 			ids = append(ids, fmt.Sprint(a.ID))
 		}
 		out = append(out, fmt.Sprintf("%s %s %s", m.Channel, m.Person, strings.Join(ids, ",")))
@@ -165,13 +177,13 @@ func newHarness(t *testing.T) *harness {
 	return h
 }
 
-func (h *harness) trigger(service, key string) rota.Alert {
+func (h *harness) trigger(service, key string) rota.Incident {
 	h.t.Helper()
-	a, _, err := h.engine.Trigger(context.Background(), rota.Event{Service: service, DedupKey: key, Summary: "5xx above 2% on " + key, Severity: "critical", Integration: "native"})
+	res, err := h.engine.Trigger(context.Background(), rota.Event{Service: service, DedupKey: key, Summary: "5xx above 2% on " + key, Severity: "critical", Integration: "native"})
 	if err != nil {
 		h.t.Fatal(err)
 	}
-	return a
+	return res.Incident
 }
 
 // step advances the clock by d and runs the engine once.
@@ -192,9 +204,9 @@ func (h *harness) expect(what string, got []string, want ...string) {
 	}
 }
 
-func (h *harness) alert(id int64) rota.Alert {
+func (h *harness) alert(id int64) rota.Incident {
 	h.t.Helper()
-	a, err := h.db.Alert(context.Background(), id)
+	a, err := h.db.Incident(context.Background(), id)
 	if err != nil {
 		h.t.Fatal(err)
 	}
@@ -259,8 +271,8 @@ func TestAckStopsEscalation(t *testing.T) {
 		t.Errorf("the pending voice call was not cancelled: %+v", ns)
 	}
 	// A trigger for the acknowledged alert pages no one.
-	if b, created, _ := h.engine.Trigger(context.Background(), rota.Event{Service: "api", DedupKey: "k1", Summary: "again", Severity: "critical"}); created || b.ID != a.ID || b.Count != 2 {
-		t.Errorf("trigger while acknowledged: created %v, %+v", created, b)
+	if b, _ := h.engine.Trigger(context.Background(), rota.Event{Service: "api", DedupKey: "k1", Summary: "again", Severity: "critical"}); b.Outcome != rota.TriggerDeduplicated || b.Incident.ID != a.ID || b.Alert.Count != 2 {
+		t.Errorf("trigger while acknowledged: %+v", b)
 	}
 	h.expect("still nothing", h.step(time.Minute))
 	// Resolving, then acknowledging the resolved alert, conflicts.
@@ -271,8 +283,8 @@ func TestAckStopsEscalation(t *testing.T) {
 		t.Errorf("ack after resolve: %v", err)
 	}
 	// After resolve, the same key opens a new alert.
-	if b, created, _ := h.engine.Trigger(context.Background(), rota.Event{Service: "api", DedupKey: "k1", Summary: "back", Severity: "critical"}); !created || b.ID == a.ID {
-		t.Errorf("trigger after resolve: created %v", created)
+	if b, _ := h.engine.Trigger(context.Background(), rota.Event{Service: "api", DedupKey: "k1", Summary: "back", Severity: "critical"}); b.Outcome != rota.TriggerCreated || b.Incident.ID == a.ID {
+		t.Errorf("trigger after resolve: %+v", b)
 	}
 }
 
@@ -302,8 +314,8 @@ func TestDedup(t *testing.T) {
 		}
 	}
 	h.expect("one page", h.step(0), "sms alice 1")
-	if got := h.alert(a.ID); got.Count != 6 {
-		t.Errorf("count %d, want 6", got.Count)
+	if as, _ := h.db.IncidentAlerts(context.Background(), a.ID); len(as) != 1 || as[0].Count != 6 {
+		t.Errorf("alerts %+v, want one with count 6", as)
 	}
 	// The same key on another service is another alert.
 	if b := h.trigger("batch", "k1"); b.ID == a.ID {
@@ -460,7 +472,7 @@ func TestRunDeliversEachOnce(t *testing.T) {
 	h.book.Update(func(r *scheduler.Roster) (*scheduler.Roster, error) {
 		org := r.Org()
 		pol := &rota.EscalationPolicy{Name: "chloe", Steps: []rota.EscalationStep{{Targets: []rota.Target{{Kind: rota.TargetPerson, Name: "chloe"}}, Delay: time.Hour}}}
-		svc := &rota.Service{Name: "hooks", Team: "payments", EscalationPolicy: "chloe"}
+		svc := &rota.Service{Name: "hooks", Team: "payments", EscalationPolicy: "chloe", Group: rota.Grouping{Off: true}}
 		return r.WithOrg(rota.NewOrg(org.People, org.Teams, org.Rotations, append(org.Services, svc), append(org.Policies, pol))), nil
 	})
 	const n = 300
@@ -469,7 +481,7 @@ func TestRunDeliversEachOnce(t *testing.T) {
 		wg.Add(1)
 		go func(i int) {
 			defer wg.Done()
-			if _, _, err := engine.Trigger(context.Background(), rota.Event{Service: "hooks", DedupKey: fmt.Sprint(i), Summary: "x", Severity: "critical"}); err != nil {
+			if _, err := engine.Trigger(context.Background(), rota.Event{Service: "hooks", DedupKey: fmt.Sprint(i), Summary: "x", Severity: "critical"}); err != nil {
 				t.Error(err)
 			}
 		}(i)
@@ -488,7 +500,7 @@ func TestRunDeliversEachOnce(t *testing.T) {
 	time.Sleep(200 * time.Millisecond)
 	counts := map[int64]int{}
 	for _, m := range h.phone.sent {
-		counts[m.Alerts[0].ID]++
+		counts[m.Incidents[0].ID]++
 	}
 	if len(counts) != n {
 		t.Errorf("%d alerts notified, want %d", len(counts), n)
@@ -597,8 +609,9 @@ func TestQuietHours(t *testing.T) {
 	h := newHarness(t)
 	// Thursday 5 March, 03:00 in Berlin (02:00 UTC): bruno is off-hours.
 	h.clock.t = time.Date(2026, 3, 5, 2, 0, 0, 0, time.UTC)
-	trigger := func(key, severity string) rota.Alert {
-		a, _, err := h.engine.Trigger(context.Background(), rota.Event{Service: "batch", DedupKey: key, Summary: key, Severity: severity})
+	trigger := func(key, severity string) rota.Incident {
+		res, err := h.engine.Trigger(context.Background(), rota.Event{Service: "batch", DedupKey: key, Summary: key, Severity: severity})
+		a := res.Incident
 		if err != nil {
 			t.Fatal(err)
 		}

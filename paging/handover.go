@@ -75,7 +75,7 @@ func (e *Engine) handoverText(ctx context.Context, rot *rota.Rotation, out, in r
 			if svc.Team != team.Name {
 				continue
 			}
-			as, err := e.store.Alerts(ctx, rota.AlertFilter{Status: "open", Service: svc.Name, Limit: 20})
+			as, err := e.store.Incidents(ctx, rota.IncidentFilter{Status: "open", Service: svc.Name, Limit: 20})
 			if err != nil {
 				return "", err
 			}

@@ -37,7 +37,7 @@ func (e *Engine) HandleSMS(ctx context.Context, from, body string) (answer strin
 	case ReplyHelp, ReplyUnknown:
 		return e.help(ctx, p.Name, r.Command == ReplyUnknown)
 	case ReplyAckAll:
-		alerts, err := e.store.AlertsPaging(ctx, p.Name)
+		alerts, err := e.store.IncidentsPaging(ctx, p.Name)
 		if err != nil {
 			return "", true, err
 		}
@@ -64,9 +64,9 @@ func (e *Engine) HandleSMS(ctx context.Context, from, body string) (answer strin
 	if r.Command == ReplyResolve {
 		action = rota.ActionResolve
 	}
-	var a rota.Alert
+	var a rota.Incident
 	if r.Code > 0 {
-		a, err = e.store.AlertByCode(ctx, p.Name, r.Code)
+		a, err = e.store.IncidentByCode(ctx, p.Name, r.Code)
 		if rota.ErrorCode(err) == rota.ENOTFOUND {
 			ans, _, herr := e.help(ctx, p.Name, false)
 			return truncate(fmt.Sprintf("No alert has code %d. %s", r.Code, ans), 320), true, herr
@@ -75,7 +75,7 @@ func (e *Engine) HandleSMS(ctx context.Context, from, body string) (answer strin
 			return "", true, err
 		}
 	} else {
-		alerts, err := e.store.AlertsPaging(ctx, p.Name)
+		alerts, err := e.store.IncidentsPaging(ctx, p.Name)
 		if err != nil {
 			return "", true, err
 		}
@@ -103,12 +103,12 @@ func (e *Engine) HandleSMS(ctx context.Context, from, body string) (answer strin
 	if _, err := e.SetStatus(ctx, a.ID, action, actor); err != nil {
 		return "", true, err
 	}
-	return truncate(fmt.Sprintf("%s #%d %s: %s", strings.ToUpper(pastTense(action)[:1])+pastTense(action)[1:], a.ID, a.Service, a.Summary), 160), true, nil
+	return truncate(fmt.Sprintf("%s #%d %s: %s", strings.ToUpper(action.PastTense()[:1])+action.PastTense()[1:], a.ID, a.Service, a.Summary), 160), true, nil
 }
 
 // help lists the person's open alerts with their reply codes.
 func (e *Engine) help(ctx context.Context, person string, unknown bool) (string, bool, error) {
-	alerts, err := e.store.AlertsPaging(ctx, person)
+	alerts, err := e.store.IncidentsPaging(ctx, person)
 	if err != nil {
 		return "", true, err
 	}
@@ -146,11 +146,11 @@ func (e *Engine) HandleKeypress(ctx context.Context, id int64, digits, callSID s
 	if callSID != "" && n.ExternalID != "" && callSID != n.ExternalID {
 		return nil, rota.Errorf(rota.EFORBIDDEN, "call %s is not notification %d's", callSID, id)
 	}
-	a, err := e.store.Alert(ctx, n.AlertID)
+	a, err := e.store.Incident(ctx, n.IncidentID)
 	if err != nil {
 		return nil, err
 	}
-	action := ""
+	var action rota.Action
 	switch digits {
 	case KeyAck:
 		action = rota.ActionAcknowledge
@@ -166,14 +166,14 @@ func (e *Engine) HandleKeypress(ctx context.Context, id int64, digits, callSID s
 		return render(append(say(fmt.Sprintf("This alert was already resolved by %s. Goodbye.", spoken(a.ResolvedBy))), twimlHangup{})...), nil
 	case action == "":
 		// "*" or any other key: say it all again.
-		return callScript([]rota.Alert{a}, e.now(), fmt.Sprintf("%s/twilio/voice?n=%d", e.opts.PublicURL, id), n.Reason), nil
+		return callScript([]rota.Incident{a}, e.now(), fmt.Sprintf("%s/twilio/voice?n=%d", e.opts.PublicURL, id), n.Reason), nil
 	case action == rota.ActionAcknowledge && a.Status == rota.StatusAcknowledged:
 		return render(append(say("This alert was already acknowledged. Goodbye."), twimlHangup{})...), nil
 	}
 	if _, err := e.SetStatus(ctx, a.ID, action, actor); err != nil {
 		return nil, err
 	}
-	return render(append(say(fmt.Sprintf("Alert %s. Thank you. Goodbye.", pastTense(action))), twimlHangup{})...), nil
+	return render(append(say(fmt.Sprintf("Alert %s. Thank you. Goodbye.", action.PastTense())), twimlHangup{})...), nil
 }
 
 // statusWait bounds how long a status report waits for the send it
@@ -201,21 +201,21 @@ func (e *Engine) HandleStatus(ctx context.Context, r rota.ProviderReport) error 
 		}
 	}
 	var failover *rota.Notification
-	var events []rota.AlertEvent
+	var events []rota.IncidentEvent
 	if r.Failed && n.Status == rota.NotifySent {
 		now := e.now()
 		msg := fmt.Sprintf("%s to %s %s", n.Channel, n.Person, r.Status)
 		if r.Error != "" {
 			msg += " (" + r.Error + ")"
 		}
-		if a, err := e.store.Alert(ctx, n.AlertID); err == nil && a.Status == rota.StatusTriggered {
+		if a, err := e.store.Incident(ctx, n.IncidentID); err == nil && a.Status == rota.StatusTriggered {
 			if failover = e.nextContact(n); failover != nil {
 				msg += "; trying " + failover.Channel + " at once"
 			}
 		}
-		events = []rota.AlertEvent{{AlertID: n.AlertID, At: now, Kind: rota.EventNotifyFailed, Actor: n.Person, Message: msg}}
+		events = []rota.IncidentEvent{{IncidentID: n.IncidentID, At: now, Kind: rota.EventNotifyFailed, Actor: n.Person, Message: msg}}
 		e.metrics.notifications.WithLabelValues(n.Channel, rota.DeliveryUndelivered).Inc()
-		e.log.Warn("notification undelivered", "notification", n.ID, "alert", n.AlertID, "person", n.Person, "channel", n.Channel, "status", r.Status, "error", r.Error)
+		e.log.Warn("notification undelivered", "notification", n.ID, "alert", n.IncidentID, "person", n.Person, "channel", n.Channel, "status", r.Status, "error", r.Error)
 	}
 	if _, err := e.store.RecordProviderReport(ctx, r, failover, events); err != nil {
 		return err

@@ -17,7 +17,7 @@ const maxText = 320
 //
 // A page with a reason (a deploy's author) says it, with its link, after
 // the first line: that one may take a second segment.
-func smsText(alerts []rota.Alert, codes map[int64]int, reason string) string {
+func smsText(alerts []rota.Incident, codes map[int64]int, reason string) string {
 	if len(alerts) == 1 {
 		a := alerts[0]
 		code := codes[a.ID]
@@ -43,7 +43,7 @@ func smsText(alerts []rota.Alert, codes map[int64]int, reason string) string {
 
 // shadowText is a learner's copy: what the on-call sees, and that it is
 // theirs to watch, not to answer.
-func shadowText(alerts []rota.Alert) string {
+func shadowText(alerts []rota.Incident) string {
 	return truncateASCII("[shadow copy, no reply needed] "+gsm(text(alerts, "")), maxText)
 }
 
@@ -69,7 +69,7 @@ func gsm(s string) string {
 
 // text writes the message for one alert (with why, when there is a
 // reason) or a bundle.
-func text(alerts []rota.Alert, reason string) string {
+func text(alerts []rota.Incident, reason string) string {
 	if len(alerts) == 1 {
 		a := alerts[0]
 		if reason != "" {

@@ -21,7 +21,7 @@ type Message struct {
 	Person         string
 	Channel        string
 	Address        string
-	Alerts         []rota.Alert
+	Incidents      []rota.Incident
 	// Text is the message for a human: short enough for one SMS where it
 	// can be, with reply codes for SMS.
 	Text string
@@ -78,8 +78,8 @@ type LogNotifier struct {
 
 // Notify logs m.
 func (n LogNotifier) Notify(ctx context.Context, m Message) (Receipt, error) {
-	ids := make([]int64, len(m.Alerts))
-	for i, a := range m.Alerts {
+	ids := make([]int64, len(m.Incidents))
+	for i, a := range m.Incidents {
 		ids[i] = a.ID
 	}
 	n.Log.Info("notification", "channel", m.Channel, "person", m.Person, "to", m.Address, "alerts", ids, "text", m.Text)
@@ -95,23 +95,23 @@ type WebhookNotifier struct {
 	PublicURL string
 }
 
-type webhookAlert struct {
-	ID       int64     `json:"id"`
-	Service  string    `json:"service"`
-	Summary  string    `json:"summary"`
-	Severity string    `json:"severity"`
-	Status   string    `json:"status"`
-	DedupKey string    `json:"dedup_key"`
-	Created  time.Time `json:"created_at"`
-	URL      string    `json:"url,omitempty"`
+type webhookIncident struct {
+	ID       int64       `json:"id"`
+	Service  string      `json:"service"`
+	Summary  string      `json:"summary"`
+	Severity string      `json:"severity"`
+	Status   rota.Status `json:"status"`
+	Alerts   int         `json:"alerts"`
+	Created  time.Time   `json:"created_at"`
+	URL      string      `json:"url,omitempty"`
 }
 
 type webhookBody struct {
-	Text           string         `json:"text"`
-	Reason         string         `json:"reason,omitempty"`
-	Person         string         `json:"person"`
-	NotificationID int64          `json:"notification_id"`
-	Alerts         []webhookAlert `json:"alerts"`
+	Text           string            `json:"text"`
+	Reason         string            `json:"reason,omitempty"`
+	Person         string            `json:"person"`
+	NotificationID int64             `json:"notification_id"`
+	Incidents      []webhookIncident `json:"incidents"`
 }
 
 // Notify posts m. Answers 2xx are success; 408, 429 and 5xx and network
@@ -122,12 +122,12 @@ func (n WebhookNotifier) Notify(ctx context.Context, m Message) (Receipt, error)
 
 func (n WebhookNotifier) post(ctx context.Context, m Message) error {
 	body := webhookBody{Text: m.Text, Reason: m.Reason, Person: m.Person, NotificationID: m.NotificationID}
-	for _, a := range m.Alerts {
-		wa := webhookAlert{ID: a.ID, Service: a.Service, Summary: a.Summary, Severity: a.Severity, Status: a.Status, DedupKey: a.DedupKey, Created: a.CreatedAt}
+	for _, a := range m.Incidents {
+		wa := webhookIncident{ID: a.ID, Service: a.Service, Summary: a.Summary, Severity: a.Severity, Status: a.Status, Alerts: a.AlertCount, Created: a.CreatedAt}
 		if n.PublicURL != "" {
-			wa.URL = fmt.Sprintf("%s/api/v1/alerts/%d", n.PublicURL, a.ID)
+			wa.URL = fmt.Sprintf("%s/api/v1/incidents/%d", n.PublicURL, a.ID)
 		}
-		body.Alerts = append(body.Alerts, wa)
+		body.Incidents = append(body.Incidents, wa)
 	}
 	b, err := json.Marshal(body)
 	if err != nil {

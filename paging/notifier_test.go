@@ -27,13 +27,13 @@ func TestWebhookNotifier(t *testing.T) {
 	defer srv.Close()
 	n := paging.WebhookNotifier{Client: srv.Client(), PublicURL: "https://rota.example.com"}
 	m := paging.Message{NotificationID: 7, Person: "chloe", Channel: "slack", Address: srv.URL,
-		Alerts: []rota.Alert{{ID: 42, Service: "api", Summary: "5xx", Severity: "critical", Status: "triggered", CreatedAt: time.Unix(0, 0)}},
-		Text:   "api: 5xx [critical] #42"}
+		Incidents: []rota.Incident{{ID: 42, Service: "api", Summary: "5xx", Severity: "critical", Status: "triggered", CreatedAt: time.Unix(0, 0)}},
+		Text:      "api: 5xx [critical] #42"}
 	if _, err := n.Notify(context.Background(), m); err != nil {
 		t.Fatal(err)
 	}
-	alerts := got["alerts"].([]any)
-	if got["text"] != "api: 5xx [critical] #42" || got["person"] != "chloe" || alerts[0].(map[string]any)["url"] != "https://rota.example.com/api/v1/alerts/42" {
+	incidents := got["incidents"].([]any)
+	if got["text"] != "api: 5xx [critical] #42" || got["person"] != "chloe" || incidents[0].(map[string]any)["url"] != "https://rota.example.com/api/v1/incidents/42" {
 		t.Errorf("body: %v", got)
 	}
 	for code, permanent := range map[int]bool{500: false, 503: false, 429: false, 408: false, 400: true, 404: true, 410: true} {

@@ -54,7 +54,7 @@ func (e *Engine) deliverDue(ctx context.Context, now time.Time) error {
 		}
 		key := [2]string{n.Person, n.Channel}
 		if next := e.lastSent[key].Add(e.opts.RateLimit); now.Before(next) {
-			deferred = append(deferred, rota.Delivery{NotificationID: n.ID, AlertID: n.AlertID, Outcome: rota.DeliveryDeferred, NextAttempt: next})
+			deferred = append(deferred, rota.Delivery{NotificationID: n.ID, IncidentID: n.IncidentID, Outcome: rota.DeliveryDeferred, NextAttempt: next})
 			e.metrics.notifications.WithLabelValues(n.Channel, rota.DeliveryDeferred).Inc()
 			continue
 		}
@@ -157,18 +157,18 @@ func sentAny(ds []rota.Delivery) bool {
 func (e *Engine) attempt(ctx context.Context, b *batch) []rota.Delivery {
 	// Load the alerts: skip those no longer triggered, and order the
 	// bundle oldest first.
-	var alerts []rota.Alert
+	var alerts []rota.Incident
 	seen := map[int64]bool{}
 	var ds []rota.Delivery
 	var live []rota.Notification
 	for _, n := range b.notes {
-		a, err := e.store.Alert(ctx, n.AlertID)
+		a, err := e.store.Incident(ctx, n.IncidentID)
 		if err != nil {
-			e.log.Error("cannot load alert for a notification", "alert", n.AlertID, "notification", n.ID, "err", err)
+			e.log.Error("cannot load alert for a notification", "alert", n.IncidentID, "notification", n.ID, "err", err)
 			return nil
 		}
 		if a.Status != rota.StatusTriggered {
-			ds = append(ds, rota.Delivery{NotificationID: n.ID, AlertID: n.AlertID, Outcome: rota.DeliveryCancelled, Error: "alert " + a.Status})
+			ds = append(ds, rota.Delivery{NotificationID: n.ID, IncidentID: n.IncidentID, Outcome: rota.DeliveryCancelled, Error: "incident " + string(a.Status)})
 			continue
 		}
 		live = append(live, n)
@@ -183,7 +183,7 @@ func (e *Engine) attempt(ctx context.Context, b *batch) []rota.Delivery {
 	sort.Slice(alerts, func(i, j int) bool { return alerts[i].ID < alerts[j].ID })
 	first := live[0]
 	msg := Message{NotificationID: first.ID, Person: first.Person, Channel: first.Channel, Address: first.Address,
-		Alerts: alerts, Now: e.now()}
+		Incidents: alerts, Now: e.now()}
 	if len(alerts) == 1 {
 		msg.Reason = first.Reason
 	}
@@ -226,15 +226,15 @@ func (e *Engine) attempt(ctx context.Context, b *batch) []rota.Delivery {
 			}
 			// The bundle interrupted the person once: its first alert is
 			// the page, the others are bundled duplicates.
-			d := rota.Delivery{NotificationID: n.ID, AlertID: n.AlertID, Outcome: rota.DeliverySent, At: now, BundleID: first.ID, ExternalID: receipt.ID,
-				Page:   &rota.Page{AlertID: n.AlertID, Person: n.Person, Channel: n.Channel, Bundled: bundled && n.AlertID != alerts[0].ID},
-				Events: []rota.AlertEvent{{AlertID: n.AlertID, At: now, Kind: rota.EventNotified, Actor: n.Person, Message: ev}}}
+			d := rota.Delivery{NotificationID: n.ID, IncidentID: n.IncidentID, Outcome: rota.DeliverySent, At: now, BundleID: first.ID, ExternalID: receipt.ID,
+				Page:   &rota.Page{IncidentID: n.IncidentID, Person: n.Person, Channel: n.Channel, Bundled: bundled && n.IncidentID != alerts[0].ID},
+				Events: []rota.IncidentEvent{{IncidentID: n.IncidentID, At: now, Kind: rota.EventNotified, Actor: n.Person, Message: ev}}}
 			if n.Shadow {
 				// A learner's copy interrupts nobody on call: no page.
 				d.Page = nil
 				d.Events[0].Message = fmt.Sprintf("shadow copy by %s to %s sent", n.Channel, n.Person)
 			}
-			if i > 0 && live[i-1].AlertID == n.AlertID {
+			if i > 0 && live[i-1].IncidentID == n.IncidentID {
 				d.Events = nil
 			}
 			ds = append(ds, d)
@@ -246,7 +246,7 @@ func (e *Engine) attempt(ctx context.Context, b *batch) []rota.Delivery {
 	for _, n := range live {
 		attempts := n.Attempts + 1
 		if !IsPermanent(err) && attempts < e.opts.MaxAttempts {
-			ds = append(ds, rota.Delivery{NotificationID: n.ID, AlertID: n.AlertID, Outcome: rota.DeliveryRetry, Error: err.Error(),
+			ds = append(ds, rota.Delivery{NotificationID: n.ID, IncidentID: n.IncidentID, Outcome: rota.DeliveryRetry, Error: err.Error(),
 				NextAttempt: now.Add(e.backoff(attempts))})
 			continue
 		}
@@ -254,14 +254,14 @@ func (e *Engine) attempt(ctx context.Context, b *batch) []rota.Delivery {
 		if IsPermanent(err) {
 			why = "will not retry"
 		}
-		d := rota.Delivery{NotificationID: n.ID, AlertID: n.AlertID, Outcome: rota.DeliveryFailed, Error: err.Error(), At: now,
-			Events: []rota.AlertEvent{{AlertID: n.AlertID, At: now, Kind: rota.EventNotifyFailed, Actor: n.Person,
+		d := rota.Delivery{NotificationID: n.ID, IncidentID: n.IncidentID, Outcome: rota.DeliveryFailed, Error: err.Error(), At: now,
+			Events: []rota.IncidentEvent{{IncidentID: n.IncidentID, At: now, Kind: rota.EventNotifyFailed, Actor: n.Person,
 				Message: fmt.Sprintf("%s to %s failed (%s): %v", n.Channel, n.Person, why, err)}}}
 		if next := e.nextContact(n); next != nil {
 			d.Failover = next
 			d.Events[0].Message += fmt.Sprintf("; trying %s at once", next.Channel)
 		}
-		e.log.Warn("notification failed", "notification", n.ID, "alert", n.AlertID, "person", n.Person, "channel", n.Channel, "err", err)
+		e.log.Warn("notification failed", "notification", n.ID, "alert", n.IncidentID, "person", n.Person, "channel", n.Channel, "err", err)
 		ds = append(ds, d)
 	}
 	return ds
@@ -275,6 +275,6 @@ func (e *Engine) nextContact(n rota.Notification) *rota.Notification {
 		return nil
 	}
 	c := p.Contacts[n.ContactIndex+1]
-	return &rota.Notification{AlertID: n.AlertID, Person: n.Person, Channel: c.Type, Address: c.Address,
+	return &rota.Notification{IncidentID: n.IncidentID, Person: n.Person, Channel: c.Type, Address: c.Address,
 		ContactIndex: n.ContactIndex + 1, Wave: n.Wave, Status: rota.NotifyPending, Reason: n.Reason}
 }

@@ -114,7 +114,7 @@ func (t *Twilio) Voice() Notifier {
 	return NotifierFunc(func(ctx context.Context, m Message) (Receipt, error) {
 		p := &openapi.CreateCallParams{}
 		p.SetTo(m.Address).SetFrom(t.opts.From).
-			SetTwiml(string(callScript(m.Alerts, m.Now, t.callback("/twilio/voice", m.NotificationID), m.Reason))).
+			SetTwiml(string(callScript(m.Incidents, m.Now, t.callback("/twilio/voice", m.NotificationID), m.Reason))).
 			SetStatusCallback(t.callback("/twilio/status", m.NotificationID)).
 			SetTimeout(30)
 		call, err := t.api.CreateCall(p)

@@ -95,7 +95,7 @@ func newTwilio(t *testing.T, fake *twiliotest.Server, messagingSID string) *pagi
 	return tw
 }
 
-var testAlert = rota.Alert{ID: 42, Service: "payments-api", Summary: "5xx > 2% on checkout & <cart>", Severity: "critical",
+var testAlert = rota.Incident{ID: 42, Service: "payments-api", Summary: "5xx > 2% on checkout & <cart>", Severity: "critical",
 	CreatedAt: time.Date(2026, 3, 4, 12, 0, 0, 0, time.UTC)}
 
 func TestTwilioSMSAndCall(t *testing.T) {
@@ -103,7 +103,7 @@ func TestTwilioSMSAndCall(t *testing.T) {
 	defer fake.Close()
 	tw := newTwilio(t, fake, "")
 	m := paging.Message{NotificationID: 7, Person: "alice", Channel: "sms", Address: "+4915112345001",
-		Alerts: []rota.Alert{testAlert}, Text: "payments-api CRITICAL: 5xx. Reply 1a ack, 1c resolve", Now: testAlert.CreatedAt.Add(3 * time.Minute)}
+		Incidents: []rota.Incident{testAlert}, Text: "payments-api CRITICAL: 5xx. Reply 1a ack, 1c resolve", Now: testAlert.CreatedAt.Add(3 * time.Minute)}
 	rc, err := tw.SMS().Notify(context.Background(), m)
 	if err != nil {
 		t.Fatal(err)
@@ -150,7 +150,7 @@ func TestTwilioErrors(t *testing.T) {
 	fake := twiliotest.NewServer(accountSID, authToken)
 	defer fake.Close()
 	tw := newTwilio(t, fake, "")
-	m := paging.Message{NotificationID: 1, Address: "+4915112345001", Alerts: []rota.Alert{testAlert}, Text: "x", Now: time.Now()}
+	m := paging.Message{NotificationID: 1, Address: "+4915112345001", Incidents: []rota.Incident{testAlert}, Text: "x", Now: time.Now()}
 	for _, tt := range []struct {
 		failure   twiliotest.Failure
 		permanent bool
@@ -183,7 +183,7 @@ func TestTwilioErrors(t *testing.T) {
 func TestSMSTextFitsOneSegment(t *testing.T) {
 	h := newHarness(t)
 	long := strings.Repeat("database connection pool exhausted — ", 10)
-	if _, _, err := h.engine.Trigger(context.Background(), rota.Event{Service: "batch", DedupKey: "k", Summary: long, Severity: "critical"}); err != nil {
+	if _, err := h.engine.Trigger(context.Background(), rota.Event{Service: "batch", DedupKey: "k", Summary: long, Severity: "critical"}); err != nil {
 		t.Fatal(err)
 	}
 	if err := h.engine.RunOnce(context.Background()); err != nil {

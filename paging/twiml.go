@@ -100,7 +100,7 @@ func ago(t, now time.Time) string {
 
 // callScript is what a page call says: each alert, then the keys to press,
 // gathered; repeated once if nothing is pressed, then goodbye.
-func callScript(alerts []rota.Alert, now time.Time, action string, reason string) []byte {
+func callScript(alerts []rota.Incident, now time.Time, action string, reason string) []byte {
 	var sentences []string
 	if len(alerts) == 1 {
 		a := alerts[0]

@@ -103,7 +103,7 @@ func Burns(p *rota.Person, team string, slo rota.HumanSLO, pages []rota.Page, pa
 	all := append([]rota.Page(nil), pages...)
 	seen := false
 	for _, pg := range all {
-		if pg.AlertID == page.AlertID && pg.Person == page.Person {
+		if pg.IncidentID == page.IncidentID && pg.Person == page.Person {
 			seen = true
 		}
 	}

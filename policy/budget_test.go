@@ -61,7 +61,7 @@ func TestWeekStart(t *testing.T) {
 }
 
 func page(id int64, p *rota.Person, at time.Time) rota.Page {
-	return rota.Page{AlertID: id, Person: p.Name, At: at}
+	return rota.Page{IncidentID: id, Person: p.Name, At: at}
 }
 
 func TestBurns(t *testing.T) {
@@ -86,7 +86,7 @@ func TestBurns(t *testing.T) {
 		{"the fourth page does not burn again",
 			[]rota.Page{page(1, p, mon("2026-03-09 10:00")), page(2, p, mon("2026-03-10 10:00")), page(3, p, mon("2026-03-10 11:00"))}, page(4, p, mon("2026-03-11 10:00")), nil, 0},
 		{"bundled duplicates are not pages",
-			[]rota.Page{page(1, p, mon("2026-03-09 10:00")), {AlertID: 2, Person: "bob", At: mon("2026-03-09 10:00"), Bundled: true}}, page(3, p, mon("2026-03-10 10:00")), nil, 0},
+			[]rota.Page{page(1, p, mon("2026-03-09 10:00")), {IncidentID: 2, Person: "bob", At: mon("2026-03-09 10:00"), Bundled: true}}, page(3, p, mon("2026-03-10 10:00")), nil, 0},
 		{"a repeat of a page already counted is not counted twice",
 			[]rota.Page{page(1, p, mon("2026-03-09 10:00")), page(2, p, mon("2026-03-10 10:00"))}, page(2, p, mon("2026-03-10 10:00")), nil, 0},
 		{"a first off-hours page is within the budget",
@@ -123,7 +123,7 @@ func TestAccount(t *testing.T) {
 		page(1, p, at(t, p, "2026-03-09 10:00")),
 		page(2, p, at(t, p, "2026-03-10 23:30")), // off-hours, sleep hours
 		page(3, p, at(t, p, "2026-03-11 18:00")), // off-hours
-		{AlertID: 4, Person: "bob", At: at(t, p, "2026-03-11 18:00"), Bundled: true},
+		{IncidentID: 4, Person: "bob", At: at(t, p, "2026-03-11 18:00"), Bundled: true},
 		page(5, p, at(t, p, "2026-03-02 10:00")), // last week
 	}
 	st := Account(p, rota.DefaultHumanSLO(), pages, at(t, p, "2026-03-12 12:00"))

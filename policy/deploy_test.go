@@ -127,7 +127,7 @@ func TestDeployRouting(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			a := &rota.Alert{ID: 1, Service: "api", Deploy: tt.deploy, Escalation: rota.Escalation{State: rota.EscalationActive},
+			a := &rota.Incident{ID: 1, Service: "api", Deploy: tt.deploy, Escalation: rota.Escalation{State: rota.EscalationActive},
 				Policy: WithDeployRouting(base, tt.mode, tt.deploy != nil)}
 			out := RunStep(a, deployRoster(), now)
 			if got := strings.Join(out.Paged, ","); got != tt.paged {
@@ -163,7 +163,7 @@ func TestDeployRouting(t *testing.T) {
 func TestAuthorFirstThenPolicyAndNoRepeat(t *testing.T) {
 	now := time.Date(2026, 3, 4, 12, 0, 0, 0, time.UTC)
 	base := rota.EscalationPolicy{Name: "p", Repeat: 1, Steps: []rota.EscalationStep{step(5*time.Minute, "rotation:primary")}}
-	a := &rota.Alert{ID: 1, Service: "api", Escalation: rota.Escalation{State: rota.EscalationActive},
+	a := &rota.Incident{ID: 1, Service: "api", Escalation: rota.Escalation{State: rota.EscalationActive},
 		Deploy: &rota.Deploy{Commit: "abc1234", Author: "Bobby", DeployedAt: now.Add(-time.Minute)},
 		Policy: WithDeployRouting(base, rota.DeployAuthorFirst, true)}
 	var paged []string

@@ -25,12 +25,12 @@ type Step struct {
 // step with no delay, whose people are paged together with the next's.
 // After the last step of the last round has waited its delay, the
 // escalation is exhausted and the alert stays open.
-func RunStep(a *rota.Alert, roster *scheduler.Roster, now time.Time) Step {
+func RunStep(a *rota.Incident, roster *scheduler.Roster, now time.Time) Step {
 	out := Step{StepOutcome: rota.StepOutcome{Escalation: a.Escalation}}
 	esc := &out.Escalation
 	steps := a.Policy.Steps
 	note := func(kind, format string, args ...any) {
-		out.Events = append(out.Events, rota.AlertEvent{AlertID: a.ID, At: now, Kind: kind, Message: fmt.Sprintf(format, args...)})
+		out.Events = append(out.Events, rota.IncidentEvent{IncidentID: a.ID, At: now, Kind: kind, Message: fmt.Sprintf(format, args...)})
 	}
 	if len(steps) == 0 {
 		esc.State, esc.DueAt = rota.EscalationExhausted, time.Time{}
@@ -82,7 +82,7 @@ func RunStep(a *rota.Alert, roster *scheduler.Roster, now time.Time) Step {
 				if wake.IsZero() || next.Before(wake) {
 					wake = next
 				}
-				out.Events = append(out.Events, rota.AlertEvent{AlertID: a.ID, At: now, Kind: rota.EventQuiet, Actor: t.person,
+				out.Events = append(out.Events, rota.IncidentEvent{IncidentID: a.ID, At: now, Kind: rota.EventQuiet, Actor: t.person,
 					Message: fmt.Sprintf("%s is outside business hours: this %s alert waits until %s", t.person, a.Severity, next.In(p.Location).Format("Mon 2 Jan 15:04 MST"))})
 				continue
 			}
@@ -94,7 +94,7 @@ func RunStep(a *rota.Alert, roster *scheduler.Roster, now time.Time) Step {
 			}
 			for ci, c := range p.Contacts {
 				out.Notifications = append(out.Notifications, rota.Notification{
-					AlertID: a.ID, Person: t.person, Channel: c.Type, Address: c.Address, ContactIndex: ci,
+					IncidentID: a.ID, Person: t.person, Channel: c.Type, Address: c.Address, ContactIndex: ci,
 					Wave: esc.Wave, Status: rota.NotifyPending, NextAttempt: now.Add(c.Delay), Reason: t.reason, Shadow: t.shadow,
 				})
 			}
@@ -107,6 +107,7 @@ func RunStep(a *rota.Alert, roster *scheduler.Roster, now time.Time) Step {
 			// when the first of them starts work; resolved by then, it
 			// never runs.
 			esc.Step--
+			esc.Wave-- // nothing was sent
 			esc.State, esc.DueAt = rota.EscalationActive, wake
 			out.Notifications = out.Notifications[:before]
 			return out
@@ -148,7 +149,7 @@ type target struct {
 
 // resolveTargets turns a step's targets into people, in order, without
 // repeats.
-func resolveTargets(a *rota.Alert, targets []rota.Target, roster *scheduler.Roster, now time.Time, note func(kind, format string, args ...any)) []target {
+func resolveTargets(a *rota.Incident, targets []rota.Target, roster *scheduler.Roster, now time.Time, note func(kind, format string, args ...any)) []target {
 	org := roster.Org()
 	var out []target
 	seen := map[string]bool{}
@@ -212,7 +213,7 @@ func onCall(org *rota.Org, roster *scheduler.Roster, rotation string, now time.T
 // deployPeople resolves the suspected deploy's author and merger to
 // people. An identity no person claims, or a person who is paged anyway by
 // the policy's first step (on call, most often), is skipped with a note.
-func deployPeople(a *rota.Alert, roster *scheduler.Roster, now time.Time, note func(kind, format string, args ...any)) []target {
+func deployPeople(a *rota.Incident, roster *scheduler.Roster, now time.Time, note func(kind, format string, args ...any)) []target {
 	d := a.Deploy
 	if d == nil {
 		note(rota.EventSkipped, "no deploy to %s in the window: no deploy author to page", a.Service)
@@ -242,7 +243,7 @@ func deployPeople(a *rota.Alert, roster *scheduler.Roster, now time.Time, note f
 }
 
 // firstStepPeople are whom the policy's own first step pages now.
-func firstStepPeople(a *rota.Alert, roster *scheduler.Roster, now time.Time) map[string]bool {
+func firstStepPeople(a *rota.Incident, roster *scheduler.Roster, now time.Time) map[string]bool {
 	people := map[string]bool{}
 	quiet := func(string, string, ...any) {}
 	for _, s := range a.Policy.Steps {

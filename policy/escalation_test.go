@@ -79,7 +79,7 @@ func TestRunStep(t *testing.T) {
 			if esc.State == "" {
 				esc.State = rota.EscalationActive
 			}
-			a := &rota.Alert{ID: 7, Service: "api", Policy: rota.EscalationPolicy{Name: "p", Steps: tt.steps, Repeat: tt.repeat}, Escalation: esc}
+			a := &rota.Incident{ID: 7, Service: "api", Policy: rota.EscalationPolicy{Name: "p", Steps: tt.steps, Repeat: tt.repeat}, Escalation: esc}
 			out := RunStep(a, testRoster(), now)
 			if got := strings.Join(out.Paged, ","); got != tt.paged {
 				t.Errorf("paged %q, want %q", got, tt.paged)
@@ -87,7 +87,7 @@ func TestRunStep(t *testing.T) {
 			var events []string
 			for _, e := range out.Events {
 				events = append(events, e.Message)
-				if e.AlertID != 7 || !e.At.Equal(now) {
+				if e.IncidentID != 7 || !e.At.Equal(now) {
 					t.Errorf("event %+v", e)
 				}
 			}
@@ -113,7 +113,7 @@ func TestRunStep(t *testing.T) {
 				t.Errorf("%d notifications, want %d", len(out.Notifications), tt.contacts)
 			}
 			for _, n := range out.Notifications {
-				if n.Wave != out.Escalation.Wave || n.AlertID != 7 || n.Status != rota.NotifyPending {
+				if n.Wave != out.Escalation.Wave || n.IncidentID != 7 || n.Status != rota.NotifyPending {
 					t.Errorf("notification %+v (wave %d)", n, out.Escalation.Wave)
 				}
 				if n.Channel == "voice" && !n.NextAttempt.Equal(now.Add(2*time.Minute)) {

@@ -17,9 +17,9 @@ type ReportInput struct {
 	// every page; Burns of the team in [From, To); Avoided are the quiet
 	// hours notes in [From, To).
 	Pages   []rota.Page
-	Alerts  map[int64]rota.Alert
+	Alerts  map[int64]rota.Incident
 	Burns   []rota.BurnRecord
-	Avoided []rota.AlertEvent
+	Avoided []rota.IncidentEvent
 }
 
 // Report is a team's human-SLO report.
@@ -119,7 +119,7 @@ func BuildReport(in ReportInput) Report {
 	avoided := map[string]int{}
 	seenAvoided := map[avoidedKey]bool{}
 	for _, e := range in.Avoided {
-		k := avoidedKey{e.Actor, e.AlertID}
+		k := avoidedKey{e.Actor, e.IncidentID}
 		if !seenAvoided[k] {
 			seenAvoided[k] = true
 			avoided[e.Actor]++
@@ -154,7 +154,7 @@ func BuildReport(in ReportInput) Report {
 					pr.Sleep++
 				}
 			}
-			if a, ok := in.Alerts[pg.AlertID]; ok {
+			if a, ok := in.Alerts[pg.IncidentID]; ok {
 				services[a.Service]++
 				alerts[alertKey{a.Service, a.Summary}]++
 			}

@@ -13,11 +13,11 @@ import (
 
 var benchPolicy = rota.EscalationPolicy{Name: "p", Steps: []rota.EscalationStep{{Targets: []rota.Target{{Kind: "person", Name: "a"}}, Delay: time.Minute}}}
 
-func benchStep(a *rota.Alert, now time.Time) rota.StepOutcome {
+func benchStep(a *rota.Incident, now time.Time) rota.StepOutcome {
 	return rota.StepOutcome{
 		Escalation:    rota.Escalation{Step: 1, Wave: 1, State: rota.EscalationActive, DueAt: now.Add(time.Minute)},
-		Notifications: []rota.Notification{{AlertID: a.ID, Person: "a", Channel: "sms", Address: "+4915112345001", Wave: 1}},
-		Events:        []rota.AlertEvent{{AlertID: a.ID, At: now, Kind: rota.EventEscalated, Message: "step 1"}},
+		Notifications: []rota.Notification{{IncidentID: a.ID, Person: "a", Channel: "sms", Address: "+4915112345001", Wave: 1}},
+		Events:        []rota.IncidentEvent{{IncidentID: a.ID, At: now, Kind: rota.EventEscalated, Message: "step 1"}},
 	}
 }
 

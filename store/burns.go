@@ -48,7 +48,7 @@ func (db *DB) RecordBurn(ctx context.Context, b rota.BurnRecord, rolling time.Du
 
 // PersonPages returns person's pages since since, oldest first.
 func (db *DB) PersonPages(ctx context.Context, person string, since time.Time) ([]rota.Page, error) {
-	return db.pages(ctx, "pages of "+person, pageColumns+"WHERE person = ? AND at_ms >= ? ORDER BY at_ms, alert_id", person, since.UnixMilli())
+	return db.pages(ctx, "pages of "+person, pageColumns+"WHERE person = ? AND at_ms >= ? ORDER BY at_ms, incident_id", person, since.UnixMilli())
 }
 
 // OffHoursPages returns person's counted pages since since that were
@@ -70,9 +70,9 @@ func (db *DB) OffHoursPages(ctx context.Context, person string, since time.Time)
 func (db *DB) NthPage(ctx context.Context, person string, from, to time.Time, n int, offHours bool) (int64, error) {
 	// INDEXED BY: without statistics SQLite picks the counted-pages index
 	// for off-hours queries too, and reads every page of the window.
-	q := "SELECT alert_id FROM pages INDEXED BY pages_counted_by_person WHERE person = ? AND bundled = 0 AND at_ms >= ? AND at_ms <= ?"
+	q := "SELECT incident_id FROM pages INDEXED BY pages_counted_by_person WHERE person = ? AND bundled = 0 AND at_ms >= ? AND at_ms <= ?"
 	if offHours {
-		q = "SELECT alert_id FROM pages INDEXED BY pages_offhours_by_person WHERE person = ? AND bundled = 0 AND offhours = 1 AND at_ms >= ? AND at_ms <= ?"
+		q = "SELECT incident_id FROM pages INDEXED BY pages_offhours_by_person WHERE person = ? AND bundled = 0 AND offhours = 1 AND at_ms >= ? AND at_ms <= ?"
 	}
 	var id int64
 	// ORDER BY at_ms alone, the index's order: adding a tie-breaker would

@@ -9,7 +9,7 @@ import (
 	"github.com/rotahq/rota"
 )
 
-const notificationColumns = `id, alert_id, person, channel, address, contact_index, wave, status, attempts,
+const notificationColumns = `id, incident_id, person, channel, address, contact_index, wave, status, attempts,
 	next_attempt_ms, last_error, created_ms, sent_ms, bundle_id, external_id, provider_status, delivered_ms, reason, shadow`
 
 func (db *DB) notifications(ctx context.Context, where string, args ...any) ([]rota.Notification, error) {
@@ -23,7 +23,7 @@ func (db *DB) notifications(ctx context.Context, where string, args ...any) ([]r
 		var n rota.Notification
 		var next, created int64
 		var sent, bundle, delivered sql.NullInt64
-		if err := rows.Scan(&n.ID, &n.AlertID, &n.Person, &n.Channel, &n.Address, &n.ContactIndex, &n.Wave, &n.Status, &n.Attempts,
+		if err := rows.Scan(&n.ID, &n.IncidentID, &n.Person, &n.Channel, &n.Address, &n.ContactIndex, &n.Wave, &n.Status, &n.Attempts,
 			&next, &n.LastError, &created, &sent, &bundle, &n.ExternalID, &n.ProviderStatus, &delivered, &n.Reason, &n.Shadow); err != nil {
 			return nil, fmt.Errorf("list notifications: %w", err)
 		}
@@ -97,8 +97,8 @@ func recordDelivery(tx wtx, d rota.Delivery, now time.Time) error {
 		_, err = tx.exec("UPDATE notifications SET status = 'sent', attempts = attempts + 1, sent_ms = ?, bundle_id = ?, external_id = ?, last_error = '' WHERE id = ?",
 			at.UnixMilli(), nullID(d.BundleID), d.ExternalID, d.NotificationID)
 		if err == nil && d.Page != nil {
-			_, err = tx.exec("INSERT OR IGNORE INTO pages (alert_id, person, at_ms, channel, bundled, offhours) VALUES (?, ?, ?, ?, ?, ?)",
-				d.Page.AlertID, d.Page.Person, at.UnixMilli(), d.Page.Channel, d.Page.Bundled, d.Page.OffHours)
+			_, err = tx.exec("INSERT OR IGNORE INTO pages (incident_id, person, at_ms, channel, bundled, offhours) VALUES (?, ?, ?, ?, ?, ?)",
+				d.Page.IncidentID, d.Page.Person, at.UnixMilli(), d.Page.Channel, d.Page.Bundled, d.Page.OffHours)
 		}
 	case rota.DeliveryRetry:
 		_, err = tx.exec("UPDATE notifications SET attempts = attempts + 1, next_attempt_ms = ?, last_error = ? WHERE id = ? AND status = 'pending'",
@@ -131,16 +131,16 @@ func recordDelivery(tx wtx, d rota.Delivery, now time.Time) error {
 // no longer triggered.
 func failoverTx(tx wtx, n rota.Notification, now time.Time) error {
 	var status string
-	if err := tx.queryRow("SELECT status FROM alerts WHERE id = ?", n.AlertID).Scan(&status); err != nil {
+	if err := tx.queryRow("SELECT status FROM incidents WHERE id = ?", n.IncidentID).Scan(&status); err != nil {
 		return err
 	}
-	if status != rota.StatusTriggered {
+	if rota.Status(status) != rota.StatusTriggered {
 		return nil
 	}
 	var id int64
 	var st string
-	err := tx.queryRow("SELECT id, status FROM notifications WHERE alert_id = ? AND person = ? AND wave = ? AND contact_index = ?",
-		n.AlertID, n.Person, n.Wave, n.ContactIndex).Scan(&id, &st)
+	err := tx.queryRow("SELECT id, status FROM notifications WHERE incident_id = ? AND person = ? AND wave = ? AND contact_index = ?",
+		n.IncidentID, n.Person, n.Wave, n.ContactIndex).Scan(&id, &st)
 	switch {
 	case err == sql.ErrNoRows:
 		n.NextAttempt = now
@@ -164,11 +164,11 @@ func nullID(id int64) any {
 
 // Pages returns the pages recorded since since, oldest first.
 func (db *DB) Pages(ctx context.Context, since time.Time) ([]rota.Page, error) {
-	return db.pages(ctx, "list pages", pageColumns+"WHERE at_ms >= ? ORDER BY at_ms, alert_id", since.UnixMilli())
+	return db.pages(ctx, "list pages", pageColumns+"WHERE at_ms >= ? ORDER BY at_ms, incident_id", since.UnixMilli())
 }
 
 // pageColumns selects what pages scans, before a FROM's INDEXED BY or WHERE.
-const pageColumns = "SELECT alert_id, person, at_ms, channel, bundled FROM pages "
+const pageColumns = "SELECT incident_id, person, at_ms, channel, bundled FROM pages "
 
 // pages runs q, which selects pageColumns, and scans its pages; what names
 // the read in its error.
@@ -182,7 +182,7 @@ func (db *DB) pages(ctx context.Context, what, q string, args ...any) ([]rota.Pa
 	for rows.Next() {
 		var p rota.Page
 		var at int64
-		if err := rows.Scan(&p.AlertID, &p.Person, &at, &p.Channel, &p.Bundled); err != nil {
+		if err := rows.Scan(&p.IncidentID, &p.Person, &at, &p.Channel, &p.Bundled); err != nil {
 			return nil, err
 		}
 		p.At = fromMillis(at)
@@ -208,7 +208,7 @@ func (db *DB) Notification(ctx context.Context, id int64) (rota.Notification, er
 // unless another notification of the alert reached the person, and
 // brings failover forward, all in one transaction with the events. It
 // returns the notification as it was before.
-func (db *DB) RecordProviderReport(ctx context.Context, r rota.ProviderReport, failover *rota.Notification, events []rota.AlertEvent) (rota.Notification, error) {
+func (db *DB) RecordProviderReport(ctx context.Context, r rota.ProviderReport, failover *rota.Notification, events []rota.IncidentEvent) (rota.Notification, error) {
 	n, err := db.Notification(ctx, r.NotificationID)
 	if err != nil {
 		return n, err
@@ -225,8 +225,8 @@ func (db *DB) RecordProviderReport(ctx context.Context, r rota.ProviderReport, f
 			if _, err := tx.exec("UPDATE notifications SET provider_status = ?, status = 'failed', last_error = ? WHERE id = ?", r.Status, r.Error, n.ID); err != nil {
 				return err
 			}
-			if _, err := tx.exec(`DELETE FROM pages WHERE alert_id = ? AND person = ? AND NOT EXISTS (
-				SELECT 1 FROM notifications WHERE alert_id = ? AND person = ? AND status = 'sent')`, n.AlertID, n.Person, n.AlertID, n.Person); err != nil {
+			if _, err := tx.exec(`DELETE FROM pages WHERE incident_id = ? AND person = ? AND NOT EXISTS (
+				SELECT 1 FROM notifications WHERE incident_id = ? AND person = ? AND status = 'sent')`, n.IncidentID, n.Person, n.IncidentID, n.Person); err != nil {
 				return err
 			}
 			if failover != nil {
@@ -247,6 +247,6 @@ func (db *DB) RecordProviderReport(ctx context.Context, r rota.ProviderReport, f
 // a shadow copy: a learner's, who may not acknowledge it.
 func (db *DB) ShadowOnly(ctx context.Context, person string, alertID int64) (bool, error) {
 	var all, shadow int
-	err := db.queryRow(ctx, "SELECT COUNT(*), COALESCE(SUM(shadow), 0) FROM notifications WHERE person = ? AND alert_id = ?", person, alertID).Scan(&all, &shadow)
+	err := db.queryRow(ctx, "SELECT COUNT(*), COALESCE(SUM(shadow), 0) FROM notifications WHERE person = ? AND incident_id = ?", person, alertID).Scan(&all, &shadow)
 	return all > 0 && all == shadow, err
 }

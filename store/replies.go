@@ -16,12 +16,12 @@ import (
 func (db *DB) ReplyCodes(ctx context.Context, person string, alertIDs []int64) (map[int64]int, error) {
 	codes := make(map[int64]int, len(alertIDs))
 	err := db.tx(ctx, func(tx wtx, now time.Time) error {
-		if _, err := tx.exec(`DELETE FROM reply_codes WHERE person = ? AND alert_id IN (SELECT id FROM alerts WHERE status = 'resolved')`, person); err != nil {
+		if _, err := tx.exec(`DELETE FROM reply_codes WHERE person = ? AND incident_id IN (SELECT id FROM incidents WHERE status = 'resolved')`, person); err != nil {
 			return err
 		}
 		for _, id := range alertIDs {
 			var code int
-			err := tx.queryRow("SELECT code FROM reply_codes WHERE person = ? AND alert_id = ?", person, id).Scan(&code)
+			err := tx.queryRow("SELECT code FROM reply_codes WHERE person = ? AND incident_id = ?", person, id).Scan(&code)
 			if err == nil {
 				codes[id] = code
 				continue
@@ -37,7 +37,7 @@ func (db *DB) ReplyCodes(ctx context.Context, person string, alertIDs []int64) (
 			if err != nil {
 				return err
 			}
-			if _, err := tx.exec("INSERT INTO reply_codes (person, code, alert_id, created_ms) VALUES (?, ?, ?, ?)", person, code, id, now.UnixMilli()); err != nil {
+			if _, err := tx.exec("INSERT INTO reply_codes (person, code, incident_id, created_ms) VALUES (?, ?, ?, ?)", person, code, id, now.UnixMilli()); err != nil {
 				return err
 			}
 			codes[id] = code
@@ -50,28 +50,28 @@ func (db *DB) ReplyCodes(ctx context.Context, person string, alertIDs []int64) (
 	return codes, nil
 }
 
-// AlertByCode returns the alert person's reply code names, or ENOTFOUND.
-func (db *DB) AlertByCode(ctx context.Context, person string, code int) (rota.Alert, error) {
-	a, err := scanAlert(db.queryRow(ctx, "SELECT "+alertColumns+" FROM alerts WHERE id = (SELECT alert_id FROM reply_codes WHERE person = ? AND code = ?)", person, code))
+// IncidentByCode returns the alert person's reply code names, or ENOTFOUND.
+func (db *DB) IncidentByCode(ctx context.Context, person string, code int) (rota.Incident, error) {
+	a, err := scanIncident(db.queryRow(ctx, "SELECT "+incidentColumns+" FROM incidents WHERE id = (SELECT incident_id FROM reply_codes WHERE person = ? AND code = ?)", person, code))
 	if errors.Is(err, sql.ErrNoRows) {
-		return rota.Alert{}, rota.Errorf(rota.ENOTFOUND, "no alert has reply code %d for %s", code, person)
+		return rota.Incident{}, rota.Errorf(rota.ENOTFOUND, "no alert has reply code %d for %s", code, person)
 	}
 	return a, err
 }
 
-// AlertsPaging returns the open alerts that have notified person (sent to
+// IncidentsPaging returns the open alerts that have notified person (sent to
 // them), most recently notified first.
-func (db *DB) AlertsPaging(ctx context.Context, person string) ([]rota.Alert, error) {
-	rows, err := db.query(ctx, "SELECT "+alertColumns+` FROM alerts a JOIN (
-		SELECT alert_id, MAX(sent_ms) AS last FROM notifications WHERE person = ? AND sent_ms IS NOT NULL GROUP BY alert_id) n ON n.alert_id = a.id
+func (db *DB) IncidentsPaging(ctx context.Context, person string) ([]rota.Incident, error) {
+	rows, err := db.query(ctx, "SELECT "+incidentColumns+` FROM incidents a JOIN (
+		SELECT incident_id, MAX(sent_ms) AS last FROM notifications WHERE person = ? AND sent_ms IS NOT NULL GROUP BY incident_id) n ON n.incident_id = a.id
 		WHERE a.status <> 'resolved' ORDER BY n.last DESC, a.id DESC`, person)
 	if err != nil {
 		return nil, fmt.Errorf("alerts paging %s: %w", person, err)
 	}
 	defer rows.Close()
-	var out []rota.Alert
+	var out []rota.Incident
 	for rows.Next() {
-		a, err := scanAlert(rows)
+		a, err := scanIncident(rows)
 		if err != nil {
 			return nil, err
 		}

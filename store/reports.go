@@ -19,14 +19,14 @@ func placeholders(n int) string {
 // [from, to) (counted or not), the alerts of services created in [from,
 // to) and those the pages belong to, the team's burns, and the quiet-hours
 // notes of those alerts.
-func (db *DB) ReportData(ctx context.Context, team string, people, services []string, from, to time.Time) ([]rota.Page, map[int64]rota.Alert, []rota.BurnRecord, []rota.AlertEvent, error) {
-	alerts := map[int64]rota.Alert{}
+func (db *DB) ReportData(ctx context.Context, team string, people, services []string, from, to time.Time) ([]rota.Page, map[int64]rota.Incident, []rota.BurnRecord, []rota.IncidentEvent, error) {
+	alerts := map[int64]rota.Incident{}
 	var pages []rota.Page
 	if len(people) > 0 {
 		// Only counted pages (bundled ones do not count), only what
 		// accounting reads, from one covering index, a person at a time
 		// so no row carries (and allocates) the person's name.
-		stmt, err := db.read.PrepareContext(ctx, "SELECT alert_id, at_ms FROM pages WHERE person = ? AND bundled = 0 AND at_ms >= ? AND at_ms < ?")
+		stmt, err := db.read.PrepareContext(ctx, "SELECT incident_id, at_ms FROM pages WHERE person = ? AND bundled = 0 AND at_ms >= ? AND at_ms < ?")
 		if err != nil {
 			return nil, nil, nil, nil, fmt.Errorf("report pages: %w", err)
 		}
@@ -43,7 +43,7 @@ func (db *DB) ReportData(ctx context.Context, team string, people, services []st
 					if err := rows.Scan(&id, &at); err != nil {
 						return err
 					}
-					pages = append(pages, rota.Page{AlertID: id, Person: person, At: fromMillis(at)})
+					pages = append(pages, rota.Page{IncidentID: id, Person: person, At: fromMillis(at)})
 				}
 				return rows.Err()
 			}(); err != nil {
@@ -61,7 +61,7 @@ func (db *DB) ReportData(ctx context.Context, team string, people, services []st
 		}
 		defer rows.Close()
 		for rows.Next() {
-			var a rota.Alert
+			var a rota.Incident
 			var created int64
 			var acked, resolved sql.NullInt64
 			if err := rows.Scan(&a.ID, &a.Service, &a.Summary, &created, &acked, &resolved); err != nil {
@@ -77,19 +77,19 @@ func (db *DB) ReportData(ctx context.Context, team string, people, services []st
 		for _, s := range services {
 			args = append(args, s)
 		}
-		if err := scan("SELECT "+reportColumns+" FROM alerts WHERE created_ms >= ? AND created_ms < ? AND service IN ("+placeholders(len(services))+")", args...); err != nil {
+		if err := scan("SELECT "+reportColumns+" FROM incidents WHERE created_ms >= ? AND created_ms < ? AND service IN ("+placeholders(len(services))+")", args...); err != nil {
 			return nil, nil, nil, nil, fmt.Errorf("report alerts: %w", err)
 		}
 	}
 	var missing []any
 	for _, pg := range pages {
-		if _, ok := alerts[pg.AlertID]; !ok {
-			missing = append(missing, pg.AlertID)
+		if _, ok := alerts[pg.IncidentID]; !ok {
+			missing = append(missing, pg.IncidentID)
 		}
 	}
 	for len(missing) > 0 {
 		n := min(len(missing), 500)
-		if err := scan("SELECT "+reportColumns+" FROM alerts WHERE id IN ("+placeholders(n)+")", missing[:n]...); err != nil {
+		if err := scan("SELECT "+reportColumns+" FROM incidents WHERE id IN ("+placeholders(n)+")", missing[:n]...); err != nil {
 			return nil, nil, nil, nil, fmt.Errorf("report alerts: %w", err)
 		}
 		missing = missing[n:]
@@ -112,21 +112,21 @@ func (db *DB) ReportData(ctx context.Context, team string, people, services []st
 		burns = append(burns, b)
 	}
 	rows.Close()
-	var quiet []rota.AlertEvent
+	var quiet []rota.IncidentEvent
 	if len(services) > 0 {
 		args := []any{rota.EventQuiet, from.UnixMilli(), to.UnixMilli()}
 		for _, s := range services {
 			args = append(args, s)
 		}
-		rows, err := db.read.QueryContext(ctx, `SELECT e.id, e.alert_id, e.at_ms, e.kind, e.actor, e.message FROM alert_events e JOIN alerts a ON a.id = e.alert_id
+		rows, err := db.read.QueryContext(ctx, `SELECT e.id, e.incident_id, e.at_ms, e.kind, e.actor, e.message FROM incident_events e JOIN incidents a ON a.id = e.incident_id
 			WHERE e.kind = ? AND e.at_ms >= ? AND e.at_ms < ? AND a.service IN (`+placeholders(len(services))+`)`, args...)
 		if err != nil {
 			return nil, nil, nil, nil, fmt.Errorf("report quiet hours: %w", err)
 		}
 		for rows.Next() {
-			var e rota.AlertEvent
+			var e rota.IncidentEvent
 			var at int64
-			if err := rows.Scan(&e.ID, &e.AlertID, &at, &e.Kind, &e.Actor, &e.Message); err != nil {
+			if err := rows.Scan(&e.ID, &e.IncidentID, &at, &e.Kind, &e.Actor, &e.Message); err != nil {
 				rows.Close()
 				return nil, nil, nil, nil, err
 			}

@@ -144,12 +144,12 @@ func TestReportCommand(t *testing.T) {
 	now := time.Now().UTC()
 	for i := 0; i < 3; i++ {
 		ev := rota.Event{Service: "api", Action: rota.ActionTrigger, DedupKey: fmt.Sprint(i), Summary: "disk full", Severity: "critical", Integration: "native"}
-		a, _, err := db.TriggerAlert(context.Background(), &ev, rota.EscalationPolicy{}, func(*rota.Alert, time.Time) rota.StepOutcome { return rota.StepOutcome{} })
+		a, _, err := db.TriggerAlert(context.Background(), &ev, rota.EscalationPolicy{}, func(*rota.Incident, time.Time) rota.StepOutcome { return rota.StepOutcome{} })
 		if err != nil {
 			t.Fatal(err)
 		}
 		db.RecordDeliveries(context.Background(), []rota.Delivery{{Outcome: rota.DeliverySent, At: now.Add(-time.Duration(i) * time.Hour),
-			Page: &rota.Page{AlertID: a.ID, Person: "bruno", Channel: "sms"}}})
+			Page: &rota.Page{IncidentID: a.ID, Person: "bruno", Channel: "sms"}}})
 	}
 	db.Close()
 	out, errOut, code := runCLI(t, "report", "--config", cfgPath, "--team", "payments", "--weeks", "2")
@@ -180,9 +180,9 @@ func TestDigestText(t *testing.T) {
 	now := time.Now().UTC()
 	for i := 0; i < 3; i++ {
 		ev := rota.Event{Service: "api", Action: rota.ActionTrigger, DedupKey: fmt.Sprint(i), Summary: "disk full", Severity: "critical", Integration: "native"}
-		a, _, _ := db.TriggerAlert(context.Background(), &ev, rota.EscalationPolicy{}, func(*rota.Alert, time.Time) rota.StepOutcome { return rota.StepOutcome{} })
+		a, _, _ := db.TriggerAlert(context.Background(), &ev, rota.EscalationPolicy{}, func(*rota.Incident, time.Time) rota.StepOutcome { return rota.StepOutcome{} })
 		db.RecordDeliveries(context.Background(), []rota.Delivery{{Outcome: rota.DeliverySent, At: now.Add(-time.Duration(i+1) * time.Hour),
-			Page: &rota.Page{AlertID: a.ID, Person: "bruno", Channel: "sms"}}})
+			Page: &rota.Page{IncidentID: a.ID, Person: "bruno", Channel: "sms"}}})
 	}
 	text, err := digestText(context.Background(), db, cfg.Org, "payments", now, "https://rota.example.com")
 	if err != nil {

@@ -32,15 +32,15 @@ func newReceiver(t *testing.T) *receiver {
 	r := &receiver{}
 	r.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		var body struct {
-			Person string `json:"person"`
-			Text   string `json:"text"`
-			Alerts []struct {
+			Person    string `json:"person"`
+			Text      string `json:"text"`
+			Incidents []struct {
 				ID int64 `json:"id"`
-			} `json:"alerts"`
+			} `json:"incidents"`
 		}
 		json.NewDecoder(req.Body).Decode(&body)
 		rec := received{person: body.Person, text: body.Text, at: time.Now()}
-		for _, a := range body.Alerts {
+		for _, a := range body.Incidents {
 			rec.alerts = append(rec.alerts, a.ID)
 		}
 		r.mu.Lock()
@@ -126,6 +126,8 @@ name = "payments-api"
 team = "payments"
 escalation_policy = "default"
 integration_keys = [{ env = "KEY" }]
+# One incident per alert: three escalations to follow across the kill.
+group = "off"
 `
 
 const serviceKey = "example-integration-key-for-e2e"

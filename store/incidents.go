@@ -1,0 +1,460 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/rotahq/rota"
+)
+
+const incidentColumns = `id, service, group_key, status, summary, severity, alert_count,
+	created_ms, updated_ms, acked_ms, acked_by, resolved_ms, resolved_by,
+	policy, esc_step, esc_round, esc_wave, esc_state, esc_due_ms, started_ms, deploy`
+
+func scanIncident(s scanner) (rota.Incident, error) {
+	var a rota.Incident
+	var created, updated int64
+	var acked, resolved, due, started sql.NullInt64
+	var policy string
+	var deploy sql.NullString
+	err := s.Scan(&a.ID, &a.Service, &a.GroupKey, &a.Status, &a.Summary, &a.Severity, &a.AlertCount,
+		&created, &updated, &acked, &a.AckedBy, &resolved, &a.ResolvedBy,
+		&policy, &a.Escalation.Step, &a.Escalation.Round, &a.Escalation.Wave, &a.Escalation.State, &due, &started, &deploy)
+	if err != nil {
+		return rota.Incident{}, err
+	}
+	if deploy.Valid {
+		a.Deploy = new(rota.Deploy)
+		if err := json.Unmarshal([]byte(deploy.String), a.Deploy); err != nil {
+			return rota.Incident{}, fmt.Errorf("incident %d deploy: %w", a.ID, err)
+		}
+	}
+	a.StartedAt = nullTime(started)
+	if err := json.Unmarshal([]byte(policy), &a.Policy); err != nil {
+		return rota.Incident{}, fmt.Errorf("incident %d policy: %w", a.ID, err)
+	}
+	a.CreatedAt, a.UpdatedAt = fromMillis(created), fromMillis(updated)
+	a.AckedAt, a.ResolvedAt, a.Escalation.DueAt = nullTime(acked), nullTime(resolved), nullTime(due)
+	return a, nil
+}
+
+func nullTime(n sql.NullInt64) time.Time {
+	if !n.Valid {
+		return time.Time{}
+	}
+	return fromMillis(n.Int64)
+}
+
+func nullMillis(t time.Time) any {
+	if t.IsZero() {
+		return nil
+	}
+	return t.UnixMilli()
+}
+
+// openIncident returns the incident q selects (one row of
+// incidentColumns), or nil.
+func openIncident(tx wtx, q string, args ...any) (*rota.Incident, error) {
+	inc, err := scanIncident(tx.queryRow("SELECT "+incidentColumns+" FROM incidents "+q, args...))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &inc, nil
+}
+
+// Trigger applies a trigger event in one transaction: it reads the facts
+// (the open alert with the event's dedup key; the service's open incident
+// with groupKey, and its youngest open incident created within window),
+// asks decide what the event becomes, and writes that: a
+// repeat counts, a new alert joins its incident, or a new incident opens
+// with its first escalation step (notifications and timeline).
+func (db *DB) Trigger(ctx context.Context, ev *rota.Event, groupKey string, window time.Duration, decide func(rota.TriggerFacts) rota.TriggerDecision) (rota.TriggerResult, error) {
+	var out rota.TriggerResult
+	err := db.tx(ctx, func(tx wtx, now time.Time) error {
+		facts := rota.TriggerFacts{Now: now}
+		a, open, err := openAlert(tx, ev.Service, ev.DedupKey)
+		if err != nil {
+			return err
+		}
+		if open {
+			facts.Open = &a
+		} else {
+			if groupKey != "" {
+				if facts.Grouped, err = openIncident(tx, "WHERE service = ? AND group_key = ? AND status <> 'resolved' ORDER BY id DESC LIMIT 1", ev.Service, groupKey); err != nil {
+					return err
+				}
+			}
+			if window > 0 {
+				if facts.Recent, err = openIncident(tx, "WHERE service = ? AND status <> 'resolved' AND created_ms > ? ORDER BY created_ms DESC LIMIT 1",
+					ev.Service, now.Add(-window).UnixMilli()); err != nil {
+					return err
+				}
+			}
+		}
+		d := decide(facts)
+		out.Outcome = d.Outcome
+		ms := now.UnixMilli()
+		switch d.Outcome {
+		case rota.TriggerDeduplicated:
+			if facts.Open == nil {
+				return fmt.Errorf("trigger: a repeat of no open alert")
+			}
+			a := *facts.Open
+			a.Count++
+			a.UpdatedAt = fromMillis(ms)
+			if _, err := tx.exec("UPDATE alerts SET count = count + 1, updated_ms = ? WHERE id = ?", ms, a.ID); err != nil {
+				return err
+			}
+			out.Alert = a
+			inc, err := openIncident(tx, "WHERE id = ?", a.IncidentID)
+			if err != nil || inc == nil {
+				return fmt.Errorf("trigger: alert %d's incident: %w", a.ID, err)
+			}
+			out.Incident = *inc
+			return nil
+		case rota.TriggerGrouped:
+			inc := d.Incident
+			inc.AlertCount++
+			inc.UpdatedAt = fromMillis(ms)
+			if _, err := tx.exec("UPDATE incidents SET alert_count = alert_count + 1, severity = ?, esc_due_ms = ?, updated_ms = ? WHERE id = ?",
+				inc.Severity, nullMillis(inc.Escalation.DueAt), ms, inc.ID); err != nil {
+				return fmt.Errorf("group alert: %w", err)
+			}
+			a := d.Alert
+			a.IncidentID, a.CreatedAt, a.UpdatedAt = inc.ID, fromMillis(ms), fromMillis(ms)
+			if inc.Status == rota.StatusAcknowledged {
+				a.Status = rota.StatusAcknowledged
+			}
+			if err := insertAlert(tx, &a); err != nil {
+				return err
+			}
+			out.Alert, out.Incident = a, inc
+			return insertEvents(tx, withIDs(d.Events, inc.ID, a.ID))
+		case rota.TriggerCreated:
+		default:
+			return fmt.Errorf("trigger: unknown outcome %q", d.Outcome)
+		}
+		inc := d.Incident
+		inc.Status, inc.AlertCount, inc.CreatedAt, inc.UpdatedAt = rota.StatusTriggered, 1, fromMillis(ms), fromMillis(ms)
+		if inc.StartedAt.IsZero() {
+			inc.StartedAt = inc.CreatedAt
+		}
+		pol, err := json.Marshal(inc.Policy)
+		if err != nil {
+			return err
+		}
+		var deploy, deployID any
+		if inc.Deploy != nil {
+			b, err := json.Marshal(inc.Deploy)
+			if err != nil {
+				return err
+			}
+			deploy, deployID = string(b), inc.Deploy.ID
+		}
+		res, err := tx.exec(`INSERT INTO incidents (service, group_key, status, summary, severity, alert_count,
+			created_ms, updated_ms, policy, esc_state, started_ms, deploy_id, deploy) VALUES (?, ?, 'triggered', ?, ?, 1, ?, ?, ?, 'active', ?, ?, ?)`,
+			inc.Service, inc.GroupKey, inc.Summary, inc.Severity, ms, ms, string(pol), inc.StartedAt.UnixMilli(), deployID, deploy)
+		if err != nil {
+			return fmt.Errorf("insert incident: %w", err)
+		}
+		if inc.ID, err = res.LastInsertId(); err != nil {
+			return err
+		}
+		a = d.Alert
+		a.IncidentID, a.CreatedAt, a.UpdatedAt = inc.ID, fromMillis(ms), fromMillis(ms)
+		if err := insertAlert(tx, &a); err != nil {
+			return err
+		}
+		if err := insertEvents(tx, withIDs(d.Events, inc.ID, a.ID)); err != nil {
+			return err
+		}
+		step := d.Step
+		step.Events = withIDs(step.Events, inc.ID, 0)
+		for i := range step.Notifications {
+			step.Notifications[i].IncidentID = inc.ID
+		}
+		if err := applyStep(tx, &inc, step, now); err != nil {
+			return err
+		}
+		out.Alert, out.Incident = a, inc
+		return nil
+	})
+	return out, err
+}
+
+// withIDs sets the incident (and, where not set and not zero, the alert)
+// of timeline events decided before either had an id.
+func withIDs(events []rota.IncidentEvent, incident, alert int64) []rota.IncidentEvent {
+	for i := range events {
+		events[i].IncidentID = incident
+		if events[i].AlertID == 0 {
+			events[i].AlertID = alert
+		}
+	}
+	return events
+}
+
+// applyStep writes a step's outcome: the alert's escalation state, its
+// notifications and its timeline notes.
+func applyStep(tx wtx, a *rota.Incident, out rota.StepOutcome, now time.Time) error {
+	e := out.Escalation
+	if _, err := tx.exec("UPDATE incidents SET esc_step = ?, esc_round = ?, esc_wave = ?, esc_state = ?, esc_due_ms = ?, updated_ms = ? WHERE id = ?",
+		e.Step, e.Round, e.Wave, e.State, nullMillis(e.DueAt), now.UnixMilli(), a.ID); err != nil {
+		return fmt.Errorf("update escalation: %w", err)
+	}
+	a.Escalation = e
+	for _, n := range out.Notifications {
+		if _, err := insertNotification(tx, n, now); err != nil {
+			return err
+		}
+	}
+	return insertEvents(tx, out.Events)
+}
+
+func insertNotification(tx wtx, n rota.Notification, now time.Time) (int64, error) {
+	next := n.NextAttempt
+	if next.IsZero() {
+		next = now
+	}
+	res, err := tx.exec(`INSERT INTO notifications (incident_id, person, channel, address, contact_index, wave, status,
+		next_attempt_ms, created_ms, reason, shadow) VALUES (?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?)`,
+		n.IncidentID, n.Person, n.Channel, n.Address, n.ContactIndex, n.Wave, next.UnixMilli(), now.UnixMilli(), n.Reason, n.Shadow)
+	if err != nil {
+		return 0, fmt.Errorf("insert notification: %w", err)
+	}
+	return res.LastInsertId()
+}
+
+func insertEvents(tx wtx, events []rota.IncidentEvent) error {
+	for _, e := range events {
+		if e.At.IsZero() {
+			return fmt.Errorf("incident event without a time: %+v", e)
+		}
+		if _, err := tx.exec("INSERT INTO incident_events (incident_id, alert_id, at_ms, kind, actor, message) VALUES (?, ?, ?, ?, ?, ?)",
+			e.IncidentID, nullID(e.AlertID), e.At.UnixMilli(), e.Kind, e.Actor, e.Message); err != nil {
+			return fmt.Errorf("insert incident event: %w", err)
+		}
+	}
+	return nil
+}
+
+// Escalate runs the due escalation step of alert id. run is called inside
+// the transaction with the alert as stored and the transaction's time; it
+// is not called when the alert is no longer triggered or its step is not
+// due (acknowledged, resolved, or run already), so a step never runs twice.
+func (db *DB) Escalate(ctx context.Context, id int64, run func(*rota.Incident, time.Time) rota.StepOutcome) (rota.Incident, bool, error) {
+	var alert rota.Incident
+	var ran bool
+	err := db.tx(ctx, func(tx wtx, now time.Time) error {
+		a, err := scanIncident(tx.queryRow("SELECT "+incidentColumns+" FROM incidents WHERE id = ?", id))
+		if err != nil {
+			return fmt.Errorf("escalate incident %d: %w", id, err)
+		}
+		alert = a
+		if a.Status != rota.StatusTriggered || a.Escalation.DueAt.IsZero() || a.Escalation.DueAt.After(now) {
+			return nil
+		}
+		ran = true
+		return applyStep(tx, &alert, run(&a, now), now)
+	})
+	return alert, ran, err
+}
+
+// DueEscalations returns the alerts whose next escalation step is due at
+// now, earliest first.
+func (db *DB) DueEscalations(ctx context.Context, now time.Time, limit int) ([]int64, error) {
+	rows, err := db.query(ctx, "SELECT id FROM incidents WHERE esc_due_ms IS NOT NULL AND esc_due_ms <= ? ORDER BY esc_due_ms LIMIT ?", now.UnixMilli(), limit)
+	if err != nil {
+		return nil, fmt.Errorf("due escalations: %w", err)
+	}
+	defer rows.Close()
+	var ids []int64
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		ids = append(ids, id)
+	}
+	return ids, rows.Err()
+}
+
+// NextDue returns the earliest time at which an escalation step or a
+// pending notification is due; ok is false when nothing is.
+func (db *DB) NextDue(ctx context.Context) (time.Time, bool, error) {
+	var due sql.NullInt64
+	err := db.queryRow(ctx, `SELECT MIN(t) FROM (
+		SELECT MIN(esc_due_ms) AS t FROM incidents WHERE esc_due_ms IS NOT NULL
+		UNION ALL SELECT MIN(next_attempt_ms) FROM notifications WHERE status = 'pending')`).Scan(&due)
+	if err != nil {
+		return time.Time{}, false, fmt.Errorf("next due: %w", err)
+	}
+	return nullTime(due), due.Valid, nil
+}
+
+// Acknowledge and resolve.
+
+// SetStatus acknowledges or resolves incident id; resolving it resolves
+// its open alerts. Acting on a resolved incident is an ECONFLICT error;
+// acknowledging an acknowledged one changes nothing.
+func (db *DB) SetStatus(ctx context.Context, id int64, action rota.Action, actor string) (rota.Incident, error) {
+	var inc rota.Incident
+	err := db.tx(ctx, func(tx wtx, now time.Time) error {
+		a, err := scanIncident(tx.queryRow("SELECT "+incidentColumns+" FROM incidents WHERE id = ?", id))
+		if errors.Is(err, sql.ErrNoRows) {
+			return rota.Errorf(rota.ENOTFOUND, "incident %d not found", id)
+		}
+		if err != nil {
+			return err
+		}
+		if a.Status == rota.StatusResolved {
+			return rota.Errorf(rota.ECONFLICT, "incident %d was resolved at %s by %s: it cannot be %s", id,
+				a.ResolvedAt.Format(time.RFC3339), orUnknown(a.ResolvedBy), action.PastTense())
+		}
+		inc, err = transition(tx, a, action, actor, now)
+		return err
+	})
+	return inc, err
+}
+
+func orUnknown(s string) string {
+	if s == "" {
+		return "an unknown actor"
+	}
+	return s
+}
+
+// transition moves an open incident, and its open alerts, to acknowledged
+// or resolved, stops its escalation and cancels its pending
+// notifications.
+func transition(tx wtx, a rota.Incident, action rota.Action, actor string, now time.Time) (rota.Incident, error) {
+	ms := now.UnixMilli()
+	switch action {
+	case rota.ActionAcknowledge:
+		if a.Status != rota.StatusTriggered {
+			return a, nil
+		}
+		a.Status, a.AckedAt, a.AckedBy = rota.StatusAcknowledged, fromMillis(ms), actor
+		if _, err := tx.exec("UPDATE incidents SET status = 'acknowledged', acked_ms = ?, acked_by = ?, updated_ms = ?, esc_state = 'stopped', esc_due_ms = NULL WHERE id = ?",
+			ms, actor, ms, a.ID); err != nil {
+			return a, err
+		}
+		if _, err := tx.exec("UPDATE alerts SET status = 'acknowledged', updated_ms = ? WHERE incident_id = ? AND status = 'triggered'", ms, a.ID); err != nil {
+			return a, err
+		}
+	case rota.ActionResolve:
+		a.Status, a.ResolvedAt, a.ResolvedBy = rota.StatusResolved, fromMillis(ms), actor
+		if _, err := tx.exec("UPDATE incidents SET status = 'resolved', resolved_ms = ?, resolved_by = ?, updated_ms = ?, esc_state = 'stopped', esc_due_ms = NULL WHERE id = ?",
+			ms, actor, ms, a.ID); err != nil {
+			return a, err
+		}
+		if _, err := tx.exec("UPDATE alerts SET status = 'resolved', resolved_ms = ?, resolved_by = ?, updated_ms = ? WHERE incident_id = ? AND status <> 'resolved'",
+			ms, actor, ms, a.ID); err != nil {
+			return a, err
+		}
+	default:
+		return a, rota.FieldError("action", "must be acknowledge or resolve, not %q", action)
+	}
+	if a.Escalation.State != rota.EscalationExhausted {
+		a.Escalation.State = rota.EscalationStopped
+	}
+	a.Escalation.DueAt = time.Time{}
+	if _, err := tx.exec("UPDATE notifications SET status = 'cancelled', last_error = ? WHERE incident_id = ? AND status = 'pending'",
+		"incident "+action.PastTense(), a.ID); err != nil {
+		return a, err
+	}
+	kind := rota.EventAcknowledged
+	if action == rota.ActionResolve {
+		kind = rota.EventResolved
+	}
+	msg := action.PastTense()
+	if actor != "" {
+		msg += " by " + actor
+	}
+	return a, insertEvents(tx, []rota.IncidentEvent{{IncidentID: a.ID, At: now, Kind: kind, Actor: actor, Message: msg}})
+}
+
+// Reads.
+
+// Incident returns incident id, or an ENOTFOUND error.
+func (db *DB) Incident(ctx context.Context, id int64) (rota.Incident, error) {
+	a, err := scanIncident(db.queryRow(ctx, "SELECT "+incidentColumns+" FROM incidents WHERE id = ?", id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return rota.Incident{}, rota.Errorf(rota.ENOTFOUND, "incident %d not found", id)
+	}
+	if err != nil {
+		return rota.Incident{}, fmt.Errorf("get incident: %w", err)
+	}
+	return a, nil
+}
+
+// Incidents lists incidents, newest first.
+func (db *DB) Incidents(ctx context.Context, f rota.IncidentFilter) ([]rota.Incident, error) {
+	q, args := filterQuery("SELECT "+incidentColumns+" FROM incidents", f)
+	rows, err := db.query(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("list incidents: %w", err)
+	}
+	defer rows.Close()
+	var out []rota.Incident
+	for rows.Next() {
+		a, err := scanIncident(rows)
+		if err != nil {
+			return nil, fmt.Errorf("list incidents: %w", err)
+		}
+		out = append(out, a)
+	}
+	return out, rows.Err()
+}
+
+// Timeline returns incident id's events and notifications in order.
+func (db *DB) Timeline(ctx context.Context, id int64) ([]rota.IncidentEvent, []rota.Notification, error) {
+	rows, err := db.query(ctx, "SELECT id, incident_id, alert_id, at_ms, kind, actor, message FROM incident_events WHERE incident_id = ? ORDER BY id", id)
+	if err != nil {
+		return nil, nil, fmt.Errorf("incident timeline: %w", err)
+	}
+	defer rows.Close()
+	var events []rota.IncidentEvent
+	for rows.Next() {
+		var e rota.IncidentEvent
+		var at int64
+		var alert sql.NullInt64
+		if err := rows.Scan(&e.ID, &e.IncidentID, &alert, &at, &e.Kind, &e.Actor, &e.Message); err != nil {
+			return nil, nil, err
+		}
+		e.At, e.AlertID = fromMillis(at), alert.Int64
+		events = append(events, e)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, nil, err
+	}
+	ns, err := db.notifications(ctx, "WHERE incident_id = ? ORDER BY id", id)
+	return events, ns, err
+}
+
+// TriggerAlert applies a trigger event as an incident of its own, with no
+// grouping and no deploy routing: a repeat of an open alert counts (created
+// is false); otherwise a new incident opens with policy, and start decides
+// its first step. For tools and tests that drive the store directly.
+func (db *DB) TriggerAlert(ctx context.Context, ev *rota.Event, policy rota.EscalationPolicy, start func(*rota.Incident, time.Time) rota.StepOutcome) (inc rota.Incident, created bool, err error) {
+	res, err := db.Trigger(ctx, ev, "", 0, func(f rota.TriggerFacts) rota.TriggerDecision {
+		if f.Open != nil {
+			return rota.TriggerDecision{Outcome: rota.TriggerDeduplicated}
+		}
+		inc := rota.Incident{Service: ev.Service, Status: rota.StatusTriggered, Summary: ev.Summary, Severity: ev.Severity, Policy: policy,
+			Escalation: rota.Escalation{State: rota.EscalationActive}, StartedAt: f.Now}
+		return rota.TriggerDecision{Outcome: rota.TriggerCreated, Incident: inc, Step: start(&inc, f.Now),
+			Alert: rota.Alert{Service: ev.Service, DedupKey: ev.DedupKey, Status: rota.StatusTriggered, Summary: ev.Summary, Severity: ev.Severity,
+				Source: ev.Source, Details: ev.Details, Links: ev.Links, Integration: ev.Integration, StartedAt: f.Now},
+			Events: []rota.IncidentEvent{{At: f.Now, Kind: rota.EventTriggered, Actor: ev.Integration,
+				Message: fmt.Sprintf("triggered by %s: %s", ev.Integration, ev.Summary)}}}
+	})
+	return res.Incident, res.Outcome == rota.TriggerCreated, err
+}
