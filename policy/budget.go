@@ -22,6 +22,15 @@ func WeekStart(t time.Time, loc *time.Location) time.Time {
 	return time.Date(l.Year(), l.Month(), l.Day()-back, 0, 0, 0, 0, loc).UTC()
 }
 
+// NextWeek returns the start of the ISO week after the one starting at
+// week, in loc: seven calendar days on, at local midnight, however long
+// those days were (168 hours, or one more or less across a daylight-saving
+// change).
+func NextWeek(week time.Time, loc *time.Location) time.Time {
+	l := week.In(loc)
+	return time.Date(l.Year(), l.Month(), l.Day()+7, 0, 0, 0, 0, loc).UTC()
+}
+
 // OffHours reports whether t is outside p's business hours, in p's zone.
 func OffHours(p *rota.Person, t time.Time) bool {
 	return !p.Hours.Contains(t, p.Location)
@@ -56,7 +65,7 @@ type BudgetState struct {
 func Account(p *rota.Person, slo rota.HumanSLO, pages []rota.Page, now time.Time) BudgetState {
 	st := BudgetState{Person: p.Name, WeekStart: WeekStart(now, p.Location), WeekBudget: slo.PagesPerWeek,
 		OffBudget: slo.OffhoursIncidents, OffWindow: slo.OffhoursWindow}
-	weekEnd := st.WeekStart.AddDate(0, 0, 7)
+	weekEnd := NextWeek(st.WeekStart, p.Location)
 	for _, pg := range pages {
 		if !Counted(pg) || pg.Person != p.Name || pg.At.After(now) {
 			continue

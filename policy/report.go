@@ -101,7 +101,7 @@ func BuildReport(in ReportInput) Report {
 		OffhoursWindow: rota.FormatDuration(t.SLO.OffhoursWindow)}, Weeks: []time.Time{}, People: []PersonReport{},
 		Services: []Count{}, Alerts: []Count{}, Burns: []BurnSummary{}, TeamWeeks: []TeamWeekCount{}}
 	teamWeek := map[time.Time]int{}
-	for w := WeekStart(in.From, t.Location); w.Before(in.To); w = w.AddDate(0, 0, 7) {
+	for w := WeekStart(in.From, t.Location); w.Before(in.To); w = NextWeek(w, t.Location) {
 		teamWeek[w] = len(r.TeamWeeks)
 		r.Weeks = append(r.Weeks, w)
 		r.TeamWeeks = append(r.TeamWeeks, TeamWeekCount{Start: w, Budget: t.SLO.PagesPerWeek * len(t.Members)})
@@ -162,7 +162,7 @@ func BuildReport(in ReportInput) Report {
 				r.TeamWeeks[i].Pages++
 			}
 		}
-		for w := WeekStart(in.From, p.Location); w.Before(in.To); w = w.AddDate(0, 0, 7) {
+		for w := WeekStart(in.From, p.Location); w.Before(in.To); w = NextWeek(w, p.Location) {
 			wc := WeekCount{Start: w, Pages: weeks[w], Budget: t.SLO.PagesPerWeek}
 			wc.Over = wc.Pages > wc.Budget
 			if wc.Over {
