@@ -33,6 +33,9 @@ type Config struct {
 	// Twilio is nil when SMS and voice are not sent through Twilio (they
 	// go to the log).
 	Twilio *Twilio
+	// SMTP is nil when email is not sent through an SMTP relay (it goes
+	// to the log).
+	SMTP *SMTP
 	// GitHubSecret checks GitHub webhooks' signatures; empty when GitHub
 	// webhooks are not configured, and then refused.
 	GitHubSecret string
@@ -71,6 +74,25 @@ type Twilio struct {
 	From                string
 	MessagingServiceSID string
 	APIURL              string
+}
+
+// SMTP holds the relay rota sends email through.
+type SMTP struct {
+	Host string
+	// Port defaults to the usual one for Security: 587, 465 or 25.
+	Port int
+	// Security is "starttls" (required, the default), "tls" (implicit
+	// TLS) or "none" (plain text, for a relay on loopback).
+	Security string
+	// Username and Password authenticate to the relay; both empty for
+	// none.
+	Username string
+	Password string
+	// From is the sender, as "rota@example.com" or
+	// "Rota <rota@example.com>".
+	From string
+	// Timeout bounds sending one message.
+	Timeout time.Duration
 }
 
 // Log holds the logging settings.

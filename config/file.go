@@ -8,6 +8,7 @@ type fileConfig struct {
 	Server    serverSection     `toml:"server"`
 	Log       logSection        `toml:"log"`
 	Twilio    *twilioSection    `toml:"twilio"`
+	SMTP      *smtpSection      `toml:"smtp"`
 	GitHub    *githubSection    `toml:"github"`
 	Calendar  calendarSection   `toml:"calendar"`
 	People    []personSection   `toml:"people"`
@@ -145,6 +146,16 @@ type twilioSection struct {
 	From                string         `toml:"from"`
 	MessagingServiceSID string         `toml:"messaging_service_sid"`
 	APIURL              string         `toml:"api_url"`
+}
+
+type smtpSection struct {
+	Host     string         `toml:"host"`
+	Port     *int           `toml:"port"`
+	Security string         `toml:"security"`
+	Username string         `toml:"username"`
+	Password *secretSection `toml:"password"`
+	From     string         `toml:"from"`
+	Timeout  string         `toml:"timeout"`
 }
 
 type calendarSection struct {

@@ -51,6 +51,9 @@ func (v *validator) build(f *fileConfig) *Config {
 	if f.Twilio != nil {
 		cfg.Twilio = v.twilio(f.Twilio, cfg.Server.PublicURL)
 	}
+	if f.SMTP != nil {
+		cfg.SMTP = v.smtp(f.SMTP)
+	}
 	cfg.FeedPast = v.window("calendar.past", f.Calendar.Past, 4*rota.Week, 0, 366*rota.Day)
 	cfg.FeedFuture = v.window("calendar.future", f.Calendar.Future, 26*rota.Week, rota.Day, 2*366*rota.Day)
 	cfg.PTORefresh = f.Calendar.PTORefresh
