@@ -128,6 +128,7 @@ func TestWarnings(t *testing.T) {
 	for _, want := range []string{
 		"no admin token is set (env:ROTA_ADMIN_TOKEN): the API refuses every write",
 		"services[2].integration_keys[0].env: environment variable ROTA_KEY_SEARCH_API is not set",
+		"teams[0]: team payments's managers are reached only through the log notifier (email needs [smtp]): burn notices will be written to rotad's log, not sent",
 	} {
 		if !strings.Contains(all, want) {
 			t.Errorf("warnings lack %q:\n%s", want, all)

@@ -70,6 +70,7 @@ func (v *validator) build(f *fileConfig) *Config {
 
 	people := v.people(f.People)
 	teams := v.teams(f.Teams, people)
+	v.managersReachable(f, teams, people, cfg)
 	v.inheritFromTeams(f.People, people, teams)
 	v.pto(f.People, people)
 	rotations := v.rotations(f.Rotations, people, teams)
