@@ -201,6 +201,11 @@ func (s *Sender) Send(ctx context.Context, to, subject, body string) (messageID 
 		return "", s.wrap(to, err, nil)
 	}
 	if err := c.DialAndSendWithContext(ctx, m); err != nil {
+		if m.IsDelivered() {
+			// The relay took the message; what failed is the RSET or
+			// QUIT after it. Reporting an error would send it twice.
+			return messageID, nil
+		}
 		var ctxErr error
 		switch {
 		case parent.Err() != nil:
@@ -216,7 +221,10 @@ func (s *Sender) Send(ctx context.Context, to, subject, body string) (messageID 
 func (s *Sender) options(dial gomail.DialContextFunc) []gomail.Option {
 	opts := []gomail.Option{
 		gomail.WithPort(s.port),
-		gomail.WithTimeout(s.timeout),
+		// The context bounds the whole Send (see Send); go-mail's own
+		// deadline, per command, is a backstop set later so that a
+		// stalled relay is reported as the context's timeout.
+		gomail.WithTimeout(s.timeout + time.Second),
 		gomail.WithTLSConfig(s.tls),
 		gomail.WithDialContextFunc(dial),
 	}

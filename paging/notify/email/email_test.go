@@ -239,6 +239,19 @@ func TestSendUnreachable(t *testing.T) {
 	}
 }
 
+// Once the relay has taken the message, a failure to close the session
+// must not report an error: the caller would send the message again.
+func TestSendDeliveredThenHungUp(t *testing.T) {
+	s, err := New(Config{Host: "127.0.0.1", Port: hangUpAfterData(t), Security: SecurityNone, From: "rota@example.com"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id, err := s.Send(context.Background(), "chloe@example.com", "s", "b")
+	if err != nil || id == "" {
+		t.Fatalf("got %q, %v; want the message ID and no error", id, err)
+	}
+}
+
 // A relay that accepts the connection and then says nothing must not hold
 // Send past its context or its timeout.
 func TestSendStalledRelay(t *testing.T) {
