@@ -249,13 +249,15 @@ func (s *Sender) options(dial gomail.DialContextFunc) []gomail.Option {
 
 // dial connects to the relay, with TLS from the start in SecurityTLS.
 // go-mail would do the TLS itself, but a custom dialer is the only way to
-// hold the connection and close it when the context ends.
-func (s *Sender) dial(ctx context.Context, network, addr string) (net.Conn, error) {
+// hold the connection and close it when the context ends. It dials s.addr,
+// not the address go-mail passes: go-mail v0.8.1 joins host and port
+// without brackets, which breaks IPv6 literals.
+func (s *Sender) dial(ctx context.Context, network, _ string) (net.Conn, error) {
 	d := &net.Dialer{}
 	if s.security == SecurityTLS {
-		return (&tls.Dialer{NetDialer: d, Config: s.tls}).DialContext(ctx, network, addr)
+		return (&tls.Dialer{NetDialer: d, Config: s.tls}).DialContext(ctx, network, s.addr)
 	}
-	return d.DialContext(ctx, network, addr)
+	return d.DialContext(ctx, network, s.addr)
 }
 
 // randomID is the local part of a Message-ID: unique without naming the

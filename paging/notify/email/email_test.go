@@ -8,6 +8,7 @@ import (
 	"io"
 	"mime"
 	"mime/quotedprintable"
+	"net"
 	"net/mail"
 	"strings"
 	"testing"
@@ -236,6 +237,28 @@ func TestSendUnreachable(t *testing.T) {
 	}
 	if Permanent(err) {
 		t.Errorf("a refused connection is permanent: %v", err)
+	}
+}
+
+// An IPv6 literal is dialled as one, in brackets.
+func TestSendIPv6(t *testing.T) {
+	ln, err := net.Listen("tcp", "[::1]:0")
+	if err != nil {
+		t.Skipf("no IPv6 loopback: %v", err)
+	}
+	ln.Close()
+	srv := startServer(t, serverOptions{security: SecurityNone, listen: "[::1]:0"})
+	cfg := srv.config(SecurityNone)
+	cfg.Host = "::1"
+	s, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Send(context.Background(), "chloe@example.com", "s", "b"); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(srv.received()); n != 1 {
+		t.Errorf("server received %d messages, want 1", n)
 	}
 }
 

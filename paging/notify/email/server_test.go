@@ -35,6 +35,7 @@ type received struct {
 
 type serverOptions struct {
 	security   string // how it listens: "starttls", "tls" or "none"
+	listen     string // the address to listen on; 127.0.0.1:0 when empty
 	user, pass string // AUTH PLAIN credentials; no AUTH when empty
 	// Replies to refuse MAIL, RCPT or DATA with.
 	mailErr, rcptErr, dataErr *smtp.SMTPError
@@ -81,17 +82,21 @@ func startServer(t *testing.T, opts serverOptions) *testServer {
 	srv.Domain = "localhost"
 	srv.ReadTimeout, srv.WriteTimeout = 10*time.Second, 10*time.Second
 	srv.EnableSMTPUTF8 = true
+	listen := opts.listen
+	if listen == "" {
+		listen = "127.0.0.1:0"
+	}
 	var ln net.Listener
 	var err error
 	switch opts.security {
 	case SecurityTLS:
 		srv.TLSConfig = &tls.Config{Certificates: []tls.Certificate{cert}}
-		ln, err = tls.Listen("tcp", "127.0.0.1:0", srv.TLSConfig)
+		ln, err = tls.Listen("tcp", listen, srv.TLSConfig)
 	case SecurityStartTLS:
 		srv.TLSConfig = &tls.Config{Certificates: []tls.Certificate{cert}}
-		ln, err = net.Listen("tcp", "127.0.0.1:0")
+		ln, err = net.Listen("tcp", listen)
 	case SecurityNone:
-		ln, err = net.Listen("tcp", "127.0.0.1:0")
+		ln, err = net.Listen("tcp", listen)
 	default:
 		t.Fatalf("unknown security %q", opts.security)
 	}
