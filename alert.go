@@ -203,6 +203,10 @@ const (
 	EventResolved      = "resolved"
 	EventExhausted     = "exhausted"
 	EventBurn          = "burn"
+	// EventHeld notes a notification held by the rate limit, and until
+	// when; EventNotSent one cancelled before it went out.
+	EventHeld    = "held"
+	EventNotSent = "not_sent"
 	// EventQuiet notes an off-hours page avoided: a low-urgency alert
 	// waiting for a responder's business hours (Actor is the responder).
 	EventQuiet = "quiet_hours"
@@ -247,19 +251,66 @@ type Notification struct {
 	ExternalID     string
 	ProviderStatus string
 	DeliveredAt    time.Time
+	// Kind is KindPage, or KindNotice for a message to a manager, whose
+	// text is Body: not a page, not cancelled with its incident.
+	Kind string
+	Body string
 }
 
-// Page is a person reached by an incident: one per (incident, person).
+// Page is an incident reaching a person: one per (incident, person), at
+// the first notification that reached them. OffHours is whether it
+// reached them outside their business hours: an off-hours incident, the
+// unit of the six-month budget. Interruptions, the unit of the weekly
+// budget, are read as pages too: At is when the interruption began,
+// IncidentID the incident that began it.
 type Page struct {
 	IncidentID int64
 	Person     string
 	At         time.Time
 	Channel    string
-	Bundled    bool
-	// OffHours is whether the page fell outside the person's business
-	// hours, judged when it was recorded.
-	OffHours bool
+	OffHours   bool
+	// Gap is the person's interruption_gap, for recording: a page
+	// reaching them this long after the last notification that did
+	// begins an interruption.
+	Gap time.Duration `json:"-"`
 }
+
+// Interrupts reports whether a notification reaching a person at at
+// begins an interruption, when the last one that reached them did at last
+// (zero for never): a page is the first notification after a quiet gap;
+// notifications inside the gap extend it.
+func Interrupts(last, at time.Time, gap time.Duration) bool {
+	return last.IsZero() || at.Sub(last) >= gap
+}
+
+// AccountItem is a page still to be accounted against its person's
+// budgets: a new interruption, a new off-hours incident, or both.
+type AccountItem struct {
+	ID           int64
+	Person       string
+	IncidentID   int64
+	At           time.Time
+	Interruption bool
+	OffHours     bool
+}
+
+// BurnNotice is what accounting records of one burn, in one transaction
+// with the item accounted: the burn (once per window), and, only when the
+// burn is new, the managers' notices for the outbox and a timeline note.
+type BurnNotice struct {
+	Burn BurnRecord
+	// Rolling, when not zero, makes any burn of the budget within it
+	// before this one the same window (the off-hours budget).
+	Rolling time.Duration
+	Notices []Notification
+	Event   IncidentEvent
+}
+
+// Notification kinds.
+const (
+	KindPage   = "page"
+	KindNotice = "notice"
+)
 
 // StepOutcome is what running an escalation step decides: the incident's new
 // escalation state, the notifications for the outbox and the notes for its
@@ -331,4 +382,41 @@ type BurnRecord struct {
 	Team, Person, Budget string
 	Window, At           time.Time
 	Pages                []Page
+}
+
+// ReportQuery says what a team's report reads: its members and services
+// over [From, To), and the off-hours window ending at To.
+type ReportQuery struct {
+	Team             string
+	People, Services []string
+	From, To         time.Time
+	OffHoursWindow   time.Duration
+}
+
+// ReportData is what a team's human-SLO report is computed from, read by
+// the store in one call.
+type ReportData struct {
+	// Interruptions of the team's members in [From, To), read as pages.
+	Interruptions []Page
+	// Pages are the incidents that reached the members in [From, To).
+	Pages []Page
+	// OffHoursInWindow counts, per member, the off-hours incidents in the
+	// rolling off-hours window ending at To.
+	OffHoursInWindow map[string]int
+	// Incidents of the team's services created in [From, To), and of
+	// every page and interruption.
+	Incidents map[int64]Incident
+	// Alerts of the team's services created in [From, To), counted by
+	// service and summary.
+	Alerts []AlertCount
+	// Burns of the team in [From, To); Avoided the quiet-hours notes of
+	// its services in [From, To).
+	Burns   []BurnRecord
+	Avoided []IncidentEvent
+}
+
+// AlertCount is how many alerts a service raised with one summary.
+type AlertCount struct {
+	Service, Summary string
+	Alerts           int
 }

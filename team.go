@@ -18,16 +18,23 @@ type Team struct {
 
 // HumanSLO is a team's per-person budget of interruptions.
 type HumanSLO struct {
-	// PagesPerWeek is how many pages a person may take per ISO week in their
-	// own time zone.
+	// PagesPerWeek is how many pages (interruptions) a person may take per
+	// ISO week in their own time zone.
 	PagesPerWeek int
-	// OffhoursIncidents is how many pages outside business hours a person
-	// may take in any rolling OffhoursWindow.
+	// OffhoursIncidents is how many incidents a person may work outside
+	// business hours in any rolling OffhoursWindow.
 	OffhoursIncidents int
 	OffhoursWindow    time.Duration
+	// InterruptionGap is how long a person is left alone before the next
+	// notification that reaches them is a new page (interruption).
+	InterruptionGap time.Duration
 }
+
+// DefaultInterruptionGap is the quiet time after which a notification is
+// a new interruption.
+const DefaultInterruptionGap = 30 * time.Minute
 
 // DefaultHumanSLO is two pages a week and one off-hours incident in 182 days.
 func DefaultHumanSLO() HumanSLO {
-	return HumanSLO{PagesPerWeek: 2, OffhoursIncidents: 1, OffhoursWindow: 182 * Day}
+	return HumanSLO{PagesPerWeek: 2, OffhoursIncidents: 1, OffhoursWindow: 182 * Day, InterruptionGap: DefaultInterruptionGap}
 }

@@ -36,10 +36,14 @@ timezone = "Europe/Berlin"
 [[people]]
 name = "chloe"
 timezone = "Europe/Berlin"
+[[people]]
+name = "dana"
+timezone = "Europe/Berlin"
+contacts = [{ type = "email", address = "dana@example.com" }]
 [[teams]]
 name = "payments"
 members = ["alice", "bruno", "chloe"]
-managers = ["alice"]
+managers = ["dana"]
 timezone = "Europe/Berlin"
 [[rotations]]
 name = "primary"

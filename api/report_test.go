@@ -14,6 +14,7 @@ import (
 	"github.com/rotahq/rota/api"
 	"github.com/rotahq/rota/config"
 	"github.com/rotahq/rota/paging"
+	"github.com/rotahq/rota/policy"
 	"github.com/rotahq/rota/scheduler"
 	"github.com/rotahq/rota/store"
 )
@@ -70,7 +71,8 @@ func newReportFixture(t *testing.T) *fixture {
 			t.Fatal(err)
 		}
 		if err := db.RecordDeliveries(context.Background(), []rota.Delivery{{Outcome: rota.DeliverySent, At: f.now,
-			Page: &rota.Page{IncidentID: a.ID, Person: p.person, Channel: "sms", Bundled: p.bundled}}}); err != nil {
+			Page: &rota.Page{IncidentID: a.ID, Person: p.person, Channel: "sms", Gap: 30 * time.Minute,
+				OffHours: policy.OffHours(cfg.Org.Person(p.person), f.now)}}}); err != nil {
 			t.Fatal(err)
 		}
 		if p.ack > 0 {
@@ -119,19 +121,28 @@ func TestHumanReportGolden(t *testing.T) {
 		p := p.(map[string]any)
 		people[p["person"].(string)] = p
 	}
+	// bob: three interruptions (the second latency alert at 18:00 came
+	// inside the first's quiet gap), four incidents, three of them
+	// off-hours, one in sleep hours.
 	bob := people["bob"]
-	if bob["pages"].(float64) != 3 || bob["weeks_over_budget"].(float64) != 1 || bob["offhours_pages"].(float64) != 2 || bob["sleep_hours_pages"].(float64) != 1 {
+	if bob["pages"].(float64) != 3 || bob["incidents"].(float64) != 4 || bob["weeks_over_budget"].(float64) != 1 ||
+		bob["offhours_incidents"].(float64) != 3 || bob["sleep_hours_incidents"].(float64) != 1 {
 		t.Errorf("bob: %v", bob)
 	}
-	if people["carol"]["offhours_pages"].(float64) != 1 || people["alice"]["offhours_pages"].(float64) != 0 {
+	if people["carol"]["offhours_incidents"].(float64) != 1 || people["alice"]["offhours_incidents"].(float64) != 0 {
 		t.Errorf("carol, alice: %v %v", people["carol"], people["alice"])
 	}
 	// MTTA over the four acknowledged: (4+10+2+6)/4 = 5.5 minutes.
-	if r.body["mtta_seconds"].(float64) != 330 || r.body["alerts"].(float64) != 6 || len(r.body["burns"].([]any)) != 1 {
-		t.Errorf("mtta %v, alerts %v, burns %v", r.body["mtta_seconds"], r.body["alerts"], r.body["burns"])
+	if r.body["mtta_seconds"].(float64) != 330 || r.body["alerts"].(float64) != 6 || r.body["incidents"].(float64) != 6 ||
+		r.body["pages"].(float64) != 5 || len(r.body["burns"].([]any)) != 1 {
+		t.Errorf("mtta %v, alerts %v, incidents %v, pages %v, burns %v", r.body["mtta_seconds"], r.body["alerts"], r.body["incidents"], r.body["pages"], r.body["burns"])
 	}
-	if s := r.body["noisy_services"].([]any); s[0].(map[string]any)["name"] != "payments-api" || s[0].(map[string]any)["pages"].(float64) != 4 {
+	if s := r.body["noisy_services"].([]any); s[0].(map[string]any)["name"] != "payments-api" || s[0].(map[string]any)["incidents"].(float64) != 4 ||
+		s[0].(map[string]any)["alerts"].(float64) != 4 {
 		t.Errorf("noisy services: %v", s)
+	}
+	if b := r.body["burns"].([]any)[0].(map[string]any); b["budget_text"] != "more than 2 pages in a week" || b["name"] != "bob" {
+		t.Errorf("burn: %v", b)
 	}
 }
 
@@ -144,8 +155,8 @@ func TestHumanReportCSVAndErrors(t *testing.T) {
 	lines := strings.Split(strings.TrimSpace(body), "\n")
 	// From Monday 9 March 01:00 Berlin to Monday 30 March 02:00 Berlin:
 	// four ISO weeks (the last for an hour) for each of three people.
-	if len(lines) != 1+3*4 || !strings.HasPrefix(lines[0], "team,person,week_start,pages,budget,over_budget") ||
-		!strings.Contains(body, "payments,bob,2026-03-08T23:00:00Z,3,2,true,3,2,1,") {
+	if len(lines) != 1+3*4 || !strings.HasPrefix(lines[0], "team,person,name,week_start,pages,budget,over_budget,pages_in_report,incidents_in_report,offhours_incidents") ||
+		!strings.Contains(body, "payments,bob,bob,2026-03-08T23:00:00Z,3,2,true,3,4,3,1,3,1,0") {
 		t.Errorf("csv:\n%s", body)
 	}
 	for _, q := range []string{"", "team=nope", "team=payments&format=pdf", "team=payments&from=2026-04-01T00:00:00Z&to=2026-03-01T00:00:00Z", "team=payments&from=2024-01-01T00:00:00Z"} {

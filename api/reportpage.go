@@ -19,26 +19,32 @@ var templates embed.FS
 
 var reportTemplate = template.Must(template.ParseFS(templates, "templates/report.html"))
 
-// Chart geometry, in SVG user units (the SVGs scale to the page).
+// Chart geometry, in SVG user units (the SVGs scale to the page): a
+// weekly chart's bars stand on BarBase, with room for their numbers above
+// and the weeks' labels below.
 const (
-	chartW = 600
-	chartH = 80
+	chartW  = 600
+	chartH  = 100
+	barBase = 80
 )
 
 type barView struct {
-	X, Y, W, H float64
-	Over       bool
-	Pages      int
-	Label      string
+	X, Y, W, H   float64
+	MidX, LabelY float64
+	Over         bool
+	Pages        int
+	Label, Week  string
+	ShowWeek     bool
 }
 
 type personView struct {
-	Name    string
-	Pages   int
-	Over    int
-	Bars    []barView
-	BudgetY float64
-	Desc    string
+	ID, Name           string
+	Pages, Incidents   int
+	Over               int
+	Bars               []barView
+	BudgetY            float64
+	Desc               string
+	OffHours, InWindow int
 }
 
 type hbarView struct {
@@ -56,25 +62,31 @@ type burnView struct {
 }
 
 type burnRow struct {
-	When, Who, Budget string
-	Pages             int
+	When, Who, Budget, Cause string
+}
+
+type serviceRow struct {
+	Name                     string
+	Incidents, Alerts, Pages int
 }
 
 type reportView struct {
-	R                               policy.Report
-	From, To, Zone, Generated       string
-	TotalPages, OverWeeks, OffHours int
-	MTTA, MTTR                      string
-	W, H, OffH, SvcH                float64
-	OffBudgetX                      float64
-	People                          []personView
-	WeekLabels                      []string
-	Off                             []hbarView
-	OffDesc                         string
-	Services                        []hbarView
-	Burns                           []burnView
-	BurnRows                        []burnRow
-	JSONURL, CSVURL                 string
+	R                                          policy.Report
+	From, To, Zone, Generated                  string
+	TotalPages, OverWeeks, OffHours, Incidents int
+	MTTA, MTTR                                 string
+	W, H, Base, OffH, SvcH                     float64
+	OffBudgetX                                 float64
+	People                                     []personView
+	WeekLabels                                 []string
+	Off                                        []hbarView
+	OffDesc                                    string
+	Services                                   []hbarView
+	ServiceRows                                []serviceRow
+	Burns                                      []burnView
+	BurnRows                                   []burnRow
+	WeeklyBudget, OffBudget                    string
+	JSONURL, CSVURL                            string
 }
 
 // reportPage serves GET /reports/teams/{team}: the human-SLO report as a
@@ -129,7 +141,9 @@ func buildReportView(rep policy.Report, team *rota.Team, now time.Time) reportVi
 	loc := team.Location
 	v := reportView{R: rep, From: rep.From.In(loc).Format("Mon 2 Jan 2006"), To: rep.To.In(loc).Format("Mon 2 Jan 2006"),
 		Zone: loc.String(), Generated: now.In(loc).Format("Mon 2 Jan 2006 15:04 MST"), MTTA: duration(rep.MTTA), MTTR: duration(rep.MTTR),
-		W: chartW, H: chartH}
+		W: chartW, H: chartH, Base: barBase, Incidents: rep.IncidentsIn,
+		WeeklyBudget: fmt.Sprintf("%d pages per person per week", rep.SLO.PagesPerWeek),
+		OffBudget:    fmt.Sprintf("%d off-hours incident(s) per person in %s", rep.SLO.OffhoursIncidents, rep.SLO.OffhoursWindow)}
 	for _, wk := range rep.Weeks {
 		v.WeekLabels = append(v.WeekLabels, wk.In(loc).Format("2 Jan"))
 	}
@@ -140,19 +154,32 @@ func buildReportView(rep policy.Report, team *rota.Team, now time.Time) reportVi
 			maxPages = max(maxPages, wk.Pages)
 		}
 	}
-	scale := func(n int) float64 { return float64(n) * (chartH - 10) / float64(maxPages) }
-	for _, p := range rep.People {
-		pv := personView{Name: p.Person, Pages: p.Pages, Over: p.WeeksOverBudget, BudgetY: chartH - scale(rep.SLO.PagesPerWeek)}
+	scale := func(n int) float64 { return float64(n) * (barBase - 14) / float64(maxPages) }
+	for i, p := range rep.People {
+		pv := personView{ID: fmt.Sprintf("p%d", i), Name: p.Name, Pages: p.Pages, Incidents: p.Incidents, Over: p.WeeksOverBudget,
+			BudgetY: barBase - scale(rep.SLO.PagesPerWeek), OffHours: p.OffHours, InWindow: p.OffHoursWindow}
 		v.TotalPages += p.Pages
 		v.OverWeeks += p.WeeksOverBudget
 		v.OffHours += p.OffHours
 		n := max(len(p.Weeks), 1)
 		slot := float64(chartW) / float64(n)
+		// Label every week when they fit, else every other or fourth.
+		every := 1
+		for slot*float64(every) < 44 {
+			every *= 2
+		}
+		zone, err := time.LoadLocation(p.Zone)
+		if err != nil {
+			zone = loc
+		}
 		var desc []string
 		for i, wk := range p.Weeks {
 			h := scale(wk.Pages)
-			label := fmt.Sprintf("week of %s: %d pages", wk.Start.In(loc).Format("2 Jan"), wk.Pages)
-			pv.Bars = append(pv.Bars, barView{X: float64(i)*slot + 1, Y: chartH - h, W: slot - 2, H: h, Over: wk.Over, Pages: wk.Pages, Label: label})
+			week := wk.Start.In(zone).Format("2 Jan")
+			label := fmt.Sprintf("week of %s: %d %s", week, wk.Pages, plural(wk.Pages, "page", "pages"))
+			x := float64(i)*slot + 1
+			pv.Bars = append(pv.Bars, barView{X: x, Y: barBase - h, W: slot - 2, H: h, MidX: x + (slot-2)/2, LabelY: barBase - h - 3,
+				Over: wk.Over, Pages: wk.Pages, Label: label, Week: week, ShowWeek: i%every == 0})
 			desc = append(desc, label)
 		}
 		pv.Desc = strings.Join(desc, "; ")
@@ -162,39 +189,62 @@ func buildReportView(rep policy.Report, team *rota.Team, now time.Time) reportVi
 	for _, p := range rep.People {
 		maxOff = max(maxOff, p.OffHoursWindow)
 	}
-	offScale := func(n int) float64 { return float64(n) * (chartW - 130) / float64(maxOff) }
+	offScale := func(n int) float64 { return float64(n) * (chartW - 170) / float64(maxOff) }
 	var offDesc []string
 	for i, p := range rep.People {
 		y := float64(i) * 20
-		label := fmt.Sprintf("%s: %d off-hours incidents", p.Person, p.OffHoursWindow)
-		v.Off = append(v.Off, hbarView{Name: p.Person, Y: y + 3, TextY: y + 14, W: offScale(p.OffHoursWindow), Over: p.OffHoursWindow > rep.SLO.OffhoursIncidents, Pages: p.OffHoursWindow, Label: label})
+		label := fmt.Sprintf("%s: %d off-hours %s", p.Name, p.OffHoursWindow, plural(p.OffHoursWindow, "incident", "incidents"))
+		w := offScale(p.OffHoursWindow)
+		v.Off = append(v.Off, hbarView{Name: p.Name, Y: y + 3, TextY: y + 14, W: w, End: 140 + w, Over: p.OffHoursWindow > rep.SLO.OffhoursIncidents, Pages: p.OffHoursWindow, Label: label})
 		offDesc = append(offDesc, label)
 	}
 	v.OffDesc = strings.Join(offDesc, "; ")
 	v.OffH = float64(max(len(rep.People), 1)) * 20
-	v.OffBudgetX = 120 + offScale(rep.SLO.OffhoursIncidents)
+	v.OffBudgetX = 140 + offScale(rep.SLO.OffhoursIncidents)
 	maxSvc := 1
 	for _, s := range rep.Services {
-		maxSvc = max(maxSvc, s.Pages)
+		maxSvc = max(maxSvc, s.Incidents)
 	}
 	for i, s := range rep.Services {
 		if i == 8 {
 			break
 		}
 		y := float64(i) * 20
-		w := float64(s.Pages) * (chartW - 200) / float64(maxSvc)
-		v.Services = append(v.Services, hbarView{Name: s.Name, Y: y + 3, TextY: y + 14, W: w, End: 160 + w, Pages: s.Pages, Label: fmt.Sprintf("%s: %d pages", s.Name, s.Pages)})
+		w := float64(s.Incidents) * (chartW - 200) / float64(maxSvc)
+		v.Services = append(v.Services, hbarView{Name: s.Name, Y: y + 3, TextY: y + 14, W: w, End: 160 + w, Pages: s.Incidents,
+			Label: fmt.Sprintf("%s: %d incidents from %d alerts, %d pages", s.Name, s.Incidents, s.Alerts, s.Pages)})
+		v.ServiceRows = append(v.ServiceRows, serviceRow{Name: s.Name, Incidents: s.Incidents, Alerts: s.Alerts, Pages: s.Pages})
 	}
 	v.SvcH = float64(max(len(v.Services), 1)) * 20
 	span := rep.To.Sub(rep.From).Seconds()
 	for _, b := range rep.Burns {
-		who := b.Person
-		if who == "" {
+		who := b.Name
+		if b.Person == "" {
 			who = "the team"
 		}
 		x := 6 + (chartW-12)*b.At.Sub(rep.From).Seconds()/span
-		v.Burns = append(v.Burns, burnView{X: x, Label: fmt.Sprintf("%s: %s, %s budget", b.At.In(loc).Format("Mon 2 Jan 15:04"), who, b.Budget)})
-		v.BurnRows = append(v.BurnRows, burnRow{When: b.At.In(loc).Format("Mon 2 Jan 15:04"), Who: who, Budget: b.Budget, Pages: b.Pages})
+		v.Burns = append(v.Burns, burnView{X: x, Label: fmt.Sprintf("%s: %s, %s", b.At.In(loc).Format("Mon 2 Jan 15:04"), who, b.Text)})
+		unit := plural(b.Pages, "page", "pages")
+		if b.Budget == policy.BudgetOffHours {
+			unit = plural(b.Pages, "off-hours incident", "off-hours incidents")
+		}
+		var lines []string
+		for _, inc := range b.Incidents {
+			line := fmt.Sprintf("#%d %s: %s", inc.ID, inc.Service, inc.Summary)
+			if inc.Alerts > 1 {
+				line += fmt.Sprintf(" (%d alerts)", inc.Alerts)
+			}
+			lines = append(lines, line)
+		}
+		v.BurnRows = append(v.BurnRows, burnRow{When: b.At.In(loc).Format("Mon 2 Jan 15:04"), Who: who, Budget: b.Text,
+			Cause: fmt.Sprintf("%d %s: %s", b.Pages, unit, strings.Join(lines, "; "))})
 	}
 	return v
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
 }

@@ -21,8 +21,11 @@ func TestReportPage(t *testing.T) {
 		"<h1>Human SLO report: payments</h1>",
 		`class="chart weekly"`, `class="chart offhours"`, `class="chart services"`, `class="chart burns"`,
 		`fill="#d95f02"><title>week of 9 Mar: 3 pages</title>`, // bob's week over budget
-		"<title id=\"t-bob\">Pages per week for bob</title>",
-		"<td>bob</td><td>weekly</td><td>3</td>",
+		"Pages per week for bob</title>",
+		"<td>bob</td><td>more than 2 pages in a week</td><td>3 pages: ",
+		`<text class="value" x=`, `<text class="week" x=`, ">9 Mar</text>", // numbers on bars, week labels
+		"at most 2 pages per person per week", "at most 1 off-hours incident(s) per person in 182d",
+		"<th>Incidents</th><th>Alerts</th><th>Pages</th>",
 		"5m30s", // MTTA
 		`href="/api/v1/reports/human?format=csv&amp;from=`,
 	} {

@@ -14,7 +14,7 @@ import (
 
 // ReportStore reads what human-SLO reports need.
 type ReportStore interface {
-	ReportData(ctx context.Context, team string, people, services []string, from, to time.Time) ([]rota.Page, map[int64]rota.Incident, []rota.BurnRecord, []rota.IncidentEvent, error)
+	ReportData(ctx context.Context, q rota.ReportQuery) (rota.ReportData, error)
 }
 
 // maxReportRange bounds a report.
@@ -32,25 +32,11 @@ func HumanReport(ctx context.Context, rs ReportStore, org *rota.Org, team string
 			services = append(services, s.Name)
 		}
 	}
-	// Pages from one off-hours window before the report, for the rolling
-	// count at its end.
-	pages, alerts, burns, quiet, err := rs.ReportData(ctx, t.Name, t.Members, services, from.Add(-t.SLO.OffhoursWindow), to)
+	data, err := rs.ReportData(ctx, rota.ReportQuery{Team: t.Name, People: t.Members, Services: services, From: from, To: to, OffHoursWindow: t.SLO.OffhoursWindow})
 	if err != nil {
 		return policy.Report{}, err
 	}
-	var burnsIn []rota.BurnRecord
-	for _, b := range burns {
-		if !b.At.Before(from) {
-			burnsIn = append(burnsIn, b)
-		}
-	}
-	var quietIn []rota.IncidentEvent
-	for _, e := range quiet {
-		if !e.At.Before(from) {
-			quietIn = append(quietIn, e)
-		}
-	}
-	return policy.BuildReport(policy.ReportInput{Team: t, Org: org, From: from, To: to, Pages: pages, Alerts: alerts, Burns: burnsIn, Avoided: quietIn}), nil
+	return policy.BuildReport(policy.ReportInput{Team: t, Org: org, From: from, To: to, Data: data}), nil
 }
 
 // reportRange reads ?from= and ?to=: the last twelve weeks by default.
@@ -122,14 +108,18 @@ func (s *Server) humanReport(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// WriteReportCSV writes one row per person and week.
+// WriteReportCSV writes one row per person and week: the week's pages
+// (interruptions) against the budget, then the person's figures over the
+// whole report.
 func WriteReportCSV(w http.ResponseWriter, rep policy.Report) {
 	cw := csv.NewWriter(w)
-	cw.Write([]string{"team", "person", "week_start", "pages", "budget", "over_budget", "pages_in_report", "offhours_pages", "sleep_hours_pages", "offhours_in_window", "offhours_budget", "offhours_pages_avoided"})
+	cw.Write([]string{"team", "person", "name", "week_start", "pages", "budget", "over_budget", "pages_in_report", "incidents_in_report",
+		"offhours_incidents", "sleep_hours_incidents", "offhours_incidents_in_window", "offhours_budget", "offhours_pages_avoided"})
 	for _, p := range rep.People {
 		for _, wk := range p.Weeks {
-			cw.Write([]string{rep.Team, p.Person, wk.Start.Format(time.RFC3339), strconv.Itoa(wk.Pages), strconv.Itoa(wk.Budget), strconv.FormatBool(wk.Over),
-				strconv.Itoa(p.Pages), strconv.Itoa(p.OffHours), strconv.Itoa(p.Sleep), strconv.Itoa(p.OffHoursWindow), strconv.Itoa(rep.SLO.OffhoursIncidents), strconv.Itoa(p.Avoided)})
+			cw.Write([]string{rep.Team, p.Person, p.Name, wk.Start.Format(time.RFC3339), strconv.Itoa(wk.Pages), strconv.Itoa(wk.Budget), strconv.FormatBool(wk.Over),
+				strconv.Itoa(p.Pages), strconv.Itoa(p.Incidents), strconv.Itoa(p.OffHours), strconv.Itoa(p.Sleep), strconv.Itoa(p.OffHoursWindow),
+				strconv.Itoa(rep.SLO.OffhoursIncidents), strconv.Itoa(p.Avoided)})
 		}
 	}
 	cw.Flush()

@@ -377,7 +377,7 @@ shadow_of = "primary"
 	for _, e := range r.body["timeline"].([]any) {
 		msgs = append(msgs, e.(map[string]any)["message"].(string))
 	}
-	if all := strings.Join(msgs, "\n"); !strings.Contains(all, "step 1: shadow copy to newbie") || !strings.Contains(all, "shadow copy by sms to newbie sent") {
+	if all := strings.Join(msgs, "\n"); !strings.Contains(all, "step 1: shadow copy to newbie") || !strings.Contains(all, "shadow copy to newbie (sms)") {
 		t.Errorf("timeline:\n%s", all)
 	}
 }

@@ -36,6 +36,8 @@ type Config struct {
 	// SMTP is nil when email is not sent through an SMTP relay (it goes
 	// to the log).
 	SMTP *SMTP
+	// Paging tunes the outbox.
+	Paging Paging
 	// GitHubSecret checks GitHub webhooks' signatures; empty when GitHub
 	// webhooks are not configured, and then refused.
 	GitHubSecret string
@@ -75,6 +77,17 @@ type Twilio struct {
 	MessagingServiceSID string
 	APIURL              string
 }
+
+// Paging tunes how notifications go out.
+type Paging struct {
+	// RateLimit is the least time between two messages to one person on
+	// one channel: what comes sooner waits and goes as one message
+	// listing the incidents.
+	RateLimit time.Duration
+}
+
+// DefaultRateLimit is Paging.RateLimit's default.
+const DefaultRateLimit = time.Minute
 
 // SMTP holds the relay rota sends email through.
 type SMTP struct {

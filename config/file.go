@@ -9,6 +9,7 @@ type fileConfig struct {
 	Log       logSection        `toml:"log"`
 	Twilio    *twilioSection    `toml:"twilio"`
 	SMTP      *smtpSection      `toml:"smtp"`
+	Paging    pagingSection     `toml:"paging"`
 	GitHub    *githubSection    `toml:"github"`
 	Calendar  calendarSection   `toml:"calendar"`
 	People    []personSection   `toml:"people"`
@@ -25,6 +26,10 @@ type serverSection struct {
 	AdminTokenEnv     string `toml:"admin_token_env"`
 	AdminTokenFile    string `toml:"admin_token_file"`
 	ReadsRequireToken bool   `toml:"reads_require_token"`
+}
+
+type pagingSection struct {
+	RateLimit string `toml:"rate_limit"`
 }
 
 type logSection struct {
@@ -77,6 +82,7 @@ type sloSection struct {
 	PagesPerWeek      *int   `toml:"pages_per_week"`
 	OffhoursIncidents *int   `toml:"offhours_incidents"`
 	OffhoursWindow    string `toml:"offhours_window"`
+	InterruptionGap   string `toml:"interruption_gap"`
 }
 
 type rotationSection struct {

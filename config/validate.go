@@ -54,6 +54,7 @@ func (v *validator) build(f *fileConfig) *Config {
 	if f.SMTP != nil {
 		cfg.SMTP = v.smtp(f.SMTP)
 	}
+	cfg.Paging.RateLimit = v.window("paging.rate_limit", f.Paging.RateLimit, DefaultRateLimit, time.Second, time.Hour)
 	cfg.FeedPast = v.window("calendar.past", f.Calendar.Past, 4*rota.Week, 0, 366*rota.Day)
 	cfg.FeedFuture = v.window("calendar.future", f.Calendar.Future, 26*rota.Week, rota.Day, 2*366*rota.Day)
 	cfg.PTORefresh = f.Calendar.PTORefresh
@@ -418,6 +419,17 @@ func (v *validator) slo(path string, s *sloSection) rota.HumanSLO {
 			v.addf(path+".offhours_window", "%q must be between 1d and 366d", s.OffhoursWindow)
 		default:
 			out.OffhoursWindow = d
+		}
+	}
+	if s.InterruptionGap != "" {
+		d, err := rota.ParseDuration(s.InterruptionGap)
+		switch {
+		case err != nil:
+			v.addf(path+".interruption_gap", "%v", err)
+		case d < time.Second || d > rota.Day:
+			v.addf(path+".interruption_gap", "%q must be between 1s and 1d", s.InterruptionGap)
+		default:
+			out.InterruptionGap = d
 		}
 	}
 	return out

@@ -316,7 +316,23 @@ func (e *Engine) runOnce(ctx context.Context, wait bool) error {
 		errs = append(errs, err)
 	}
 	if wait {
+		// Driven by a test's clock: what was just sent is accounted,
+		// and the notices it decided go out, in this one step.
 		e.wg.Wait()
+		if n, err := e.accountPending(ctx); err != nil {
+			errs = append(errs, err)
+		} else if n > 0 {
+			if err := e.deliverDue(ctx, now); err != nil {
+				errs = append(errs, err)
+			}
+			e.wg.Wait()
+		}
+		return errors.Join(errs...)
+	}
+	// Pages recorded by the deliveries of earlier rounds: a delivery
+	// wakes the engine when it is recorded.
+	if _, err := e.accountPending(ctx); err != nil {
+		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
 }

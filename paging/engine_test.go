@@ -334,19 +334,14 @@ func TestRateLimitBundles(t *testing.T) {
 	}
 	// One minute after the first SMS, the four wait no longer: one bundle.
 	h.expect("bundle", h.step(40*time.Second), "sms alice "+strings.Join(ids, ","))
+	// Five incidents reached alice, in one interruption: the bundle came
+	// inside the quiet gap after the first SMS.
 	pages, _ := h.db.Pages(context.Background(), time.Time{})
-	bundled := 0
-	for _, p := range pages {
-		if p.Bundled {
-			bundled++
-		}
+	week, _, _ := h.db.BudgetFacts(context.Background(), "alice", time.Time{}, time.Time{}, h.clock.Now())
+	if len(pages) != 5 || len(week) != 1 {
+		t.Errorf("pages %d, interruptions %d: want 5 and 1", len(pages), len(week))
 	}
-	// The bundle's first alert is the page it made; the others are
-	// bundled duplicates.
-	if len(pages) != 5 || bundled != 3 {
-		t.Errorf("pages %d (%d bundled), want 5 (3 bundled)", len(pages), bundled)
-	}
-	if tl := h.timeline(first.ID + 1); !strings.Contains(tl, "sent in a bundle of 4 alerts") {
+	if tl := h.timeline(first.ID + 1); !strings.Contains(tl, "notified alice (sms), with 3 other incidents in one message") {
 		t.Errorf("timeline:\n%s", tl)
 	}
 }
@@ -441,8 +436,9 @@ func TestReloadKeepsOpenAlertsPolicy(t *testing.T) {
 	h.expect("the new alert pages chloe", h.step(0), fmt.Sprintf("webhook chloe %d", b.ID))
 
 	// Alert a keeps its two-step policy, repeat 1: step 2 after 5m.
-	// (Alert b's new policy repeats its one-minute step once, too.)
-	h.expect("old step 2", h.step(5*time.Minute), fmt.Sprintf("voice alice %d", a.ID), fmt.Sprintf("sms bruno %d", a.ID), fmt.Sprintf("webhook chloe %d", a.ID), fmt.Sprintf("webhook chloe %d", b.ID))
+	// (Alert b's new policy repeats its one-minute step once, too: chloe
+	// gets both in one message.)
+	h.expect("old step 2", h.step(5*time.Minute), fmt.Sprintf("voice alice %d", a.ID), fmt.Sprintf("sms bruno %d", a.ID), fmt.Sprintf("webhook chloe %d,%d", a.ID, b.ID))
 	// Round 2: step 1 names the removed rotation and is skipped at once,
 	// so step 2 runs in the same round.
 	h.expect("round 2 skips to step 2", h.step(10*time.Minute), fmt.Sprintf("sms bruno %d", a.ID), fmt.Sprintf("webhook chloe %d", a.ID))
@@ -460,7 +456,7 @@ func TestReloadKeepsOpenAlertsPolicy(t *testing.T) {
 func TestRunDeliversEachOnce(t *testing.T) {
 	h := newHarness(t)
 	h.db.Now = time.Now
-	engine := paging.New(paging.Options{Store: h.db, Book: h.book, Fallback: h.phone,
+	engine := paging.New(paging.Options{Store: h.db, Book: h.book, Fallback: h.phone, RateLimit: 100 * time.Millisecond,
 		Notifiers: map[string]paging.Notifier{"webhook": h.phone}})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
@@ -490,7 +486,10 @@ func TestRunDeliversEachOnce(t *testing.T) {
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		h.phone.mu.Lock()
-		sent := len(h.phone.sent)
+		sent := 0
+		for _, m := range h.phone.sent {
+			sent += len(m.Incidents)
+		}
 		h.phone.mu.Unlock()
 		if sent >= n || time.Now().After(deadline) {
 			break
@@ -498,12 +497,19 @@ func TestRunDeliversEachOnce(t *testing.T) {
 		time.Sleep(10 * time.Millisecond)
 	}
 	time.Sleep(200 * time.Millisecond)
+	// Webhooks are rate limited and bundled like SMS: a few messages list
+	// the 300 incidents, each exactly once.
 	counts := map[int64]int{}
+	h.phone.mu.Lock()
 	for _, m := range h.phone.sent {
-		counts[m.Incidents[0].ID]++
+		for _, inc := range m.Incidents {
+			counts[inc.ID]++
+		}
 	}
-	if len(counts) != n {
-		t.Errorf("%d alerts notified, want %d", len(counts), n)
+	messages := len(h.phone.sent)
+	h.phone.mu.Unlock()
+	if len(counts) != n || messages >= n {
+		t.Errorf("%d incidents notified in %d messages, want %d in fewer", len(counts), messages, n)
 	}
 	for id, c := range counts {
 		if c != 1 {
@@ -573,14 +579,15 @@ func TestBurnNoticeOncePerWindow(t *testing.T) {
 	for i := 1; i <= 3; i++ {
 		h.trigger("batch", fmt.Sprintf("k%d", i))
 		h.engine.RunOnce(context.Background())
-		h.clock.Advance(2 * time.Minute) // past the SMS rate limit: separate pages
+		h.clock.Advance(31 * time.Minute) // past the quiet gap: separate pages
 	}
 	got := notices()
 	if len(got) != 1 || !strings.Contains(got[0], "bruno (team payments) burned the weekly human budget: 3 pages this week, budget 2.") ||
-		!strings.Contains(got[0], "Services: batch (3).") {
+		!strings.Contains(got[0], "Incidents (3): #1 batch") || !strings.Contains(got[0], "Services: batch (3).") {
 		t.Fatalf("notices: %q", got)
 	}
-	if tl := h.timeline(3); !strings.Contains(tl, "burn: human budget: bruno (team payments) burned the weekly human budget") || !strings.Contains(tl, "Told chloe by webhook.") {
+	if tl := h.timeline(3); !strings.Contains(tl, "burn: human budget: bruno (team payments) burned the weekly human budget") || !strings.Contains(tl, "Telling chloe by webhook.") ||
+		!strings.Contains(tl, "notified: told chloe of the human budget (webhook)") {
 		t.Errorf("timeline:\n%s", tl)
 	}
 	// A restarted engine on the same database: the fourth page does not
@@ -593,7 +600,7 @@ func TestBurnNoticeOncePerWindow(t *testing.T) {
 	}
 	h.clock.Advance(7 * 24 * time.Hour)
 	for i := 5; i <= 7; i++ {
-		h.clock.Advance(2 * time.Minute)
+		h.clock.Advance(31 * time.Minute)
 		h.trigger("batch", fmt.Sprintf("k%d", i))
 		h.engine.RunOnce(context.Background())
 	}
@@ -658,7 +665,7 @@ func TestHandoverSummary(t *testing.T) {
 	h.clock.t = time.Date(2026, 3, 5, 12, 0, 0, 0, time.UTC)
 	a := h.trigger("api", "k1")
 	h.engine.RunOnce(context.Background())
-	h.clock.Advance(2 * time.Minute)
+	h.clock.Advance(40 * time.Minute) // past the quiet gap: two pages
 	h.trigger("api", "k2")
 	h.engine.RunOnce(context.Background())
 	h.engine.SetStatus(context.Background(), a.ID, rota.ActionResolve, "alice")
@@ -673,7 +680,7 @@ func TestHandoverSummary(t *testing.T) {
 	for _, m := range sent {
 		if strings.HasPrefix(m.Text, "rota handover on primary") {
 			to = append(to, m.Person)
-			for _, want := range []string{"alice hands over to bruno", "Last shift: 2 pages, 0 off-hours.", "Open: #2 api 5xx above 2% on k2.", "alice: 0/2 pages this week", "bruno: 0/2 pages this week"} {
+			for _, want := range []string{"alice hands over to bruno", "Last shift: 2 pages, 0 off-hours incidents.", "Open: #2 api 5xx above 2% on k2.", "alice: 0/2 pages this week", "bruno: 0/2 pages this week"} {
 				if !strings.Contains(m.Text, want) {
 					t.Errorf("summary lacks %q: %s", want, m.Text)
 				}

@@ -6,5 +6,7 @@ import (
 	"github.com/rotahq/rota"
 )
 
-// Account exposes account to the benchmarks of package paging_test.
-func (e *Engine) Account(ctx context.Context, page rota.Page) { e.account(ctx, page) }
+// DecideBurns exposes decideBurns to the benchmarks of package paging_test.
+func (e *Engine) DecideBurns(ctx context.Context, it rota.AccountItem) ([]rota.BurnNotice, error) {
+	return e.decideBurns(ctx, it)
+}

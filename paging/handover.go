@@ -52,23 +52,25 @@ func (e *Engine) SummarizeHandovers(ctx context.Context) {
 
 func (e *Engine) handoverText(ctx context.Context, rot *rota.Rotation, out, in rota.Shift, now time.Time) (string, error) {
 	org := e.book.Roster().Org()
-	pages, err := e.burns.PersonPages(ctx, out.Person, out.Start)
+	// The outgoing shift's pages (interruptions) and the incidents that
+	// reached them outside business hours.
+	pages, err := e.burns.Interruptions(ctx, []string{out.Person}, out.Start, out.End.Add(-time.Millisecond))
 	if err != nil {
 		return "", err
 	}
-	var counted, off int
-	outP := org.Person(out.Person)
-	for _, pg := range pages {
-		if policy.Counted(pg) && pg.At.Before(out.End) {
-			counted++
-			if outP != nil && policy.OffHours(outP, pg.At) {
-				off++
-			}
+	reached, err := e.burns.PersonPages(ctx, out.Person, out.Start)
+	if err != nil {
+		return "", err
+	}
+	counted, off := len(pages), 0
+	for _, pg := range reached {
+		if pg.OffHours && pg.At.Before(out.End) {
+			off++
 		}
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "rota handover on %s: %s hands over to %s. Last shift: %d %s, %d off-hours.", rot.Name, out.Person, in.Person,
-		counted, pluralize(counted, "page", "pages"), off)
+	fmt.Fprintf(&b, "rota handover on %s: %s hands over to %s. Last shift: %d %s, %d off-hours %s.", rot.Name, out.Person, in.Person,
+		counted, pluralize(counted, "page", "pages"), off, pluralize(off, "incident", "incidents"))
 	if team := org.Team(rot.Team); team != nil {
 		var open []string
 		for _, svc := range org.Services {
@@ -93,12 +95,13 @@ func (e *Engine) handoverText(ctx context.Context, rot *rota.Rotation, out, in r
 			if p == nil {
 				continue
 			}
-			ps, err := e.burns.PersonPages(ctx, name, now.Add(-team.SLO.OffhoursWindow))
+			weekFrom, offFrom := policy.BudgetWindows(p, team.SLO, now)
+			week, offHours, err := e.burns.BudgetFacts(ctx, name, weekFrom, offFrom, now)
 			if err != nil {
 				return "", err
 			}
-			st := policy.Account(p, team.SLO, ps, now)
-			fmt.Fprintf(&b, " %s: %d/%d pages this week, %d/%d off-hours in %s.", name, st.WeekPages, st.WeekBudget, st.OffHours, st.OffBudget, rota.FormatDuration(st.OffWindow))
+			st := policy.Account(p, team.SLO, week, offHours, now)
+			fmt.Fprintf(&b, " %s: %d/%d pages this week, %d/%d off-hours incidents in %s.", name, st.WeekPages, st.WeekBudget, st.OffHours, st.OffBudget, rota.FormatDuration(st.OffWindow))
 		}
 	}
 	return b.String(), nil

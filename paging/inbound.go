@@ -227,7 +227,7 @@ func (e *Engine) HandleStatus(ctx context.Context, r rota.ProviderReport) error 
 }
 
 // Tell sends a person a message that is not a page (a swap, a reminder)
-// through their first webhook, Slack or SMS contact, at once and once:
+// through their first contact method for text (not a call), at once and once:
 // best effort, outside the outbox. It returns the channel used, or an
 // error when the person has no such contact or the send failed.
 func (e *Engine) Tell(ctx context.Context, person, text string) (string, error) {
@@ -236,8 +236,8 @@ func (e *Engine) Tell(ctx context.Context, person, text string) (string, error) 
 		return "", rota.Errorf(rota.ENOTFOUND, "no person named %q", person)
 	}
 	for _, c := range p.Contacts {
-		if c.Type != rota.ContactWebhook && c.Type != rota.ContactSlack && c.Type != rota.ContactSMS {
-			continue
+		if c.Type == rota.ContactVoice {
+			continue // text, not a call
 		}
 		n := e.opts.Notifiers[c.Type]
 		if n == nil {
@@ -252,5 +252,5 @@ func (e *Engine) Tell(ctx context.Context, person, text string) (string, error) 
 		}
 		return c.Type, nil
 	}
-	return "", rota.Errorf(rota.ENOTFOUND, "%s has no webhook, Slack or SMS contact", person)
+	return "", rota.Errorf(rota.ENOTFOUND, "%s has no contact method for text (only calls)", person)
 }

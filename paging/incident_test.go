@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/rotahq/rota"
+	"github.com/rotahq/rota/paging"
 )
 
 // TestStormIsOneIncident: an Alertmanager group of 20 alerts arriving over
@@ -52,9 +53,13 @@ func TestStormIsOneIncident(t *testing.T) {
 	if inc.AlertCount != 25 || inc.Severity != "critical" || inc.Status != rota.StatusTriggered {
 		t.Fatalf("incident: %+v", inc)
 	}
+	// Charged one page: one incident reached her, in one interruption.
 	pages, _ := h.db.Pages(ctx, time.Time{})
 	if len(pages) != 1 || pages[0].Person != "alice" {
 		t.Errorf("pages: %+v, want alice's one", pages)
+	}
+	if week, _, _ := h.db.BudgetFacts(ctx, "alice", time.Time{}, time.Time{}, h.clock.Now()); len(week) != 1 {
+		t.Errorf("interruptions: %+v, want one", week)
 	}
 	if tl := h.timeline(inc.ID); strings.Count(tl, "alert: alert from") != 24 || !strings.Contains(tl, "(25 alerts)") {
 		t.Errorf("timeline:\n%s", tl)
@@ -149,5 +154,42 @@ func TestQuietIncidentWakesForUrgentAlert(t *testing.T) {
 	h.expect("the critical alert pages at once", h.step(0), fmt.Sprintf("sms alice %d", res.Incident.ID))
 	if got := h.alert(res.Incident.ID); got.Severity != "critical" || got.AlertCount != 2 {
 		t.Errorf("%+v", got)
+	}
+}
+
+// TestAccountingAfterCrash: pages recorded by an engine that never
+// accounted them (it crashed between the two) are accounted by the next
+// one: the burn is recorded and the manager told, once, however often the
+// engine runs.
+func TestAccountingAfterCrash(t *testing.T) {
+	h := newHarness(t)
+	ctx := context.Background()
+	// The harness's engine has no BurnStore: it records pages and never
+	// accounts them, as one killed between the two would.
+	for i := 1; i <= 3; i++ {
+		h.trigger("batch", fmt.Sprintf("k%d", i))
+		h.step(0)
+		h.clock.Advance(31 * time.Minute)
+	}
+	items, err := h.db.PendingAccounting(ctx, 10)
+	if err != nil || len(items) != 3 {
+		t.Fatalf("pending: %+v %v", items, err)
+	}
+	h.phone.take()
+	restarted := paging.New(paging.Options{Store: h.db, Book: h.book, Now: h.clock.Now, Fallback: h.phone, Burns: h.db,
+		Notifiers: map[string]paging.Notifier{"sms": h.phone, "voice": h.phone, "webhook": h.phone}})
+	for i := 0; i < 3; i++ {
+		if err := restarted.RunOnce(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := h.phone.take(); len(got) != 1 || got[0] != "webhook chloe " {
+		t.Errorf("sent %q, want chloe's one notice", got)
+	}
+	if items, _ := h.db.PendingAccounting(ctx, 10); len(items) != 0 {
+		t.Errorf("still pending: %+v", items)
+	}
+	if tl := h.timeline(3); !strings.Contains(tl, "burn: human budget: bruno (team payments) burned the weekly human budget: 3 pages this week") {
+		t.Errorf("timeline:\n%s", tl)
 	}
 }

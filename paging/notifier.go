@@ -32,6 +32,9 @@ type Message struct {
 	Reason string
 	// Shadow marks a learner's copy, which they cannot acknowledge.
 	Shadow bool
+	// Notice marks a message to a manager (a human budget burned): Text
+	// alone, no incident to answer.
+	Notice bool
 	// Now is when the message is sent, for "triggered 3 minutes ago".
 	Now time.Time
 }
@@ -82,7 +85,11 @@ func (n LogNotifier) Notify(ctx context.Context, m Message) (Receipt, error) {
 	for i, a := range m.Incidents {
 		ids[i] = a.ID
 	}
-	n.Log.Info("notification", "channel", m.Channel, "person", m.Person, "to", m.Address, "alerts", ids, "text", m.Text)
+	kind := "page"
+	if m.Notice {
+		kind = "notice"
+	}
+	n.Log.Info("notification", "kind", kind, "channel", m.Channel, "person", m.Person, "to", m.Address, "incidents", ids, "text", m.Text)
 	return Receipt{}, nil
 }
 

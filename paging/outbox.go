@@ -10,10 +10,13 @@ import (
 	"github.com/rotahq/rota/policy"
 )
 
-// rateLimited reports whether a channel interrupts a person by phone: SMS
-// and voice are held to one per person per RateLimit and bundled.
-func rateLimited(channel string) bool {
-	return channel == rota.ContactSMS || channel == rota.ContactVoice
+// rateLimited reports whether a notification is held to one message per
+// person and channel per RateLimit, what arrives sooner bundled into the
+// next: every page, on every channel, so that a storm is a few messages
+// listing incidents, never a post per alert. Managers' notices are rare
+// and go alone.
+func rateLimited(n rota.Notification) bool {
+	return n.Kind != rota.KindNotice
 }
 
 // batch is notifications sent as one message: one notification, or those
@@ -48,13 +51,25 @@ func (e *Engine) deliverDue(ctx context.Context, now time.Time) error {
 			continue
 		}
 		e.metrics.lag.Observe(now.Sub(n.NextAttempt).Seconds())
-		if !rateLimited(n.Channel) {
+		if !rateLimited(n) {
 			batches = append(batches, &batch{key: [2]string{n.Person, n.Channel}, notes: []rota.Notification{n}})
 			continue
 		}
 		key := [2]string{n.Person, n.Channel}
 		if next := e.lastSent[key].Add(e.opts.RateLimit); now.Before(next) {
-			deferred = append(deferred, rota.Delivery{NotificationID: n.ID, IncidentID: n.IncidentID, Outcome: rota.DeliveryDeferred, NextAttempt: next})
+			d := rota.Delivery{NotificationID: n.ID, IncidentID: n.IncidentID, Outcome: rota.DeliveryDeferred, NextAttempt: next}
+			if n.NextAttempt.Before(next) && n.Attempts == 0 && !n.Shadow {
+				// Said once, when first held: the step said whom it
+				// pages, the timeline says when it will reach them.
+				why := ""
+				if n.Reason != "" {
+					why = " (the page to a deploy's author)"
+				}
+				d.Events = []rota.IncidentEvent{{IncidentID: n.IncidentID, At: now, Kind: rota.EventHeld, Actor: n.Person,
+					Message: fmt.Sprintf("%s to %s%s held by the rate limit until %s: one message per %s", n.Channel, n.Person, why,
+						next.In(e.zone(n.Person)).Format("15:04:05 MST"), rota.FormatDuration(e.opts.RateLimit))}}
+			}
+			deferred = append(deferred, d)
 			e.metrics.notifications.WithLabelValues(n.Channel, rota.DeliveryDeferred).Inc()
 			continue
 		}
@@ -70,7 +85,7 @@ func (e *Engine) deliverDue(ctx context.Context, now time.Time) error {
 		for _, n := range b.notes {
 			e.inflight[n.ID] = true
 		}
-		if rateLimited(b.key[1]) {
+		if rateLimited(b.notes[0]) {
 			// Claimed now, so that the next round holds further
 			// notifications for this person back while this one is
 			// being sent.
@@ -118,29 +133,44 @@ func (e *Engine) deliver(ctx context.Context, b *batch) {
 		e.metrics.notifications.WithLabelValues(b.key[1], d.Outcome).Inc()
 	}
 	// A page's off-hours status is judged now, by the person's hours of
-	// this moment, and kept: accounting counts rather than rereads.
+	// this moment, and kept, with the quiet gap that makes it an
+	// interruption: accounting counts rather than rereads.
 	org := e.book.Roster().Org()
 	for i := range ds {
 		if pg := ds[i].Page; pg != nil {
 			if p := org.Person(pg.Person); p != nil {
 				pg.OffHours = policy.OffHours(p, ds[i].At)
 			}
+			pg.Gap = interruptionGap(org, pg.Person)
 		}
 	}
 	if err := e.store.RecordDeliveries(context.WithoutCancel(ctx), ds); err != nil {
 		// The notifications stay pending and are sent again: at least once.
 		e.log.Error("cannot record deliveries", "err", err, "notifications", len(b.notes))
-		return
 	}
-	accountStart := time.Now()
-	for _, d := range ds {
-		if d.Page != nil {
-			pg := *d.Page
-			pg.At = d.At
-			e.account(context.WithoutCancel(ctx), pg)
+}
+
+// interruptionGap is a person's quiet gap: the shortest of their teams'
+// (a page to someone in two teams interrupts them by either's measure).
+func interruptionGap(org *rota.Org, person string) time.Duration {
+	gap := time.Duration(0)
+	for _, t := range org.Teams {
+		if member(t.Members, person) && t.SLO.InterruptionGap > 0 && (gap == 0 || t.SLO.InterruptionGap < gap) {
+			gap = t.SLO.InterruptionGap
 		}
 	}
-	e.metrics.accounting.Observe(time.Since(accountStart).Seconds())
+	if gap == 0 {
+		gap = rota.DefaultInterruptionGap
+	}
+	return gap
+}
+
+// zone is a person's time zone, for times on the timeline.
+func (e *Engine) zone(person string) *time.Location {
+	if p := e.book.Roster().Org().Person(person); p != nil && p.Location != nil {
+		return p.Location
+	}
+	return time.UTC
 }
 
 func sentAny(ds []rota.Delivery) bool {
@@ -155,7 +185,10 @@ func sentAny(ds []rota.Delivery) bool {
 // attempt sends a batch and returns the delivery outcome of each of its
 // notifications.
 func (e *Engine) attempt(ctx context.Context, b *batch) []rota.Delivery {
-	// Load the alerts: skip those no longer triggered, and order the
+	if first := b.notes[0]; first.Kind == rota.KindNotice {
+		return e.attemptNotice(ctx, first)
+	}
+	// Load the incidents: skip those no longer triggered, and order the
 	// bundle oldest first.
 	var alerts []rota.Incident
 	seen := map[int64]bool{}
@@ -168,7 +201,9 @@ func (e *Engine) attempt(ctx context.Context, b *batch) []rota.Delivery {
 			return nil
 		}
 		if a.Status != rota.StatusTriggered {
-			ds = append(ds, rota.Delivery{NotificationID: n.ID, IncidentID: n.IncidentID, Outcome: rota.DeliveryCancelled, Error: "incident " + string(a.Status)})
+			ds = append(ds, rota.Delivery{NotificationID: n.ID, IncidentID: n.IncidentID, Outcome: rota.DeliveryCancelled, Error: "incident " + string(a.Status),
+				Events: []rota.IncidentEvent{{IncidentID: n.IncidentID, At: e.now(), Kind: rota.EventNotSent, Actor: n.Person,
+					Message: fmt.Sprintf("%s to %s not sent: the incident was %s first", n.Channel, n.Person, a.Status)}}})
 			continue
 		}
 		live = append(live, n)
@@ -218,21 +253,18 @@ func (e *Engine) attempt(ctx context.Context, b *batch) []rota.Delivery {
 				e.metrics.firstNotify.Observe(now.Sub(a.CreatedAt).Seconds())
 			}
 		}
-		bundled := len(alerts) > 1
 		for i, n := range live {
-			ev := fmt.Sprintf("%s to %s sent", n.Channel, n.Person)
-			if bundled {
-				ev = fmt.Sprintf("%s to %s sent in a bundle of %d alerts", n.Channel, n.Person, len(alerts))
+			ev := fmt.Sprintf("notified %s (%s)", n.Person, n.Channel)
+			if len(alerts) > 1 {
+				ev += fmt.Sprintf(", with %s in one message", pluralize(len(alerts)-1, "1 other incident", fmt.Sprintf("%d other incidents", len(alerts)-1)))
 			}
-			// The bundle interrupted the person once: its first alert is
-			// the page, the others are bundled duplicates.
 			d := rota.Delivery{NotificationID: n.ID, IncidentID: n.IncidentID, Outcome: rota.DeliverySent, At: now, BundleID: first.ID, ExternalID: receipt.ID,
-				Page:   &rota.Page{IncidentID: n.IncidentID, Person: n.Person, Channel: n.Channel, Bundled: bundled && n.IncidentID != alerts[0].ID},
+				Page:   &rota.Page{IncidentID: n.IncidentID, Person: n.Person, Channel: n.Channel},
 				Events: []rota.IncidentEvent{{IncidentID: n.IncidentID, At: now, Kind: rota.EventNotified, Actor: n.Person, Message: ev}}}
 			if n.Shadow {
 				// A learner's copy interrupts nobody on call: no page.
 				d.Page = nil
-				d.Events[0].Message = fmt.Sprintf("shadow copy by %s to %s sent", n.Channel, n.Person)
+				d.Events[0].Message = fmt.Sprintf("shadow copy to %s (%s)", n.Person, n.Channel)
 			}
 			if i > 0 && live[i-1].IncidentID == n.IncidentID {
 				d.Events = nil
@@ -241,9 +273,15 @@ func (e *Engine) attempt(ctx context.Context, b *batch) []rota.Delivery {
 		}
 		return ds
 	}
+	return append(ds, e.failed(live, err, now)...)
+}
 
+// failed decides what becomes of notifications whose send failed: a retry
+// with backoff, or, given up, their person's next contact method at once.
+func (e *Engine) failed(notes []rota.Notification, err error, now time.Time) []rota.Delivery {
+	var ds []rota.Delivery
 	// A failure applies to every notification of the batch alike.
-	for _, n := range live {
+	for _, n := range notes {
 		attempts := n.Attempts + 1
 		if !IsPermanent(err) && attempts < e.opts.MaxAttempts {
 			ds = append(ds, rota.Delivery{NotificationID: n.ID, IncidentID: n.IncidentID, Outcome: rota.DeliveryRetry, Error: err.Error(),
@@ -275,6 +313,31 @@ func (e *Engine) nextContact(n rota.Notification) *rota.Notification {
 		return nil
 	}
 	c := p.Contacts[n.ContactIndex+1]
+	if n.Kind == rota.KindNotice && c.Type == rota.ContactVoice {
+		// A notice is text: skip a call.
+		return e.nextContact(rota.Notification{IncidentID: n.IncidentID, Person: n.Person, ContactIndex: n.ContactIndex + 1, Wave: n.Wave,
+			Kind: n.Kind, Body: n.Body})
+	}
 	return &rota.Notification{IncidentID: n.IncidentID, Person: n.Person, Channel: c.Type, Address: c.Address,
-		ContactIndex: n.ContactIndex + 1, Wave: n.Wave, Status: rota.NotifyPending, Reason: n.Reason}
+		ContactIndex: n.ContactIndex + 1, Wave: n.Wave, Status: rota.NotifyPending, Reason: n.Reason, Kind: n.Kind, Body: n.Body}
+}
+
+// attemptNotice sends a manager's notice: its text alone, whatever became
+// of the incident that caused it.
+func (e *Engine) attemptNotice(ctx context.Context, n rota.Notification) []rota.Delivery {
+	notifier := e.opts.Notifiers[n.Channel]
+	if notifier == nil {
+		notifier = e.opts.Fallback
+	}
+	sctx, cancel := context.WithTimeout(ctx, e.opts.SendTimeout)
+	receipt, err := notifier.Notify(sctx, Message{NotificationID: n.ID, Person: n.Person, Channel: n.Channel, Address: n.Address,
+		Text: n.Body, Notice: true, Now: e.now()})
+	cancel()
+	now := e.now()
+	if err != nil {
+		return e.failed([]rota.Notification{n}, err, now)
+	}
+	return []rota.Delivery{{NotificationID: n.ID, IncidentID: n.IncidentID, Outcome: rota.DeliverySent, At: now, BundleID: n.ID, ExternalID: receipt.ID,
+		Events: []rota.IncidentEvent{{IncidentID: n.IncidentID, At: now, Kind: rota.EventNotified, Actor: n.Person,
+			Message: fmt.Sprintf("told %s of the human budget (%s)", n.Person, n.Channel)}}}}
 }

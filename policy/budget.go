@@ -1,7 +1,6 @@
 package policy
 
 import (
-	"sort"
 	"time"
 
 	"github.com/rotahq/rota"
@@ -12,6 +11,8 @@ import (
 const (
 	BudgetWeekly   = "weekly"
 	BudgetOffHours = "offhours"
+	// BudgetTeamWarning is a team's warning at 80% of its weekly pages.
+	BudgetTeamWarning = "team-weekly-80"
 )
 
 // WeekStart returns the start of the ISO week (Monday 00:00) holding t in
@@ -42,38 +43,37 @@ func SleepHours(p *rota.Person, t time.Time) bool {
 	return h >= 22 || h < 8
 }
 
-// Counted reports whether a page counts against the budget: a bundled
-// duplicate does not (the bundle's first alert counted the interruption).
-func Counted(pg rota.Page) bool { return !pg.Bundled }
-
 // BudgetState is a person's budgets at an instant.
 type BudgetState struct {
 	Person string
 	// The ISO week holding now, in the person's zone.
-	WeekStart    time.Time
-	WeekPages    int
-	WeekBudget   int
-	OffHours     int // off-hours pages in the rolling window ending now
+	WeekStart time.Time
+	// WeekPages counts interruptions this week.
+	WeekPages  int
+	WeekBudget int
+	// OffHours counts off-hours incidents in the rolling window ending
+	// now; SleepHours those that reached them between 22:00 and 08:00.
+	OffHours     int
 	OffBudget    int
 	OffWindow    time.Duration
-	SleepHours   int // of those, between 22:00 and 08:00
+	SleepHours   int
 	WeekBurned   bool
 	OffHoursBurn bool
 }
 
-// Account returns p's budget state at now from their pages (any order).
-func Account(p *rota.Person, slo rota.HumanSLO, pages []rota.Page, now time.Time) BudgetState {
+// Account returns p's budget state at now from their interruptions and
+// the incidents that reached them (any order).
+func Account(p *rota.Person, slo rota.HumanSLO, interruptions, pages []rota.Page, now time.Time) BudgetState {
 	st := BudgetState{Person: p.Name, WeekStart: WeekStart(now, p.Location), WeekBudget: slo.PagesPerWeek,
 		OffBudget: slo.OffhoursIncidents, OffWindow: slo.OffhoursWindow}
 	weekEnd := NextWeek(st.WeekStart, p.Location)
-	for _, pg := range pages {
-		if !Counted(pg) || pg.Person != p.Name || pg.At.After(now) {
-			continue
-		}
-		if !pg.At.Before(st.WeekStart) && pg.At.Before(weekEnd) {
+	for _, pg := range interruptions {
+		if pg.Person == p.Name && !pg.At.After(now) && !pg.At.Before(st.WeekStart) && pg.At.Before(weekEnd) {
 			st.WeekPages++
 		}
-		if pg.At.After(now.Add(-slo.OffhoursWindow)) && OffHours(p, pg.At) {
+	}
+	for _, pg := range pages {
+		if pg.Person == p.Name && pg.OffHours && !pg.At.After(now) && pg.At.After(now.Add(-slo.OffhoursWindow)) {
 			st.OffHours++
 			if SleepHours(p, pg.At) {
 				st.SleepHours++
@@ -92,56 +92,36 @@ type Burn struct {
 	Budget string // BudgetWeekly or BudgetOffHours
 	// Window is the budget window the burn belongs to: the ISO week's
 	// start for the weekly budget; for the off-hours budget, the start of
-	// the rolling window the burning page closed.
+	// the rolling window the burning incident closed.
 	Window time.Time
 	At     time.Time
 	Limit  int
-	// Pages are the counted pages in the window, oldest first: those
-	// that burned it.
+	// Pages are what burned it, oldest first: the week's interruptions,
+	// or the window's off-hours incidents.
 	Pages []rota.Page
 }
 
-// Burns returns the budgets page takes p over, given p's other pages: the
-// weekly budget when it is one past pages_per_week in its ISO week, the
-// off-hours budget when an off-hours page is one past offhours_incidents
-// in the rolling window ending at it. Exactly at the budget is not a burn.
-func Burns(p *rota.Person, team string, slo rota.HumanSLO, pages []rota.Page, page rota.Page) []Burn {
-	if !Counted(page) {
-		return nil
-	}
-	all := append([]rota.Page(nil), pages...)
-	seen := false
-	for _, pg := range all {
-		if pg.IncidentID == page.IncidentID && pg.Person == page.Person {
-			seen = true
-		}
-	}
-	if !seen {
-		all = append(all, page)
-	}
-	sort.Slice(all, func(i, j int) bool { return all[i].At.Before(all[j].At) })
+// BudgetWindows returns where accounting an item at at reads from: the
+// start of its ISO week in p's zone, and the start of the rolling
+// off-hours window ending at it (exclusive).
+func BudgetWindows(p *rota.Person, slo rota.HumanSLO, at time.Time) (week, offHours time.Time) {
+	return WeekStart(at, p.Location), at.Add(-slo.OffhoursWindow)
+}
+
+// Burns returns the budgets an accounted item takes p over, given their
+// interruptions of its week up to it and their off-hours incidents in the
+// rolling window ending at it (as BudgetWindows bounds them): the weekly
+// budget when the item's interruption is one past pages_per_week, the
+// off-hours budget when its off-hours incident is one past
+// offhours_incidents. Exactly at the budget is not a burn.
+func Burns(p *rota.Person, team string, slo rota.HumanSLO, item rota.AccountItem, week, offHours []rota.Page) []Burn {
 	var out []Burn
-	ws := WeekStart(page.At, p.Location)
-	var week []rota.Page
-	for _, pg := range all {
-		if Counted(pg) && !pg.At.Before(ws) && !pg.At.After(page.At) {
-			week = append(week, pg)
-		}
+	ws, from := BudgetWindows(p, slo, item.At)
+	if item.Interruption && len(week) == slo.PagesPerWeek+1 {
+		out = append(out, Burn{Person: p.Name, Team: team, Budget: BudgetWeekly, Window: ws, At: item.At, Limit: slo.PagesPerWeek, Pages: week})
 	}
-	if len(week) == slo.PagesPerWeek+1 {
-		out = append(out, Burn{Person: p.Name, Team: team, Budget: BudgetWeekly, Window: ws, At: page.At, Limit: slo.PagesPerWeek, Pages: week})
-	}
-	if OffHours(p, page.At) {
-		from := page.At.Add(-slo.OffhoursWindow)
-		var off []rota.Page
-		for _, pg := range all {
-			if Counted(pg) && pg.At.After(from) && !pg.At.After(page.At) && OffHours(p, pg.At) {
-				off = append(off, pg)
-			}
-		}
-		if len(off) == slo.OffhoursIncidents+1 {
-			out = append(out, Burn{Person: p.Name, Team: team, Budget: BudgetOffHours, Window: from, At: page.At, Limit: slo.OffhoursIncidents, Pages: off})
-		}
+	if item.OffHours && len(offHours) == slo.OffhoursIncidents+1 {
+		out = append(out, Burn{Person: p.Name, Team: team, Budget: BudgetOffHours, Window: from, At: item.At, Limit: slo.OffhoursIncidents, Pages: offHours})
 	}
 	return out
 }

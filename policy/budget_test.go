@@ -61,7 +61,23 @@ func TestWeekStart(t *testing.T) {
 }
 
 func page(id int64, p *rota.Person, at time.Time) rota.Page {
-	return rota.Page{IncidentID: id, Person: p.Name, At: at}
+	return rota.Page{IncidentID: id, Person: p.Name, At: at, OffHours: OffHours(p, at)}
+}
+
+// facts reads from a history what the store would for an item: the
+// interruptions of its week up to it, the off-hours incidents of the
+// rolling window ending at it.
+func facts(p *rota.Person, slo rota.HumanSLO, history []rota.Page, item rota.AccountItem) (week, off []rota.Page) {
+	ws, from := BudgetWindows(p, slo, item.At)
+	for _, pg := range history {
+		if !pg.At.Before(ws) && !pg.At.After(item.At) {
+			week = append(week, pg)
+		}
+		if pg.OffHours && pg.At.After(from) && !pg.At.After(item.At) {
+			off = append(off, pg)
+		}
+	}
+	return week, off
 }
 
 func TestBurns(t *testing.T) {
@@ -85,11 +101,9 @@ func TestBurns(t *testing.T) {
 			[]rota.Page{page(1, p, mon("2026-03-23 10:00")), page(2, p, mon("2026-03-24 10:00"))}, page(3, p, mon("2026-03-29 23:30")), []string{BudgetWeekly}, 3},
 		{"the fourth page does not burn again",
 			[]rota.Page{page(1, p, mon("2026-03-09 10:00")), page(2, p, mon("2026-03-10 10:00")), page(3, p, mon("2026-03-10 11:00"))}, page(4, p, mon("2026-03-11 10:00")), nil, 0},
-		{"bundled duplicates are not pages",
-			[]rota.Page{page(1, p, mon("2026-03-09 10:00")), {IncidentID: 2, Person: "bob", At: mon("2026-03-09 10:00"), Bundled: true}}, page(3, p, mon("2026-03-10 10:00")), nil, 0},
-		{"a repeat of a page already counted is not counted twice",
-			[]rota.Page{page(1, p, mon("2026-03-09 10:00")), page(2, p, mon("2026-03-10 10:00"))}, page(2, p, mon("2026-03-10 10:00")), nil, 0},
-		{"a first off-hours page is within the budget",
+		{"a later page accounted late does not change an earlier one's",
+			[]rota.Page{page(1, p, mon("2026-03-09 10:00")), page(3, p, mon("2026-03-11 10:00"))}, page(2, p, mon("2026-03-10 10:00")), nil, 0},
+		{"a first off-hours incident is within the budget",
 			nil, page(1, p, mon("2026-03-10 17:01")), nil, 0},
 		{"16:59 is business hours: no off-hours burn",
 			[]rota.Page{page(1, p, mon("2026-01-10 03:00"))}, page(2, p, mon("2026-03-10 16:59")), nil, 0},
@@ -102,7 +116,9 @@ func TestBurns(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got := Burns(p, "payments", slo, tt.before, tt.page)
+			item := rota.AccountItem{Person: p.Name, IncidentID: tt.page.IncidentID, At: tt.page.At, Interruption: true, OffHours: tt.page.OffHours}
+			week, off := facts(p, slo, append(tt.before, tt.page), item)
+			got := Burns(p, "payments", slo, item, week, off)
 			var kinds []string
 			for _, b := range got {
 				kinds = append(kinds, b.Budget)
@@ -115,19 +131,27 @@ func TestBurns(t *testing.T) {
 			}
 		})
 	}
+	// An off-hours incident that joined an ongoing interruption burns the
+	// six-month budget, not the weekly one.
+	item := rota.AccountItem{Person: p.Name, IncidentID: 2, At: mon("2026-03-10 23:00"), OffHours: true}
+	week, off := facts(p, slo, []rota.Page{page(1, p, mon("2026-01-10 03:00")), page(7, p, mon("2026-03-09 10:00")),
+		page(8, p, mon("2026-03-09 11:00")), page(9, p, mon("2026-03-10 22:50"))}, item)
+	if got := Burns(p, "payments", slo, item, week, off); len(got) != 1 || got[0].Budget != BudgetOffHours {
+		t.Errorf("off-hours incident inside an interruption: %+v", got)
+	}
 }
 
 func TestAccount(t *testing.T) {
 	p := bob(t)
-	pages := []rota.Page{
+	interruptions := []rota.Page{
 		page(1, p, at(t, p, "2026-03-09 10:00")),
-		page(2, p, at(t, p, "2026-03-10 23:30")), // off-hours, sleep hours
-		page(3, p, at(t, p, "2026-03-11 18:00")), // off-hours
-		{IncidentID: 4, Person: "bob", At: at(t, p, "2026-03-11 18:00"), Bundled: true},
+		page(2, p, at(t, p, "2026-03-10 23:30")),
+		page(3, p, at(t, p, "2026-03-11 18:00")),
 		page(5, p, at(t, p, "2026-03-02 10:00")), // last week
 	}
-	st := Account(p, rota.DefaultHumanSLO(), pages, at(t, p, "2026-03-12 12:00"))
-	if st.WeekPages != 3 || !st.WeekBurned || st.OffHours != 2 || st.SleepHours != 1 || !st.OffHoursBurn {
+	pages := append(interruptions, page(4, p, at(t, p, "2026-03-11 18:05"))) // joined the interruption of 3
+	st := Account(p, rota.DefaultHumanSLO(), interruptions, pages, at(t, p, "2026-03-12 12:00"))
+	if st.WeekPages != 3 || !st.WeekBurned || st.OffHours != 3 || st.SleepHours != 1 || !st.OffHoursBurn {
 		t.Errorf("%+v", st)
 	}
 }

@@ -1,45 +1,44 @@
 package policy
 
 import (
+	"fmt"
 	"sort"
 	"time"
 
 	"github.com/rotahq/rota"
 )
 
-// ReportInput is what a team's human-SLO report is computed from.
+// ReportInput is what a team's human-SLO report is computed from: the
+// team over [From, To), and what the store read for it.
 type ReportInput struct {
 	Team     *rota.Team
 	Org      *rota.Org
 	From, To time.Time
-	// Pages of the team's members from From minus the off-hours window
-	// to To; Alerts of the team's services created in [From, To) and of
-	// every page; Burns of the team in [From, To); Avoided are the quiet
-	// hours notes in [From, To).
-	Pages   []rota.Page
-	Alerts  map[int64]rota.Incident
-	Burns   []rota.BurnRecord
-	Avoided []rota.IncidentEvent
+	Data     rota.ReportData
 }
 
-// Report is a team's human-SLO report.
+// Report is a team's human-SLO report. Alerts, incidents and pages are
+// told apart: alerts are signals, incidents what people responded to,
+// pages (interruptions) what the weekly budget counts.
 type Report struct {
-	Team      string          `json:"team"`
-	From      time.Time       `json:"from"`
-	To        time.Time       `json:"to"`
-	SLO       SLOJSON         `json:"slo"`
-	Weeks     []time.Time     `json:"weeks"`
-	People    []PersonReport  `json:"people"`
-	Services  []Count         `json:"noisy_services"`
-	Alerts    []Count         `json:"noisy_alerts"`
-	MTTA      Seconds         `json:"mtta_seconds"`
-	MTTR      Seconds         `json:"mttr_seconds"`
-	Acked     int             `json:"alerts_acknowledged"`
-	Resolved  int             `json:"alerts_resolved"`
-	AlertsIn  int             `json:"alerts"`
-	Burns     []BurnSummary   `json:"burns"`
-	Avoided   int             `json:"offhours_pages_avoided"`
-	TeamWeeks []TeamWeekCount `json:"team_weeks"`
+	Team          string          `json:"team"`
+	From          time.Time       `json:"from"`
+	To            time.Time       `json:"to"`
+	SLO           SLOJSON         `json:"slo"`
+	Weeks         []time.Time     `json:"weeks"`
+	People        []PersonReport  `json:"people"`
+	Services      []Count         `json:"noisy_services"`
+	Alerts        []Count         `json:"noisy_alerts"`
+	MTTA          Seconds         `json:"mtta_seconds"`
+	MTTR          Seconds         `json:"mttr_seconds"`
+	Acked         int             `json:"incidents_acknowledged"`
+	Resolved      int             `json:"incidents_resolved"`
+	AlertsIn      int             `json:"alerts"`
+	IncidentsIn   int             `json:"incidents"`
+	Interruptions int             `json:"pages"`
+	Burns         []BurnSummary   `json:"burns"`
+	Avoided       int             `json:"offhours_pages_avoided"`
+	TeamWeeks     []TeamWeekCount `json:"team_weeks"`
 }
 
 // SLOJSON is the team's SLO as reported.
@@ -47,6 +46,7 @@ type SLOJSON struct {
 	PagesPerWeek      int    `json:"pages_per_week"`
 	OffhoursIncidents int    `json:"offhours_incidents"`
 	OffhoursWindow    string `json:"offhours_window"`
+	InterruptionGap   string `json:"interruption_gap"`
 }
 
 // Seconds is a duration reported in seconds.
@@ -54,17 +54,26 @@ type Seconds float64
 
 // PersonReport is one member's budgets over the report.
 type PersonReport struct {
-	Person          string      `json:"person"`
-	Weeks           []WeekCount `json:"weeks"`
-	Pages           int         `json:"pages"`
-	OffHours        int         `json:"offhours_pages"`
-	Sleep           int         `json:"sleep_hours_pages"`
-	OffHoursWindow  int         `json:"offhours_in_window"` // rolling window ending at To
-	WeeksOverBudget int         `json:"weeks_over_budget"`
-	Avoided         int         `json:"offhours_pages_avoided"`
+	Person string `json:"person"`
+	// Name is the person's full name, for people to read; Zone their time
+	// zone, which their weeks follow.
+	Name  string      `json:"name"`
+	Zone  string      `json:"timezone"`
+	Weeks []WeekCount `json:"weeks"`
+	// Pages counts interruptions; Incidents the incidents that reached
+	// them; OffHours those that reached them outside business hours
+	// (Sleep, of those, between 22:00 and 08:00).
+	Pages           int `json:"pages"`
+	Incidents       int `json:"incidents"`
+	OffHours        int `json:"offhours_incidents"`
+	Sleep           int `json:"sleep_hours_incidents"`
+	OffHoursWindow  int `json:"offhours_incidents_in_window"` // rolling window ending at To
+	WeeksOverBudget int `json:"weeks_over_budget"`
+	Avoided         int `json:"offhours_pages_avoided"`
 }
 
-// WeekCount is a person's pages in one ISO week (their zone).
+// WeekCount is a person's pages (interruptions) in one ISO week of their
+// zone.
 type WeekCount struct {
 	Start  time.Time `json:"start"`
 	Pages  int       `json:"pages"`
@@ -79,46 +88,80 @@ type TeamWeekCount struct {
 	Budget int       `json:"budget"`
 }
 
-// Count is how many pages a service or an alert caused.
+// Count is how noisy a service, or an alert of one, was: its incidents,
+// its alerts and the pages they caused.
 type Count struct {
-	Name    string `json:"name"`
-	Service string `json:"service,omitempty"`
-	Pages   int    `json:"pages"`
+	Name      string `json:"name"`
+	Service   string `json:"service,omitempty"`
+	Incidents int    `json:"incidents"`
+	Alerts    int    `json:"alerts"`
+	Pages     int    `json:"pages"`
 }
 
-// BurnSummary is one burn in the report.
+// BurnSummary is one burn in the report, with what caused it.
 type BurnSummary struct {
 	At     time.Time `json:"at"`
 	Person string    `json:"person,omitempty"`
+	Name   string    `json:"name,omitempty"`
 	Budget string    `json:"budget"`
-	Pages  int       `json:"pages"`
+	// Text says the budget in words.
+	Text      string         `json:"budget_text"`
+	Pages     int            `json:"pages"`
+	Incidents []IncidentLine `json:"incidents"`
+}
+
+// IncidentLine names an incident that caused a burn.
+type IncidentLine struct {
+	ID      int64  `json:"id"`
+	Service string `json:"service"`
+	Summary string `json:"summary"`
+	Alerts  int    `json:"alerts"`
+}
+
+// BudgetText says a budget in words, for people to read.
+func BudgetText(budget string, slo rota.HumanSLO) string {
+	switch budget {
+	case BudgetWeekly:
+		return fmt.Sprintf("more than %d pages in a week", slo.PagesPerWeek)
+	case BudgetOffHours:
+		return fmt.Sprintf("more than %d off-hours incident(s) in %s", slo.OffhoursIncidents, rota.FormatDuration(slo.OffhoursWindow))
+	case BudgetTeamWarning:
+		return "the team used 80% of its pages for the week"
+	}
+	return budget
 }
 
 // BuildReport computes a team's report over [From, To).
 func BuildReport(in ReportInput) Report {
-	t := in.Team
+	t, d := in.Team, in.Data
 	r := Report{Team: t.Name, From: in.From, To: in.To, SLO: SLOJSON{PagesPerWeek: t.SLO.PagesPerWeek, OffhoursIncidents: t.SLO.OffhoursIncidents,
-		OffhoursWindow: rota.FormatDuration(t.SLO.OffhoursWindow)}, Weeks: []time.Time{}, People: []PersonReport{},
-		Services: []Count{}, Alerts: []Count{}, Burns: []BurnSummary{}, TeamWeeks: []TeamWeekCount{}}
+		OffhoursWindow: rota.FormatDuration(t.SLO.OffhoursWindow), InterruptionGap: rota.FormatDuration(t.SLO.InterruptionGap)},
+		Weeks: []time.Time{}, People: []PersonReport{}, Services: []Count{}, Alerts: []Count{}, Burns: []BurnSummary{}, TeamWeeks: []TeamWeekCount{}}
 	teamWeek := map[time.Time]int{}
 	for w := WeekStart(in.From, t.Location); w.Before(in.To); w = NextWeek(w, t.Location) {
 		teamWeek[w] = len(r.TeamWeeks)
 		r.Weeks = append(r.Weeks, w)
 		r.TeamWeeks = append(r.TeamWeeks, TeamWeekCount{Start: w, Budget: t.SLO.PagesPerWeek * len(t.Members)})
 	}
-	byPerson := map[string][]rota.Page{}
-	for _, pg := range in.Pages {
-		if Counted(pg) {
-			byPerson[pg.Person] = append(byPerson[pg.Person], pg)
+	inRange := func(at time.Time) bool { return !at.Before(in.From) && at.Before(in.To) }
+	interruptions, pages := map[string][]rota.Page{}, map[string][]rota.Page{}
+	for _, pg := range d.Interruptions {
+		if inRange(pg.At) {
+			interruptions[pg.Person] = append(interruptions[pg.Person], pg)
+		}
+	}
+	for _, pg := range d.Pages {
+		if inRange(pg.At) {
+			pages[pg.Person] = append(pages[pg.Person], pg)
 		}
 	}
 	type avoidedKey struct {
-		person string
-		alert  int64
+		person   string
+		incident int64
 	}
 	avoided := map[string]int{}
 	seenAvoided := map[avoidedKey]bool{}
-	for _, e := range in.Avoided {
+	for _, e := range d.Avoided {
 		k := avoidedKey{e.Actor, e.IncidentID}
 		if !seenAvoided[k] {
 			seenAvoided[k] = true
@@ -126,40 +169,51 @@ func BuildReport(in ReportInput) Report {
 			r.Avoided++
 		}
 	}
-	// Noisy alerts are counted by service and summary: a recurring
-	// problem is a new alert each time it resolves and fires again.
+	// Noisy services and alerts: by incidents and alerts raised, and the
+	// pages they caused. A recurring problem is a new incident each time
+	// it resolves and fires again, so alerts count by service and summary.
+	services := map[string]*Count{}
+	service := func(name string) *Count {
+		if services[name] == nil {
+			services[name] = &Count{Name: name}
+		}
+		return services[name]
+	}
 	type alertKey struct{ service, summary string }
-	services, alerts := map[string]int{}, map[alertKey]int{}
+	alerts := map[alertKey]*Count{}
+	for _, c := range d.Alerts {
+		service(c.Service).Alerts += c.Alerts
+		alerts[alertKey{c.Service, c.Summary}] = &Count{Name: c.Summary, Service: c.Service, Alerts: c.Alerts}
+		r.AlertsIn += c.Alerts
+	}
 	for _, m := range t.Members {
 		p := in.Org.Person(m)
 		if p == nil {
 			continue
 		}
-		pr := PersonReport{Person: m, Avoided: avoided[m]}
+		pr := PersonReport{Person: m, Name: p.Display(), Zone: p.Location.String(), Avoided: avoided[m], OffHoursWindow: d.OffHoursInWindow[m]}
 		weeks := map[time.Time]int{}
-		windowStart := in.To.Add(-t.SLO.OffhoursWindow)
-		for _, pg := range byPerson[m] {
-			off := OffHours(p, pg.At)
-			if off && pg.At.After(windowStart) && !pg.At.After(in.To) {
-				pr.OffHoursWindow++
-			}
-			if pg.At.Before(in.From) || !pg.At.Before(in.To) {
-				continue
-			}
+		for _, pg := range interruptions[m] {
 			pr.Pages++
 			weeks[WeekStart(pg.At, p.Location)]++
-			if off {
+			if i, ok := teamWeek[WeekStart(pg.At, t.Location)]; ok {
+				r.TeamWeeks[i].Pages++
+			}
+			if a, ok := d.Incidents[pg.IncidentID]; ok {
+				service(a.Service).Pages++
+				if c := alerts[alertKey{a.Service, a.Summary}]; c != nil {
+					c.Pages++
+				}
+			}
+		}
+		r.Interruptions += pr.Pages
+		for _, pg := range pages[m] {
+			pr.Incidents++
+			if pg.OffHours {
 				pr.OffHours++
 				if SleepHours(p, pg.At) {
 					pr.Sleep++
 				}
-			}
-			if a, ok := in.Alerts[pg.IncidentID]; ok {
-				services[a.Service]++
-				alerts[alertKey{a.Service, a.Summary}]++
-			}
-			if i, ok := teamWeek[WeekStart(pg.At, t.Location)]; ok {
-				r.TeamWeeks[i].Pages++
 			}
 		}
 		for w := WeekStart(in.From, p.Location); w.Before(in.To); w = NextWeek(w, p.Location) {
@@ -172,23 +226,16 @@ func BuildReport(in ReportInput) Report {
 		}
 		r.People = append(r.People, pr)
 	}
-	for s, n := range services {
-		r.Services = append(r.Services, Count{Name: s, Pages: n})
-	}
-	for k, n := range alerts {
-		r.Alerts = append(r.Alerts, Count{Name: k.summary, Service: k.service, Pages: n})
-	}
-	sortCounts(r.Services)
-	sortCounts(r.Alerts)
-	if len(r.Alerts) > 10 {
-		r.Alerts = r.Alerts[:10]
-	}
 	var ack, res time.Duration
-	for _, a := range in.Alerts {
-		if a.CreatedAt.Before(in.From) || !a.CreatedAt.Before(in.To) || !teamService(in.Org, t.Name, a.Service) {
+	for _, a := range d.Incidents {
+		if !inRange(a.CreatedAt) || !teamService(in.Org, t.Name, a.Service) {
 			continue
 		}
-		r.AlertsIn++
+		r.IncidentsIn++
+		service(a.Service).Incidents++
+		if c := alerts[alertKey{a.Service, a.Summary}]; c != nil {
+			c.Incidents++
+		}
 		if !a.AckedAt.IsZero() {
 			r.Acked++
 			ack += a.AckedAt.Sub(a.CreatedAt)
@@ -198,14 +245,41 @@ func BuildReport(in ReportInput) Report {
 			res += a.ResolvedAt.Sub(a.CreatedAt)
 		}
 	}
+	for _, c := range services {
+		r.Services = append(r.Services, *c)
+	}
+	for _, c := range alerts {
+		r.Alerts = append(r.Alerts, *c)
+	}
+	sortCounts(r.Services)
+	sortCounts(r.Alerts)
+	if len(r.Alerts) > 10 {
+		r.Alerts = r.Alerts[:10]
+	}
 	if r.Acked > 0 {
 		r.MTTA = Seconds((ack / time.Duration(r.Acked)).Seconds())
 	}
 	if r.Resolved > 0 {
 		r.MTTR = Seconds((res / time.Duration(r.Resolved)).Seconds())
 	}
-	for _, b := range in.Burns {
-		r.Burns = append(r.Burns, BurnSummary{At: b.At, Person: b.Person, Budget: b.Budget, Pages: len(b.Pages)})
+	for _, b := range d.Burns {
+		bs := BurnSummary{At: b.At, Person: b.Person, Budget: b.Budget, Text: BudgetText(b.Budget, t.SLO), Pages: len(b.Pages), Incidents: []IncidentLine{}}
+		if p := in.Org.Person(b.Person); p != nil {
+			bs.Name = p.Display()
+		}
+		seen := map[int64]bool{}
+		for _, pg := range b.Pages {
+			if pg.IncidentID == 0 || seen[pg.IncidentID] {
+				continue
+			}
+			seen[pg.IncidentID] = true
+			line := IncidentLine{ID: pg.IncidentID}
+			if a, ok := d.Incidents[pg.IncidentID]; ok {
+				line.Service, line.Summary, line.Alerts = a.Service, a.Summary, a.AlertCount
+			}
+			bs.Incidents = append(bs.Incidents, line)
+		}
+		r.Burns = append(r.Burns, bs)
 	}
 	sort.Slice(r.Burns, func(i, j int) bool { return r.Burns[i].At.Before(r.Burns[j].At) })
 	return r
@@ -216,8 +290,16 @@ func teamService(org *rota.Org, team, service string) bool {
 	return s != nil && s.Team == team
 }
 
+// sortCounts orders the noisiest first: by incidents, then alerts, then
+// pages.
 func sortCounts(cs []Count) {
 	sort.Slice(cs, func(i, j int) bool {
+		if cs[i].Incidents != cs[j].Incidents {
+			return cs[i].Incidents > cs[j].Incidents
+		}
+		if cs[i].Alerts != cs[j].Alerts {
+			return cs[i].Alerts > cs[j].Alerts
+		}
 		if cs[i].Pages != cs[j].Pages {
 			return cs[i].Pages > cs[j].Pages
 		}

@@ -2,107 +2,64 @@ package store
 
 import (
 	"context"
-	"database/sql"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"time"
 
 	"github.com/rotahq/rota"
 )
 
-// RecordBurn records a burn unless one is recorded for the same team,
-// person and budget in the same window; rolling, when not zero, makes any
-// burn of that budget within rolling before this one the same window (the
-// off-hours budget). first is whether this burn is new: whether to tell.
-func (db *DB) RecordBurn(ctx context.Context, b rota.BurnRecord, rolling time.Duration) (first bool, err error) {
-	pages, err := json.Marshal(b.Pages)
+// PendingAccounting returns pages still to be accounted against budgets,
+// oldest first: what recording a page queued in its transaction.
+func (db *DB) PendingAccounting(ctx context.Context, limit int) ([]rota.AccountItem, error) {
+	rows, err := db.query(ctx, "SELECT id, person, incident_id, at_ms, interruption, offhours FROM accounting ORDER BY id LIMIT ?", limit)
 	if err != nil {
-		return false, err
+		return nil, fmt.Errorf("pending accounting: %w", err)
 	}
-	err = db.tx(ctx, func(tx wtx, _ time.Time) error {
-		if rolling > 0 {
-			var n int
-			if err := tx.queryRow("SELECT COUNT(*) FROM burns WHERE team = ? AND person = ? AND budget = ? AND at_ms > ?",
-				b.Team, b.Person, b.Budget, b.At.Add(-rolling).UnixMilli()).Scan(&n); err != nil {
-				return err
-			}
-			if n > 0 {
-				return nil
-			}
+	defer rows.Close()
+	var out []rota.AccountItem
+	for rows.Next() {
+		var it rota.AccountItem
+		var at int64
+		if err := rows.Scan(&it.ID, &it.Person, &it.IncidentID, &at, &it.Interruption, &it.OffHours); err != nil {
+			return nil, err
 		}
-		res, err := tx.exec("INSERT OR IGNORE INTO burns (team, person, budget, window_ms, at_ms, pages) VALUES (?, ?, ?, ?, ?, ?)",
-			b.Team, b.Person, b.Budget, b.Window.UnixMilli(), b.At.UnixMilli(), string(pages))
-		if err != nil {
-			return err
-		}
-		n, _ := res.RowsAffected()
-		first = n == 1
-		return nil
-	})
+		it.At = fromMillis(at)
+		out = append(out, it)
+	}
+	return out, rows.Err()
+}
+
+// BudgetFacts reads what accounting a person's page at at decides from:
+// their interruptions in [weekFrom, at] and their off-hours incidents in
+// (offFrom, at], each oldest first, read as pages from their indexes.
+func (db *DB) BudgetFacts(ctx context.Context, person string, weekFrom, offFrom, at time.Time) (week, offHours []rota.Page, err error) {
+	week, err = db.pages(ctx, "interruptions of "+person, `SELECT incident_id, person, at_ms, channel, offhours FROM interruptions
+		WHERE person = ? AND at_ms >= ? AND at_ms <= ? ORDER BY at_ms, id`, person, weekFrom.UnixMilli(), at.UnixMilli())
 	if err != nil {
-		return false, fmt.Errorf("record burn: %w", err)
+		return nil, nil, err
 	}
-	return first, nil
+	offHours, err = db.pages(ctx, "off-hours incidents of "+person, pageColumns+`INDEXED BY pages_offhours_by_person
+		WHERE person = ? AND offhours = 1 AND at_ms > ? AND at_ms <= ? ORDER BY at_ms, incident_id`, person, offFrom.UnixMilli(), at.UnixMilli())
+	return week, offHours, err
 }
 
-// PersonPages returns person's pages since since, oldest first.
-func (db *DB) PersonPages(ctx context.Context, person string, since time.Time) ([]rota.Page, error) {
-	return db.pages(ctx, "pages of "+person, pageColumns+"WHERE person = ? AND at_ms >= ? ORDER BY at_ms, incident_id", person, since.UnixMilli())
-}
-
-// OffHoursPages returns person's counted pages since since that were
-// off-hours when recorded, or recorded before that was noted, in no
-// particular order: what an off-hours burn names, read from the partial
-// indexes instead of every page of the window.
-func (db *DB) OffHoursPages(ctx context.Context, person string, since time.Time) ([]rota.Page, error) {
-	return db.pages(ctx, "off-hours pages of "+person,
-		pageColumns+"INDEXED BY pages_offhours_by_person WHERE person = ? AND bundled = 0 AND offhours = 1 AND at_ms >= ? UNION ALL "+
-			pageColumns+"INDEXED BY pages_unknown_offhours WHERE person = ? AND offhours IS NULL AND bundled = 0 AND at_ms >= ?",
-		person, since.UnixMilli(), person, since.UnixMilli())
-}
-
-// NthPage returns the alert of person's n-th counted (not bundled) page
-// in [from, to], oldest first (n from 1), or 0 when there are fewer; with
-// offHours, of their off-hours pages only. It reads at most n rows of an
-// index, however many pages the person has had: the budget check on the
-// page path.
-func (db *DB) NthPage(ctx context.Context, person string, from, to time.Time, n int, offHours bool) (int64, error) {
-	// INDEXED BY: without statistics SQLite picks the counted-pages index
-	// for off-hours queries too, and reads every page of the window.
-	q := "SELECT incident_id FROM pages INDEXED BY pages_counted_by_person WHERE person = ? AND bundled = 0 AND at_ms >= ? AND at_ms <= ?"
-	if offHours {
-		q = "SELECT incident_id FROM pages INDEXED BY pages_offhours_by_person WHERE person = ? AND bundled = 0 AND offhours = 1 AND at_ms >= ? AND at_ms <= ?"
+// Interruptions returns the interruptions of people in [from, to], oldest
+// first, read as pages.
+func (db *DB) Interruptions(ctx context.Context, people []string, from, to time.Time) ([]rota.Page, error) {
+	if len(people) == 0 {
+		return nil, nil
 	}
-	var id int64
-	// ORDER BY at_ms alone, the index's order: adding a tie-breaker would
-	// make SQLite sort every page of the window.
-	err := db.queryRow(ctx, q+" ORDER BY at_ms LIMIT 1 OFFSET ?", person, from.UnixMilli(), to.UnixMilli(), n-1).Scan(&id)
-	if errors.Is(err, sql.ErrNoRows) {
-		return 0, nil
+	args := []any{from.UnixMilli(), to.UnixMilli()}
+	for _, p := range people {
+		args = append(args, p)
 	}
-	return id, err
+	return db.pages(ctx, "interruptions", `SELECT incident_id, person, at_ms, channel, offhours FROM interruptions
+		WHERE at_ms >= ? AND at_ms <= ? AND person IN (`+placeholders(len(people))+`) ORDER BY at_ms, id`, args...)
 }
 
-// UnknownOffHours reports whether person has pages in [from, to] recorded
-// before their off-hours status was kept.
-func (db *DB) UnknownOffHours(ctx context.Context, person string, from, to time.Time) (bool, error) {
-	var n int
-	err := db.queryRow(ctx, "SELECT COUNT(*) FROM (SELECT 1 FROM pages INDEXED BY pages_unknown_offhours WHERE person = ? AND offhours IS NULL AND at_ms >= ? AND at_ms <= ? LIMIT 1)",
-		person, from.UnixMilli(), to.UnixMilli()).Scan(&n)
-	return n > 0, err
-}
-
-// HasBurn reports whether a burn of team, person and budget is recorded
-// for the window.
-func (db *DB) HasBurn(ctx context.Context, team, person, budget string, window time.Time) (bool, error) {
-	var n int
-	err := db.queryRow(ctx, "SELECT COUNT(*) FROM burns WHERE team = ? AND person = ? AND budget = ? AND window_ms = ?", team, person, budget, window.UnixMilli()).Scan(&n)
-	return n > 0, err
-}
-
-// CountTeamPages counts the counted pages of people in [from, to].
-func (db *DB) CountTeamPages(ctx context.Context, people []string, from, to time.Time) (int, error) {
+// CountInterruptions counts the interruptions of people in [from, to].
+func (db *DB) CountInterruptions(ctx context.Context, people []string, from, to time.Time) (int, error) {
 	if len(people) == 0 {
 		return 0, nil
 	}
@@ -111,6 +68,99 @@ func (db *DB) CountTeamPages(ctx context.Context, people []string, from, to time
 		args = append(args, p)
 	}
 	var n int
-	err := db.read.QueryRowContext(ctx, "SELECT COUNT(*) FROM pages WHERE bundled = 0 AND at_ms >= ? AND at_ms <= ? AND person IN ("+placeholders(len(people))+")", args...).Scan(&n)
+	err := db.read.QueryRowContext(ctx, "SELECT COUNT(*) FROM interruptions WHERE at_ms >= ? AND at_ms <= ? AND person IN ("+placeholders(len(people))+")", args...).Scan(&n)
 	return n, err
+}
+
+// RecordAccounting records what accounting decided of item id, in one
+// transaction: each burn once per window, and for each burn that is new
+// its managers' notices (into the outbox) and timeline note; then the item
+// is done. Run again after a crash, it records nothing twice. It returns
+// which burns were new.
+func (db *DB) RecordAccounting(ctx context.Context, id int64, burns []rota.BurnNotice) ([]bool, error) {
+	fresh := make([]bool, len(burns))
+	err := db.tx(ctx, func(tx wtx, now time.Time) error {
+		for i, b := range burns {
+			first, err := insertBurn(tx, b.Burn, b.Rolling)
+			if err != nil {
+				return err
+			}
+			fresh[i] = first
+			if !first {
+				continue
+			}
+			for _, n := range b.Notices {
+				if _, err := insertNotification(tx, n, now); err != nil {
+					return err
+				}
+			}
+			if b.Event.Message != "" {
+				if b.Event.At.IsZero() {
+					b.Event.At = now
+				}
+				if err := insertEvents(tx, []rota.IncidentEvent{b.Event}); err != nil {
+					return err
+				}
+			}
+		}
+		_, err := tx.exec("DELETE FROM accounting WHERE id = ?", id)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("record accounting: %w", err)
+	}
+	return fresh, nil
+}
+
+// RecordBurn records a burn unless one is recorded for the same team,
+// person and budget in the same window; rolling, when not zero, makes any
+// burn of that budget within rolling before this one the same window (the
+// off-hours budget). first is whether this burn is new.
+func (db *DB) RecordBurn(ctx context.Context, b rota.BurnRecord, rolling time.Duration) (first bool, err error) {
+	err = db.tx(ctx, func(tx wtx, _ time.Time) error {
+		first, err = insertBurn(tx, b, rolling)
+		return err
+	})
+	if err != nil {
+		return false, fmt.Errorf("record burn: %w", err)
+	}
+	return first, nil
+}
+
+func insertBurn(tx wtx, b rota.BurnRecord, rolling time.Duration) (bool, error) {
+	pages, err := json.Marshal(b.Pages)
+	if err != nil {
+		return false, err
+	}
+	if rolling > 0 {
+		var n int
+		if err := tx.queryRow("SELECT COUNT(*) FROM burns WHERE team = ? AND person = ? AND budget = ? AND at_ms > ?",
+			b.Team, b.Person, b.Budget, b.At.Add(-rolling).UnixMilli()).Scan(&n); err != nil {
+			return false, err
+		}
+		if n > 0 {
+			return false, nil
+		}
+	}
+	res, err := tx.exec("INSERT OR IGNORE INTO burns (team, person, budget, window_ms, at_ms, pages) VALUES (?, ?, ?, ?, ?, ?)",
+		b.Team, b.Person, b.Budget, b.Window.UnixMilli(), b.At.UnixMilli(), string(pages))
+	if err != nil {
+		return false, err
+	}
+	n, _ := res.RowsAffected()
+	return n == 1, nil
+}
+
+// PersonPages returns the incidents that reached person since since,
+// oldest first.
+func (db *DB) PersonPages(ctx context.Context, person string, since time.Time) ([]rota.Page, error) {
+	return db.pages(ctx, "pages of "+person, pageColumns+"WHERE person = ? AND at_ms >= ? ORDER BY at_ms, incident_id", person, since.UnixMilli())
+}
+
+// HasBurn reports whether a burn of team, person and budget is recorded
+// for the window.
+func (db *DB) HasBurn(ctx context.Context, team, person, budget string, window time.Time) (bool, error) {
+	var n int
+	err := db.queryRow(ctx, "SELECT COUNT(*) FROM burns WHERE team = ? AND person = ? AND budget = ? AND window_ms = ?", team, person, budget, window.UnixMilli()).Scan(&n)
+	return n > 0, err
 }

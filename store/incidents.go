@@ -223,9 +223,13 @@ func insertNotification(tx wtx, n rota.Notification, now time.Time) (int64, erro
 	if next.IsZero() {
 		next = now
 	}
+	kind := n.Kind
+	if kind == "" {
+		kind = rota.KindPage
+	}
 	res, err := tx.exec(`INSERT INTO notifications (incident_id, person, channel, address, contact_index, wave, status,
-		next_attempt_ms, created_ms, reason, shadow) VALUES (?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?)`,
-		n.IncidentID, n.Person, n.Channel, n.Address, n.ContactIndex, n.Wave, next.UnixMilli(), now.UnixMilli(), n.Reason, n.Shadow)
+		next_attempt_ms, created_ms, reason, shadow, kind, body) VALUES (?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?, ?, ?)`,
+		n.IncidentID, n.Person, n.Channel, n.Address, n.ContactIndex, n.Wave, next.UnixMilli(), now.UnixMilli(), n.Reason, n.Shadow, kind, n.Body)
 	if err != nil {
 		return 0, fmt.Errorf("insert notification: %w", err)
 	}
@@ -286,13 +290,14 @@ func (db *DB) DueEscalations(ctx context.Context, now time.Time, limit int) ([]i
 	return ids, rows.Err()
 }
 
-// NextDue returns the earliest time at which an escalation step or a
-// pending notification is due; ok is false when nothing is.
+// NextDue returns the earliest time at which an escalation step, a
+// pending notification or accounting is due; ok is false when nothing is.
 func (db *DB) NextDue(ctx context.Context) (time.Time, bool, error) {
 	var due sql.NullInt64
 	err := db.queryRow(ctx, `SELECT MIN(t) FROM (
 		SELECT MIN(esc_due_ms) AS t FROM incidents WHERE esc_due_ms IS NOT NULL
-		UNION ALL SELECT MIN(next_attempt_ms) FROM notifications WHERE status = 'pending')`).Scan(&due)
+		UNION ALL SELECT MIN(next_attempt_ms) FROM notifications WHERE status = 'pending'
+		UNION ALL SELECT MIN(at_ms) FROM accounting)`).Scan(&due)
 	if err != nil {
 		return time.Time{}, false, fmt.Errorf("next due: %w", err)
 	}
@@ -366,7 +371,7 @@ func transition(tx wtx, a rota.Incident, action rota.Action, actor string, now t
 		a.Escalation.State = rota.EscalationStopped
 	}
 	a.Escalation.DueAt = time.Time{}
-	if _, err := tx.exec("UPDATE notifications SET status = 'cancelled', last_error = ? WHERE incident_id = ? AND status = 'pending'",
+	if _, err := tx.exec("UPDATE notifications SET status = 'cancelled', last_error = ? WHERE incident_id = ? AND status = 'pending' AND kind = 'page'",
 		"incident "+action.PastTense(), a.ID); err != nil {
 		return a, err
 	}

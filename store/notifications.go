@@ -10,7 +10,7 @@ import (
 )
 
 const notificationColumns = `id, incident_id, person, channel, address, contact_index, wave, status, attempts,
-	next_attempt_ms, last_error, created_ms, sent_ms, bundle_id, external_id, provider_status, delivered_ms, reason, shadow`
+	next_attempt_ms, last_error, created_ms, sent_ms, bundle_id, external_id, provider_status, delivered_ms, reason, shadow, kind, body`
 
 func (db *DB) notifications(ctx context.Context, where string, args ...any) ([]rota.Notification, error) {
 	rows, err := db.query(ctx, "SELECT "+notificationColumns+" FROM notifications "+where, args...)
@@ -24,7 +24,7 @@ func (db *DB) notifications(ctx context.Context, where string, args ...any) ([]r
 		var next, created int64
 		var sent, bundle, delivered sql.NullInt64
 		if err := rows.Scan(&n.ID, &n.IncidentID, &n.Person, &n.Channel, &n.Address, &n.ContactIndex, &n.Wave, &n.Status, &n.Attempts,
-			&next, &n.LastError, &created, &sent, &bundle, &n.ExternalID, &n.ProviderStatus, &delivered, &n.Reason, &n.Shadow); err != nil {
+			&next, &n.LastError, &created, &sent, &bundle, &n.ExternalID, &n.ProviderStatus, &delivered, &n.Reason, &n.Shadow, &n.Kind, &n.Body); err != nil {
 			return nil, fmt.Errorf("list notifications: %w", err)
 		}
 		n.NextAttempt, n.CreatedAt, n.SentAt, n.BundleID = fromMillis(next), fromMillis(created), nullTime(sent), bundle.Int64
@@ -97,8 +97,7 @@ func recordDelivery(tx wtx, d rota.Delivery, now time.Time) error {
 		_, err = tx.exec("UPDATE notifications SET status = 'sent', attempts = attempts + 1, sent_ms = ?, bundle_id = ?, external_id = ?, last_error = '' WHERE id = ?",
 			at.UnixMilli(), nullID(d.BundleID), d.ExternalID, d.NotificationID)
 		if err == nil && d.Page != nil {
-			_, err = tx.exec("INSERT OR IGNORE INTO pages (incident_id, person, at_ms, channel, bundled, offhours) VALUES (?, ?, ?, ?, ?, ?)",
-				d.Page.IncidentID, d.Page.Person, at.UnixMilli(), d.Page.Channel, d.Page.Bundled, d.Page.OffHours)
+			err = recordPage(tx, d, at)
 		}
 	case rota.DeliveryRetry:
 		_, err = tx.exec("UPDATE notifications SET attempts = attempts + 1, next_attempt_ms = ?, last_error = ? WHERE id = ? AND status = 'pending'",
@@ -134,7 +133,7 @@ func failoverTx(tx wtx, n rota.Notification, now time.Time) error {
 	if err := tx.queryRow("SELECT status FROM incidents WHERE id = ?", n.IncidentID).Scan(&status); err != nil {
 		return err
 	}
-	if rota.Status(status) != rota.StatusTriggered {
+	if rota.Status(status) != rota.StatusTriggered && n.Kind != rota.KindNotice {
 		return nil
 	}
 	var id int64
@@ -155,6 +154,60 @@ func failoverTx(tx wtx, n rota.Notification, now time.Time) error {
 	return nil
 }
 
+// recordPage records what a sent notification did to its person: the
+// incident reached them (a page, off-hours or not), and, when nothing
+// reached them for the gap before, an interruption began. What is new for
+// their budgets is queued for accounting in the same transaction.
+func recordPage(tx wtx, d rota.Delivery, at time.Time) error {
+	pg := d.Page
+	ms := at.UnixMilli()
+	var item rota.AccountItem
+	res, err := tx.exec("INSERT OR IGNORE INTO pages (incident_id, person, at_ms, channel, bundled, offhours) VALUES (?, ?, ?, ?, 0, ?)",
+		pg.IncidentID, pg.Person, ms, pg.Channel, pg.OffHours)
+	if err != nil {
+		return err
+	}
+	if n, _ := res.RowsAffected(); n == 1 {
+		item.OffHours = pg.OffHours
+	} else if pg.OffHours {
+		// Reached again, off-hours this time: it became an off-hours
+		// incident.
+		res, err := tx.exec("UPDATE pages SET offhours = 1 WHERE incident_id = ? AND person = ? AND COALESCE(offhours, 0) = 0", pg.IncidentID, pg.Person)
+		if err != nil {
+			return err
+		}
+		n, _ := res.RowsAffected()
+		item.OffHours = n == 1
+	}
+	// The last time anything reached the person: a notification of an
+	// earlier round of sending, or an interruption this round began.
+	var lastSent, lastBegun sql.NullInt64
+	if err := tx.queryRow(`SELECT MAX(sent_ms) FROM notifications WHERE person = ? AND status = 'sent' AND kind = 'page' AND shadow = 0
+		AND sent_ms <= ? AND COALESCE(bundle_id, id) <> ?`, pg.Person, ms, d.BundleID).Scan(&lastSent); err != nil {
+		return err
+	}
+	if err := tx.queryRow("SELECT MAX(at_ms) FROM interruptions WHERE person = ? AND at_ms <= ?", pg.Person, ms).Scan(&lastBegun); err != nil {
+		return err
+	}
+	last := nullTime(lastSent)
+	if b := nullTime(lastBegun); b.After(last) {
+		last = b
+	}
+	if rota.Interrupts(last, at, pg.Gap) {
+		if _, err := tx.exec("INSERT INTO interruptions (person, at_ms, incident_id, notification_id, channel, offhours) VALUES (?, ?, ?, ?, ?, ?)",
+			pg.Person, ms, pg.IncidentID, d.NotificationID, pg.Channel, pg.OffHours); err != nil {
+			return err
+		}
+		item.Interruption = true
+	}
+	if !item.Interruption && !item.OffHours {
+		return nil
+	}
+	_, err = tx.exec("INSERT INTO accounting (person, incident_id, at_ms, interruption, offhours) VALUES (?, ?, ?, ?, ?)",
+		pg.Person, pg.IncidentID, ms, item.Interruption, item.OffHours)
+	return err
+}
+
 func nullID(id int64) any {
 	if id == 0 {
 		return nil
@@ -168,7 +221,7 @@ func (db *DB) Pages(ctx context.Context, since time.Time) ([]rota.Page, error) {
 }
 
 // pageColumns selects what pages scans, before a FROM's INDEXED BY or WHERE.
-const pageColumns = "SELECT incident_id, person, at_ms, channel, bundled FROM pages "
+const pageColumns = "SELECT incident_id, person, at_ms, channel, COALESCE(offhours, 0) FROM pages "
 
 // pages runs q, which selects pageColumns, and scans its pages; what names
 // the read in its error.
@@ -182,7 +235,7 @@ func (db *DB) pages(ctx context.Context, what, q string, args ...any) ([]rota.Pa
 	for rows.Next() {
 		var p rota.Page
 		var at int64
-		if err := rows.Scan(&p.IncidentID, &p.Person, &at, &p.Channel, &p.Bundled); err != nil {
+		if err := rows.Scan(&p.IncidentID, &p.Person, &at, &p.Channel, &p.OffHours); err != nil {
 			return nil, err
 		}
 		p.At = fromMillis(at)
@@ -226,7 +279,13 @@ func (db *DB) RecordProviderReport(ctx context.Context, r rota.ProviderReport, f
 				return err
 			}
 			if _, err := tx.exec(`DELETE FROM pages WHERE incident_id = ? AND person = ? AND NOT EXISTS (
-				SELECT 1 FROM notifications WHERE incident_id = ? AND person = ? AND status = 'sent')`, n.IncidentID, n.Person, n.IncidentID, n.Person); err != nil {
+				SELECT 1 FROM notifications WHERE incident_id = ? AND person = ? AND status = 'sent' AND kind = 'page')`, n.IncidentID, n.Person, n.IncidentID, n.Person); err != nil {
+				return err
+			}
+			// The interruption it began did not happen, unless another
+			// notification of its round reached the person.
+			if _, err := tx.exec(`DELETE FROM interruptions WHERE notification_id = ? AND NOT EXISTS (
+				SELECT 1 FROM notifications WHERE person = ? AND status = 'sent' AND kind = 'page' AND sent_ms = interruptions.at_ms)`, n.ID, n.Person); err != nil {
 				return err
 			}
 			if failover != nil {

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
-	"time"
 
 	"github.com/rotahq/rota"
 )
@@ -15,47 +14,78 @@ func placeholders(n int) string {
 	return strings.TrimSuffix(strings.Repeat("?, ", n), ", ")
 }
 
-// ReportData reads what a team's report needs: the pages of people in
-// [from, to) (counted or not), the alerts of services created in [from,
-// to) and those the pages belong to, the team's burns, and the quiet-hours
-// notes of those alerts.
-func (db *DB) ReportData(ctx context.Context, team string, people, services []string, from, to time.Time) ([]rota.Page, map[int64]rota.Incident, []rota.BurnRecord, []rota.IncidentEvent, error) {
-	alerts := map[int64]rota.Incident{}
-	var pages []rota.Page
-	if len(people) > 0 {
-		// Only counted pages (bundled ones do not count), only what
-		// accounting reads, from one covering index, a person at a time
-		// so no row carries (and allocates) the person's name.
-		stmt, err := db.read.PrepareContext(ctx, "SELECT incident_id, at_ms FROM pages WHERE person = ? AND bundled = 0 AND at_ms >= ? AND at_ms < ?")
+// ReportData reads what a team's human-SLO report needs (see
+// rota.ReportData), from indexes, a person at a time so that no row
+// carries (and allocates) the person's name.
+func (db *DB) ReportData(ctx context.Context, q rota.ReportQuery) (rota.ReportData, error) {
+	out := rota.ReportData{Incidents: map[int64]rota.Incident{}, OffHoursInWindow: map[string]int{}}
+	perPerson := func(what, query string, args func(person string) []any, each func(person string, rows *sql.Rows) error) error {
+		stmt, err := db.read.PrepareContext(ctx, query)
 		if err != nil {
-			return nil, nil, nil, nil, fmt.Errorf("report pages: %w", err)
+			return fmt.Errorf("report %s: %w", what, err)
 		}
 		defer stmt.Close()
-		for _, person := range people {
+		for _, person := range q.People {
 			if err := func() error {
-				rows, err := stmt.QueryContext(ctx, person, from.UnixMilli(), to.UnixMilli())
+				rows, err := stmt.QueryContext(ctx, args(person)...)
 				if err != nil {
 					return err
 				}
 				defer rows.Close()
-				var id, at int64 // outside the loop: Scan's pointers escape
 				for rows.Next() {
-					if err := rows.Scan(&id, &at); err != nil {
+					if err := each(person, rows); err != nil {
 						return err
 					}
-					pages = append(pages, rota.Page{IncidentID: id, Person: person, At: fromMillis(at)})
 				}
 				return rows.Err()
 			}(); err != nil {
-				return nil, nil, nil, nil, fmt.Errorf("report pages of %s: %w", person, err)
+				return fmt.Errorf("report %s of %s: %w", what, person, err)
 			}
 		}
+		return nil
 	}
-	// Reports read an alert's service, summary and times, not its policy
-	// and details.
-	const reportColumns = "id, service, summary, created_ms, acked_ms, resolved_ms"
-	scan := func(q string, args ...any) error {
-		rows, err := db.read.QueryContext(ctx, q, args...)
+	span := func(person string) []any { return []any{person, q.From.UnixMilli(), q.To.UnixMilli()} }
+	var id, at int64 // outside the loops: Scan's pointers escape
+	var off bool
+	if err := perPerson("interruptions", "SELECT incident_id, at_ms, offhours FROM interruptions WHERE person = ? AND at_ms >= ? AND at_ms < ?", span,
+		func(person string, rows *sql.Rows) error {
+			if err := rows.Scan(&id, &at, &off); err != nil {
+				return err
+			}
+			out.Interruptions = append(out.Interruptions, rota.Page{IncidentID: id, Person: person, At: fromMillis(at), OffHours: off})
+			return nil
+		}); err != nil {
+		return out, err
+	}
+	if err := perPerson("pages", "SELECT incident_id, at_ms, COALESCE(offhours, 0) FROM pages WHERE person = ? AND at_ms >= ? AND at_ms < ?", span,
+		func(person string, rows *sql.Rows) error {
+			if err := rows.Scan(&id, &at, &off); err != nil {
+				return err
+			}
+			out.Pages = append(out.Pages, rota.Page{IncidentID: id, Person: person, At: fromMillis(at), OffHours: off})
+			return nil
+		}); err != nil {
+		return out, err
+	}
+	var n int
+	if err := perPerson("off-hours incidents", "SELECT COUNT(*) FROM pages INDEXED BY pages_offhours_by_person WHERE person = ? AND offhours = 1 AND at_ms > ? AND at_ms <= ?",
+		func(person string) []any {
+			return []any{person, q.To.Add(-q.OffHoursWindow).UnixMilli(), q.To.UnixMilli()}
+		},
+		func(person string, rows *sql.Rows) error {
+			if err := rows.Scan(&n); err != nil {
+				return err
+			}
+			out.OffHoursInWindow[person] = n
+			return nil
+		}); err != nil {
+		return out, err
+	}
+	// Reports read an incident's service, summary, size and times, not
+	// its policy.
+	const reportColumns = "id, service, summary, severity, alert_count, created_ms, acked_ms, resolved_ms"
+	scan := func(query string, args ...any) error {
+		rows, err := db.read.QueryContext(ctx, query, args...)
 		if err != nil {
 			return err
 		}
@@ -64,40 +94,59 @@ func (db *DB) ReportData(ctx context.Context, team string, people, services []st
 			var a rota.Incident
 			var created int64
 			var acked, resolved sql.NullInt64
-			if err := rows.Scan(&a.ID, &a.Service, &a.Summary, &created, &acked, &resolved); err != nil {
+			if err := rows.Scan(&a.ID, &a.Service, &a.Summary, &a.Severity, &a.AlertCount, &created, &acked, &resolved); err != nil {
 				return err
 			}
 			a.CreatedAt, a.AckedAt, a.ResolvedAt = fromMillis(created), nullTime(acked), nullTime(resolved)
-			alerts[a.ID] = a
+			out.Incidents[a.ID] = a
 		}
 		return rows.Err()
 	}
-	if len(services) > 0 {
-		args := []any{from.UnixMilli(), to.UnixMilli()}
-		for _, s := range services {
-			args = append(args, s)
+	var svcArgs []any
+	for _, s := range q.Services {
+		svcArgs = append(svcArgs, s)
+	}
+	inRange := append([]any{q.From.UnixMilli(), q.To.UnixMilli()}, svcArgs...)
+	if len(q.Services) > 0 {
+		if err := scan("SELECT "+reportColumns+" FROM incidents WHERE created_ms >= ? AND created_ms < ? AND service IN ("+placeholders(len(q.Services))+")", inRange...); err != nil {
+			return out, fmt.Errorf("report incidents: %w", err)
 		}
-		if err := scan("SELECT "+reportColumns+" FROM incidents WHERE created_ms >= ? AND created_ms < ? AND service IN ("+placeholders(len(services))+")", args...); err != nil {
-			return nil, nil, nil, nil, fmt.Errorf("report alerts: %w", err)
+		rows, err := db.read.QueryContext(ctx, "SELECT service, summary, COUNT(*) FROM alerts WHERE created_ms >= ? AND created_ms < ? AND service IN ("+
+			placeholders(len(q.Services))+") GROUP BY service, summary", inRange...)
+		if err != nil {
+			return out, fmt.Errorf("report alerts: %w", err)
 		}
+		for rows.Next() {
+			var c rota.AlertCount
+			if err := rows.Scan(&c.Service, &c.Summary, &c.Alerts); err != nil {
+				rows.Close()
+				return out, err
+			}
+			out.Alerts = append(out.Alerts, c)
+		}
+		rows.Close()
 	}
 	var missing []any
-	for _, pg := range pages {
-		if _, ok := alerts[pg.IncidentID]; !ok {
-			missing = append(missing, pg.IncidentID)
+	seen := map[int64]bool{}
+	for _, pages := range [][]rota.Page{out.Interruptions, out.Pages} {
+		for _, pg := range pages {
+			if _, ok := out.Incidents[pg.IncidentID]; !ok && !seen[pg.IncidentID] {
+				seen[pg.IncidentID] = true
+				missing = append(missing, pg.IncidentID)
+			}
 		}
 	}
 	for len(missing) > 0 {
 		n := min(len(missing), 500)
 		if err := scan("SELECT "+reportColumns+" FROM incidents WHERE id IN ("+placeholders(n)+")", missing[:n]...); err != nil {
-			return nil, nil, nil, nil, fmt.Errorf("report alerts: %w", err)
+			return out, fmt.Errorf("report incidents: %w", err)
 		}
 		missing = missing[n:]
 	}
-	var burns []rota.BurnRecord
-	rows, err := db.read.QueryContext(ctx, "SELECT team, person, budget, window_ms, at_ms, pages FROM burns WHERE team = ? AND at_ms >= ? AND at_ms < ? ORDER BY at_ms", team, from.UnixMilli(), to.UnixMilli())
+	rows, err := db.read.QueryContext(ctx, "SELECT team, person, budget, window_ms, at_ms, pages FROM burns WHERE team = ? AND at_ms >= ? AND at_ms < ? ORDER BY at_ms",
+		q.Team, q.From.UnixMilli(), q.To.UnixMilli())
 	if err != nil {
-		return nil, nil, nil, nil, fmt.Errorf("report burns: %w", err)
+		return out, fmt.Errorf("report burns: %w", err)
 	}
 	for rows.Next() {
 		var b rota.BurnRecord
@@ -105,35 +154,34 @@ func (db *DB) ReportData(ctx context.Context, team string, people, services []st
 		var js string
 		if err := rows.Scan(&b.Team, &b.Person, &b.Budget, &w, &at, &js); err != nil {
 			rows.Close()
-			return nil, nil, nil, nil, err
+			return out, err
 		}
 		b.Window, b.At = fromMillis(w), fromMillis(at)
-		json.Unmarshal([]byte(js), &b.Pages)
-		burns = append(burns, b)
+		if err := json.Unmarshal([]byte(js), &b.Pages); err != nil {
+			rows.Close()
+			return out, fmt.Errorf("report burns: pages of a burn: %w", err)
+		}
+		out.Burns = append(out.Burns, b)
 	}
 	rows.Close()
-	var quiet []rota.IncidentEvent
-	if len(services) > 0 {
-		args := []any{rota.EventQuiet, from.UnixMilli(), to.UnixMilli()}
-		for _, s := range services {
-			args = append(args, s)
-		}
+	if len(q.Services) > 0 {
+		args := append([]any{rota.EventQuiet, q.From.UnixMilli(), q.To.UnixMilli()}, svcArgs...)
 		rows, err := db.read.QueryContext(ctx, `SELECT e.id, e.incident_id, e.at_ms, e.kind, e.actor, e.message FROM incident_events e JOIN incidents a ON a.id = e.incident_id
-			WHERE e.kind = ? AND e.at_ms >= ? AND e.at_ms < ? AND a.service IN (`+placeholders(len(services))+`)`, args...)
+			WHERE e.kind = ? AND e.at_ms >= ? AND e.at_ms < ? AND a.service IN (`+placeholders(len(q.Services))+`)`, args...)
 		if err != nil {
-			return nil, nil, nil, nil, fmt.Errorf("report quiet hours: %w", err)
+			return out, fmt.Errorf("report quiet hours: %w", err)
 		}
 		for rows.Next() {
 			var e rota.IncidentEvent
 			var at int64
 			if err := rows.Scan(&e.ID, &e.IncidentID, &at, &e.Kind, &e.Actor, &e.Message); err != nil {
 				rows.Close()
-				return nil, nil, nil, nil, err
+				return out, err
 			}
 			e.At = fromMillis(at)
-			quiet = append(quiet, e)
+			out.Avoided = append(out.Avoided, e)
 		}
 		rows.Close()
 	}
-	return pages, alerts, burns, quiet, nil
+	return out, nil
 }

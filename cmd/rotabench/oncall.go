@@ -45,7 +45,9 @@ func onCallConfig(n int) string {
 			members = append(members, `"`+name+`"`)
 			fmt.Fprintf(&b, "[[people]]\nname = %q\ntimezone = %q\n\n", name, zones[t%3])
 		}
-		fmt.Fprintf(&b, "[[teams]]\nname = \"t%d\"\nmembers = [%s]\nmanagers = [%s]\ntimezone = %q\n\n", t, strings.Join(members, ", "), members[0], zones[t%3])
+		// A manager reachable by email (the log, without [smtp]).
+		fmt.Fprintf(&b, "[[people]]\nname = \"m%d\"\ntimezone = %q\ncontacts = [{ type = \"email\", address = \"m%d@example.com\" }]\n\n", t, zones[t%3], t)
+		fmt.Fprintf(&b, "[[teams]]\nname = \"t%d\"\nmembers = [%s]\nmanagers = [\"m%d\"]\ntimezone = %q\n\n", t, strings.Join(members, ", "), t, zones[t%3])
 	}
 	for r := 0; r < n; r++ {
 		t := r / 10

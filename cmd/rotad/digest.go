@@ -31,19 +31,19 @@ func digestText(ctx context.Context, rs api.ReportStore, org *rota.Org, team str
 		total += p.Pages
 		off += p.OffHours
 		if p.Pages > t.SLO.PagesPerWeek || p.OffHoursWindow > t.SLO.OffhoursIncidents {
-			heavy = append(heavy, fmt.Sprintf("%s (%d pages, %d off-hours)", p.Person, p.Pages, p.OffHours))
+			heavy = append(heavy, fmt.Sprintf("%s (%d pages, %d off-hours incidents)", p.Name, p.Pages, p.OffHours))
 		}
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "rota weekly digest for %s: %d pages (budget %d a person), %d off-hours, %d avoided by quiet hours, %d burned.",
-		team, total, t.SLO.PagesPerWeek, off, rep.Avoided, len(rep.Burns))
+	fmt.Fprintf(&b, "rota weekly digest for %s: %d alerts in %d incidents, %d pages (budget %d a person), %d off-hours incidents, %d off-hours pages avoided by quiet hours, %d budgets burned.",
+		team, rep.AlertsIn, rep.IncidentsIn, total, t.SLO.PagesPerWeek, off, rep.Avoided, len(rep.Burns))
 	if len(heavy) > 0 {
 		fmt.Fprintf(&b, " Over budget: %s.", strings.Join(heavy, ", "))
 	} else {
 		b.WriteString(" Everyone within budget.")
 	}
 	if len(rep.Services) > 0 {
-		fmt.Fprintf(&b, " Noisiest: %s (%d).", rep.Services[0].Name, rep.Services[0].Pages)
+		fmt.Fprintf(&b, " Noisiest: %s (%d incidents, %d alerts).", rep.Services[0].Name, rep.Services[0].Incidents, rep.Services[0].Alerts)
 	}
 	if publicURL != "" {
 		fmt.Fprintf(&b, " Report: %s/reports/teams/%s", publicURL, team)

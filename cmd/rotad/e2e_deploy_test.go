@@ -10,6 +10,10 @@ import (
 )
 
 const deployE2EConfig = `
+# Pages to one person come a second apart at the closest, not a minute.
+[paging]
+rate_limit = "1s"
+
 [server]
 listen = "127.0.0.1:0"
 database = "rota.db"

@@ -65,11 +65,15 @@ timezone = "Europe/Berlin"
 [[people]]
 name = "chloe"
 timezone = "Europe/Berlin"
+[[people]]
+name = "dana"
+timezone = "Europe/Berlin"
+contacts = [{ type = "email", address = "dana@example.com" }]
 
 [[teams]]
 name = "payments"
 members = ["alice", "bruno", "chloe"]
-managers = ["alice"]
+managers = ["dana"]
 timezone = "Europe/Berlin"
 
 [[rotations]]
@@ -303,7 +307,7 @@ func TestServeRefusesInvalidConfig(t *testing.T) {
 	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 2 {
 		t.Fatalf("exit: %v\n%s", err, out)
 	}
-	want := cfgPath + `:29: rotations[0].members[1]: unknown person "zed"`
+	want := cfgPath + `:33: rotations[0].members[1]: unknown person "zed"`
 	if !strings.Contains(string(out), want) {
 		t.Errorf("output lacks %q:\n%s", want, out)
 	}

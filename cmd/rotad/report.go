@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -53,10 +54,11 @@ func report(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "Team %s, %s to %s. Human SLO: %d pages a week, %d off-hours incident(s) in %s.\n\n", rep.Team,
+	fmt.Fprintf(stdout, "Team %s, %s to %s. Human SLO: at most %d pages a week, %d off-hours incident(s) in %s.\n", rep.Team,
 		rep.From.In(t.Location).Format("2 Jan 2006"), rep.To.In(t.Location).Format("2 Jan 2006"), rep.SLO.PagesPerWeek, rep.SLO.OffhoursIncidents, rep.SLO.OffhoursWindow)
+	fmt.Fprintf(stdout, "A page is an interruption: the first notification after %s without one.\n\n", rep.SLO.InterruptionGap)
 	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "PERSON\tPAGES\tWEEKS OVER BUDGET\tWORST WEEK\tOFF-HOURS\tOF WHICH 22-08\tOFF-HOURS IN WINDOW\tAVOIDED")
+	fmt.Fprintln(tw, "PERSON\tPAGES\tINCIDENTS\tWEEKS OVER BUDGET\tWORST WEEK\tOFF-HOURS INCIDENTS\tOF WHICH 22-08\tOFF-HOURS IN WINDOW\tAVOIDED")
 	for _, p := range rep.People {
 		worst := 0
 		for _, w := range p.Weeks {
@@ -66,28 +68,32 @@ func report(args []string, stdout, stderr io.Writer) error {
 		if p.OffHoursWindow > rep.SLO.OffhoursIncidents {
 			flag = " (over)"
 		}
-		fmt.Fprintf(tw, "%s\t%d\t%d of %d\t%d\t%d\t%d\t%d%s\t%d\n", p.Person, p.Pages, p.WeeksOverBudget, len(p.Weeks), worst, p.OffHours, p.Sleep, p.OffHoursWindow, flag, p.Avoided)
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%d of %d\t%d\t%d\t%d\t%d%s\t%d\n", p.Person, p.Pages, p.Incidents, p.WeeksOverBudget, len(p.Weeks), worst, p.OffHours, p.Sleep, p.OffHoursWindow, flag, p.Avoided)
 	}
 	tw.Flush()
-	fmt.Fprintf(stdout, "\nAlerts %d, acknowledged %d (MTTA %s), resolved %d (MTTR %s). Off-hours pages avoided by quiet hours: %d.\n",
-		rep.AlertsIn, rep.Acked, time.Duration(rep.MTTA)*time.Second, rep.Resolved, time.Duration(rep.MTTR)*time.Second, rep.Avoided)
+	fmt.Fprintf(stdout, "\nAlerts %d in %d incidents, %d pages. Incidents acknowledged %d (MTTA %s), resolved %d (MTTR %s). Off-hours pages avoided by quiet hours: %d.\n",
+		rep.AlertsIn, rep.IncidentsIn, rep.Interruptions, rep.Acked, time.Duration(rep.MTTA)*time.Second, rep.Resolved, time.Duration(rep.MTTR)*time.Second, rep.Avoided)
 	if len(rep.Services) > 0 {
 		fmt.Fprint(stdout, "Noisiest services:")
 		for i, s := range rep.Services {
 			if i == 5 {
 				break
 			}
-			fmt.Fprintf(stdout, " %s (%d)", s.Name, s.Pages)
+			fmt.Fprintf(stdout, " %s (%d incidents, %d alerts, %d pages)", s.Name, s.Incidents, s.Alerts, s.Pages)
 		}
 		fmt.Fprintln(stdout)
 	}
 	fmt.Fprintf(stdout, "Budgets burned: %d.\n", len(rep.Burns))
 	for _, b := range rep.Burns {
-		who := b.Person
-		if who == "" {
+		who := b.Name
+		if b.Person == "" {
 			who = "the team"
 		}
-		fmt.Fprintf(stdout, "  %s  %s  %s (%d pages)\n", b.At.In(t.Location).Format("Mon 2 Jan 15:04"), who, b.Budget, b.Pages)
+		var caused []string
+		for _, inc := range b.Incidents {
+			caused = append(caused, fmt.Sprintf("#%d %s", inc.ID, inc.Service))
+		}
+		fmt.Fprintf(stdout, "  %s  %s  %s: %s\n", b.At.In(t.Location).Format("Mon 2 Jan 15:04"), who, b.Text, strings.Join(caused, ", "))
 	}
 	return nil
 }

@@ -21,6 +21,7 @@ import (
 	"github.com/rotahq/rota/api"
 	"github.com/rotahq/rota/config"
 	"github.com/rotahq/rota/paging"
+	"github.com/rotahq/rota/paging/notify/email"
 	"github.com/rotahq/rota/scheduler"
 	"github.com/rotahq/rota/store"
 )
@@ -91,9 +92,12 @@ func serve(args []string, stderr io.Writer) error {
 	if cfg.Twilio == nil {
 		log.Info("no Twilio account: SMS and voice pages go to the log")
 	}
+	if cfg.SMTP == nil {
+		log.Info("no SMTP relay: email goes to the log")
+	}
 	engine := paging.New(paging.Options{
 		Store: db, Book: book, Logger: log, Registry: reg,
-		Notifiers: notify, PublicURL: cfg.Server.PublicURL, Burns: db,
+		Notifiers: notify, PublicURL: cfg.Server.PublicURL, Burns: db, RateLimit: cfg.Paging.RateLimit,
 	})
 	srv := api.New(api.Options{
 		Book: book, Overrides: db, Pager: engine, Twilio: engine, Alerts: db, Deploys: db, Feeds: db, Swaps: db, Teller: engine, Reports: db, Ping: db.Ping, Logger: log,
@@ -207,7 +211,51 @@ func notifiers(cfg *config.Config) (map[string]paging.Notifier, error) {
 		}
 		out[rota.ContactSMS], out[rota.ContactVoice] = tw.SMS(), tw.Voice()
 	}
+	if m := cfg.SMTP; m != nil {
+		sender, err := email.New(email.Config{Host: m.Host, Port: m.Port, Security: m.Security, Username: m.Username, Password: m.Password,
+			From: m.From, Timeout: m.Timeout})
+		if err != nil {
+			return nil, err
+		}
+		out[rota.ContactEmail] = emailNotifier(sender, cfg.Server.PublicURL)
+	}
 	return out, nil
+}
+
+// emailNotifier sends pages and notices as plain-text email; a relay's
+// 5xx answer or a bad address is permanent (the next contact method is
+// tried at once), anything else is retried.
+func emailNotifier(s *email.Sender, publicURL string) paging.Notifier {
+	return paging.NotifierFunc(func(ctx context.Context, m paging.Message) (paging.Receipt, error) {
+		subject, body := emailText(m, publicURL)
+		id, err := s.Send(ctx, m.Address, subject, body)
+		if err != nil {
+			if email.Permanent(err) {
+				return paging.Receipt{}, paging.Permanent(err)
+			}
+			return paging.Receipt{}, err
+		}
+		return paging.Receipt{ID: id}, nil
+	})
+}
+
+// emailText is a message's subject (its first sentence) and body (the
+// whole text, with links to its incidents).
+func emailText(m paging.Message, publicURL string) (string, string) {
+	subject, _, _ := strings.Cut(m.Text, ". ")
+	if !m.Notice && !strings.HasPrefix(subject, "rota") {
+		subject = "rota page: " + subject
+	}
+	if r := []rune(subject); len(r) > 120 {
+		subject = string(r[:119]) + "…"
+	}
+	body := m.Text + "\n"
+	for _, inc := range m.Incidents {
+		if publicURL != "" {
+			body += fmt.Sprintf("\n#%d %s: %s/api/v1/incidents/%d", inc.ID, inc.Service, publicURL, inc.ID)
+		}
+	}
+	return subject, body
 }
 
 // reloader applies a changed configuration on SIGHUP: the new file is
