@@ -19,9 +19,39 @@ import (
 	"github.com/rotahq/rota/store"
 )
 
+// reportPage is a page to record for a report: when (Berlin time) the
+// incident was created and paged, who, its service and summary, and when
+// it was acknowledged and resolved.
+type reportPage struct {
+	at, person, service, summary string
+	ack, res                     time.Duration
+}
+
 // newReportFixture: team payments (alice, bob, carol; Europe/Berlin) with
 // pages at fixed times in March 2026.
 func newReportFixture(t *testing.T) *fixture {
+	return newPagesFixture(t, time.Date(2026, 3, 30, 12, 0, 0, 0, time.UTC), []reportPage{
+		{"2026-03-09 10:00", "bob", "payments-api", "5xx above 2%", 4 * time.Minute, 30 * time.Minute},
+		{"2026-03-10 23:30", "bob", "payments-api", "5xx above 2%", 10 * time.Minute, time.Hour},
+		{"2026-03-11 18:00", "bob", "web", "latency", 2 * time.Minute, 20 * time.Minute},
+		// Inside the quiet gap after the one before: not a page of its own.
+		{"2026-03-11 18:00", "bob", "web", "latency again", 0, 0},
+		{"2026-03-17 14:00", "alice", "payments-api", "disk full", 6 * time.Minute, 0},
+		{"2026-03-24 03:00", "carol", "payments-api", "5xx above 2%", 0, 0},
+	}, func(f *fixture, local func(string) time.Time) {
+		if _, err := f.db.RecordBurn(context.Background(), rota.BurnRecord{Team: "payments", Person: "bob", Budget: "weekly",
+			Window: local("2026-03-09 00:00"), At: local("2026-03-11 18:00"), Pages: []rota.Page{
+				{IncidentID: 1, Person: "bob", At: local("2026-03-09 10:00")}, {IncidentID: 2, Person: "bob", At: local("2026-03-10 23:30")},
+				{IncidentID: 3, Person: "bob", At: local("2026-03-11 18:00")}}}, 0); err != nil {
+			t.Fatal(err)
+		}
+	})
+}
+
+// newPagesFixture records pages as the engine would (each an incident
+// that reached its person, a page when after the quiet gap), then serves
+// the API with the clock at now.
+func newPagesFixture(t *testing.T, now time.Time, pages []reportPage, more func(f *fixture, local func(string) time.Time)) *fixture {
 	t.Helper()
 	env := map[string]string{"GH": githubSecret, "KEY": searchKey, "WEB": grafanaKey}
 	cfg, err := config.Parse("deploy.toml", []byte(deployConfig), t.TempDir(), func(k string) (string, bool) { v, ok := env[k]; return v, ok })
@@ -33,7 +63,7 @@ func newReportFixture(t *testing.T) *fixture {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	f := &fixture{db: db, book: scheduler.NewBook(scheduler.NewRoster(cfg.Org, nil)), now: time.Date(2026, 3, 30, 12, 0, 0, 0, time.UTC)}
+	f := &fixture{db: db, book: scheduler.NewBook(scheduler.NewRoster(cfg.Org, nil)), now: now}
 	db.Now = func() time.Time { return f.now }
 	engine := paging.New(paging.Options{Store: db, Book: f.book, Now: func() time.Time { return f.now }})
 	f.api = api.New(api.Options{Book: f.book, Overrides: db, Pager: engine, Alerts: db, Reports: db, Feeds: db, Ping: db.Ping, Settings: withToken(),
@@ -46,20 +76,6 @@ func newReportFixture(t *testing.T) *fixture {
 			t.Fatal(err)
 		}
 		return v.UTC()
-	}
-	// Each page: when the alert was created (and paged), who, service,
-	// and when it was acknowledged and resolved.
-	pages := []struct {
-		at, person, service, summary string
-		ack, res                     time.Duration
-		bundled                      bool
-	}{
-		{"2026-03-09 10:00", "bob", "payments-api", "5xx above 2%", 4 * time.Minute, 30 * time.Minute, false},
-		{"2026-03-10 23:30", "bob", "payments-api", "5xx above 2%", 10 * time.Minute, time.Hour, false},
-		{"2026-03-11 18:00", "bob", "web", "latency", 2 * time.Minute, 20 * time.Minute, false},
-		{"2026-03-11 18:00", "bob", "web", "latency again", 0, 0, true},
-		{"2026-03-17 14:00", "alice", "payments-api", "disk full", 6 * time.Minute, 0, false},
-		{"2026-03-24 03:00", "carol", "payments-api", "5xx above 2%", 0, 0, false},
 	}
 	for i, p := range pages {
 		f.now = local(p.at)
@@ -84,15 +100,59 @@ func newReportFixture(t *testing.T) *fixture {
 			db.SetStatus(context.Background(), a.ID, rota.ActionResolve, p.person)
 		}
 	}
-	if _, err := db.RecordBurn(context.Background(), rota.BurnRecord{Team: "payments", Person: "bob", Budget: "weekly",
-		Window: local("2026-03-09 00:00"), At: local("2026-03-11 18:00"), Pages: make([]rota.Page, 3)}, 0); err != nil {
-		t.Fatal(err)
+	if more != nil {
+		more(f, local)
 	}
-	f.now = time.Date(2026, 3, 30, 12, 0, 0, 0, time.UTC)
+	f.now = now
 	// Served only now: a browser's requests reach the server without
 	// passing through this goroutine, so the clock is set before it starts.
 	f.srv = newServer(t, f.api)
 	return f
+}
+
+// TestReportAcrossDST: bob paged three times in the week after Berlin's
+// October change, the first at 00:30 on its Monday (still Sunday in UTC):
+// the default report (the last 12 weeks), its CSV and its page all show 3
+// in that week and one week over budget.
+func TestReportAcrossDST(t *testing.T) {
+	f := newPagesFixture(t, time.Date(2026, 11, 5, 12, 0, 0, 0, time.UTC), []reportPage{
+		{"2026-10-26 00:30", "bob", "payments-api", "5xx above 2%", 0, 0},
+		{"2026-10-28 14:00", "bob", "payments-api", "disk full", 0, 0},
+		{"2026-11-01 23:00", "bob", "web", "latency", 0, 0},
+	}, nil)
+	r := f.do(t, "GET", "/api/v1/reports/human?team=payments", "", "", "")
+	if r.status != 200 {
+		t.Fatalf("%d %s", r.status, r.raw)
+	}
+	for _, p := range r.body["people"].([]any) {
+		p := p.(map[string]any)
+		if p["person"] != "bob" {
+			continue
+		}
+		found := false
+		for _, w := range p["weeks"].([]any) {
+			w := w.(map[string]any)
+			if w["start"] == "2026-10-25T23:00:00Z" {
+				found = true
+				if w["pages"].(float64) != 3 || w["over_budget"] != true {
+					t.Errorf("bob's week of 26 Oct: %v", w)
+				}
+			} else if w["pages"].(float64) != 0 {
+				t.Errorf("bob's week %v has pages", w)
+			}
+		}
+		if !found || p["pages"].(float64) != 3 || p["weeks_over_budget"].(float64) != 1 {
+			t.Errorf("bob: %v", p)
+		}
+	}
+	_, body := f.getFeed(t, "GET", "/api/v1/reports/human?team=payments&format=csv")
+	if !strings.Contains(body, "payments,bob,bob,2026-10-25T23:00:00Z,3,2,true,3,3,") {
+		t.Errorf("csv:\n%s", body)
+	}
+	_, body = f.getFeed(t, "GET", "/reports/teams/payments")
+	if !strings.Contains(body, "<title>week of 26 Oct: 3 pages</title>") || !strings.Contains(body, ">26 Oct</text>") || !strings.Contains(body, "3 pages, 3 incidents, 1 week(s) over budget") {
+		t.Errorf("page lacks bob's week of 26 Oct")
+	}
 }
 
 func TestHumanReportGolden(t *testing.T) {

@@ -236,8 +236,11 @@ func buildReportView(rep policy.Report, team *rota.Team, now time.Time) reportVi
 			}
 			lines = append(lines, line)
 		}
-		v.BurnRows = append(v.BurnRows, burnRow{When: b.At.In(loc).Format("Mon 2 Jan 15:04"), Who: who, Budget: b.Text,
-			Cause: fmt.Sprintf("%d %s: %s", b.Pages, unit, strings.Join(lines, "; "))})
+		cause := fmt.Sprintf("%d %s", b.Pages, unit)
+		if len(lines) > 0 {
+			cause += ": " + strings.Join(lines, "; ")
+		}
+		v.BurnRows = append(v.BurnRows, burnRow{When: b.At.In(loc).Format("Mon 2 Jan 15:04"), Who: who, Budget: b.Text, Cause: cause})
 	}
 	return v
 }

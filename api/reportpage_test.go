@@ -22,7 +22,7 @@ func TestReportPage(t *testing.T) {
 		`class="chart weekly"`, `class="chart offhours"`, `class="chart services"`, `class="chart burns"`,
 		`fill="#d95f02"><title>week of 9 Mar: 3 pages</title>`, // bob's week over budget
 		"Pages per week for bob</title>",
-		"<td>bob</td><td>more than 2 pages in a week</td><td>3 pages: ",
+		"<td>bob</td><td>more than 2 pages in a week</td><td>3 pages: #1 payments-api: 5xx above 2%; #2 payments-api: 5xx above 2%; #3 web: latency</td>",
 		`<text class="value" x=`, `<text class="week" x=`, ">9 Mar</text>", // numbers on bars, week labels
 		"at most 2 pages per person per week", "at most 1 off-hours incident(s) per person in 182d",
 		"<th>Incidents</th><th>Alerts</th><th>Pages</th>",

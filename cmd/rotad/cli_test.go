@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -158,6 +159,41 @@ func TestReportCommand(t *testing.T) {
 	}
 	if _, errOut, code := runCLI(t, "report", "--config", cfgPath, "--team", "nope"); code != 2 || !strings.Contains(errOut, `no team named "nope"`) {
 		t.Errorf("unknown team: %d %s", code, errOut)
+	}
+}
+
+// TestReportCommandAcrossDST: three pages in the week after Berlin's
+// October change, the first at 00:30 on its Monday (still Sunday in UTC):
+// the report shows 3 in that week and one week over budget.
+func TestReportCommandAcrossDST(t *testing.T) {
+	dir := t.TempDir()
+	cfgPath := filepath.Join(dir, "rota.toml")
+	writeConfig(t, cfgPath, `"alice", "bruno", "chloe"`)
+	db, err := store.Open(context.Background(), filepath.Join(dir, "rota.db"), store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	berlin, _ := time.LoadLocation("Europe/Berlin")
+	for i, s := range []string{"2026-10-26 00:30", "2026-10-28 14:00", "2026-11-01 23:00"} {
+		at, _ := time.ParseInLocation("2006-01-02 15:04", s, berlin)
+		db.Now = func() time.Time { return at }
+		ev := rota.Event{Service: "api", Action: rota.ActionTrigger, DedupKey: fmt.Sprint(i), Summary: "disk full", Severity: "critical", Integration: "native"}
+		a, _, err := db.TriggerAlert(context.Background(), &ev, rota.EscalationPolicy{}, func(*rota.Incident, time.Time) rota.StepOutcome { return rota.StepOutcome{} })
+		if err != nil {
+			t.Fatal(err)
+		}
+		db.RecordDeliveries(context.Background(), []rota.Delivery{{Outcome: rota.DeliverySent, At: at,
+			Page: &rota.Page{IncidentID: a.ID, Person: "bruno", Channel: "sms", Gap: 30 * time.Minute}}})
+	}
+	db.Close()
+	out, errOut, code := runCLI(t, "report", "--config", cfgPath, "--team", "payments", "--to", "2026-11-05T12:00:00Z")
+	// bruno: 3 pages, 3 incidents, 1 of 13 weeks (Thursday to Thursday) over,
+	// worst week 3.
+	if code != 0 || !regexp.MustCompile(`bruno\s+3\s+3\s+1 of 13\s+3\s`).MatchString(out) {
+		t.Errorf("exit %d:\n%s\n%s", code, out, errOut)
+	}
+	if _, errOut, code := runCLI(t, "report", "--config", cfgPath, "--team", "payments", "--to", "yesterday"); code != 2 || !strings.Contains(errOut, "--to") {
+		t.Errorf("bad --to: %d %s", code, errOut)
 	}
 }
 

@@ -18,7 +18,8 @@ func report(args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("report", stderr)
 	cfgPath := fs.String("config", "", "configuration file (TOML)")
 	team := fs.String("team", "", "the team")
-	weeks := fs.Int("weeks", 12, "weeks back from now")
+	weeks := fs.Int("weeks", 12, "weeks back from --to")
+	toFlag := fs.String("to", "", "the report's end, RFC 3339 (now by default)")
 	dbPath := fs.String("db", "", "SQLite database file, overriding server.database")
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -50,6 +51,14 @@ func report(args []string, stdout, stderr io.Writer) error {
 	}
 	defer db.Close()
 	to := time.Now().UTC()
+	if *toFlag != "" {
+		t, err := time.Parse(time.RFC3339, *toFlag)
+		if err != nil {
+			fmt.Fprintf(stderr, "rotad report: --to %q is not an RFC 3339 time, as in 2026-11-05T12:00:00Z\n", *toFlag)
+			return exitError{2}
+		}
+		to = t.UTC()
+	}
 	rep, err := api.HumanReport(ctx, db, cfg.Org, t.Name, to.Add(-time.Duration(*weeks)*rota.Week), to)
 	if err != nil {
 		return err
