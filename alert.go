@@ -396,10 +396,12 @@ type ReportQuery struct {
 // ReportData is what a team's human-SLO report is computed from, read by
 // the store in one call.
 type ReportData struct {
-	// Interruptions of the team's members in [From, To), read as pages.
-	Interruptions []Page
-	// Pages are the incidents that reached the members in [From, To).
-	Pages []Page
+	// Interruptions of each of the team's members in [From, To), oldest
+	// first, read as pages.
+	Interruptions map[string][]Page
+	// Reached counts, per member, the incidents that reached them in
+	// [From, To).
+	Reached map[string]Reached
 	// OffHoursInWindow counts, per member, the off-hours incidents in the
 	// rolling off-hours window ending at To.
 	OffHoursInWindow map[string]int
@@ -413,6 +415,13 @@ type ReportData struct {
 	// its services in [From, To).
 	Burns   []BurnRecord
 	Avoided []IncidentEvent
+}
+
+// Reached is how many incidents reached a person, how many of them
+// off-hours, and when each off-hours one did.
+type Reached struct {
+	Incidents, OffHours int
+	OffHoursAt          []time.Time
 }
 
 // AlertCount is how many alerts a service raised with one summary.

@@ -164,7 +164,8 @@ func BenchmarkPersonFeedNotModified(b *testing.B) {
 }
 
 // BenchmarkHumanReportYear: the report over a year for a team of 50 with
-// 100,000 pages, from a real SQLite file.
+// 100,000 pages, each an interruption of its own (the worst case: every
+// row read), from a real SQLite file.
 func BenchmarkHumanReportYear(b *testing.B) {
 	var cfg strings.Builder
 	var members []string

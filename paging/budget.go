@@ -33,6 +33,9 @@ type BurnStore interface {
 	PersonPages(ctx context.Context, person string, since time.Time) ([]rota.Page, error)
 }
 
+// accountBatch is how many items one pass of accounting reads.
+const accountBatch = 500
+
 // accountPending accounts every recorded page not yet accounted: the
 // engine's round does it as it delivers due notifications, so a crash
 // between recording a page and accounting it delays accounting, never
@@ -41,7 +44,7 @@ func (e *Engine) accountPending(ctx context.Context) (int, error) {
 	if e.burns == nil {
 		return 0, nil
 	}
-	items, err := e.burns.PendingAccounting(ctx, 500)
+	items, err := e.burns.PendingAccounting(ctx, accountBatch)
 	if err != nil {
 		return 0, err
 	}
@@ -60,6 +63,7 @@ func (e *Engine) accountPending(ctx context.Context) (int, error) {
 			if fresh[i] {
 				e.metrics.burns.WithLabelValues(b.Burn.Team, b.Burn.Budget).Inc()
 				e.log.Warn("human budget notice", "team", b.Burn.Team, "person", b.Burn.Person, "budget", b.Burn.Budget, "text", b.Event.Message)
+				e.Wake() // its notices are in the outbox
 			}
 		}
 	}

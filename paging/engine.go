@@ -92,6 +92,8 @@ type Engine struct {
 	metrics *metrics
 	wake    chan struct{}
 	slots   chan struct{}
+	// wakeAcct wakes the accounting loop when a page is recorded.
+	wakeAcct chan struct{}
 
 	mu       sync.Mutex
 	inflight map[int64]bool
@@ -132,7 +134,7 @@ func New(opts Options) *Engine {
 	}
 	e := &Engine{
 		opts: opts, store: opts.Store, burns: opts.Burns, book: opts.Book, log: log, now: opts.Now,
-		wake: make(chan struct{}, 1), slots: make(chan struct{}, opts.Workers),
+		wake: make(chan struct{}, 1), slots: make(chan struct{}, opts.Workers), wakeAcct: make(chan struct{}, 1),
 		inflight: map[int64]bool{}, lastSent: map[[2]string]time.Time{},
 	}
 	e.metrics = newMetrics(opts.Registry, func() float64 {
@@ -257,6 +259,11 @@ const maxWait = time.Minute
 // before it returns.
 func (e *Engine) Run(ctx context.Context) error {
 	defer e.wg.Wait()
+	if e.burns != nil {
+		done := make(chan struct{})
+		go func() { defer close(done); e.runAccounting(ctx) }()
+		defer func() { <-done }()
+	}
 	timer := time.NewTimer(0)
 	defer timer.Stop()
 	for {
@@ -329,12 +336,45 @@ func (e *Engine) runOnce(ctx context.Context, wait bool) error {
 		}
 		return errors.Join(errs...)
 	}
-	// Pages recorded by the deliveries of earlier rounds: a delivery
-	// wakes the engine when it is recorded.
-	if _, err := e.accountPending(ctx); err != nil {
-		errs = append(errs, err)
-	}
 	return errors.Join(errs...)
+}
+
+// runAccounting accounts recorded pages until ctx ends: woken when a
+// delivery records one, and once a minute (and at start, for what a crash
+// left) otherwise. It runs beside the delivery loop, so that accounting
+// never delays a page.
+func (e *Engine) runAccounting(ctx context.Context) {
+	timer := time.NewTimer(0)
+	defer timer.Stop()
+	for {
+		n, err := e.accountPending(ctx)
+		if err != nil && ctx.Err() == nil {
+			e.log.Error("accounting failed; it will be tried again", "err", err)
+		}
+		if n == accountBatch && err == nil {
+			continue // more is waiting
+		}
+		timer.Reset(maxWait)
+		select {
+		case <-ctx.Done():
+			return
+		case <-e.wakeAcct:
+		case <-timer.C:
+		}
+		if !timer.Stop() {
+			select {
+			case <-timer.C:
+			default:
+			}
+		}
+	}
+}
+
+func (e *Engine) wakeAccounting() {
+	select {
+	case e.wakeAcct <- struct{}{}:
+	default:
+	}
 }
 
 // prime loads when each person was last sent an SMS or call, so that rate

@@ -114,6 +114,8 @@ type webhookIncident struct {
 }
 
 type webhookBody struct {
+	// Kind is "page", or "notice" for a manager's notice.
+	Kind           string            `json:"kind"`
 	Text           string            `json:"text"`
 	Reason         string            `json:"reason,omitempty"`
 	Person         string            `json:"person"`
@@ -128,7 +130,10 @@ func (n WebhookNotifier) Notify(ctx context.Context, m Message) (Receipt, error)
 }
 
 func (n WebhookNotifier) post(ctx context.Context, m Message) error {
-	body := webhookBody{Text: m.Text, Reason: m.Reason, Person: m.Person, NotificationID: m.NotificationID}
+	body := webhookBody{Kind: "page", Text: m.Text, Reason: m.Reason, Person: m.Person, NotificationID: m.NotificationID, Incidents: []webhookIncident{}}
+	if m.Notice {
+		body.Kind = "notice"
+	}
 	for _, a := range m.Incidents {
 		wa := webhookIncident{ID: a.ID, Service: a.Service, Summary: a.Summary, Severity: a.Severity, Status: a.Status, Alerts: a.AlertCount, Created: a.CreatedAt}
 		if n.PublicURL != "" {
@@ -146,6 +151,9 @@ func (n WebhookNotifier) post(ctx context.Context, m Message) error {
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("User-Agent", "rotad")
+	// The same on every retry of this message, and after a restart: a
+	// receiver drops the duplicates that at-least-once delivery makes.
+	req.Header.Set("X-Rota-Delivery", fmt.Sprint(m.NotificationID))
 	client := n.Client
 	if client == nil {
 		client = &http.Client{Timeout: 10 * time.Second}

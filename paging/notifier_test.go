@@ -20,6 +20,9 @@ func TestWebhookNotifier(t *testing.T) {
 		if r.Header.Get("Content-Type") != "application/json" {
 			t.Errorf("content type %q", r.Header.Get("Content-Type"))
 		}
+		if r.Header.Get("X-Rota-Delivery") != "7" {
+			t.Errorf("delivery id %q, want the notification's (7)", r.Header.Get("X-Rota-Delivery"))
+		}
 		json.NewDecoder(r.Body).Decode(&got)
 		w.WriteHeader(status)
 		w.Write([]byte("nope"))
@@ -33,7 +36,7 @@ func TestWebhookNotifier(t *testing.T) {
 		t.Fatal(err)
 	}
 	incidents := got["incidents"].([]any)
-	if got["text"] != "api: 5xx [critical] #42" || got["person"] != "chloe" || incidents[0].(map[string]any)["url"] != "https://rota.example.com/api/v1/incidents/42" {
+	if got["text"] != "api: 5xx [critical] #42" || got["person"] != "chloe" || got["kind"] != "page" || incidents[0].(map[string]any)["url"] != "https://rota.example.com/api/v1/incidents/42" {
 		t.Errorf("body: %v", got)
 	}
 	for code, permanent := range map[int]bool{500: false, 503: false, 429: false, 408: false, 400: true, 404: true, 410: true} {

@@ -147,6 +147,10 @@ func (e *Engine) deliver(ctx context.Context, b *batch) {
 	if err := e.store.RecordDeliveries(context.WithoutCancel(ctx), ds); err != nil {
 		// The notifications stay pending and are sent again: at least once.
 		e.log.Error("cannot record deliveries", "err", err, "notifications", len(b.notes))
+		return
+	}
+	if sentAny(ds) {
+		e.wakeAccounting()
 	}
 }
 

@@ -144,17 +144,6 @@ func BuildReport(in ReportInput) Report {
 		r.TeamWeeks = append(r.TeamWeeks, TeamWeekCount{Start: w, Budget: t.SLO.PagesPerWeek * len(t.Members)})
 	}
 	inRange := func(at time.Time) bool { return !at.Before(in.From) && at.Before(in.To) }
-	interruptions, pages := map[string][]rota.Page{}, map[string][]rota.Page{}
-	for _, pg := range d.Interruptions {
-		if inRange(pg.At) {
-			interruptions[pg.Person] = append(interruptions[pg.Person], pg)
-		}
-	}
-	for _, pg := range d.Pages {
-		if inRange(pg.At) {
-			pages[pg.Person] = append(pages[pg.Person], pg)
-		}
-	}
 	type avoidedKey struct {
 		person   string
 		incident int64
@@ -193,10 +182,24 @@ func BuildReport(in ReportInput) Report {
 		}
 		pr := PersonReport{Person: m, Name: p.Display(), Zone: p.Location.String(), Avoided: avoided[m], OffHoursWindow: d.OffHoursInWindow[m]}
 		weeks := map[time.Time]int{}
-		for _, pg := range interruptions[m] {
+		// The person's and the team's week of each page, stepped forward
+		// as the pages go (oldest first), not computed for each.
+		var pw, pwEnd, tw, twEnd time.Time
+		for _, pg := range d.Interruptions[m] {
+			if !inRange(pg.At) {
+				continue
+			}
+			if pg.At.Before(pw) || !pg.At.Before(pwEnd) {
+				pw = WeekStart(pg.At, p.Location)
+				pwEnd = NextWeek(pw, p.Location)
+			}
+			if pg.At.Before(tw) || !pg.At.Before(twEnd) {
+				tw = WeekStart(pg.At, t.Location)
+				twEnd = NextWeek(tw, t.Location)
+			}
 			pr.Pages++
-			weeks[WeekStart(pg.At, p.Location)]++
-			if i, ok := teamWeek[WeekStart(pg.At, t.Location)]; ok {
+			weeks[pw]++
+			if i, ok := teamWeek[tw]; ok {
 				r.TeamWeeks[i].Pages++
 			}
 			if a, ok := d.Incidents[pg.IncidentID]; ok {
@@ -207,13 +210,11 @@ func BuildReport(in ReportInput) Report {
 			}
 		}
 		r.Interruptions += pr.Pages
-		for _, pg := range pages[m] {
-			pr.Incidents++
-			if pg.OffHours {
-				pr.OffHours++
-				if SleepHours(p, pg.At) {
-					pr.Sleep++
-				}
+		reached := d.Reached[m]
+		pr.Incidents, pr.OffHours = reached.Incidents, reached.OffHours
+		for _, at := range reached.OffHoursAt {
+			if SleepHours(p, at) {
+				pr.Sleep++
 			}
 		}
 		for w := WeekStart(in.From, p.Location); w.Before(in.To); w = NextWeek(w, p.Location) {

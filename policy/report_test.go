@@ -45,7 +45,7 @@ func TestReportWeeksAcrossDST(t *testing.T) {
 	add("ned", ny, "2026-11-02 00:15")
 	// sia: Monday 5 Oct 00:10 in Sydney, the day after its change.
 	add("sia", sydney, "2026-10-05 00:10")
-	r := BuildReport(ReportInput{Team: team, Org: org, From: at(berlin, "2026-09-28 00:00"), To: at(berlin, "2026-12-21 00:00"), Data: rota.ReportData{Interruptions: pages}})
+	r := BuildReport(ReportInput{Team: team, Org: org, From: at(berlin, "2026-09-28 00:00"), To: at(berlin, "2026-12-21 00:00"), Data: rota.ReportData{Interruptions: byPerson(pages)}})
 
 	if len(r.Weeks) != 12 || len(r.TeamWeeks) != 12 {
 		t.Fatalf("%d team weeks, want 12", len(r.Weeks))
@@ -104,4 +104,12 @@ func TestNextWeek(t *testing.T) {
 	if l := next.In(berlin); l.Format("Mon 2006-01-02 15:04") != "Mon 2026-10-26 00:00" {
 		t.Errorf("next week starts %s", l)
 	}
+}
+
+func byPerson(pages []rota.Page) map[string][]rota.Page {
+	out := map[string][]rota.Page{}
+	for _, pg := range pages {
+		out[pg.Person] = append(out[pg.Person], pg)
+	}
+	return out
 }

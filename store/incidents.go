@@ -290,14 +290,14 @@ func (db *DB) DueEscalations(ctx context.Context, now time.Time, limit int) ([]i
 	return ids, rows.Err()
 }
 
-// NextDue returns the earliest time at which an escalation step, a
-// pending notification or accounting is due; ok is false when nothing is.
+// NextDue returns the earliest time at which an escalation step or a
+// pending notification is due; ok is false when nothing is. Accounting
+// has its own loop.
 func (db *DB) NextDue(ctx context.Context) (time.Time, bool, error) {
 	var due sql.NullInt64
 	err := db.queryRow(ctx, `SELECT MIN(t) FROM (
 		SELECT MIN(esc_due_ms) AS t FROM incidents WHERE esc_due_ms IS NOT NULL
-		UNION ALL SELECT MIN(next_attempt_ms) FROM notifications WHERE status = 'pending'
-		UNION ALL SELECT MIN(at_ms) FROM accounting)`).Scan(&due)
+		UNION ALL SELECT MIN(next_attempt_ms) FROM notifications WHERE status = 'pending')`).Scan(&due)
 	if err != nil {
 		return time.Time{}, false, fmt.Errorf("next due: %w", err)
 	}

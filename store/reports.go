@@ -18,7 +18,8 @@ func placeholders(n int) string {
 // rota.ReportData), from indexes, a person at a time so that no row
 // carries (and allocates) the person's name.
 func (db *DB) ReportData(ctx context.Context, q rota.ReportQuery) (rota.ReportData, error) {
-	out := rota.ReportData{Incidents: map[int64]rota.Incident{}, OffHoursInWindow: map[string]int{}}
+	out := rota.ReportData{Incidents: map[int64]rota.Incident{}, OffHoursInWindow: map[string]int{}, Reached: map[string]rota.Reached{},
+		Interruptions: map[string][]rota.Page{}}
 	perPerson := func(what, query string, args func(person string) []any, each func(person string, rows *sql.Rows) error) error {
 		stmt, err := db.read.PrepareContext(ctx, query)
 		if err != nil {
@@ -52,17 +53,32 @@ func (db *DB) ReportData(ctx context.Context, q rota.ReportQuery) (rota.ReportDa
 			if err := rows.Scan(&id, &at, &off); err != nil {
 				return err
 			}
-			out.Interruptions = append(out.Interruptions, rota.Page{IncidentID: id, Person: person, At: fromMillis(at), OffHours: off})
+			out.Interruptions[person] = append(out.Interruptions[person], rota.Page{IncidentID: id, Person: person, At: fromMillis(at), OffHours: off})
 			return nil
 		}); err != nil {
 		return out, err
 	}
-	if err := perPerson("pages", "SELECT incident_id, at_ms, COALESCE(offhours, 0) FROM pages WHERE person = ? AND at_ms >= ? AND at_ms < ?", span,
+	// Reached incidents are counted in the index, not read: a person's
+	// off-hours ones, few, are read for their times.
+	var all, offCount int
+	if err := perPerson("pages", "SELECT COUNT(*), COALESCE(SUM(offhours), 0) FROM pages WHERE person = ? AND at_ms >= ? AND at_ms < ?", span,
 		func(person string, rows *sql.Rows) error {
-			if err := rows.Scan(&id, &at, &off); err != nil {
+			if err := rows.Scan(&all, &offCount); err != nil {
 				return err
 			}
-			out.Pages = append(out.Pages, rota.Page{IncidentID: id, Person: person, At: fromMillis(at), OffHours: off})
+			out.Reached[person] = rota.Reached{Incidents: all, OffHours: offCount}
+			return nil
+		}); err != nil {
+		return out, err
+	}
+	if err := perPerson("off-hours pages", "SELECT at_ms FROM pages INDEXED BY pages_offhours_by_person WHERE person = ? AND offhours = 1 AND at_ms >= ? AND at_ms < ?", span,
+		func(person string, rows *sql.Rows) error {
+			if err := rows.Scan(&at); err != nil {
+				return err
+			}
+			r := out.Reached[person]
+			r.OffHoursAt = append(r.OffHoursAt, fromMillis(at))
+			out.Reached[person] = r
 			return nil
 		}); err != nil {
 		return out, err
@@ -128,7 +144,7 @@ func (db *DB) ReportData(ctx context.Context, q rota.ReportQuery) (rota.ReportDa
 	}
 	var missing []any
 	seen := map[int64]bool{}
-	for _, pages := range [][]rota.Page{out.Interruptions, out.Pages} {
+	for _, pages := range out.Interruptions {
 		for _, pg := range pages {
 			if _, ok := out.Incidents[pg.IncidentID]; !ok && !seen[pg.IncidentID] {
 				seen[pg.IncidentID] = true

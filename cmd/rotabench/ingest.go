@@ -19,6 +19,13 @@ const benchKey = "rotabench-integration-key-0123456789"
 // clients go (--rate 0) or at a fixed rate, and measures the 202s, the
 // notifications reaching a webhook receiver, and how late the second
 // escalation step fires.
+//
+// With --group window (the default) the alerts of a service group into
+// incidents, as they do by default; --group off makes each alert an
+// incident of its own, and --services spreads them over services, each
+// paging its own people, so that per-person storm control (one message
+// per person per second here) does not hold them: what is measured then
+// is how fast a new incident reaches an idle person.
 func benchIngest(args []string) error {
 	fs := newFlags("ingest")
 	rotad := fs.String("rotad", "bin/rotad", "the rotad binary")
@@ -26,7 +33,12 @@ func benchIngest(args []string) error {
 	concurrency := fs.Int("concurrency", 32, "concurrent clients")
 	rate := fs.Int("rate", 0, "alerts per second, open loop; 0 posts as fast as the clients go")
 	stepDelay := fs.Duration("step-delay", time.Hour, "delay before the second escalation step")
+	group := fs.String("group", "window", `how alerts group into incidents: "window" or "off"`)
+	services := fs.Int("services", 1, "services (each with its own two people) the alerts are spread over")
 	fs.Parse(args)
+	if *services < 1 || *services > 2000 {
+		return fmt.Errorf("--services is from 1 to 2000")
+	}
 	if *duration > 5*time.Minute {
 		return fmt.Errorf("--duration is at most 5m")
 	}
@@ -36,7 +48,11 @@ func benchIngest(args []string) error {
 		return err
 	}
 	defer rec.close()
-	d, err := startDaemon(*rotad, ingestConfig(rec.url, *stepDelay), "ROTABENCH_KEY="+benchKey)
+	var env []string
+	for i := 0; i < *services; i++ {
+		env = append(env, fmt.Sprintf("ROTABENCH_KEY_%d=%s-%d", i, benchKey, i))
+	}
+	d, err := startDaemon(*rotad, ingestConfig(rec.url, *stepDelay, *services, *group), env...)
 	if err != nil {
 		return err
 	}
@@ -45,12 +61,12 @@ func benchIngest(args []string) error {
 
 	var seq atomic.Int64
 	var mu sync.Mutex
-	sentAt := map[int64]time.Time{} // alert id -> when its post was sent
+	sentAt := map[int64]time.Time{} // incident id -> when its first alert's post was sent
 	post := func(client *http.Client) (time.Duration, error) {
 		n := seq.Add(1)
 		body := fmt.Sprintf(`{"summary":"bench alert %d","severity":"critical","dedup_key":"bench-%d","source":"rotabench"}`, n, n)
 		req, _ := http.NewRequest("POST", url, strings.NewReader(body))
-		req.Header.Set("Authorization", "Bearer "+benchKey)
+		req.Header.Set("Authorization", fmt.Sprintf("Bearer %s-%d", benchKey, n%int64(*services)))
 		req.Header.Set("Content-Type", "application/json")
 		t0 := time.Now()
 		res, err := client.Do(req)
@@ -59,16 +75,19 @@ func benchIngest(args []string) error {
 		}
 		defer res.Body.Close()
 		var out struct {
-			AlertID int64 `json:"alert_id"`
+			IncidentID int64  `json:"incident_id"`
+			Outcome    string `json:"outcome"`
 		}
 		err = json.NewDecoder(res.Body).Decode(&out)
 		lat := time.Since(t0)
 		if res.StatusCode != http.StatusAccepted {
 			return lat, fmt.Errorf("status %d", res.StatusCode)
 		}
-		mu.Lock()
-		sentAt[out.AlertID] = t0
-		mu.Unlock()
+		if out.Outcome == "created" {
+			mu.Lock()
+			sentAt[out.IncidentID] = t0
+			mu.Unlock()
+		}
 		return lat, err
 	}
 
@@ -82,24 +101,26 @@ func benchIngest(args []string) error {
 	if *rate > 0 {
 		mode = fmt.Sprintf("open loop at %d alerts/s", *rate)
 	}
-	fmt.Printf("POST /api/v1/alerts, distinct alerts, %s, %d clients, synchronous=FULL, loopback, rotad and the load generator sharing this machine\n", mode, *concurrency)
+	fmt.Printf("POST /api/v1/alerts, distinct alerts, %s, %d clients, grouping %s, %d service(s), synchronous=FULL, loopback, rotad and the load generator sharing this machine\n",
+		mode, *concurrency, *group, *services)
 	res.report("ingest")
 
 	// Wait for the first notifications (and the second step, if it falls
 	// due within a minute) to arrive.
 	want := len(sentAt)
+	fmt.Printf("%d alerts made %d incidents\n", res.requests-res.errors, want)
 	waitUntil(func() bool { return rec.count("first") >= want }, 30*time.Second)
 	if *stepDelay < time.Minute {
 		waitUntil(func() bool { return rec.count("second") >= want }, *stepDelay+30*time.Second)
 	}
 	first := rec.latencies("first", sentAt, 0)
-	fmt.Printf("post sent -> first notification at the receiver: %s (%d of %d alerts)\n", percentiles(first), len(first), want)
+	fmt.Printf("post sent -> first notification at the receiver: %s (%d of %d incidents)\n", percentiles(first), len(first), want)
 	if h, err := scrapeHistogram("http://"+d.addr+"/metrics", "rota_first_notification_seconds"); err == nil {
 		fmt.Printf("server side, alert created -> notifier called (rota_first_notification_seconds): %s\n", h)
 	}
 	if *stepDelay < time.Minute {
 		late := rec.latencies("second", sentAt, *stepDelay)
-		fmt.Printf("step 2 lateness (arrival - (post + %s)): %s (%d of %d alerts)\n", *stepDelay, percentiles(late), len(late), want)
+		fmt.Printf("step 2 lateness (arrival - (post + %s)): %s (%d of %d incidents)\n", *stepDelay, percentiles(late), len(late), want)
 	}
 	return nil
 }
@@ -109,7 +130,7 @@ type receiver struct {
 	srv  *http.Server
 	url  string
 	mu   sync.Mutex
-	seen map[string]map[int64]time.Time // person -> alert -> first arrival
+	seen map[string]map[int64]time.Time // first or second -> incident -> first arrival
 }
 
 func newReceiver() (*receiver, error) {
@@ -121,19 +142,21 @@ func newReceiver() (*receiver, error) {
 	r.srv = &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		now := time.Now()
 		var body struct {
-			Person string `json:"person"`
-			Alerts []struct {
+			Incidents []struct {
 				ID int64 `json:"id"`
-			} `json:"alerts"`
+			} `json:"incidents"`
 		}
 		json.NewDecoder(io.LimitReader(req.Body, 1<<20)).Decode(&body)
+		// Each service pages its first person (first-N), then its second.
+		role := strings.TrimPrefix(req.URL.Path, "/")
+		role, _, _ = strings.Cut(role, "-")
 		r.mu.Lock()
-		m := r.seen[body.Person]
+		m := r.seen[role]
 		if m == nil {
 			m = map[int64]time.Time{}
-			r.seen[body.Person] = m
+			r.seen[role] = m
 		}
-		for _, a := range body.Alerts {
+		for _, a := range body.Incidents {
 			if _, ok := m[a.ID]; !ok {
 				m[a.ID] = now
 			}
@@ -222,45 +245,35 @@ func scrapeHistogram(url, name string) (string, error) {
 	return fmt.Sprintf("p50 %s  p99 %s  (%0.f samples)", at(.5), at(.99), total), nil
 }
 
-func ingestConfig(receiverURL string, stepDelay time.Duration) string {
-	return fmt.Sprintf(`[log]
-format = "json"
-level = "info"
-
-[[people]]
-name = "first"
-timezone = "UTC"
-contacts = [{ type = "webhook", address = "%[1]s/first" }]
-[[people]]
-name = "second"
-timezone = "UTC"
-contacts = [{ type = "webhook", address = "%[1]s/second" }]
-
-[[teams]]
-name = "bench"
-members = ["first", "second"]
-managers = ["second"]
-timezone = "UTC"
-
-[[rotations]]
-name = "primary"
-team = "bench"
-members = ["first"]
-start = 2026-01-06
-
-[[escalation_policies]]
-name = "bench"
+func ingestConfig(receiverURL string, stepDelay time.Duration, services int, group string) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "[log]\nformat = \"json\"\nlevel = \"info\"\n\n[paging]\nrate_limit = \"1s\"\n\n")
+	var members []string
+	for i := 0; i < services; i++ {
+		for _, role := range []string{"first", "second"} {
+			fmt.Fprintf(&b, "[[people]]\nname = \"%[1]s-%[2]d\"\ntimezone = \"UTC\"\ncontacts = [{ type = \"webhook\", address = \"%[3]s/%[1]s-%[2]d\" }]\n", role, i, receiverURL)
+			members = append(members, fmt.Sprintf("%q", fmt.Sprintf("%s-%d", role, i)))
+		}
+	}
+	fmt.Fprintf(&b, "\n[[teams]]\nname = \"bench\"\nmembers = [%s]\nmanagers = [\"second-0\"]\ntimezone = \"UTC\"\n\n", strings.Join(members, ", "))
+	for i := 0; i < services; i++ {
+		fmt.Fprintf(&b, `[[escalation_policies]]
+name = "p%[1]d"
   [[escalation_policies.steps]]
-  targets = ["rotation:primary"]
+  targets = ["person:first-%[1]d"]
   delay = "%[2]s"
   [[escalation_policies.steps]]
-  targets = ["person:second"]
+  targets = ["person:second-%[1]d"]
   delay = "1h"
 
 [[services]]
-name = "bench"
+name = "s%[1]d"
 team = "bench"
-escalation_policy = "bench"
-integration_keys = [{ env = "ROTABENCH_KEY" }]
-`, receiverURL, stepDelay)
+escalation_policy = "p%[1]d"
+integration_keys = [{ env = "ROTABENCH_KEY_%[1]d" }]
+group = %[3]q
+
+`, i, stepDelay, group)
+	}
+	return b.String()
 }

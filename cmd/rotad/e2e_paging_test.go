@@ -24,10 +24,11 @@ type receiver struct {
 }
 
 type received struct {
-	person string
-	alerts []int64
-	text   string
-	at     time.Time
+	person   string
+	delivery string // X-Rota-Delivery
+	alerts   []int64
+	text     string
+	at       time.Time
 }
 
 func newReceiver(t *testing.T) *receiver {
@@ -41,7 +42,7 @@ func newReceiver(t *testing.T) *receiver {
 			} `json:"incidents"`
 		}
 		json.NewDecoder(req.Body).Decode(&body)
-		rec := received{person: body.Person, text: body.Text, at: time.Now()}
+		rec := received{person: body.Person, text: body.Text, at: time.Now(), delivery: req.Header.Get("X-Rota-Delivery")}
 		for _, a := range body.Incidents {
 			rec.alerts = append(rec.alerts, a.ID)
 		}
@@ -324,11 +325,17 @@ func TestAccountingSurvivesKill9(t *testing.T) {
 }
 
 // burnNotices counts the manager's messages (notices, all of them) by
-// text.
+// text, as a receiver that drops at-least-once duplicates by their
+// X-Rota-Delivery header sees them: a kill between sending a notice and
+// recording it sends it again, with the same delivery id.
 func burnNotices(rec *receiver) map[string]int {
 	texts := map[string]int{}
+	seen := map[string]bool{}
 	for _, g := range rec.to("mgr") {
-		texts[g.text]++
+		if g.delivery == "" || !seen[g.delivery] {
+			seen[g.delivery] = true
+			texts[g.text]++
+		}
 	}
 	return texts
 }

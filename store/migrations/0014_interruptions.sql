@@ -12,7 +12,9 @@ CREATE TABLE interruptions (
     channel         TEXT    NOT NULL,
     offhours        INTEGER NOT NULL DEFAULT 0
 );
-CREATE INDEX interruptions_by_person ON interruptions (person, at_ms, incident_id);
+-- Covering: budgets and reports read a person's interruptions from the
+-- index alone.
+CREATE INDEX interruptions_by_person ON interruptions (person, at_ms, incident_id, offhours);
 -- Pages counted so far were interruptions of their own.
 INSERT INTO interruptions (person, at_ms, incident_id, channel, offhours)
     SELECT person, at_ms, incident_id, channel, COALESCE(offhours, 0) FROM pages WHERE bundled = 0;
@@ -35,7 +37,14 @@ CREATE TABLE accounting (
 ALTER TABLE notifications ADD COLUMN kind TEXT NOT NULL DEFAULT 'page';
 ALTER TABLE notifications ADD COLUMN body TEXT NOT NULL DEFAULT '';
 
--- Off-hours incidents are every off-hours page now, bundled or not.
+-- Off-hours incidents are every off-hours page now, bundled or not; no
+-- page is bundled any more, and none has an unknown off-hours status (a
+-- page from before it was kept counts as in hours). Reports read a
+-- person's pages from one covering index.
+UPDATE pages SET bundled = 0, offhours = COALESCE(offhours, 0);
 DROP INDEX pages_offhours_by_person;
+DROP INDEX pages_unknown_offhours;
+DROP INDEX pages_counted_by_person;
+DROP INDEX pages_by_person;
 CREATE INDEX pages_offhours_by_person ON pages (person, at_ms, incident_id) WHERE offhours = 1;
-UPDATE pages SET bundled = 0;
+CREATE INDEX pages_by_person ON pages (person, at_ms, incident_id, offhours);
