@@ -336,8 +336,6 @@ const (
 	// Failover is tried at once, and the page stands only if another
 	// notification reached the person.
 	DeliveryUndelivered = "undelivered"
-	// DeliveryNote records only its events (a timeline note).
-	DeliveryNote = "note"
 )
 
 // ProviderReport is what a provider's status callback says of a

@@ -30,7 +30,7 @@ type reportPage struct {
 // newReportFixture: team payments (alice, bob, carol; Europe/Berlin) with
 // pages at fixed times in March 2026.
 func newReportFixture(t *testing.T) *fixture {
-	return newPagesFixture(t, time.Date(2026, 3, 30, 12, 0, 0, 0, time.UTC), []reportPage{
+	return newPagesFixture(t, deployConfig, time.Date(2026, 3, 30, 12, 0, 0, 0, time.UTC), []reportPage{
 		{"2026-03-09 10:00", "bob", "payments-api", "5xx above 2%", 4 * time.Minute, 30 * time.Minute},
 		{"2026-03-10 23:30", "bob", "payments-api", "5xx above 2%", 10 * time.Minute, time.Hour},
 		{"2026-03-11 18:00", "bob", "web", "latency", 2 * time.Minute, 20 * time.Minute},
@@ -51,10 +51,10 @@ func newReportFixture(t *testing.T) *fixture {
 // newPagesFixture records pages as the engine would (each an incident
 // that reached its person, a page when after the quiet gap), then serves
 // the API with the clock at now.
-func newPagesFixture(t *testing.T, now time.Time, pages []reportPage, more func(f *fixture, local func(string) time.Time)) *fixture {
+func newPagesFixture(t *testing.T, toml string, now time.Time, pages []reportPage, more func(f *fixture, local func(string) time.Time)) *fixture {
 	t.Helper()
 	env := map[string]string{"GH": githubSecret, "KEY": searchKey, "WEB": grafanaKey}
-	cfg, err := config.Parse("deploy.toml", []byte(deployConfig), t.TempDir(), func(k string) (string, bool) { v, ok := env[k]; return v, ok })
+	cfg, err := config.Parse("report.toml", []byte(toml), t.TempDir(), func(k string) (string, bool) { v, ok := env[k]; return v, ok })
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -69,9 +69,17 @@ func newPagesFixture(t *testing.T, now time.Time, pages []reportPage, more func(
 	f.api = api.New(api.Options{Book: f.book, Overrides: db, Pager: engine, Alerts: db, Reports: db, Feeds: db, Ping: db.Ping, Settings: withToken(),
 		Now: func() time.Time { return f.now }})
 
-	berlin, _ := time.LoadLocation("Europe/Berlin")
+	// Times are Berlin's, or another zone's as "Zone/Name 2006-01-02 15:04".
 	local := func(s string) time.Time {
-		v, err := time.ParseInLocation("2006-01-02 15:04", s, berlin)
+		zone := "Europe/Berlin"
+		if strings.Count(s, " ") == 2 {
+			zone, s, _ = strings.Cut(s, " ")
+		}
+		loc, err := time.LoadLocation(zone)
+		if err != nil {
+			t.Fatal(err)
+		}
+		v, err := time.ParseInLocation("2006-01-02 15:04", s, loc)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -110,48 +118,94 @@ func newPagesFixture(t *testing.T, now time.Time, pages []reportPage, more func(
 	return f
 }
 
-// TestReportAcrossDST: bob paged three times in the week after Berlin's
-// October change, the first at 00:30 on its Monday (still Sunday in UTC):
-// the default report (the last 12 weeks), its CSV and its page all show 3
-// in that week and one week over budget.
+// dstConfig is a team in Berlin with members in Berlin, New York and
+// Sydney.
+const dstConfig = `
+[[people]]
+name = "anna"
+full_name = "Anna Becker"
+timezone = "Europe/Berlin"
+[[people]]
+name = "ned"
+full_name = "Ned Flynn"
+timezone = "America/New_York"
+[[people]]
+name = "sia"
+full_name = "Sia Tran"
+timezone = "Australia/Sydney"
+[[people]]
+name = "mgr"
+timezone = "Europe/Berlin"
+contacts = [{ type = "email", address = "mgr@example.com" }]
+[[teams]]
+name = "payments"
+members = ["anna", "ned", "sia"]
+managers = ["mgr"]
+timezone = "Europe/Berlin"
+[[escalation_policies]]
+name = "default"
+steps = [{ targets = ["person:anna"] }]
+[[services]]
+name = "payments-api"
+team = "payments"
+escalation_policy = "default"
+`
+
+// TestReportAcrossDST: a report spanning Sydney's (4 Oct), Berlin's (25
+// Oct) and New York's (1 Nov) changes. anna is paged three times in the
+// week after Berlin's, the first at 00:30 on its Monday (still Sunday in
+// UTC); ned at 00:15 on New York's first Monday after its change; sia at
+// 00:10 on Sydney's first Monday after its. The default report (the last
+// 12 weeks), its CSV and its page show each in their own local week, and
+// anna's week over budget.
 func TestReportAcrossDST(t *testing.T) {
-	f := newPagesFixture(t, time.Date(2026, 11, 5, 12, 0, 0, 0, time.UTC), []reportPage{
-		{"2026-10-26 00:30", "bob", "payments-api", "5xx above 2%", 0, 0},
-		{"2026-10-28 14:00", "bob", "payments-api", "disk full", 0, 0},
-		{"2026-11-01 23:00", "bob", "web", "latency", 0, 0},
+	f := newPagesFixture(t, dstConfig, time.Date(2026, 11, 5, 12, 0, 0, 0, time.UTC), []reportPage{
+		{"2026-10-26 00:30", "anna", "payments-api", "5xx above 2%", 0, 0},
+		{"2026-10-28 14:00", "anna", "payments-api", "disk full", 0, 0},
+		{"2026-11-01 23:00", "anna", "payments-api", "latency", 0, 0},
+		{"America/New_York 2026-11-02 00:15", "ned", "payments-api", "queue stuck", 0, 0},
+		{"Australia/Sydney 2026-10-05 00:10", "sia", "payments-api", "cert expiring", 0, 0},
 	}, nil)
 	r := f.do(t, "GET", "/api/v1/reports/human?team=payments", "", "", "")
 	if r.status != 200 {
 		t.Fatalf("%d %s", r.status, r.raw)
 	}
+	want := map[string]struct {
+		week  string // the local Monday's midnight, in UTC
+		pages float64
+	}{"anna": {"2026-10-25T23:00:00Z", 3}, "ned": {"2026-11-02T05:00:00Z", 1}, "sia": {"2026-10-04T13:00:00Z", 1}}
 	for _, p := range r.body["people"].([]any) {
 		p := p.(map[string]any)
-		if p["person"] != "bob" {
-			continue
-		}
+		w := want[p["person"].(string)]
 		found := false
-		for _, w := range p["weeks"].([]any) {
-			w := w.(map[string]any)
-			if w["start"] == "2026-10-25T23:00:00Z" {
+		for _, wk := range p["weeks"].([]any) {
+			wk := wk.(map[string]any)
+			if wk["start"] == w.week {
 				found = true
-				if w["pages"].(float64) != 3 || w["over_budget"] != true {
-					t.Errorf("bob's week of 26 Oct: %v", w)
+				if wk["pages"].(float64) != w.pages || wk["over_budget"] != (w.pages > 2) {
+					t.Errorf("%s's week of %s: %v", p["person"], w.week, wk)
 				}
-			} else if w["pages"].(float64) != 0 {
-				t.Errorf("bob's week %v has pages", w)
+			} else if wk["pages"].(float64) != 0 {
+				t.Errorf("%s's week %v has pages", p["person"], wk)
 			}
 		}
-		if !found || p["pages"].(float64) != 3 || p["weeks_over_budget"].(float64) != 1 {
-			t.Errorf("bob: %v", p)
+		if !found || p["pages"].(float64) != w.pages {
+			t.Errorf("%s: no week %s, or %v pages: %v", p["person"], w.week, p["pages"], p["weeks"])
 		}
 	}
 	_, body := f.getFeed(t, "GET", "/api/v1/reports/human?team=payments&format=csv")
-	if !strings.Contains(body, "payments,bob,bob,2026-10-25T23:00:00Z,3,2,true,3,3,") {
-		t.Errorf("csv:\n%s", body)
+	for _, row := range []string{"payments,anna,Anna Becker,2026-10-25T23:00:00Z,3,2,true,3,3,", "payments,ned,Ned Flynn,2026-11-02T05:00:00Z,1,2,false,1,1,",
+		"payments,sia,Sia Tran,2026-10-04T13:00:00Z,1,2,false,1,1,"} {
+		if !strings.Contains(body, row) {
+			t.Errorf("csv lacks %s:\n%s", row, body)
+		}
 	}
 	_, body = f.getFeed(t, "GET", "/reports/teams/payments")
-	if !strings.Contains(body, "<title>week of 26 Oct: 3 pages</title>") || !strings.Contains(body, ">26 Oct</text>") || !strings.Contains(body, "3 pages, 3 incidents, 1 week(s) over budget") {
-		t.Errorf("page lacks bob's week of 26 Oct")
+	for _, want := range []string{"<title>week of 26 Oct: 3 pages</title>", "<title>week of 2 Nov: 1 page</title>", "<title>week of 5 Oct: 1 page</title>",
+		"Anna Becker</b><br><span class=\"muted\">3 pages, 3 incidents, 1 week(s) over budget"} {
+		if !strings.Contains(body, want) {
+			t.Errorf("page lacks %q", want)
+		}
 	}
 }
 

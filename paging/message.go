@@ -21,7 +21,7 @@ func smsText(alerts []rota.Incident, codes map[int64]int, reason string) string 
 	if len(alerts) == 1 {
 		a := alerts[0]
 		code := codes[a.ID]
-		tail := fmt.Sprintf(". Reply %da ack, %dc resolve", code, code)
+		tail := fmt.Sprintf("%s. Reply %da ack, %dc resolve", more(a), code, code)
 		head := fmt.Sprintf("%s %s: ", a.Service, strings.ToUpper(a.Severity))
 		room := 160 - len(head) - len(tail)
 		first := head + truncateASCII(gsm(a.Summary), max(room, 20))
@@ -31,12 +31,12 @@ func smsText(alerts []rota.Incident, codes map[int64]int, reason string) string 
 		return first + tail
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "%d alerts. Reply aa to ack all. ", len(alerts))
+	fmt.Fprintf(&b, "%d incidents. Reply aa to ack all. ", len(alerts))
 	for i, a := range alerts {
 		if i > 0 {
 			b.WriteString("; ")
 		}
-		fmt.Fprintf(&b, "%s: %s (%d)", a.Service, gsm(a.Summary), codes[a.ID])
+		fmt.Fprintf(&b, "%s: %s%s (%d)", a.Service, gsm(a.Summary), more(a), codes[a.ID])
 	}
 	return truncateASCII(b.String(), maxText)
 }
@@ -73,9 +73,9 @@ func text(alerts []rota.Incident, reason string) string {
 	if len(alerts) == 1 {
 		a := alerts[0]
 		if reason != "" {
-			return truncate(fmt.Sprintf("%s: %s [%s] #%d - %s", a.Service, a.Summary, a.Severity, a.ID, reason), maxText)
+			return truncate(fmt.Sprintf("%s: %s [%s] #%d%s - %s", a.Service, a.Summary, a.Severity, a.ID, more(a), reason), maxText)
 		}
-		return truncate(fmt.Sprintf("%s: %s [%s] #%d", a.Service, a.Summary, a.Severity, a.ID), maxText)
+		return truncate(fmt.Sprintf("%s: %s [%s] #%d%s", a.Service, a.Summary, a.Severity, a.ID, more(a)), maxText)
 	}
 	services := map[string]bool{}
 	for _, a := range alerts {
@@ -83,23 +83,36 @@ func text(alerts []rota.Incident, reason string) string {
 	}
 	var b strings.Builder
 	if len(services) == 1 {
-		fmt.Fprintf(&b, "%d alerts on %s: ", len(alerts), alerts[0].Service)
+		fmt.Fprintf(&b, "%d incidents on %s: ", len(alerts), alerts[0].Service)
 		for i, a := range alerts {
 			if i > 0 {
 				b.WriteString("; ")
 			}
-			fmt.Fprintf(&b, "%s #%d", a.Summary, a.ID)
+			fmt.Fprintf(&b, "%s #%d%s", a.Summary, a.ID, more(a))
 		}
 	} else {
-		fmt.Fprintf(&b, "%d alerts: ", len(alerts))
+		fmt.Fprintf(&b, "%d incidents: ", len(alerts))
 		for i, a := range alerts {
 			if i > 0 {
 				b.WriteString("; ")
 			}
-			fmt.Fprintf(&b, "%s: %s #%d", a.Service, a.Summary, a.ID)
+			fmt.Fprintf(&b, "%s: %s #%d%s", a.Service, a.Summary, a.ID, more(a))
 		}
 	}
 	return truncate(b.String(), maxText)
+}
+
+// more says how many alerts besides the first an incident holds: " +3
+// alerts" ("" for one alone).
+func more(a rota.Incident) string {
+	switch n := a.AlertCount - 1; {
+	case n <= 0:
+		return ""
+	case n == 1:
+		return " +1 alert"
+	default:
+		return fmt.Sprintf(" +%d alerts", n)
+	}
 }
 
 func truncate(s string, n int) string {

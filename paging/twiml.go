@@ -107,6 +107,9 @@ func callScript(alerts []rota.Incident, now time.Time, action string, reason str
 		sentences = append(sentences, "This is rota, with a page for you.",
 			fmt.Sprintf("Alert on %s, triggered %s.", spoken(a.Service), ago(a.CreatedAt, now)),
 			spoken(a.Summary)+".")
+		if a.AlertCount > 1 {
+			sentences = append(sentences, fmt.Sprintf("And %d more alerts with it.", a.AlertCount-1))
+		}
 		if reason != "" {
 			// Links are for reading, not hearing.
 			if i := strings.Index(reason, ": http"); i > 0 {
@@ -115,9 +118,13 @@ func callScript(alerts []rota.Incident, now time.Time, action string, reason str
 			sentences = append(sentences, "You are paged because "+spoken(reason)+".")
 		}
 	} else {
-		sentences = append(sentences, fmt.Sprintf("This is rota, with %d alerts for you.", len(alerts)))
+		sentences = append(sentences, fmt.Sprintf("This is rota, with %d incidents for you.", len(alerts)))
 		for _, a := range alerts {
-			sentences = append(sentences, fmt.Sprintf("On %s, %s: %s.", spoken(a.Service), ago(a.CreatedAt, now), spoken(a.Summary)))
+			s := fmt.Sprintf("On %s, %s: %s.", spoken(a.Service), ago(a.CreatedAt, now), spoken(a.Summary))
+			if a.AlertCount > 1 {
+				s += fmt.Sprintf(" And %d more alerts with it.", a.AlertCount-1)
+			}
+			sentences = append(sentences, s)
 		}
 	}
 	prompt := "Press 4 to acknowledge, 6 to resolve, or star to hear this again."

@@ -105,7 +105,6 @@ func recordDelivery(tx wtx, d rota.Delivery, now time.Time) error {
 	case rota.DeliveryDeferred:
 		_, err = tx.exec("UPDATE notifications SET next_attempt_ms = ? WHERE id = ? AND status = 'pending'",
 			d.NextAttempt.UnixMilli(), d.NotificationID)
-	case rota.DeliveryNote:
 	case rota.DeliveryCancelled:
 		_, err = tx.exec("UPDATE notifications SET status = 'cancelled', last_error = ? WHERE id = ? AND status = 'pending'",
 			d.Error, d.NotificationID)

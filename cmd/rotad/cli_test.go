@@ -162,35 +162,48 @@ func TestReportCommand(t *testing.T) {
 	}
 }
 
-// TestReportCommandAcrossDST: three pages in the week after Berlin's
-// October change, the first at 00:30 on its Monday (still Sunday in UTC):
-// the report shows 3 in that week and one week over budget.
+// TestReportCommandAcrossDST: across Sydney's, Berlin's and New York's
+// changes, each person's pages land in their own local week: anna's three
+// in the week after Berlin's change (the first at 00:30 on its Monday,
+// still Sunday in UTC), ned's at 00:15 on New York's first Monday after
+// its change, sia's at 00:10 on Sydney's.
 func TestReportCommandAcrossDST(t *testing.T) {
 	dir := t.TempDir()
 	cfgPath := filepath.Join(dir, "rota.toml")
-	writeConfig(t, cfgPath, `"alice", "bruno", "chloe"`)
+	b, err := os.ReadFile("testdata/dst.toml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(cfgPath, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
 	db, err := store.Open(context.Background(), filepath.Join(dir, "rota.db"), store.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	berlin, _ := time.LoadLocation("Europe/Berlin")
-	for i, s := range []string{"2026-10-26 00:30", "2026-10-28 14:00", "2026-11-01 23:00"} {
-		at, _ := time.ParseInLocation("2006-01-02 15:04", s, berlin)
+	for i, p := range []struct{ zone, at, person string }{
+		{"Europe/Berlin", "2026-10-26 00:30", "anna"}, {"Europe/Berlin", "2026-10-28 14:00", "anna"}, {"Europe/Berlin", "2026-11-01 23:00", "anna"},
+		{"America/New_York", "2026-11-02 00:15", "ned"}, {"Australia/Sydney", "2026-10-05 00:10", "sia"},
+	} {
+		loc, _ := time.LoadLocation(p.zone)
+		at, _ := time.ParseInLocation("2006-01-02 15:04", p.at, loc)
 		db.Now = func() time.Time { return at }
-		ev := rota.Event{Service: "api", Action: rota.ActionTrigger, DedupKey: fmt.Sprint(i), Summary: "disk full", Severity: "critical", Integration: "native"}
+		ev := rota.Event{Service: "payments-api", Action: rota.ActionTrigger, DedupKey: fmt.Sprint(i), Summary: "disk full", Severity: "critical", Integration: "native"}
 		a, _, err := db.TriggerAlert(context.Background(), &ev, rota.EscalationPolicy{}, func(*rota.Incident, time.Time) rota.StepOutcome { return rota.StepOutcome{} })
 		if err != nil {
 			t.Fatal(err)
 		}
 		db.RecordDeliveries(context.Background(), []rota.Delivery{{Outcome: rota.DeliverySent, At: at,
-			Page: &rota.Page{IncidentID: a.ID, Person: "bruno", Channel: "sms", Gap: 30 * time.Minute}}})
+			Page: &rota.Page{IncidentID: a.ID, Person: p.person, Channel: "sms", Gap: 30 * time.Minute}}})
 	}
 	db.Close()
 	out, errOut, code := runCLI(t, "report", "--config", cfgPath, "--team", "payments", "--to", "2026-11-05T12:00:00Z")
-	// bruno: 3 pages, 3 incidents, 1 of 13 weeks (Thursday to Thursday) over,
-	// worst week 3.
-	if code != 0 || !regexp.MustCompile(`bruno\s+3\s+3\s+1 of 13\s+3\s`).MatchString(out) {
-		t.Errorf("exit %d:\n%s\n%s", code, out, errOut)
+	// PERSON, PAGES, INCIDENTS, WEEKS OVER BUDGET (of 13, Thursday to
+	// Thursday), WORST WEEK.
+	for _, row := range []string{`anna\s+3\s+3\s+1 of 13\s+3\s`, `ned\s+1\s+1\s+0 of 13\s+1\s`, `sia\s+1\s+1\s+0 of 13\s+1\s`} {
+		if code != 0 || !regexp.MustCompile(row).MatchString(out) {
+			t.Errorf("exit %d, no row %s:\n%s\n%s", code, row, out, errOut)
+		}
 	}
 	if _, errOut, code := runCLI(t, "report", "--config", cfgPath, "--team", "payments", "--to", "yesterday"); code != 2 || !strings.Contains(errOut, "--to") {
 		t.Errorf("bad --to: %d %s", code, errOut)
