@@ -226,7 +226,7 @@ type Notification struct {
 	ID           int64
 	IncidentID   int64
 	Person       string
-	Channel      string // a contact type: sms, voice, webhook, slack, email
+	Channel      Channel
 	Address      string
 	ContactIndex int
 	Wave         int
@@ -267,7 +267,7 @@ type Page struct {
 	IncidentID int64
 	Person     string
 	At         time.Time
-	Channel    string
+	Channel    Channel
 	OffHours   bool
 	// Gap is the person's interruption_gap, for recording: a page
 	// reaching them this long after the last notification that did

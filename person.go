@@ -6,17 +6,21 @@ import (
 	"time"
 )
 
+// Channel is a way to reach a person: a contact method's type, and the
+// channel a notification goes over.
+type Channel string
+
 // Contact method types.
 const (
-	ContactSMS     = "sms"
-	ContactVoice   = "voice"
-	ContactWebhook = "webhook"
-	ContactSlack   = "slack"
-	ContactEmail   = "email"
+	ContactSMS     Channel = "sms"
+	ContactVoice   Channel = "voice"
+	ContactWebhook Channel = "webhook"
+	ContactSlack   Channel = "slack"
+	ContactEmail   Channel = "email"
 )
 
 // ContactTypes lists the contact method types in the order they are documented.
-var ContactTypes = []string{ContactSMS, ContactVoice, ContactWebhook, ContactSlack, ContactEmail}
+var ContactTypes = []Channel{ContactSMS, ContactVoice, ContactWebhook, ContactSlack, ContactEmail}
 
 // Person is someone who can be paged.
 type Person struct {
@@ -48,14 +52,14 @@ func (p *Person) Display() string {
 // Contact method of a person: where and how to reach them, and how long after
 // the page starts this method is used.
 type ContactMethod struct {
-	Type    string
+	Type    Channel
 	Address string
 	// Delay after the first notification of a page before this method is
 	// tried, for rules such as "SMS at once, voice after 2 minutes".
 	Delay time.Duration
 }
 
-func (c ContactMethod) String() string { return c.Type + ":" + c.Address }
+func (c ContactMethod) String() string { return string(c.Type) + ":" + c.Address }
 
 // BusinessHours are working days and a daily window of local wall-clock time.
 type BusinessHours struct {

@@ -49,16 +49,16 @@ type timelineEntry struct {
 }
 
 type notificationJSON struct {
-	ID          int64     `json:"id"`
-	Person      string    `json:"person"`
-	Reason      string    `json:"reason,omitempty"`
-	Channel     string    `json:"channel"`
-	Status      string    `json:"status"`
-	Attempts    int       `json:"attempts"`
-	NextAttempt time.Time `json:"next_attempt,omitzero"`
-	SentAt      time.Time `json:"sent_at,omitzero"`
-	LastError   string    `json:"last_error,omitempty"`
-	BundleID    int64     `json:"bundle_id,omitempty"`
+	ID          int64        `json:"id"`
+	Person      string       `json:"person"`
+	Reason      string       `json:"reason,omitempty"`
+	Channel     rota.Channel `json:"channel"`
+	Status      string       `json:"status"`
+	Attempts    int          `json:"attempts"`
+	NextAttempt time.Time    `json:"next_attempt,omitzero"`
+	SentAt      time.Time    `json:"sent_at,omitzero"`
+	LastError   string       `json:"last_error,omitempty"`
+	BundleID    int64        `json:"bundle_id,omitempty"`
 }
 
 // listIncidents serves GET /api/v1/incidents?status=&service=&limit=&before=.

@@ -82,7 +82,7 @@ func newTwilioFixture(t *testing.T, extra ...string) *twilioFixture {
 	}
 	f := &twilioFixture{fixture: &fixture{db: db, book: scheduler.NewBook(scheduler.NewRoster(cfg.Org, nil))}, fake: fake}
 	f.engine = paging.New(paging.Options{Store: db, Book: f.book, PublicURL: publicURL,
-		Notifiers: map[string]paging.Notifier{"sms": tw.SMS(), "voice": tw.Voice()}})
+		Notifiers: map[rota.Channel]paging.Notifier{"sms": tw.SMS(), "voice": tw.Voice()}})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { f.engine.Run(ctx); close(done) }()

@@ -181,3 +181,12 @@ func (c *Config) Summary() string {
 }
 
 func listOf(names []string) string { return strings.Join(names, ", ") }
+
+// channels lists the contact types.
+func channels() string {
+	names := make([]string, len(rota.ContactTypes))
+	for i, c := range rota.ContactTypes {
+		names[i] = string(c)
+	}
+	return listOf(names)
+}

@@ -325,8 +325,8 @@ func (v *validator) people(ps []personSection) *named[rota.Person] {
 }
 
 func (v *validator) contact(path string, c contactSection) rota.ContactMethod {
-	out := rota.ContactMethod{Type: c.Type, Address: c.Address}
-	switch c.Type {
+	out := rota.ContactMethod{Type: rota.Channel(c.Type), Address: c.Address}
+	switch out.Type {
 	case rota.ContactSMS, rota.ContactVoice:
 		if !rota.ValidE164(c.Address) {
 			v.addf(path+".address", "%q is not a phone number in E.164 form (a '+', the country code and the number, digits only, as in \"+4915112345678\")", c.Address)
@@ -340,9 +340,9 @@ func (v *validator) contact(path string, c contactSection) rota.ContactMethod {
 			v.addf(path+".address", "%q is not an email address", c.Address)
 		}
 	case "":
-		v.required(path, "type", " (one of "+listOf(rota.ContactTypes)+")")
+		v.required(path, "type", " (one of "+channels()+")")
 	default:
-		v.addf(path+".type", "unknown contact type %q (use one of %s)", c.Type, listOf(rota.ContactTypes))
+		v.addf(path+".type", "unknown contact type %q (use one of %s)", c.Type, channels())
 	}
 	if c.Delay != "" {
 		d, err := rota.ParseDuration(c.Delay)

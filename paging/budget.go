@@ -157,7 +157,7 @@ func (e *Engine) notice(team *rota.Team, b rota.BurnRecord, rolling time.Duratio
 			}
 			out.Notices = append(out.Notices, rota.Notification{IncidentID: it.IncidentID, Person: m, Channel: c.Type, Address: c.Address,
 				ContactIndex: ci, Status: rota.NotifyPending, Kind: rota.KindNotice, Body: text})
-			told = append(told, m+" by "+c.Type)
+			told = append(told, m+" by "+string(c.Type))
 			break
 		}
 	}

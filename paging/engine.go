@@ -54,7 +54,7 @@ type Options struct {
 	Book  *scheduler.Book
 	// Notifiers by channel (contact type). A channel without one is sent
 	// to Fallback, the log notifier by default.
-	Notifiers map[string]Notifier
+	Notifiers map[rota.Channel]Notifier
 	Fallback  Notifier
 	Logger    *slog.Logger
 	Now       func() time.Time

@@ -172,7 +172,7 @@ func newHarness(t *testing.T) *harness {
 	h.book = scheduler.NewBook(scheduler.NewRoster(cfg.Org, nil))
 	h.engine = paging.New(paging.Options{
 		Store: db, Book: h.book, Now: h.clock.Now, Fallback: h.phone,
-		Notifiers: map[string]paging.Notifier{"sms": h.phone, "voice": h.phone, "webhook": h.phone},
+		Notifiers: map[rota.Channel]paging.Notifier{"sms": h.phone, "voice": h.phone, "webhook": h.phone},
 	})
 	return h
 }
@@ -457,7 +457,7 @@ func TestRunDeliversEachOnce(t *testing.T) {
 	h := newHarness(t)
 	h.db.Now = time.Now
 	engine := paging.New(paging.Options{Store: h.db, Book: h.book, Fallback: h.phone, RateLimit: 100 * time.Millisecond,
-		Notifiers: map[string]paging.Notifier{"webhook": h.phone}})
+		Notifiers: map[rota.Channel]paging.Notifier{"webhook": h.phone}})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { engine.Run(ctx); close(done) }()
@@ -561,7 +561,7 @@ func TestBurnNoticeOncePerWindow(t *testing.T) {
 	h := newHarness(t)
 	newEngine := func() *paging.Engine {
 		return paging.New(paging.Options{Store: h.db, Book: h.book, Now: h.clock.Now, Fallback: h.phone, Burns: h.db,
-			Notifiers: map[string]paging.Notifier{"sms": h.phone, "voice": h.phone, "webhook": h.phone}})
+			Notifiers: map[rota.Channel]paging.Notifier{"sms": h.phone, "voice": h.phone, "webhook": h.phone}})
 	}
 	h.engine = newEngine()
 	notices := func() []string {
@@ -659,7 +659,7 @@ func TestQuietHours(t *testing.T) {
 func TestHandoverSummary(t *testing.T) {
 	h := newHarness(t)
 	h.engine = paging.New(paging.Options{Store: h.db, Book: h.book, Now: h.clock.Now, Fallback: h.phone, Burns: h.db,
-		Notifiers: map[string]paging.Notifier{"sms": h.phone, "voice": h.phone, "webhook": h.phone}})
+		Notifiers: map[rota.Channel]paging.Notifier{"sms": h.phone, "voice": h.phone, "webhook": h.phone}})
 	// Alice is on call on primary until Tuesday 10 March 10:00 CET; her
 	// shift pages her twice, one alert stays open.
 	h.clock.t = time.Date(2026, 3, 5, 12, 0, 0, 0, time.UTC)

@@ -210,11 +210,11 @@ func (e *Engine) HandleStatus(ctx context.Context, r rota.ProviderReport) error 
 		}
 		if a, err := e.store.Incident(ctx, n.IncidentID); err == nil && a.Status == rota.StatusTriggered {
 			if failover = e.nextContact(n); failover != nil {
-				msg += "; trying " + failover.Channel + " at once"
+				msg += "; trying " + string(failover.Channel) + " at once"
 			}
 		}
 		events = []rota.IncidentEvent{{IncidentID: n.IncidentID, At: now, Kind: rota.EventNotifyFailed, Actor: n.Person, Message: msg}}
-		e.metrics.notifications.WithLabelValues(n.Channel, rota.DeliveryUndelivered).Inc()
+		e.metrics.notifications.WithLabelValues(string(n.Channel), rota.DeliveryUndelivered).Inc()
 		e.log.Warn("notification undelivered", "notification", n.ID, "alert", n.IncidentID, "person", n.Person, "channel", n.Channel, "status", r.Status, "error", r.Error)
 	}
 	if _, err := e.store.RecordProviderReport(ctx, r, failover, events); err != nil {
@@ -248,9 +248,9 @@ func (e *Engine) Tell(ctx context.Context, person, text string) (string, error) 
 		cancel()
 		if err != nil {
 			e.log.Warn("message not delivered", "person", person, "channel", c.Type, "err", err)
-			return c.Type, err
+			return string(c.Type), err
 		}
-		return c.Type, nil
+		return string(c.Type), nil
 	}
 	return "", rota.Errorf(rota.ENOTFOUND, "%s has no contact method for text (only calls)", person)
 }

@@ -177,7 +177,7 @@ func TestAccountingAfterCrash(t *testing.T) {
 	}
 	h.phone.take()
 	restarted := paging.New(paging.Options{Store: h.db, Book: h.book, Now: h.clock.Now, Fallback: h.phone, Burns: h.db,
-		Notifiers: map[string]paging.Notifier{"sms": h.phone, "voice": h.phone, "webhook": h.phone}})
+		Notifiers: map[rota.Channel]paging.Notifier{"sms": h.phone, "voice": h.phone, "webhook": h.phone}})
 	for i := 0; i < 3; i++ {
 		if err := restarted.RunOnce(ctx); err != nil {
 			t.Fatal(err)

@@ -19,7 +19,7 @@ import (
 type Message struct {
 	NotificationID int64
 	Person         string
-	Channel        string
+	Channel        rota.Channel
 	Address        string
 	Incidents      []rota.Incident
 	// Text is the message for a human: short enough for one SMS where it

@@ -52,10 +52,10 @@ func (e *Engine) deliverDue(ctx context.Context, now time.Time) error {
 		}
 		e.metrics.lag.Observe(now.Sub(n.NextAttempt).Seconds())
 		if !rateLimited(n) {
-			batches = append(batches, &batch{key: [2]string{n.Person, n.Channel}, notes: []rota.Notification{n}})
+			batches = append(batches, &batch{key: [2]string{n.Person, string(n.Channel)}, notes: []rota.Notification{n}})
 			continue
 		}
-		key := [2]string{n.Person, n.Channel}
+		key := [2]string{n.Person, string(n.Channel)}
 		if next := e.lastSent[key].Add(e.opts.RateLimit); now.Before(next) {
 			d := rota.Delivery{NotificationID: n.ID, IncidentID: n.IncidentID, Outcome: rota.DeliveryDeferred, NextAttempt: next}
 			if n.NextAttempt.Before(next) && n.Attempts == 0 && !n.Shadow {
@@ -70,7 +70,7 @@ func (e *Engine) deliverDue(ctx context.Context, now time.Time) error {
 						next.In(e.zone(n.Person)).Format("15:04:05 MST"), rota.FormatDuration(e.opts.RateLimit))}}
 			}
 			deferred = append(deferred, d)
-			e.metrics.notifications.WithLabelValues(n.Channel, rota.DeliveryDeferred).Inc()
+			e.metrics.notifications.WithLabelValues(string(n.Channel), rota.DeliveryDeferred).Inc()
 			continue
 		}
 		b := grouped[key]

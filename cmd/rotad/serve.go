@@ -200,9 +200,9 @@ func apiSettings(cfg *config.Config) api.Settings {
 // notifiers chooses a notifier per channel. Webhooks and Slack are posted
 // for real, SMS and voice go through Twilio when it is configured; other
 // channels (and SMS and voice without Twilio) go to the log notifier.
-func notifiers(cfg *config.Config) (map[string]paging.Notifier, error) {
+func notifiers(cfg *config.Config) (map[rota.Channel]paging.Notifier, error) {
 	web := paging.WebhookNotifier{Client: &http.Client{Timeout: 10 * time.Second}, PublicURL: cfg.Server.PublicURL}
-	out := map[string]paging.Notifier{rota.ContactWebhook: web, rota.ContactSlack: web}
+	out := map[rota.Channel]paging.Notifier{rota.ContactWebhook: web, rota.ContactSlack: web}
 	if t := cfg.Twilio; t != nil {
 		tw, err := paging.NewTwilio(paging.TwilioOptions{AccountSID: t.AccountSID, AuthToken: t.AuthTokens[0], From: t.From,
 			MessagingServiceSID: t.MessagingServiceSID, PublicURL: cfg.Server.PublicURL, APIURL: t.APIURL})
