@@ -275,14 +275,6 @@ type Page struct {
 	Gap time.Duration `json:"-"`
 }
 
-// Interrupts reports whether a notification reaching a person at at
-// begins an interruption, when the last one that reached them did at last
-// (zero for never): a page is the first notification after a quiet gap;
-// notifications inside the gap extend it.
-func Interrupts(last, at time.Time, gap time.Duration) bool {
-	return last.IsZero() || at.Sub(last) >= gap
-}
-
 // AccountItem is a page still to be accounted against its person's
 // budgets: a new interruption, a new off-hours incident, or both.
 type AccountItem struct {
@@ -349,6 +341,10 @@ type ProviderReport struct {
 	// unanswered calls.
 	Delivered, Failed bool
 	Error             string
+	// Gap is the person's interruption_gap: a failed message's
+	// interruption passes to the next notification that reached them
+	// within it.
+	Gap time.Duration
 }
 
 // Delivery is the outcome of one attempt to send a notification, recorded

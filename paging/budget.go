@@ -31,6 +31,34 @@ type BurnStore interface {
 	Interruptions(ctx context.Context, people []string, from, to time.Time) ([]rota.Page, error)
 	// PersonPages lists the incidents that reached a person since a time.
 	PersonPages(ctx context.Context, person string, since time.Time) ([]rota.Page, error)
+	// UnknownOffHours and SetOffHours judge pages recorded before their
+	// off-hours status was kept.
+	UnknownOffHours(ctx context.Context, limit int) ([]rota.Page, error)
+	SetOffHours(ctx context.Context, pages []rota.Page) error
+}
+
+// judgeOldPages gives pages recorded before their off-hours status was
+// kept (schema 10) one, by their person's hours of now: from then on they
+// count as what they were.
+func (e *Engine) judgeOldPages(ctx context.Context) error {
+	org := e.book.Roster().Org()
+	for {
+		pages, err := e.burns.UnknownOffHours(ctx, 1000)
+		if err != nil || len(pages) == 0 {
+			return err
+		}
+		for i := range pages {
+			if p := org.Person(pages[i].Person); p != nil {
+				pages[i].OffHours = policy.OffHours(p, pages[i].At)
+			}
+		}
+		if err := e.burns.SetOffHours(ctx, pages); err != nil {
+			return err
+		}
+		if len(pages) < 1000 {
+			return nil
+		}
+	}
 }
 
 // accountBatch is how many items one pass of accounting reads.
@@ -44,30 +72,50 @@ func (e *Engine) accountPending(ctx context.Context) (int, error) {
 	if e.burns == nil {
 		return 0, nil
 	}
+	e.judgeOnce.Do(func() {
+		if err := e.judgeOldPages(ctx); err != nil {
+			e.log.Error("cannot judge old pages' hours", "err", err)
+		}
+	})
 	items, err := e.burns.PendingAccounting(ctx, accountBatch)
 	if err != nil {
 		return 0, err
 	}
+	done := 0
+	var first error
 	for _, it := range items {
 		start := time.Now()
 		burns, err := e.decideBurns(ctx, it)
-		if err != nil {
-			return 0, fmt.Errorf("account %s's page of incident %d: %w", it.Person, it.IncidentID, err)
-		}
-		fresh, err := e.burns.RecordAccounting(ctx, it.ID, burns)
-		if err != nil {
-			return 0, err
-		}
-		e.metrics.accounting.Observe(time.Since(start).Seconds())
-		for i, b := range burns {
-			if fresh[i] {
-				e.metrics.burns.WithLabelValues(b.Burn.Team, b.Burn.Budget).Inc()
-				e.log.Warn("human budget notice", "team", b.Burn.Team, "person", b.Burn.Person, "budget", b.Burn.Budget, "text", b.Event.Message)
-				e.Wake() // its notices are in the outbox
+		if err == nil {
+			var fresh []bool
+			if fresh, err = e.burns.RecordAccounting(ctx, it.ID, burns); err == nil {
+				e.announce(burns, fresh)
 			}
 		}
+		if err != nil {
+			// Stays queued for the next pass; the others go on.
+			e.log.Error("cannot account a page", "person", it.Person, "incident", it.IncidentID, "err", err)
+			if first == nil {
+				first = fmt.Errorf("account %s's page of incident %d: %w", it.Person, it.IncidentID, err)
+			}
+			continue
+		}
+		done++
+		e.metrics.accounting.Observe(time.Since(start).Seconds())
 	}
-	return len(items), nil
+	return done, first
+}
+
+// announce counts and logs the burns recorded for the first time, and
+// wakes the delivery loop for their notices.
+func (e *Engine) announce(burns []rota.BurnNotice, fresh []bool) {
+	for i, b := range burns {
+		if fresh[i] {
+			e.metrics.burns.WithLabelValues(b.Burn.Team, b.Burn.Budget).Inc()
+			e.log.Warn("human budget notice", "team", b.Burn.Team, "person", b.Burn.Person, "budget", b.Burn.Budget, "text", b.Event.Message)
+			e.Wake() // its notices are in the outbox
+		}
+	}
 }
 
 // decideBurns decides what an accounted item burns, for each team its

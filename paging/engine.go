@@ -93,7 +93,8 @@ type Engine struct {
 	wake    chan struct{}
 	slots   chan struct{}
 	// wakeAcct wakes the accounting loop when a page is recorded.
-	wakeAcct chan struct{}
+	wakeAcct  chan struct{}
+	judgeOnce sync.Once
 
 	mu       sync.Mutex
 	inflight map[int64]bool

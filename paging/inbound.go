@@ -208,7 +208,9 @@ func (e *Engine) HandleStatus(ctx context.Context, r rota.ProviderReport) error 
 		if r.Error != "" {
 			msg += " (" + r.Error + ")"
 		}
-		if a, err := e.store.Incident(ctx, n.IncidentID); err == nil && a.Status == rota.StatusTriggered {
+		// A page fails over while its incident is triggered; a notice
+		// always (it outlives its incident).
+		if a, err := e.store.Incident(ctx, n.IncidentID); err == nil && (a.Status == rota.StatusTriggered || n.Kind == rota.KindNotice) {
 			if failover = e.nextContact(n); failover != nil {
 				msg += "; trying " + string(failover.Channel) + " at once"
 			}
@@ -217,6 +219,7 @@ func (e *Engine) HandleStatus(ctx context.Context, r rota.ProviderReport) error 
 		e.metrics.notifications.WithLabelValues(string(n.Channel), rota.DeliveryUndelivered).Inc()
 		e.log.Warn("notification undelivered", "notification", n.ID, "alert", n.IncidentID, "person", n.Person, "channel", n.Channel, "status", r.Status, "error", r.Error)
 	}
+	r.Gap = interruptionGap(e.book.Roster().Org(), n.Person)
 	if _, err := e.store.RecordProviderReport(ctx, r, failover, events); err != nil {
 		return err
 	}

@@ -108,19 +108,22 @@ func BudgetWindows(p *rota.Person, slo rota.HumanSLO, at time.Time) (week, offHo
 	return WeekStart(at, p.Location), at.Add(-slo.OffhoursWindow)
 }
 
-// Burns returns the budgets an accounted item takes p over, given their
+// Burns returns the budgets p is over with an accounted item, given their
 // interruptions of its week up to it and their off-hours incidents in the
 // rolling window ending at it (as BudgetWindows bounds them): the weekly
-// budget when the item's interruption is one past pages_per_week, the
-// off-hours budget when its off-hours incident is one past
-// offhours_incidents. Exactly at the budget is not a burn.
+// budget when the item's interruption is past pages_per_week, the
+// off-hours budget when its off-hours incident is past
+// offhours_incidents. Exactly at the budget is not a burn. A burn is
+// recorded (and told) once per window: the first item past the budget
+// records it, later ones find it recorded; an item past it with none
+// recorded (a budget lowered by a reload, a withdrawn page) still does.
 func Burns(p *rota.Person, team string, slo rota.HumanSLO, item rota.AccountItem, week, offHours []rota.Page) []Burn {
 	var out []Burn
 	ws, from := BudgetWindows(p, slo, item.At)
-	if item.Interruption && len(week) == slo.PagesPerWeek+1 {
+	if item.Interruption && len(week) > slo.PagesPerWeek {
 		out = append(out, Burn{Person: p.Name, Team: team, Budget: BudgetWeekly, Window: ws, At: item.At, Limit: slo.PagesPerWeek, Pages: week})
 	}
-	if item.OffHours && len(offHours) == slo.OffhoursIncidents+1 {
+	if item.OffHours && len(offHours) > slo.OffhoursIncidents {
 		out = append(out, Burn{Person: p.Name, Team: team, Budget: BudgetOffHours, Window: from, At: item.At, Limit: slo.OffhoursIncidents, Pages: offHours})
 	}
 	return out

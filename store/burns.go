@@ -151,6 +151,27 @@ func insertBurn(tx wtx, b rota.BurnRecord, rolling time.Duration) (bool, error) 
 	return n == 1, nil
 }
 
+// UnknownOffHours returns pages recorded before their off-hours status
+// was kept, at most limit.
+func (db *DB) UnknownOffHours(ctx context.Context, limit int) ([]rota.Page, error) {
+	return db.pages(ctx, "pages of unknown hours", pageColumns+"INDEXED BY pages_unknown_offhours WHERE offhours IS NULL LIMIT ?", limit)
+}
+
+// SetOffHours records the off-hours status of pages judged late.
+func (db *DB) SetOffHours(ctx context.Context, pages []rota.Page) error {
+	if len(pages) == 0 {
+		return nil
+	}
+	return db.tx(ctx, func(tx wtx, _ time.Time) error {
+		for _, pg := range pages {
+			if _, err := tx.exec("UPDATE pages SET offhours = ? WHERE incident_id = ? AND person = ? AND offhours IS NULL", pg.OffHours, pg.IncidentID, pg.Person); err != nil {
+				return fmt.Errorf("set off-hours: %w", err)
+			}
+		}
+		return nil
+	})
+}
+
 // PersonPages returns the incidents that reached person since since,
 // oldest first.
 func (db *DB) PersonPages(ctx context.Context, person string, since time.Time) ([]rota.Page, error) {

@@ -57,7 +57,9 @@ func nullMillis(t time.Time) any {
 }
 
 // openIncident returns the incident q selects (one row of
-// incidentColumns), or nil.
+// incidentColumns), or nil. The grouping lookups name their partial
+// indexes: without statistics SQLite would read every incident the
+// service ever had.
 func openIncident(tx wtx, q string, args ...any) (*rota.Incident, error) {
 	inc, err := scanIncident(tx.queryRow("SELECT "+incidentColumns+" FROM incidents "+q, args...))
 	if errors.Is(err, sql.ErrNoRows) {
@@ -87,12 +89,12 @@ func (db *DB) Trigger(ctx context.Context, ev *rota.Event, groupKey string, wind
 			facts.Open = &a
 		} else {
 			if groupKey != "" {
-				if facts.Grouped, err = openIncident(tx, "WHERE service = ? AND group_key = ? AND status <> 'resolved' ORDER BY id DESC LIMIT 1", ev.Service, groupKey); err != nil {
+				if facts.Grouped, err = openIncident(tx, "INDEXED BY incidents_open WHERE service = ? AND group_key = ? AND status <> 'resolved' ORDER BY created_ms DESC LIMIT 1", ev.Service, groupKey); err != nil {
 					return err
 				}
 			}
 			if window > 0 {
-				if facts.Recent, err = openIncident(tx, "WHERE service = ? AND status <> 'resolved' AND created_ms > ? ORDER BY created_ms DESC LIMIT 1",
+				if facts.Recent, err = openIncident(tx, "INDEXED BY incidents_open_by_age WHERE service = ? AND status <> 'resolved' AND created_ms > ? ORDER BY created_ms DESC LIMIT 1",
 					ev.Service, now.Add(-window).UnixMilli()); err != nil {
 					return err
 				}

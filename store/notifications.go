@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"time"
 
@@ -125,14 +126,21 @@ func recordDelivery(tx wtx, d rota.Delivery, now time.Time) error {
 
 // failoverTx brings the person's next contact method forward to now: the
 // pending notification for it in the same wave if there is one (a voice
-// call waiting its delay), or a new one. Nothing happens once the alert is
-// no longer triggered.
+// call waiting its delay), or a new one. Nothing happens once the incident
+// is no longer triggered. A notice is text with no scheduled contacts:
+// its next contact is always a notification of its own, whatever became
+// of the incident.
 func failoverTx(tx wtx, n rota.Notification, now time.Time) error {
+	if n.Kind == rota.KindNotice {
+		n.NextAttempt = now
+		_, err := insertNotification(tx, n, now)
+		return err
+	}
 	var status string
 	if err := tx.queryRow("SELECT status FROM incidents WHERE id = ?", n.IncidentID).Scan(&status); err != nil {
 		return err
 	}
-	if rota.Status(status) != rota.StatusTriggered && n.Kind != rota.KindNotice {
+	if rota.Status(status) != rota.StatusTriggered {
 		return nil
 	}
 	var id int64
@@ -170,29 +178,26 @@ func recordPage(tx wtx, d rota.Delivery, at time.Time) error {
 		item.OffHours = pg.OffHours
 	} else if pg.OffHours {
 		// Reached again, off-hours this time: it became an off-hours
-		// incident.
-		res, err := tx.exec("UPDATE pages SET offhours = 1 WHERE incident_id = ? AND person = ? AND COALESCE(offhours, 0) = 0", pg.IncidentID, pg.Person)
+		// incident, as of now.
+		res, err := tx.exec("UPDATE pages SET offhours = 1, at_ms = ? WHERE incident_id = ? AND person = ? AND COALESCE(offhours, 0) = 0", ms, pg.IncidentID, pg.Person)
 		if err != nil {
 			return err
 		}
 		n, _ := res.RowsAffected()
 		item.OffHours = n == 1
 	}
-	// The last time anything reached the person: a notification of an
-	// earlier round of sending, or an interruption this round began.
-	var lastSent, lastBegun sql.NullInt64
-	if err := tx.queryRow(`SELECT MAX(sent_ms) FROM notifications WHERE person = ? AND status = 'sent' AND kind = 'page' AND shadow = 0
-		AND sent_ms <= ? AND COALESCE(bundle_id, id) <> ?`, pg.Person, ms, d.BundleID).Scan(&lastSent); err != nil {
+	// An interruption begins unless something else reached the person
+	// closer than the gap: a notification of another message, or an
+	// interruption this round began. Later ones count too: two channels'
+	// sends may be recorded in either order.
+	gap := pg.Gap.Milliseconds()
+	var near bool
+	if err := tx.queryRow(`SELECT EXISTS (SELECT 1 FROM notifications WHERE person = ? AND status = 'sent' AND sent_ms > ? AND sent_ms < ? AND kind = 'page'
+		AND shadow = 0 AND COALESCE(bundle_id, id) <> ?) OR EXISTS (SELECT 1 FROM interruptions WHERE person = ? AND (at_ms > ? AND at_ms < ? OR at_ms = ?))`,
+		pg.Person, ms-gap, ms+gap, d.BundleID, pg.Person, ms-gap, ms+gap, ms).Scan(&near); err != nil {
 		return err
 	}
-	if err := tx.queryRow("SELECT MAX(at_ms) FROM interruptions WHERE person = ? AND at_ms <= ?", pg.Person, ms).Scan(&lastBegun); err != nil {
-		return err
-	}
-	last := nullTime(lastSent)
-	if b := nullTime(lastBegun); b.After(last) {
-		last = b
-	}
-	if rota.Interrupts(last, at, pg.Gap) {
+	if !near {
 		if _, err := tx.exec("INSERT INTO interruptions (person, at_ms, incident_id, notification_id, channel, offhours) VALUES (?, ?, ?, ?, ?, ?)",
 			pg.Person, ms, pg.IncidentID, d.NotificationID, pg.Channel, pg.OffHours); err != nil {
 			return err
@@ -205,6 +210,97 @@ func recordPage(tx wtx, d rota.Delivery, at time.Time) error {
 	_, err = tx.exec("INSERT INTO accounting (person, incident_id, at_ms, interruption, offhours) VALUES (?, ?, ?, ?, ?)",
 		pg.Person, pg.IncidentID, ms, item.Interruption, item.OffHours)
 	return err
+}
+
+// withdraw undoes what a message that the provider failed to deliver did
+// to its person: the notifications it carried (a bundle's, all of them)
+// are failed; each incident's page stands only if another notification of
+// it reached the person; the interruption it began, if any, passes to the
+// next notification that did reach them within the gap (or is gone), and
+// its pending accounting with it.
+func withdraw(tx wtx, n rota.Notification, r rota.ProviderReport, now time.Time) error {
+	bundle := n.BundleID
+	if bundle == 0 {
+		bundle = n.ID
+	}
+	rows, err := tx.tx.QueryContext(tx.ctx, "SELECT id, incident_id FROM notifications WHERE COALESCE(bundle_id, id) = ? AND person = ? AND status = 'sent'", bundle, n.Person)
+	if err != nil {
+		return err
+	}
+	var ids, incidents []int64
+	for rows.Next() {
+		var id, inc int64
+		if err := rows.Scan(&id, &inc); err != nil {
+			rows.Close()
+			return err
+		}
+		ids, incidents = append(ids, id), append(incidents, inc)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	for i, id := range ids {
+		status := ""
+		if id == n.ID {
+			status = r.Status
+		}
+		if _, err := tx.exec("UPDATE notifications SET provider_status = CASE WHEN ? = '' THEN provider_status ELSE ? END, status = 'failed', last_error = ? WHERE id = ?",
+			status, status, r.Error, id); err != nil {
+			return err
+		}
+		if _, err := tx.exec(`DELETE FROM pages WHERE incident_id = ? AND person = ? AND NOT EXISTS (
+			SELECT 1 FROM notifications WHERE incident_id = ? AND person = ? AND status = 'sent' AND kind = 'page')`, incidents[i], n.Person, incidents[i], n.Person); err != nil {
+			return err
+		}
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	var begun, at int64
+	err = tx.queryRow("SELECT id, at_ms FROM interruptions WHERE notification_id IN ("+placeholders(len(ids))+") LIMIT 1", int64sAny(ids)...).Scan(&begun, &at)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if _, err := tx.exec("DELETE FROM interruptions WHERE id = ?", begun); err != nil {
+		return err
+	}
+	if _, err := tx.exec("DELETE FROM accounting WHERE person = ? AND at_ms = ? AND interruption = 1", n.Person, at); err != nil {
+		return err
+	}
+	// The first notification that did reach the person within the gap
+	// after it begins the interruption instead.
+	var next, nextID, inc int64
+	var channel string
+	err = tx.queryRow(`SELECT sent_ms, id, incident_id, channel FROM notifications WHERE person = ? AND status = 'sent' AND kind = 'page' AND shadow = 0
+		AND sent_ms >= ? AND sent_ms < ? ORDER BY sent_ms, id LIMIT 1`, n.Person, at, at+r.Gap.Milliseconds()).Scan(&next, &nextID, &inc, &channel)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	var off sql.NullBool
+	if err := tx.queryRow("SELECT offhours FROM pages WHERE incident_id = ? AND person = ?", inc, n.Person).Scan(&off); err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return err
+	}
+	if _, err := tx.exec("INSERT INTO interruptions (person, at_ms, incident_id, notification_id, channel, offhours) VALUES (?, ?, ?, ?, ?, ?)",
+		n.Person, next, inc, nextID, channel, off.Bool); err != nil {
+		return err
+	}
+	_, err = tx.exec("INSERT INTO accounting (person, incident_id, at_ms, interruption, offhours) VALUES (?, ?, ?, 1, 0)", n.Person, inc, next)
+	return err
+}
+
+func int64sAny(ids []int64) []any {
+	out := make([]any, len(ids))
+	for i, id := range ids {
+		out[i] = id
+	}
+	return out
 }
 
 func nullID(id int64) any {
@@ -256,10 +352,10 @@ func (db *DB) Notification(ctx context.Context, id int64) (rota.Notification, er
 }
 
 // RecordProviderReport records a provider's status callback. A failure of
-// a notification recorded as sent marks it failed, withdraws its page
-// unless another notification of the alert reached the person, and
-// brings failover forward, all in one transaction with the events. It
-// returns the notification as it was before.
+// a message recorded as sent marks the notifications it carried failed,
+// withdraws what it did to the person (see withdraw) and brings failover
+// forward, all in one transaction with the events. It returns the
+// notification as it was before.
 func (db *DB) RecordProviderReport(ctx context.Context, r rota.ProviderReport, failover *rota.Notification, events []rota.IncidentEvent) (rota.Notification, error) {
 	n, err := db.Notification(ctx, r.NotificationID)
 	if err != nil {
@@ -274,17 +370,7 @@ func (db *DB) RecordProviderReport(ctx context.Context, r rota.ProviderReport, f
 			_, err := tx.exec("UPDATE notifications SET provider_status = ?, delivered_ms = COALESCE(delivered_ms, ?) WHERE id = ?", r.Status, now.UnixMilli(), n.ID)
 			return err
 		case r.Failed && n.Status == rota.NotifySent:
-			if _, err := tx.exec("UPDATE notifications SET provider_status = ?, status = 'failed', last_error = ? WHERE id = ?", r.Status, r.Error, n.ID); err != nil {
-				return err
-			}
-			if _, err := tx.exec(`DELETE FROM pages WHERE incident_id = ? AND person = ? AND NOT EXISTS (
-				SELECT 1 FROM notifications WHERE incident_id = ? AND person = ? AND status = 'sent' AND kind = 'page')`, n.IncidentID, n.Person, n.IncidentID, n.Person); err != nil {
-				return err
-			}
-			// The interruption it began did not happen, unless another
-			// notification of its round reached the person.
-			if _, err := tx.exec(`DELETE FROM interruptions WHERE notification_id = ? AND NOT EXISTS (
-				SELECT 1 FROM notifications WHERE person = ? AND status = 'sent' AND kind = 'page' AND sent_ms = interruptions.at_ms)`, n.ID, n.Person); err != nil {
+			if err := withdraw(tx, n, r, now); err != nil {
 				return err
 			}
 			if failover != nil {
@@ -305,6 +391,6 @@ func (db *DB) RecordProviderReport(ctx context.Context, r rota.ProviderReport, f
 // a shadow copy: a learner's, who may not acknowledge it.
 func (db *DB) ShadowOnly(ctx context.Context, person string, alertID int64) (bool, error) {
 	var all, shadow int
-	err := db.queryRow(ctx, "SELECT COUNT(*), COALESCE(SUM(shadow), 0) FROM notifications WHERE person = ? AND incident_id = ?", person, alertID).Scan(&all, &shadow)
+	err := db.queryRow(ctx, "SELECT COUNT(*), COALESCE(SUM(shadow), 0) FROM notifications WHERE person = ? AND incident_id = ? AND kind = 'page'", person, alertID).Scan(&all, &shadow)
 	return all > 0 && all == shadow, err
 }

@@ -59,11 +59,12 @@ func (db *DB) IncidentByCode(ctx context.Context, person string, code int) (rota
 	return a, err
 }
 
-// IncidentsPaging returns the open alerts that have notified person (sent to
-// them), most recently notified first.
+// IncidentsPaging returns the open incidents whose pages reached person
+// (sent to them), most recently first. A manager's notice about an
+// incident does not make it theirs to answer.
 func (db *DB) IncidentsPaging(ctx context.Context, person string) ([]rota.Incident, error) {
 	rows, err := db.query(ctx, "SELECT "+incidentColumns+` FROM incidents a JOIN (
-		SELECT incident_id, MAX(sent_ms) AS last FROM notifications WHERE person = ? AND sent_ms IS NOT NULL GROUP BY incident_id) n ON n.incident_id = a.id
+		SELECT incident_id, MAX(sent_ms) AS last FROM notifications WHERE person = ? AND sent_ms IS NOT NULL AND kind = 'page' GROUP BY incident_id) n ON n.incident_id = a.id
 		WHERE a.status <> 'resolved' ORDER BY n.last DESC, a.id DESC`, person)
 	if err != nil {
 		return nil, fmt.Errorf("alerts paging %s: %w", person, err)

@@ -55,6 +55,8 @@ func TestUpgradeAlertsBecomeIncidents(t *testing.T) {
 		`INSERT INTO alert_events (alert_id, at_ms, kind, message) VALUES (1, 1000, 'triggered', 'triggered by native: 5xx')`,
 		`INSERT INTO notifications (alert_id, person, channel, address, contact_index, wave, status, next_attempt_ms, created_ms, sent_ms) VALUES (1, 'bob', 'sms', '+1', 0, 1, 'sent', 1000, 1000, 1100)`,
 		`INSERT INTO pages (alert_id, person, at_ms, channel, bundled, offhours) VALUES (1, 'bob', 1100, 'sms', 0, 0)`,
+		// Recorded before its off-hours status was kept.
+		`INSERT INTO pages (alert_id, person, at_ms, channel, bundled, offhours) VALUES (7, 'bob', 3100, 'sms', 0, NULL)`,
 		`INSERT INTO reply_codes (person, code, alert_id, created_ms) VALUES ('bob', 1, 1, 1100)`,
 	} {
 		if _, err := old.Exec(q); err != nil {
@@ -83,8 +85,24 @@ func TestUpgradeAlertsBecomeIncidents(t *testing.T) {
 	if got, err := db.IncidentByCode(ctx, "bob", 1); err != nil || got.ID != 1 {
 		t.Errorf("reply code 1: %+v %v", got, err)
 	}
-	if ps, err := db.PersonPages(ctx, "bob", time.UnixMilli(0)); err != nil || len(ps) != 1 || ps[0].IncidentID != 1 {
+	if ps, err := db.PersonPages(ctx, "bob", time.UnixMilli(0)); err != nil || len(ps) != 2 || ps[0].IncidentID != 1 {
 		t.Errorf("pages: %+v %v", ps, err)
+	}
+	// Pages counted before became interruptions of their own; a page of
+	// unknown hours waits to be judged.
+	if week, _, err := db.BudgetFacts(ctx, "bob", time.UnixMilli(0), time.UnixMilli(0), time.UnixMilli(10000)); err != nil || len(week) != 2 {
+		t.Errorf("interruptions: %+v %v", week, err)
+	}
+	unknown, err := db.UnknownOffHours(ctx, 10)
+	if err != nil || len(unknown) != 1 || unknown[0].IncidentID != 7 {
+		t.Fatalf("unknown hours: %+v %v", unknown, err)
+	}
+	unknown[0].OffHours = true
+	if err := db.SetOffHours(ctx, unknown); err != nil {
+		t.Fatal(err)
+	}
+	if _, off, _ := db.BudgetFacts(ctx, "bob", time.UnixMilli(0), time.UnixMilli(0), time.UnixMilli(10000)); len(off) != 1 || off[0].IncidentID != 7 {
+		t.Errorf("off-hours after judging: %+v", off)
 	}
 	// The open alert still answers its source, and resolving it (its
 	// incident's only alert) resolves the incident.

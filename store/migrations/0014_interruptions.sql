@@ -15,6 +15,8 @@ CREATE TABLE interruptions (
 -- Covering: budgets and reports read a person's interruptions from the
 -- index alone.
 CREATE INDEX interruptions_by_person ON interruptions (person, at_ms, incident_id, offhours);
+-- An interruption is withdrawn with the notification that began it.
+CREATE INDEX interruptions_by_notification ON interruptions (notification_id) WHERE notification_id IS NOT NULL;
 -- Pages counted so far were interruptions of their own.
 INSERT INTO interruptions (person, at_ms, incident_id, channel, offhours)
     SELECT person, at_ms, incident_id, channel, COALESCE(offhours, 0) FROM pages WHERE bundled = 0;
@@ -37,14 +39,16 @@ CREATE TABLE accounting (
 ALTER TABLE notifications ADD COLUMN kind TEXT NOT NULL DEFAULT 'page';
 ALTER TABLE notifications ADD COLUMN body TEXT NOT NULL DEFAULT '';
 
--- Off-hours incidents are every off-hours page now, bundled or not; no
--- page is bundled any more, and none has an unknown off-hours status (a
--- page from before it was kept counts as in hours). Reports read a
--- person's pages from one covering index.
-UPDATE pages SET bundled = 0, offhours = COALESCE(offhours, 0);
+-- Off-hours incidents are every off-hours page now, bundled or not, and
+-- no page is bundled any more. A page from before its off-hours status
+-- was kept (NULL) is judged by its person's hours when rotad starts.
+-- Reports read a person's pages from one covering index.
+UPDATE pages SET bundled = 0;
 DROP INDEX pages_offhours_by_person;
-DROP INDEX pages_unknown_offhours;
 DROP INDEX pages_counted_by_person;
 DROP INDEX pages_by_person;
 CREATE INDEX pages_offhours_by_person ON pages (person, at_ms, incident_id) WHERE offhours = 1;
 CREATE INDEX pages_by_person ON pages (person, at_ms, incident_id, offhours);
+
+-- The time window's lookup: the youngest open incidents of a service.
+CREATE INDEX incidents_open_by_age ON incidents (service, created_ms) WHERE status <> 'resolved';

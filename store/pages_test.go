@@ -1,0 +1,154 @@
+package store
+
+import (
+	"context"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/rotahq/rota"
+)
+
+// pagedIncident opens an incident whose first step notifies person by
+// each of channels, and returns it with its notifications' ids.
+func pagedIncident(t *testing.T, db *DB, key, person string, channels ...rota.Channel) (rota.Incident, []int64) {
+	t.Helper()
+	ctx := context.Background()
+	inc, _, err := db.TriggerAlert(ctx, &rota.Event{Service: "api", DedupKey: key, Summary: key, Severity: "critical", Integration: "native"},
+		rota.EscalationPolicy{Name: "p"}, func(*rota.Incident, time.Time) rota.StepOutcome {
+			var out rota.StepOutcome
+			for i, c := range channels {
+				out.Notifications = append(out.Notifications, rota.Notification{Person: person, Channel: c, Address: "x", ContactIndex: i, Wave: 1, Status: rota.NotifyPending})
+			}
+			return out
+		})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, ns, err := db.Timeline(ctx, inc.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []int64
+	for _, n := range ns {
+		ids = append(ids, n.ID)
+	}
+	return inc, ids
+}
+
+func sent(id, incident, bundle int64, person string, channel rota.Channel, at time.Time) rota.Delivery {
+	return rota.Delivery{NotificationID: id, IncidentID: incident, Outcome: rota.DeliverySent, At: at, BundleID: bundle,
+		Page: &rota.Page{IncidentID: incident, Person: person, Channel: channel, Gap: 30 * time.Minute}}
+}
+
+// TestUndeliveredBundlePassesItsInterruption: an SMS bundle of two
+// incidents begins alice's interruption at 02:00; a webhook reaches her at
+// 02:03 (inside the gap: no interruption of its own). When the provider
+// reports the SMS undelivered, both its notifications fail, the incident
+// only the SMS carried is no page, and the interruption passes to 02:03,
+// queued for accounting.
+func TestUndeliveredBundlePassesItsInterruption(t *testing.T) {
+	ctx := context.Background()
+	db := open(t, filepath.Join(t.TempDir(), "rota.db"))
+	t0 := time.Date(2026, 3, 5, 1, 0, 0, 0, time.UTC)
+	a, an := pagedIncident(t, db, "a", "alice", rota.ContactSMS)
+	b, bn := pagedIncident(t, db, "b", "alice", rota.ContactSMS, rota.ContactWebhook)
+	if err := db.RecordDeliveries(ctx, []rota.Delivery{sent(an[0], a.ID, an[0], "alice", rota.ContactSMS, t0), sent(bn[0], b.ID, an[0], "alice", rota.ContactSMS, t0)}); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.RecordDeliveries(ctx, []rota.Delivery{sent(bn[1], b.ID, bn[1], "alice", rota.ContactWebhook, t0.Add(3*time.Minute))}); err != nil {
+		t.Fatal(err)
+	}
+	week, _, _ := db.BudgetFacts(ctx, "alice", t0.Add(-time.Hour), t0.Add(-time.Hour), t0.Add(time.Hour))
+	if len(week) != 1 || !week[0].At.Equal(t0) {
+		t.Fatalf("interruptions before: %+v", week)
+	}
+	if _, err := db.RecordProviderReport(ctx, rota.ProviderReport{NotificationID: an[0], Status: "undelivered", Failed: true, Gap: 30 * time.Minute}, nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []int64{an[0], bn[0]} {
+		if n, _ := db.Notification(ctx, id); n.Status != rota.NotifyFailed {
+			t.Errorf("notification %d of the bundle is %s", id, n.Status)
+		}
+	}
+	pages, _ := db.PersonPages(ctx, "alice", time.Time{})
+	if len(pages) != 1 || pages[0].IncidentID != b.ID {
+		t.Errorf("pages: %+v, want only incident %d's (the webhook reached her)", pages, b.ID)
+	}
+	week, _, _ = db.BudgetFacts(ctx, "alice", t0.Add(-time.Hour), t0.Add(-time.Hour), t0.Add(time.Hour))
+	if len(week) != 1 || !week[0].At.Equal(t0.Add(3*time.Minute)) || week[0].IncidentID != b.ID {
+		t.Errorf("interruptions after: %+v, want one at 02:03", week)
+	}
+	items, _ := db.PendingAccounting(ctx, 10)
+	var at []time.Time
+	for _, it := range items {
+		if it.Interruption {
+			at = append(at, it.At)
+		}
+	}
+	if len(at) != 1 || !at[0].Equal(t0.Add(3*time.Minute)) {
+		t.Errorf("accounting queued for interruptions at %v, want 02:03 alone", at)
+	}
+}
+
+// TestInterruptionsInEitherOrder: two channels' sends to one person
+// seconds apart are one interruption, whichever is recorded first.
+func TestInterruptionsInEitherOrder(t *testing.T) {
+	ctx := context.Background()
+	db := open(t, filepath.Join(t.TempDir(), "rota.db"))
+	t0 := time.Date(2026, 3, 5, 10, 0, 0, 0, time.UTC)
+	a, an := pagedIncident(t, db, "a", "alice", rota.ContactSMS, rota.ContactWebhook)
+	// The later send is recorded first.
+	if err := db.RecordDeliveries(ctx, []rota.Delivery{sent(an[1], a.ID, an[1], "alice", rota.ContactWebhook, t0.Add(2*time.Second))}); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.RecordDeliveries(ctx, []rota.Delivery{sent(an[0], a.ID, an[0], "alice", rota.ContactSMS, t0)}); err != nil {
+		t.Fatal(err)
+	}
+	if week, _, _ := db.BudgetFacts(ctx, "alice", t0.Add(-time.Hour), t0.Add(-time.Hour), t0.Add(time.Hour)); len(week) != 1 {
+		t.Errorf("interruptions: %+v, want one", week)
+	}
+}
+
+// TestNoticesAreNotPagesToAnswer: a manager told of a burn by SMS does not
+// have the incident "paging" them, so a reply to the notice answers
+// nothing.
+func TestNoticesAreNotPagesToAnswer(t *testing.T) {
+	ctx := context.Background()
+	db := open(t, filepath.Join(t.TempDir(), "rota.db"))
+	a, an := pagedIncident(t, db, "a", "alice", rota.ContactSMS)
+	now := time.Date(2026, 3, 5, 10, 0, 0, 0, time.UTC)
+	if err := db.RecordDeliveries(ctx, []rota.Delivery{sent(an[0], a.ID, an[0], "alice", rota.ContactSMS, now)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.RecordAccounting(ctx, 0, []rota.BurnNotice{{Burn: rota.BurnRecord{Team: "t", Person: "alice", Budget: "weekly", Window: now, At: now},
+		Notices: []rota.Notification{{IncidentID: a.ID, Person: "mgr", Channel: rota.ContactSMS, Address: "+1", Kind: rota.KindNotice, Body: "burned"}}}}); err != nil {
+		t.Fatal(err)
+	}
+	_, ns, _ := db.Timeline(ctx, a.ID)
+	notice := ns[len(ns)-1]
+	if notice.Kind != rota.KindNotice {
+		t.Fatalf("%+v", notice)
+	}
+	if err := db.RecordDeliveries(ctx, []rota.Delivery{{NotificationID: notice.ID, IncidentID: a.ID, Outcome: rota.DeliverySent, At: now, BundleID: notice.ID}}); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := db.IncidentsPaging(ctx, "mgr"); len(got) != 0 {
+		t.Errorf("the manager's notice made incident %d theirs: %+v", a.ID, got)
+	}
+	if got, _ := db.IncidentsPaging(ctx, "alice"); len(got) != 1 {
+		t.Errorf("alice's page: %+v", got)
+	}
+	// Resolving the incident does not cancel a pending notice.
+	if _, err := db.RecordAccounting(ctx, 0, []rota.BurnNotice{{Burn: rota.BurnRecord{Team: "t", Person: "alice", Budget: "offhours", Window: now, At: now},
+		Notices: []rota.Notification{{IncidentID: a.ID, Person: "mgr", Channel: rota.ContactSMS, Address: "+1", Kind: rota.KindNotice, Body: "again"}}}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.SetStatus(ctx, a.ID, rota.ActionResolve, "alice"); err != nil {
+		t.Fatal(err)
+	}
+	_, ns, _ = db.Timeline(ctx, a.ID)
+	if last := ns[len(ns)-1]; last.Body != "again" || last.Status != rota.NotifyPending {
+		t.Errorf("the notice after resolve: %+v", last)
+	}
+}
