@@ -43,7 +43,7 @@ type personView struct {
 	Over               int
 	Bars               []barView
 	BudgetY            float64
-	Desc               string
+	Desc, Summary      string
 	OffHours, InWindow int
 }
 
@@ -183,6 +183,8 @@ func buildReportView(rep policy.Report, team *rota.Team, now time.Time) reportVi
 			desc = append(desc, label)
 		}
 		pv.Desc = strings.Join(desc, "; ")
+		pv.Summary = fmt.Sprintf("%d %s, %d %s, %d week(s) over budget", p.Pages, plural(p.Pages, "page", "pages"),
+			p.Incidents, plural(p.Incidents, "incident", "incidents"), p.WeeksOverBudget)
 		v.People = append(v.People, pv)
 	}
 	maxOff := rep.SLO.OffhoursIncidents + 1
