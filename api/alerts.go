@@ -114,28 +114,15 @@ type statusRequest struct {
 // incident with its last open alert.
 func (s *Server) alertStatus(action rota.Action) handlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) error {
-		id, err := idParam(r, "id")
+		id, by, err := s.statusChange(w, r, "alert", func(id int64) (string, error) {
+			a, err := s.alerts.Alert(r.Context(), id)
+			return a.Service, err
+		})
 		if err != nil {
 			return err
 		}
-		// Authenticate before reading the alert, so that a stranger
-		// cannot learn which alerts exist.
-		admin, keyService, err := s.alertAuth(r)
+		a, err := s.pager.SetAlertStatus(r.Context(), id, action, by)
 		if err != nil {
-			return err
-		}
-		a, err := s.alerts.Alert(r.Context(), id)
-		if err != nil {
-			return err
-		}
-		if !admin && keyService != a.Service {
-			return rota.Errorf(rota.EFORBIDDEN, "this integration key is service %s's; alert %d is service %s's", keyService, id, a.Service)
-		}
-		by, err := statusActor(w, r)
-		if err != nil {
-			return err
-		}
-		if a, err = s.pager.SetAlertStatus(r.Context(), id, action, by); err != nil {
 			return err
 		}
 		inc, err := s.alerts.Incident(r.Context(), a.IncidentID)
@@ -148,6 +135,30 @@ func (s *Server) alertStatus(action rota.Action) handlerFunc {
 		}{toAlertJSON(a), toIncidentJSON(inc)})
 		return nil
 	}
+}
+
+// statusChange is what acknowledging or resolving an alert or incident
+// (what) begins with: its id, the caller (the admin token, or the
+// integration key of service(id)'s service, authenticated before anything
+// is read, so that a stranger cannot learn what exists) and who acts.
+func (s *Server) statusChange(w http.ResponseWriter, r *http.Request, what string, service func(id int64) (string, error)) (int64, string, error) {
+	id, err := idParam(r, "id")
+	if err != nil {
+		return 0, "", err
+	}
+	admin, keyService, err := s.alertAuth(r)
+	if err != nil {
+		return 0, "", err
+	}
+	svc, err := service(id)
+	if err != nil {
+		return 0, "", err
+	}
+	if !admin && keyService != svc {
+		return 0, "", rota.Errorf(rota.EFORBIDDEN, "this integration key is service %s's; %s %d is service %s's", keyService, what, id, svc)
+	}
+	by, err := statusActor(w, r)
+	return id, by, err
 }
 
 // statusActor reads who acknowledges or resolves from the request body.

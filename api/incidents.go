@@ -159,26 +159,15 @@ func (s *Server) incidentDetail(r *http.Request, id int64) (incidentDetailJSON, 
 // the admin token or the incident's service's integration key.
 func (s *Server) incidentStatus(action rota.Action) handlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) error {
-		id, err := idParam(r, "id")
+		id, by, err := s.statusChange(w, r, "incident", func(id int64) (string, error) {
+			a, err := s.alerts.Incident(r.Context(), id)
+			return a.Service, err
+		})
 		if err != nil {
 			return err
 		}
-		admin, keyService, err := s.alertAuth(r)
+		a, err := s.pager.SetStatus(r.Context(), id, action, by)
 		if err != nil {
-			return err
-		}
-		a, err := s.alerts.Incident(r.Context(), id)
-		if err != nil {
-			return err
-		}
-		if !admin && keyService != a.Service {
-			return rota.Errorf(rota.EFORBIDDEN, "this integration key is service %s's; incident %d is service %s's", keyService, id, a.Service)
-		}
-		by, err := statusActor(w, r)
-		if err != nil {
-			return err
-		}
-		if a, err = s.pager.SetStatus(r.Context(), id, action, by); err != nil {
 			return err
 		}
 		writeJSON(w, http.StatusOK, toIncidentJSON(a))
