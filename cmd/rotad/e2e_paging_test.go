@@ -147,6 +147,17 @@ group = "off"
 const serviceKey = "example-integration-key-for-e2e"
 const batchKey = "batch-integration-key-for-e2e"
 
+// pagingSetup writes pagingConfig, its webhooks going to a new receiver,
+// and returns the receiver, the file and the environment rotad needs.
+func pagingSetup(t *testing.T) (*receiver, string, []string) {
+	rec := newReceiver(t)
+	cfgPath := filepath.Join(t.TempDir(), "rota.toml")
+	if err := os.WriteFile(cfgPath, []byte(strings.ReplaceAll(pagingConfig, "RECEIVER", rec.srv.URL)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return rec, cfgPath, []string{"KEY=" + serviceKey, "KEY_BATCH=" + batchKey}
+}
+
 // TestPagingSurvivesKill9: a PagerDuty event and an Alertmanager group
 // on one service are one incident, which pages the on-call at once;
 // rotad is killed with SIGKILL before the next step; restarted, it fires
@@ -155,13 +166,8 @@ func TestPagingSurvivesKill9(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs rotad")
 	}
-	rec := newReceiver(t)
-	dir := t.TempDir()
-	cfgPath := filepath.Join(dir, "rota.toml")
-	if err := os.WriteFile(cfgPath, []byte(strings.ReplaceAll(pagingConfig, "RECEIVER", rec.srv.URL)), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	d := startDaemon(t, cfgPath, "KEY="+serviceKey, "KEY_BATCH="+batchKey)
+	rec, cfgPath, env := pagingSetup(t)
+	d := startDaemon(t, cfgPath, env...)
 
 	pd := fmt.Sprintf(`{"routing_key":%q,"event_action":"trigger","dedup_key":"pd-1","payload":{"summary":"checkout 5xx","source":"lb","severity":"critical"}}`, serviceKey)
 	posted := time.Now()
@@ -210,7 +216,7 @@ func TestPagingSurvivesKill9(t *testing.T) {
 
 	// Restarted, the daemon fires step 2 when it falls due (4s after the
 	// incident was created) and sends alice nothing more.
-	d2 := startDaemon(t, cfgPath, "KEY="+serviceKey, "KEY_BATCH="+batchKey)
+	d2 := startDaemon(t, cfgPath, env...)
 	got = rec.waitFor(t, "bruno", 1, 10*time.Second)
 	if late := got[0].at.Sub(posted.Add(4 * time.Second)); late > time.Second {
 		t.Errorf("step 2 fired %s after it was due", late)
@@ -260,13 +266,7 @@ func TestAccountingSurvivesKill9(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs rotad")
 	}
-	rec := newReceiver(t)
-	dir := t.TempDir()
-	cfgPath := filepath.Join(dir, "rota.toml")
-	if err := os.WriteFile(cfgPath, []byte(strings.ReplaceAll(pagingConfig, "RECEIVER", rec.srv.URL)), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	env := []string{"KEY=" + serviceKey, "KEY_BATCH=" + batchKey}
+	rec, cfgPath, env := pagingSetup(t)
 	d := startDaemon(t, cfgPath, env...)
 	const alerts = 8
 	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 7))
