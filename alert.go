@@ -207,6 +207,11 @@ const (
 	// when; EventNotSent one cancelled before it went out.
 	EventHeld    = "held"
 	EventNotSent = "not_sent"
+	// EventStepFailed notes a step none of whose notifications reached
+	// anyone; EventUnreached an incident whose policy ran out with nobody
+	// reached.
+	EventStepFailed = "step_failed"
+	EventUnreached  = "unreached"
 	// EventQuiet notes an off-hours page avoided: a low-urgency alert
 	// waiting for a responder's business hours (Actor is the responder).
 	EventQuiet = "quiet_hours"

@@ -84,6 +84,14 @@ type Paging struct {
 	// one channel: what comes sooner waits and goes as one message
 	// listing the incidents.
 	RateLimit time.Duration
+	// RetryFor is how long a page whose person has no other contact is
+	// retried; MaxBackoff the longest wait between two tries.
+	RetryFor, MaxBackoff time.Duration
+	// PerDestination bounds messages under way to one webhook host.
+	PerDestination int
+	// Timeout bounds one send; Timeouts, one channel's.
+	Timeout  time.Duration
+	Timeouts map[rota.Channel]time.Duration
 }
 
 // DefaultRateLimit is Paging.RateLimit's default.

@@ -29,7 +29,20 @@ type serverSection struct {
 }
 
 type pagingSection struct {
-	RateLimit string `toml:"rate_limit"`
+	RateLimit      string          `toml:"rate_limit"`
+	RetryFor       string          `toml:"retry_for"`
+	MaxBackoff     string          `toml:"max_backoff"`
+	PerDestination *int            `toml:"per_destination"`
+	Timeout        string          `toml:"timeout"`
+	Timeouts       timeoutsSection `toml:"timeouts"`
+}
+
+type timeoutsSection struct {
+	SMS     string `toml:"sms"`
+	Voice   string `toml:"voice"`
+	Webhook string `toml:"webhook"`
+	Slack   string `toml:"slack"`
+	Email   string `toml:"email"`
 }
 
 type logSection struct {

@@ -54,7 +54,7 @@ func (v *validator) build(f *fileConfig) *Config {
 	if f.SMTP != nil {
 		cfg.SMTP = v.smtp(f.SMTP)
 	}
-	cfg.Paging.RateLimit = v.window("paging.rate_limit", f.Paging.RateLimit, DefaultRateLimit, time.Second, time.Hour)
+	cfg.Paging = v.paging(f.Paging)
 	cfg.FeedPast = v.window("calendar.past", f.Calendar.Past, 4*rota.Week, 0, 366*rota.Day)
 	cfg.FeedFuture = v.window("calendar.future", f.Calendar.Future, 26*rota.Week, rota.Day, 2*366*rota.Day)
 	cfg.PTORefresh = f.Calendar.PTORefresh
@@ -891,6 +891,29 @@ func alphanumeric(s string) bool {
 }
 
 // window parses an optional duration within [lo, hi].
+func (v *validator) paging(p pagingSection) Paging {
+	out := Paging{
+		RateLimit:      v.window("paging.rate_limit", p.RateLimit, DefaultRateLimit, time.Second, time.Hour),
+		RetryFor:       v.window("paging.retry_for", p.RetryFor, 10*time.Minute, time.Minute, rota.Day),
+		MaxBackoff:     v.window("paging.max_backoff", p.MaxBackoff, 30*time.Second, time.Second, 10*time.Minute),
+		Timeout:        v.window("paging.timeout", p.Timeout, 30*time.Second, time.Second, 5*time.Minute),
+		PerDestination: 4,
+		Timeouts:       map[rota.Channel]time.Duration{},
+	}
+	if p.PerDestination != nil {
+		if n := *p.PerDestination; n < 1 || n > 64 {
+			v.addf("paging.per_destination", "%d must be from 1 to 64", n)
+		} else {
+			out.PerDestination = n
+		}
+	}
+	for c, d := range map[rota.Channel]string{rota.ContactSMS: p.Timeouts.SMS, rota.ContactVoice: p.Timeouts.Voice,
+		rota.ContactWebhook: p.Timeouts.Webhook, rota.ContactSlack: p.Timeouts.Slack, rota.ContactEmail: p.Timeouts.Email} {
+		out.Timeouts[c] = v.window("paging.timeouts."+string(c), d, out.Timeout, time.Second, 5*time.Minute)
+	}
+	return out
+}
+
 func (v *validator) window(path, s string, def, lo, hi time.Duration) time.Duration {
 	if s == "" {
 		return def

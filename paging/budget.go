@@ -118,6 +118,48 @@ func (e *Engine) announce(burns []rota.BurnNotice, fresh []bool) {
 	}
 }
 
+// tellUnreached tells the team's managers, once, of each incident whose
+// escalation policy ran out with nobody reached: every step skipped or
+// every notification failed. Nobody is on it, and somebody must know.
+func (e *Engine) tellUnreached(ctx context.Context) error {
+	incidents, err := e.store.Unreached(ctx)
+	if err != nil || len(incidents) == 0 {
+		return err
+	}
+	org := e.book.Roster().Org()
+	for _, inc := range incidents {
+		var team *rota.Team
+		if svc := org.Service(inc.Service); svc != nil {
+			team = org.Team(svc.Team)
+		}
+		text := fmt.Sprintf("rota: incident #%d on %s (%s) reached nobody: its escalation policy %s ran out and no page was delivered. Nobody is on it.",
+			inc.ID, inc.Service, truncate(inc.Summary, 80), inc.Policy.Name)
+		var notices []rota.Notification
+		told := []string{"nobody (no manager has a contact method for text)"}
+		if team != nil {
+			n := e.notice(team, rota.BurnRecord{}, 0, text, rota.AccountItem{IncidentID: inc.ID})
+			notices = n.Notices
+			if len(notices) > 0 {
+				told = told[:0]
+				for _, m := range notices {
+					told = append(told, m.Person+" by "+string(m.Channel))
+				}
+			}
+		}
+		first, err := e.store.RecordUnreached(ctx, inc.ID, notices, rota.IncidentEvent{IncidentID: inc.ID, Kind: rota.EventUnreached,
+			Message: "nobody was reached: telling " + strings.Join(told, ", ")})
+		if err != nil {
+			return err
+		}
+		if first {
+			e.metrics.unreached.Inc()
+			e.log.Error("incident reached nobody", "incident", inc.ID, "service", inc.Service, "told", told)
+			e.Wake()
+		}
+	}
+	return nil
+}
+
 // decideBurns decides what an accounted item burns, for each team its
 // person is in, and the managers' notices of each burn.
 func (e *Engine) decideBurns(ctx context.Context, it rota.AccountItem) ([]rota.BurnNotice, error) {

@@ -46,6 +46,10 @@ type Store interface {
 	MarkReminded(ctx context.Context, rotation, person string, start time.Time) (bool, error)
 	Incidents(ctx context.Context, f rota.IncidentFilter) ([]rota.Incident, error)
 	RecordProviderReport(ctx context.Context, r rota.ProviderReport, failover *rota.Notification, events []rota.IncidentEvent) (rota.Notification, error)
+	// Unreached lists triggered incidents whose policy ran out with
+	// nobody reached and not yet told; RecordUnreached tells, once.
+	Unreached(ctx context.Context) ([]rota.Incident, error)
+	RecordUnreached(ctx context.Context, id int64, notices []rota.Notification, event rota.IncidentEvent) (bool, error)
 }
 
 // Options configure an Engine. Store and Book are required.
@@ -64,16 +68,27 @@ type Options struct {
 	// notifications to one person; what arrives sooner is held and sent
 	// as one bundle. One minute by default.
 	RateLimit time.Duration
-	// MaxAttempts bounds retries of one notification (5 by default);
-	// Backoff is the first retry's delay (1s), doubling up to MaxBackoff
-	// (5m), with ±20% jitter.
+	// A notification that fails is retried, the first retry after Backoff
+	// (1s), doubling up to MaxBackoff (30s), with ±20% jitter: after
+	// MaxAttempts (5) its person's next contact method is tried instead,
+	// and with none left it is retried for RetryFor (10m) from its first
+	// attempt, so that a short outage of a receiver delays a page rather
+	// than losing it.
 	MaxAttempts int
 	Backoff     time.Duration
 	MaxBackoff  time.Duration
-	// Workers bounds concurrent deliveries (32 by default).
-	Workers int
-	// SendTimeout bounds one delivery (30s by default).
-	SendTimeout time.Duration
+	RetryFor    time.Duration
+	// Workers bounds concurrent deliveries to one provider (Twilio, the
+	// SMTP relay), 32 by default; PerDestination those to one webhook or
+	// Slack host, 4 by default, so that a host that hangs holds back only
+	// its own messages.
+	Workers        int
+	PerDestination int
+	// SendTimeout bounds one delivery (30s by default); SendTimeouts,
+	// one channel's. A receiver that answers within it has the message:
+	// a slow success is not a failure.
+	SendTimeout  time.Duration
+	SendTimeouts map[rota.Channel]time.Duration
 	// PublicURL is where providers reach rotad back (key presses).
 	PublicURL string
 	// Burns, when set, accounts pages against human budgets and tells
@@ -91,13 +106,13 @@ type Engine struct {
 	now     func() time.Time
 	metrics *metrics
 	wake    chan struct{}
-	slots   chan struct{}
 	// wakeAcct wakes the accounting loop when a page is recorded.
 	wakeAcct  chan struct{}
 	judgeOnce sync.Once
 
 	mu       sync.Mutex
 	inflight map[int64]bool
+	busy     map[string]int          // deliveries under way per destination
 	lastSent map[[2]string]time.Time // (person, address) of SMS and voice
 	primed   bool
 	wg       sync.WaitGroup
@@ -115,10 +130,16 @@ func New(opts Options) *Engine {
 		opts.Backoff = time.Second
 	}
 	if opts.MaxBackoff == 0 {
-		opts.MaxBackoff = 5 * time.Minute
+		opts.MaxBackoff = 30 * time.Second
+	}
+	if opts.RetryFor == 0 {
+		opts.RetryFor = 10 * time.Minute
 	}
 	if opts.Workers == 0 {
 		opts.Workers = 32
+	}
+	if opts.PerDestination == 0 {
+		opts.PerDestination = 4
 	}
 	if opts.SendTimeout == 0 {
 		opts.SendTimeout = 30 * time.Second
@@ -135,7 +156,7 @@ func New(opts Options) *Engine {
 	}
 	e := &Engine{
 		opts: opts, store: opts.Store, burns: opts.Burns, book: opts.Book, log: log, now: opts.Now,
-		wake: make(chan struct{}, 1), slots: make(chan struct{}, opts.Workers), wakeAcct: make(chan struct{}, 1),
+		wake: make(chan struct{}, 1), wakeAcct: make(chan struct{}, 1), busy: map[string]int{},
 		inflight: map[int64]bool{}, lastSent: map[[2]string]time.Time{},
 	}
 	e.metrics = newMetrics(opts.Registry, func() float64 {
@@ -320,6 +341,9 @@ func (e *Engine) runOnce(ctx context.Context, wait bool) error {
 			e.afterStep(a)
 		}
 	}
+	if err := e.tellUnreached(ctx); err != nil {
+		errs = append(errs, err)
+	}
 	if err := e.deliverDue(ctx, now); err != nil {
 		errs = append(errs, err)
 	}
@@ -395,6 +419,14 @@ func (e *Engine) prime(ctx context.Context) error {
 	}
 	e.primed = true
 	return nil
+}
+
+// sendTimeout bounds one delivery over channel c.
+func (e *Engine) sendTimeout(c rota.Channel) time.Duration {
+	if d := e.opts.SendTimeouts[c]; d > 0 {
+		return d
+	}
+	return e.opts.SendTimeout
 }
 
 // backoff returns the delay before retry number attempt (1 for the first).

@@ -394,16 +394,48 @@ func TestRetriesExhaustedFailOver(t *testing.T) {
 		}
 		return nil
 	}
-	a := h.trigger("batch", "k1")
-	for i := 0; i < 10; i++ {
+	// alice has a voice call after her SMS: five attempts, then the call.
+	a := h.trigger("api", "k1")
+	var got []string
+	waited := time.Duration(0)
+	for len(got) == 0 && waited < time.Minute {
+		got = h.step(5 * time.Second)
+		waited += 5 * time.Second
+	}
+	// Retries after 1, 2, 4 and 8 seconds (±20%): the call comes well
+	// before its own two minutes.
+	h.expect("the call, brought forward", got, fmt.Sprintf("voice alice %d", a.ID))
+	if tl := h.timeline(a.ID); !strings.Contains(tl, "sms to alice failed (gave up after 5 attempts): timeout; trying voice at once") {
+		t.Errorf("timeline:\n%s", tl)
+	}
+	// bruno's SMS is his only contact: retried for ten minutes, an outage
+	// of the provider delays the page rather than losing it.
+	b := h.trigger("batch", "k1")
+	for i := 0; i < 19; i++ {
 		h.step(30 * time.Second)
 	}
-	_, ns, _ := h.db.Timeline(context.Background(), a.ID)
-	if len(ns) != 1 || ns[0].Status != rota.NotifyFailed || ns[0].Attempts != 5 {
-		t.Errorf("after 5 attempts: %+v", ns)
+	_, ns, _ := h.db.Timeline(context.Background(), b.ID)
+	if len(ns) != 1 || ns[0].Status != rota.NotifyPending || ns[0].Attempts < 12 {
+		t.Fatalf("after 9m30s (the policy ran out at 5m, the page is still tried): %+v", ns)
 	}
-	if tl := h.timeline(a.ID); !strings.Contains(tl, "gave up after 5 attempts") {
+	h.phone.take()
+	for i := 0; i < 4; i++ {
+		h.step(30 * time.Second)
+	}
+	// Given up, and nobody reached: the team's manager (chloe) is told,
+	// once.
+	_, ns, _ = h.db.Timeline(context.Background(), b.ID)
+	if len(ns) != 2 || ns[0].Status != rota.NotifyFailed || ns[1].Kind != rota.KindNotice || ns[1].Person != "chloe" || ns[1].Status != rota.NotifySent {
+		t.Errorf("after 11m30s: %+v", ns)
+	}
+	tl := h.timeline(b.ID)
+	if !strings.Contains(tl, "sms to bruno failed (gave up after") || !strings.Contains(tl, "attempts in 10m") ||
+		!strings.Contains(tl, "unreached: nobody was reached: telling chloe by webhook") {
 		t.Errorf("timeline:\n%s", tl)
+	}
+	h.expect("nothing more, ever", h.step(time.Hour))
+	if _, ns, _ = h.db.Timeline(context.Background(), b.ID); len(ns) != 2 {
+		t.Errorf("told again: %+v", ns)
 	}
 }
 

@@ -246,7 +246,7 @@ func (e *Engine) Tell(ctx context.Context, person, text string) (string, error) 
 		if n == nil {
 			n = e.opts.Fallback
 		}
-		sctx, cancel := context.WithTimeout(ctx, e.opts.SendTimeout)
+		sctx, cancel := context.WithTimeout(ctx, e.sendTimeout(c.Type))
 		_, err := n.Notify(sctx, Message{Person: person, Channel: c.Type, Address: c.Address, Text: text, Now: e.now()})
 		cancel()
 		if err != nil {

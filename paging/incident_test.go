@@ -2,6 +2,7 @@ package paging_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"testing"
@@ -191,5 +192,29 @@ func TestAccountingAfterCrash(t *testing.T) {
 	}
 	if tl := h.timeline(3); !strings.Contains(tl, "burn: human budget: bruno (team payments) burned the weekly human budget: 3 pages this week") {
 		t.Errorf("timeline:\n%s", tl)
+	}
+}
+
+// TestStepReachingNobodyEscalatesAtOnce: alice's contacts all fail for
+// good; her step does not wait its five minutes: the next runs at once,
+// and the timeline says why.
+func TestStepReachingNobodyEscalatesAtOnce(t *testing.T) {
+	h := newHarness(t)
+	h.phone.fail = func(m paging.Message) error {
+		if m.Person == "alice" {
+			return paging.Permanent(errors.New("number disconnected"))
+		}
+		return nil
+	}
+	a := h.trigger("api", "k1")
+	h.expect("her SMS fails", h.step(0))
+	h.expect("her call, brought forward, fails", h.step(time.Second))
+	h.expect("the next step at once", h.step(0), fmt.Sprintf("sms bruno %d", a.ID), fmt.Sprintf("webhook chloe %d", a.ID))
+	tl := h.timeline(a.ID)
+	for _, want := range []string{"sms to alice failed (will not retry): number disconnected; trying voice at once",
+		"step_failed: the step reached nobody: every notification of it failed for good; the next step runs now", "step 2: paging bruno and chloe"} {
+		if !strings.Contains(tl, want) {
+			t.Errorf("timeline lacks %q:\n%s", want, tl)
+		}
 	}
 }

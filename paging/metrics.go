@@ -8,6 +8,7 @@ type metrics struct {
 	lag           prometheus.Histogram
 	firstNotify   prometheus.Histogram
 	exhausted     prometheus.Counter
+	unreached     prometheus.Counter
 	escalations   prometheus.Counter
 	burns         *prometheus.CounterVec
 	accounting    prometheus.Histogram
@@ -26,12 +27,16 @@ func newMetrics(reg prometheus.Registerer, outbox func() float64) *metrics {
 		}),
 		firstNotify: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name:    "rota_first_notification_seconds",
-			Help:    "Time from an alert's creation to its first notification being handed to a notifier.",
+			Help:    "Time from an incident's creation to its first notification being handed to a notifier.",
 			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5},
 		}),
 		exhausted: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "rota_escalations_exhausted_total",
-			Help: "Alerts whose escalation policy ran out with nobody acknowledging.",
+			Help: "Incidents whose escalation policy ran out with nobody acknowledging.",
+		}),
+		unreached: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "rota_incidents_unreached_total",
+			Help: "Incidents whose escalation policy ran out with nobody reached (every step skipped or every page failed); the team's managers are told.",
 		}),
 		escalations: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "rota_escalation_steps_total",
@@ -48,7 +53,7 @@ func newMetrics(reg prometheus.Registerer, outbox func() float64) *metrics {
 		}, []string{"team", "budget"}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.notifications, m.lag, m.firstNotify, m.exhausted, m.escalations, m.burns, m.accounting,
+		reg.MustRegister(m.notifications, m.lag, m.firstNotify, m.exhausted, m.unreached, m.escalations, m.burns, m.accounting,
 			prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 				Name: "rota_outbox_depth",
 				Help: "Pending notifications, due or not.",

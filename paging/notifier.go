@@ -8,7 +8,9 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
+	"net/url"
 	"time"
 
 	"github.com/rotahq/rota"
@@ -89,7 +91,11 @@ func (n LogNotifier) Notify(ctx context.Context, m Message) (Receipt, error) {
 	if m.Notice {
 		kind = "notice"
 	}
-	n.Log.Info("notification", "kind", kind, "channel", m.Channel, "person", m.Person, "to", m.Address, "incidents", ids, "text", m.Text)
+	to := m.Address
+	if m.Channel == rota.ContactWebhook || m.Channel == rota.ContactSlack {
+		to = rota.RedactURL(to)
+	}
+	n.Log.Info("notification", "kind", kind, "channel", m.Channel, "person", m.Person, "to", to, "incidents", ids, "text", m.Text)
 	return Receipt{}, nil
 }
 
@@ -123,6 +129,22 @@ type webhookBody struct {
 	Incidents      []webhookIncident `json:"incidents"`
 }
 
+// NewWebhookClient is the HTTP client webhooks are posted with: a short
+// connect (a receiver that is down fails fast, and is retried), and no
+// overall timeout of its own: the engine's send timeout for the channel
+// bounds each post, so a receiver that answers slowly within it has the
+// message.
+func NewWebhookClient() *http.Client {
+	return &http.Client{Transport: &http.Transport{
+		Proxy:                 http.ProxyFromEnvironment,
+		DialContext:           (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+		TLSHandshakeTimeout:   5 * time.Second,
+		MaxIdleConnsPerHost:   4,
+		IdleConnTimeout:       90 * time.Second,
+		ExpectContinueTimeout: time.Second,
+	}}
+}
+
 // Notify posts m. Answers 2xx are success; 408, 429 and 5xx and network
 // errors are retried; other 4xx fail permanently.
 func (n WebhookNotifier) Notify(ctx context.Context, m Message) (Receipt, error) {
@@ -145,9 +167,12 @@ func (n WebhookNotifier) post(ctx context.Context, m Message) error {
 	if err != nil {
 		return Permanent(err)
 	}
+	// A webhook's URL is a secret (Slack's is a bearer token): errors
+	// name it redacted.
+	where := rota.RedactURL(m.Address)
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, m.Address, bytes.NewReader(b))
 	if err != nil {
-		return Permanent(fmt.Errorf("webhook %s: %w", m.Address, err))
+		return Permanent(fmt.Errorf("webhook %s: not a URL", where))
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("User-Agent", "rotad")
@@ -156,11 +181,15 @@ func (n WebhookNotifier) post(ctx context.Context, m Message) error {
 	req.Header.Set("X-Rota-Delivery", fmt.Sprint(m.NotificationID))
 	client := n.Client
 	if client == nil {
-		client = &http.Client{Timeout: 10 * time.Second}
+		client = NewWebhookClient()
 	}
 	res, err := client.Do(req)
 	if err != nil {
-		return fmt.Errorf("webhook: %w", err)
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err // its text holds the whole URL
+		}
+		return fmt.Errorf("webhook %s: %s", where, rota.RedactIn(err.Error(), m.Address))
 	}
 	defer res.Body.Close()
 	snippet, _ := io.ReadAll(io.LimitReader(res.Body, 200))
@@ -168,8 +197,8 @@ func (n WebhookNotifier) post(ctx context.Context, m Message) error {
 	case res.StatusCode >= 200 && res.StatusCode < 300:
 		return nil
 	case res.StatusCode == http.StatusRequestTimeout || res.StatusCode == http.StatusTooManyRequests || res.StatusCode >= 500:
-		return fmt.Errorf("webhook answered %s: %s", res.Status, bytes.TrimSpace(snippet))
+		return fmt.Errorf("webhook %s answered %s: %s", where, res.Status, bytes.TrimSpace(snippet))
 	default:
-		return Permanent(fmt.Errorf("webhook answered %s: %s", res.Status, bytes.TrimSpace(snippet)))
+		return Permanent(fmt.Errorf("webhook %s answered %s: %s", where, res.Status, bytes.TrimSpace(snippet)))
 	}
 }

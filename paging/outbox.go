@@ -3,7 +3,9 @@ package paging
 import (
 	"context"
 	"fmt"
+	"net/url"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/rotahq/rota"
@@ -27,6 +29,8 @@ type batch struct {
 	// claimed is when the batch took its rate-limit slot, and before what
 	// the slot held; a failed send gives the slot back.
 	claimed, before time.Time
+	// dest is where it goes, for the destination's slots.
+	dest string
 }
 
 // deliverDue sends the notifications due at now that are not already in
@@ -81,7 +85,18 @@ func (e *Engine) deliverDue(ctx context.Context, now time.Time) error {
 		}
 		b.notes = append(b.notes, n)
 	}
+	running := batches[:0]
 	for _, b := range batches {
+		// Each destination (a webhook's host, a provider) has its own
+		// slots: one that hangs holds its own messages back, never
+		// another's. A batch whose destination is full waits for a
+		// later round; a finishing delivery wakes the engine.
+		b.dest = destination(b.notes[0])
+		if e.busy[b.dest] >= e.destinationLimit(b.notes[0].Channel) {
+			continue
+		}
+		e.busy[b.dest]++
+		running = append(running, b)
 		for _, n := range b.notes {
 			e.inflight[n.ID] = true
 		}
@@ -100,15 +115,47 @@ func (e *Engine) deliverDue(ctx context.Context, now time.Time) error {
 			return err
 		}
 	}
-	for _, b := range batches {
+	for _, b := range running {
 		e.wg.Add(1)
-		e.slots <- struct{}{}
 		go func(b *batch) {
-			defer func() { <-e.slots; e.wg.Done() }()
+			defer e.wg.Done()
 			e.deliver(ctx, b)
 		}(b)
 	}
 	return nil
+}
+
+// redacted is an error whose text hides secrets, keeping what it wraps.
+type redacted struct {
+	err  error
+	text string
+}
+
+func (r redacted) Error() string { return r.text }
+func (r redacted) Unwrap() error { return r.err }
+
+// destination is where a notification goes: a webhook's or Slack's host,
+// or the provider of its channel (Twilio for SMS and voice, the SMTP relay
+// for email).
+func destination(n rota.Notification) string {
+	switch n.Channel {
+	case rota.ContactWebhook, rota.ContactSlack:
+		if u, err := url.Parse(n.Address); err == nil && u.Host != "" {
+			return "host:" + strings.ToLower(u.Host)
+		}
+		return "host:" + n.Address
+	}
+	return "provider:" + string(n.Channel)
+}
+
+// destinationLimit is how many messages go to one destination at once:
+// Workers to a provider (Twilio, the relay), PerDestination to a
+// webhook's host.
+func (e *Engine) destinationLimit(c rota.Channel) int {
+	if c == rota.ContactWebhook || c == rota.ContactSlack {
+		return e.opts.PerDestination
+	}
+	return e.opts.Workers
 }
 
 // deliver sends one batch and records what happened.
@@ -118,6 +165,7 @@ func (e *Engine) deliver(ctx context.Context, b *batch) {
 		for _, n := range b.notes {
 			delete(e.inflight, n.ID)
 		}
+		e.busy[b.dest]--
 		e.mu.Unlock()
 		e.Wake()
 	}()
@@ -247,7 +295,7 @@ func (e *Engine) attempt(ctx context.Context, b *batch) []rota.Delivery {
 	if notifier == nil {
 		notifier = e.opts.Fallback
 	}
-	sctx, cancel := context.WithTimeout(ctx, e.opts.SendTimeout)
+	sctx, cancel := context.WithTimeout(ctx, e.sendTimeout(first.Channel))
 	receipt, err := notifier.Notify(sctx, msg)
 	cancel()
 	now := e.now()
@@ -282,28 +330,37 @@ func (e *Engine) attempt(ctx context.Context, b *batch) []rota.Delivery {
 
 // failed decides what becomes of notifications whose send failed: a retry
 // with backoff, or, given up, their person's next contact method at once.
-func (e *Engine) failed(notes []rota.Notification, err error, now time.Time) []rota.Delivery {
+func (e *Engine) failed(notes []rota.Notification, sendErr error, now time.Time) []rota.Delivery {
 	var ds []rota.Delivery
-	// A failure applies to every notification of the batch alike.
+	// A failure applies to every notification of the batch alike. Its
+	// text never holds a contact's URL whole, whatever the notifier said.
 	for _, n := range notes {
+		err := redacted{sendErr, rota.RedactIn(sendErr.Error(), n.Address)}
 		attempts := n.Attempts + 1
-		if !IsPermanent(err) && attempts < e.opts.MaxAttempts {
+		next := e.nextContact(n)
+		// With another contact method to try, a few attempts; with
+		// none, retries outlast an outage: RetryFor since the first.
+		giveUp := IsPermanent(err) || now.Sub(n.CreatedAt) >= e.opts.RetryFor || next != nil && attempts >= e.opts.MaxAttempts
+		if !giveUp {
 			ds = append(ds, rota.Delivery{NotificationID: n.ID, IncidentID: n.IncidentID, Outcome: rota.DeliveryRetry, Error: err.Error(),
 				NextAttempt: now.Add(e.backoff(attempts))})
 			continue
 		}
 		why := "gave up after " + fmt.Sprint(attempts) + " attempts"
-		if IsPermanent(err) {
+		switch {
+		case IsPermanent(err):
 			why = "will not retry"
+		case next == nil:
+			why = fmt.Sprintf("gave up after %d attempts in %s", attempts, rota.FormatDuration(now.Sub(n.CreatedAt).Round(time.Second)))
 		}
 		d := rota.Delivery{NotificationID: n.ID, IncidentID: n.IncidentID, Outcome: rota.DeliveryFailed, Error: err.Error(), At: now,
 			Events: []rota.IncidentEvent{{IncidentID: n.IncidentID, At: now, Kind: rota.EventNotifyFailed, Actor: n.Person,
 				Message: fmt.Sprintf("%s to %s failed (%s): %v", n.Channel, n.Person, why, err)}}}
-		if next := e.nextContact(n); next != nil {
+		if next != nil {
 			d.Failover = next
 			d.Events[0].Message += fmt.Sprintf("; trying %s at once", next.Channel)
 		}
-		e.log.Warn("notification failed", "notification", n.ID, "alert", n.IncidentID, "person", n.Person, "channel", n.Channel, "err", err)
+		e.log.Warn("notification failed", "notification", n.ID, "incident", n.IncidentID, "person", n.Person, "channel", n.Channel, "err", err)
 		ds = append(ds, d)
 	}
 	return ds
@@ -333,7 +390,7 @@ func (e *Engine) attemptNotice(ctx context.Context, n rota.Notification) []rota.
 	if notifier == nil {
 		notifier = e.opts.Fallback
 	}
-	sctx, cancel := context.WithTimeout(ctx, e.opts.SendTimeout)
+	sctx, cancel := context.WithTimeout(ctx, e.sendTimeout(n.Channel))
 	receipt, err := notifier.Notify(sctx, Message{NotificationID: n.ID, Person: n.Person, Channel: n.Channel, Address: n.Address,
 		Text: n.Body, Notice: true, Now: e.now()})
 	cancel()

@@ -465,3 +465,55 @@ func (db *DB) TriggerAlert(ctx context.Context, ev *rota.Event, policy rota.Esca
 	})
 	return res.Incident, res.Outcome == rota.TriggerCreated, err
 }
+
+// Unreached returns triggered incidents whose policy ran out with nobody
+// reached (no page of theirs was sent, and none is still being tried)
+// whose managers were not yet told.
+func (db *DB) Unreached(ctx context.Context) ([]rota.Incident, error) {
+	rows, err := db.query(ctx, "SELECT "+incidentColumns+` FROM incidents i WHERE status = 'triggered' AND esc_state = 'exhausted' AND unreached_ms IS NULL
+		AND NOT EXISTS (SELECT 1 FROM notifications WHERE incident_id = i.id AND kind = 'page' AND shadow = 0 AND status IN ('sent', 'pending'))
+		ORDER BY id LIMIT 100`)
+	if err != nil {
+		return nil, fmt.Errorf("unreached incidents: %w", err)
+	}
+	defer rows.Close()
+	var out []rota.Incident
+	for rows.Next() {
+		a, err := scanIncident(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, a)
+	}
+	return out, rows.Err()
+}
+
+// RecordUnreached records, once, that incident id reached nobody: the
+// managers' notices go into the outbox and the note on its timeline, in
+// one transaction. It reports whether this was the first time.
+func (db *DB) RecordUnreached(ctx context.Context, id int64, notices []rota.Notification, event rota.IncidentEvent) (bool, error) {
+	var first bool
+	err := db.tx(ctx, func(tx wtx, now time.Time) error {
+		res, err := tx.exec("UPDATE incidents SET unreached_ms = ? WHERE id = ? AND unreached_ms IS NULL", now.UnixMilli(), id)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return nil
+		}
+		first = true
+		for _, n := range notices {
+			if _, err := insertNotification(tx, n, now); err != nil {
+				return err
+			}
+		}
+		if event.At.IsZero() {
+			event.At = now
+		}
+		return insertEvents(tx, []rota.IncidentEvent{event})
+	})
+	if err != nil {
+		return false, fmt.Errorf("record unreached incident %d: %w", id, err)
+	}
+	return first, nil
+}

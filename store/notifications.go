@@ -114,6 +114,8 @@ func recordDelivery(tx wtx, d rota.Delivery, now time.Time) error {
 			d.Error, d.NotificationID)
 		if err == nil && d.Failover != nil {
 			err = failoverTx(tx, *d.Failover, now)
+		} else if err == nil {
+			err = stepFailed(tx, d.NotificationID, now)
 		}
 	default:
 		return fmt.Errorf("unknown delivery outcome %q", d.Outcome)
@@ -210,6 +212,44 @@ func recordPage(tx wtx, d rota.Delivery, at time.Time) error {
 	_, err = tx.exec("INSERT INTO accounting (person, incident_id, at_ms, interruption, offhours) VALUES (?, ?, ?, ?, ?)",
 		pg.Person, pg.IncidentID, ms, item.Interruption, item.OffHours)
 	return err
+}
+
+// stepFailed runs the next escalation step at once when notification id,
+// failed for good with no contact left, was its step's last hope: none of
+// the step's pages is pending or was sent, so nobody can answer it, and
+// waiting the step's delay would only delay the next. The reason goes on
+// the timeline.
+func stepFailed(tx wtx, id int64, now time.Time) error {
+	var incident int64
+	var wave int
+	var kind string
+	var shadow bool
+	if err := tx.queryRow("SELECT incident_id, wave, kind, shadow FROM notifications WHERE id = ?", id).Scan(&incident, &wave, &kind, &shadow); err != nil {
+		return err
+	}
+	if kind != rota.KindPage || shadow {
+		return nil
+	}
+	var hope bool
+	if err := tx.queryRow(`SELECT EXISTS (SELECT 1 FROM notifications WHERE incident_id = ? AND wave = ? AND kind = 'page' AND shadow = 0 AND id <> ?
+		AND status IN ('pending', 'sent'))`, incident, wave, id).Scan(&hope); err != nil || hope {
+		return err
+	}
+	inc, err := scanIncident(tx.queryRow("SELECT "+incidentColumns+" FROM incidents WHERE id = ?", incident))
+	if err != nil {
+		return err
+	}
+	if inc.Status != rota.StatusTriggered || inc.Escalation.Wave != wave {
+		return nil // answered, or a later step runs already
+	}
+	msg := "the step reached nobody: every notification of it failed for good"
+	if inc.Escalation.State == rota.EscalationActive && inc.Escalation.DueAt.After(now) {
+		if _, err := tx.exec("UPDATE incidents SET esc_due_ms = ?, updated_ms = ? WHERE id = ?", now.UnixMilli(), now.UnixMilli(), incident); err != nil {
+			return err
+		}
+		msg += "; the next step runs now"
+	}
+	return insertEvents(tx, []rota.IncidentEvent{{IncidentID: incident, At: now, Kind: rota.EventStepFailed, Message: msg}})
 }
 
 // withdraw undoes what a message that the provider failed to deliver did
@@ -377,6 +417,8 @@ func (db *DB) RecordProviderReport(ctx context.Context, r rota.ProviderReport, f
 				if err := failoverTx(tx, *failover, now); err != nil {
 					return err
 				}
+			} else if err := stepFailed(tx, n.ID, now); err != nil {
+				return err
 			}
 			return insertEvents(tx, events)
 		default:

@@ -98,6 +98,8 @@ func serve(args []string, stderr io.Writer) error {
 	engine := paging.New(paging.Options{
 		Store: db, Book: book, Logger: log, Registry: reg,
 		Notifiers: notify, PublicURL: cfg.Server.PublicURL, Burns: db, RateLimit: cfg.Paging.RateLimit,
+		RetryFor: cfg.Paging.RetryFor, MaxBackoff: cfg.Paging.MaxBackoff, PerDestination: cfg.Paging.PerDestination,
+		SendTimeout: cfg.Paging.Timeout, SendTimeouts: cfg.Paging.Timeouts,
 	})
 	srv := api.New(api.Options{
 		Book: book, Overrides: db, Pager: engine, Twilio: engine, Alerts: db, Deploys: db, Feeds: db, Swaps: db, Teller: engine, Reports: db, Ping: db.Ping, Logger: log,
@@ -201,7 +203,7 @@ func apiSettings(cfg *config.Config) api.Settings {
 // for real, SMS and voice go through Twilio when it is configured; other
 // channels (and SMS and voice without Twilio) go to the log notifier.
 func notifiers(cfg *config.Config) (map[rota.Channel]paging.Notifier, error) {
-	web := paging.WebhookNotifier{Client: &http.Client{Timeout: 10 * time.Second}, PublicURL: cfg.Server.PublicURL}
+	web := paging.WebhookNotifier{Client: paging.NewWebhookClient(), PublicURL: cfg.Server.PublicURL}
 	out := map[rota.Channel]paging.Notifier{rota.ContactWebhook: web, rota.ContactSlack: web}
 	if t := cfg.Twilio; t != nil {
 		tw, err := paging.NewTwilio(paging.TwilioOptions{AccountSID: t.AccountSID, AuthToken: t.AuthTokens[0], From: t.From,

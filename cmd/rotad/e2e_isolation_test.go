@@ -1,0 +1,219 @@
+package main
+
+import (
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+const isolationConfig = `
+[server]
+listen = "127.0.0.1:0"
+database = "rota.db"
+
+[log]
+format = "json"
+
+[paging]
+rate_limit = "1s"
+max_backoff = "2s"
+timeout = "30s"
+
+[[people]]
+name = "stuck"
+timezone = "UTC"
+contacts = [{ type = "webhook", address = "STUCK/stuck" }]
+[[people]]
+name = "ok"
+timezone = "UTC"
+contacts = [{ type = "slack", address = "HEALTHY/ok" }]
+[[people]]
+name = "mgr"
+timezone = "UTC"
+contacts = [{ type = "email", address = "mgr@example.com" }]
+
+[[teams]]
+name = "t"
+members = ["stuck", "ok"]
+managers = ["mgr"]
+timezone = "UTC"
+
+[[escalation_policies]]
+name = "stuck"
+steps = [{ targets = ["person:stuck"], delay = "1h" }]
+[[escalation_policies]]
+name = "ok"
+steps = [{ targets = ["person:ok"], delay = "1h" }]
+
+[[services]]
+name = "noisy"
+team = "t"
+escalation_policy = "stuck"
+integration_keys = [{ env = "KEY_NOISY" }]
+group = "off"
+[[services]]
+name = "calm"
+team = "t"
+escalation_policy = "ok"
+integration_keys = [{ env = "KEY_CALM" }]
+group = "off"
+`
+
+const (
+	noisyKey = "noisy-integration-key-0123456789"
+	calmKey  = "calm-integration-key-0123456789"
+)
+
+// TestHangingWebhookDelaysNobodyElse: a receiver that hangs, the webhook
+// of 40 people, holds 200 notifications; pages to another person's healthy
+// receiver arrive within a second of being due all the while.
+func TestHangingWebhookDelaysNobodyElse(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs rotad")
+	}
+	release := make(chan struct{})
+	var hung atomic.Int64
+	stuck := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hung.Add(1)
+		select { // hang until the test ends (or the send times out)
+		case <-release:
+		case <-r.Context().Done():
+		}
+	}))
+	defer stuck.Close()
+	defer close(release)
+	var mu sync.Mutex
+	arrived := map[string]time.Time{}
+	healthy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b := make([]byte, 1<<16)
+		n, _ := r.Body.Read(b)
+		mu.Lock()
+		for i := 0; i < 50; i++ {
+			if strings.Contains(string(b[:n]), fmt.Sprintf("calm %d stuck", i)) {
+				if _, ok := arrived[fmt.Sprint(i)]; !ok {
+					arrived[fmt.Sprint(i)] = time.Now()
+				}
+			}
+		}
+		mu.Unlock()
+	}))
+	defer healthy.Close()
+	// 40 people whose webhooks go to the stuck receiver, all paged by
+	// the noisy service.
+	var people, targets strings.Builder
+	for i := 0; i < 40; i++ {
+		fmt.Fprintf(&people, "[[people]]\nname = \"stuck%d\"\ntimezone = \"UTC\"\ncontacts = [{ type = \"webhook\", address = \"STUCK/%d\" }]\n", i, i)
+		fmt.Fprintf(&targets, "%q, ", fmt.Sprintf("person:stuck%d", i))
+	}
+	cfg := strings.Replace(isolationConfig, `steps = [{ targets = ["person:stuck"], delay = "1h" }]`,
+		`steps = [{ targets = [`+strings.TrimSuffix(targets.String(), ", ")+`], delay = "1h" }]`, 1)
+	cfg = strings.Replace(cfg, "[[teams]]", people.String()+"\n[[teams]]", 1)
+	cfg = strings.NewReplacer("STUCK", stuck.URL, "HEALTHY", healthy.URL).Replace(cfg)
+	cfgPath := filepath.Join(t.TempDir(), "rota.toml")
+	if err := os.WriteFile(cfgPath, []byte(cfg), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	d := startDaemon(t, cfgPath, "KEY_NOISY="+noisyKey, "KEY_CALM="+calmKey)
+	// Five incidents, 200 notifications for the stuck receiver.
+	for i := 0; i < 5; i++ {
+		if status, _ := d.requestAs(noisyKey, "POST", "/api/v1/alerts", fmt.Sprintf(`{"summary":"noisy %d","severity":"critical"}`, i)); status != 202 {
+			t.Fatalf("noisy %d: %d", i, status)
+		}
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for hung.Load() == 0 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if hung.Load() == 0 {
+		t.Fatal("the stuck receiver was never called")
+	}
+	// Now pages for ok, a second and a bit apart (past ok's rate limit):
+	// each arrives within a second of its post.
+	posted := map[string]time.Time{}
+	for i := 0; i < 8; i++ {
+		posted[fmt.Sprint(i)] = time.Now()
+		if status, _ := d.requestAs(calmKey, "POST", "/api/v1/alerts", fmt.Sprintf(`{"summary":"calm %d stuck","severity":"critical"}`, i)); status != 202 {
+			t.Fatalf("calm %d: %d", i, status)
+		}
+		time.Sleep(1100 * time.Millisecond)
+	}
+	time.Sleep(time.Second)
+	mu.Lock()
+	defer mu.Unlock()
+	for i, p := range posted {
+		at, ok := arrived[i]
+		if !ok {
+			t.Errorf("calm %s never arrived", i)
+			continue
+		}
+		if late := at.Sub(p); late > time.Second {
+			t.Errorf("calm %s arrived %s after its post", i, late)
+		}
+	}
+	// The stuck receiver has at most its own few messages under way.
+	if n := hung.Load(); n > 4 {
+		t.Errorf("%d posts under way to the stuck receiver, want at most 4", n)
+	}
+}
+
+// TestOutageOfTheOnlyContact: a person's only contact is down for three
+// minutes (503); their page is delivered once it is back, never given up.
+func TestOutageOfTheOnlyContact(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs rotad")
+	}
+	var up atomic.Bool
+	var got atomic.Int64
+	var back atomic.Int64 // unix ms when it came back
+	recv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !up.Load() {
+			http.Error(w, "down for maintenance", http.StatusServiceUnavailable)
+			return
+		}
+		got.Add(1)
+	}))
+	defer recv.Close()
+	cfg := strings.NewReplacer("STUCK", recv.URL, "HEALTHY", recv.URL).Replace(isolationConfig)
+	cfg = strings.Replace(cfg, `max_backoff = "2s"`, `max_backoff = "5s"`, 1)
+	cfgPath := filepath.Join(t.TempDir(), "rota.toml")
+	if err := os.WriteFile(cfgPath, []byte(cfg), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	d := startDaemon(t, cfgPath, "KEY_NOISY="+noisyKey, "KEY_CALM="+calmKey)
+	status, body := d.requestAs(noisyKey, "POST", "/api/v1/alerts", `{"summary":"disk full","severity":"critical"}`)
+	if status != 202 {
+		t.Fatal(status)
+	}
+	id := int64(body["incident_id"].(float64))
+	time.Sleep(3 * time.Minute)
+	_, inc := d.request("GET", fmt.Sprintf("/api/v1/incidents/%d", id), "")
+	ns := inc["notifications"].([]any)
+	if len(ns) != 1 || ns[0].(map[string]any)["status"] != "pending" || ns[0].(map[string]any)["attempts"].(float64) < 10 {
+		t.Fatalf("after three minutes down: %v", ns)
+	}
+	back.Store(time.Now().UnixMilli())
+	up.Store(true)
+	deadline := time.Now().Add(10 * time.Second)
+	for got.Load() == 0 && time.Now().Before(deadline) {
+		time.Sleep(50 * time.Millisecond)
+	}
+	if got.Load() == 0 {
+		t.Fatal("not delivered within 10s of the receiver's return")
+	}
+	_, inc = d.request("GET", fmt.Sprintf("/api/v1/incidents/%d", id), "")
+	if s := inc["notifications"].([]any)[0].(map[string]any)["status"]; s != "sent" {
+		t.Errorf("notification %v", s)
+	}
+	for _, e := range inc["timeline"].([]any) {
+		if strings.Contains(e.(map[string]any)["message"].(string), "gave up") {
+			t.Errorf("timeline: %v", e)
+		}
+	}
+}
