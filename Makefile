@@ -49,7 +49,7 @@ test-deps:
 # Fuzz every decoder of outside input for FUZZTIME each.
 FUZZTIME ?= 30s
 fuzz:
-	for f in FuzzDecodeNative FuzzDecodePagerDuty FuzzDecodeAlertmanager FuzzVerifyGrafana FuzzDecodePagerDutyChange FuzzDecodeGitHubDeployment; do \
+	for f in FuzzMux FuzzDecodeNative FuzzDecodePagerDuty FuzzDecodeAlertmanager FuzzVerifyGrafana FuzzDecodePagerDutyChange FuzzDecodeGitHubDeployment; do \
 		$(GO) test ./api -run '^$$' -fuzz "^$$f\$$" -fuzztime $(FUZZTIME) || exit 1; done
 
 # Benchmarks: Go benchmarks, then the HTTP load command against a real

@@ -100,11 +100,22 @@ func (e *Event) Validate() error {
 	if len(e.DedupKey) > MaxDedupKeyLength {
 		return FieldError("dedup_key", "is longer than %d characters", MaxDedupKeyLength)
 	}
+	if err := checkTexts("dedup_key", e.DedupKey, "group_key", e.GroupKey); err != nil {
+		return err
+	}
 	if e.Action != ActionTrigger {
 		if e.DedupKey == "" {
 			return FieldError("dedup_key", "is required to %s an alert", e.Action)
 		}
 		return nil
+	}
+	if err := checkTexts("summary", e.Summary, "source", e.Source); err != nil {
+		return err
+	}
+	if !e.StartedAt.IsZero() {
+		if err := CheckTime("timestamp", e.StartedAt); err != nil {
+			return err
+		}
 	}
 	switch {
 	case e.Summary == "":
@@ -122,7 +133,11 @@ func (e *Event) Validate() error {
 		if l.Href == "" {
 			return FieldError("links", "every link needs an href")
 		}
+		if err := checkTexts("links", l.Href, "links", l.Text); err != nil {
+			return err
+		}
 	}
+
 	return nil
 }
 

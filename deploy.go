@@ -62,7 +62,10 @@ func (d *Deploy) Validate() error {
 	case len(d.Summary) > MaxSummaryLength:
 		return FieldError("summary", "is longer than %d characters", MaxSummaryLength)
 	}
-	return nil
+	if err := CheckTime("deployed_at", d.DeployedAt); err != nil {
+		return err
+	}
+	return checkTexts("commit", d.Commit, "author", d.Author, "merged_by", d.MergedBy, "summary", d.Summary, "url", d.URL, "compare_url", d.CompareURL)
 }
 
 // DeployFilter selects deploys to list.

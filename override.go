@@ -42,5 +42,11 @@ func (o *Override) Validate() error {
 	case len(o.Reason) > MaxReasonLength:
 		return FieldError("reason", "is longer than %d bytes", MaxReasonLength)
 	}
-	return nil
+	if err := CheckTime("start", o.Start); err != nil {
+		return err
+	}
+	if err := CheckTime("end", o.End); err != nil {
+		return err
+	}
+	return checkTexts("reason", o.Reason, "created_by", o.CreatedBy)
 }

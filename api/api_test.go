@@ -87,7 +87,7 @@ func newFixture(t *testing.T, st api.Settings) *fixture {
 	return f
 }
 
-func newServer(t *testing.T, h http.Handler) *httptest.Server {
+func newServer(t testing.TB, h http.Handler) *httptest.Server {
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
 	return srv

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"unicode/utf8"
 
 	"github.com/rotahq/rota"
 )
@@ -18,6 +19,10 @@ func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, erro
 			return nil, rota.Errorf(rota.ETOOLARGE, "the body is larger than %d bytes", limit)
 		}
 		return nil, rota.Errorf(rota.EINVALID, "cannot read the body: %v", err)
+	}
+	// encoding/json would replace invalid bytes silently: refuse them.
+	if !utf8.Valid(b) {
+		return nil, rota.Errorf(rota.EINVALID, "the body is not valid UTF-8")
 	}
 	return b, nil
 }

@@ -76,18 +76,11 @@ func decodeJSON(w http.ResponseWriter, r *http.Request, dst any, limit int64) er
 	if err := jsonContent(r); err != nil {
 		return err
 	}
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, limit))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(dst); err != nil {
-		return jsonError(err, limit)
+	b, err := readBody(w, r, limit)
+	if err != nil {
+		return err
 	}
-	if err := dec.Decode(&struct{}{}); err != io.EOF {
-		if err != nil {
-			return jsonError(err, limit)
-		}
-		return rota.Errorf(rota.EINVALID, "the body has data after its JSON object")
-	}
-	return nil
+	return unmarshal(b, dst, true)
 }
 
 func isJSON(contentType string) bool {

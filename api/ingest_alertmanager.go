@@ -81,7 +81,7 @@ func decodeAlertmanager(b []byte, integration, wantVersion string) ([]rota.Event
 		}
 		ev.Summary = truncate(ev.Summary, rota.MaxSummaryLength)
 		ev.Severity = severityOf(a.Labels["severity"])
-		if t, err := time.Parse(time.RFC3339Nano, a.StartsAt); err == nil && t.Year() > 1 {
+		if t, err := time.Parse(time.RFC3339Nano, a.StartsAt); err == nil && rota.CheckTime("startsAt", t) == nil {
 			ev.StartedAt = t
 		}
 		ev.Source = firstOf(a.Labels["instance"], a.Labels["job"], m.Receiver, integration)

@@ -67,7 +67,7 @@ integration_keys = [{ env = "KEY_GRAFANA" }]
 grafana_signature = { secret = { env = "GRAFANA_HMAC" }, timestamp_header = "X-Grafana-Alert-Timestamp" }
 `
 
-func newIngestFixture(t *testing.T) *fixture {
+func newIngestFixture(t testing.TB) *fixture {
 	t.Helper()
 	env := map[string]string{"KEY_PAYMENTS": paymentsKey + "-long-enough", "KEY_SEARCH": searchKey, "KEY_GRAFANA": grafanaKey, "GRAFANA_HMAC": grafanaHMAC}
 	cfg, err := config.Parse("ingest.toml", []byte(ingestConfig), t.TempDir(), func(k string) (string, bool) { v, ok := env[k]; return v, ok })
@@ -83,7 +83,8 @@ func newIngestFixture(t *testing.T) *fixture {
 	t.Cleanup(func() { db.Close() })
 	f := &fixture{db: db, book: scheduler.NewBook(scheduler.NewRoster(cfg.Org, nil)), now: time.Now()}
 	engine := paging.New(paging.Options{Store: db, Book: f.book})
-	f.api = api.New(api.Options{Book: f.book, Overrides: db, Pager: engine, Alerts: db, Ping: db.Ping, Settings: withToken()})
+	f.api = api.New(api.Options{Book: f.book, Overrides: db, Pager: engine, Twilio: engine, Alerts: db, Deploys: db, Feeds: db, Swaps: db,
+		Teller: engine, Reports: db, Ping: db.Ping, Settings: withToken()})
 	f.srv = newServer(t, f.api)
 	return f
 }

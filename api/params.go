@@ -23,7 +23,7 @@ func parseTime(field, v string) (time.Time, error) {
 	if err != nil {
 		return time.Time{}, rota.FieldError(field, "%q is not an RFC 3339 time such as \"2026-03-10T09:00:00Z\" or \"2026-03-10T10:00:00+01:00\"", v)
 	}
-	return t, nil
+	return t, rota.CheckTime(field, t)
 }
 
 func idParam(r *http.Request, name string) (int64, error) {
