@@ -58,11 +58,14 @@ start = 2027-01-05
 `
 
 type fixture struct {
-	srv  *httptest.Server
-	db   *store.DB
-	book *scheduler.Book
-	api  *api.Server
-	now  time.Time
+	// restart, where set, serves a new api.Server on the same parts, as
+	// a restarted daemon would.
+	restart func()
+	srv     *httptest.Server
+	db      *store.DB
+	book    *scheduler.Book
+	api     *api.Server
+	now     time.Time
 }
 
 func newFixture(t *testing.T, st api.Settings) *fixture {

@@ -62,7 +62,11 @@ func (s *Server) feed(kind string) http.HandlerFunc {
 		// The window moves a day at a time, so a day's polls share an ETag.
 		day := s.now().UTC().Truncate(rota.Day)
 		from, to := day.Add(-past), day.Add(future+rota.Day)
-		sum := sha256.Sum256([]byte(fmt.Sprintf("%s\x00%s\x00%d\x00%d\x00%s", kind, name, roster.Generation(), day.Unix(), st.PublicURL)))
+		// The roster's generation is this process's count: with the
+		// server's boot id, an ETag from before a restart never matches
+		// (the schedule may have changed meanwhile), and the client
+		// fetches the feed once.
+		sum := sha256.Sum256([]byte(fmt.Sprintf("%s\x00%s\x00%s\x00%d\x00%d\x00%s", kind, name, s.boot, roster.Generation(), day.Unix(), st.PublicURL)))
 		etag := `"` + hex.EncodeToString(sum[:12]) + `"`
 		w.Header().Set("ETag", etag)
 		w.Header().Set("Cache-Control", "private, max-age=300")

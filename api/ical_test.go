@@ -75,10 +75,12 @@ func newFeedFixture(t testing.TB, now time.Time) *fixture {
 	st := withToken()
 	st.PublicURL, st.FeedPast, st.FeedFuture = cfg.Server.PublicURL, cfg.FeedPast, cfg.FeedFuture
 	engine := paging.New(paging.Options{Store: db, Book: f.book})
-	f.api = api.New(api.Options{Book: f.book, Overrides: db, Pager: engine, Alerts: db, Feeds: db, Swaps: db, Teller: engine, Ping: db.Ping, Settings: st,
-		Now: func() time.Time { return f.now }})
-	srv := newServer(t.(*testing.T), f.api)
-	f.srv = srv
+	f.restart = func() {
+		f.api = api.New(api.Options{Book: f.book, Overrides: db, Pager: engine, Alerts: db, Feeds: db, Swaps: db, Teller: engine, Ping: db.Ping, Settings: st,
+			Now: func() time.Time { return f.now }})
+		f.srv = newServer(t.(*testing.T), f.api)
+	}
+	f.restart()
 	return f
 }
 
@@ -229,6 +231,14 @@ func TestFeedTokensAndCaching(t *testing.T) {
 	}
 	if !strings.Contains(body2, "SEQUENCE:1") || strings.Count(body2, "SEQUENCE:1") != 1 {
 		t.Errorf("the shortened shift should be SEQUENCE:1, the others 0:\n%s", body2)
+	}
+	// A restarted daemon's rosters count their generations from the
+	// start again: an ETag from before a restart must not match, whatever
+	// changed meanwhile.
+	etag2 := res.Header.Get("ETag")
+	f.restart()
+	if res, _ := f.getFeed(t, "GET", path+tok, "If-None-Match", etag2); res.StatusCode != 200 {
+		t.Errorf("an ETag from before a restart: %d", res.StatusCode)
 	}
 	// Rotated: the old token stops working, the new one works.
 	tok2 := f.token(t, "person", "alice")

@@ -8,6 +8,7 @@ package api
 
 import (
 	"context"
+	"crypto/rand"
 	"log/slog"
 	"net/http"
 	"sync/atomic"
@@ -67,6 +68,8 @@ type Settings struct {
 
 // Server serves the API. Create it with New.
 type Server struct {
+	// boot is random, new at each start: feeds' ETags hold it.
+	boot      string
 	book      *scheduler.Book
 	overrides OverrideStore
 	pager     Pager
@@ -118,7 +121,7 @@ type Options struct {
 
 // New returns a server for opts.
 func New(opts Options) *Server {
-	s := &Server{book: opts.Book, overrides: opts.Overrides, pager: opts.Pager, twilio: opts.Twilio, alerts: opts.Alerts, deploys: opts.Deploys, feeds: opts.Feeds, swaps: opts.Swaps, teller: opts.Teller, reports: opts.Reports, ping: opts.Ping, log: opts.Logger, now: opts.Now}
+	s := &Server{boot: rand.Text(), book: opts.Book, overrides: opts.Overrides, pager: opts.Pager, twilio: opts.Twilio, alerts: opts.Alerts, deploys: opts.Deploys, feeds: opts.Feeds, swaps: opts.Swaps, teller: opts.Teller, reports: opts.Reports, ping: opts.Ping, log: opts.Logger, now: opts.Now}
 	if opts.Registry == nil {
 		reg := prometheus.NewRegistry()
 		opts.Registry, opts.Gatherer = reg, reg
