@@ -7,8 +7,13 @@ import (
 )
 
 // maxWebhookBody bounds Alertmanager and Grafana bodies, which carry many
-// alerts at once.
-const maxWebhookBody = 4 << 20
+// alerts at once; MaxWebhookAlerts bounds how many one may carry, so that
+// every payload is answered within seconds (Alertmanager's webhook_config
+// has max_alerts to stay within it).
+const (
+	maxWebhookBody   = 4 << 20
+	MaxWebhookAlerts = 1000
+)
 
 // apply hands an event to the engine and names what became of it:
 // created (a new incident), grouped (an alert joined an open incident),
@@ -95,6 +100,10 @@ func (s *Server) postWebhook(source string, decode func(*http.Request, *rota.Ser
 		events, err := decode(r, svc, b)
 		if err != nil {
 			return s.rejected(source, err)
+		}
+		if len(events) > MaxWebhookAlerts {
+			return s.rejected(source, rota.Errorf(rota.ETOOLARGE, "the payload carries %d alerts; rota takes at most %d per request: set max_alerts: %d in the sender's webhook configuration",
+				len(events), MaxWebhookAlerts, MaxWebhookAlerts))
 		}
 		out := make([]ingestResult, 0, len(events))
 		for _, ev := range events {

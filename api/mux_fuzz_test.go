@@ -3,12 +3,16 @@ package api_test
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/rotahq/rota/api"
 )
 
 // FuzzMux sends the whole API arbitrary requests (method, path and query,
@@ -86,4 +90,38 @@ func TestBoundedValues(t *testing.T) {
 	if n := f.countAlerts(t); n != 0 {
 		t.Errorf("%d alerts stored from bad input", n)
 	}
+}
+
+// TestBigWebhookRefused: a payload of more alerts than rota takes at once
+// is refused up front with 413 and the limit, and stores nothing; one at
+// the limit is answered.
+func TestBigWebhookRefused(t *testing.T) {
+	f := newIngestFixture(t)
+	payload := func(n int) string {
+		var b strings.Builder
+		b.WriteString(`{"version":"4","groupKey":"g","status":"firing","receiver":"rota","alerts":[`)
+		for i := 0; i < n; i++ {
+			if i > 0 {
+				b.WriteString(",")
+			}
+			fmt.Fprintf(&b, `{"status":"firing","labels":{"alertname":"A%d","severity":"critical"},"fingerprint":"f%d"}`, i, i)
+		}
+		b.WriteString("]}")
+		return b.String()
+	}
+	r := f.do(t, "POST", "/api/v1/integrations/alertmanager", paymentsKey, "application/json", payload(api.MaxWebhookAlerts+1))
+	if r.status != 413 || !strings.Contains(r.errorMessage(), "at most 1000 per request: set max_alerts: 1000") {
+		t.Errorf("too many: %d %s", r.status, r.raw)
+	}
+	if n := f.countAlerts(t); n != 0 {
+		t.Errorf("%d alerts stored from a refused payload", n)
+	}
+	start := time.Now()
+	if r := f.do(t, "POST", "/api/v1/integrations/alertmanager", paymentsKey, "application/json", payload(api.MaxWebhookAlerts)); r.status != 202 {
+		t.Errorf("at the limit: %d", r.status)
+	}
+	if n := f.countAlerts(t); n != api.MaxWebhookAlerts {
+		t.Errorf("%d alerts stored, want %d", n, api.MaxWebhookAlerts)
+	}
+	t.Logf("%d alerts in one payload answered in %s", api.MaxWebhookAlerts, time.Since(start))
 }
