@@ -277,6 +277,7 @@ func verifyGitHub(secret string, body []byte, header string) error {
 
 type ghDeploymentStatus struct {
 	DeploymentStatus struct {
+		ID             int64  `json:"id"`
 		State          string `json:"state"`
 		EnvironmentURL string `json:"environment_url"`
 		LogURL         string `json:"log_url"`
@@ -338,6 +339,12 @@ func decodeGitHubDeployment(b []byte) (d rota.Deploy, skip string, err error) {
 		return d, "", rota.FieldError("deployment_status.created_at", "%q is not a time", in.DeploymentStatus.CreatedAt)
 	}
 	d.DeployedAt = t
+	// Recorded once per deployment status, by its id in the signed body:
+	// X-GitHub-Delivery is not signed, and a replay with a new one must
+	// not record the deploy again.
+	if in.DeploymentStatus.ID != 0 {
+		d.ExternalID = fmt.Sprintf("deployment_status:%d", in.DeploymentStatus.ID)
+	}
 	return d, "", nil
 }
 
@@ -402,7 +409,10 @@ func (s *Server) postGitHub(w http.ResponseWriter, r *http.Request) error {
 	if svc == nil {
 		return ignore(fmt.Sprintf("no service is rolled out by %s to %q: add it to a service's github list", d.Repository, d.Environment))
 	}
-	d.Service, d.ExternalID = svc.Name, r.Header.Get("X-GitHub-Delivery")
+	d.Service = svc.Name
+	if d.ExternalID == "" {
+		d.ExternalID = "delivery:" + r.Header.Get("X-GitHub-Delivery")
+	}
 	if err := s.recordDeploy(r, &d); err != nil {
 		return err
 	}

@@ -159,10 +159,14 @@ func TestGitHubWebhooks(t *testing.T) {
 		d["compare_url"] != "https://github.com/Codertocat/Hello-World/commit/f95f852bd8fca8fcc58a9a2d6c842781e32a215e" {
 		t.Errorf("deploy: %v", d)
 	}
-	// A redelivery is recorded once.
+	// A redelivery is recorded once; so is a replay of the signed body
+	// with new (unsigned) X-GitHub-Delivery values: the status id counts.
 	f.github(t, "deployment_status", "d-4", sig, body)
+	for _, delivery := range []string{"replay-1", "replay-2"} {
+		f.github(t, "deployment_status", delivery, sig, body)
+	}
 	if ds, _ := f.db.Deploys(context.Background(), rota.DeployFilter{}); len(ds) != 1 {
-		t.Errorf("%d deploys after a redelivery", len(ds))
+		t.Errorf("%d deploys after a redelivery and replays", len(ds))
 	}
 	// A repository no service maps is ignored with why.
 	other := []byte(strings.Replace(string(body), `"environment": "production"`, `"environment": "qa"`, -1))
@@ -170,7 +174,8 @@ func TestGitHubWebhooks(t *testing.T) {
 		t.Errorf("unmapped: %d %s", r.status, r.raw)
 	}
 	// The deployment payload names the author and merger when CI knows.
-	withPayload := []byte(strings.Replace(string(body), `"payload": {}`, `"payload": {"author": "bob@example.com", "merged_by": "carol-merges", "compare_url": "https://github.com/Codertocat/Hello-World/compare/a...b"}`, 1))
+	withPayload := []byte(strings.Replace(strings.Replace(string(body), `"payload": {}`, `"payload": {"author": "bob@example.com", "merged_by": "carol-merges", "compare_url": "https://github.com/Codertocat/Hello-World/compare/a...b"}`, 1),
+		`"id": 209916254`, `"id": 209916255`, 1))
 	r = f.github(t, "deployment_status", "d-6", githubSign(githubSecret, withPayload), withPayload)
 	if d := r.body["deploy"].(map[string]any); d["author_person"] != "bob" || d["merger_person"] != "carol" || d["compare_url"] != "https://github.com/Codertocat/Hello-World/compare/a...b" {
 		t.Errorf("payload: %s", r.raw)

@@ -14,7 +14,7 @@ import (
 
 // TwilioHandler is the engine's side of Twilio's webhooks.
 type TwilioHandler interface {
-	HandleSMS(ctx context.Context, from, body string) (string, bool, error)
+	HandleSMS(ctx context.Context, from, body, sid string) (string, bool, error)
 	HandleKeypress(ctx context.Context, id int64, digits, callSID string) ([]byte, error)
 	HandleStatus(ctx context.Context, r rota.ProviderReport) error
 }
@@ -82,7 +82,7 @@ func (s *Server) twilioSMS(w http.ResponseWriter, r *http.Request) {
 	if !s.twilioRequest(w, r, "sms") {
 		return
 	}
-	answer, known, err := s.twilio.HandleSMS(r.Context(), r.PostForm.Get("From"), r.PostForm.Get("Body"))
+	answer, known, err := s.twilio.HandleSMS(r.Context(), r.PostForm.Get("From"), r.PostForm.Get("Body"), r.PostForm.Get("MessageSid"))
 	if err != nil {
 		s.metrics.twilio.WithLabelValues("sms", "error").Inc()
 		s.log.Error("sms reply failed", "from", r.PostForm.Get("From"), "err", err)

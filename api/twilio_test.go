@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -81,7 +82,7 @@ func newTwilioFixture(t *testing.T, extra ...string) *twilioFixture {
 		t.Fatal(err)
 	}
 	f := &twilioFixture{fixture: &fixture{db: db, book: scheduler.NewBook(scheduler.NewRoster(cfg.Org, nil))}, fake: fake}
-	f.engine = paging.New(paging.Options{Store: db, Book: f.book, PublicURL: publicURL,
+	f.engine = paging.New(paging.Options{Store: db, Book: f.book, PublicURL: publicURL, RateLimit: cfg.Paging.RateLimit,
 		Notifiers: map[rota.Channel]paging.Notifier{"sms": tw.SMS(), "voice": tw.Voice()}})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
@@ -135,8 +136,11 @@ func (f *twilioFixture) twilio(t *testing.T, token, path string, params url.Valu
 	return res.StatusCode, string(b)
 }
 
+// smsSeq numbers inbound messages: each has a SID of its own, as Twilio's.
+var smsSeq atomic.Int64
+
 func sms(from, body string) url.Values {
-	return url.Values{"MessageSid": {"SM123"}, "AccountSid": {twSID}, "From": {from}, "To": {"+15005550006"}, "Body": {body},
+	return url.Values{"MessageSid": {fmt.Sprintf("SM%032d", smsSeq.Add(1))}, "AccountSid": {twSID}, "From": {from}, "To": {"+15005550006"}, "Body": {body},
 		"NumMedia": {"0"}, "SmsStatus": {"received"}, "ApiVersion": {"2010-04-01"}, "FromCountry": {"DE"}}
 }
 
@@ -379,5 +383,22 @@ shadow_of = "primary"
 	}
 	if all := strings.Join(msgs, "\n"); !strings.Contains(all, "step 1: shadow copy to newbie") || !strings.Contains(all, "shadow copy to newbie (sms)") {
 		t.Errorf("timeline:\n%s", all)
+	}
+}
+
+// TestSMSReplayRefused: a captured, validly signed "4" sent again later
+// does not acknowledge the incident paging the person then.
+func TestSMSReplayRefused(t *testing.T) {
+	f := newTwilioFixture(t, "[paging]\nrate_limit = \"1s\"")
+	a, _ := f.page(t, "k1")
+	reply := sms(aliceNumber, "4")
+	if _, body := f.twilio(t, twToken, "/twilio/sms", reply); !strings.Contains(body, "Acknowledged #") || f.status(t, a) != rota.StatusAcknowledged {
+		t.Fatalf("the reply: %s", body)
+	}
+	time.Sleep(1100 * time.Millisecond) // past the rate limit: a page of its own
+	b, _ := f.page(t, "k2")
+	code, body := f.twilio(t, twToken, "/twilio/sms", reply)
+	if code != 200 || strings.Contains(body, "<Message>") || f.status(t, b) != rota.StatusTriggered {
+		t.Errorf("the replay: %d %s, incident %d is %s", code, body, b, f.status(t, b))
 	}
 }

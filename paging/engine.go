@@ -49,6 +49,9 @@ type Store interface {
 	// Unreached lists triggered incidents whose policy ran out with
 	// nobody reached and not yet told; RecordUnreached tells, once.
 	Unreached(ctx context.Context) ([]rota.Incident, error)
+	// FirstInbound records an inbound provider request's key and says
+	// whether it is new: replays act once.
+	FirstInbound(ctx context.Context, key string) (bool, error)
 	RecordUnreached(ctx context.Context, id int64, notices []rota.Notification, event rota.IncidentEvent) (bool, error)
 }
 

@@ -25,11 +25,25 @@ func PersonByPhone(org *rota.Org, number string) *rota.Person {
 // HandleSMS answers an SMS reply from a phone number and returns the text
 // to send back. known is false when no person owns the number: such
 // replies change nothing and get no answer.
-func (e *Engine) HandleSMS(ctx context.Context, from, body string) (answer string, known bool, err error) {
+//
+// A reply is acted on once, by its message SID (sid): the same request
+// replayed later, validly signed as it is, gets no answer and changes
+// nothing, so it cannot acknowledge what pages the person by then.
+func (e *Engine) HandleSMS(ctx context.Context, from, body, sid string) (answer string, known bool, err error) {
 	p := PersonByPhone(e.book.Roster().Org(), from)
 	if p == nil {
 		e.log.Warn("sms from an unknown number refused", "from", from)
 		return "", false, nil
+	}
+	if sid != "" {
+		first, err := e.store.FirstInbound(ctx, "sms:"+sid)
+		if err != nil {
+			return "", true, err
+		}
+		if !first {
+			e.log.Warn("sms replayed: ignored", "person", p.Name, "sid", sid)
+			return "", true, nil
+		}
 	}
 	actor := p.Name + " (sms)"
 	r := ParseReply(body)
@@ -145,6 +159,18 @@ func (e *Engine) HandleKeypress(ctx context.Context, id int64, digits, callSID s
 	}
 	if callSID != "" && n.ExternalID != "" && callSID != n.ExternalID {
 		return nil, rota.Errorf(rota.EFORBIDDEN, "call %s is not notification %d's", callSID, id)
+	}
+	if callSID != "" && (digits == KeyAck || digits == KeyResolve) {
+		// A key press that acts is taken once per call: a replay of it
+		// changes nothing.
+		first, err := e.store.FirstInbound(ctx, "call:"+callSID+":"+digits)
+		if err != nil {
+			return nil, err
+		}
+		if !first {
+			e.log.Warn("key press replayed: ignored", "notification", id, "call", callSID)
+			return render(append(say("This was already answered. Goodbye."), twimlHangup{})...), nil
+		}
 	}
 	a, err := e.store.Incident(ctx, n.IncidentID)
 	if err != nil {

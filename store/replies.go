@@ -80,3 +80,23 @@ func (db *DB) IncidentsPaging(ctx context.Context, person string) ([]rota.Incide
 	}
 	return out, rows.Err()
 }
+
+// FirstInbound records an inbound provider request by its key (a message's
+// SID) and reports whether it is the first with that key: a replayed
+// request, validly signed as it is, must not act again.
+func (db *DB) FirstInbound(ctx context.Context, key string) (bool, error) {
+	var first bool
+	err := db.tx(ctx, func(tx wtx, now time.Time) error {
+		res, err := tx.exec("INSERT OR IGNORE INTO inbound_seen (key, at_ms) VALUES (?, ?)", key, now.UnixMilli())
+		if err != nil {
+			return err
+		}
+		n, _ := res.RowsAffected()
+		first = n == 1
+		return nil
+	})
+	if err != nil {
+		return false, fmt.Errorf("inbound request %s: %w", key, err)
+	}
+	return first, nil
+}

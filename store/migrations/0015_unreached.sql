@@ -1,3 +1,10 @@
 -- When an incident's policy ran out with nobody reached and the team's
 -- managers were told: once per incident.
 ALTER TABLE incidents ADD COLUMN unreached_ms INTEGER;
+
+-- Inbound provider requests seen (a Twilio message's or call's SID, with
+-- the keys pressed): a replayed request acts once.
+CREATE TABLE inbound_seen (
+    key   TEXT    PRIMARY KEY,
+    at_ms INTEGER NOT NULL
+);
