@@ -54,6 +54,10 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	if code == rota.EUNAUTHORIZED {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="rota"`)
 	}
+	if code == rota.EUNAVAILABLE {
+		// Senders (Alertmanager, Grafana, PagerDuty clients) retry.
+		w.Header().Set("Retry-After", "30")
+	}
 	writeJSON(w, StatusOf(err), errorBody{errorDetail{Code: code, Message: rota.ErrorMessage(err), Field: rota.ErrorField(err)}})
 }
 

@@ -4,21 +4,29 @@ import (
 	"context"
 	"net/http"
 	"time"
+
+	"github.com/rotahq/rota"
 )
 
 func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 }
 
-// readyz answers 200 when the database answers within two seconds, 503
-// otherwise, so that a load balancer stops sending work to a daemon that
+// readyz answers 200 when the database takes a write within two seconds,
+// 503 with the reason otherwise (a full disk, a read-only or deleted
+// file), so that a load balancer stops sending work to a daemon that
 // cannot record it.
 func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 	defer cancel()
 	if err := s.ping(ctx); err != nil {
 		s.log.Warn("not ready", "err", err)
-		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "error": "the database does not answer"})
+		why := "the database does not answer"
+		if rota.ErrorCode(err) == rota.EUNAVAILABLE {
+			why = rota.ErrorMessage(err)
+		}
+		w.Header().Set("Retry-After", "30")
+		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "error": why})
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})

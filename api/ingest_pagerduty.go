@@ -190,6 +190,9 @@ func (s *Server) enqueuePagerDuty(w http.ResponseWriter, r *http.Request) {
 	outcome, _, err := s.apply(r, ev)
 	if err != nil {
 		s.log.Error("pagerduty event failed", "service", svc.Name, "err", err)
+		if rota.ErrorCode(err) == rota.EUNAVAILABLE {
+			w.Header().Set("Retry-After", "30")
+		}
 		writeJSON(w, StatusOf(err), pdResponse{Status: "error", Message: rota.ErrorMessage(err)})
 		return
 	}

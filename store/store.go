@@ -22,9 +22,12 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
+
+	"github.com/rotahq/rota"
 )
 
 //go:embed migrations/*.sql
@@ -61,6 +64,14 @@ type DB struct {
 
 	// Now is the clock the store reads once per write; tests replace it.
 	Now func() time.Time
+	// OnLost, if set, is told once when the database file is found
+	// deleted or replaced under the daemon (writes stop then).
+	OnLost func(error)
+
+	// file is the database file as opened; lost, once set, is why writes
+	// stopped.
+	file os.FileInfo
+	lost atomic.Pointer[error]
 }
 
 // Open opens or creates the database at path, creating its directory, and
@@ -93,6 +104,10 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 		return nil, fmt.Errorf("open store %s: %w", path, err)
 	}
 	if err := db.migrate(ctx); err != nil {
+		w.Close()
+		return nil, fmt.Errorf("open store %s: %w", path, err)
+	}
+	if db.file, err = os.Stat(path); err != nil {
 		w.Close()
 		return nil, fmt.Errorf("open store %s: %w", path, err)
 	}
@@ -141,16 +156,6 @@ func (db *DB) Close() error {
 
 // Path returns the database file's path.
 func (db *DB) Path() string { return db.path }
-
-// Ping checks that the database answers a read and that the writer is
-// reachable.
-func (db *DB) Ping(ctx context.Context) error {
-	var n int
-	if err := db.read.QueryRowContext(ctx, "SELECT 1").Scan(&n); err != nil {
-		return fmt.Errorf("ping store: %w", err)
-	}
-	return nil
-}
 
 // Backup writes a consistent copy of the database to dest, which must not
 // exist, while the daemon keeps running (VACUUM INTO).
@@ -266,9 +271,26 @@ func (db *DB) tx(ctx context.Context, fn func(wtx, time.Time) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
+	if err := db.checkFile(); err != nil {
+		return err
+	}
 	o := op{fn: fn, done: make(chan error, 1)}
+	if !db.send(o) {
+		return rota.Errorf(rota.EUNAVAILABLE, "the database is closed")
+	}
+	return unavailable(<-o.done)
+}
+
+// send queues o for the committer; false once the store is closed (a
+// write that comes after Close, a readiness check during shutdown).
+func (db *DB) send(o op) (sent bool) {
+	defer func() {
+		if recover() != nil {
+			sent = false
+		}
+	}()
 	db.ops <- o
-	return <-o.done
+	return true
 }
 
 func (db *DB) commitLoop() {

@@ -217,3 +217,37 @@ func TestOutageOfTheOnlyContact(t *testing.T) {
 		}
 	}
 }
+
+// TestDatabaseDeletedUnderTheDaemon: the database file deleted while rotad
+// runs: intake answers 503 with Retry-After (not 202 into a ghost file),
+// so senders keep their alerts and retry; /readyz says why; the log says
+// it loudly.
+func TestDatabaseDeletedUnderTheDaemon(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs rotad")
+	}
+	_, cfgPath, env := pagingSetup(t)
+	d := startDaemon(t, cfgPath, env...)
+	if status, _ := d.requestAs(serviceKey, "POST", "/api/v1/alerts", `{"summary":"before","severity":"critical"}`); status != 202 {
+		t.Fatalf("before: %d", status)
+	}
+	if err := os.Remove(filepath.Join(filepath.Dir(cfgPath), "rota.db")); err != nil {
+		t.Fatal(err)
+	}
+	req, _ := http.NewRequest("POST", "http://"+d.addr+"/api/v1/alerts", strings.NewReader(`{"summary":"after","severity":"critical"}`))
+	req.Header.Set("Authorization", "Bearer "+serviceKey)
+	req.Header.Set("Content-Type", "application/json")
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != 503 || res.Header.Get("Retry-After") == "" {
+		t.Errorf("an alert after the file is gone: %d, Retry-After %q", res.StatusCode, res.Header.Get("Retry-After"))
+	}
+	status, body := d.request("GET", "/readyz", "")
+	if status != 503 || !strings.Contains(fmt.Sprint(body["error"]), "was deleted under the running daemon") {
+		t.Errorf("readyz: %d %v", status, body)
+	}
+	d.waitLog("THE DATABASE FILE IS GONE: rotad records nothing more and answers 503; restart it on the right file", 5*time.Second)
+}

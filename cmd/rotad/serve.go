@@ -67,6 +67,9 @@ func serve(args []string, stderr io.Writer) error {
 			log.Error("closing the database", "err", err)
 		}
 	}()
+	db.OnLost = func(err error) {
+		log.Error("THE DATABASE FILE IS GONE: rotad records nothing more and answers 503; restart it on the right file", "err", err)
+	}
 	overrides, err := db.Overrides(ctx, "")
 	if err != nil {
 		log.Error("cannot read overrides", "err", err)

@@ -1,0 +1,96 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"time"
+
+	"modernc.org/sqlite"
+
+	"github.com/rotahq/rota"
+)
+
+// SQLite result codes (primary) that mean the database cannot take
+// writes now: the disk is full, the file is read-only or gone, I/O fails.
+const (
+	sqliteReadOnly = 8
+	sqliteIOErr    = 10
+	sqliteCorrupt  = 11
+	sqliteFull     = 13
+	sqliteCantOpen = 14
+	sqliteNotADB   = 26
+)
+
+// unavailable turns an error meaning the database cannot take writes
+// into an EUNAVAILABLE error (HTTP 503, retry later) that says why; other
+// errors pass unchanged.
+func unavailable(err error) error {
+	var se *sqlite.Error
+	if !errors.As(err, &se) {
+		return err
+	}
+	why := ""
+	switch se.Code() & 0xff {
+	case sqliteFull:
+		why = "the disk is full"
+	case sqliteReadOnly:
+		why = "the database is read-only"
+	case sqliteIOErr, sqliteCantOpen:
+		why = "the database file cannot be read or written"
+	case sqliteCorrupt, sqliteNotADB:
+		why = "the database file is damaged"
+	default:
+		return err
+	}
+	return rota.Errorf(rota.EUNAVAILABLE, "rota cannot record this now (%s): try again later", why)
+}
+
+// fileLost reports, once the database file was deleted or replaced under
+// the daemon, why: writes would go to a file nobody will open again.
+func (db *DB) fileLost() error {
+	fi, err := os.Stat(db.path)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		return fmt.Errorf("the database file %s was deleted under the running daemon", db.path)
+	case err != nil:
+		return fmt.Errorf("the database file %s: %w", db.path, err)
+	case !os.SameFile(fi, db.file):
+		return fmt.Errorf("the database file %s was replaced under the running daemon", db.path)
+	}
+	return nil
+}
+
+// checkFile stops writes for good, loudly, when the database file was
+// deleted or replaced: a restart on the right file is the way back.
+func (db *DB) checkFile() error {
+	if err := db.lost.Load(); err != nil {
+		return *err
+	}
+	if err := db.fileLost(); err != nil {
+		var wrapped error = rota.Errorf(rota.EUNAVAILABLE, "rota cannot record this: %v; restart rotad", err)
+		db.lost.Store(&wrapped)
+		if db.OnLost != nil {
+			db.OnLost(err)
+		}
+		return wrapped
+	}
+	return nil
+}
+
+// Ping checks that the database takes a write: the file is still the one
+// opened, and a small durable write commits (a full disk or a read-only
+// file fails it). What fails is an EUNAVAILABLE error saying why.
+func (db *DB) Ping(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	err := db.tx(ctx, func(tx wtx, now time.Time) error {
+		_, err := tx.exec("INSERT OR REPLACE INTO health (id, at_ms) VALUES (1, ?)", now.UnixMilli())
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("ping store: %w", err)
+	}
+	return nil
+}
