@@ -436,3 +436,41 @@ func (db *DB) ShadowOnly(ctx context.Context, person string, alertID int64) (boo
 	err := db.queryRow(ctx, "SELECT COUNT(*), COALESCE(SUM(shadow), 0) FROM notifications WHERE person = ? AND incident_id = ? AND kind = 'page'", person, alertID).Scan(&all, &shadow)
 	return all > 0 && all == shadow, err
 }
+
+// CancelStale cancels pending notifications created before before, each
+// with a note on its incident's timeline, and returns how many: what a
+// restored backup would otherwise send again, long after it mattered.
+func (db *DB) CancelStale(ctx context.Context, before time.Time, why string) (int, error) {
+	var n int
+	err := db.tx(ctx, func(tx wtx, now time.Time) error {
+		rows, err := tx.tx.QueryContext(tx.ctx, "SELECT id, incident_id, person, channel FROM notifications WHERE status = 'pending' AND created_ms < ?", before.UnixMilli())
+		if err != nil {
+			return err
+		}
+		var events []rota.IncidentEvent
+		var ids []int64
+		for rows.Next() {
+			var id, inc int64
+			var person, channel string
+			if err := rows.Scan(&id, &inc, &person, &channel); err != nil {
+				rows.Close()
+				return err
+			}
+			ids = append(ids, id)
+			events = append(events, rota.IncidentEvent{IncidentID: inc, At: now, Kind: rota.EventNotSent, Actor: person,
+				Message: fmt.Sprintf("%s to %s not sent: %s", channel, person, why)})
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		for _, id := range ids {
+			if _, err := tx.exec("UPDATE notifications SET status = 'cancelled', last_error = ? WHERE id = ?", why, id); err != nil {
+				return err
+			}
+		}
+		n = len(ids)
+		return insertEvents(tx, events)
+	})
+	return n, err
+}

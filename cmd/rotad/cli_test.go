@@ -243,3 +243,54 @@ func TestDigestText(t *testing.T) {
 		}
 	}
 }
+
+// TestRestoreDoesNotRepage: a backup restored with rotad restore keeps
+// what matters and does not send the past again: pending notifications
+// older than --stale are cancelled, with a note; newer ones stay.
+func TestRestoreDoesNotRepage(t *testing.T) {
+	dir := t.TempDir()
+	cfgPath := filepath.Join(dir, "rota.toml")
+	writeConfig(t, cfgPath, `"alice", "bruno", "chloe"`)
+	src := filepath.Join(dir, "source.db")
+	db, err := store.Open(context.Background(), src, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, created := range []time.Time{time.Now().Add(-time.Hour), time.Now()} {
+		at := created
+		db.Now = func() time.Time { return at }
+		_, _, err := db.TriggerAlert(context.Background(), &rota.Event{Service: "api", DedupKey: fmt.Sprint(i), Summary: "disk full", Severity: "critical", Integration: "native"},
+			rota.EscalationPolicy{}, func(*rota.Incident, time.Time) rota.StepOutcome {
+				return rota.StepOutcome{Notifications: []rota.Notification{{Person: "alice", Channel: rota.ContactSMS, Address: "+4915112345001", Status: rota.NotifyPending}}}
+			})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	db.Now = time.Now
+	backupPath := filepath.Join(dir, "backup.db")
+	if err := db.Backup(context.Background(), backupPath); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	target := filepath.Join(dir, "restored.db")
+	out, errOut, code := runCLI(t, "restore", "--config", cfgPath, "--from", backupPath, "--db", target)
+	if code != 0 || !strings.Contains(out, "1 pending notification(s) older than 15m0s cancelled, not sent") {
+		t.Fatalf("restore: exit %d %s %s", code, out, errOut)
+	}
+	db, err = store.Open(context.Background(), target, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	events, ns, _ := db.Timeline(context.Background(), 1)
+	if len(ns) != 1 || ns[0].Status != rota.NotifyCancelled || !strings.Contains(events[len(events)-1].Message, "not sent: restored from a backup") {
+		t.Errorf("the old page: %+v %+v", ns, events)
+	}
+	if _, ns, _ := db.Timeline(context.Background(), 2); len(ns) != 1 || ns[0].Status != rota.NotifyPending {
+		t.Errorf("the new page: %+v", ns)
+	}
+	if _, errOut, code := runCLI(t, "restore", "--config", cfgPath, "--from", backupPath, "--db", target); code != 2 || !strings.Contains(errOut, "exists") {
+		t.Errorf("over an existing database: %d %s", code, errOut)
+	}
+}

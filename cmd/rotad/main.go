@@ -4,6 +4,7 @@
 //	rotad check-config FILE
 //	rotad oncall --config FILE [--at TIME] [--rotation NAME] [--db PATH]
 //	rotad backup --config FILE --out PATH [--db PATH]
+//	rotad restore --config FILE --from BACKUP [--db PATH] [--stale 15m] [--force]
 //	rotad ical-token {person|rotation} NAME --config FILE [--rotate] [--revoke]
 //	rotad version
 package main
@@ -30,6 +31,7 @@ Usage:
   rotad oncall --config FILE [--at TIME] [--rotation NAME] [--db PATH]
         print who is on call, overrides included
   rotad backup --config FILE --out PATH [--db PATH]
+  rotad restore --config FILE --from BACKUP [--db PATH] [--stale 15m] [--force]
         write a consistent copy of the database while rotad runs
   rotad ical-token {person|rotation|team} NAME --config FILE [--rotate] [--revoke]
         issue (or revoke) the secret URL of a person's or rotation's calendar, or a team's report
@@ -72,6 +74,8 @@ func run(args []string, stdout, stderr io.Writer) error {
 		return onCall(rest, stdout, stderr)
 	case "backup":
 		return backup(rest, stdout, stderr)
+	case "restore":
+		return restore(rest, stdout, stderr)
 	case "ical-token":
 		return icalToken(rest, stdout, stderr)
 	case "report":
