@@ -115,8 +115,8 @@ type Engine struct {
 
 	mu       sync.Mutex
 	inflight map[int64]bool
-	busy     map[string]int          // deliveries under way per destination
-	lastSent map[[2]string]time.Time // (person, address) of SMS and voice
+	dests    map[string]chan struct{} // each destination's delivery slots
+	lastSent map[[2]string]time.Time  // (person, address) of SMS and voice
 	primed   bool
 	wg       sync.WaitGroup
 }
@@ -159,7 +159,7 @@ func New(opts Options) *Engine {
 	}
 	e := &Engine{
 		opts: opts, store: opts.Store, burns: opts.Burns, book: opts.Book, log: log, now: opts.Now,
-		wake: make(chan struct{}, 1), wakeAcct: make(chan struct{}, 1), busy: map[string]int{},
+		wake: make(chan struct{}, 1), wakeAcct: make(chan struct{}, 1), dests: map[string]chan struct{}{},
 		inflight: map[int64]bool{}, lastSent: map[[2]string]time.Time{},
 	}
 	e.metrics = newMetrics(opts.Registry, func() float64 {

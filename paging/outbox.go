@@ -29,8 +29,8 @@ type batch struct {
 	// claimed is when the batch took its rate-limit slot, and before what
 	// the slot held; a failed send gives the slot back.
 	claimed, before time.Time
-	// dest is where it goes, for the destination's slots.
-	dest string
+	// slots are its destination's.
+	slots chan struct{}
 }
 
 // deliverDue sends the notifications due at now that are not already in
@@ -85,18 +85,12 @@ func (e *Engine) deliverDue(ctx context.Context, now time.Time) error {
 		}
 		b.notes = append(b.notes, n)
 	}
-	running := batches[:0]
 	for _, b := range batches {
-		// Each destination (a webhook's host, a provider) has its own
-		// slots: one that hangs holds its own messages back, never
-		// another's. A batch whose destination is full waits for a
-		// later round; a finishing delivery wakes the engine.
-		b.dest = destination(b.notes[0])
-		if e.busy[b.dest] >= e.destinationLimit(b.notes[0].Channel) {
-			continue
-		}
-		e.busy[b.dest]++
-		running = append(running, b)
+		// Each destination (a webhook's host, a provider) has slots of
+		// its own, which a batch waits for in its own goroutine: one
+		// that hangs holds its own messages back, never another's, and
+		// never this loop.
+		b.slots = e.destinationSlots(b.notes[0])
 		for _, n := range b.notes {
 			e.inflight[n.ID] = true
 		}
@@ -115,7 +109,7 @@ func (e *Engine) deliverDue(ctx context.Context, now time.Time) error {
 			return err
 		}
 	}
-	for _, b := range running {
+	for _, b := range batches {
 		e.wg.Add(1)
 		go func(b *batch) {
 			defer e.wg.Done()
@@ -123,6 +117,22 @@ func (e *Engine) deliverDue(ctx context.Context, now time.Time) error {
 		}(b)
 	}
 	return nil
+}
+
+// destinationSlots returns the slots of n's destination: Workers for a
+// provider (Twilio, the relay), PerDestination for a webhook's host.
+func (e *Engine) destinationSlots(n rota.Notification) chan struct{} {
+	dest := destination(n)
+	if s := e.dests[dest]; s != nil {
+		return s
+	}
+	size := e.opts.Workers
+	if n.Channel == rota.ContactWebhook || n.Channel == rota.ContactSlack {
+		size = e.opts.PerDestination
+	}
+	s := make(chan struct{}, size)
+	e.dests[dest] = s
+	return s
 }
 
 // redacted is an error whose text hides secrets, keeping what it wraps.
@@ -165,11 +175,14 @@ func (e *Engine) deliver(ctx context.Context, b *batch) {
 		for _, n := range b.notes {
 			delete(e.inflight, n.ID)
 		}
-		e.busy[b.dest]--
 		e.mu.Unlock()
 		e.Wake()
 	}()
+	// The destination's slot bounds requests to it, not the recording
+	// that follows (a durable commit).
+	b.slots <- struct{}{}
 	ds := e.attempt(ctx, b)
+	<-b.slots
 	if !b.claimed.IsZero() && !sentAny(ds) {
 		e.mu.Lock()
 		if e.lastSent[b.key].Equal(b.claimed) {

@@ -470,7 +470,7 @@ func (db *DB) TriggerAlert(ctx context.Context, ev *rota.Event, policy rota.Esca
 // reached (no page of theirs was sent, and none is still being tried)
 // whose managers were not yet told.
 func (db *DB) Unreached(ctx context.Context) ([]rota.Incident, error) {
-	rows, err := db.query(ctx, "SELECT "+incidentColumns+` FROM incidents i WHERE status = 'triggered' AND esc_state = 'exhausted' AND unreached_ms IS NULL
+	rows, err := db.query(ctx, "SELECT "+incidentColumns+` FROM incidents i INDEXED BY incidents_exhausted WHERE status = 'triggered' AND esc_state = 'exhausted' AND unreached_ms IS NULL
 		AND NOT EXISTS (SELECT 1 FROM notifications WHERE incident_id = i.id AND kind = 'page' AND shadow = 0 AND status IN ('sent', 'pending'))
 		ORDER BY id LIMIT 100`)
 	if err != nil {

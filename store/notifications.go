@@ -35,10 +35,11 @@ func (db *DB) notifications(ctx context.Context, where string, args ...any) ([]r
 	return out, rows.Err()
 }
 
-// DueNotifications returns pending notifications due at now, oldest due
-// first.
+// DueNotifications returns pending notifications due at now: first tries
+// ahead of retries (a receiver that keeps failing does not hold up new
+// pages), then oldest due first.
 func (db *DB) DueNotifications(ctx context.Context, now time.Time, limit int) ([]rota.Notification, error) {
-	return db.notifications(ctx, "WHERE status = 'pending' AND next_attempt_ms <= ? ORDER BY next_attempt_ms, id LIMIT ?", now.UnixMilli(), limit)
+	return db.notifications(ctx, "WHERE status = 'pending' AND next_attempt_ms <= ? ORDER BY attempts > 0, next_attempt_ms, id LIMIT ?", now.UnixMilli(), limit)
 }
 
 // PendingNotifications counts the outbox: pending notifications, due or not.
