@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -250,4 +251,52 @@ func TestDatabaseDeletedUnderTheDaemon(t *testing.T) {
 		t.Errorf("readyz: %d %v", status, body)
 	}
 	d.waitLog("THE DATABASE FILE IS GONE: rotad records nothing more and answers 503; restart it on the right file", 5*time.Second)
+}
+
+// TestSecretsNeverShown: a Slack contact's URL is a bearer secret; when
+// posting to it fails, neither the API's answers (the incident's
+// notifications and timeline) nor rotad's log show it whole.
+func TestSecretsNeverShown(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs rotad")
+	}
+	const secret = "sEcReTtOkEn0123456789abcd"
+	cfg := strings.NewReplacer("STUCK", "http://127.0.0.1:9", "HEALTHY/ok", "http://127.0.0.1:1/services/T0123ABCD/B0123ABCD/"+secret).Replace(isolationConfig)
+	cfgPath := filepath.Join(t.TempDir(), "rota.toml")
+	if err := os.WriteFile(cfgPath, []byte(cfg), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	d := startDaemon(t, cfgPath, "KEY_NOISY="+noisyKey, "KEY_CALM="+calmKey)
+	status, body := d.requestAs(calmKey, "POST", "/api/v1/alerts", `{"summary":"x","severity":"critical"}`)
+	if status != 202 {
+		t.Fatal(status)
+	}
+	id := int64(body["incident_id"].(float64))
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		_, inc := d.request("GET", fmt.Sprintf("/api/v1/incidents/%d", id), "")
+		ns, _ := inc["notifications"].([]any)
+		if len(ns) > 0 && ns[0].(map[string]any)["last_error"] != nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the post never failed: %v", inc)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	for _, path := range []string{fmt.Sprintf("/api/v1/incidents/%d", id), "/api/v1/alerts/1"} {
+		res, err := http.Get("http://" + d.addr + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b := new(strings.Builder)
+		io.Copy(b, res.Body)
+		res.Body.Close()
+		if strings.Contains(b.String(), secret) || !strings.Contains(b.String(), "/services/…/…/…") {
+			t.Errorf("%s: %s", path, b.String())
+		}
+	}
+	if strings.Contains(d.dump(), secret) {
+		t.Errorf("the log shows the secret")
+	}
 }
