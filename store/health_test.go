@@ -82,3 +82,31 @@ func TestUnwritableDatabaseIsUnavailable(t *testing.T) {
 		t.Errorf("a write: %v", err)
 	}
 }
+
+// TestDeletedDatabaseIsNotRecreatedQuietly: a database file deleted while
+// its write-ahead log remains is not replaced by an empty one at the next
+// start; the error says what to do.
+func TestDeletedDatabaseIsNotRecreatedQuietly(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "rota.db")
+	db, err := Open(context.Background(), path, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !db.Created() {
+		t.Error("a new database is not said to be new")
+	}
+	if err := trigger(db, "k"); err != nil {
+		t.Fatal(err)
+	}
+	// Deleted under the daemon, which then dies (the WAL stays).
+	if err := os.Remove(path); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	if _, err := os.Stat(path + "-wal"); err != nil {
+		t.Skip("no WAL left behind to tell the deletion by")
+	}
+	if _, err := Open(context.Background(), path, Options{}); err == nil || !strings.Contains(err.Error(), "the database was deleted; restore a backup") {
+		t.Errorf("reopen: %v", err)
+	}
+}

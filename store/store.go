@@ -70,9 +70,13 @@ type DB struct {
 
 	// file is the database file as opened; lost, once set, is why writes
 	// stopped.
-	file os.FileInfo
-	lost atomic.Pointer[error]
+	file    os.FileInfo
+	lost    atomic.Pointer[error]
+	created bool
 }
+
+// Created reports whether Open made a new, empty database.
+func (db *DB) Created() bool { return db.created }
 
 // Open opens or creates the database at path, creating its directory, and
 // applies any migrations it lacks, each in its own transaction.
@@ -91,6 +95,17 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
 		return nil, fmt.Errorf("open store: %w", err)
 	}
+	// A database file gone while its write-ahead log remains was deleted,
+	// not never made: starting an empty one would quietly forget every
+	// alert and page.
+	created := false
+	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
+		if _, werr := os.Stat(path + "-wal"); werr == nil {
+			return nil, fmt.Errorf("open store: %s is missing but its write-ahead log %s-wal is there: the database was deleted; restore a backup (rotad restore), or remove %s-wal and %s-shm to start with an empty one",
+				path, path, path, path)
+		}
+		created = true
+	}
 	pragmas := []string{"journal_mode(WAL)", "busy_timeout(10000)", "foreign_keys(1)", "synchronous(" + strings.ToUpper(sync) + ")"}
 	w, err := sql.Open("sqlite", dsn(path, pragmas, "_txlock=immediate"))
 	if err != nil {
@@ -98,7 +113,7 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 	}
 	w.SetMaxOpenConns(1)
 	w.SetConnMaxIdleTime(0)
-	db := &DB{write: w, path: path, Now: time.Now}
+	db := &DB{write: w, path: path, Now: time.Now, created: created}
 	if err := w.PingContext(ctx); err != nil {
 		w.Close()
 		return nil, fmt.Errorf("open store %s: %w", path, err)

@@ -67,6 +67,9 @@ func serve(args []string, stderr io.Writer) error {
 			log.Error("closing the database", "err", err)
 		}
 	}()
+	if db.Created() {
+		log.Warn("no database was there: started a new, empty one", "path", cfg.Server.Database)
+	}
 	db.OnLost = func(err error) {
 		log.Error("THE DATABASE FILE IS GONE: rotad records nothing more and answers 503; restart it on the right file", "err", err)
 	}
