@@ -20,13 +20,9 @@ func backup(args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintln(stderr, "rotad backup: --out PATH is required")
 		return exitError{2}
 	}
-	path := *dbPath
-	if path == "" {
-		cfg, err := loadConfig(*cfgPath, stderr)
-		if err != nil {
-			return err
-		}
-		path = cfg.Server.Database
+	path, err := databasePath(*cfgPath, *dbPath, stderr)
+	if err != nil {
+		return err
 	}
 	ctx := context.Background()
 	db, ok, err := openExisting(ctx, path)

@@ -72,6 +72,15 @@ const (
 	calmKey  = "calm-integration-key-0123456789"
 )
 
+// startIsolation runs rotad on cfg, a form of isolationConfig.
+func startIsolation(t *testing.T, cfg string) *daemon {
+	cfgPath := filepath.Join(t.TempDir(), "rota.toml")
+	if err := os.WriteFile(cfgPath, []byte(cfg), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return startDaemon(t, cfgPath, "KEY_NOISY="+noisyKey, "KEY_CALM="+calmKey)
+}
+
 // TestHangingWebhookDelaysNobodyElse: a receiver that hangs, the webhook
 // of 40 people, holds 200 notifications; pages to another person's healthy
 // receiver arrive within a second of being due all the while.
@@ -117,11 +126,7 @@ func TestHangingWebhookDelaysNobodyElse(t *testing.T) {
 		`steps = [{ targets = [`+strings.TrimSuffix(targets.String(), ", ")+`], delay = "1h" }]`, 1)
 	cfg = strings.Replace(cfg, "[[teams]]", people.String()+"\n[[teams]]", 1)
 	cfg = strings.NewReplacer("STUCK", stuck.URL, "HEALTHY", healthy.URL).Replace(cfg)
-	cfgPath := filepath.Join(t.TempDir(), "rota.toml")
-	if err := os.WriteFile(cfgPath, []byte(cfg), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	d := startDaemon(t, cfgPath, "KEY_NOISY="+noisyKey, "KEY_CALM="+calmKey)
+	d := startIsolation(t, cfg)
 	// Five incidents, 200 notifications for the stuck receiver.
 	for i := 0; i < 5; i++ {
 		if status, _ := d.requestAs(noisyKey, "POST", "/api/v1/alerts", fmt.Sprintf(`{"summary":"noisy %d","severity":"critical"}`, i)); status != 202 {
@@ -183,11 +188,7 @@ func TestOutageOfTheOnlyContact(t *testing.T) {
 	defer recv.Close()
 	cfg := strings.NewReplacer("STUCK", recv.URL, "HEALTHY", recv.URL).Replace(isolationConfig)
 	cfg = strings.Replace(cfg, `max_backoff = "2s"`, `max_backoff = "5s"`, 1)
-	cfgPath := filepath.Join(t.TempDir(), "rota.toml")
-	if err := os.WriteFile(cfgPath, []byte(cfg), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	d := startDaemon(t, cfgPath, "KEY_NOISY="+noisyKey, "KEY_CALM="+calmKey)
+	d := startIsolation(t, cfg)
 	status, body := d.requestAs(noisyKey, "POST", "/api/v1/alerts", `{"summary":"disk full","severity":"critical"}`)
 	if status != 202 {
 		t.Fatal(status)
@@ -262,11 +263,7 @@ func TestSecretsNeverShown(t *testing.T) {
 	}
 	const secret = "sEcReTtOkEn0123456789abcd"
 	cfg := strings.NewReplacer("STUCK", "http://127.0.0.1:9", "HEALTHY/ok", "http://127.0.0.1:1/services/T0123ABCD/B0123ABCD/"+secret).Replace(isolationConfig)
-	cfgPath := filepath.Join(t.TempDir(), "rota.toml")
-	if err := os.WriteFile(cfgPath, []byte(cfg), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	d := startDaemon(t, cfgPath, "KEY_NOISY="+noisyKey, "KEY_CALM="+calmKey)
+	d := startIsolation(t, cfg)
 	status, body := d.requestAs(calmKey, "POST", "/api/v1/alerts", `{"summary":"x","severity":"critical"}`)
 	if status != 202 {
 		t.Fatal(status)

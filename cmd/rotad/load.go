@@ -57,6 +57,19 @@ func parseLevel(s string) slog.Level {
 // openExisting opens the database at path if it exists; ok is false when
 // there is none yet (a fresh install), which is not an error for tools
 // that only read.
+// databasePath is the database a command works on: --db if given, else
+// the configuration's server.database.
+func databasePath(cfgPath, dbPath string, stderr io.Writer) (string, error) {
+	if dbPath != "" {
+		return dbPath, nil
+	}
+	cfg, err := loadConfig(cfgPath, stderr)
+	if err != nil {
+		return "", err
+	}
+	return cfg.Server.Database, nil
+}
+
 func openExisting(ctx context.Context, path string) (db *store.DB, ok bool, err error) {
 	if _, err := os.Stat(path); err != nil {
 		if os.IsNotExist(err) {

@@ -32,13 +32,9 @@ func restore(args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintln(stderr, "rotad restore: --stale must not be negative")
 		return exitError{2}
 	}
-	path := *dbPath
-	if path == "" {
-		cfg, err := loadConfig(*cfgPath, stderr)
-		if err != nil {
-			return err
-		}
-		path = cfg.Server.Database
+	path, err := databasePath(*cfgPath, *dbPath, stderr)
+	if err != nil {
+		return err
 	}
 	if _, err := os.Stat(*from); err != nil {
 		return fmt.Errorf("the backup %s: %w", *from, err)
