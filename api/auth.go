@@ -58,3 +58,23 @@ func checkToken(r *http.Request, st *Settings) error {
 	}
 	return nil
 }
+
+// metricsAuth closes /metrics to all but the bearer of the metrics token
+// when one is configured; while it is configured but unset, to everyone.
+func (s *Server) metricsAuth(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		st := s.settings.Load()
+		if st.MetricsTokenSet {
+			_, token, _ := strings.Cut(r.Header.Get("Authorization"), " ")
+			switch {
+			case st.MetricsToken == "":
+				s.writeError(w, r, rota.Errorf(rota.EFORBIDDEN, "server.metrics_token is configured but not set: /metrics stays closed until it is"))
+				return
+			case subtle.ConstantTimeCompare([]byte(strings.TrimSpace(token)), []byte(st.MetricsToken)) != 1:
+				s.writeError(w, r, rota.Errorf(rota.EUNAUTHORIZED, "send the metrics token as \"Authorization: Bearer TOKEN\""))
+				return
+			}
+		}
+		h.ServeHTTP(w, r)
+	})
+}

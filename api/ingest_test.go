@@ -501,3 +501,37 @@ func TestIncidentsAPI(t *testing.T) {
 		}
 	}
 }
+
+// TestMetricsToken: with server.metrics_token set, /metrics answers its
+// bearer only; configured but unset, nobody.
+func TestMetricsToken(t *testing.T) {
+	f := newIngestFixture(t)
+	get := func(token string) int {
+		req, _ := http.NewRequest("GET", f.srv.URL+"/metrics", nil)
+		if token != "" {
+			req.Header.Set("Authorization", "Bearer "+token)
+		}
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		return res.StatusCode
+	}
+	if code := get(""); code != 200 {
+		t.Errorf("no metrics token configured: %d", code)
+	}
+	st := withToken()
+	st.MetricsTokenSet, st.MetricsToken = true, "metrics-token-0123456789"
+	f.api.SetSettings(st)
+	for token, want := range map[string]int{"": 401, "wrong": 401, adminToken: 401, "metrics-token-0123456789": 200} {
+		if code := get(token); code != want {
+			t.Errorf("token %q: %d, want %d", token, code, want)
+		}
+	}
+	st.MetricsToken = ""
+	f.api.SetSettings(st)
+	if code := get("metrics-token-0123456789"); code != 403 {
+		t.Errorf("configured but unset: %d, want 403", code)
+	}
+}

@@ -60,6 +60,10 @@ type Settings struct {
 	// Twilio was given.
 	TwilioTokens []string
 	PublicURL    string
+	// MetricsTokenSet closes /metrics to all but the bearer of
+	// MetricsToken (refusing everyone while it is empty).
+	MetricsTokenSet bool
+	MetricsToken    string
 	// GitHubSecret checks GitHub webhooks; empty refuses them.
 	GitHubSecret string
 	// FeedPast and FeedFuture bound calendar feeds around today.
@@ -201,7 +205,7 @@ func (s *Server) routes() http.Handler {
 	}
 
 	if s.gatherer != nil {
-		mux.Handle("GET /metrics", promhttp.HandlerFor(s.gatherer, promhttp.HandlerOpts{}))
+		mux.Handle("GET /metrics", s.metricsAuth(promhttp.HandlerFor(s.gatherer, promhttp.HandlerOpts{})))
 	}
 	return s.instrument(jsonMuxErrors(mux), mux)
 }

@@ -64,6 +64,11 @@ type Server struct {
 	AdminTokenSource  string
 	AdminToken        string
 	ReadsRequireToken bool
+	// MetricsTokenSet is whether /metrics needs a bearer token, and
+	// MetricsToken is its value (empty while unset: /metrics is refused
+	// then, not opened).
+	MetricsTokenSet bool
+	MetricsToken    string
 }
 
 // Twilio holds the Twilio account rota sends SMS and calls with.

@@ -236,3 +236,18 @@ func TestParseDurationForms(t *testing.T) {
 		}
 	}
 }
+
+func TestMetricsToken(t *testing.T) {
+	base := "[server]\nmetrics_token = { env = \"M\" }\n[[people]]\nname = \"a\"\ntimezone = \"UTC\"\n"
+	cfg, err := Parse("m.toml", []byte(base), "", func(k string) (string, bool) { return "metrics-token-0123456789", k == "M" })
+	if err != nil || !cfg.Server.MetricsTokenSet || cfg.Server.MetricsToken != "metrics-token-0123456789" {
+		t.Fatalf("set: %+v %v", cfg, err)
+	}
+	cfg, err = Parse("m.toml", []byte(base), "", func(string) (string, bool) { return "", false })
+	if err != nil || !cfg.Server.MetricsTokenSet || cfg.Server.MetricsToken != "" {
+		t.Fatalf("unset: %+v %v", cfg, err)
+	}
+	if cfg, err := Parse("m.toml", []byte("[[people]]\nname = \"a\"\ntimezone = \"UTC\"\n"), "", func(string) (string, bool) { return "", false }); err != nil || cfg.Server.MetricsTokenSet {
+		t.Fatalf("absent: %v", err)
+	}
+}

@@ -26,6 +26,8 @@ type serverSection struct {
 	AdminTokenEnv     string `toml:"admin_token_env"`
 	AdminTokenFile    string `toml:"admin_token_file"`
 	ReadsRequireToken bool   `toml:"reads_require_token"`
+	// MetricsToken, when set, closes /metrics to all but its bearer.
+	MetricsToken *secretSection `toml:"metrics_token"`
 }
 
 type pagingSection struct {

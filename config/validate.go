@@ -162,6 +162,12 @@ func (v *validator) server(s serverSection) Server {
 		out.AdminToken, _ = v.lookupEnv(env)
 		out.AdminToken = strings.TrimSpace(out.AdminToken)
 	}
+	if s.MetricsToken != nil {
+		out.MetricsTokenSet = true
+		if sec, ok := v.secret("server.metrics_token", *s.MetricsToken); ok {
+			out.MetricsToken = sec.Value
+		}
+	}
 	if out.AdminToken == "" {
 		v.warnf("server", "no admin token is set (%s): the API refuses every write", out.AdminTokenSource)
 	} else if len(out.AdminToken) < 16 {

@@ -198,7 +198,7 @@ func serve(args []string, stderr io.Writer) error {
 func apiSettings(cfg *config.Config) api.Settings {
 	st := api.Settings{AdminToken: cfg.Server.AdminToken, AdminTokenSource: cfg.Server.AdminTokenSource,
 		ReadsRequireToken: cfg.Server.ReadsRequireToken, PublicURL: cfg.Server.PublicURL, GitHubSecret: cfg.GitHubSecret,
-		FeedPast: cfg.FeedPast, FeedFuture: cfg.FeedFuture}
+		FeedPast: cfg.FeedPast, FeedFuture: cfg.FeedFuture, MetricsTokenSet: cfg.Server.MetricsTokenSet, MetricsToken: cfg.Server.MetricsToken}
 	if cfg.Twilio != nil {
 		st.TwilioTokens = cfg.Twilio.AuthTokens
 	}
