@@ -157,22 +157,33 @@ func (s *Server) statusChange(w http.ResponseWriter, r *http.Request, what strin
 	if !admin && keyService != svc {
 		return 0, "", rota.Errorf(rota.EFORBIDDEN, "this integration key is service %s's; %s %d is service %s's", keyService, what, id, svc)
 	}
-	by, err := statusActor(w, r)
-	return id, by, err
+	by := actorOf(admin, keyService)
+	return id, by, refuseNamedActor(w, r, "by", by)
 }
 
-// statusActor reads who acknowledges or resolves from the request body.
-func statusActor(w http.ResponseWriter, r *http.Request) (string, error) {
+// actorOf names who acts, as authenticated: the admin token, or a
+// service's integration key. A request never names its own actor.
+func actorOf(admin bool, service string) string {
+	if admin {
+		return "admin (token)"
+	}
+	return "service " + service + " (key)"
+}
+
+// refuseNamedActor reads a status change's (optional) body and refuses one
+// that names who acts: rota records who authenticated (actor), so that a
+// service key cannot pass for a person's SMS.
+func refuseNamedActor(w http.ResponseWriter, r *http.Request, field, actor string) error {
 	var req statusRequest
 	if r.ContentLength != 0 {
 		if err := decodeJSON(w, r, &req, maxBody); err != nil {
-			return "", err
+			return err
 		}
 	}
-	if req.By == "" {
-		req.By = "api"
+	if req.By != "" {
+		return rota.FieldError(field, "is not taken: rota records who authenticated (%s)", actor)
 	}
-	return req.By, nil
+	return nil
 }
 
 // alertAuth admits the admin token or any service's integration key, and

@@ -278,7 +278,7 @@ func TestRotations(t *testing.T) {
 	}
 }
 
-const goodOverride = `{"person":"bruno","start":"2026-03-11T13:00:00Z","end":"2026-03-11T18:00:00Z","reason":"alice at the dentist","created_by":"alice"}`
+const goodOverride = `{"person":"bruno","start":"2026-03-11T13:00:00Z","end":"2026-03-11T18:00:00Z","reason":"alice at the dentist"}`
 
 func TestOverrideLifecycle(t *testing.T) {
 	f := newFixture(t, withToken())
@@ -287,8 +287,13 @@ func TestOverrideLifecycle(t *testing.T) {
 		t.Fatalf("create: %d %s", r.status, r.raw)
 	}
 	id := int64(r.body["id"].(float64))
-	if r.body["rotation"] != "primary" || r.body["person"] != "bruno" || r.body["created_by"] != "alice" {
+	if r.body["rotation"] != "primary" || r.body["person"] != "bruno" || r.body["created_by"] != "admin (token)" {
 		t.Errorf("created: %s", r.raw)
+	}
+	// Who made it is who authenticated, never what the body says.
+	named := strings.Replace(goodOverride, `"reason"`, `"created_by":"alice","reason"`, 1)
+	if r := f.do(t, "POST", "/api/v1/rotations/primary/overrides", adminToken, "application/json", named); r.status != 400 || r.errorField() != "created_by" {
+		t.Errorf("created_by in the body: %d %s", r.status, r.raw)
 	}
 	r = f.do(t, "GET", "/api/v1/oncall?at=2026-03-11T14:00:00Z", "", "", "")
 	sh := r.body["oncall"].([]any)[0].(map[string]any)

@@ -40,10 +40,10 @@ func (s *Server) createOverride(w http.ResponseWriter, r *http.Request) error {
 	if err := decodeJSON(w, r, &req, maxBody); err != nil {
 		return err
 	}
-	o := rota.Override{Rotation: rot.Name, Person: req.Person, Reason: req.Reason, CreatedBy: req.CreatedBy}
-	if o.CreatedBy == "" {
-		o.CreatedBy = "api"
+	if req.CreatedBy != "" {
+		return rota.FieldError("created_by", "is not taken: rota records who authenticated (%s)", actorOf(true, ""))
 	}
+	o := rota.Override{Rotation: rot.Name, Person: req.Person, Reason: req.Reason, CreatedBy: actorOf(true, "")}
 	if req.Start == "" {
 		return rota.FieldError("start", "is required")
 	}

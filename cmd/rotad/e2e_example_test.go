@@ -59,7 +59,7 @@ func TestExampleTellsManagersOfBurns(t *testing.T) {
 			}
 			time.Sleep(20 * time.Millisecond)
 		}
-		if status, _ := d.request("POST", fmt.Sprintf("/api/v1/incidents/%d/resolve", id), `{"by":"test"}`); status != 200 {
+		if status, _ := d.request("POST", fmt.Sprintf("/api/v1/incidents/%d/resolve", id), ""); status != 200 {
 			t.Fatalf("resolve %d: %d", id, status)
 		}
 		time.Sleep(1100 * time.Millisecond) // the quiet gap
