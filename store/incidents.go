@@ -409,12 +409,17 @@ func (db *DB) Incidents(ctx context.Context, f rota.IncidentFilter) ([]rota.Inci
 	if err != nil {
 		return nil, fmt.Errorf("list incidents: %w", err)
 	}
+	return scanIncidents(rows)
+}
+
+// scanIncidents scans rows of incidentColumns and closes them.
+func scanIncidents(rows *sql.Rows) ([]rota.Incident, error) {
 	defer rows.Close()
 	var out []rota.Incident
 	for rows.Next() {
 		a, err := scanIncident(rows)
 		if err != nil {
-			return nil, fmt.Errorf("list incidents: %w", err)
+			return nil, fmt.Errorf("scan incidents: %w", err)
 		}
 		out = append(out, a)
 	}
@@ -476,16 +481,7 @@ func (db *DB) Unreached(ctx context.Context) ([]rota.Incident, error) {
 	if err != nil {
 		return nil, fmt.Errorf("unreached incidents: %w", err)
 	}
-	defer rows.Close()
-	var out []rota.Incident
-	for rows.Next() {
-		a, err := scanIncident(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, a)
-	}
-	return out, rows.Err()
+	return scanIncidents(rows)
 }
 
 // RecordUnreached records, once, that incident id reached nobody: the

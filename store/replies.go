@@ -69,16 +69,7 @@ func (db *DB) IncidentsPaging(ctx context.Context, person string) ([]rota.Incide
 	if err != nil {
 		return nil, fmt.Errorf("alerts paging %s: %w", person, err)
 	}
-	defer rows.Close()
-	var out []rota.Incident
-	for rows.Next() {
-		a, err := scanIncident(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, a)
-	}
-	return out, rows.Err()
+	return scanIncidents(rows)
 }
 
 // FirstInbound records an inbound provider request by its key (a message's
