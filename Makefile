@@ -14,10 +14,11 @@ build:
 	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/rotad
 
 # Runs rotad on the embedded defaults: config.example.toml, an SQLite file
-# under ./data/, the log notifier. No account or secret is needed; without
-# ROTA_ADMIN_TOKEN the API serves reads and refuses writes.
+# under ./data/, the log notifier. No account or secret is needed. The web
+# UI is at http://127.0.0.1:8080/ with the development sign-in (anyone on
+# this machine signs in as anyone; loopback only, logged loudly).
 run: build
-	./$(BIN) serve --config config.example.toml
+	./$(BIN) serve --config config.example.toml --dev-sign-in
 
 vet:
 	$(GO) vet ./...

@@ -67,6 +67,8 @@ func SeverityRank(s string) int {
 type IncidentFilter struct {
 	Status  string // a status, or "open" for triggered and acknowledged
 	Service string
+	// Services, when not nil, keeps those of these services (a team's).
+	Services []string
 	// Before lists those with a lower ID, for paging through results.
 	Before int64
 	Limit  int

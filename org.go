@@ -64,3 +64,25 @@ func (o *Org) Service(name string) *Service { return o.services[name] }
 
 // Policy returns the named escalation policy, or nil.
 func (o *Org) Policy(name string) *EscalationPolicy { return o.policies[name] }
+
+// SignIn returns the person an identity provider's verified identity
+// names: the one whose oidc_subject is subject, or else the one with the
+// (verified) email among their emails, compared case-insensitively.
+func (o *Org) SignIn(subject, email string) *Person {
+	for _, p := range o.People {
+		if p.OIDCSubject != "" && p.OIDCSubject == subject {
+			return p
+		}
+	}
+	if email == "" {
+		return nil
+	}
+	for _, p := range o.People {
+		for _, e := range p.Emails {
+			if strings.EqualFold(e, email) {
+				return p
+			}
+		}
+	}
+	return nil
+}

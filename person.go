@@ -39,6 +39,9 @@ type Person struct {
 	// whose busy and out-of-office events are leave too.
 	PTO         []Leave
 	PTOCalendar string
+	// OIDCSubject is the person's subject at the identity provider, for
+	// providers whose tokens carry no verified email.
+	OIDCSubject string
 }
 
 // Display returns the full name when there is one, the short name otherwise.

@@ -129,6 +129,7 @@ func (s *Server) alertStatus(action rota.Action) handlerFunc {
 		if err != nil {
 			return err
 		}
+		s.auditIncident(r.Context(), actorOf(r), action, inc)
 		writeJSON(w, http.StatusOK, struct {
 			alertJSON
 			Incident incidentJSON `json:"incident"`
@@ -138,36 +139,24 @@ func (s *Server) alertStatus(action rota.Action) handlerFunc {
 }
 
 // statusChange is what acknowledging or resolving an alert or incident
-// (what) begins with: its id, the caller (the admin token, or the
-// integration key of service(id)'s service, authenticated before anything
-// is read, so that a stranger cannot learn what exists) and who acts.
+// (what) begins with: its id, and who acts, who must be able to respond
+// to service(id)'s incidents (the guard has already refused strangers,
+// so that they cannot learn what exists).
 func (s *Server) statusChange(w http.ResponseWriter, r *http.Request, what string, service func(id int64) (string, error)) (int64, string, error) {
 	id, err := idParam(r, "id")
 	if err != nil {
 		return 0, "", err
 	}
-	admin, keyService, err := s.alertAuth(r)
-	if err != nil {
-		return 0, "", err
-	}
+	a := actorOf(r)
 	svc, err := service(id)
 	if err != nil {
 		return 0, "", err
 	}
-	if !admin && keyService != svc {
-		return 0, "", rota.Errorf(rota.EFORBIDDEN, "this integration key is service %s's; %s %d is service %s's", keyService, what, id, svc)
+	if err := s.canRespond(a, svc); err != nil {
+		return 0, "", err
 	}
-	by := actorOf(admin, keyService)
+	by := a.String()
 	return id, by, refuseNamedActor(w, r, "by", by)
-}
-
-// actorOf names who acts, as authenticated: the admin token, or a
-// service's integration key. A request never names its own actor.
-func actorOf(admin bool, service string) string {
-	if admin {
-		return "admin (token)"
-	}
-	return "service " + service + " (key)"
 }
 
 // refuseNamedActor reads a status change's (optional) body and refuses one
@@ -187,19 +176,18 @@ func refuseNamedActor(w http.ResponseWriter, r *http.Request, field, actor strin
 }
 
 // alertAuth admits the admin token or any service's integration key, and
-// says which it was.
+// says which.
 func (s *Server) alertAuth(r *http.Request) (admin bool, service string, err error) {
-	st := s.settings.Load()
-	if st.AdminToken != "" && checkToken(r, st) == nil {
+	switch a := actorOf(r); {
+	case a.Role == rota.RoleAdmin:
 		return true, "", nil
+	case a.Service != "":
+		return false, a.Service, nil
+	case a.Person != "":
+		return false, "", rota.Errorf(rota.EFORBIDDEN, "%s is a person: this takes a service's integration key (or the admin token)", a)
 	}
-	key := requestKey(r)
-	if key == "" {
-		return false, "", rota.Errorf(rota.EUNAUTHORIZED, "send the admin token or the service's integration key as \"Authorization: Bearer TOKEN\"")
+	if p := callerOf(r).problem; p != nil {
+		return false, "", p
 	}
-	svc := s.keys.lookup(s.book.Roster().Org(), key)
-	if svc == nil {
-		return false, "", rota.Errorf(rota.EUNAUTHORIZED, "the token is neither the admin token nor an integration key")
-	}
-	return false, svc.Name, nil
+	return false, "", rota.Errorf(rota.EUNAUTHORIZED, "send the service's integration key as \"Authorization: Bearer KEY\" or ?key=KEY")
 }

@@ -171,17 +171,17 @@ func (r response) errorMessage() string {
 
 func TestHealth(t *testing.T) {
 	f := newFixture(t, withToken())
-	if r := f.do(t, "GET", "/healthz", "", "", ""); r.status != 200 || r.body["status"] != "ok" {
+	if r := f.do(t, "GET", "/healthz", adminToken, "", ""); r.status != 200 || r.body["status"] != "ok" {
 		t.Errorf("healthz: %d %s", r.status, r.raw)
 	}
-	if r := f.do(t, "GET", "/readyz", "", "", ""); r.status != 200 {
+	if r := f.do(t, "GET", "/readyz", adminToken, "", ""); r.status != 200 {
 		t.Errorf("readyz: %d %s", r.status, r.raw)
 	}
 	f.db.Close()
-	if r := f.do(t, "GET", "/readyz", "", "", ""); r.status != 503 {
+	if r := f.do(t, "GET", "/readyz", adminToken, "", ""); r.status != 503 {
 		t.Errorf("readyz with the database closed: %d %s", r.status, r.raw)
 	}
-	if r := f.do(t, "GET", "/healthz", "", "", ""); r.status != 200 {
+	if r := f.do(t, "GET", "/healthz", adminToken, "", ""); r.status != 200 {
 		t.Errorf("healthz with the database closed: %d", r.status)
 	}
 }
@@ -190,7 +190,7 @@ func TestOnCall(t *testing.T) {
 	f := newFixture(t, withToken())
 	// 2026-03-11 is in the week from Tuesday 2026-03-10 10:00 CET: week 9
 	// of the rotation, 9 mod 3 = 0: alice.
-	r := f.do(t, "GET", "/api/v1/oncall", "", "", "")
+	r := f.do(t, "GET", "/api/v1/oncall", adminToken, "", "")
 	if r.status != 200 {
 		t.Fatalf("%d %s", r.status, r.raw)
 	}
@@ -207,7 +207,7 @@ func TestOnCall(t *testing.T) {
 	if len(gaps) != 1 || gaps[0].(map[string]any)["rotation"] != "later" || gaps[0].(map[string]any)["until"] != "2027-01-05T09:00:00Z" {
 		t.Errorf("gaps: %v", gaps)
 	}
-	r = f.do(t, "GET", "/api/v1/oncall?at=2026-03-31T08:30:00%2B02:00", "", "", "")
+	r = f.do(t, "GET", "/api/v1/oncall?at=2026-03-31T08:30:00%2B02:00", adminToken, "", "")
 	if p := r.body["oncall"].([]any)[0].(map[string]any)["person"]; p != "chloe" {
 		t.Errorf("at the end of March: %v", p)
 	}
@@ -217,12 +217,12 @@ func TestOnCall(t *testing.T) {
 		"2026-03-17T08:59:59.999999999Z": "alice", "2026-03-17T09:00:00Z": "bruno",
 		"2026-03-10T09:00:00Z": "alice", "2026-03-10T08:59:59.999999999Z": "chloe",
 	} {
-		r := f.do(t, "GET", "/api/v1/oncall?at="+at, "", "", "")
+		r := f.do(t, "GET", "/api/v1/oncall?at="+at, adminToken, "", "")
 		if p := r.body["oncall"].([]any)[0].(map[string]any)["person"]; p != want || r.body["at"] != at {
 			t.Errorf("at %s: %v (at %v), want %s", at, p, r.body["at"], want)
 		}
 	}
-	r = f.do(t, "GET", "/api/v1/oncall?at=yesterday", "", "", "")
+	r = f.do(t, "GET", "/api/v1/oncall?at=yesterday", adminToken, "", "")
 	if r.status != 400 || r.errorField() != "at" || !strings.Contains(r.errorMessage(), "RFC 3339") {
 		t.Errorf("bad at: %d %s", r.status, r.raw)
 	}
@@ -230,7 +230,7 @@ func TestOnCall(t *testing.T) {
 
 func TestShifts(t *testing.T) {
 	f := newFixture(t, withToken())
-	r := f.do(t, "GET", "/api/v1/rotations/primary/shifts?from=2026-03-20T00:00:00Z&to=2026-04-08T00:00:00Z", "", "", "")
+	r := f.do(t, "GET", "/api/v1/rotations/primary/shifts?from=2026-03-20T00:00:00Z&to=2026-04-08T00:00:00Z", adminToken, "", "")
 	if r.status != 200 {
 		t.Fatalf("%d %s", r.status, r.raw)
 	}
@@ -256,23 +256,23 @@ func TestShifts(t *testing.T) {
 		{"from=2026-01-01T00:00:00Z&to=2028-01-01T00:00:00Z", "to", 400},
 		{"from=2026-01-01", "from", 400},
 	} {
-		r := f.do(t, "GET", "/api/v1/rotations/primary/shifts?"+tt.query, "", "", "")
+		r := f.do(t, "GET", "/api/v1/rotations/primary/shifts?"+tt.query, adminToken, "", "")
 		if r.status != tt.status || r.errorField() != tt.field {
 			t.Errorf("%s: %d %s", tt.query, r.status, r.raw)
 		}
 	}
-	if r := f.do(t, "GET", "/api/v1/rotations/nope/shifts", "", "", ""); r.status != 404 || r.errorCode() != "not_found" {
+	if r := f.do(t, "GET", "/api/v1/rotations/nope/shifts", adminToken, "", ""); r.status != 404 || r.errorCode() != "not_found" {
 		t.Errorf("unknown rotation: %d %s", r.status, r.raw)
 	}
 }
 
 func TestRotations(t *testing.T) {
 	f := newFixture(t, withToken())
-	r := f.do(t, "GET", "/api/v1/rotations", "", "", "")
+	r := f.do(t, "GET", "/api/v1/rotations", adminToken, "", "")
 	if rs := r.body["rotations"].([]any); len(rs) != 2 || rs[0].(map[string]any)["handoff"] != "tuesday 10:00" || rs[0].(map[string]any)["shift"] != "1w" {
 		t.Errorf("rotations: %s", r.raw)
 	}
-	r = f.do(t, "GET", "/api/v1/rotations/primary", "", "", "")
+	r = f.do(t, "GET", "/api/v1/rotations/primary", adminToken, "", "")
 	if next := r.body["next"].([]any); len(next) != 4 || next[0].(map[string]any)["person"] != "bruno" {
 		t.Errorf("rotation: %s", r.raw)
 	}
@@ -295,21 +295,21 @@ func TestOverrideLifecycle(t *testing.T) {
 	if r := f.do(t, "POST", "/api/v1/rotations/primary/overrides", adminToken, "application/json", named); r.status != 400 || r.errorField() != "created_by" {
 		t.Errorf("created_by in the body: %d %s", r.status, r.raw)
 	}
-	r = f.do(t, "GET", "/api/v1/oncall?at=2026-03-11T14:00:00Z", "", "", "")
+	r = f.do(t, "GET", "/api/v1/oncall?at=2026-03-11T14:00:00Z", adminToken, "", "")
 	sh := r.body["oncall"].([]any)[0].(map[string]any)
 	if sh["person"] != "bruno" || sh["override"] != true || int64(sh["override_id"].(float64)) != id ||
 		sh["start"] != "2026-03-11T13:00:00Z" || sh["end"] != "2026-03-11T18:00:00Z" {
 		t.Errorf("override not applied: %v", sh)
 	}
-	r = f.do(t, "GET", "/api/v1/oncall?at=2026-03-11T18:00:00Z", "", "", "")
+	r = f.do(t, "GET", "/api/v1/oncall?at=2026-03-11T18:00:00Z", adminToken, "", "")
 	if sh := r.body["oncall"].([]any)[0].(map[string]any); sh["person"] != "alice" || sh["start"] != "2026-03-11T18:00:00Z" {
 		t.Errorf("after the override: %v", sh)
 	}
-	r = f.do(t, "GET", "/api/v1/rotations/primary/overrides", "", "", "")
+	r = f.do(t, "GET", "/api/v1/rotations/primary/overrides", adminToken, "", "")
 	if ovs := r.body["overrides"].([]any); len(ovs) != 1 {
 		t.Errorf("list: %s", r.raw)
 	}
-	r = f.do(t, "GET", "/api/v1/rotations/primary/overrides?from=2026-03-12T00:00:00Z", "", "", "")
+	r = f.do(t, "GET", "/api/v1/rotations/primary/overrides?from=2026-03-12T00:00:00Z", adminToken, "", "")
 	if ovs := r.body["overrides"].([]any); len(ovs) != 0 {
 		t.Errorf("list after it ended: %s", r.raw)
 	}
@@ -326,7 +326,7 @@ func TestOverrideLifecycle(t *testing.T) {
 	if r := f.do(t, "DELETE", "/api/v1/overrides/abc", adminToken, "", ""); r.status != 400 || r.errorField() != "id" {
 		t.Errorf("bad id: %d %s", r.status, r.raw)
 	}
-	r = f.do(t, "GET", "/api/v1/oncall?at=2026-03-11T14:00:00Z", "", "", "")
+	r = f.do(t, "GET", "/api/v1/oncall?at=2026-03-11T14:00:00Z", adminToken, "", "")
 	if sh := r.body["oncall"].([]any)[0].(map[string]any); sh["person"] != "alice" {
 		t.Errorf("deleted override still applies: %v", sh)
 	}
@@ -375,11 +375,12 @@ func TestOverrideBadInput(t *testing.T) {
 func TestAuth(t *testing.T) {
 	open := newFixture(t, api.Settings{AdminTokenSource: "env:ROTA_ADMIN_TOKEN"})
 	r := open.do(t, "POST", "/api/v1/rotations/primary/overrides", "anything", "", goodOverride)
-	if r.status != 403 || !strings.Contains(r.errorMessage(), "set ROTA_ADMIN_TOKEN") {
+	if r.status != 401 || !strings.Contains(r.errorMessage(), "not valid") {
 		t.Errorf("write with no token configured: %d %s", r.status, r.raw)
 	}
-	if r := open.do(t, "GET", "/api/v1/oncall", "", "", ""); r.status != 200 {
-		t.Errorf("open read: %d", r.status)
+	// Closed by default: reads need someone too.
+	if r := open.do(t, "GET", "/api/v1/oncall", "", "", ""); r.status != 401 || r.header.Get("WWW-Authenticate") == "" {
+		t.Errorf("anonymous read: %d", r.status)
 	}
 
 	f := newFixture(t, withToken())
@@ -389,11 +390,8 @@ func TestAuth(t *testing.T) {
 			t.Errorf("token %q: %d %v", tok, r.status, r.header)
 		}
 	}
-	st := withToken()
-	st.ReadsRequireToken = true
-	f.api.SetSettings(st)
 	if r := f.do(t, "GET", "/api/v1/oncall", "", "", ""); r.status != 401 {
-		t.Errorf("read without token when required: %d", r.status)
+		t.Errorf("read without token: %d", r.status)
 	}
 	if r := f.do(t, "GET", "/api/v1/oncall", adminToken, "", ""); r.status != 200 {
 		t.Errorf("read with token: %d", r.status)
@@ -401,11 +399,21 @@ func TestAuth(t *testing.T) {
 	if r := f.do(t, "GET", "/healthz", "", "", ""); r.status != 200 {
 		t.Errorf("health checks need no token: %d", r.status)
 	}
+	// The explicit opt-out opens reads, and only reads.
+	st := withToken()
+	st.AnonymousReads = true
+	f.api.SetSettings(st)
+	if r := f.do(t, "GET", "/api/v1/oncall", "", "", ""); r.status != 200 {
+		t.Errorf("anonymous read with the opt-out: %d", r.status)
+	}
+	if r := f.do(t, "POST", "/api/v1/rotations/primary/overrides", "", "", goodOverride); r.status != 401 {
+		t.Errorf("anonymous write with the opt-out: %d", r.status)
+	}
 }
 
 func TestUnknownRoutesAnswerJSON(t *testing.T) {
 	f := newFixture(t, withToken())
-	if r := f.do(t, "GET", "/api/v1/nothing", "", "", ""); r.status != 404 || r.errorCode() != "not_found" {
+	if r := f.do(t, "GET", "/api/v1/nothing", adminToken, "", ""); r.status != 404 || r.errorCode() != "not_found" {
 		t.Errorf("404: %d %s", r.status, r.raw)
 	}
 	r := f.do(t, "PUT", "/api/v1/oncall", "", "", "")

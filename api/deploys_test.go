@@ -229,12 +229,12 @@ func TestNativeAndChangeDeploys(t *testing.T) {
 			t.Errorf("%s: %d %s", tt.body, r.status, r.raw)
 		}
 	}
-	r = f.do(t, "GET", "/api/v1/deploys?service=payments-api", "", "", "")
+	r = f.do(t, "GET", "/api/v1/deploys?service=payments-api", adminToken, "", "")
 	ds := r.body["deploys"].([]any)
 	if len(ds) != 2 || ds[0].(map[string]any)["url"] != "https://ci.example.com/42" && ds[1].(map[string]any)["url"] != "https://ci.example.com/42" {
 		t.Errorf("list: %s", r.raw)
 	}
-	if r := f.do(t, "GET", "/api/v1/deploys?since=soon", "", "", ""); r.status != 400 || r.errorField() != "since" {
+	if r := f.do(t, "GET", "/api/v1/deploys?since=soon", adminToken, "", ""); r.status != 400 || r.errorField() != "since" {
 		t.Errorf("bad since: %d", r.status)
 	}
 }
@@ -246,7 +246,7 @@ func TestAlertShowsSuspectedDeploy(t *testing.T) {
 		f.do(t, "POST", "/api/v1/deploys", searchKey, "", fmt.Sprintf(`{"commit":"c%d","author":"Codertocat","deployed_at":%q}`, int(ago.Minutes()), now.Add(-ago).Format(time.RFC3339)))
 	}
 	r := f.do(t, "POST", "/api/v1/alerts", searchKey, "", `{"summary":"5xx","severity":"critical"}`)
-	r = f.do(t, "GET", fmt.Sprintf("/api/v1/alerts/%d", int(r.body["alert_id"].(float64))), "", "", "")
+	r = f.do(t, "GET", fmt.Sprintf("/api/v1/alerts/%d", int(r.body["alert_id"].(float64))), adminToken, "", "")
 	sus := r.body["suspected_deploy"].(map[string]any)
 	others := r.body["other_deploys_in_window"].([]any)
 	if sus["commit"] != "c10" || len(others) != 1 || others[0].(map[string]any)["commit"] != "c50" {
@@ -263,7 +263,7 @@ func TestAlertShowsSuspectedDeploy(t *testing.T) {
 	// "web" routes deploys off: the on-call only, though a deploy suspects.
 	f.do(t, "POST", "/api/v1/deploys", grafanaKey, "", `{"commit":"w1","author":"Codertocat"}`)
 	r = f.do(t, "POST", "/api/v1/alerts", grafanaKey, "", `{"summary":"down","severity":"critical"}`)
-	r = f.do(t, "GET", fmt.Sprintf("/api/v1/alerts/%d", int(r.body["alert_id"].(float64))), "", "", "")
+	r = f.do(t, "GET", fmt.Sprintf("/api/v1/alerts/%d", int(r.body["alert_id"].(float64))), adminToken, "", "")
 	if ns := r.body["notifications"].([]any); len(ns) != 1 || ns[0].(map[string]any)["person"] != "alice" || r.body["suspected_deploy"] == nil {
 		t.Errorf("off: %s", r.raw)
 	}

@@ -18,6 +18,7 @@ type FeedStore interface {
 	IssueFeedToken(ctx context.Context, kind, name string) (string, error)
 	RevokeFeedToken(ctx context.Context, kind, name string) error
 	CheckFeedToken(ctx context.Context, kind, name, token string) (bool, error)
+	HasFeedToken(ctx context.Context, kind, name string) (bool, error)
 	Versions(ctx context.Context, events map[string]string) (map[string]rota.FeedVersion, error)
 }
 
@@ -144,6 +145,9 @@ func (s *Server) issueFeedToken(w http.ResponseWriter, r *http.Request) error {
 	if err := s.feedTarget(req.Kind, req.Name); err != nil {
 		return err
 	}
+	if err := s.mayIssueFeed(actorOf(r), req.Kind, req.Name); err != nil {
+		return err
+	}
 	token, err := s.feeds.IssueFeedToken(r.Context(), req.Kind, req.Name)
 	if err != nil {
 		return err
@@ -164,12 +168,40 @@ func (s *Server) revokeFeedToken(w http.ResponseWriter, r *http.Request) error {
 	if err := s.feedTarget(kind, name); err != nil {
 		return err
 	}
+	if err := s.mayIssueFeed(actorOf(r), kind, name); err != nil {
+		return err
+	}
 	if err := s.feeds.RevokeFeedToken(r.Context(), kind, name); err != nil {
 		return err
 	}
 	s.log.Info("calendar token revoked", "kind", kind, "name", name)
 	writeJSON(w, http.StatusOK, map[string]string{"kind": kind, "name": name, "status": "revoked"})
 	return nil
+}
+
+// mayIssueFeed says whether a may issue or revoke the token of a
+// person's calendar (their own, or a member's of a team they manage), a
+// rotation's calendar (anyone), or a team's report (its managers).
+func (s *Server) mayIssueFeed(a rota.Actor, kind, name string) error {
+	if a.Role == rota.RoleAdmin {
+		return nil
+	}
+	org := s.book.Roster().Org()
+	switch kind {
+	case "rotation":
+		return nil
+	case "team":
+		return s.canManage(a, name)
+	}
+	if name == a.Person {
+		return nil
+	}
+	for _, team := range org.TeamsOf(name) {
+		if org.Manages(a.Person, team) {
+			return nil
+		}
+	}
+	return rota.Errorf(rota.EFORBIDDEN, "%s may issue only their own calendar, not %s's", a.Person, name)
 }
 
 func (s *Server) feedTarget(kind, name string) error {

@@ -170,6 +170,7 @@ func (s *Server) incidentStatus(action rota.Action) handlerFunc {
 		if err != nil {
 			return err
 		}
+		s.auditIncident(r.Context(), actorOf(r), action, a)
 		writeJSON(w, http.StatusOK, toIncidentJSON(a))
 		return nil
 	}

@@ -123,7 +123,7 @@ func TestNativeAlerts(t *testing.T) {
 	if r.status != 202 || len(r.body["dedup_key"].(string)) != 32 {
 		t.Errorf("generated dedup key: %s", r.raw)
 	}
-	r = f.do(t, "GET", fmt.Sprintf("/api/v1/alerts/%d", id), "", "", "")
+	r = f.do(t, "GET", fmt.Sprintf("/api/v1/alerts/%d", id), adminToken, "", "")
 	if r.body["service"] != "search-api" || r.body["count"].(float64) != 2 || r.body["details"].(map[string]any)["free"] != "0%" {
 		t.Errorf("alert: %s", r.raw)
 	}
@@ -376,12 +376,12 @@ func TestAckResolveAPI(t *testing.T) {
 	if r := f.do(t, "POST", path+"/ack", adminToken, "", `{"by":1}`); r.status != 400 || r.errorField() != "by" {
 		t.Errorf("bad body: %d %s", r.status, r.raw)
 	}
-	r = f.do(t, "GET", "/api/v1/alerts?status=resolved&service=search-api", "", "", "")
+	r = f.do(t, "GET", "/api/v1/alerts?status=resolved&service=search-api", adminToken, "", "")
 	if as := r.body["alerts"].([]any); len(as) != 1 {
 		t.Errorf("list: %s", r.raw)
 	}
 	for _, q := range []string{"status=done", "service=nope", "limit=0", "before=x"} {
-		if r := f.do(t, "GET", "/api/v1/alerts?"+q, "", "", ""); r.status != 400 {
+		if r := f.do(t, "GET", "/api/v1/alerts?"+q, adminToken, "", ""); r.status != 400 {
 			t.Errorf("%s: %d", q, r.status)
 		}
 	}
@@ -454,12 +454,12 @@ func TestIncidentsAPI(t *testing.T) {
 	}
 	second := r.body["alerts"].([]any)[1].(map[string]any)
 	id := int64(second["incident_id"].(float64))
-	r = f.do(t, "GET", "/api/v1/incidents?status=open", "", "", "")
+	r = f.do(t, "GET", "/api/v1/incidents?status=open", adminToken, "", "")
 	if is := r.body["incidents"].([]any); r.status != 200 || len(is) != 1 || is[0].(map[string]any)["alert_count"].(float64) != 2 {
 		t.Fatalf("list: %d %s", r.status, r.raw)
 	}
 	path := fmt.Sprintf("/api/v1/incidents/%d", id)
-	r = f.do(t, "GET", path, "", "", "")
+	r = f.do(t, "GET", path, adminToken, "", "")
 	if as := r.body["alerts"].([]any); r.status != 200 || len(as) != 2 || r.body["service"] != "payments-api" || r.body["status"] != "triggered" {
 		t.Fatalf("detail: %d %s", r.status, r.raw)
 	}
@@ -471,14 +471,14 @@ func TestIncidentsAPI(t *testing.T) {
 		t.Errorf("timeline: %v", kinds)
 	}
 	// The alert names its incident.
-	r = f.do(t, "GET", fmt.Sprintf("/api/v1/alerts/%d", int64(second["alert_id"].(float64))), "", "", "")
+	r = f.do(t, "GET", fmt.Sprintf("/api/v1/alerts/%d", int64(second["alert_id"].(float64))), adminToken, "", "")
 	if inc := r.body["incident"].(map[string]any); inc["id"].(float64) != float64(id) || len(r.body["timeline"].([]any)) < 3 {
 		t.Errorf("alert: %s", r.raw)
 	}
 	if r := f.do(t, "POST", path+"/ack", "", "", ""); r.status != 401 {
 		t.Errorf("anonymous ack: %d", r.status)
 	}
-	if r := f.do(t, "POST", path+"/ack", searchKey, "", ""); r.status != 403 || !strings.Contains(r.errorMessage(), "incident") {
+	if r := f.do(t, "POST", path+"/ack", searchKey, "", ""); r.status != 403 || !strings.Contains(r.errorMessage(), "not service payments-api's") {
 		t.Errorf("another service's key: %d %s", r.status, r.raw)
 	}
 	r = f.do(t, "POST", path+"/ack", paymentsKey, "application/json", "")
@@ -501,7 +501,7 @@ func TestIncidentsAPI(t *testing.T) {
 		path   string
 		status int
 	}{{"/api/v1/incidents/999", 404}, {"/api/v1/incidents/x", 400}, {"/api/v1/incidents?status=done", 400}, {"/api/v1/incidents?before=0", 400}} {
-		if r := f.do(t, "GET", tt.path, "", "", ""); r.status != tt.status {
+		if r := f.do(t, "GET", tt.path, adminToken, "", ""); r.status != tt.status {
 			t.Errorf("%s: %d %s", tt.path, r.status, r.raw)
 		}
 	}

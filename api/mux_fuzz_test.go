@@ -70,8 +70,8 @@ func TestBoundedValues(t *testing.T) {
 	for _, tt := range []struct {
 		method, path, token, body, field, says string
 	}{
-		{"GET", "/api/v1/oncall?at=9999-12-31T23:59:59Z", "", "", "at", "outside the times rota takes"},
-		{"GET", "/api/v1/rotations/primary/shifts?from=0001-01-01T00:00:00Z&to=2026-01-01T00:00:00Z", "", "", "from", "outside"},
+		{"GET", "/api/v1/oncall?at=9999-12-31T23:59:59Z", adminToken, "", "at", "outside the times rota takes"},
+		{"GET", "/api/v1/rotations/primary/shifts?from=0001-01-01T00:00:00Z&to=2026-01-01T00:00:00Z", adminToken, "", "from", "outside"},
 		{"POST", "/api/v1/rotations/primary/overrides", adminToken, `{"person":"alice","start":"9999-12-30T00:00:00Z","end":"9999-12-31T00:00:00Z"}`, "start", "outside"},
 		{"POST", "/api/v1/rotations/primary/overrides", adminToken, `{"person":"alice","start":"0001-01-01T00:00:00Z","end":"2026-01-01T00:00:00Z"}`, "start", "outside"},
 		{"POST", "/api/v1/alerts", searchKey, `{"summary":"x","severity":"critical","dedup_key":"a\u0000b"}`, "dedup_key", "NUL"},

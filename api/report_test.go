@@ -166,7 +166,7 @@ func TestReportAcrossDST(t *testing.T) {
 		{"America/New_York 2026-11-02 00:15", "ned", "payments-api", "queue stuck", 0, 0},
 		{"Australia/Sydney 2026-10-05 00:10", "sia", "payments-api", "cert expiring", 0, 0},
 	}, nil)
-	r := f.do(t, "GET", "/api/v1/reports/human?team=payments", "", "", "")
+	r := f.do(t, "GET", "/api/v1/reports/human?team=payments", adminToken, "", "")
 	if r.status != 200 {
 		t.Fatalf("%d %s", r.status, r.raw)
 	}
@@ -193,14 +193,14 @@ func TestReportAcrossDST(t *testing.T) {
 			t.Errorf("%s: no week %s, or %v pages: %v", p["person"], w.week, p["pages"], p["weeks"])
 		}
 	}
-	_, body := f.getFeed(t, "GET", "/api/v1/reports/human?team=payments&format=csv")
+	_, body := f.getFeed(t, "GET", "/api/v1/reports/human?team=payments&format=csv", "Authorization", "Bearer "+adminToken)
 	for _, row := range []string{"payments,anna,Anna Becker,2026-10-25T23:00:00Z,3,2,true,3,3,", "payments,ned,Ned Flynn,2026-11-02T05:00:00Z,1,2,false,1,1,",
 		"payments,sia,Sia Tran,2026-10-04T13:00:00Z,1,2,false,1,1,"} {
 		if !strings.Contains(body, row) {
 			t.Errorf("csv lacks %s:\n%s", row, body)
 		}
 	}
-	_, body = f.getFeed(t, "GET", "/reports/teams/payments")
+	_, body = f.getFeed(t, "GET", "/reports/teams/payments", "Authorization", "Bearer "+adminToken)
 	for _, want := range []string{"<title>week of 26 Oct: 3 pages</title>", "<title>week of 2 Nov: 1 page</title>", "<title>week of 5 Oct: 1 page</title>",
 		"Anna Becker</b><br><span class=\"muted\">3 pages, 3 incidents, 1 week(s) over budget"} {
 		if !strings.Contains(body, want) {
@@ -211,7 +211,7 @@ func TestReportAcrossDST(t *testing.T) {
 
 func TestHumanReportGolden(t *testing.T) {
 	f := newReportFixture(t)
-	r := f.do(t, "GET", "/api/v1/reports/human?team=payments&from=2026-03-09T00:00:00Z&to=2026-03-30T00:00:00Z", "", "", "")
+	r := f.do(t, "GET", "/api/v1/reports/human?team=payments&from=2026-03-09T00:00:00Z&to=2026-03-30T00:00:00Z", adminToken, "", "")
 	if r.status != 200 {
 		t.Fatalf("%d %s", r.status, r.raw)
 	}
@@ -262,7 +262,7 @@ func TestHumanReportGolden(t *testing.T) {
 
 func TestHumanReportCSVAndErrors(t *testing.T) {
 	f := newReportFixture(t)
-	res, body := f.getFeed(t, "GET", "/api/v1/reports/human?team=payments&from=2026-03-09T00:00:00Z&to=2026-03-30T00:00:00Z&format=csv")
+	res, body := f.getFeed(t, "GET", "/api/v1/reports/human?team=payments&from=2026-03-09T00:00:00Z&to=2026-03-30T00:00:00Z&format=csv", "Authorization", "Bearer "+adminToken)
 	if res.StatusCode != 200 || res.Header.Get("Content-Type") != "text/csv; charset=utf-8" {
 		t.Fatalf("%d %v", res.StatusCode, res.Header)
 	}
@@ -274,7 +274,7 @@ func TestHumanReportCSVAndErrors(t *testing.T) {
 		t.Errorf("csv:\n%s", body)
 	}
 	for _, q := range []string{"", "team=nope", "team=payments&format=pdf", "team=payments&from=2026-04-01T00:00:00Z&to=2026-03-01T00:00:00Z", "team=payments&from=2024-01-01T00:00:00Z"} {
-		if r := f.do(t, "GET", "/api/v1/reports/human?"+q, "", "", ""); r.status != 400 {
+		if r := f.do(t, "GET", "/api/v1/reports/human?"+q, adminToken, "", ""); r.status != 400 {
 			t.Errorf("%q: %d %s", q, r.status, r.raw)
 		}
 	}

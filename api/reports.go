@@ -58,9 +58,9 @@ func (s *Server) reportRange(r *http.Request) (time.Time, time.Time, error) {
 	return from.UTC(), to.UTC(), nil
 }
 
-// reportAuth admits a team's report to readers of the API (the admin
-// token when reads need one) and to holders of the team's report token
-// (?token=), so a manager needs no admin token.
+// reportAuth admits a team's report to its managers and admins, and to
+// holders of the team's report token (?token=), which a manager can hand
+// to whoever needs the page without signing in.
 func (s *Server) reportAuth(r *http.Request, team string) error {
 	if tok := r.URL.Query().Get("token"); tok != "" && s.feeds != nil {
 		ok, err := s.feeds.CheckFeedToken(r.Context(), "team", team, tok)
@@ -72,15 +72,18 @@ func (s *Server) reportAuth(r *http.Request, team string) error {
 		}
 		return rota.Errorf(rota.EUNAUTHORIZED, "the report token is not valid for team %s", team)
 	}
-	if st := s.settings.Load(); st.ReadsRequireToken {
-		return checkToken(r, st)
+	if c := callerOf(r); c.actor.Anonymous() && c.problem != nil {
+		return c.problem
 	}
-	return nil
+	return s.canManage(actorOf(r), team)
 }
 
 // humanReport serves GET /api/v1/reports/human?team=&from=&to=&format=.
 func (s *Server) humanReport(w http.ResponseWriter, r *http.Request) error {
 	team := r.URL.Query().Get("team")
+	if c := callerOf(r); team == "" && c.actor.Anonymous() {
+		return errSignIn
+	}
 	if team == "" {
 		return rota.FieldError("team", "is required")
 	}

@@ -15,7 +15,6 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/rotahq/rota"
 	"github.com/rotahq/rota/scheduler"
@@ -24,6 +23,7 @@ import (
 // OverrideStore is what the API needs of the database for overrides.
 type OverrideStore interface {
 	CreateOverride(ctx context.Context, o *rota.Override) error
+	Override(ctx context.Context, id int64) (rota.Override, error)
 	Overrides(ctx context.Context, rotation string) ([]rota.Override, error)
 	DeleteOverride(ctx context.Context, id int64) (rota.Override, error)
 }
@@ -49,12 +49,20 @@ type AlertReader interface {
 // Settings are the parts of the configuration the API reads on every
 // request; a reload replaces them.
 type Settings struct {
-	// AdminToken authorises writes (and reads when ReadsRequireToken). An
-	// empty token refuses every write.
+	// AdminToken is the admin's bearer token, for automation; empty for
+	// none.
 	AdminToken string
 	// AdminTokenSource names where the token is set, for error messages.
-	AdminTokenSource  string
-	ReadsRequireToken bool
+	AdminTokenSource string
+	// AnonymousReads is the explicit opt-out that opens the API's reads
+	// to anyone.
+	AnonymousReads bool
+	// Admins are the people with the admin role.
+	Admins []string
+	// SessionLifetime bounds a web sign-in (a week when zero).
+	SessionLifetime time.Duration
+	// OIDC is the identity provider people sign in with; nil for none.
+	OIDC *OIDCSettings
 	// TwilioTokens are the auth tokens Twilio's webhooks may be signed
 	// with; none means Twilio is not configured. PublicURL is the address
 	// Twilio was given.
@@ -84,6 +92,13 @@ type Server struct {
 	swaps     SwapStore
 	teller    Teller
 	reports   ReportStore
+	identity  IdentityStore
+	budgets   BudgetReader
+	// swapRequests keeps proposed swaps.
+	swapRequests SwapRequestStore
+	// devSignIn lets anyone on this machine sign in as anyone.
+	devSignIn bool
+	oidc      oidcClients
 	keys      keys
 	metrics   *metrics
 	gatherer  prometheus.Gatherer
@@ -109,6 +124,16 @@ type Options struct {
 	Teller Teller
 	// Reports reads human-SLO reports' data.
 	Reports ReportStore
+	// Identity keeps sessions, personal tokens and the audit log; without
+	// it only the admin token and integration keys authenticate.
+	Identity IdentityStore
+	// SwapRequests keeps proposed swaps.
+	SwapRequests SwapRequestStore
+	// Budgets reads people's budgets for the web UI's Now page.
+	Budgets BudgetReader
+	// DevSignIn enables the development sign-in (anyone on this machine
+	// signs in as anyone): only for a daemon listening on loopback.
+	DevSignIn bool
 	// Twilio handles Twilio's webhooks; nil answers them 404.
 	Twilio TwilioHandler
 	// Registry receives the API's metrics, and Gatherer serves /metrics;
@@ -125,7 +150,7 @@ type Options struct {
 
 // New returns a server for opts.
 func New(opts Options) *Server {
-	s := &Server{boot: rand.Text(), book: opts.Book, overrides: opts.Overrides, pager: opts.Pager, twilio: opts.Twilio, alerts: opts.Alerts, deploys: opts.Deploys, feeds: opts.Feeds, swaps: opts.Swaps, teller: opts.Teller, reports: opts.Reports, ping: opts.Ping, log: opts.Logger, now: opts.Now}
+	s := &Server{boot: rand.Text(), book: opts.Book, overrides: opts.Overrides, pager: opts.Pager, twilio: opts.Twilio, alerts: opts.Alerts, deploys: opts.Deploys, feeds: opts.Feeds, swaps: opts.Swaps, teller: opts.Teller, reports: opts.Reports, identity: opts.Identity, budgets: opts.Budgets, swapRequests: opts.SwapRequests, devSignIn: opts.DevSignIn, ping: opts.Ping, log: opts.Logger, now: opts.Now}
 	if opts.Registry == nil {
 		reg := prometheus.NewRegistry()
 		opts.Registry, opts.Gatherer = reg, reg
@@ -153,59 +178,15 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.S
 
 func (s *Server) routes() http.Handler {
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET /healthz", s.healthz)
-	mux.HandleFunc("GET /readyz", s.readyz)
-
-	mux.Handle("GET /api/v1/oncall", s.read(s.getOnCall))
-	mux.Handle("GET /api/v1/rotations", s.read(s.listRotations))
-	mux.Handle("GET /api/v1/rotations/{name}", s.read(s.getRotation))
-	mux.Handle("GET /api/v1/rotations/{name}/shifts", s.read(s.getShifts))
-	mux.Handle("GET /api/v1/rotations/{name}/overrides", s.read(s.listOverrides))
-	mux.Handle("POST /api/v1/rotations/{name}/overrides", s.write(s.createOverride))
-	mux.Handle("DELETE /api/v1/overrides/{id}", s.write(s.deleteOverride))
-	if s.swaps != nil && s.teller != nil {
-		mux.Handle("POST /api/v1/rotations/{name}/swaps", s.write(s.swap))
+	for _, rt := range s.routeTable() {
+		mux.Handle(rt.pattern, s.guard(rt))
 	}
-
-	mux.Handle("POST /api/v1/alerts", handlerFunc(s.postAlert).serve(s))
-	mux.HandleFunc("POST /v2/enqueue", s.enqueuePagerDuty)
-	mux.Handle("POST /api/v1/integrations/alertmanager", s.postWebhook("alertmanager", s.decodeAlertmanagerRequest).serve(s))
-	mux.Handle("POST /api/v1/integrations/grafana", s.postWebhook("grafana", s.decodeGrafanaRequest).serve(s))
-	mux.Handle("GET /api/v1/alerts", s.read(s.listAlerts))
-	mux.Handle("GET /api/v1/alerts/{id}", s.read(s.getAlert))
-	mux.Handle("POST /api/v1/alerts/{id}/ack", handlerFunc(s.alertStatus(rota.ActionAcknowledge)).serve(s))
-	mux.Handle("POST /api/v1/alerts/{id}/resolve", handlerFunc(s.alertStatus(rota.ActionResolve)).serve(s))
-	mux.Handle("GET /api/v1/incidents", s.read(s.listIncidents))
-	mux.Handle("GET /api/v1/incidents/{id}", s.read(s.getIncident))
-	mux.Handle("POST /api/v1/incidents/{id}/ack", handlerFunc(s.incidentStatus(rota.ActionAcknowledge)).serve(s))
-	mux.Handle("POST /api/v1/incidents/{id}/resolve", handlerFunc(s.incidentStatus(rota.ActionResolve)).serve(s))
-
-	mux.Handle("POST /api/v1/deploys", handlerFunc(s.postDeploy).serve(s))
-	mux.Handle("GET /api/v1/deploys", s.read(s.listDeploys))
-	mux.HandleFunc("POST /v2/change/enqueue", s.enqueueChange)
-	mux.Handle("POST /api/v1/integrations/github", handlerFunc(s.postGitHub).serve(s))
-
-	if s.reports != nil {
-		// Their own auth: API readers or the team's report token.
-		mux.Handle("GET /api/v1/reports/human", handlerFunc(s.humanReport).serve(s))
-		mux.Handle("GET /reports/teams/{team}", handlerFunc(s.reportPage).serve(s))
-	}
-	if s.feeds != nil {
-		// GET also answers HEAD.
-		mux.HandleFunc("GET /ical/people/{file}", s.feed("person"))
-		mux.HandleFunc("GET /ical/rotations/{file}", s.feed("rotation"))
-		mux.Handle("POST /api/v1/ical-tokens", s.write(s.issueFeedToken))
-		mux.Handle("DELETE /api/v1/ical-tokens/{kind}/{name}", s.write(s.revokeFeedToken))
-	}
-
-	if s.twilio != nil {
-		mux.HandleFunc("POST /twilio/sms", s.twilioSMS)
-		mux.HandleFunc("POST /twilio/voice", s.twilioVoice)
-		mux.HandleFunc("POST /twilio/status", s.twilioStatus)
-	}
-
-	if s.gatherer != nil {
-		mux.Handle("GET /metrics", s.metricsAuth(promhttp.HandlerFor(s.gatherer, promhttp.HandlerOpts{})))
-	}
-	return s.instrument(jsonMuxErrors(mux), mux)
+	// Browsers say where a request comes from: a change made from
+	// another site's page (a forged form) is refused before anything
+	// else, whatever credentials ride along.
+	cop := http.NewCrossOriginProtection()
+	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.writeError(w, r, rota.Errorf(rota.EFORBIDDEN, "a change from another site's page is refused (cross-origin request)"))
+	}))
+	return s.instrument(cop.Handler(s.secureHeaders(jsonMuxErrors(mux))), mux)
 }

@@ -20,6 +20,19 @@ type SwapStore interface {
 	CreateOverrides(ctx context.Context, os []*rota.Override) error
 }
 
+// SwapRequestStore keeps swaps one person proposes and another decides.
+type SwapRequestStore interface {
+	// ProposeSwap stores a proposal, setting its id and status.
+	ProposeSwap(ctx context.Context, s *rota.SwapRequest) error
+	// SwapRequest returns one proposal, or ENOTFOUND.
+	SwapRequest(ctx context.Context, id int64) (rota.SwapRequest, error)
+	// SwapRequests lists person's proposals (all for ""), newest first.
+	SwapRequests(ctx context.Context, person string, limit int) ([]rota.SwapRequest, error)
+	// DecideSwap accepts (storing overrides in the same transaction),
+	// declines or cancels a proposal still open, or fails with ECONFLICT.
+	DecideSwap(ctx context.Context, id int64, status rota.SwapStatus, by string, overrides []*rota.Override) (rota.SwapRequest, error)
+}
+
 type swapRequest struct {
 	A           string `json:"a"`
 	B           string `json:"b"`
@@ -28,11 +41,15 @@ type swapRequest struct {
 	Reason      string `json:"reason"`
 }
 
-// swap serves POST /api/v1/rotations/{name}/swaps: a and b trade the
-// shifts that start at the given times, as two overrides made together.
+// swap serves POST /api/v1/rotations/{name}/swaps, for the rotation's
+// team's managers and admins: a and b trade the shifts that start at the
+// given times, as two overrides made together, without asking them.
 func (s *Server) swap(w http.ResponseWriter, r *http.Request) error {
 	rot, err := s.rotation(r)
 	if err != nil {
+		return err
+	}
+	if err := s.canManage(actorOf(r), rot.Team); err != nil {
 		return err
 	}
 	var req swapRequest
@@ -51,36 +68,15 @@ func (s *Server) swap(w http.ResponseWriter, r *http.Request) error {
 	if req.A == req.B {
 		return rota.FieldError("b", "must be someone other than a")
 	}
-	shift := func(field, person, start string) (rota.Shift, error) {
-		if start == "" {
-			return rota.Shift{}, rota.FieldError(field, "is required")
-		}
-		t, err := parseTime(field, start)
-		if err != nil {
-			return rota.Shift{}, err
-		}
-		sh, ok := s.book.Roster().OnCall(rot.Name, t)
-		if !ok || !sh.Start.Equal(t) || sh.Person != person {
-			return rota.Shift{}, rota.FieldError(field, "%s has no shift on %s starting at %s", person, rot.Name, t.UTC().Format(time.RFC3339))
-		}
-		return sh, nil
-	}
-	sa, err := shift("shift_a_start", req.A, req.ShiftAStart)
+	sa, err := s.shiftAt(rot, "shift_a_start", req.A, req.ShiftAStart)
 	if err != nil {
 		return err
 	}
-	sb, err := shift("shift_b_start", req.B, req.ShiftBStart)
+	sb, err := s.shiftAt(rot, "shift_b_start", req.B, req.ShiftBStart)
 	if err != nil {
 		return err
 	}
-	reason := fmt.Sprintf("swap: %s and %s trade shifts", req.A, req.B)
-	if req.Reason != "" {
-		reason += ": " + req.Reason
-	}
-	ovs := []*rota.Override{
-		{Rotation: rot.Name, Person: req.B, Start: sa.Start, End: sa.End, Reason: reason, CreatedBy: "swap"},
-		{Rotation: rot.Name, Person: req.A, Start: sb.Start, End: sb.End, Reason: reason, CreatedBy: "swap"},
-	}
+	ovs := tradeOverrides(rot, req.A, req.B, sa, sb, req.Reason)
 	if err := s.book.Update(func(roster *scheduler.Roster) (*scheduler.Roster, error) {
 		if err := s.swaps.CreateOverrides(r.Context(), ovs); err != nil {
 			return nil, err
@@ -89,23 +85,75 @@ func (s *Server) swap(w http.ResponseWriter, r *http.Request) error {
 	}); err != nil {
 		return err
 	}
-	loc := rot.Location
-	when := func(sh rota.Shift) string {
-		return sh.Start.In(loc).Format("Mon 2 Jan 15:04") + " to " + sh.End.In(loc).Format("Mon 2 Jan 15:04 MST")
+	told := s.tellTraded(r.Context(), rot, req.A, req.B, sa, sb)
+	a := actorOf(r)
+	s.audit(r.Context(), a, "swap.make", "rotation "+rot.Name, rot.Team, fmt.Sprintf("%s and %s trade shifts of %s and %s", req.A, req.B, sa.Start.Format(time.RFC3339), sb.Start.Format(time.RFC3339)))
+	s.log.Info("shifts swapped", "rotation", rot.Name, "a", req.A, "b", req.B, "a_shift", sa.Start, "b_shift", sb.Start, "by", a.String())
+	writeJSON(w, http.StatusCreated, map[string]any{"overrides": []overrideJSON{toOverrideJSON(*ovs[0]), toOverrideJSON(*ovs[1])}, "told": told})
+	return nil
+}
+
+// shiftAt returns person's shift on rot that starts at start (RFC 3339),
+// or an error naming field.
+func (s *Server) shiftAt(rot *rota.Rotation, field, person, start string) (rota.Shift, error) {
+	if start == "" {
+		return rota.Shift{}, rota.FieldError(field, "is required")
 	}
+	t, err := parseTime(field, start)
+	if err != nil {
+		return rota.Shift{}, err
+	}
+	return s.shiftStarting(rot, field, person, t)
+}
+
+func (s *Server) shiftStarting(rot *rota.Rotation, field, person string, t time.Time) (rota.Shift, error) {
+	sh, ok := s.book.Roster().OnCall(rot.Name, t)
+	if !ok || !sh.Start.Equal(t) || sh.Person != person {
+		return rota.Shift{}, rota.FieldError(field, "%s has no shift on %s starting at %s", person, rot.Name, t.UTC().Format(time.RFC3339))
+	}
+	return sh, nil
+}
+
+// tradeOverrides are the two overrides by which a takes b's shift sb and
+// b takes a's shift sa.
+func tradeOverrides(rot *rota.Rotation, a, b string, sa, sb rota.Shift, why string) []*rota.Override {
+	reason := fmt.Sprintf("swap: %s and %s trade shifts", a, b)
+	if why != "" {
+		reason += ": " + why
+	}
+	return []*rota.Override{
+		{Rotation: rot.Name, Person: b, Start: sa.Start, End: sa.End, Reason: reason, CreatedBy: "swap"},
+		{Rotation: rot.Name, Person: a, Start: sb.Start, End: sb.End, Reason: reason, CreatedBy: "swap"},
+	}
+}
+
+// tellTraded tells a and b what they now cover, and says how each was
+// told.
+func (s *Server) tellTraded(ctx context.Context, rot *rota.Rotation, a, b string, sa, sb rota.Shift) map[string]string {
 	told := map[string]string{}
 	for _, m := range []struct {
 		to, other    string
 		takes, gives rota.Shift
-	}{{req.A, req.B, sb, sa}, {req.B, req.A, sa, sb}} {
-		text := fmt.Sprintf("rota: you swapped %s shifts with %s. You are now on call %s, and %s covers %s.", rot.Name, m.other, when(m.takes), m.other, when(m.gives))
-		if ch, err := s.teller.Tell(r.Context(), m.to, text); err == nil {
-			told[m.to] = ch
-		} else {
-			told[m.to] = "not told: " + rota.ErrorMessage(err)
-		}
+	}{{a, b, sb, sa}, {b, a, sa, sb}} {
+		text := fmt.Sprintf("rota: you swapped %s shifts with %s. You are now on call %s, and %s covers %s.", rot.Name, m.other, shiftWhen(rot, m.takes), m.other, shiftWhen(rot, m.gives))
+		told[m.to] = s.tell(ctx, m.to, text)
 	}
-	s.log.Info("shifts swapped", "rotation", rot.Name, "a", req.A, "b", req.B, "a_shift", sa.Start, "b_shift", sb.Start)
-	writeJSON(w, http.StatusCreated, map[string]any{"overrides": []overrideJSON{toOverrideJSON(*ovs[0]), toOverrideJSON(*ovs[1])}, "told": told})
-	return nil
+	return told
+}
+
+// tell sends person a message and says how it went.
+func (s *Server) tell(ctx context.Context, person, text string) string {
+	if s.teller == nil {
+		return "not told: no way to send messages"
+	}
+	ch, err := s.teller.Tell(ctx, person, text)
+	if err != nil {
+		return "not told: " + rota.ErrorMessage(err)
+	}
+	return ch
+}
+
+func shiftWhen(rot *rota.Rotation, sh rota.Shift) string {
+	loc := rot.Location
+	return sh.Start.In(loc).Format("Mon 2 Jan 15:04") + " to " + sh.End.In(loc).Format("Mon 2 Jan 15:04 MST")
 }

@@ -193,7 +193,7 @@ func TestTwilioSignatures(t *testing.T) {
 	if f.status(t, id) != rota.StatusAcknowledged {
 		t.Fatal("the reply did not acknowledge")
 	}
-	tl := f.do(t, "GET", fmt.Sprintf("/api/v1/incidents/%d", id), "", "", "")
+	tl := f.do(t, "GET", fmt.Sprintf("/api/v1/incidents/%d", id), adminToken, "", "")
 	if tl.body["acknowledged_by"] != "alice (sms)" {
 		t.Errorf("acknowledged by %v", tl.body["acknowledged_by"])
 	}
@@ -295,7 +295,7 @@ func TestStatusUndeliveredFailsOverToVoice(t *testing.T) {
 	if len(reqs) != 2 || reqs[1].Kind != "call" || reqs[1].To != aliceNumber {
 		t.Fatalf("no failover call: %+v", reqs)
 	}
-	r := f.do(t, "GET", fmt.Sprintf("/api/v1/alerts/%d", id), "", "", "")
+	r := f.do(t, "GET", fmt.Sprintf("/api/v1/alerts/%d", id), adminToken, "", "")
 	var msgs []string
 	for _, e := range r.body["timeline"].([]any) {
 		msgs = append(msgs, e.(map[string]any)["message"].(string))
@@ -376,7 +376,7 @@ shadow_of = "primary"
 	if !strings.Contains(body, "Acknowledged #1") {
 		t.Errorf("ack from the on-call: %s", body)
 	}
-	r = f.do(t, "GET", fmt.Sprintf("/api/v1/alerts/%d", id), "", "", "")
+	r = f.do(t, "GET", fmt.Sprintf("/api/v1/alerts/%d", id), adminToken, "", "")
 	var msgs []string
 	for _, e := range r.body["timeline"].([]any) {
 		msgs = append(msgs, e.(map[string]any)["message"].(string))

@@ -45,7 +45,9 @@ type Config struct {
 	FeedPast, FeedFuture time.Duration
 	// PTORefresh is the cron spec PTO calendars are fetched on.
 	PTORefresh string
-	Org        *rota.Org
+	// Auth is who signs in, and the admins.
+	Auth Auth
+	Org  *rota.Org
 	// Warnings are things that work but deserve a look, such as an
 	// integration key whose environment variable is not set.
 	Warnings []Problem
@@ -61,9 +63,11 @@ type Server struct {
 	// AdminTokenSource names where the admin token was looked for, and
 	// AdminToken is its value: empty when none is set, in which case
 	// writes are refused.
-	AdminTokenSource  string
-	AdminToken        string
-	ReadsRequireToken bool
+	AdminTokenSource string
+	AdminToken       string
+	// AnonymousReads is the explicit opt-out reads_require_token = false:
+	// the API's reads are open to anyone (logged loudly at every start).
+	AnonymousReads bool
 	// MetricsTokenSet is whether /metrics needs a bearer token, and
 	// MetricsToken is its value (empty while unset: /metrics is refused
 	// then, not opened).

@@ -126,7 +126,7 @@ func TestWarnings(t *testing.T) {
 	}
 	all := strings.Join(text, "\n")
 	for _, want := range []string{
-		"no admin token is set (env:ROTA_ADMIN_TOKEN): the API refuses every write",
+		"no admin token is set (env:ROTA_ADMIN_TOKEN): automation has no admin token (people act by signing in or with personal tokens)",
 		"services[2].integration_keys[0].env: environment variable ROTA_KEY_SEARCH_API is not set",
 		"teams[0]: team payments's managers are reached only through the log notifier (email needs [smtp]): burn notices will be written to rotad's log, not sent",
 	} {

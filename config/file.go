@@ -12,6 +12,7 @@ type fileConfig struct {
 	Paging    pagingSection     `toml:"paging"`
 	GitHub    *githubSection    `toml:"github"`
 	Calendar  calendarSection   `toml:"calendar"`
+	Auth      authSection       `toml:"auth"`
 	People    []personSection   `toml:"people"`
 	Teams     []teamSection     `toml:"teams"`
 	Rotations []rotationSection `toml:"rotations"`
@@ -25,7 +26,7 @@ type serverSection struct {
 	PublicURL         string `toml:"public_url"`
 	AdminTokenEnv     string `toml:"admin_token_env"`
 	AdminTokenFile    string `toml:"admin_token_file"`
-	ReadsRequireToken bool   `toml:"reads_require_token"`
+	ReadsRequireToken *bool  `toml:"reads_require_token"`
 	// MetricsToken, when set, closes /metrics to all but its bearer.
 	MetricsToken *secretSection `toml:"metrics_token"`
 }
@@ -62,6 +63,7 @@ type personSection struct {
 	Emails        []string         `toml:"emails"`
 	PTO           []ptoSection     `toml:"pto"`
 	PTOCalendar   string           `toml:"pto_ical_url"`
+	OIDCSubject   string           `toml:"oidc_subject"`
 }
 
 type ptoSection struct {

@@ -78,6 +78,8 @@ func (v *validator) build(f *fileConfig) *Config {
 	policies := v.policies(f.Policies, people, rotations)
 	services := v.services(f.Services, teams, policies)
 
+	cfg.Auth = v.auth(f.Auth, people, cfg.Server.PublicURL)
+
 	cfg.Org = rota.NewOrg(values(people), values(teams), values(rotations), values(services), values(policies))
 	return cfg
 }
@@ -132,7 +134,7 @@ func validName(s string) bool {
 }
 
 func (v *validator) server(s serverSection) Server {
-	out := Server{Listen: s.Listen, Database: s.Database, PublicURL: strings.TrimRight(s.PublicURL, "/"), ReadsRequireToken: s.ReadsRequireToken}
+	out := Server{Listen: s.Listen, Database: s.Database, PublicURL: strings.TrimRight(s.PublicURL, "/")}
 	if out.Listen == "" {
 		out.Listen = DefaultListen
 	} else if _, _, err := net.SplitHostPort(out.Listen); err != nil {
@@ -162,6 +164,10 @@ func (v *validator) server(s serverSection) Server {
 		out.AdminToken, _ = v.lookupEnv(env)
 		out.AdminToken = strings.TrimSpace(out.AdminToken)
 	}
+	if s.ReadsRequireToken != nil && !*s.ReadsRequireToken {
+		out.AnonymousReads = true
+		v.warnf("server.reads_require_token", "false opens every read of the API (incidents, timelines, schedules, people's pages) to anyone who can reach rotad: remove it to require sign-in")
+	}
 	if s.MetricsToken != nil {
 		out.MetricsTokenSet = true
 		if sec, ok := v.secret("server.metrics_token", *s.MetricsToken); ok {
@@ -169,7 +175,7 @@ func (v *validator) server(s serverSection) Server {
 		}
 	}
 	if out.AdminToken == "" {
-		v.warnf("server", "no admin token is set (%s): the API refuses every write", out.AdminTokenSource)
+		v.warnf("server", "no admin token is set (%s): automation has no admin token (people act by signing in or with personal tokens)", out.AdminTokenSource)
 	} else if len(out.AdminToken) < 16 {
 		v.addf("server", "the admin token from %s is shorter than 16 characters", out.AdminTokenSource)
 	}
@@ -296,7 +302,7 @@ func (v *validator) people(ps []personSection) *named[rota.Person] {
 	github := map[string]string{}
 	emails := map[string]string{}
 	for i, s := range ps {
-		p := &rota.Person{Name: s.Name, FullName: s.FullName, GitHub: s.GitHub, Emails: s.Emails}
+		p := &rota.Person{Name: s.Name, FullName: s.FullName, GitHub: s.GitHub, Emails: s.Emails, OIDCSubject: s.OIDCSubject}
 		if !add(v, out, "people", i, s.Name, p) {
 			continue
 		}

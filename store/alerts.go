@@ -133,6 +133,11 @@ func filterQuery(q string, f rota.IncidentFilter) (string, []any) {
 		where = append(where, "service = ?")
 		args = append(args, f.Service)
 	}
+	if f.Services != nil {
+		where = append(where, "service IN (SELECT value FROM json_each(?))")
+		b, _ := json.Marshal(f.Services)
+		args = append(args, string(b))
+	}
 	if f.Before > 0 {
 		where = append(where, "id < ?")
 		args = append(args, f.Before)

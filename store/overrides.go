@@ -114,17 +114,19 @@ func (db *DB) CreateOverrides(ctx context.Context, os []*rota.Override) error {
 			return err
 		}
 	}
-	return db.tx(ctx, func(tx wtx, now time.Time) error {
-		for _, o := range os {
-			res, err := tx.exec(`INSERT INTO overrides (rotation, person, start_ms, end_ms, reason, created_by, created_ms)
-				VALUES (?, ?, ?, ?, ?, ?, ?)`,
-				o.Rotation, o.Person, o.Start.UnixMilli(), o.End.UnixMilli(), o.Reason, o.CreatedBy, now.UnixMilli())
-			if err != nil {
-				return fmt.Errorf("create override: %w", err)
-			}
-			o.ID, _ = res.LastInsertId()
-			o.Start, o.End, o.CreatedAt = fromMillis(o.Start.UnixMilli()), fromMillis(o.End.UnixMilli()), fromMillis(now.UnixMilli())
+	return db.tx(ctx, func(tx wtx, now time.Time) error { return insertOverrides(tx, now, os) })
+}
+
+func insertOverrides(tx wtx, now time.Time, os []*rota.Override) error {
+	for _, o := range os {
+		res, err := tx.exec(`INSERT INTO overrides (rotation, person, start_ms, end_ms, reason, created_by, created_ms)
+			VALUES (?, ?, ?, ?, ?, ?, ?)`,
+			o.Rotation, o.Person, o.Start.UnixMilli(), o.End.UnixMilli(), o.Reason, o.CreatedBy, now.UnixMilli())
+		if err != nil {
+			return fmt.Errorf("create override: %w", err)
 		}
-		return nil
-	})
+		o.ID, _ = res.LastInsertId()
+		o.Start, o.End, o.CreatedAt = fromMillis(o.Start.UnixMilli()), fromMillis(o.End.UnixMilli()), fromMillis(now.UnixMilli())
+	}
+	return nil
 }

@@ -282,7 +282,9 @@ func TestSecretsNeverShown(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 	}
 	for _, path := range []string{fmt.Sprintf("/api/v1/incidents/%d", id), "/api/v1/alerts/1"} {
-		res, err := http.Get("http://" + d.addr + path)
+		req, _ := http.NewRequest("GET", "http://"+d.addr+path, nil)
+		req.Header.Set("Authorization", "Bearer "+e2eToken)
+		res, err := http.DefaultClient.Do(req)
 		if err != nil {
 			t.Fatal(err)
 		}

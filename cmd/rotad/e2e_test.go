@@ -106,7 +106,13 @@ type daemon struct {
 
 func startDaemon(t *testing.T, cfgPath string, env ...string) *daemon {
 	t.Helper()
-	cmd := exec.Command(rotadBinary(t), "serve", "--config", cfgPath)
+	return startDaemonWith(t, cfgPath, nil, env...)
+}
+
+// startDaemonWith starts rotad serve with extra flags.
+func startDaemonWith(t *testing.T, cfgPath string, flags []string, env ...string) *daemon {
+	t.Helper()
+	cmd := exec.Command(rotadBinary(t), append([]string{"serve", "--config", cfgPath}, flags...)...)
 	cmd.Env = append(append(os.Environ(), "ROTA_ADMIN_TOKEN="+e2eToken), env...)
 	stderr, err := cmd.StderrPipe()
 	if err != nil {

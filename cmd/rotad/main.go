@@ -6,6 +6,7 @@
 //	rotad backup --config FILE --out PATH [--db PATH]
 //	rotad restore --config FILE --from BACKUP [--db PATH] [--stale 15m] [--force]
 //	rotad ical-token {person|rotation} NAME --config FILE [--rotate] [--revoke]
+//	rotad token {create|list|revoke|signout} ... --config FILE
 //	rotad version
 package main
 
@@ -24,8 +25,9 @@ var version = "dev"
 const usage = `rotad is the rota on-call daemon.
 
 Usage:
-  rotad serve --config FILE [--listen ADDR] [--db PATH]
-        run the daemon; SIGHUP reloads FILE, SIGTERM stops gracefully
+  rotad serve --config FILE [--listen ADDR] [--db PATH] [--dev-sign-in]
+        run the daemon; SIGHUP reloads FILE, SIGTERM stops gracefully;
+        --dev-sign-in lets anyone on this machine sign in as anyone (loopback only)
   rotad check-config FILE
         validate a configuration and show who is on call now
   rotad oncall --config FILE [--at TIME] [--rotation NAME] [--db PATH]
@@ -37,6 +39,11 @@ Usage:
         issue (or revoke) the secret URL of a person's or rotation's calendar, or a team's report
   rotad report --config FILE --team NAME [--weeks 12]
         a team's human-SLO report: pages against budgets, off-hours, burns
+  rotad token create PERSON --config FILE [--name WHAT-FOR]
+  rotad token list [PERSON] --config FILE
+  rotad token revoke ID --config FILE
+  rotad token signout PERSON --config FILE
+        a person's API tokens for scripts (shown once, stored hashed); signout ends their web sessions
   rotad version
         print the version
 `
@@ -80,6 +87,8 @@ func run(args []string, stdout, stderr io.Writer) error {
 		return icalToken(rest, stdout, stderr)
 	case "report":
 		return report(rest, stdout, stderr)
+	case "token":
+		return token(rest, stdout, stderr)
 	case "version", "--version", "-version":
 		fmt.Fprintf(stdout, "rotad %s (%s, %s/%s)\n", version, runtime.Version(), runtime.GOOS, runtime.GOARCH)
 		return nil

@@ -34,6 +34,7 @@ func serve(args []string, stderr io.Writer) error {
 	cfgPath := fs.String("config", "", "configuration file (TOML)")
 	listen := fs.String("listen", "", "listen address, overriding server.listen")
 	dbPath := fs.String("db", "", "SQLite database file, overriding server.database")
+	devSignIn := fs.Bool("dev-sign-in", false, "let anyone on this machine sign in to the web UI as anyone, without an identity provider (only on a loopback listen address; for trying rota out)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -53,6 +54,16 @@ func serve(args []string, stderr io.Writer) error {
 	log := newLogger(stderr, cfg.Log.Format, level)
 	for _, w := range cfg.Warnings {
 		log.Warn("config warning", "problem", w.String())
+	}
+	if *devSignIn {
+		if !loopbackAddr(cfg.Server.Listen) {
+			log.Error("--dev-sign-in lets anyone sign in as anyone: it works only on a loopback listen address (127.0.0.1 or ::1)", "addr", cfg.Server.Listen)
+			return exitError{2}
+		}
+		log.Warn("DEVELOPMENT SIGN-IN IS ON: anyone on this machine can sign in as anyone, without an identity provider. Never use it for real on-call.", "addr", cfg.Server.Listen)
+	}
+	if cfg.Server.AnonymousReads {
+		log.Warn("ANONYMOUS READS ARE ON (server.reads_require_token = false): anyone who can reach rotad reads every incident, schedule and person's pages")
 	}
 
 	ctx := context.Background()
@@ -109,6 +120,7 @@ func serve(args []string, stderr io.Writer) error {
 	})
 	srv := api.New(api.Options{
 		Book: book, Overrides: db, Pager: engine, Twilio: engine, Alerts: db, Deploys: db, Feeds: db, Swaps: db, Teller: engine, Reports: db, Ping: db.Ping, Logger: log,
+		Identity: db, SwapRequests: db, Budgets: db, DevSignIn: *devSignIn,
 		Settings: apiSettings(cfg), Registry: reg, Gatherer: reg,
 	})
 	// The engine stops before the database closes (defers run in
@@ -170,6 +182,11 @@ func serve(args []string, stderr io.Writer) error {
 		"config", cfg.File, "summary", cfg.Summary())
 
 	r := newReloader(cfg, book, srv, level, log, reg)
+	r.audit = func(e *rota.AuditEntry) {
+		if err := db.Audit(ctx, e); err != nil {
+			log.Error("cannot write the audit log", "action", e.Action, "err", err)
+		}
+	}
 	signals := make(chan os.Signal, 4)
 	signal.Notify(signals, syscall.SIGHUP, syscall.SIGINT, syscall.SIGTERM)
 	defer signal.Stop(signals)
@@ -197,10 +214,14 @@ func serve(args []string, stderr io.Writer) error {
 
 func apiSettings(cfg *config.Config) api.Settings {
 	st := api.Settings{AdminToken: cfg.Server.AdminToken, AdminTokenSource: cfg.Server.AdminTokenSource,
-		ReadsRequireToken: cfg.Server.ReadsRequireToken, PublicURL: cfg.Server.PublicURL, GitHubSecret: cfg.GitHubSecret,
+		AnonymousReads: cfg.Server.AnonymousReads, Admins: cfg.Auth.Admins, SessionLifetime: cfg.Auth.SessionLifetime,
+		PublicURL: cfg.Server.PublicURL, GitHubSecret: cfg.GitHubSecret,
 		FeedPast: cfg.FeedPast, FeedFuture: cfg.FeedFuture, MetricsTokenSet: cfg.Server.MetricsTokenSet, MetricsToken: cfg.Server.MetricsToken}
 	if cfg.Twilio != nil {
 		st.TwilioTokens = cfg.Twilio.AuthTokens
+	}
+	if o := cfg.Auth.OIDC; o != nil {
+		st.OIDC = &api.OIDCSettings{Name: o.Name, Issuer: o.Issuer, ClientID: o.ClientID, ClientSecret: o.ClientSecret, RedirectURL: o.RedirectURL, Scopes: o.Scopes}
 	}
 	return st
 }
@@ -276,6 +297,8 @@ type reloader struct {
 	api     *api.Server
 	level   *slog.LevelVar
 	log     *slog.Logger
+	// audit records a reload in the audit log.
+	audit func(*rota.AuditEntry)
 
 	reloads *prometheus.CounterVec
 	lastOK  prometheus.Gauge
@@ -341,6 +364,20 @@ func (r *reloader) reload() {
 	r.reloads.WithLabelValues("success").Inc()
 	r.lastOK.Set(1)
 	r.log.Info("config reloaded", "config", r.path, "summary", cfg.Summary())
+	r.audit(&rota.AuditEntry{Actor: "rotad (SIGHUP)", Action: "config.reload", Subject: r.path, Detail: cfg.Summary()})
+}
+
+// loopbackAddr reports whether a listen address is this machine only.
+func loopbackAddr(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 func twilioAccount(cfg *config.Config) string {
