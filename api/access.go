@@ -139,6 +139,7 @@ func (s *Server) routeTable() []route {
 func (s *Server) guard(rt route) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		c := s.identify(r)
+		r = r.WithContext(contextWithCaller(r, c))
 		if err := s.admit(rt.access, c, r); err != nil {
 			if rt.page && rota.ErrorCode(err) == rota.EUNAUTHORIZED && (r.Method == http.MethodGet || r.Method == http.MethodHead) {
 				http.Redirect(w, r, "/signin?next="+url.QueryEscape(r.URL.RequestURI()), http.StatusSeeOther)
@@ -153,8 +154,7 @@ func (s *Server) guard(rt route) http.Handler {
 				return
 			}
 		}
-		h := rt.handler
-		h.ServeHTTP(w, r.WithContext(contextWithCaller(r, c)))
+		rt.handler.ServeHTTP(w, r)
 	})
 }
 

@@ -112,8 +112,8 @@ func TestTeamReportToken(t *testing.T) {
 	st := withToken()
 	st.PublicURL = "https://rota.example.com"
 	f.api.SetSettings(st)
-	if res, body := f.getFeed(t, "GET", reportPath); res.StatusCode != 401 || !strings.Contains(body, "Sign in") {
-		t.Fatalf("page without any token: %d %s", res.StatusCode, body)
+	if res, body := f.getFeed(t, "GET", reportPath); res.Request.URL.Path != "/signin" || !strings.Contains(res.Request.URL.RawQuery, "next=%2Freports%2Fteams%2Fpayments") {
+		t.Fatalf("page without any token: %d %s %s", res.StatusCode, res.Request.URL, body)
 	}
 	r := f.do(t, "POST", "/api/v1/ical-tokens", adminToken, "", `{"kind":"team","name":"payments"}`)
 	if r.status != 201 {

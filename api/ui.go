@@ -66,7 +66,14 @@ type pageFunc func(w http.ResponseWriter, r *http.Request) error
 
 func (s *Server) pageHandler(f pageFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if err := f(w, r); err != nil {
+		err := f(w, r)
+		switch {
+		case err == nil:
+		case rota.ErrorCode(err) == rota.EUNAUTHORIZED && actorOf(r).Anonymous() && r.Method == http.MethodGet && !r.URL.Query().Has("token"):
+			// Someone not signed in (who brought no token of the
+			// page's own) signs in, then comes back.
+			http.Redirect(w, r, "/signin?next="+url.QueryEscape(r.URL.RequestURI()), http.StatusSeeOther)
+		default:
 			s.refuse(w, r, true, err)
 		}
 	})

@@ -424,7 +424,11 @@ func (s *Server) incidentPage(w http.ResponseWriter, r *http.Request) error {
 	}
 	data.CanRespond = d.Status != rota.StatusResolved && s.canRespond(actorOf(r), d.Service) == nil
 	for _, e := range d.Timeline {
-		data.Timeline = append(data.Timeline, line{when(e.At, loc), e.Kind, e.Actor, e.Message})
+		actor := e.Actor
+		if strings.Contains(e.Message, actor) {
+			actor = "" // the message names them already
+		}
+		data.Timeline = append(data.Timeline, line{when(e.At, loc), e.Kind, actor, e.Message})
 	}
 	for _, n := range d.Notifications {
 		data.Notes = append(data.Notes, note{n.Person, string(n.Channel), n.Status, when(n.SentAt, loc), n.LastError, n.Reason})
