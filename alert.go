@@ -34,6 +34,9 @@ const (
 	ActionTrigger     Action = "trigger"
 	ActionAcknowledge Action = "acknowledge"
 	ActionResolve     Action = "resolve"
+	// ActionEscalate runs an open incident's next escalation step now
+	// (taking an acknowledged one back to triggered).
+	ActionEscalate Action = "escalate"
 )
 
 // PastTense is "acknowledged" or "resolved" (and "triggered").
@@ -43,6 +46,8 @@ func (a Action) PastTense() string {
 		return "acknowledged"
 	case ActionResolve:
 		return "resolved"
+	case ActionEscalate:
+		return "escalated"
 	}
 	return "triggered"
 }

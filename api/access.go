@@ -77,6 +77,7 @@ func (s *Server) routeTable() []route {
 		{"GET /api/v1/incidents/{id}", accessPerson, false, "", h(s.getIncident)},
 		{"POST /api/v1/incidents/{id}/ack", accessActor, false, "the service's key; people of the service's team", h(s.incidentStatus(rota.ActionAcknowledge))},
 		{"POST /api/v1/incidents/{id}/resolve", accessActor, false, "the service's key; people of the service's team", h(s.incidentStatus(rota.ActionResolve))},
+		{"POST /api/v1/incidents/{id}/escalate", accessActor, false, "the service's key; people of the service's team", h(s.incidentStatus(rota.ActionEscalate))},
 
 		{"POST /api/v1/deploys", accessOwn, false, "a service's integration key (or the admin token)", h(s.postDeploy)},
 		{"GET /api/v1/deploys", accessPerson, false, "", h(s.listDeploys)},

@@ -359,6 +359,9 @@ func TestScopes(t *testing.T) {
 		{"key", "POST", fmt.Sprintf("/api/v1/incidents/%d/ack", srchInc), "", 403}, // another service's key
 		{"alice", "POST", fmt.Sprintf("/api/v1/incidents/%d/ack", srchInc), "", 403},
 		{"alice", "POST", fmt.Sprintf("/api/v1/incidents/%d/ack", payInc), "", 200},
+		{"alice", "POST", fmt.Sprintf("/api/v1/incidents/%d/escalate", srchInc), "", 403},
+		{"alice", "POST", fmt.Sprintf("/api/v1/incidents/%d/escalate", payInc), "", 200},
+		{"alice", "POST", fmt.Sprintf("/api/v1/incidents/%d/ack", payInc), "", 200},
 		{"alice", "POST", "/api/v1/rotations/primary/overrides", `{"person":"bruno","start":"` + start + `","end":"` + end + `"}`, 403},
 		{"alice", "POST", "/api/v1/rotations/search/overrides", `{"person":"alice","start":"` + start + `","end":"` + end + `"}`, 403},
 		{"alice", "POST", "/api/v1/rotations/primary/overrides", `{"person":"alice","start":"` + start + `","end":"` + end + `"}`, 201},

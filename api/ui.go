@@ -168,6 +168,7 @@ func (s *Server) uiRoutes() []route {
 		{"GET /incidents/{id}", accessPerson, true, "", p(s.incidentPage)},
 		{"POST /incidents/{id}/ack", accessPerson, true, "people of the service's team", p(s.incidentForm(rota.ActionAcknowledge))},
 		{"POST /incidents/{id}/resolve", accessPerson, true, "people of the service's team", p(s.incidentForm(rota.ActionResolve))},
+		{"POST /incidents/{id}/escalate", accessPerson, true, "people of the service's team", p(s.incidentForm(rota.ActionEscalate))},
 		{"GET /swaps", accessPerson, true, "", p(s.swapsPage)},
 		{"POST /swaps", accessPerson, true, "proposing: the proposer is the caller", p(s.proposeSwapForm)},
 		{"POST /swaps/{id}/{decision}", accessPerson, true, "as the API's swaps", p(s.decideSwapForm)},

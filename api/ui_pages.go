@@ -417,12 +417,14 @@ func (s *Server) incidentPage(w http.ResponseWriter, r *http.Request) error {
 		Notes           []note
 		Alerts          []alert
 		CanRespond      bool
+		CanEscalate     bool
 		Acked, Resolved string
 	}{Incident: d, Created: when(d.CreatedAt, loc), Acked: when(d.AckedAt, loc), Resolved: when(d.ResolvedAt, loc)}
 	if svc := s.book.Roster().Org().Service(d.Service); svc != nil {
 		data.Team = svc.Team
 	}
 	data.CanRespond = d.Status != rota.StatusResolved && s.canRespond(actorOf(r), d.Service) == nil
+	data.CanEscalate = data.CanRespond && d.Escalation.State != rota.EscalationExhausted
 	for _, e := range d.Timeline {
 		actor := e.Actor
 		if strings.Contains(e.Message, actor) {

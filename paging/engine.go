@@ -261,6 +261,9 @@ func (e *Engine) SetStatus(ctx context.Context, id int64, action rota.Action, ac
 	a, err := e.store.SetStatus(ctx, id, action, actor)
 	if err == nil {
 		e.log.Info("incident "+action.PastTense(), "incident", a.ID, "service", a.Service, "by", actor)
+		if action == rota.ActionEscalate {
+			e.Wake()
+		}
 	}
 	return a, err
 }

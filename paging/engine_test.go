@@ -723,3 +723,50 @@ func TestHandoverSummary(t *testing.T) {
 		t.Errorf("summaries to %v, want alice and bruno once each", to)
 	}
 }
+
+// TestEscalateNow: a responder escalates an incident to its next step at
+// once; an acknowledged one is triggered again; one that has run every
+// step has nobody further to go to.
+func TestEscalateNow(t *testing.T) {
+	h := newHarness(t)
+	ctx := context.Background()
+	a := h.trigger("api", "k1")
+	h.expect("at once", h.step(0), "sms alice 1")
+	h.clock.Advance(30 * time.Second)
+	got, err := h.engine.SetStatus(ctx, a.ID, rota.ActionEscalate, "alice (web)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Status != rota.StatusTriggered || !got.Escalation.DueAt.Equal(h.clock.Now()) {
+		t.Fatalf("after escalating: %s %+v", got.Status, got.Escalation)
+	}
+	h.expect("step 2 now, not in 4m30s", h.step(0), "sms bruno 1", "webhook chloe 1")
+	if tl := h.timeline(a.ID); !strings.Contains(tl, "escalated: escalated by alice (web): the next step runs now") {
+		t.Errorf("timeline:\n%s", tl)
+	}
+	if _, err := h.engine.SetStatus(ctx, a.ID, rota.ActionAcknowledge, "bruno (sms)"); err != nil {
+		t.Fatal(err)
+	}
+	h.step(time.Minute)
+	got, err = h.engine.SetStatus(ctx, a.ID, rota.ActionEscalate, "bruno (web)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Status != rota.StatusTriggered || got.AckedBy != "" {
+		t.Fatalf("escalating an acknowledged incident: %s acked by %q", got.Status, got.AckedBy)
+	}
+	h.step(0)
+	if tl := h.timeline(a.ID); !strings.Contains(tl, "step 1 (round 2)") {
+		t.Errorf("the next step (round 2) did not run:\n%s", tl)
+	}
+
+	b := h.trigger("batch", "k2")
+	h.step(0) // bruno, in a message that lists both open incidents
+	h.step(5 * time.Minute)
+	if got := h.alert(b.ID); got.Escalation.State != rota.EscalationExhausted {
+		t.Fatalf("batch's policy should have run out: %+v", got.Escalation)
+	}
+	if _, err := h.engine.SetStatus(ctx, b.ID, rota.ActionEscalate, "bruno (web)"); rota.ErrorCode(err) != rota.ECONFLICT || !strings.Contains(err.Error(), "nobody further") {
+		t.Errorf("escalating an exhausted incident: %v", err)
+	}
+}

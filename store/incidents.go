@@ -325,10 +325,39 @@ func (db *DB) SetStatus(ctx context.Context, id int64, action rota.Action, actor
 			return rota.Errorf(rota.ECONFLICT, "incident %d was resolved at %s by %s: it cannot be %s", id,
 				a.ResolvedAt.Format(time.RFC3339), orUnknown(a.ResolvedBy), action.PastTense())
 		}
+		if action == rota.ActionEscalate {
+			inc, err = escalateNow(tx, a, actor, now)
+			return err
+		}
 		inc, err = transition(tx, a, action, actor, now)
 		return err
 	})
 	return inc, err
+}
+
+// escalateNow makes an open incident's next escalation step due now, for
+// a responder who wants more help than the policy's timing gives: an
+// acknowledged incident is triggered again. An incident that has run
+// every step has nobody further to escalate to.
+func escalateNow(tx wtx, a rota.Incident, actor string, now time.Time) (rota.Incident, error) {
+	if a.Escalation.State == rota.EscalationExhausted {
+		return a, rota.Errorf(rota.ECONFLICT, "incident %d has run every step of policy %s: there is nobody further to escalate to", a.ID, a.Policy.Name)
+	}
+	ms := now.UnixMilli()
+	if a.Status == rota.StatusAcknowledged {
+		if _, err := tx.exec("UPDATE alerts SET status = 'triggered', updated_ms = ? WHERE incident_id = ? AND status = 'acknowledged'", ms, a.ID); err != nil {
+			return a, err
+		}
+		a.AckedAt, a.AckedBy = time.Time{}, ""
+	}
+	a.Status = rota.StatusTriggered
+	a.Escalation.State, a.Escalation.DueAt = rota.EscalationActive, fromMillis(ms)
+	if _, err := tx.exec("UPDATE incidents SET status = 'triggered', acked_ms = NULL, acked_by = '', updated_ms = ?, esc_state = 'active', esc_due_ms = ? WHERE id = ?",
+		ms, ms, a.ID); err != nil {
+		return a, err
+	}
+	msg := "escalated by " + actor + ": the next step runs now"
+	return a, insertEvents(tx, []rota.IncidentEvent{{IncidentID: a.ID, At: now, Kind: rota.EventEscalated, Actor: actor, Message: msg}})
 }
 
 func orUnknown(s string) string {

@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -84,8 +85,15 @@ func TestTokenCommandAndDevSignIn(t *testing.T) {
 		t.Error("the page has no CSP")
 	}
 	d.waitLog("DEVELOPMENT SIGN-IN: signed in without an identity provider", 10*time.Second)
-	if status, log := d.request("GET", "/api/v1/audit", ""); status != 200 || !strings.Contains(anyString(log), "sign-in") || !strings.Contains(anyString(log), "token.revoke") {
-		t.Errorf("audit: %d %v", status, log)
+	if err := d.cmd.Process.Signal(syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	d.waitLog("config reloaded", 10*time.Second)
+	status, log := d.request("GET", "/api/v1/audit", "")
+	for _, want := range []string{"action:sign-in", "detail:dev sign-in", "action:token.revoke", "action:token.create", "action:config.reload"} {
+		if status != 200 || !strings.Contains(anyString(log), want) {
+			t.Errorf("audit lacks %q: %d %v", want, status, log)
+		}
 	}
 }
 
