@@ -447,3 +447,21 @@ func TestPersonalTokens(t *testing.T) {
 		t.Errorf("token of a removed person: %d %s", r.status, r.raw)
 	}
 }
+
+// TestPayloadCannotNameActor: a PagerDuty event's client is not who
+// resolved: the service's key is.
+func TestPayloadCannotNameActor(t *testing.T) {
+	f := newAuthFixture(t, withToken(), false)
+	f.now = time.Now()
+	for _, action := range []string{"trigger", "resolve"} {
+		r := f.do(t, "POST", "/v2/enqueue", "", "application/json", `{"routing_key":"`+payKey+`","event_action":"`+action+`","dedup_key":"d1","client":"alice (sms)","payload":{"summary":"x","source":"s","severity":"critical"}}`)
+		if r.status != 202 {
+			t.Fatalf("%s: %d %s", action, r.status, r.raw)
+		}
+	}
+	r := f.do(t, "GET", "/api/v1/incidents?status=resolved", f.tokens["erin"], "", "")
+	incs, _ := r.body["incidents"].([]any)
+	if len(incs) != 1 || incs[0].(map[string]any)["resolved_by"] != "service payments-api (key) from pagerduty" {
+		t.Errorf("resolved by: %s", r.raw)
+	}
+}

@@ -27,7 +27,13 @@ func (s *Server) apply(r *http.Request, ev rota.Event) (string, rota.Alert, erro
 		}
 		return res.Outcome, res.Alert, nil
 	}
-	a, err := s.pager.FollowUp(r.Context(), ev.Service, ev.DedupKey, ev.Action, ev.Actor)
+	// Who acts is the service's key that authenticated the request, never
+	// a name in the payload (PagerDuty's client, a source's own idea).
+	actor := rota.Actor{Service: ev.Service, Via: rota.ViaKey, Role: rota.RoleService}.String()
+	if ev.Integration != "" {
+		actor += " from " + ev.Integration
+	}
+	a, err := s.pager.FollowUp(r.Context(), ev.Service, ev.DedupKey, ev.Action, actor)
 	switch {
 	case rota.ErrorCode(err) == rota.ENOTFOUND:
 		return "dropped", rota.Alert{}, nil

@@ -53,7 +53,7 @@ func decodePagerDuty(b []byte) (string, rota.Event, []string, error) {
 	if in.RoutingKey == "" {
 		problems = append(problems, "'routing_key' is missing or blank")
 	}
-	ev := rota.Event{Action: in.EventAction, DedupKey: in.DedupKey, Links: in.Links, Integration: "pagerduty", Actor: in.Client}
+	ev := rota.Event{Action: in.EventAction, DedupKey: in.DedupKey, Links: in.Links, Integration: "pagerduty", Actor: "pagerduty"}
 	switch in.EventAction {
 	case rota.ActionTrigger, rota.ActionAcknowledge, rota.ActionResolve:
 	case "":
