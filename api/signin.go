@@ -244,6 +244,10 @@ func fromLoopback(r *http.Request) bool {
 // localPath keeps a redirect on this site: a path, never another host
 // ("//evil.example", "https://...").
 func localPath(next string) string {
+	// Browsers drop tabs and newlines from URLs: "/\t/evil" is "//evil".
+	if strings.IndexFunc(next, func(r rune) bool { return r < 0x20 || r == 0x7f }) >= 0 {
+		return "/"
+	}
 	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.HasPrefix(next, "/\\") || strings.ContainsAny(next, "\r\n") {
 		return "/"
 	}

@@ -69,7 +69,8 @@ func (s *Server) pageHandler(f pageFunc) http.Handler {
 		err := f(w, r)
 		switch {
 		case err == nil:
-		case rota.ErrorCode(err) == rota.EUNAUTHORIZED && actorOf(r).Anonymous() && r.Method == http.MethodGet && !r.URL.Query().Has("token"):
+		case rota.ErrorCode(err) == rota.EUNAUTHORIZED && actorOf(r).Anonymous() && r.Method == http.MethodGet && !r.URL.Query().Has("token") &&
+			!strings.HasPrefix(r.URL.Path, "/auth/"):
 			// Someone not signed in (who brought no token of the
 			// page's own) signs in, then comes back.
 			http.Redirect(w, r, "/signin?next="+url.QueryEscape(r.URL.RequestURI()), http.StatusSeeOther)
@@ -119,7 +120,7 @@ func (s *Server) refuse(w http.ResponseWriter, r *http.Request, page bool, err e
 	data := struct {
 		Code, Message string
 		SignIn        bool
-	}{code, msg, code == rota.EUNAUTHORIZED}
+	}{code, msg, code == rota.EUNAUTHORIZED && actorOf(r).Anonymous()}
 	if rerr := s.render(w, r, StatusOf(err), "error", "Not done", "", data); rerr != nil {
 		s.writeError(w, r, err)
 	}

@@ -212,6 +212,9 @@ func (s *Server) rotationPage(w http.ResponseWriter, r *http.Request) error {
 		to := policy.NextWeek(from, loc)
 		wk := week{Label: "Week of " + from.In(loc).Format("Mon 2 Jan 2006")}
 		cursor := from
+		if rot.Start.After(cursor) {
+			cursor = rot.Start // nobody is missing before the rotation begins
+		}
 		for _, sh := range roster.Shifts(rot.Name, from, to) {
 			if sh.Start.After(cursor) {
 				wk.Gaps = append(wk.Gaps, when(cursor, loc)+" to "+when(sh.Start, loc))
