@@ -23,36 +23,102 @@ import (
 	"github.com/rotahq/rota/scheduler"
 )
 
-// Store is what the engine needs of the database.
+// Store is what the engine needs of the database: the role interfaces
+// below, which the SQLite store implements (and a PostgreSQL one will).
+// Every write is one transaction: a method either does all it says or
+// nothing.
 type Store interface {
-	Trigger(ctx context.Context, ev *rota.Event, groupKey string, window time.Duration, decide func(rota.TriggerFacts) rota.TriggerDecision) (rota.TriggerResult, error)
-	Deploys(ctx context.Context, f rota.DeployFilter) ([]rota.Deploy, error)
-	FollowUp(ctx context.Context, service, dedupKey string, action rota.Action, actor string) (rota.Alert, error)
-	SetStatus(ctx context.Context, id int64, action rota.Action, actor string) (rota.Incident, error)
-	SetAlertStatus(ctx context.Context, id int64, action rota.Action, actor string) (rota.Alert, error)
-	Escalate(ctx context.Context, id int64, run func(*rota.Incident, time.Time) rota.StepOutcome) (rota.Incident, bool, error)
-	DueEscalations(ctx context.Context, now time.Time, limit int) ([]int64, error)
-	DueNotifications(ctx context.Context, now time.Time, limit int) ([]rota.Notification, error)
-	NextDue(ctx context.Context) (time.Time, bool, error)
-	Incident(ctx context.Context, id int64) (rota.Incident, error)
-	RecordDeliveries(ctx context.Context, ds []rota.Delivery) error
-	LastSent(ctx context.Context, since time.Time) (map[[2]string]time.Time, error)
-	PendingNotifications(ctx context.Context) (int, error)
-	ReplyCodes(ctx context.Context, person string, alertIDs []int64) (map[int64]int, error)
-	IncidentByCode(ctx context.Context, person string, code int) (rota.Incident, error)
-	IncidentsPaging(ctx context.Context, person string) ([]rota.Incident, error)
-	Notification(ctx context.Context, id int64) (rota.Notification, error)
-	ShadowOnly(ctx context.Context, person string, alertID int64) (bool, error)
+	IncidentStore
+	EscalationStore
+	Outbox
+	ReplyStore
+	// MarkReminded records that person was reminded of their shift on
+	// rotation starting at start, and says whether this is the first
+	// time: a reminder goes out once, across restarts.
 	MarkReminded(ctx context.Context, rotation, person string, start time.Time) (bool, error)
+	// Deploys lists recorded deploys, for deploy-author routing.
+	Deploys(ctx context.Context, f rota.DeployFilter) ([]rota.Deploy, error)
+}
+
+// IncidentStore keeps incidents and their alerts.
+type IncidentStore interface {
+	// Trigger reads the facts a triggering event is decided on (an open
+	// alert with its dedup key, the open incident of its group, a recent
+	// one within window), calls decide with them, and writes the
+	// decision, all in one transaction: retries never page twice.
+	Trigger(ctx context.Context, ev *rota.Event, groupKey string, window time.Duration, decide func(rota.TriggerFacts) rota.TriggerDecision) (rota.TriggerResult, error)
+	// FollowUp acknowledges or resolves the open alert with a service's
+	// dedup key (ENOTFOUND when there is none), as a source's follow-up.
+	FollowUp(ctx context.Context, service, dedupKey string, action rota.Action, actor string) (rota.Alert, error)
+	// SetStatus acknowledges, resolves or escalates an incident (ECONFLICT
+	// once it is resolved); acknowledging and resolving cancel its
+	// pending pages.
+	SetStatus(ctx context.Context, id int64, action rota.Action, actor string) (rota.Incident, error)
+	// SetAlertStatus acknowledges an alert's incident, or resolves the
+	// alert (and its incident with its last open alert).
+	SetAlertStatus(ctx context.Context, id int64, action rota.Action, actor string) (rota.Alert, error)
+	// Incident returns one incident, or ENOTFOUND.
+	Incident(ctx context.Context, id int64) (rota.Incident, error)
+	// Incidents lists incidents by filter, newest first.
 	Incidents(ctx context.Context, f rota.IncidentFilter) ([]rota.Incident, error)
-	RecordProviderReport(ctx context.Context, r rota.ProviderReport, failover *rota.Notification, events []rota.IncidentEvent) (rota.Notification, error)
 	// Unreached lists triggered incidents whose policy ran out with
-	// nobody reached and not yet told; RecordUnreached tells, once.
+	// nobody reached and not yet told; RecordUnreached tells, once,
+	// storing the managers' notices and the timeline note with the mark.
 	Unreached(ctx context.Context) ([]rota.Incident, error)
+	RecordUnreached(ctx context.Context, id int64, notices []rota.Notification, event rota.IncidentEvent) (bool, error)
+}
+
+// EscalationStore runs escalation steps when they fall due.
+type EscalationStore interface {
+	// Escalate runs incident id's next step if it is still due at the
+	// transaction's time: run decides the step, and the step's
+	// notifications and the next due time are written with it. ran is
+	// false when it was no longer due (acknowledged, already run).
+	Escalate(ctx context.Context, id int64, run func(*rota.Incident, time.Time) rota.StepOutcome) (inc rota.Incident, ran bool, err error)
+	// DueEscalations lists incidents whose next step is due at now,
+	// earliest first.
+	DueEscalations(ctx context.Context, now time.Time, limit int) ([]int64, error)
+	// NextDue is the earliest time a step or a pending notification is
+	// due; ok is false when nothing is.
+	NextDue(ctx context.Context) (next time.Time, ok bool, err error)
+}
+
+// Outbox is the durable queue of notifications.
+type Outbox interface {
+	// DueNotifications lists pending notifications due at now.
+	DueNotifications(ctx context.Context, now time.Time, limit int) ([]rota.Notification, error)
+	// RecordDeliveries records what became of sends: sent (with the page,
+	// interruption and accounting row they make), retried, failed over
+	// or given up; one transaction for them all.
+	RecordDeliveries(ctx context.Context, ds []rota.Delivery) error
+	// LastSent is when each person was last sent something on each
+	// channel since a time: the rate limit's memory across restarts.
+	LastSent(ctx context.Context, since time.Time) (map[[2]string]time.Time, error)
+	// PendingNotifications counts what is waiting to be sent.
+	PendingNotifications(ctx context.Context) (int, error)
+	// Notification returns one notification, or ENOTFOUND.
+	Notification(ctx context.Context, id int64) (rota.Notification, error)
+	// RecordProviderReport records a provider's later word on a message
+	// (delivered, undelivered, a call unanswered), with the failover it
+	// calls for and the timeline lines, in one transaction.
+	RecordProviderReport(ctx context.Context, r rota.ProviderReport, failover *rota.Notification, events []rota.IncidentEvent) (rota.Notification, error)
+}
+
+// ReplyStore serves people's answers over SMS and voice.
+type ReplyStore interface {
+	// ReplyCodes gives each of a person's incidents the short code their
+	// replies name it by, stable while it is open.
+	ReplyCodes(ctx context.Context, person string, incidentIDs []int64) (map[int64]int, error)
+	// IncidentByCode is the incident a person's reply code names.
+	IncidentByCode(ctx context.Context, person string, code int) (rota.Incident, error)
+	// IncidentsPaging lists the open incidents paging a person.
+	IncidentsPaging(ctx context.Context, person string) ([]rota.Incident, error)
+	// ShadowOnly says whether a person was paged on an incident only as a
+	// shadow (who cannot acknowledge it).
+	ShadowOnly(ctx context.Context, person string, incidentID int64) (bool, error)
 	// FirstInbound records an inbound provider request's key and says
 	// whether it is new: replays act once.
 	FirstInbound(ctx context.Context, key string) (bool, error)
-	RecordUnreached(ctx context.Context, id int64, notices []rota.Notification, event rota.IncidentEvent) (bool, error)
 }
 
 // Options configure an Engine. Store and Book are required.
