@@ -363,8 +363,8 @@ func (r *reloader) reload() {
 	r.running = cfg
 	r.reloads.WithLabelValues("success").Inc()
 	r.lastOK.Set(1)
-	r.log.Info("config reloaded", "config", r.path, "summary", cfg.Summary())
 	r.audit(&rota.AuditEntry{Actor: "rotad (SIGHUP)", Action: "config.reload", Subject: r.path, Detail: cfg.Summary()})
+	r.log.Info("config reloaded", "config", r.path, "summary", cfg.Summary())
 }
 
 // loopbackAddr reports whether a listen address is this machine only.
