@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
 	"github.com/oauth2-proxy/mockoidc"
 
 	"github.com/rotahq/rota"
@@ -471,5 +472,277 @@ func TestBrowserRefusals(t *testing.T) {
 	dana.do("read the report", chromedp.WaitVisible(chromedp.CSS("h1")))
 	dana.wantText(chromedp.CSS("h1"), "Human SLO report: payments")
 
+	t.Logf("done in %v", time.Since(began).Round(time.Millisecond))
+}
+
+// phoneWidth and phoneHeight are the viewport of a phone (an iPhone 14's
+// CSS pixels), shown at three device pixels to the CSS pixel.
+const (
+	phoneWidth  = 390
+	phoneHeight = 844
+)
+
+// phoneAudit is what phoneAuditJS finds on a page.
+type phoneAudit struct {
+	// The page's width, the window's, and the elements that stick out
+	// of the window (outside a .scroll wrapper, which scrolls them).
+	ScrollWidth, InnerWidth, ClientWidth float64
+	Wider                                []string
+	// Missing labels, names, landmarks, alt texts: each a failure.
+	Violations []string
+	// Text below 4.5:1 against its background: each a failure.
+	Contrast []string
+	// Things worth a look that fail nothing.
+	Notes []string
+	// How many elements with text had their contrast checked, and the
+	// lowest contrast among them.
+	Checked int
+	Lowest  string
+}
+
+// phoneAuditJS checks, in the page, what TestBrowserPhoneAndAccessibility
+// wants of every page: nothing wider than the phone, a name for every
+// control, button and link, one h1, a main landmark, a language, alt
+// texts, and 4.5:1 contrast for all text. %d is the phone's width.
+const phoneAuditJS = `(() => {
+  const W = %d;
+  const out = {scrollWidth: document.documentElement.scrollWidth, innerWidth: window.innerWidth,
+    clientWidth: document.documentElement.clientWidth, wider: [], violations: [], contrast: [], notes: [], checked: 0};
+  const squash = s => (s || '').trim().replace(/\s+/g, ' ');
+  const desc = el => {
+    if (!el) return 'nothing';
+    let s = el.tagName.toLowerCase();
+    if (el.id) s += '#' + el.id;
+    for (const c of el.classList) s += '.' + c;
+    const t = squash(el.innerText || el.value);
+    if (t) s += ' "' + (t.length > 40 ? t.slice(0, 40) + '…' : t) + '"';
+    return s;
+  };
+  const shown = el => el.getClientRects().length > 0 && getComputedStyle(el).visibility !== 'hidden';
+  const byIds = ids => squash((ids || '').split(/\s+/).map(id => document.getElementById(id)).filter(Boolean).map(e => e.textContent).join(' '));
+  const aria = el => squash(el.getAttribute('aria-label')) || byIds(el.getAttribute('aria-labelledby'));
+
+  // 1. Nothing sticks out of the phone's width but inside a .scroll
+  // wrapper: name the outermost elements that do.
+  const limit = Math.min(W, window.innerWidth);
+  if (out.scrollWidth > limit) {
+    const seen = new Set();
+    const inScroll = el => el.parentElement && el.parentElement.closest('.scroll');
+    for (const el of document.querySelectorAll('body, body *')) {
+      if (inScroll(el) || !shown(el)) continue;
+      const r = el.getBoundingClientRect();
+      const p = el.parentElement;
+      const pr = p.getBoundingClientRect();
+      if (r.right > limit + 0.5 && !(p !== document.documentElement && pr.right > limit + 0.5)) {
+        seen.add(el);
+        out.wider.push(desc(el) + ' reaches ' + Math.round(r.right) + 'px (' + Math.round(r.width) + 'px wide) in ' + desc(p) + ' of ' + Math.round(pr.width) + 'px');
+      }
+      // And the innermost that are as wide as they are themselves (not
+      // blocks stretched to a wide parent): what makes the outermost wide.
+      if (!seen.has(el) && r.right > limit + 0.5 && ![...el.children].some(c => c.getBoundingClientRect().right > limit + 0.5) &&
+          (getComputedStyle(el).display.startsWith('inline') || ['INPUT', 'SELECT', 'TEXTAREA', 'IMG', 'TABLE', 'PRE'].includes(el.tagName))) {
+        seen.add(el);
+        out.wider.push('inside it, ' + desc(el) + ' is ' + Math.round(r.width) + 'px wide (min-width ' + getComputedStyle(el).minWidth + ')');
+      }
+      // Content (a long word, say) can stick out of a box that fits.
+      if (!seen.has(el) && getComputedStyle(el).overflowX === 'visible' && el.scrollWidth > el.clientWidth + 1 && r.left + el.scrollWidth > limit + 0.5) {
+        seen.add(el);
+        out.wider.push('the content of ' + desc(el) + ' reaches ' + Math.round(r.left + el.scrollWidth) + 'px, its box ' + Math.round(r.right) + 'px');
+      }
+    }
+  }
+
+  // 2. Accessibility basics.
+  const v = m => out.violations.push(m);
+  if (!squash(document.documentElement.getAttribute('lang'))) v('html has no lang');
+  const h1s = document.querySelectorAll('h1');
+  if (h1s.length !== 1) v(h1s.length + ' h1 elements, want 1');
+  const mains = document.querySelectorAll('main, [role="main"]');
+  if (mains.length !== 1) v(mains.length + ' main landmarks, want 1');
+  for (const el of document.querySelectorAll('input, select, textarea')) {
+    if (el.type === 'hidden' || !shown(el)) continue;
+    const labelled = [...(el.labels || [])].some(l => squash(l.textContent)) || aria(el);
+    if (!labelled) v('control ' + desc(el) + ' has no label');
+  }
+  for (const el of document.querySelectorAll('button, input[type=submit], input[type=button], input[type=reset], [role=button]')) {
+    const name = aria(el) || squash(el.tagName === 'INPUT' ? el.value : el.textContent) || squash(el.title);
+    if (!name) v('button ' + desc(el) + ' has no accessible name');
+  }
+  for (const el of document.querySelectorAll('img, input[type=image]')) {
+    if (!el.hasAttribute('alt') && !aria(el)) v('image ' + desc(el) + ' (' + (el.getAttribute('src') || '') + ') has no alt');
+  }
+  for (const el of document.querySelectorAll('a[href]')) {
+    const name = aria(el) || squash(el.textContent) || squash([...el.querySelectorAll('img[alt]')].map(i => i.alt).join(' ')) || squash(el.title);
+    if (!name) v('link ' + desc(el) + ' to ' + el.getAttribute('href') + ' has no text');
+  }
+  // Notes, failing nothing: labels of no control, skipped heading
+  // levels, ids twice (label[for] finds the first).
+  for (const l of document.querySelectorAll('label')) {
+    if (!l.control) out.notes.push('label ' + desc(l) + ' labels no control (' + l.outerHTML + ')');
+  }
+  let level = 0;
+  for (const h of document.querySelectorAll('h1, h2, h3, h4, h5, h6')) {
+    const n = +h.tagName[1];
+    if (n > level + 1) out.notes.push('heading ' + desc(h) + ' skips from h' + level + ' to h' + n);
+    level = n;
+  }
+  const ids = {};
+  for (const el of document.querySelectorAll('[id]')) ids[el.id] = (ids[el.id] || 0) + 1;
+  for (const id in ids) if (ids[id] > 1) out.notes.push('id ' + id + ' is on ' + ids[id] + ' elements');
+
+  // 4. Contrast: every element with text of its own, against the first
+  // background behind it that is not transparent (white if none),
+  // blending the translucent ones on the way.
+  const parse = c => {
+    const m = /^rgba?\(([^)]*)\)$/.exec(c);
+    if (!m) return null;
+    const p = m[1].split(/[\s,\/]+/).filter(Boolean).map(x => x.endsWith('%%') ? parseFloat(x) / 100 : parseFloat(x));
+    return {r: p[0], g: p[1], b: p[2], a: p.length > 3 ? p[3] : 1};
+  };
+  const over = (top, under) => ({r: top.r * top.a + under.r * (1 - top.a), g: top.g * top.a + under.g * (1 - top.a), b: top.b * top.a + under.b * (1 - top.a), a: 1});
+  const hex = c => '#' + [c.r, c.g, c.b].map(x => Math.round(x).toString(16).padStart(2, '0')).join('');
+  const lum = c => {
+    const f = x => { x /= 255; return x <= 0.03928 ? x / 12.92 : Math.pow((x + 0.055) / 1.055, 2.4); };
+    return 0.2126 * f(c.r) + 0.7152 * f(c.g) + 0.0722 * f(c.b);
+  };
+  const background = el => {
+    const layers = [];
+    for (let e = el; e; e = e.parentElement) {
+      const raw = getComputedStyle(e).backgroundColor;
+      const c = parse(raw);
+      if (!c) { out.notes.push('cannot read the background ' + raw + ' of ' + desc(e)); continue; }
+      if (c.a > 0) { layers.push(c); if (c.a >= 1) break; }
+    }
+    let bg = {r: 255, g: 255, b: 255, a: 1};
+    for (let i = layers.length - 1; i >= 0; i--) bg = over(layers[i], bg);
+    return bg;
+  };
+  const hasText = el => {
+    if (['INPUT', 'SELECT', 'TEXTAREA'].includes(el.tagName)) return el.type !== 'hidden' && squash(el.tagName === 'SELECT' ? (el.selectedOptions[0] || {}).text : el.value);
+    return [...el.childNodes].some(n => n.nodeType === Node.TEXT_NODE && squash(n.textContent));
+  };
+  let lowest = Infinity;
+  for (const el of document.querySelectorAll('body, body *')) {
+    if (['SCRIPT', 'STYLE', 'OPTION', 'OPTGROUP', 'TITLE'].includes(el.tagName) || !hasText(el) || !shown(el)) continue;
+    const s = getComputedStyle(el);
+    const bg = background(el);
+    let fg = parse(s.color);
+    if (!fg) { out.notes.push('cannot read the colour ' + s.color + ' of ' + desc(el)); continue; }
+    fg = over(fg, bg);
+    const a = lum(fg), b = lum(bg);
+    const ratio = (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);
+    out.checked++;
+    if (!(ratio >= lowest)) { lowest = ratio; out.lowest = desc(el) + ' ' + hex(fg) + ' on ' + hex(bg) + ' ' + ratio.toFixed(2) + ':1'; }
+    if (ratio < 4.5) out.contrast.push(desc(el) + ': ' + hex(fg) + ' on ' + hex(bg) + ' is ' + ratio.toFixed(2) + ':1 (' + s.fontSize + ' weight ' + s.fontWeight + ')');
+  }
+  return out;
+})()`
+
+// focusInfo is the focused element, where it is, and whether what it
+// links to is on the page.
+type focusInfo struct {
+	Tag, Class, Text, Href   string
+	Left, Right, Top, Bottom float64
+	InnerWidth               float64
+	Target                   bool
+}
+
+const focusJS = `(() => {
+  const a = document.activeElement || document.body;
+  const r = a.getBoundingClientRect();
+  const href = a.getAttribute('href') || '';
+  return {tag: a.tagName.toLowerCase(), class: a.className, text: (a.textContent || '').trim(), href: href,
+    left: r.left, right: r.right, top: r.top, bottom: r.bottom, innerWidth: window.innerWidth,
+    target: href.startsWith('#') && !!document.getElementById(href.slice(1))};
+})()`
+
+// TestBrowserPhoneAndAccessibility opens every page of the web UI, as
+// alice, on a phone-sized screen, and checks that no page is wider than
+// the phone, that the pages have what screen readers and keyboards need
+// (labels, names, one h1, a main landmark, a language, alt texts, a skip
+// link first in the tab order), and that all text keeps 4.5:1 contrast.
+func TestBrowserPhoneAndAccessibility(t *testing.T) {
+	began := time.Now()
+	f := newBrowserFixture(t)
+
+	// An incident, for the incident page and the Now page's budget.
+	r := f.do(t, "POST", "/api/v1/alerts", payKey, "", `{"summary":"Payments API 5xx above 5%","severity":"critical"}`)
+	incID, ok := r.body["incident_id"].(float64)
+	if r.status/100 != 2 || !ok {
+		t.Fatalf("posting the alert: %d %s", r.status, r.raw)
+	}
+	incident := fmt.Sprintf("/incidents/%d", int64(incID))
+
+	alice := f.signIn(t, "alice", "alice@example.com")
+	alice.do("turn into a phone", chromedp.EmulateViewport(phoneWidth, phoneHeight,
+		chromedp.EmulateScale(3), chromedp.EmulateMobile, chromedp.EmulatePortrait, chromedp.EmulateTouch))
+
+	incH1 := fmt.Sprintf("Incident %d: Payments API 5xx above 5%%", int64(incID))
+	// Each page, opened; or, with ack, the incident page acknowledged
+	// (its flash and the acknowledged badge have colours of their own).
+	pages := []struct {
+		path, h1, shot string
+		ack            bool
+	}{
+		{"/", "Now", "phone-now", false},
+		{"/rotations", "Rotations", "", false},
+		{"/rotations/primary", "Rotation primary", "", false},
+		{"/incidents", "Incidents", "", false},
+		{incident, incH1, "phone-incident", false},
+		{incident, incH1, "", true},
+		{"/swaps", "Swaps", "", false},
+		{"/tokens", "Tokens", "", false},
+	}
+	for _, pg := range pages {
+		step := time.Now()
+		if pg.ack {
+			alice.do("acknowledge "+pg.path, chromedp.Click(chromedp.ID("ack")), chromedp.WaitVisible(chromedp.CSS("p.flash")))
+			alice.wantText(chromedp.CSS("#incident-status"), "acknowledged")
+			pg.path += " (acknowledged)"
+		} else if status := alice.open(pg.path); status != 200 {
+			t.Errorf("%s: %d, want 200", pg.path, status)
+		}
+		alice.do("read "+pg.path, chromedp.WaitVisible(chromedp.CSS("main h1")))
+		alice.wantText(chromedp.CSS("h1"), pg.h1)
+
+		a := browse(alice, "audit "+pg.path, chromedp.Evaluate[phoneAudit](fmt.Sprintf(phoneAuditJS, phoneWidth)))
+		// A phone widens the window to a page wider than its screen.
+		if a.ScrollWidth > min(a.InnerWidth, phoneWidth) || a.InnerWidth != phoneWidth {
+			t.Errorf("%s is %vpx wide on a %dpx phone (the window %vpx): it scrolls sideways; sticking out:\n\t%s",
+				pg.path, a.ScrollWidth, phoneWidth, a.InnerWidth, strings.Join(a.Wider, "\n\t"))
+		}
+		for _, v := range a.Violations {
+			t.Errorf("%s: %s", pg.path, v)
+		}
+		for _, c := range a.Contrast {
+			t.Errorf("%s: contrast below 4.5:1: %s", pg.path, c)
+		}
+		if a.Checked == 0 {
+			t.Errorf("%s: no text had its contrast checked", pg.path)
+		}
+		for _, n := range a.Notes {
+			t.Logf("%s: note: %s", pg.path, n)
+		}
+
+		if pg.shot != "" {
+			alice.shot(pg.shot)
+		}
+
+		// From the top of the page, Tab goes first to the skip link, which
+		// shows on the phone's screen and leads to the page's content.
+		alice.do("press Tab on "+pg.path, chromedp.KeyEvent(kb.Tab))
+		fi := browse(alice, "read the focus on "+pg.path, chromedp.Evaluate[focusInfo](focusJS))
+		switch {
+		case fi.Tag != "a" || fi.Text != "Skip to content":
+			t.Errorf("%s: Tab focuses <%s class=%q> %q first, want the link Skip to content", pg.path, fi.Tag, fi.Class, fi.Text)
+		case fi.Left < 0 || fi.Right > fi.InnerWidth || fi.Top < 0 || fi.Bottom <= fi.Top:
+			t.Errorf("%s: the focused skip link is off the screen: %+v", pg.path, fi)
+		case !fi.Target:
+			t.Errorf("%s: the skip link leads to %q, which is not on the page", pg.path, fi.Href)
+		}
+
+		t.Logf("%s: %vpx of %vpx wide; %d texts' contrast checked, the lowest %s; in %v",
+			pg.path, a.ScrollWidth, a.InnerWidth, a.Checked, a.Lowest, time.Since(step).Round(time.Millisecond))
+	}
 	t.Logf("done in %v", time.Since(began).Round(time.Millisecond))
 }
