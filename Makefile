@@ -27,19 +27,23 @@ fmt-check:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 
+# The whole suite runs on SQLite; the store, engine and API suites run
+# again on PostgreSQL (a private cluster the tests start; see store/pgtest).
 test: test-deps fmt-check vet
 	$(GO) test -race -count=1 ./...
+	ROTA_TEST_STORE=postgres $(GO) test -race -count=1 ./store/... ./paging ./api
 
 # What the tests need beyond Go, from Debian: python3-icalendar (an
-# independent parser the calendar feeds are checked with) and chromium
-# (renders the managers' report page). Installed when missing and this is
-# a root shell with apt-get (CI, a fresh machine); elsewhere the tests
-# that need them say how to install them.
-TEST_DEBS := python3-icalendar chromium
+# independent parser the calendar feeds are checked with), chromium (the
+# web UI's and the report page's browser tests) and postgresql (the store
+# on PostgreSQL). Installed when missing and this is a root shell with
+# apt-get (CI, a fresh machine); elsewhere the tests that need them say
+# how to install them.
 test-deps:
 	@missing=""; \
 	/usr/bin/python3 -c 'import icalendar' 2>/dev/null || missing="$$missing python3-icalendar"; \
 	command -v chromium >/dev/null || missing="$$missing chromium"; \
+	command -v initdb >/dev/null || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing="$$missing postgresql"; \
 	if [ -n "$$missing" ]; then \
 		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 			echo "installing$$missing"; \

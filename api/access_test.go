@@ -17,6 +17,7 @@ import (
 	"github.com/rotahq/rota/paging"
 	"github.com/rotahq/rota/scheduler"
 	"github.com/rotahq/rota/store"
+	"github.com/rotahq/rota/store/storetest"
 )
 
 // accessConfig has one person of each role: alice responds for payments,
@@ -101,11 +102,7 @@ func newAuthFixture(t testing.TB, st api.Settings, dev bool) *authFixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	db, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "rota.db"), store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
+	db := storetest.Open(t, store.Options{})
 	f := &fixture{db: db, book: scheduler.NewBook(scheduler.NewRoster(cfg.Org, nil)), now: time.Date(2026, 3, 11, 12, 0, 0, 0, time.UTC)}
 	engine := paging.New(paging.Options{Store: db, Book: f.book})
 	st.Admins = cfg.Auth.Admins

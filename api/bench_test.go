@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -16,6 +15,7 @@ import (
 	"github.com/rotahq/rota/paging"
 	"github.com/rotahq/rota/scheduler"
 	"github.com/rotahq/rota/store"
+	"github.com/rotahq/rota/store/storetest"
 )
 
 // benchServer serves n rotations of five people each.
@@ -37,11 +37,7 @@ func benchServer(b *testing.B, n int, now func() time.Time) *api.Server {
 	if err != nil {
 		b.Fatal(err)
 	}
-	db, err := store.Open(context.Background(), filepath.Join(b.TempDir(), "rota.db"), store.Options{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { db.Close() })
+	db := storetest.Open(b, store.Options{})
 	return api.New(api.Options{Book: scheduler.NewBook(scheduler.NewRoster(c.Org, nil)), Overrides: db, Ping: db.Ping, Now: now})
 }
 
@@ -99,11 +95,7 @@ func feedBench(b *testing.B) (*api.Server, string) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	db, err := store.Open(context.Background(), filepath.Join(b.TempDir(), "rota.db"), store.Options{Synchronous: store.SyncNormal})
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { db.Close() })
+	db := storetest.Open(b, store.Options{Synchronous: store.SyncNormal})
 	now := time.Date(2026, 6, 1, 12, 0, 0, 0, time.UTC)
 	db.Now = func() time.Time { return now }
 	for i := 0; i < 1000; i++ {
@@ -182,11 +174,7 @@ func BenchmarkHumanReportYear(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	db, err := store.Open(context.Background(), filepath.Join(b.TempDir(), "rota.db"), store.Options{Synchronous: store.SyncNormal})
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { db.Close() })
+	db := storetest.Open(b, store.Options{Synchronous: store.SyncNormal})
 	to := time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC)
 	from := to.AddDate(-1, 0, 0)
 	// 5,000 alerts, 20 pages each (100,000 pages), spread over the year.

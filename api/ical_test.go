@@ -18,6 +18,7 @@ import (
 	"github.com/rotahq/rota/paging"
 	"github.com/rotahq/rota/scheduler"
 	"github.com/rotahq/rota/store"
+	"github.com/rotahq/rota/store/storetest"
 )
 
 var updateGolden = flag.Bool("update", false, "rewrite golden files")
@@ -65,11 +66,7 @@ func newFeedFixture(t testing.TB, now time.Time) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	db, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "rota.db"), store.Options{Synchronous: store.SyncNormal})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
+	db := storetest.Open(t, store.Options{Synchronous: store.SyncNormal})
 	f := &fixture{db: db, book: scheduler.NewBook(scheduler.NewRoster(cfg.Org, nil)), now: now}
 	db.Now = func() time.Time { return f.now }
 	st := withToken()

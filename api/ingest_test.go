@@ -20,6 +20,7 @@ import (
 	"github.com/rotahq/rota/paging"
 	"github.com/rotahq/rota/scheduler"
 	"github.com/rotahq/rota/store"
+	"github.com/rotahq/rota/store/storetest"
 )
 
 const (
@@ -76,11 +77,7 @@ func newIngestFixture(t testing.TB) *fixture {
 	}
 	// The captured payloads carry a 23-character key; accept it too.
 	cfg.Org.Service("payments-api").IntegrationKeys = append(cfg.Org.Service("payments-api").IntegrationKeys, rota.Secret{Source: "test", Value: paymentsKey})
-	db, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "rota.db"), store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
+	db := storetest.Open(t, store.Options{})
 	f := &fixture{db: db, book: scheduler.NewBook(scheduler.NewRoster(cfg.Org, nil)), now: time.Now()}
 	engine := paging.New(paging.Options{Store: db, Book: f.book})
 	f.api = api.New(api.Options{Book: f.book, Overrides: db, Pager: engine, Twilio: engine, Alerts: db, Deploys: db, Feeds: db, Swaps: db,

@@ -17,6 +17,7 @@ import (
 	"github.com/rotahq/rota/policy"
 	"github.com/rotahq/rota/scheduler"
 	"github.com/rotahq/rota/store"
+	"github.com/rotahq/rota/store/storetest"
 )
 
 // reportPage is a page to record for a report: when (Berlin time) the
@@ -58,11 +59,7 @@ func newPagesFixture(t *testing.T, toml string, now time.Time, pages []reportPag
 	if err != nil {
 		t.Fatal(err)
 	}
-	db, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "rota.db"), store.Options{Synchronous: store.SyncNormal})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
+	db := storetest.Open(t, store.Options{Synchronous: store.SyncNormal})
 	f := &fixture{db: db, book: scheduler.NewBook(scheduler.NewRoster(cfg.Org, nil)), now: now}
 	db.Now = func() time.Time { return f.now }
 	engine := paging.New(paging.Options{Store: db, Book: f.book, Now: func() time.Time { return f.now }})

@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -23,6 +22,7 @@ import (
 	"github.com/rotahq/rota/policy"
 	"github.com/rotahq/rota/scheduler"
 	"github.com/rotahq/rota/store"
+	"github.com/rotahq/rota/store/storetest"
 )
 
 // The sign-in tests walk the OpenID Connect sign-in over HTTP, without a
@@ -928,11 +928,7 @@ func TestRotationPageGaps(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	db, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "rota.db"), store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
+	db := storetest.Open(t, store.Options{})
 	book := scheduler.NewBook(scheduler.NewRoster(cfg.Org, nil))
 	now := time.Date(2026, 3, 25, 12, 0, 0, 0, time.UTC)
 	srv := api.New(api.Options{Book: book, Overrides: db, Pager: paging.New(paging.Options{Store: db, Book: book}), Alerts: db, Identity: db,

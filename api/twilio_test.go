@@ -6,7 +6,6 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -19,6 +18,7 @@ import (
 	"github.com/rotahq/rota/paging/twiliotest"
 	"github.com/rotahq/rota/scheduler"
 	"github.com/rotahq/rota/store"
+	"github.com/rotahq/rota/store/storetest"
 )
 
 const (
@@ -70,11 +70,7 @@ func newTwilioFixture(t *testing.T, extra ...string) *twilioFixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	db, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "rota.db"), store.Options{Synchronous: store.SyncNormal})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
+	db := storetest.Open(t, store.Options{Synchronous: store.SyncNormal})
 	fake := twiliotest.NewServer(twSID, twToken)
 	t.Cleanup(fake.Close)
 	tw, err := paging.NewTwilio(paging.TwilioOptions{AccountSID: twSID, AuthToken: twToken, From: "+15005550006", PublicURL: publicURL, APIURL: fake.URL})

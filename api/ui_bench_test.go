@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -16,6 +15,7 @@ import (
 	"github.com/rotahq/rota/paging"
 	"github.com/rotahq/rota/scheduler"
 	"github.com/rotahq/rota/store"
+	"github.com/rotahq/rota/store/storetest"
 )
 
 // uiBench serves the web UI over 200 rotations (40 teams of five, each
@@ -43,11 +43,7 @@ func uiBench(b *testing.B) (*api.Server, *http.Cookie) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	db, err := store.Open(context.Background(), filepath.Join(b.TempDir(), "rota.db"), store.Options{Synchronous: store.SyncNormal})
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { db.Close() })
+	db := storetest.Open(b, store.Options{Synchronous: store.SyncNormal})
 	ctx := context.Background()
 	now := time.Date(2026, 6, 1, 12, 0, 0, 0, time.UTC)
 	from := now.AddDate(0, -6, 0)

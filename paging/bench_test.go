@@ -3,7 +3,6 @@ package paging_test
 import (
 	"context"
 	"fmt"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -14,6 +13,7 @@ import (
 	"github.com/rotahq/rota/policy"
 	"github.com/rotahq/rota/scheduler"
 	"github.com/rotahq/rota/store"
+	"github.com/rotahq/rota/store/storetest"
 )
 
 // BenchmarkAccountPage measures deciding what one new page burns (the
@@ -38,11 +38,7 @@ func BenchmarkAccountPage(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	db, err := store.Open(context.Background(), filepath.Join(b.TempDir(), "rota.db"), store.Options{Synchronous: store.SyncNormal})
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { db.Close() })
+	db := storetest.Open(b, store.Options{Synchronous: store.SyncNormal})
 	ctx := context.Background()
 	book := scheduler.NewBook(scheduler.NewRoster(c.Org, nil))
 	p0 := c.Org.Person("p0")

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"path/filepath"
 	"sort"
 	"strings"
 	"sync"
@@ -17,6 +16,7 @@ import (
 	"github.com/rotahq/rota/policy"
 	"github.com/rotahq/rota/scheduler"
 	"github.com/rotahq/rota/store"
+	"github.com/rotahq/rota/store/storetest"
 )
 
 // On 2026-03-04 (week 8 of the rotations) the primary rotation has alice on
@@ -162,11 +162,7 @@ func newHarness(t *testing.T) *harness {
 	if err != nil {
 		t.Fatal(err)
 	}
-	db, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "rota.db"), store.Options{Synchronous: store.SyncNormal})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
+	db := storetest.Open(t, store.Options{Synchronous: store.SyncNormal})
 	h := &harness{t: t, clock: &clock{t: time.Date(2026, 3, 4, 12, 0, 0, 0, time.UTC)}, db: db, phone: &phone{}}
 	db.Now = h.clock.Now
 	h.book = scheduler.NewBook(scheduler.NewRoster(cfg.Org, nil))

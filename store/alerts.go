@@ -60,7 +60,7 @@ func insertAlert(tx wtx, a *rota.Alert) error {
 	if len(a.Details) > 0 {
 		details = string(a.Details)
 	}
-	res, err := tx.exec(`INSERT INTO alerts (incident_id, service, dedup_key, status, summary, severity, source, details, links,
+	id, err := tx.insert(`INSERT INTO alerts (incident_id, service, dedup_key, status, summary, severity, source, details, links,
 		integration, group_key, count, created_ms, updated_ms, started_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?)`,
 		a.IncidentID, a.Service, a.DedupKey, a.Status, a.Summary, a.Severity, a.Source, details, links,
 		a.Integration, a.GroupKey, a.CreatedAt.UnixMilli(), a.UpdatedAt.UnixMilli(), nullMillis(a.StartedAt))
@@ -68,7 +68,7 @@ func insertAlert(tx wtx, a *rota.Alert) error {
 		return fmt.Errorf("insert alert: %w", err)
 	}
 	a.Count = 1
-	a.ID, err = res.LastInsertId()
+	a.ID = id
 	return err
 }
 
@@ -134,9 +134,14 @@ func filterQuery(q string, f rota.IncidentFilter) (string, []any) {
 		args = append(args, f.Service)
 	}
 	if f.Services != nil {
-		where = append(where, "service IN (SELECT value FROM json_each(?))")
-		b, _ := json.Marshal(f.Services)
-		args = append(args, string(b))
+		if len(f.Services) == 0 {
+			where = append(where, "1 = 0")
+		} else {
+			where = append(where, "service IN ("+placeholders(len(f.Services))+")")
+			for _, s := range f.Services {
+				args = append(args, s)
+			}
+		}
 	}
 	if f.Before > 0 {
 		where = append(where, "id < ?")

@@ -24,12 +24,11 @@ func (db *DB) CreateSession(ctx context.Context, person, via string, ttl time.Du
 	var s rota.Session
 	err := db.tx(ctx, func(tx wtx, now time.Time) error {
 		exp := now.Add(ttl)
-		res, err := tx.exec("INSERT INTO sessions (hash, person, via, csrf, created_ms, expires_ms) VALUES (?, ?, ?, ?, ?, ?)",
+		id, err := tx.insert("INSERT INTO sessions (hash, person, via, csrf, created_ms, expires_ms) VALUES (?, ?, ?, ?, ?, ?)",
 			tokenHash(secret), person, via, csrf, now.UnixMilli(), exp.UnixMilli())
 		if err != nil {
 			return err
 		}
-		id, _ := res.LastInsertId()
 		s = rota.Session{ID: id, Person: person, Via: via, Created: fromMillis(now.UnixMilli()), Expires: fromMillis(exp.UnixMilli()), CSRF: csrf}
 		return nil
 	})
@@ -98,12 +97,12 @@ func (db *DB) CreateAPIToken(ctx context.Context, person, name, createdBy string
 	secret := TokenPrefix + rand.Text()
 	t := rota.APIToken{Person: person, Name: name, CreatedBy: createdBy}
 	err := db.tx(ctx, func(tx wtx, now time.Time) error {
-		res, err := tx.exec("INSERT INTO api_tokens (person, name, hash, created_ms, created_by) VALUES (?, ?, ?, ?, ?)",
+		id, err := tx.insert("INSERT INTO api_tokens (person, name, hash, created_ms, created_by) VALUES (?, ?, ?, ?, ?)",
 			person, name, tokenHash(secret), now.UnixMilli(), createdBy)
 		if err != nil {
 			return err
 		}
-		t.ID, _ = res.LastInsertId()
+		t.ID = id
 		t.CreatedAt = fromMillis(now.UnixMilli())
 		return nil
 	})
@@ -201,12 +200,12 @@ func (db *DB) RevokeAPIToken(ctx context.Context, id int64, person string) (rota
 // Audit appends e to the audit log, setting its ID and time.
 func (db *DB) Audit(ctx context.Context, e *rota.AuditEntry) error {
 	return db.tx(ctx, func(tx wtx, now time.Time) error {
-		res, err := tx.exec("INSERT INTO audit (at_ms, actor, person, action, subject, team, detail) VALUES (?, ?, ?, ?, ?, ?, ?)",
+		id, err := tx.insert("INSERT INTO audit (at_ms, actor, person, action, subject, team, detail) VALUES (?, ?, ?, ?, ?, ?, ?)",
 			now.UnixMilli(), e.Actor, e.Person, e.Action, e.Subject, e.Team, e.Detail)
 		if err != nil {
 			return fmt.Errorf("audit: %w", err)
 		}
-		e.ID, _ = res.LastInsertId()
+		e.ID = id
 		e.At = fromMillis(now.UnixMilli())
 		return nil
 	})
@@ -249,7 +248,7 @@ func (db *DB) AuditLog(ctx context.Context, q rota.AuditQuery) ([]rota.AuditEntr
 	query += " ORDER BY id DESC LIMIT ?"
 	args = append(args, q.Limit)
 	// Queries differ by the number of teams and people: not cached.
-	rows, err := db.read.QueryContext(ctx, query, args...)
+	rows, err := db.queryOnce(ctx, query, args...)
 	if err != nil {
 		return nil, fmt.Errorf("read audit log: %w", err)
 	}

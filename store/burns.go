@@ -68,7 +68,7 @@ func (db *DB) CountInterruptions(ctx context.Context, people []string, from, to 
 		args = append(args, p)
 	}
 	var n int
-	err := db.read.QueryRowContext(ctx, "SELECT COUNT(*) FROM interruptions WHERE at_ms >= ? AND at_ms <= ? AND person IN ("+placeholders(len(people))+")", args...).Scan(&n)
+	err := db.queryRowOnce(ctx, "SELECT COUNT(*) FROM interruptions WHERE at_ms >= ? AND at_ms <= ? AND person IN ("+placeholders(len(people))+")", args...).Scan(&n)
 	return n, err
 }
 
@@ -142,7 +142,7 @@ func insertBurn(tx wtx, b rota.BurnRecord, rolling time.Duration) (bool, error) 
 			return false, nil
 		}
 	}
-	res, err := tx.exec("INSERT OR IGNORE INTO burns (team, person, budget, window_ms, at_ms, pages) VALUES (?, ?, ?, ?, ?, ?)",
+	res, err := tx.exec("INSERT INTO burns (team, person, budget, window_ms, at_ms, pages) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
 		b.Team, b.Person, b.Budget, b.Window.UnixMilli(), b.At.UnixMilli(), string(pages))
 	if err != nil {
 		return false, err

@@ -45,14 +45,14 @@ func (db *DB) CreateDeploy(ctx context.Context, d *rota.Deploy) (created bool, e
 				return err
 			}
 		}
-		res, err := tx.exec(`INSERT INTO deploys (service, commit_sha, author, merged_by, deployed_ms, url, compare_url, summary, source,
+		id, err := tx.insert(`INSERT INTO deploys (service, commit_sha, author, merged_by, deployed_ms, url, compare_url, summary, source,
 			environment, repository, external_id, created_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			d.Service, d.Commit, d.Author, d.MergedBy, d.DeployedAt.UnixMilli(), d.URL, d.CompareURL, d.Summary, d.Source,
 			d.Environment, d.Repository, ext, now.UnixMilli())
 		if err != nil {
 			return fmt.Errorf("insert deploy: %w", err)
 		}
-		d.ID, _ = res.LastInsertId()
+		d.ID = id
 		d.DeployedAt, d.CreatedAt = fromMillis(d.DeployedAt.UnixMilli()), fromMillis(now.UnixMilli())
 		created = true
 		return nil

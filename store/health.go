@@ -4,9 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgconn"
 	"modernc.org/sqlite"
 
 	"github.com/rotahq/rota"
@@ -27,6 +29,13 @@ const (
 // into an EUNAVAILABLE error (HTTP 503, retry later) that says why; other
 // errors pass unchanged.
 func unavailable(err error) error {
+	if err == nil {
+		return nil
+	}
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) || !isSQLiteError(err) && isNetError(err) {
+		return pgUnavailable(err)
+	}
 	var se *sqlite.Error
 	if !errors.As(err, &se) {
 		return err
@@ -65,6 +74,9 @@ func (db *DB) fileLost() error {
 // checkFile stops writes for good, loudly, when the database file was
 // deleted or replaced: a restart on the right file is the way back.
 func (db *DB) checkFile() error {
+	if db.pg {
+		return nil
+	}
 	if err := db.lost.Load(); err != nil {
 		return *err
 	}
@@ -86,11 +98,24 @@ func (db *DB) Ping(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
 	err := db.tx(ctx, func(tx wtx, now time.Time) error {
-		_, err := tx.exec("INSERT OR REPLACE INTO health (id, at_ms) VALUES (1, ?)", now.UnixMilli())
+		_, err := tx.exec("INSERT INTO health (id, at_ms) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET at_ms = excluded.at_ms", now.UnixMilli())
 		return err
 	})
 	if err != nil {
 		return fmt.Errorf("ping store: %w", err)
 	}
 	return nil
+}
+
+func isSQLiteError(err error) bool {
+	var se *sqlite.Error
+	return errors.As(err, &se)
+}
+
+// isNetError reports whether err is a connection's failure (PostgreSQL
+// unreachable), not a query's.
+func isNetError(err error) bool {
+	var ce *pgconn.ConnectError
+	var ne net.Error
+	return errors.As(err, &ce) || errors.As(err, &ne)
 }

@@ -22,6 +22,7 @@ func trigger(db *DB, key string) error {
 // readiness fails saying why, and the daemon is told once; nothing is
 // written to a file nobody will open again.
 func TestDeletedOrReplacedFileStopsWrites(t *testing.T) {
+	sqliteOnly(t)
 	for _, tt := range []struct {
 		name string
 		do   func(path string) error
@@ -70,6 +71,7 @@ func TestDeletedOrReplacedFileStopsWrites(t *testing.T) {
 // (here read-only; a full disk is the same) answers writes with
 // EUNAVAILABLE saying why, which the API turns into 503 and Retry-After.
 func TestUnwritableDatabaseIsUnavailable(t *testing.T) {
+	sqliteOnly(t)
 	db := open(t, filepath.Join(t.TempDir(), "rota.db"))
 	if _, err := db.write.Exec("PRAGMA query_only = 1"); err != nil {
 		t.Fatal(err)
@@ -87,6 +89,7 @@ func TestUnwritableDatabaseIsUnavailable(t *testing.T) {
 // its write-ahead log remains is not replaced by an empty one at the next
 // start; the error says what to do.
 func TestDeletedDatabaseIsNotRecreatedQuietly(t *testing.T) {
+	sqliteOnly(t)
 	path := filepath.Join(t.TempDir(), "rota.db")
 	db, err := Open(context.Background(), path, Options{})
 	if err != nil {

@@ -160,15 +160,13 @@ func (db *DB) Trigger(ctx context.Context, ev *rota.Event, groupKey string, wind
 			}
 			deploy, deployID = string(b), inc.Deploy.ID
 		}
-		res, err := tx.exec(`INSERT INTO incidents (service, group_key, status, summary, severity, alert_count,
+		id, err := tx.insert(`INSERT INTO incidents (service, group_key, status, summary, severity, alert_count,
 			created_ms, updated_ms, policy, esc_state, started_ms, deploy_id, deploy) VALUES (?, ?, 'triggered', ?, ?, 1, ?, ?, ?, 'active', ?, ?, ?)`,
 			inc.Service, inc.GroupKey, inc.Summary, inc.Severity, ms, ms, string(pol), inc.StartedAt.UnixMilli(), deployID, deploy)
 		if err != nil {
 			return fmt.Errorf("insert incident: %w", err)
 		}
-		if inc.ID, err = res.LastInsertId(); err != nil {
-			return err
-		}
+		inc.ID = id
 		a = d.Alert
 		a.IncidentID, a.CreatedAt, a.UpdatedAt = inc.ID, fromMillis(ms), fromMillis(ms)
 		if err := insertAlert(tx, &a); err != nil {
@@ -229,13 +227,13 @@ func insertNotification(tx wtx, n rota.Notification, now time.Time) (int64, erro
 	if kind == "" {
 		kind = rota.KindPage
 	}
-	res, err := tx.exec(`INSERT INTO notifications (incident_id, person, channel, address, contact_index, wave, status,
+	id, err := tx.insert(`INSERT INTO notifications (incident_id, person, channel, address, contact_index, wave, status,
 		next_attempt_ms, created_ms, reason, shadow, kind, body) VALUES (?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?, ?, ?)`,
 		n.IncidentID, n.Person, n.Channel, n.Address, n.ContactIndex, n.Wave, next.UnixMilli(), now.UnixMilli(), n.Reason, n.Shadow, kind, n.Body)
 	if err != nil {
 		return 0, fmt.Errorf("insert notification: %w", err)
 	}
-	return res.LastInsertId()
+	return id, nil
 }
 
 func insertEvents(tx wtx, events []rota.IncidentEvent) error {

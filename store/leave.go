@@ -48,7 +48,7 @@ func (db *DB) Leave(ctx context.Context) (map[string][]rota.Leave, error) {
 // was reminded of; first is false when it had been already.
 func (db *DB) MarkReminded(ctx context.Context, rotation, person string, start time.Time) (first bool, err error) {
 	err = db.tx(ctx, func(tx wtx, now time.Time) error {
-		res, err := tx.exec("INSERT OR IGNORE INTO reminders (rotation, person, start_ms, sent_ms) VALUES (?, ?, ?, ?)", rotation, person, start.UnixMilli(), now.UnixMilli())
+		res, err := tx.exec("INSERT INTO reminders (rotation, person, start_ms, sent_ms) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING", rotation, person, start.UnixMilli(), now.UnixMilli())
 		if err != nil {
 			return err
 		}

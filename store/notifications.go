@@ -158,7 +158,7 @@ func failoverTx(tx wtx, n rota.Notification, now time.Time) error {
 	case err != nil:
 		return err
 	case st == rota.NotifyPending:
-		_, err = tx.exec("UPDATE notifications SET next_attempt_ms = MIN(next_attempt_ms, ?) WHERE id = ?", now.UnixMilli(), id)
+		_, err = tx.exec("UPDATE notifications SET next_attempt_ms = CASE WHEN next_attempt_ms < ?1 THEN next_attempt_ms ELSE ?1 END WHERE id = ?2", now.UnixMilli(), id)
 		return err
 	}
 	return nil
@@ -172,7 +172,7 @@ func recordPage(tx wtx, d rota.Delivery, at time.Time) error {
 	pg := d.Page
 	ms := at.UnixMilli()
 	var item rota.AccountItem
-	res, err := tx.exec("INSERT OR IGNORE INTO pages (incident_id, person, at_ms, channel, bundled, offhours) VALUES (?, ?, ?, ?, 0, ?)",
+	res, err := tx.exec("INSERT INTO pages (incident_id, person, at_ms, channel, bundled, offhours) VALUES (?, ?, ?, ?, 0, ?) ON CONFLICT DO NOTHING",
 		pg.IncidentID, pg.Person, ms, pg.Channel, pg.OffHours)
 	if err != nil {
 		return err
@@ -264,7 +264,7 @@ func withdraw(tx wtx, n rota.Notification, r rota.ProviderReport, now time.Time)
 	if bundle == 0 {
 		bundle = n.ID
 	}
-	rows, err := tx.tx.QueryContext(tx.ctx, "SELECT id, incident_id FROM notifications WHERE COALESCE(bundle_id, id) = ? AND person = ? AND status = 'sent'", bundle, n.Person)
+	rows, err := tx.query("SELECT id, incident_id FROM notifications WHERE COALESCE(bundle_id, id) = ? AND person = ? AND status = 'sent'", bundle, n.Person)
 	if err != nil {
 		return err
 	}
@@ -444,7 +444,7 @@ func (db *DB) ShadowOnly(ctx context.Context, person string, alertID int64) (boo
 func (db *DB) CancelStale(ctx context.Context, before time.Time, why string) (int, error) {
 	var n int
 	err := db.tx(ctx, func(tx wtx, now time.Time) error {
-		rows, err := tx.tx.QueryContext(tx.ctx, "SELECT id, incident_id, person, channel FROM notifications WHERE status = 'pending' AND created_ms < ?", before.UnixMilli())
+		rows, err := tx.query("SELECT id, incident_id, person, channel FROM notifications WHERE status = 'pending' AND created_ms < ?", before.UnixMilli())
 		if err != nil {
 			return err
 		}

@@ -17,13 +17,9 @@ func (db *DB) CreateOverride(ctx context.Context, o *rota.Override) error {
 		return err
 	}
 	return db.tx(ctx, func(tx wtx, now time.Time) error {
-		res, err := tx.exec(`INSERT INTO overrides (rotation, person, start_ms, end_ms, reason, created_by, created_ms)
+		id, err := tx.insert(`INSERT INTO overrides (rotation, person, start_ms, end_ms, reason, created_by, created_ms)
 			VALUES (?, ?, ?, ?, ?, ?, ?)`,
 			o.Rotation, o.Person, o.Start.UnixMilli(), o.End.UnixMilli(), o.Reason, o.CreatedBy, now.UnixMilli())
-		if err != nil {
-			return fmt.Errorf("create override: %w", err)
-		}
-		id, err := res.LastInsertId()
 		if err != nil {
 			return fmt.Errorf("create override: %w", err)
 		}
@@ -119,13 +115,13 @@ func (db *DB) CreateOverrides(ctx context.Context, os []*rota.Override) error {
 
 func insertOverrides(tx wtx, now time.Time, os []*rota.Override) error {
 	for _, o := range os {
-		res, err := tx.exec(`INSERT INTO overrides (rotation, person, start_ms, end_ms, reason, created_by, created_ms)
+		id, err := tx.insert(`INSERT INTO overrides (rotation, person, start_ms, end_ms, reason, created_by, created_ms)
 			VALUES (?, ?, ?, ?, ?, ?, ?)`,
 			o.Rotation, o.Person, o.Start.UnixMilli(), o.End.UnixMilli(), o.Reason, o.CreatedBy, now.UnixMilli())
 		if err != nil {
 			return fmt.Errorf("create override: %w", err)
 		}
-		o.ID, _ = res.LastInsertId()
+		o.ID = id
 		o.Start, o.End, o.CreatedAt = fromMillis(o.Start.UnixMilli()), fromMillis(o.End.UnixMilli()), fromMillis(now.UnixMilli())
 	}
 	return nil

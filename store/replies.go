@@ -78,7 +78,7 @@ func (db *DB) IncidentsPaging(ctx context.Context, person string) ([]rota.Incide
 func (db *DB) FirstInbound(ctx context.Context, key string) (bool, error) {
 	var first bool
 	err := db.tx(ctx, func(tx wtx, now time.Time) error {
-		res, err := tx.exec("INSERT OR IGNORE INTO inbound_seen (key, at_ms) VALUES (?, ?)", key, now.UnixMilli())
+		res, err := tx.exec("INSERT INTO inbound_seen (key, at_ms) VALUES (?, ?) ON CONFLICT DO NOTHING", key, now.UnixMilli())
 		if err != nil {
 			return err
 		}

@@ -21,14 +21,14 @@ func (db *DB) ReportData(ctx context.Context, q rota.ReportQuery) (rota.ReportDa
 	out := rota.ReportData{Incidents: map[int64]rota.Incident{}, OffHoursInWindow: map[string]int{}, Reached: map[string]rota.Reached{},
 		Interruptions: map[string][]rota.Page{}}
 	perPerson := func(what, query string, args func(person string) []any, each func(person string, rows *sql.Rows) error) error {
-		stmt, err := db.read.PrepareContext(ctx, query)
+		stmt, err := db.read.PrepareContext(ctx, db.sql(query))
 		if err != nil {
 			return fmt.Errorf("report %s: %w", what, err)
 		}
 		defer stmt.Close()
 		for _, person := range q.People {
 			if err := func() error {
-				rows, err := stmt.QueryContext(ctx, args(person)...)
+				rows, err := stmt.QueryContext(ctx, db.args(args(person))...)
 				if err != nil {
 					return err
 				}
@@ -101,7 +101,7 @@ func (db *DB) ReportData(ctx context.Context, q rota.ReportQuery) (rota.ReportDa
 	// its policy.
 	const reportColumns = "id, service, summary, severity, alert_count, created_ms, acked_ms, resolved_ms"
 	scan := func(query string, args ...any) error {
-		rows, err := db.read.QueryContext(ctx, query, args...)
+		rows, err := db.queryOnce(ctx, query, args...)
 		if err != nil {
 			return err
 		}
@@ -127,7 +127,7 @@ func (db *DB) ReportData(ctx context.Context, q rota.ReportQuery) (rota.ReportDa
 		if err := scan("SELECT "+reportColumns+" FROM incidents WHERE created_ms >= ? AND created_ms < ? AND service IN ("+placeholders(len(q.Services))+")", inRange...); err != nil {
 			return out, fmt.Errorf("report incidents: %w", err)
 		}
-		rows, err := db.read.QueryContext(ctx, "SELECT service, summary, COUNT(*) FROM alerts WHERE created_ms >= ? AND created_ms < ? AND service IN ("+
+		rows, err := db.queryOnce(ctx, "SELECT service, summary, COUNT(*) FROM alerts WHERE created_ms >= ? AND created_ms < ? AND service IN ("+
 			placeholders(len(q.Services))+") GROUP BY service, summary", inRange...)
 		if err != nil {
 			return out, fmt.Errorf("report alerts: %w", err)
@@ -159,7 +159,7 @@ func (db *DB) ReportData(ctx context.Context, q rota.ReportQuery) (rota.ReportDa
 		}
 		missing = missing[n:]
 	}
-	rows, err := db.read.QueryContext(ctx, "SELECT team, person, budget, window_ms, at_ms, pages FROM burns WHERE team = ? AND at_ms >= ? AND at_ms < ? ORDER BY at_ms",
+	rows, err := db.queryOnce(ctx, "SELECT team, person, budget, window_ms, at_ms, pages FROM burns WHERE team = ? AND at_ms >= ? AND at_ms < ? ORDER BY at_ms",
 		q.Team, q.From.UnixMilli(), q.To.UnixMilli())
 	if err != nil {
 		return out, fmt.Errorf("report burns: %w", err)
@@ -182,7 +182,7 @@ func (db *DB) ReportData(ctx context.Context, q rota.ReportQuery) (rota.ReportDa
 	rows.Close()
 	if len(q.Services) > 0 {
 		args := append([]any{rota.EventQuiet, q.From.UnixMilli(), q.To.UnixMilli()}, svcArgs...)
-		rows, err := db.read.QueryContext(ctx, `SELECT e.id, e.incident_id, e.at_ms, e.kind, e.actor, e.message FROM incident_events e JOIN incidents a ON a.id = e.incident_id
+		rows, err := db.queryOnce(ctx, `SELECT e.id, e.incident_id, e.at_ms, e.kind, e.actor, e.message FROM incident_events e JOIN incidents a ON a.id = e.incident_id
 			WHERE e.kind = ? AND e.at_ms >= ? AND e.at_ms < ? AND a.service IN (`+placeholders(len(q.Services))+`)`, args...)
 		if err != nil {
 			return out, fmt.Errorf("report quiet hours: %w", err)

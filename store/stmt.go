@@ -68,6 +68,7 @@ func (w wtx) cached(query string) *sql.Stmt {
 }
 
 func (w wtx) exec(query string, args ...any) (sql.Result, error) {
+	query, args = w.db.sql(query), w.db.args(args)
 	if st := w.cached(query); st != nil {
 		return w.tx.StmtContext(w.ctx, st).ExecContext(w.ctx, args...)
 	}
@@ -75,14 +76,29 @@ func (w wtx) exec(query string, args ...any) (sql.Result, error) {
 }
 
 func (w wtx) queryRow(query string, args ...any) *sql.Row {
+	query, args = w.db.sql(query), w.db.args(args)
 	if st := w.cached(query); st != nil {
 		return w.tx.StmtContext(w.ctx, st).QueryRowContext(w.ctx, args...)
 	}
 	return w.tx.QueryRowContext(w.ctx, query, args...)
 }
 
+// query runs a query inside the write transaction.
+func (w wtx) query(query string, args ...any) (*sql.Rows, error) {
+	return w.tx.QueryContext(w.ctx, w.db.sql(query), w.db.args(args)...)
+}
+
+// insert runs an INSERT and returns the new row's id (RETURNING id, which
+// both SQLite and PostgreSQL take; PostgreSQL has no last insert id).
+func (w wtx) insert(query string, args ...any) (int64, error) {
+	var id int64
+	err := w.queryRow(query+" RETURNING id", args...).Scan(&id)
+	return id, err
+}
+
 // query runs a cached read statement on the read pool.
 func (db *DB) query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	query, args = db.sql(query), db.args(args)
 	st, err := db.readStmts.get(ctx, query)
 	if err != nil {
 		return nil, err
@@ -92,9 +108,21 @@ func (db *DB) query(ctx context.Context, query string, args ...any) (*sql.Rows, 
 
 // queryRow runs a cached read statement returning one row.
 func (db *DB) queryRow(ctx context.Context, query string, args ...any) *sql.Row {
+	query, args = db.sql(query), db.args(args)
 	st, err := db.readStmts.get(ctx, query)
 	if err != nil {
 		return db.read.QueryRowContext(ctx, query, args...)
 	}
 	return st.QueryRowContext(ctx, args...)
+}
+
+// queryOnce runs a read that is not worth caching (its text varies with
+// its arguments, as IN lists do).
+func (db *DB) queryOnce(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	return db.read.QueryContext(ctx, db.sql(query), db.args(args)...)
+}
+
+// queryRowOnce is queryOnce for one row.
+func (db *DB) queryRowOnce(ctx context.Context, query string, args ...any) *sql.Row {
+	return db.read.QueryRowContext(ctx, db.sql(query), db.args(args)...)
 }

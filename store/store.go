@@ -1,11 +1,16 @@
-// Package store keeps what happens at run time in SQLite (modernc.org/sqlite,
-// no cgo): overrides now, and alerts, notifications and pages as they come.
-// It implements the small interfaces the api and paging packages declare.
+// Package store keeps what happens at run time: overrides, alerts,
+// incidents, notifications, pages, sessions and the rest. It implements
+// the small interfaces the api and paging packages declare.
 //
-// One writer connection runs every write in an immediate transaction, so
-// writers queue in Go rather than fail with SQLITE_BUSY; a pool of
-// query-only connections serves reads concurrently through WAL. Times are
-// stored as integer Unix milliseconds in UTC.
+// It runs on SQLite (modernc.org/sqlite, no cgo; the embedded default)
+// or on PostgreSQL (pgx), with one set of queries in the SQL both share
+// (dialect.go). On SQLite one writer connection runs every write in an
+// immediate transaction, so writers queue in Go rather than fail with
+// SQLITE_BUSY, and a pool of query-only connections serves reads through
+// WAL. On PostgreSQL writes are serializable transactions, retried when
+// another daemon's write conflicts, so that several daemons on one
+// database decide as one would. Times are stored as integer Unix
+// milliseconds in UTC.
 package store
 
 import (
@@ -15,6 +20,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"math/rand/v2"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -25,12 +31,13 @@ import (
 	"sync/atomic"
 	"time"
 
-	_ "modernc.org/sqlite" // registers the "sqlite" driver
+	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver
+	_ "modernc.org/sqlite"             // registers the "sqlite" driver
 
 	"github.com/rotahq/rota"
 )
 
-//go:embed migrations/*.sql
+//go:embed migrations/*.sql migrations_pg/*.sql
 var migrationFiles embed.FS
 
 // Synchronous settings. FULL makes every commit durable against power loss
@@ -53,6 +60,9 @@ type DB struct {
 	write *sql.DB
 	read  *sql.DB
 	path  string
+	// pg is set on PostgreSQL; rebinder rewrites queries for it.
+	pg       bool
+	rebinder rebinder
 
 	ops       chan op
 	committed chan struct{} // closed when the committer has stopped
@@ -80,9 +90,15 @@ func (db *DB) Created() bool { return db.created }
 
 // Open opens or creates the database at path, creating its directory, and
 // applies any migrations it lacks, each in its own transaction.
+//
+// A path that is a postgres:// or postgresql:// URL opens that
+// PostgreSQL database instead (see OpenPostgres).
 func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 	if path == "" {
 		return nil, errors.New("open store: no database path")
+	}
+	if IsPostgres(path) {
+		return OpenPostgres(ctx, path, opts)
 	}
 	sync := opts.Synchronous
 	switch sync {
@@ -169,12 +185,19 @@ func (db *DB) Close() error {
 	return errors.Join(db.read.Close(), db.write.Close())
 }
 
-// Path returns the database file's path.
+// Path returns the database file's path (the URL, without its password,
+// on PostgreSQL).
 func (db *DB) Path() string { return db.path }
+
+// Postgres reports whether the database is PostgreSQL.
+func (db *DB) Postgres() bool { return db.pg }
 
 // Backup writes a consistent copy of the database to dest, which must not
 // exist, while the daemon keeps running (VACUUM INTO).
 func (db *DB) Backup(ctx context.Context, dest string) error {
+	if db.pg {
+		return errors.New("backup: on PostgreSQL, back up with pg_dump (rotad backup runs it when it is installed)")
+	}
 	if _, err := os.Stat(dest); err == nil {
 		return fmt.Errorf("backup: %s already exists", dest)
 	}
@@ -197,8 +220,8 @@ type migration struct {
 	sql     string
 }
 
-func migrations() ([]migration, error) {
-	entries, err := fs.ReadDir(migrationFiles, "migrations")
+func migrations(dir string) ([]migration, error) {
+	entries, err := fs.ReadDir(migrationFiles, dir)
 	if err != nil {
 		return nil, err
 	}
@@ -209,7 +232,7 @@ func migrations() ([]migration, error) {
 		if !ok || err != nil {
 			return nil, fmt.Errorf("migration %s: name must start with a number and '_'", e.Name())
 		}
-		body, err := fs.ReadFile(migrationFiles, "migrations/"+e.Name())
+		body, err := fs.ReadFile(migrationFiles, dir+"/"+e.Name())
 		if err != nil {
 			return nil, err
 		}
@@ -221,10 +244,16 @@ func migrations() ([]migration, error) {
 
 func (db *DB) migrate(ctx context.Context) error {
 	if _, err := db.write.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
-		version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_ms INTEGER NOT NULL)`); err != nil {
+		version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_ms BIGINT NOT NULL)`); err != nil {
 		return fmt.Errorf("migrate: %w", err)
 	}
-	ms, err := migrations()
+	dir := "migrations"
+	if db.pg {
+		// PostgreSQL starts from the schema SQLite's migrations had built
+		// when it came; later migrations come in both dialects.
+		dir = "migrations_pg"
+	}
+	ms, err := migrations(dir)
 	if err != nil {
 		return fmt.Errorf("migrate: %w", err)
 	}
@@ -243,7 +272,7 @@ func (db *DB) migrate(ctx context.Context) error {
 			if _, err := tx.ExecContext(ctx, m.sql); err != nil {
 				return err
 			}
-			_, err := tx.ExecContext(ctx, "INSERT INTO schema_migrations (version, name, applied_ms) VALUES (?, ?, ?)", m.version, m.name, now.UnixMilli())
+			_, err := tx.ExecContext(ctx, db.sql("INSERT INTO schema_migrations (version, name, applied_ms) VALUES (?, ?, ?)"), m.version, m.name, now.UnixMilli())
 			return err
 		})
 		if err != nil {
@@ -256,7 +285,7 @@ func (db *DB) migrate(ctx context.Context) error {
 // directTx runs fn in its own immediate transaction, outside the
 // committer: for migrations, before the committer starts.
 func (db *DB) directTx(ctx context.Context, fn func(*sql.Tx, time.Time) error) error {
-	tx, err := db.write.BeginTx(ctx, nil)
+	tx, err := db.write.BeginTx(ctx, db.txOptions())
 	if err != nil {
 		return err
 	}
@@ -335,38 +364,72 @@ func (db *DB) commitLoop() {
 }
 
 // commit runs a group of writes in one transaction and returns each one's
-// error.
+// error. On PostgreSQL a group that conflicts with another daemon's write
+// (a serialization failure) is run again, whole, a few times.
 func (db *DB) commit(batch []op, errs []error) []error {
+	for attempt := 1; ; attempt++ {
+		errs, retry := db.commitOnce(batch, errs[:0])
+		if !retry || attempt == maxConflictRetries {
+			return errs
+		}
+		time.Sleep(time.Duration(attempt) * time.Duration(1+rand.IntN(5)) * time.Millisecond)
+	}
+}
+
+// maxConflictRetries bounds how often a group is run again after a
+// conflict.
+const maxConflictRetries = 10
+
+func (db *DB) commitOnce(batch []op, errs []error) ([]error, bool) {
 	ctx := context.Background()
-	tx, err := db.write.BeginTx(ctx, nil)
+	tx, err := db.write.BeginTx(ctx, db.txOptions())
 	if err != nil {
 		for range batch {
 			errs = append(errs, fmt.Errorf("begin: %w", err))
 		}
-		return errs
+		return errs, false
 	}
 	w := wtx{tx: tx, ctx: ctx, db: db}
 	single := len(batch) == 1
 	for _, o := range batch {
 		now := db.Now().UTC()
+		var err error
 		if single {
-			errs = append(errs, o.fn(w, now))
-			continue
+			err = o.fn(w, now)
+		} else {
+			err = savepoint(w, func() error { return o.fn(w, now) })
 		}
-		errs = append(errs, savepoint(w, func() error { return o.fn(w, now) }))
+		if db.pg && conflict(err) {
+			tx.Rollback()
+			return errs, true
+		}
+		errs = append(errs, err)
 	}
 	if single && errs[0] != nil {
 		tx.Rollback()
-		return errs
+		return errs, false
 	}
 	if err := tx.Commit(); err != nil {
+		if db.pg && conflict(err) {
+			return errs[:0], true
+		}
 		for i := range errs {
 			if errs[i] == nil {
 				errs[i] = fmt.Errorf("commit: %w", err)
 			}
 		}
 	}
-	return errs
+	return errs, false
+}
+
+// txOptions are a write transaction's: serializable on PostgreSQL, so
+// that what a write read is still true when it commits, whichever daemon
+// wrote in between (SQLite's immediate transactions serialize anyway).
+func (db *DB) txOptions() *sql.TxOptions {
+	if db.pg {
+		return &sql.TxOptions{Isolation: sql.LevelSerializable}
+	}
+	return nil
 }
 
 // savepoint runs fn so that its changes are undone if it fails, leaving the

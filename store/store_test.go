@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -9,10 +10,39 @@ import (
 	"time"
 
 	"github.com/rotahq/rota"
+	"github.com/rotahq/rota/store/pgtest"
 )
 
+func TestMain(m *testing.M) {
+	code := m.Run()
+	pgtest.Stop()
+	os.Exit(code)
+}
+
+// sqliteOnly skips a test of what only SQLite has (its file, its
+// migrations' history, VACUUM INTO) when the tests run on PostgreSQL.
+func sqliteOnly(t *testing.T) {
+	t.Helper()
+	if pgtest.Enabled() {
+		t.Skip("SQLite's own behaviour")
+	}
+}
+
+// pgSchemas maps the paths a test opens to its PostgreSQL schemas, so
+// that reopening a path reopens the same database.
+var pgSchemas sync.Map
+
+// open opens the database at path: an SQLite file, or, when the tests run
+// on PostgreSQL (ROTA_TEST_STORE=postgres), a schema standing for it.
 func open(t *testing.T, path string) *DB {
 	t.Helper()
+	if pgtest.Enabled() {
+		dsn, ok := pgSchemas.Load(path)
+		if !ok {
+			dsn, _ = pgSchemas.LoadOrStore(path, pgtest.DSN(t))
+		}
+		path = dsn.(string)
+	}
 	db, err := Open(context.Background(), path, Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -126,6 +156,7 @@ func TestConcurrentWriters(t *testing.T) {
 }
 
 func TestRefusesNewerSchema(t *testing.T) {
+	sqliteOnly(t)
 	path := filepath.Join(t.TempDir(), "rota.db")
 	db := open(t, path)
 	if _, err := db.write.Exec("INSERT INTO schema_migrations (version, name, applied_ms) VALUES (9999, 'future.sql', 0)"); err != nil {
@@ -139,17 +170,19 @@ func TestRefusesNewerSchema(t *testing.T) {
 }
 
 func TestMigrationsAreIdempotent(t *testing.T) {
+	sqliteOnly(t)
 	path := filepath.Join(t.TempDir(), "rota.db")
 	open(t, path).Close()
 	db := open(t, path)
 	v, err := db.SchemaVersion(context.Background())
-	ms, _ := migrations()
+	ms, _ := migrations("migrations")
 	if err != nil || v != ms[len(ms)-1].version {
 		t.Fatalf("schema version %d, %v", v, err)
 	}
 }
 
 func TestBackupRestores(t *testing.T) {
+	sqliteOnly(t)
 	ctx := context.Background()
 	dir := t.TempDir()
 	db := open(t, filepath.Join(dir, "rota.db"))
@@ -173,6 +206,7 @@ func TestBackupRestores(t *testing.T) {
 }
 
 func TestOpenRejectsBadSynchronous(t *testing.T) {
+	sqliteOnly(t)
 	if _, err := Open(context.Background(), filepath.Join(t.TempDir(), "x.db"), Options{Synchronous: "off"}); err == nil {
 		t.Fatal("accepted synchronous=off")
 	}

@@ -16,14 +16,14 @@ const swapColumns = `id, rotation, proposer, proposer_start_ms, proposer_end_ms,
 // ProposeSwap stores a proposed swap, setting its ID, status and time.
 func (db *DB) ProposeSwap(ctx context.Context, s *rota.SwapRequest) error {
 	return db.tx(ctx, func(tx wtx, now time.Time) error {
-		res, err := tx.exec(`INSERT INTO swap_requests (rotation, proposer, proposer_start_ms, proposer_end_ms, partner, partner_start_ms, partner_end_ms, reason, status, created_ms)
+		id, err := tx.insert(`INSERT INTO swap_requests (rotation, proposer, proposer_start_ms, proposer_end_ms, partner, partner_start_ms, partner_end_ms, reason, status, created_ms)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			s.Rotation, s.Proposer, s.ProposerShift.Start.UnixMilli(), s.ProposerShift.End.UnixMilli(),
 			s.Partner, s.PartnerShift.Start.UnixMilli(), s.PartnerShift.End.UnixMilli(), s.Reason, rota.SwapProposed, now.UnixMilli())
 		if err != nil {
 			return fmt.Errorf("propose swap: %w", err)
 		}
-		s.ID, _ = res.LastInsertId()
+		s.ID = id
 		s.Status, s.CreatedAt = rota.SwapProposed, fromMillis(now.UnixMilli())
 		return nil
 	})

@@ -17,7 +17,7 @@ func atSchema(t *testing.T, path string, version int) *sql.DB {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ms, err := migrations()
+	ms, err := migrations("migrations")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -44,6 +44,7 @@ func atSchema(t *testing.T, path string, version int) *sql.DB {
 // timeline still belong to what paged; open ones keep escalating and
 // answer follow-ups by their dedup key, and new ids come after the old.
 func TestUpgradeAlertsBecomeIncidents(t *testing.T) {
+	sqliteOnly(t)
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "rota.db")
 	old := atSchema(t, path, 12)
@@ -123,10 +124,11 @@ func TestUpgradeAlertsBecomeIncidents(t *testing.T) {
 // team tokens rebuilt feed_tokens) upgrades in place: its calendar tokens
 // still open their feeds, and the new kinds and indexes work.
 func TestUpgradeKeepsTokens(t *testing.T) {
+	sqliteOnly(t)
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "rota.db")
 	old := atSchema(t, path, 10)
-	ms, _ := migrations()
+	ms, _ := migrations("migrations")
 	if _, err := old.Exec("INSERT INTO feed_tokens (kind, name, hash, created_ms) VALUES ('person', 'alice', ?, 1)", tokenHash("old-token")); err != nil {
 		t.Fatal(err)
 	}

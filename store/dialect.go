@@ -1,0 +1,85 @@
+package store
+
+import (
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+)
+
+// The store's queries are written once, in the SQL that SQLite and
+// PostgreSQL share, with ? placeholders. On PostgreSQL a query is
+// rewritten once (and remembered): ? becomes $1, $2, ..., and SQLite's
+// INDEXED BY hints, which PostgreSQL's planner does not need, go.
+
+// rebinder rewrites queries for PostgreSQL.
+type rebinder struct{ m sync.Map }
+
+var indexedBy = regexp.MustCompile(`(?i)\s+INDEXED BY \w+`)
+
+func (rb *rebinder) rebind(q string) string {
+	if v, ok := rb.m.Load(q); ok {
+		return v.(string)
+	}
+	out := postgresQuery(q)
+	rb.m.Store(q, out)
+	return out
+}
+
+// postgresQuery numbers q's placeholders (?NNN keeps its number),
+// skipping quoted strings and identifiers, and drops INDEXED BY hints.
+func postgresQuery(q string) string {
+	q = indexedBy.ReplaceAllString(q, "")
+	var b strings.Builder
+	n := 0
+	var quote byte
+	for i := 0; i < len(q); i++ {
+		c := q[i]
+		switch {
+		case quote != 0:
+			if c == quote {
+				quote = 0
+			}
+		case c == '\'' || c == '"':
+			quote = c
+		case c == '?' && i+1 < len(q) && q[i+1] >= '0' && q[i+1] <= '9':
+			// ?NNN names a parameter by number: $NNN.
+			b.WriteByte('$')
+			continue
+		case c == '?':
+			n++
+			b.WriteByte('$')
+			b.WriteString(strconv.Itoa(n))
+			continue
+		}
+		b.WriteByte(c)
+	}
+	return b.String()
+}
+
+// sql is q as this database's dialect writes it.
+func (db *DB) sql(q string) string {
+	if !db.pg {
+		return q
+	}
+	return db.rebinder.rebind(q)
+}
+
+// args are a query's arguments as this database takes them: flags are
+// 0/1 integers in both schemas, and PostgreSQL will not take a Go bool
+// for one.
+func (db *DB) args(args []any) []any {
+	if !db.pg {
+		return args
+	}
+	for i, a := range args {
+		if b, ok := a.(bool); ok {
+			if b {
+				args[i] = int64(1)
+			} else {
+				args[i] = int64(0)
+			}
+		}
+	}
+	return args
+}
