@@ -251,3 +251,32 @@ func TestMetricsToken(t *testing.T) {
 		t.Fatalf("absent: %v", err)
 	}
 }
+
+func TestPostgresDatabase(t *testing.T) {
+	env := map[string]string{"PGPASS": "s3cret/with@chars"}
+	lookup := func(k string) (string, bool) { v, ok := env[k]; return v, ok }
+	cfg, err := Parse("pg.toml", []byte(`[server]
+database = "postgres://rota@db.example.com:5432/rota?sslmode=require"
+database_password = { env = "PGPASS" }
+`), t.TempDir(), lookup)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "postgres://rota:s3cret%2Fwith%40chars@db.example.com:5432/rota?sslmode=require"; cfg.Server.Database != want {
+		t.Errorf("database %q, want %q", cfg.Server.Database, want)
+	}
+	for _, tt := range []struct{ file, want string }{
+		{"[server]\ndatabase = \"postgres://rota:hunter2@db/rota\"\n", "pg.toml:2: server.database: the URL holds a password"},
+		{"[server]\ndatabase = \"postgres://db\"\n", "names no database"},
+		{"[server]\ndatabase = \"rota.db\"\ndatabase_password = { env = \"PGPASS\" }\n", "is for a PostgreSQL database"},
+		{"[server]\ndatabase = \"postgres://rota@db/rota\"\ndatabase_password = { env = \"NOPE\" }\n", "the database password is not set (env:NOPE)"},
+	} {
+		_, err := Parse("pg.toml", []byte(tt.file), t.TempDir(), lookup)
+		if err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("%s: %v, want %q", tt.file, err, tt.want)
+		}
+		if err != nil && strings.Contains(err.Error(), "hunter2") {
+			t.Errorf("the error shows the password: %v", err)
+		}
+	}
+}

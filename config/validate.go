@@ -143,7 +143,14 @@ func (v *validator) server(s serverSection) Server {
 	if out.Database == "" {
 		out.Database = DefaultDatabase
 	}
-	out.Database = v.path(out.Database)
+	if IsPostgres(out.Database) {
+		out.Database = v.postgresURL(out.Database, s.DatabasePassword)
+	} else {
+		if s.DatabasePassword != nil {
+			v.addf("server.database_password", "is for a PostgreSQL database (database = \"postgres://…\"); an SQLite file has none")
+		}
+		out.Database = v.path(out.Database)
+	}
 	if out.PublicURL != "" {
 		if u, err := url.Parse(out.PublicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 			v.addf("server.public_url", "%q is not an http or https URL", s.PublicURL)
@@ -989,4 +996,45 @@ func dateOrTime(s string, loc *time.Location) (time.Time, bool, error) {
 	}
 	t, err := time.Parse(time.RFC3339, s)
 	return t, false, err
+}
+
+// IsPostgres reports whether server.database names PostgreSQL.
+func IsPostgres(db string) bool {
+	return strings.HasPrefix(db, "postgres://") || strings.HasPrefix(db, "postgresql://")
+}
+
+// postgresURL checks a PostgreSQL URL and puts the password into it from
+// database_password: the file holds no secret.
+func (v *validator) postgresURL(raw string, password *secretSection) string {
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" {
+		v.addf("server.database", "%q is not a PostgreSQL URL such as postgres://rota@db.example.com/rota", redactURL(raw))
+		return raw
+	}
+	if _, has := u.User.Password(); has {
+		v.addf("server.database", "the URL holds a password: put it in database_password = { env = \"NAME\" } or { file = \"PATH\" } instead")
+		return raw
+	}
+	if u.Path == "" || u.Path == "/" {
+		v.addf("server.database", "%q names no database: add it as the URL's path (postgres://HOST/rota)", u.Redacted())
+	}
+	if password != nil {
+		if pw, ok := v.optionalSecret("server.database_password", *password); ok {
+			name := "rota"
+			if u.User != nil {
+				name = u.User.Username()
+			}
+			u.User = url.UserPassword(name, pw)
+		} else {
+			v.addf("server.database_password", "the database password is not set (%s)", sourceOf(*password))
+		}
+	}
+	return u.String()
+}
+
+func redactURL(s string) string {
+	if u, err := url.Parse(s); err == nil {
+		return u.Redacted()
+	}
+	return "(an unparsable URL)"
 }

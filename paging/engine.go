@@ -365,7 +365,14 @@ func (e *Engine) Run(ctx context.Context) error {
 			e.log.Error("engine round failed", "err", err)
 		}
 		wait := maxWait
-		if next, ok, err := e.store.NextDue(ctx); err == nil && ok {
+		next, ok, err := e.store.NextDue(ctx)
+		switch {
+		case err != nil && ctx.Err() == nil:
+			// Not knowing when work is due, look again soon rather than
+			// sleep a minute past it.
+			e.log.Error("cannot read when work is next due", "err", err)
+			wait = time.Second
+		case ok:
 			if d := next.Sub(e.now()); d < wait {
 				wait = max(d, 0)
 			}

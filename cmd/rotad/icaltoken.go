@@ -17,7 +17,7 @@ func icalToken(args []string, stdout, stderr io.Writer) error {
 	cfgPath := fs.String("config", "", "configuration file (TOML)")
 	rotate := fs.Bool("rotate", false, "replace the existing token")
 	revoke := fs.Bool("revoke", false, "revoke the token: the feed URL stops working")
-	dbPath := fs.String("db", "", "SQLite database file, overriding server.database")
+	dbPath := fs.String("db", "", "SQLite database file or postgres:// URL, overriding server.database")
 	if len(args) < 2 {
 		fmt.Fprintln(stderr, "usage: rotad ical-token {person|rotation} NAME --config FILE [--rotate] [--revoke]")
 		return exitError{2}

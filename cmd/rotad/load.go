@@ -71,6 +71,10 @@ func databasePath(cfgPath, dbPath string, stderr io.Writer) (string, error) {
 }
 
 func openExisting(ctx context.Context, path string) (db *store.DB, ok bool, err error) {
+	if store.IsPostgres(path) {
+		db, err = store.Open(ctx, path, store.Options{})
+		return db, err == nil, err
+	}
 	if _, err := os.Stat(path); err != nil {
 		if os.IsNotExist(err) {
 			return nil, false, nil

@@ -15,7 +15,7 @@ func onCall(args []string, stdout, stderr io.Writer) error {
 	cfgPath := fs.String("config", "", "configuration file (TOML)")
 	atFlag := fs.String("at", "", "the instant to ask about, RFC 3339 (default now)")
 	rotation := fs.String("rotation", "", "only this rotation")
-	dbPath := fs.String("db", "", "SQLite database file, overriding server.database")
+	dbPath := fs.String("db", "", "SQLite database file or postgres:// URL, overriding server.database")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}

@@ -20,7 +20,7 @@ func report(args []string, stdout, stderr io.Writer) error {
 	team := fs.String("team", "", "the team")
 	weeks := fs.Int("weeks", 12, "weeks back from --to")
 	toFlag := fs.String("to", "", "the report's end, RFC 3339 (now by default)")
-	dbPath := fs.String("db", "", "SQLite database file, overriding server.database")
+	dbPath := fs.String("db", "", "SQLite database file or postgres:// URL, overriding server.database")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}

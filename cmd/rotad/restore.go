@@ -7,6 +7,8 @@ import (
 	"io"
 	"os"
 	"time"
+
+	"github.com/rotahq/rota/store"
 )
 
 // restore puts a backup in place as the configured database, so that a
@@ -35,6 +37,10 @@ func restore(args []string, stdout, stderr io.Writer) error {
 	path, err := databasePath(*cfgPath, *dbPath, stderr)
 	if err != nil {
 		return err
+	}
+	if store.IsPostgres(path) {
+		fmt.Fprintf(stderr, "rotad restore: %s is PostgreSQL: restore it with pg_restore --clean --dbname=URL %s, then start rotad\n", store.Redact(path), *from)
+		return exitError{2}
 	}
 	if _, err := os.Stat(*from); err != nil {
 		return fmt.Errorf("the backup %s: %w", *from, err)

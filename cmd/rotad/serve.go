@@ -33,7 +33,7 @@ func serve(args []string, stderr io.Writer) error {
 	fs := newFlags("serve", stderr)
 	cfgPath := fs.String("config", "", "configuration file (TOML)")
 	listen := fs.String("listen", "", "listen address, overriding server.listen")
-	dbPath := fs.String("db", "", "SQLite database file, overriding server.database")
+	dbPath := fs.String("db", "", "SQLite database file or postgres:// URL, overriding server.database")
 	devSignIn := fs.Bool("dev-sign-in", false, "let anyone on this machine sign in to the web UI as anyone, without an identity provider (only on a loopback listen address; for trying rota out)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -70,7 +70,7 @@ func serve(args []string, stderr io.Writer) error {
 	defer log.Info("rotad stopped")
 	db, err := store.Open(ctx, cfg.Server.Database, store.Options{})
 	if err != nil {
-		log.Error("cannot open the database", "path", cfg.Server.Database, "err", err)
+		log.Error("cannot open the database", "path", store.Redact(cfg.Server.Database), "err", err)
 		return exitError{1}
 	}
 	defer func() {
@@ -178,7 +178,7 @@ func serve(args []string, stderr io.Writer) error {
 	}
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- httpSrv.Serve(ln) }()
-	log.Info("rotad started", "version", version, "addr", ln.Addr().String(), "database", cfg.Server.Database,
+	log.Info("rotad started", "version", version, "addr", ln.Addr().String(), "database", store.Redact(cfg.Server.Database),
 		"config", cfg.File, "summary", cfg.Summary())
 
 	r := newReloader(cfg, book, srv, level, log, reg)
@@ -338,7 +338,7 @@ func (r *reloader) reload() {
 		r.log.Warn("server.listen changed: restart rotad to apply it", "running", r.running.Server.Listen, "new", cfg.Server.Listen)
 	}
 	if cfg.Server.Database != r.running.Server.Database {
-		r.log.Warn("server.database changed: restart rotad to apply it", "running", r.running.Server.Database, "new", cfg.Server.Database)
+		r.log.Warn("server.database changed: restart rotad to apply it", "running", store.Redact(r.running.Server.Database), "new", store.Redact(cfg.Server.Database))
 	}
 	if twilioAccount(cfg) != twilioAccount(r.running) || cfg.Server.PublicURL != r.running.Server.PublicURL {
 		r.log.Warn("the Twilio account or server.public_url changed: restart rotad to send with it (webhooks already accept the new auth tokens)")

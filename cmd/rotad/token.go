@@ -34,7 +34,7 @@ func token(args []string, stdout, stderr io.Writer) error {
 	}
 	fs := newFlags("token "+verb, stderr)
 	cfgPath := fs.String("config", "", "configuration file (TOML)")
-	dbPath := fs.String("db", "", "SQLite database file, overriding server.database")
+	dbPath := fs.String("db", "", "SQLite database file or postgres:// URL, overriding server.database")
 	name := fs.String("name", "", "what the token is for (create)")
 	if err := parseFlags(fs, rest); err != nil {
 		return err

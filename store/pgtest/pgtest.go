@@ -61,7 +61,8 @@ func DSN(t testing.TB) string {
 	if _, err := cluster.admin.Exec("CREATE SCHEMA " + name); err != nil {
 		t.Fatal(err)
 	}
-	return cluster.URL("rota") + "&search_path=" + name
+	// options, not search_path: libpq (pg_dump, psql) takes it too.
+	return cluster.URL("rota") + "&options=-csearch_path%3D" + name
 }
 
 // URL is the address of database db in the cluster.
