@@ -21,14 +21,14 @@ type fileConfig struct {
 }
 
 type serverSection struct {
-	Listen            string `toml:"listen"`
-	Database          string `toml:"database"`
+	Listen   string `toml:"listen"`
+	Database string `toml:"database"`
 	// DatabasePassword is PostgreSQL's password, kept out of the URL.
-	DatabasePassword *secretSection `toml:"database_password"`
-	PublicURL         string `toml:"public_url"`
-	AdminTokenEnv     string `toml:"admin_token_env"`
-	AdminTokenFile    string `toml:"admin_token_file"`
-	ReadsRequireToken *bool  `toml:"reads_require_token"`
+	DatabasePassword  *secretSection `toml:"database_password"`
+	PublicURL         string         `toml:"public_url"`
+	AdminTokenEnv     string         `toml:"admin_token_env"`
+	AdminTokenFile    string         `toml:"admin_token_file"`
+	ReadsRequireToken *bool          `toml:"reads_require_token"`
 	// MetricsToken, when set, closes /metrics to all but its bearer.
 	MetricsToken *secretSection `toml:"metrics_token"`
 }
