@@ -448,3 +448,13 @@ type AlertCount struct {
 	Service, Summary string
 	Alerts           int
 }
+
+// OutboxPlan is what the engine decides of the due notifications it is
+// offered: those to send now (claimed for it), those the rate limit holds
+// (deferred, with when they may go), and the rate-limit slots the sends
+// take, by person and channel.
+type OutboxPlan struct {
+	Claim    []int64
+	Deferred []Delivery
+	Slots    map[[2]string]time.Time
+}

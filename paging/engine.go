@@ -10,6 +10,7 @@ package paging
 
 import (
 	"context"
+	crand "crypto/rand"
 	"errors"
 	"log/slog"
 	"math/rand/v2"
@@ -85,15 +86,20 @@ type EscalationStore interface {
 
 // Outbox is the durable queue of notifications.
 type Outbox interface {
-	// DueNotifications lists pending notifications due at now.
-	DueNotifications(ctx context.Context, now time.Time, limit int) ([]rota.Notification, error)
+	// ClaimDue claims pending notifications due at now that no live claim
+	// holds, for owner until until, as decide plans over them and the
+	// rate limit's last sends: those to send, those the rate limit holds
+	// and the slots taken, in one transaction (see store.ClaimDue).
+	ClaimDue(ctx context.Context, now time.Time, limit int, owner string, until time.Time,
+		decide func(due []rota.Notification, last map[[2]string]time.Time) rota.OutboxPlan) (rota.OutboxPlan, error)
+	// RenewClaims extends owner's claims on notifications being sent.
+	RenewClaims(ctx context.Context, owner string, ids []int64, until time.Time) error
+	// GiveBackSlot returns an unused rate-limit slot, unless taken since.
+	GiveBackSlot(ctx context.Context, key [2]string, took, before time.Time) error
 	// RecordDeliveries records what became of sends: sent (with the page,
 	// interruption and accounting row they make), retried, failed over
 	// or given up; one transaction for them all.
 	RecordDeliveries(ctx context.Context, ds []rota.Delivery) error
-	// LastSent is when each person was last sent something on each
-	// channel since a time: the rate limit's memory across restarts.
-	LastSent(ctx context.Context, since time.Time) (map[[2]string]time.Time, error)
 	// PendingNotifications counts what is waiting to be sent.
 	PendingNotifications(ctx context.Context) (int, error)
 	// Notification returns one notification, or ENOTFOUND.
@@ -179,12 +185,12 @@ type Engine struct {
 	wakeAcct  chan struct{}
 	judgeOnce sync.Once
 
-	mu       sync.Mutex
-	inflight map[int64]bool
-	dests    map[string]chan struct{} // each destination's delivery slots
-	lastSent map[[2]string]time.Time  // (person, address) of SMS and voice
-	primed   bool
-	wg       sync.WaitGroup
+	// owner names this engine's claims on notifications it sends.
+	owner string
+
+	mu    sync.Mutex
+	dests map[string]chan struct{} // each destination's delivery slots
+	wg    sync.WaitGroup
 }
 
 // New returns an engine; Run starts it.
@@ -226,7 +232,7 @@ func New(opts Options) *Engine {
 	e := &Engine{
 		opts: opts, store: opts.Store, burns: opts.Burns, book: opts.Book, log: log, now: opts.Now,
 		wake: make(chan struct{}, 1), wakeAcct: make(chan struct{}, 1), dests: map[string]chan struct{}{},
-		inflight: map[int64]bool{}, lastSent: map[[2]string]time.Time{},
+		owner: crand.Text(),
 	}
 	e.metrics = newMetrics(opts.Registry, func() float64 {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
@@ -398,9 +404,6 @@ func (e *Engine) Run(ctx context.Context) error {
 func (e *Engine) RunOnce(ctx context.Context) error { return e.runOnce(ctx, true) }
 
 func (e *Engine) runOnce(ctx context.Context, wait bool) error {
-	if err := e.prime(ctx); err != nil {
-		return err
-	}
 	now := e.now()
 	ids, err := e.store.DueEscalations(ctx, now, 1000)
 	if err != nil {
@@ -479,25 +482,6 @@ func (e *Engine) wakeAccounting() {
 	case e.wakeAcct <- struct{}{}:
 	default:
 	}
-}
-
-// prime loads when each person was last sent an SMS or call, so that rate
-// limits hold across a restart.
-func (e *Engine) prime(ctx context.Context) error {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if e.primed {
-		return nil
-	}
-	last, err := e.store.LastSent(ctx, e.now().Add(-e.opts.RateLimit))
-	if err != nil {
-		return err
-	}
-	for k, t := range last {
-		e.lastSent[k] = t
-	}
-	e.primed = true
-	return nil
 }
 
 // sendTimeout bounds one delivery over channel c.

@@ -33,83 +33,73 @@ type batch struct {
 	slots chan struct{}
 }
 
-// deliverDue sends the notifications due at now that are not already in
-// flight.
+// deliverDue sends the notifications due at now that no daemon is
+// already sending. Which to send and which the rate limit holds is
+// decided inside the store's claim (one transaction over the due list and
+// the rate limit's last sends), so that several daemons on one database
+// never send one notification twice, nor two messages to one person
+// within the rate limit.
 func (e *Engine) deliverDue(ctx context.Context, now time.Time) error {
-	// The due list is read under the lock a finishing delivery takes to
-	// leave the in-flight set, after recording its outcome. So either the
-	// outcome was committed before this read (the row is no longer due)
-	// or the notification is still marked in flight below: never sent
-	// twice from a stale list.
-	e.mu.Lock()
-	due, err := e.store.DueNotifications(ctx, now, 2000)
+	var batches []*batch
+	var held []rota.Channel
+	_, err := e.store.ClaimDue(ctx, now, 2000, e.owner, now.Add(claimLease), func(due []rota.Notification, last map[[2]string]time.Time) rota.OutboxPlan {
+		batches, held = nil, nil
+		plan := rota.OutboxPlan{Slots: map[[2]string]time.Time{}}
+		grouped := map[[2]string]*batch{}
+		for _, n := range due {
+			key := [2]string{n.Person, string(n.Channel)}
+			if !rateLimited(n) {
+				batches = append(batches, &batch{key: key, notes: []rota.Notification{n}})
+				plan.Claim = append(plan.Claim, n.ID)
+				continue
+			}
+			if next := last[key].Add(e.opts.RateLimit); now.Before(next) {
+				d := rota.Delivery{NotificationID: n.ID, IncidentID: n.IncidentID, Outcome: rota.DeliveryDeferred, NextAttempt: next}
+				if n.NextAttempt.Before(next) && n.Attempts == 0 && !n.Shadow {
+					// Said once, when first held: the step said whom it
+					// pages, the timeline says when it will reach them.
+					why := ""
+					if n.Reason != "" {
+						why = " (the page to a deploy's author)"
+					}
+					d.Events = []rota.IncidentEvent{{IncidentID: n.IncidentID, At: now, Kind: rota.EventHeld, Actor: n.Person,
+						Message: fmt.Sprintf("%s to %s%s held by the rate limit until %s: one message per %s", n.Channel, n.Person, why,
+							next.In(e.zone(n.Person)).Format("15:04:05 MST"), rota.FormatDuration(e.opts.RateLimit))}}
+				}
+				plan.Deferred = append(plan.Deferred, d)
+				held = append(held, n.Channel)
+				continue
+			}
+			b := grouped[key]
+			if b == nil {
+				// Takes the slot now, so that the next round holds further
+				// notifications for this person back while this one is
+				// being sent (on any daemon).
+				b = &batch{key: key, claimed: now, before: last[key]}
+				grouped[key] = b
+				batches = append(batches, b)
+				plan.Slots[key] = now
+			}
+			b.notes = append(b.notes, n)
+			plan.Claim = append(plan.Claim, n.ID)
+		}
+		return plan
+	})
 	if err != nil {
-		e.mu.Unlock()
 		return err
 	}
-	var batches []*batch
-	grouped := map[[2]string]*batch{}
-	var deferred []rota.Delivery
-	for _, n := range due {
-		if e.inflight[n.ID] {
-			continue
-		}
-		e.metrics.lag.Observe(now.Sub(n.NextAttempt).Seconds())
-		if !rateLimited(n) {
-			batches = append(batches, &batch{key: [2]string{n.Person, string(n.Channel)}, notes: []rota.Notification{n}})
-			continue
-		}
-		key := [2]string{n.Person, string(n.Channel)}
-		if next := e.lastSent[key].Add(e.opts.RateLimit); now.Before(next) {
-			d := rota.Delivery{NotificationID: n.ID, IncidentID: n.IncidentID, Outcome: rota.DeliveryDeferred, NextAttempt: next}
-			if n.NextAttempt.Before(next) && n.Attempts == 0 && !n.Shadow {
-				// Said once, when first held: the step said whom it
-				// pages, the timeline says when it will reach them.
-				why := ""
-				if n.Reason != "" {
-					why = " (the page to a deploy's author)"
-				}
-				d.Events = []rota.IncidentEvent{{IncidentID: n.IncidentID, At: now, Kind: rota.EventHeld, Actor: n.Person,
-					Message: fmt.Sprintf("%s to %s%s held by the rate limit until %s: one message per %s", n.Channel, n.Person, why,
-						next.In(e.zone(n.Person)).Format("15:04:05 MST"), rota.FormatDuration(e.opts.RateLimit))}}
-			}
-			deferred = append(deferred, d)
-			e.metrics.notifications.WithLabelValues(string(n.Channel), rota.DeliveryDeferred).Inc()
-			continue
-		}
-		b := grouped[key]
-		if b == nil {
-			b = &batch{key: key}
-			grouped[key] = b
-			batches = append(batches, b)
-		}
-		b.notes = append(b.notes, n)
+	for _, ch := range held {
+		e.metrics.notifications.WithLabelValues(string(ch), rota.DeliveryDeferred).Inc()
 	}
 	for _, b := range batches {
+		for _, n := range b.notes {
+			e.metrics.lag.Observe(now.Sub(n.NextAttempt).Seconds())
+		}
 		// Each destination (a webhook's host, a provider) has slots of
 		// its own, which a batch waits for in its own goroutine: one
 		// that hangs holds its own messages back, never another's, and
 		// never this loop.
 		b.slots = e.destinationSlots(b.notes[0])
-		for _, n := range b.notes {
-			e.inflight[n.ID] = true
-		}
-		if rateLimited(b.notes[0]) {
-			// Claimed now, so that the next round holds further
-			// notifications for this person back while this one is
-			// being sent.
-			b.claimed, b.before = now, e.lastSent[b.key]
-			e.lastSent[b.key] = now
-		}
-	}
-	e.mu.Unlock()
-
-	if len(deferred) > 0 {
-		if err := e.store.RecordDeliveries(ctx, deferred); err != nil {
-			return err
-		}
-	}
-	for _, b := range batches {
 		e.wg.Add(1)
 		go func(b *batch) {
 			defer e.wg.Done()
@@ -118,6 +108,11 @@ func (e *Engine) deliverDue(ctx context.Context, now time.Time) error {
 	}
 	return nil
 }
+
+// claimLease is how long a daemon's claim on a notification it is sending
+// lasts without renewal: a daemon that dies mid-send gives its claims up
+// to the others this long after. Claims are renewed every third of it.
+const claimLease = 10 * time.Second
 
 // destinationSlots returns the slots of n's destination: Workers for a
 // provider (Twilio, the relay), PerDestination for a webhook's host.
@@ -170,25 +165,20 @@ func (e *Engine) destinationLimit(c rota.Channel) int {
 
 // deliver sends one batch and records what happened.
 func (e *Engine) deliver(ctx context.Context, b *batch) {
-	defer func() {
-		e.mu.Lock()
-		for _, n := range b.notes {
-			delete(e.inflight, n.ID)
-		}
-		e.mu.Unlock()
-		e.Wake()
-	}()
+	defer e.Wake()
+	// The claim is renewed while the batch waits and is sent, so that no
+	// other daemon takes it over; if this one dies, the claim runs out.
+	stop := e.renewClaims(ctx, b)
 	// The destination's slot bounds requests to it, not the recording
 	// that follows (a durable commit).
 	b.slots <- struct{}{}
 	ds := e.attempt(ctx, b)
 	<-b.slots
+	stop()
 	if !b.claimed.IsZero() && !sentAny(ds) {
-		e.mu.Lock()
-		if e.lastSent[b.key].Equal(b.claimed) {
-			e.lastSent[b.key] = b.before
+		if err := e.store.GiveBackSlot(context.WithoutCancel(ctx), b.key, b.claimed, b.before); err != nil {
+			e.log.Error("cannot give a rate-limit slot back", "person", b.key[0], "channel", b.key[1], "err", err)
 		}
-		e.mu.Unlock()
 	}
 	for _, d := range ds {
 		e.metrics.notifications.WithLabelValues(b.key[1], d.Outcome).Inc()
@@ -414,4 +404,30 @@ func (e *Engine) attemptNotice(ctx context.Context, n rota.Notification) []rota.
 	return []rota.Delivery{{NotificationID: n.ID, IncidentID: n.IncidentID, Outcome: rota.DeliverySent, At: now, BundleID: n.ID, ExternalID: receipt.ID,
 		Events: []rota.IncidentEvent{{IncidentID: n.IncidentID, At: now, Kind: rota.EventNotified, Actor: n.Person,
 			Message: fmt.Sprintf("told %s of the human budget (%s)", n.Person, n.Channel)}}}}
+}
+
+// renewClaims keeps b's claims alive until the returned stop is called.
+func (e *Engine) renewClaims(ctx context.Context, b *batch) (stop func()) {
+	ids := make([]int64, len(b.notes))
+	for i, n := range b.notes {
+		ids[i] = n.ID
+	}
+	done := make(chan struct{})
+	finished := make(chan struct{})
+	go func() {
+		defer close(finished)
+		t := time.NewTicker(claimLease / 3)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+				if err := e.store.RenewClaims(context.WithoutCancel(ctx), e.owner, ids, e.now().Add(claimLease)); err != nil {
+					e.log.Warn("cannot renew claims on notifications being sent", "err", err)
+				}
+			}
+		}
+	}()
+	return func() { close(done); <-finished }
 }

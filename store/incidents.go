@@ -297,7 +297,7 @@ func (db *DB) NextDue(ctx context.Context) (time.Time, bool, error) {
 	var due sql.NullInt64
 	err := db.queryRow(ctx, `SELECT MIN(t) FROM (
 		SELECT MIN(esc_due_ms) AS t FROM incidents WHERE esc_due_ms IS NOT NULL
-		UNION ALL SELECT MIN(next_attempt_ms) FROM notifications WHERE status = 'pending') AS due`).Scan(&due)
+		UNION ALL SELECT MIN(CASE WHEN claim_until_ms > next_attempt_ms THEN claim_until_ms ELSE next_attempt_ms END) FROM notifications WHERE status = 'pending') AS due`).Scan(&due)
 	if err != nil {
 		return time.Time{}, false, fmt.Errorf("next due: %w", err)
 	}

@@ -18,6 +18,10 @@ func (db *DB) notifications(ctx context.Context, where string, args ...any) ([]r
 	if err != nil {
 		return nil, fmt.Errorf("list notifications: %w", err)
 	}
+	return scanNotifications(rows)
+}
+
+func scanNotifications(rows *sql.Rows) ([]rota.Notification, error) {
 	defer rows.Close()
 	var out []rota.Notification
 	for rows.Next() {
@@ -39,7 +43,8 @@ func (db *DB) notifications(ctx context.Context, where string, args ...any) ([]r
 // ahead of retries (a receiver that keeps failing does not hold up new
 // pages), then oldest due first.
 func (db *DB) DueNotifications(ctx context.Context, now time.Time, limit int) ([]rota.Notification, error) {
-	return db.notifications(ctx, "WHERE status = 'pending' AND next_attempt_ms <= ? ORDER BY attempts > 0, next_attempt_ms, id LIMIT ?", now.UnixMilli(), limit)
+	return db.notifications(ctx, "WHERE status = 'pending' AND next_attempt_ms <= ? AND (claim_until_ms IS NULL OR claim_until_ms <= ?) ORDER BY attempts > 0, next_attempt_ms, id LIMIT ?",
+		now.UnixMilli(), now.UnixMilli(), limit)
 }
 
 // PendingNotifications counts the outbox: pending notifications, due or not.
@@ -96,22 +101,22 @@ func recordDelivery(tx wtx, d rota.Delivery, now time.Time) error {
 	case rota.DeliverySent:
 		// Sent stands even if the alert was acknowledged meanwhile: the
 		// message went out.
-		_, err = tx.exec("UPDATE notifications SET status = 'sent', attempts = attempts + 1, sent_ms = ?, bundle_id = ?, external_id = ?, last_error = '' WHERE id = ?",
+		_, err = tx.exec("UPDATE notifications SET status = 'sent', attempts = attempts + 1, sent_ms = ?, bundle_id = ?, external_id = ?, last_error = '', claim_until_ms = NULL WHERE id = ?",
 			at.UnixMilli(), nullID(d.BundleID), d.ExternalID, d.NotificationID)
 		if err == nil && d.Page != nil {
 			err = recordPage(tx, d, at)
 		}
 	case rota.DeliveryRetry:
-		_, err = tx.exec("UPDATE notifications SET attempts = attempts + 1, next_attempt_ms = ?, last_error = ? WHERE id = ? AND status = 'pending'",
+		_, err = tx.exec("UPDATE notifications SET attempts = attempts + 1, next_attempt_ms = ?, last_error = ?, claim_until_ms = NULL WHERE id = ? AND status = 'pending'",
 			d.NextAttempt.UnixMilli(), d.Error, d.NotificationID)
 	case rota.DeliveryDeferred:
-		_, err = tx.exec("UPDATE notifications SET next_attempt_ms = ? WHERE id = ? AND status = 'pending'",
+		_, err = tx.exec("UPDATE notifications SET next_attempt_ms = ?, claim_until_ms = NULL WHERE id = ? AND status = 'pending'",
 			d.NextAttempt.UnixMilli(), d.NotificationID)
 	case rota.DeliveryCancelled:
-		_, err = tx.exec("UPDATE notifications SET status = 'cancelled', last_error = ? WHERE id = ? AND status = 'pending'",
+		_, err = tx.exec("UPDATE notifications SET status = 'cancelled', last_error = ?, claim_until_ms = NULL WHERE id = ? AND status = 'pending'",
 			d.Error, d.NotificationID)
 	case rota.DeliveryFailed:
-		_, err = tx.exec("UPDATE notifications SET status = 'failed', attempts = attempts + 1, last_error = ? WHERE id = ? AND status = 'pending'",
+		_, err = tx.exec("UPDATE notifications SET status = 'failed', attempts = attempts + 1, last_error = ?, claim_until_ms = NULL WHERE id = ? AND status = 'pending'",
 			d.Error, d.NotificationID)
 		if err == nil && d.Failover != nil {
 			err = failoverTx(tx, *d.Failover, now)
@@ -474,4 +479,93 @@ func (db *DB) CancelStale(ctx context.Context, before time.Time, why string) (in
 		return insertEvents(tx, events)
 	})
 	return n, err
+}
+
+// ClaimDue claims the pending notifications due at now that no live claim
+// holds, for owner until until, in one transaction: decide is given them
+// and the rate limit's last send per person and channel, and says which
+// to send now, which the rate limit holds (deferred), and the rate-limit
+// slots the sends take. Two daemons never claim one notification, nor one
+// person's slot; a claim whose lease runs out (its daemon died) passes to
+// whoever claims next. decide may run more than once (a transaction
+// retried after a conflict): it must start afresh each time.
+func (db *DB) ClaimDue(ctx context.Context, now time.Time, limit int, owner string, until time.Time,
+	decide func(due []rota.Notification, last map[[2]string]time.Time) rota.OutboxPlan) (rota.OutboxPlan, error) {
+	var plan rota.OutboxPlan
+	err := db.tx(ctx, func(tx wtx, _ time.Time) error {
+		rows, err := tx.query("SELECT "+notificationColumns+` FROM notifications WHERE status = 'pending' AND next_attempt_ms <= ?
+			AND (claim_until_ms IS NULL OR claim_until_ms <= ?) ORDER BY attempts > 0, next_attempt_ms, id LIMIT ?`, now.UnixMilli(), now.UnixMilli(), limit)
+		if err != nil {
+			return err
+		}
+		due, err := scanNotifications(rows)
+		if err != nil {
+			return err
+		}
+		last := map[[2]string]time.Time{}
+		if len(due) > 0 {
+			rows, err := tx.query("SELECT person, channel, last_ms FROM rate_limits WHERE last_ms > ?", now.Add(-24*time.Hour).UnixMilli())
+			if err != nil {
+				return err
+			}
+			for rows.Next() {
+				var person, channel string
+				var ms int64
+				if err := rows.Scan(&person, &channel, &ms); err != nil {
+					rows.Close()
+					return err
+				}
+				last[[2]string{person, channel}] = fromMillis(ms)
+			}
+			rows.Close()
+		}
+		plan = decide(due, last)
+		for _, id := range plan.Claim {
+			if _, err := tx.exec("UPDATE notifications SET claim_until_ms = ?, claimed_by = ? WHERE id = ?", until.UnixMilli(), owner, id); err != nil {
+				return err
+			}
+		}
+		for key, at := range plan.Slots {
+			if _, err := tx.exec(`INSERT INTO rate_limits (person, channel, last_ms) VALUES (?, ?, ?)
+				ON CONFLICT (person, channel) DO UPDATE SET last_ms = excluded.last_ms`, key[0], key[1], at.UnixMilli()); err != nil {
+				return err
+			}
+		}
+		for _, d := range plan.Deferred {
+			if err := recordDelivery(tx, d, now); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return rota.OutboxPlan{}, fmt.Errorf("claim due notifications: %w", err)
+	}
+	return plan, nil
+}
+
+// RenewClaims extends owner's claims on notifications still being sent.
+func (db *DB) RenewClaims(ctx context.Context, owner string, ids []int64, until time.Time) error {
+	return db.tx(ctx, func(tx wtx, _ time.Time) error {
+		for _, id := range ids {
+			if _, err := tx.exec("UPDATE notifications SET claim_until_ms = ? WHERE id = ? AND claimed_by = ? AND status = 'pending'", until.UnixMilli(), id, owner); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// GiveBackSlot returns a rate-limit slot a send took and did not use
+// (nothing was sent), unless a later send took it since.
+func (db *DB) GiveBackSlot(ctx context.Context, key [2]string, took, before time.Time) error {
+	return db.tx(ctx, func(tx wtx, _ time.Time) error {
+		var err error
+		if before.IsZero() {
+			_, err = tx.exec("DELETE FROM rate_limits WHERE person = ? AND channel = ? AND last_ms = ?", key[0], key[1], took.UnixMilli())
+		} else {
+			_, err = tx.exec("UPDATE rate_limits SET last_ms = ? WHERE person = ? AND channel = ? AND last_ms = ?", before.UnixMilli(), key[0], key[1], took.UnixMilli())
+		}
+		return err
+	})
 }
