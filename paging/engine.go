@@ -37,6 +37,12 @@ type Store interface {
 	// rotation starting at start, and says whether this is the first
 	// time: a reminder goes out once, across restarts.
 	MarkReminded(ctx context.Context, rotation, person string, start time.Time) (bool, error)
+	// QueueReminder is MarkReminded that also queues the reminder's
+	// notices in the same transaction.
+	QueueReminder(ctx context.Context, rotation, person string, start time.Time, notices []rota.Notification) (bool, error)
+	// QueueOnce queues notices the first time key is seen, recording it
+	// in the same transaction.
+	QueueOnce(ctx context.Context, key string, notices []rota.Notification) (bool, error)
 	// Deploys lists recorded deploys, for deploy-author routing.
 	Deploys(ctx context.Context, f rota.DeployFilter) ([]rota.Deploy, error)
 }

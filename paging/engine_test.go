@@ -568,6 +568,7 @@ func TestHandoverReminders(t *testing.T) {
 	}
 	h.clock.Advance(2 * time.Minute)
 	h.engine.RemindHandovers(context.Background())
+	h.engine.RunOnce(context.Background()) // reminders go through the outbox
 	h.phone.mu.Lock()
 	sent := append([]paging.Message(nil), h.phone.sent...)
 	h.phone.mu.Unlock()
@@ -577,6 +578,7 @@ func TestHandoverReminders(t *testing.T) {
 	h.phone.take()
 	h.clock.Advance(30 * time.Minute)
 	h.engine.RemindHandovers(context.Background())
+	h.engine.RunOnce(context.Background())
 	if got := h.phone.take(); len(got) != 0 {
 		t.Fatalf("reminded twice: %q", got)
 	}
@@ -701,6 +703,7 @@ func TestHandoverSummary(t *testing.T) {
 	h.clock.t = time.Date(2026, 3, 10, 9, 1, 0, 0, time.UTC)
 	h.engine.SummarizeHandovers(context.Background())
 	h.engine.SummarizeHandovers(context.Background())
+	h.engine.RunOnce(context.Background()) // summaries go through the outbox
 	h.phone.mu.Lock()
 	sent := append([]paging.Message(nil), h.phone.sent...)
 	h.phone.mu.Unlock()
@@ -715,6 +718,7 @@ func TestHandoverSummary(t *testing.T) {
 			}
 		}
 	}
+	sort.Strings(to)
 	if strings.Join(to, ",") != "alice,bruno" {
 		t.Errorf("summaries to %v, want alice and bruno once each", to)
 	}

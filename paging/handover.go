@@ -33,19 +33,19 @@ func (e *Engine) SummarizeHandovers(ctx context.Context) {
 		if !ok || out.Person == in.Person {
 			continue
 		}
-		first, err := e.store.MarkReminded(ctx, rot.Name+"#handover", in.Person, in.Start)
-		if err != nil || !first {
-			continue
-		}
 		text, err := e.handoverText(ctx, rot, out, in, now)
 		if err != nil {
 			e.log.Error("cannot summarise a handover", "rotation", rot.Name, "err", err)
 			continue
 		}
-		for _, p := range []string{out.Person, in.Person} {
-			if _, err := e.Tell(ctx, p, text); err != nil && rota.ErrorCode(err) != rota.ENOTFOUND {
-				e.log.Warn("handover summary not delivered", "rotation", rot.Name, "person", p, "err", err)
-			}
+		// Queued with the mark that it was, once across daemons.
+		first, err := e.store.QueueReminder(ctx, rot.Name+"#handover", in.Person, in.Start, e.notices([]string{out.Person, in.Person}, text))
+		if err != nil {
+			e.log.Error("cannot queue a handover summary", "rotation", rot.Name, "err", err)
+			continue
+		}
+		if first {
+			e.Wake()
 		}
 	}
 }

@@ -9,9 +9,10 @@ import (
 )
 
 // RemindHandovers tells each incoming on-call whose shift starts within
-// its rotation's handover_reminder of now, once per shift: when, for how
-// long and from whom they take over. A reminder is recorded before it is
-// sent, so a crash between the two loses it rather than repeats it.
+// its rotation's handover_reminder of now, once per shift (across
+// daemons): when, for how long and from whom they take over. The reminder
+// is queued in the outbox in the transaction that marks it, so it is
+// retried like a page and not lost at a crash.
 func (e *Engine) RemindHandovers(ctx context.Context) {
 	now := e.now()
 	roster := e.book.Roster()
@@ -27,14 +28,6 @@ func (e *Engine) RemindHandovers(ctx context.Context) {
 			if ok && prev.Person == sh.Person {
 				continue // no handover: the same person carries on
 			}
-			first, err := e.store.MarkReminded(ctx, rot.Name, sh.Person, sh.Start)
-			if err != nil {
-				e.log.Error("cannot record a handover reminder", "rotation", rot.Name, "person", sh.Person, "err", err)
-				continue
-			}
-			if !first {
-				continue
-			}
 			loc := rot.Location
 			text := fmt.Sprintf("rota: you are on call for %s from %s to %s", rot.Name,
 				sh.Start.In(loc).Format("Mon 2 Jan 15:04"), sh.End.In(loc).Format("Mon 2 Jan 15:04 MST"))
@@ -47,9 +40,47 @@ func (e *Engine) RemindHandovers(ctx context.Context) {
 			if sh.IsOverride() {
 				text += fmt.Sprintf(" (override #%d)", sh.OverrideID)
 			}
-			if _, err := e.Tell(ctx, sh.Person, text+"."); err != nil && rota.ErrorCode(err) != rota.ENOTFOUND {
-				e.log.Warn("handover reminder not delivered", "rotation", rot.Name, "person", sh.Person, "err", err)
+			first, err := e.store.QueueReminder(ctx, rot.Name, sh.Person, sh.Start, e.notices([]string{sh.Person}, text+"."))
+			if err != nil {
+				e.log.Error("cannot queue a handover reminder", "rotation", rot.Name, "person", sh.Person, "err", err)
+				continue
+			}
+			if first {
+				e.Wake()
 			}
 		}
 	}
+}
+
+// notices are outbox notices of text to people, each by their first
+// contact method for text (not a call).
+func (e *Engine) notices(people []string, text string) []rota.Notification {
+	org := e.book.Roster().Org()
+	var out []rota.Notification
+	for _, name := range people {
+		p := org.Person(name)
+		if p == nil {
+			continue
+		}
+		for ci, c := range p.Contacts {
+			if c.Type == rota.ContactVoice {
+				continue
+			}
+			out = append(out, rota.Notification{Person: name, Channel: c.Type, Address: c.Address, ContactIndex: ci,
+				Status: rota.NotifyPending, Kind: rota.KindNotice, Body: text})
+			break
+		}
+	}
+	return out
+}
+
+// QueueOnce queues text to people through the outbox the first time key
+// is seen by any daemon on the database (a team's digest of one minute),
+// and says whether it was the first.
+func (e *Engine) QueueOnce(ctx context.Context, key string, people []string, text string) (bool, error) {
+	first, err := e.store.QueueOnce(ctx, key, e.notices(people, text))
+	if first {
+		e.Wake()
+	}
+	return first, err
 }

@@ -229,7 +229,7 @@ func insertNotification(tx wtx, n rota.Notification, now time.Time) (int64, erro
 	}
 	id, err := tx.insert(`INSERT INTO notifications (incident_id, person, channel, address, contact_index, wave, status,
 		next_attempt_ms, created_ms, reason, shadow, kind, body) VALUES (?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?, ?, ?)`,
-		n.IncidentID, n.Person, n.Channel, n.Address, n.ContactIndex, n.Wave, next.UnixMilli(), now.UnixMilli(), n.Reason, n.Shadow, kind, n.Body)
+		nullID(n.IncidentID), n.Person, n.Channel, n.Address, n.ContactIndex, n.Wave, next.UnixMilli(), now.UnixMilli(), n.Reason, n.Shadow, kind, n.Body)
 	if err != nil {
 		return 0, fmt.Errorf("insert notification: %w", err)
 	}
@@ -238,6 +238,9 @@ func insertNotification(tx wtx, n rota.Notification, now time.Time) (int64, erro
 
 func insertEvents(tx wtx, events []rota.IncidentEvent) error {
 	for _, e := range events {
+		if e.IncidentID == 0 {
+			continue // a notice of no incident (a digest) has no timeline
+		}
 		if e.At.IsZero() {
 			return fmt.Errorf("incident event without a time: %+v", e)
 		}

@@ -58,3 +58,27 @@ func (db *DB) MarkReminded(ctx context.Context, rotation, person string, start t
 	})
 	return first, err
 }
+
+// QueueReminder queues a handover reminder's notices the first time it is
+// asked for (rotation, person, start), marking it in the same
+// transaction: sent once across daemons, and not lost at a crash.
+func (db *DB) QueueReminder(ctx context.Context, rotation, person string, start time.Time, notices []rota.Notification) (first bool, err error) {
+	err = db.tx(ctx, func(tx wtx, now time.Time) error {
+		res, err := tx.exec("INSERT INTO reminders (rotation, person, start_ms, sent_ms) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING", rotation, person, start.UnixMilli(), now.UnixMilli())
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return nil
+		}
+		first = true
+		for _, n := range notices {
+			n.Kind = rota.KindNotice
+			if _, err := insertNotification(tx, n, now); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return first, err
+}

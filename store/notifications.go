@@ -10,7 +10,7 @@ import (
 	"github.com/rotahq/rota"
 )
 
-const notificationColumns = `id, incident_id, person, channel, address, contact_index, wave, status, attempts,
+const notificationColumns = `id, COALESCE(incident_id, 0), person, channel, address, contact_index, wave, status, attempts,
 	next_attempt_ms, last_error, created_ms, sent_ms, bundle_id, external_id, provider_status, delivered_ms, reason, shadow, kind, body`
 
 func (db *DB) notifications(ctx context.Context, where string, args ...any) ([]rota.Notification, error) {
@@ -230,7 +230,7 @@ func stepFailed(tx wtx, id int64, now time.Time) error {
 	var wave int
 	var kind string
 	var shadow bool
-	if err := tx.queryRow("SELECT incident_id, wave, kind, shadow FROM notifications WHERE id = ?", id).Scan(&incident, &wave, &kind, &shadow); err != nil {
+	if err := tx.queryRow("SELECT COALESCE(incident_id, 0), wave, kind, shadow FROM notifications WHERE id = ?", id).Scan(&incident, &wave, &kind, &shadow); err != nil {
 		return err
 	}
 	if kind != rota.KindPage || shadow {
@@ -269,7 +269,7 @@ func withdraw(tx wtx, n rota.Notification, r rota.ProviderReport, now time.Time)
 	if bundle == 0 {
 		bundle = n.ID
 	}
-	rows, err := tx.query("SELECT id, incident_id FROM notifications WHERE COALESCE(bundle_id, id) = ? AND person = ? AND status = 'sent'", bundle, n.Person)
+	rows, err := tx.query("SELECT id, COALESCE(incident_id, 0) FROM notifications WHERE COALESCE(bundle_id, id) = ? AND person = ? AND status = 'sent'", bundle, n.Person)
 	if err != nil {
 		return err
 	}
@@ -449,7 +449,7 @@ func (db *DB) ShadowOnly(ctx context.Context, person string, alertID int64) (boo
 func (db *DB) CancelStale(ctx context.Context, before time.Time, why string) (int, error) {
 	var n int
 	err := db.tx(ctx, func(tx wtx, now time.Time) error {
-		rows, err := tx.query("SELECT id, incident_id, person, channel FROM notifications WHERE status = 'pending' AND created_ms < ?", before.UnixMilli())
+		rows, err := tx.query("SELECT id, COALESCE(incident_id, 0), person, channel FROM notifications WHERE status = 'pending' AND created_ms < ?", before.UnixMilli())
 		if err != nil {
 			return err
 		}
@@ -568,4 +568,34 @@ func (db *DB) GiveBackSlot(ctx context.Context, key [2]string, took, before time
 		}
 		return err
 	})
+}
+
+// QueueOnce queues notices (outbox notifications of kind notice, which
+// may belong to no incident) the first time key is seen, in the
+// transaction that records key, and says whether it was the first: what
+// several daemons each decide to send (a team's digest of one minute)
+// goes out once, and, queued, is retried and never lost at a crash.
+func (db *DB) QueueOnce(ctx context.Context, key string, notices []rota.Notification) (bool, error) {
+	first := false
+	err := db.tx(ctx, func(tx wtx, now time.Time) error {
+		res, err := tx.exec("INSERT INTO done_once (key, at_ms) VALUES (?, ?) ON CONFLICT DO NOTHING", key, now.UnixMilli())
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return nil
+		}
+		first = true
+		for _, n := range notices {
+			n.Kind = rota.KindNotice
+			if _, err := insertNotification(tx, n, now); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return false, fmt.Errorf("queue once %s: %w", key, err)
+	}
+	return first, nil
 }

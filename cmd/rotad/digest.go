@@ -53,6 +53,8 @@ func digestText(ctx context.Context, rs api.ReportStore, org *rota.Org, team str
 
 // scheduleDigests adds each team's digest to the cron runner, in the
 // team's zone.
+// Each digest goes through the outbox, once across the daemons on one
+// database.
 func scheduleDigests(jobs *cron.Cron, org *rota.Org, rs api.ReportStore, engine *paging.Engine, publicURL string, log *slog.Logger) error {
 	for _, t := range org.Teams {
 		if t.Digest == "" || len(t.Managers) == 0 {
@@ -65,15 +67,17 @@ func scheduleDigests(jobs *cron.Cron, org *rota.Org, rs api.ReportStore, engine 
 		team := t
 		if _, err := jobs.AddFunc(spec, func() {
 			ctx := context.Background()
-			text, err := digestText(ctx, rs, org, team.Name, time.Now(), publicURL)
+			now := time.Now()
+			text, err := digestText(ctx, rs, org, team.Name, now, publicURL)
 			if err != nil {
 				log.Error("weekly digest failed", "team", team.Name, "err", err)
 				return
 			}
-			for _, m := range team.Managers {
-				if _, err := engine.Tell(ctx, m, text); err != nil {
-					log.Warn("weekly digest not delivered", "team", team.Name, "manager", m, "err", err)
-				}
+			// Every daemon on the database runs this at the same minute;
+			// the first queues the digest, the others find it queued.
+			key := "digest:" + team.Name + ":" + now.UTC().Truncate(time.Minute).Format(time.RFC3339)
+			if _, err := engine.QueueOnce(ctx, key, team.Managers, text); err != nil {
+				log.Error("weekly digest not queued", "team", team.Name, "err", err)
 			}
 		}); err != nil {
 			return fmt.Errorf("team %s digest: %w", t.Name, err)

@@ -150,6 +150,11 @@ func serve(args []string, stderr io.Writer) error {
 	}
 	jobs.Start()
 	defer func() { <-jobs.Stop().Done() }()
+	if db.Postgres() {
+		// Other daemons on this database make overrides and swaps too:
+		// each notices within half a second and reloads the roster.
+		go syncOverrides(ctx, db, book, log)
+	}
 	go fetcher.FetchAll(ctx)
 
 	engineCtx, stopEngine := context.WithCancel(ctx)
@@ -394,4 +399,36 @@ func digests(cfg *config.Config) string {
 		fmt.Fprintf(&b, "%s=%s@%s;", t.Name, t.Digest, t.Location)
 	}
 	return b.String()
+}
+
+// syncOverrides reloads the roster's overrides whenever the database's
+// change, so that an override or swap made on another daemon counts here
+// within half a second.
+func syncOverrides(ctx context.Context, db *store.DB, book *scheduler.Book, log *slog.Logger) {
+	seen, _ := db.OverridesVersion(ctx)
+	t := time.NewTicker(500 * time.Millisecond)
+	defer t.Stop()
+	for range t.C {
+		v, err := db.OverridesVersion(ctx)
+		if err != nil || v == seen {
+			continue
+		}
+		ovs, err := db.Overrides(ctx, "")
+		if err != nil {
+			log.Warn("cannot reload overrides made on another daemon", "err", err)
+			continue
+		}
+		byRotation := map[string][]rota.Override{}
+		for _, o := range ovs {
+			byRotation[o.Rotation] = append(byRotation[o.Rotation], o)
+		}
+		book.Update(func(r *scheduler.Roster) (*scheduler.Roster, error) {
+			for _, rot := range r.Org().Rotations {
+				r = r.WithOverrides(rot.Name, byRotation[rot.Name])
+			}
+			return r, nil
+		})
+		seen = v
+		log.Debug("overrides reloaded", "version", v)
+	}
 }

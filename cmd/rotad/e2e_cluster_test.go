@@ -1,0 +1,267 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/rotahq/rota/store/pgtest"
+)
+
+// clusterConfig is three daemons' one configuration: each alert is an
+// incident of its own that pages alice at once and bruno 4 s later; the
+// managers' digest goes out every minute; carol is reminded of a shift
+// that starts during the test (HANDOFF, in UTC).
+const clusterConfig = `
+[server]
+listen = "127.0.0.1:0"
+database = "DSN"
+[log]
+format = "json"
+[paging]
+rate_limit = "1s"
+[[people]]
+name = "alice"
+timezone = "UTC"
+contacts = [{ type = "webhook", address = "RECEIVER/alice" }]
+[[people]]
+name = "bruno"
+timezone = "UTC"
+contacts = [{ type = "webhook", address = "RECEIVER/bruno" }]
+[[people]]
+name = "carol"
+timezone = "UTC"
+contacts = [{ type = "webhook", address = "RECEIVER/carol" }]
+[[people]]
+name = "mgr"
+timezone = "UTC"
+contacts = [{ type = "webhook", address = "RECEIVER/mgr" }]
+[[teams]]
+name = "payments"
+members = ["alice", "bruno", "carol"]
+managers = ["mgr"]
+timezone = "UTC"
+digest = "* * * * *"
+slo = { pages_per_week = 1000, interruption_gap = "1s" }
+[[rotations]]
+name = "primary"
+team = "payments"
+members = ["alice"]
+start = 2026-01-06
+[[rotations]]
+name = "handover"
+team = "payments"
+members = ["carol", "bruno"]
+handoff = "HANDOFF"
+timezone = "UTC"
+start = 2026-01-05
+handover_reminder = "2m"
+[[escalation_policies]]
+name = "default"
+  [[escalation_policies.steps]]
+  targets = ["rotation:primary"]
+  delay = "4s"
+  [[escalation_policies.steps]]
+  targets = ["person:bruno"]
+  delay = "10m"
+[[services]]
+name = "payments-api"
+team = "payments"
+escalation_policy = "default"
+integration_keys = [{ env = "KEY" }]
+group = "off"
+`
+
+// TestThreeDaemonsOnePostgres: three rotad processes on one PostgreSQL
+// database; alerts are posted round-robin at a steady rate while one
+// daemon at a time is killed -9 and restarted. No accepted alert is lost;
+// each step's notifications are sent once (a copy is allowed only of one
+// in flight at a kill); no step runs more than 5 s after it is due; each
+// digest and each handover reminder goes out once.
+func TestThreeDaemonsOnePostgres(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs three rotad processes on PostgreSQL")
+	}
+	dsn := pgtest.DSN(t)
+	rec := newReceiver(t)
+	start := time.Now().UTC()
+	nextMinute := start.Truncate(time.Minute).Add(time.Minute)
+	handoff := nextMinute.Add(time.Minute) // reminded at the next minute's tick
+	cfg := strings.NewReplacer("DSN", dsn, "RECEIVER", rec.srv.URL,
+		"HANDOFF", strings.ToLower(handoff.Weekday().String())+" "+handoff.Format("15:04")).Replace(clusterConfig)
+	cfgPath := filepath.Join(t.TempDir(), "rota.toml")
+	if err := os.WriteFile(cfgPath, []byte(cfg), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	env := []string{"KEY=" + serviceKey}
+	var mu sync.Mutex
+	daemons := make([]*daemon, 3)
+	for i := range daemons {
+		daemons[i] = startDaemon(t, cfgPath, env...)
+	}
+	// Run past the next minute's tick (a digest, the reminder), at least 30 s.
+	until := nextMinute.Add(8 * time.Second)
+	if min := start.Add(30 * time.Second); until.Before(min) {
+		until = min
+	}
+
+	type accepted struct {
+		id int64
+		at time.Time
+	}
+	var got []accepted
+	var kills []time.Time
+	done := make(chan struct{})
+	go func() { // the killer: one daemon at a time, every 6 s
+		defer close(done)
+		for i := 0; time.Now().Add(6 * time.Second).Before(until); i++ {
+			time.Sleep(6 * time.Second)
+			mu.Lock()
+			d := daemons[i%3]
+			daemons[i%3] = nil
+			mu.Unlock()
+			d.cmd.Process.Kill()
+			<-d.done
+			kills = append(kills, time.Now())
+			time.Sleep(time.Second)
+			nd := startDaemon(t, cfgPath, env...)
+			mu.Lock()
+			daemons[i%3] = nd
+			mu.Unlock()
+		}
+	}()
+	// The poster: four alerts a second, round-robin over the live daemons;
+	// an alert counts when a daemon answered 202.
+	for n := 0; time.Now().Before(until); n++ {
+		mu.Lock()
+		d := daemons[n%3]
+		mu.Unlock()
+		if d != nil {
+			status, body := d.requestAsMaybe(serviceKey, "POST", "/api/v1/alerts", fmt.Sprintf(`{"summary":"alert %d","severity":"critical","dedup_key":"k%d"}`, n, n))
+			if status == 202 {
+				got = append(got, accepted{int64(body["incident_id"].(float64)), time.Now()})
+			}
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+	<-done
+	// Every step done: the second is 4 s after the first, a claim lapses
+	// in 10 s.
+	time.Sleep(16 * time.Second)
+	if len(got) < 50 || len(kills) < 3 {
+		t.Fatalf("only %d alerts accepted and %d kills", len(got), len(kills))
+	}
+
+	mu.Lock()
+	d := daemons[0]
+	mu.Unlock()
+	excused := func(first time.Time) bool {
+		for _, k := range kills {
+			if !first.After(k) && k.Sub(first) < 3*time.Second {
+				return true
+			}
+		}
+		return false
+	}
+	for _, person := range []string{"alice", "bruno"} {
+		seen := map[int64]time.Time{}
+		for _, m := range rec.to(person) {
+			for _, id := range m.alerts {
+				if first, ok := seen[id]; ok {
+					if !excused(first) {
+						t.Errorf("incident %d reached %s twice, at %s and %s, with no kill in between", id, person, first.Format("15:04:05.000"), m.at.Format("15:04:05.000"))
+					}
+					continue
+				}
+				seen[id] = m.at
+			}
+		}
+		for _, a := range got {
+			if _, ok := seen[a.id]; !ok {
+				t.Errorf("incident %d (accepted at %s) never reached %s", a.id, a.at.Format("15:04:05.000"), person)
+			}
+		}
+	}
+	late := 0
+	for _, a := range got {
+		status, inc := d.request("GET", fmt.Sprintf("/api/v1/incidents/%d", a.id), "")
+		if status != 200 {
+			t.Errorf("incident %d: %d %v", a.id, status, inc)
+			continue
+		}
+		var step1, step2 time.Time
+		for _, e := range inc["timeline"].([]any) {
+			e := e.(map[string]any)
+			at, _ := time.Parse(time.RFC3339Nano, e["at"].(string))
+			msg := e["message"].(string)
+			switch {
+			case strings.HasPrefix(msg, "step 1:"):
+				step1 = at
+			case strings.HasPrefix(msg, "step 2:"):
+				step2 = at
+			}
+		}
+		if step1.IsZero() || step2.IsZero() {
+			t.Errorf("incident %d ran steps at %v and %v", a.id, step1, step2)
+			continue
+		}
+		if lag := step2.Sub(step1.Add(4 * time.Second)); lag > 5*time.Second {
+			late++
+			t.Errorf("incident %d's second step ran %s after it was due", a.id, lag)
+		}
+	}
+	digests := map[string]int{}
+	for _, m := range rec.to("mgr") {
+		if strings.HasPrefix(m.text, "rota weekly digest") {
+			digests[m.at.UTC().Truncate(time.Minute).Format("15:04")]++
+		}
+	}
+	if len(digests) == 0 {
+		t.Error("no digest went out")
+	}
+	for minute, n := range digests {
+		if n != 1 {
+			t.Errorf("the digest of %s went out %d times", minute, n)
+		}
+	}
+	reminders := 0
+	for _, person := range []string{"carol", "bruno"} {
+		for _, m := range rec.to(person) {
+			if strings.HasPrefix(m.text, "rota: you are on call for handover") {
+				reminders++
+			}
+		}
+	}
+	if reminders != 1 {
+		t.Errorf("the handover reminder went out %d times, want once", reminders)
+	}
+	t.Logf("%d alerts accepted over %s, %d kills; %d messages to alice, %d to bruno; digests %v", len(got),
+		until.Sub(start).Round(time.Second), len(kills), len(rec.to("alice")), len(rec.to("bruno")), digests)
+}
+
+// requestAsMaybe is requestAs for a daemon that may be dying: a failed
+// request answers status 0.
+func (d *daemon) requestAsMaybe(token, method, path, body string) (int, map[string]any) {
+	req, err := http.NewRequest(method, "http://"+d.addr+path, strings.NewReader(body))
+	if err != nil {
+		return 0, nil
+	}
+	req.Header.Set("Authorization", "Bearer "+token)
+	client := &http.Client{Timeout: 5 * time.Second}
+	res, err := client.Do(req)
+	if err != nil {
+		return 0, nil
+	}
+	defer res.Body.Close()
+	var m map[string]any
+	if err := json.NewDecoder(res.Body).Decode(&m); err != nil {
+		return 0, nil
+	}
+	return res.StatusCode, m
+}
