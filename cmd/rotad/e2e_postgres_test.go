@@ -4,6 +4,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -74,5 +75,44 @@ func TestDaemonOnPostgres(t *testing.T) {
 	}
 	if _, stderr, code := runCLI(t, "restore", "--config", cfgPath, "--from", "x.dump"); code != 2 || !strings.Contains(stderr, "pg_restore") {
 		t.Errorf("restore on PostgreSQL: %d %s", code, stderr)
+	}
+}
+
+// TestMigrateDB: rotad migrate-db copies a daemon's SQLite database into
+// PostgreSQL, and a daemon started on the copy finds what happened.
+func TestMigrateDB(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs rotad")
+	}
+	rec, cfgPath, env := pagingSetup(t)
+	d := startDaemon(t, cfgPath, env...)
+	status, body := d.requestAs(serviceKey, "POST", "/api/v1/alerts", `{"summary":"checkout 5xx","severity":"critical","dedup_key":"k1"}`)
+	if status != 202 {
+		t.Fatalf("alert: %d %v", status, body)
+	}
+	rec.waitFor(t, "alice", 1, 5*time.Second)
+	if status, _ := d.request("POST", "/api/v1/incidents/1/ack", ""); status != 200 {
+		t.Fatalf("ack: %d", status)
+	}
+	d.cmd.Process.Kill()
+	<-d.done
+	dsn := pgtest.DSN(t)
+	stdout, stderr, code := runCLI(t, "migrate-db", "--from", "sqlite:"+filepath.Join(filepath.Dir(cfgPath), "rota.db"), "--to", dsn)
+	if code != 0 || !strings.Contains(stdout, "every row read back the same") || !regexp.MustCompile(`incidents\s+1\s+1\s+same`).MatchString(stdout) {
+		t.Fatalf("migrate-db: %d\n%s%s", code, stdout, stderr)
+	}
+	if _, stderr, code := runCLI(t, "migrate-db", "--from", "sqlite:"+filepath.Join(filepath.Dir(cfgPath), "rota.db"), "--to", dsn); code == 0 || !strings.Contains(stderr, "not empty") {
+		t.Errorf("a second copy: %d %s", code, stderr)
+	}
+	cfg, _ := os.ReadFile(cfgPath)
+	os.WriteFile(cfgPath, []byte(strings.Replace(string(cfg), `database = "rota.db"`, `database = "`+dsn+`"`, 1)), 0o644)
+	d2 := startDaemon(t, cfgPath, env...)
+	if status, inc := d2.request("GET", "/api/v1/incidents/1", ""); status != 200 || inc["status"] != "acknowledged" || inc["acknowledged_by"] != "admin (token)" {
+		t.Errorf("the incident on PostgreSQL: %d %v", status, inc)
+	}
+	status, body = d2.requestAs(serviceKey, "POST", "/api/v1/alerts", `{"summary":"again","severity":"critical","dedup_key":"k2"}`)
+	// The alert ids go on from the copy's; it joins the open incident.
+	if status != 202 || body["alert_id"].(float64) != 2 || body["incident_id"].(float64) != 1 {
+		t.Errorf("a new alert on PostgreSQL: %d %v", status, body)
 	}
 }

@@ -7,6 +7,7 @@
 //	rotad restore --config FILE --from BACKUP [--db PATH] [--stale 15m] [--force]
 //	rotad ical-token {person|rotation} NAME --config FILE [--rotate] [--revoke]
 //	rotad token {create|list|revoke|signout} ... --config FILE
+//	rotad migrate-db --from sqlite:PATH --to postgres://USER@HOST/DB
 //	rotad version
 package main
 
@@ -44,6 +45,8 @@ Usage:
   rotad token revoke ID --config FILE
   rotad token signout PERSON --config FILE
         a person's API tokens for scripts (shown once, stored hashed); signout ends their web sessions
+  rotad migrate-db --from sqlite:PATH --to postgres://USER@HOST/DB
+        copy everything into an empty PostgreSQL database (password in PGPASSWORD), checked by counts and a read-back
   rotad version
         print the version
 `
@@ -89,6 +92,8 @@ func run(args []string, stdout, stderr io.Writer) error {
 		return report(rest, stdout, stderr)
 	case "token":
 		return token(rest, stdout, stderr)
+	case "migrate-db":
+		return migrateDB(rest, stdout, stderr)
 	case "version", "--version", "-version":
 		fmt.Fprintf(stdout, "rotad %s (%s, %s/%s)\n", version, runtime.Version(), runtime.GOOS, runtime.GOARCH)
 		return nil
