@@ -265,3 +265,49 @@ func (d *daemon) requestAsMaybe(token, method, path, body string) (int, map[stri
 	}
 	return res.StatusCode, m
 }
+
+// TestOverridesSeenByAllDaemons: an override made on one daemon counts on
+// another on the same database within a second, and so does its deletion.
+func TestOverridesSeenByAllDaemons(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs two rotad processes on PostgreSQL")
+	}
+	dsn := pgtest.DSN(t)
+	dir := t.TempDir()
+	cfgPath := filepath.Join(dir, "rota.toml")
+	writeConfig(t, cfgPath, `"alice", "bruno", "chloe"`)
+	cfg, _ := os.ReadFile(cfgPath)
+	os.WriteFile(cfgPath, []byte(strings.Replace(string(cfg), `database = "rota.db"`, `database = "`+dsn+`"`, 1)), 0o644)
+	a, b := startDaemon(t, cfgPath), startDaemon(t, cfgPath)
+	now := time.Now().UTC()
+	at := now.Add(time.Hour).Truncate(time.Hour)
+	body := fmt.Sprintf(`{"person":"dana","start":%q,"end":%q}`, at.Format(time.RFC3339), at.Add(time.Hour).Format(time.RFC3339))
+	status, o := a.request("POST", "/api/v1/rotations/primary/overrides", body)
+	if status != 201 {
+		t.Fatalf("override: %d %v", status, o)
+	}
+	made := time.Now()
+	q := "/api/v1/oncall?at=" + at.Add(time.Minute).Format(time.RFC3339)
+	for {
+		if p, _ := b.onCallAt(at.Add(time.Minute).Format(time.RFC3339)); p == "dana" {
+			break
+		}
+		if time.Since(made) > time.Second {
+			t.Fatalf("the other daemon did not see the override within a second (%s); its log:\n%s", q, b.dump())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if status, _ := a.request("DELETE", fmt.Sprintf("/api/v1/overrides/%d", int(o["id"].(float64))), ""); status != 200 {
+		t.Fatalf("delete: %d", status)
+	}
+	deleted := time.Now()
+	for {
+		if p, _ := b.onCallAt(at.Add(time.Minute).Format(time.RFC3339)); p != "dana" {
+			break
+		}
+		if time.Since(deleted) > time.Second {
+			t.Fatal("the other daemon did not see the deletion within a second")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
