@@ -163,6 +163,14 @@ func filterQuery(q string, f rota.IncidentFilter) (string, []any) {
 func (db *DB) SetAlertStatus(ctx context.Context, id int64, action rota.Action, actor string) (rota.Alert, error) {
 	var alert rota.Alert
 	err := db.tx(ctx, func(tx wtx, now time.Time) error {
+		if tx.db.pg {
+			var svc string
+			if err := tx.queryRow("SELECT service FROM alerts WHERE id = ?", id).Scan(&svc); err == nil {
+				if err := tx.lock("service:" + svc); err != nil {
+					return err
+				}
+			}
+		}
 		a, err := scanAlert(tx.queryRow("SELECT "+alertColumns+" FROM alerts WHERE id = ?", id))
 		if errors.Is(err, sql.ErrNoRows) {
 			return rota.Errorf(rota.ENOTFOUND, "alert %d not found", id)
@@ -187,6 +195,9 @@ func (db *DB) SetAlertStatus(ctx context.Context, id int64, action rota.Action, 
 func (db *DB) FollowUp(ctx context.Context, service, dedupKey string, action rota.Action, actor string) (rota.Alert, error) {
 	var alert rota.Alert
 	err := db.tx(ctx, func(tx wtx, now time.Time) error {
+		if err := tx.lock("service:" + service); err != nil {
+			return err
+		}
 		a, open, err := openAlert(tx, service, dedupKey)
 		if err != nil {
 			return err

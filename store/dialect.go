@@ -1,7 +1,9 @@
 package store
 
 import (
+	"fmt"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -63,6 +65,39 @@ func (db *DB) sql(q string) string {
 		return q
 	}
 	return db.rebinder.rebind(q)
+}
+
+// lock takes PostgreSQL advisory locks on keys (a service's incidents, a
+// person's pages), held to the end of the transaction, so that daemons
+// deciding from the same facts take turns; SQLite's one writer needs
+// none. Keys are taken in order, so two writers never wait on each other
+// in a circle.
+func (w wtx) lock(keys ...string) error {
+	if !w.db.pg {
+		return nil
+	}
+	slices.Sort(keys)
+	for i, k := range keys {
+		if i > 0 && keys[i-1] == k {
+			continue
+		}
+		if _, err := w.exec("SELECT pg_advisory_xact_lock(hashtextextended(?, 0))", k); err != nil {
+			return fmt.Errorf("lock %s: %w", k, err)
+		}
+	}
+	return nil
+}
+
+// lockIncident locks the service of incident id (see lock).
+func (w wtx) lockIncident(id int64) error {
+	if !w.db.pg {
+		return nil
+	}
+	var svc string
+	if err := w.queryRow("SELECT service FROM incidents WHERE id = ?", id).Scan(&svc); err != nil {
+		return nil // not found: the caller says so
+	}
+	return w.lock("service:" + svc)
 }
 
 // args are a query's arguments as this database takes them: flags are

@@ -32,6 +32,9 @@ func (db *DB) IssueFeedToken(ctx context.Context, kind, name string) (string, er
 	}
 	token := base64.RawURLEncoding.EncodeToString(b[:])
 	err := db.tx(ctx, func(tx wtx, now time.Time) error {
+		if err := tx.lock("feed:" + kind + ":" + name); err != nil {
+			return err
+		}
 		if _, err := tx.exec("UPDATE feed_tokens SET revoked_ms = ? WHERE kind = ? AND name = ? AND revoked_ms IS NULL", now.UnixMilli(), kind, name); err != nil {
 			return err
 		}

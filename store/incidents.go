@@ -80,6 +80,9 @@ func openIncident(tx wtx, q string, args ...any) (*rota.Incident, error) {
 func (db *DB) Trigger(ctx context.Context, ev *rota.Event, groupKey string, window time.Duration, decide func(rota.TriggerFacts) rota.TriggerDecision) (rota.TriggerResult, error) {
 	var out rota.TriggerResult
 	err := db.tx(ctx, func(tx wtx, now time.Time) error {
+		if err := tx.lock("service:" + ev.Service); err != nil {
+			return err
+		}
 		facts := rota.TriggerFacts{Now: now}
 		a, open, err := openAlert(tx, ev.Service, ev.DedupKey)
 		if err != nil {
@@ -260,6 +263,9 @@ func (db *DB) Escalate(ctx context.Context, id int64, run func(*rota.Incident, t
 	var alert rota.Incident
 	var ran bool
 	err := db.tx(ctx, func(tx wtx, now time.Time) error {
+		if err := tx.lockIncident(id); err != nil {
+			return err
+		}
 		a, err := scanIncident(tx.queryRow("SELECT "+incidentColumns+" FROM incidents WHERE id = ?", id))
 		if err != nil {
 			return fmt.Errorf("escalate incident %d: %w", id, err)
@@ -315,6 +321,9 @@ func (db *DB) NextDue(ctx context.Context) (time.Time, bool, error) {
 func (db *DB) SetStatus(ctx context.Context, id int64, action rota.Action, actor string) (rota.Incident, error) {
 	var inc rota.Incident
 	err := db.tx(ctx, func(tx wtx, now time.Time) error {
+		if err := tx.lockIncident(id); err != nil {
+			return err
+		}
 		a, err := scanIncident(tx.queryRow("SELECT "+incidentColumns+" FROM incidents WHERE id = ?", id))
 		if errors.Is(err, sql.ErrNoRows) {
 			return rota.Errorf(rota.ENOTFOUND, "incident %d not found", id)

@@ -175,6 +175,9 @@ func failoverTx(tx wtx, n rota.Notification, now time.Time) error {
 // their budgets is queued for accounting in the same transaction.
 func recordPage(tx wtx, d rota.Delivery, at time.Time) error {
 	pg := d.Page
+	if err := tx.lock("person:" + pg.Person); err != nil {
+		return err
+	}
 	ms := at.UnixMilli()
 	var item rota.AccountItem
 	res, err := tx.exec("INSERT INTO pages (incident_id, person, at_ms, channel, bundled, offhours) VALUES (?, ?, ?, ?, 0, ?) ON CONFLICT DO NOTHING",
@@ -265,6 +268,9 @@ func stepFailed(tx wtx, id int64, now time.Time) error {
 // next notification that did reach them within the gap (or is gone), and
 // its pending accounting with it.
 func withdraw(tx wtx, n rota.Notification, r rota.ProviderReport, now time.Time) error {
+	if err := tx.lock("person:" + n.Person); err != nil {
+		return err
+	}
 	bundle := n.BundleID
 	if bundle == 0 {
 		bundle = n.ID
@@ -493,6 +499,13 @@ func (db *DB) ClaimDue(ctx context.Context, now time.Time, limit int, owner stri
 	decide func(due []rota.Notification, last map[[2]string]time.Time) rota.OutboxPlan) (rota.OutboxPlan, error) {
 	var plan rota.OutboxPlan
 	err := db.tx(ctx, func(tx wtx, _ time.Time) error {
+		// Claims take turns across daemons (one short transaction at a
+		// time): the due list, the claims and the rate limit's slots are
+		// then one daemon's decision, as on SQLite, and one person's due
+		// notifications go together rather than split between daemons.
+		if err := tx.lock("outbox"); err != nil {
+			return err
+		}
 		rows, err := tx.query("SELECT "+notificationColumns+` FROM notifications WHERE status = 'pending' AND next_attempt_ms <= ?
 			AND (claim_until_ms IS NULL OR claim_until_ms <= ?) ORDER BY attempts > 0, next_attempt_ms, id LIMIT ?`, now.UnixMilli(), now.UnixMilli(), limit)
 		if err != nil {

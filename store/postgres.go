@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
@@ -75,9 +76,30 @@ func OpenPostgres(ctx context.Context, dsn string, opts Options) (*DB, error) {
 	db.writeStmts.db, db.readStmts.db = p, p
 	db.ops = make(chan op, 1024)
 	db.committed = make(chan struct{})
-	go db.commitLoop()
+	// Several committers, each with small groups: PostgreSQL takes
+	// concurrent writers, and a small serializable transaction conflicts
+	// with another daemon's less often (and costs less to run again)
+	// than a large one, whose predicate locks grow coarse.
+	var wg sync.WaitGroup
+	for range pgCommitters {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			db.commitBatches(pgMaxBatch)
+		}()
+	}
+	go func() {
+		wg.Wait()
+		close(db.committed)
+	}()
 	return db, nil
 }
+
+// pgCommitters and pgMaxBatch shape writes on PostgreSQL.
+const (
+	pgCommitters = 8
+	pgMaxBatch   = 8
+)
 
 // conflict reports whether err is PostgreSQL telling a transaction it lost
 // a race with another (serialization failure, deadlock): run it again.

@@ -16,6 +16,9 @@ import (
 func (db *DB) ReplyCodes(ctx context.Context, person string, alertIDs []int64) (map[int64]int, error) {
 	codes := make(map[int64]int, len(alertIDs))
 	err := db.tx(ctx, func(tx wtx, now time.Time) error {
+		if err := tx.lock("person:" + person); err != nil {
+			return err
+		}
 		if _, err := tx.exec(`DELETE FROM reply_codes WHERE person = ? AND incident_id IN (SELECT id FROM incidents WHERE status = 'resolved')`, person); err != nil {
 			return err
 		}

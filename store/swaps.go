@@ -73,6 +73,9 @@ func (db *DB) DecideSwap(ctx context.Context, id int64, status rota.SwapStatus, 
 	}
 	var s rota.SwapRequest
 	err := db.tx(ctx, func(tx wtx, now time.Time) error {
+		if err := tx.lock(fmt.Sprintf("swap:%d", id)); err != nil {
+			return err
+		}
 		var err error
 		s, err = scanSwap(tx.queryRow("SELECT "+swapColumns+" FROM swap_requests WHERE id = ?", id))
 		if errors.Is(err, sql.ErrNoRows) {

@@ -23,6 +23,12 @@ type daemon struct {
 // startDaemon writes config into a temporary directory and runs rotad on it,
 // on a free loopback port, until stop.
 func startDaemon(rotad, config string, env ...string) (*daemon, error) {
+	return startDaemonDB(rotad, config, "", env...)
+}
+
+// startDaemonDB is startDaemon on database db (a postgres:// URL), or on
+// an SQLite file of its own when db is empty.
+func startDaemonDB(rotad, config, db string, env ...string) (*daemon, error) {
 	dir, err := os.MkdirTemp("", "rotabench")
 	if err != nil {
 		return nil, err
@@ -31,7 +37,11 @@ func startDaemon(rotad, config string, env ...string) (*daemon, error) {
 	if err := os.WriteFile(cfgPath, []byte(config), 0o600); err != nil {
 		return nil, err
 	}
-	cmd := exec.Command(rotad, "serve", "--config", cfgPath, "--listen", "127.0.0.1:0")
+	args := []string{"serve", "--config", cfgPath, "--listen", "127.0.0.1:0"}
+	if db != "" {
+		args = append(args, "--db", db)
+	}
+	cmd := exec.Command(rotad, args...)
 	cmd.Env = append(os.Environ(), env...)
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
@@ -49,6 +59,9 @@ func startDaemon(rotad, config string, env ...string) (*daemon, error) {
 			var m map[string]any
 			if json.Unmarshal(sc.Bytes(), &m) == nil && m["msg"] == "rotad started" {
 				addr <- m["addr"].(string)
+			}
+			if os.Getenv("ROTABENCH_VERBOSE") != "" {
+				fmt.Fprintln(os.Stderr, sc.Text())
 			}
 			last = append(last, sc.Text())
 			if len(last) > 5 {

@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"github.com/rotahq/rota/store/pgtest"
 	"io"
 	"net"
 	"net/http"
@@ -35,7 +36,12 @@ func benchIngest(args []string) error {
 	stepDelay := fs.Duration("step-delay", time.Hour, "delay before the second escalation step")
 	group := fs.String("group", "window", `how alerts group into incidents: "window" or "off"`)
 	services := fs.Int("services", 1, "services (each with its own two people) the alerts are spread over")
+	postgres := fs.Bool("postgres", false, "run on PostgreSQL (a private cluster this command starts; Debian's postgresql) instead of SQLite")
+	daemons := fs.Int("daemons", 1, "rotad processes on the one database, posted to round-robin (more than one needs --postgres)")
 	fs.Parse(args)
+	if *daemons < 1 || *daemons > 1 && !*postgres {
+		return fmt.Errorf("--daemons above 1 needs --postgres")
+	}
 	if *services < 1 || *services > 2000 {
 		return fmt.Errorf("--services is from 1 to 2000")
 	}
@@ -52,12 +58,28 @@ func benchIngest(args []string) error {
 	for i := 0; i < *services; i++ {
 		env = append(env, fmt.Sprintf("ROTABENCH_KEY_%d=%s-%d", i, benchKey, i))
 	}
-	d, err := startDaemon(*rotad, ingestConfig(rec.url, *stepDelay, *services, *group), env...)
-	if err != nil {
-		return err
+	db := ""
+	if *postgres {
+		c, err := pgtest.StartDurable()
+		if err != nil {
+			return fmt.Errorf("start PostgreSQL: %w", err)
+		}
+		defer c.Stop()
+		db = c.URL("rota")
 	}
-	defer d.stop()
-	url := "http://" + d.addr + "/api/v1/alerts"
+	var urls []string
+	var d *daemon
+	for i := 0; i < *daemons; i++ {
+		di, err := startDaemonDB(*rotad, ingestConfig(rec.url, *stepDelay, *services, *group), db, env...)
+		if err != nil {
+			return err
+		}
+		defer di.stop()
+		urls = append(urls, "http://"+di.addr+"/api/v1/alerts")
+		if d == nil {
+			d = di
+		}
+	}
 
 	var seq atomic.Int64
 	var mu sync.Mutex
@@ -65,7 +87,7 @@ func benchIngest(args []string) error {
 	post := func(client *http.Client) (time.Duration, error) {
 		n := seq.Add(1)
 		body := fmt.Sprintf(`{"summary":"bench alert %d","severity":"critical","dedup_key":"bench-%d","source":"rotabench"}`, n, n)
-		req, _ := http.NewRequest("POST", url, strings.NewReader(body))
+		req, _ := http.NewRequest("POST", urls[n%int64(len(urls))], strings.NewReader(body))
 		req.Header.Set("Authorization", fmt.Sprintf("Bearer %s-%d", benchKey, n%int64(*services)))
 		req.Header.Set("Content-Type", "application/json")
 		t0 := time.Now()
@@ -101,8 +123,12 @@ func benchIngest(args []string) error {
 	if *rate > 0 {
 		mode = fmt.Sprintf("open loop at %d alerts/s", *rate)
 	}
-	fmt.Printf("POST /api/v1/alerts, distinct alerts, %s, %d clients, grouping %s, %d service(s), synchronous=FULL, loopback, rotad and the load generator sharing this machine\n",
-		mode, *concurrency, *group, *services)
+	store := "SQLite, synchronous=FULL"
+	if *postgres {
+		store = fmt.Sprintf("PostgreSQL (a private cluster on this machine, fsync on), %d daemon(s) round-robin", *daemons)
+	}
+	fmt.Printf("POST /api/v1/alerts, distinct alerts, %s, %d clients, grouping %s, %d service(s), %s, loopback, rotad and the load generator sharing this machine\n",
+		mode, *concurrency, *group, *services, store)
 	res.report("ingest")
 
 	// Wait for the first notifications (and the second step, if it falls

@@ -95,8 +95,15 @@ func binDir() (string, error) {
 // Start initialises and starts a cluster in a new temporary directory,
 // listening on a free loopback port, with a database named rota owned by
 // a role named rota, trusted without a password (only this machine can
-// connect).
-func Start() (*Cluster, error) {
+// connect). For tests it does not sync to disk; StartDurable does, for
+// benchmarks.
+func Start() (*Cluster, error) { return start(false) }
+
+// StartDurable is Start with every commit synced to disk, as in
+// production: what benchmarks measure.
+func StartDurable() (*Cluster, error) { return start(true) }
+
+func start(durable bool) (*Cluster, error) {
 	bin, err := binDir()
 	if err != nil {
 		return nil, err
@@ -125,8 +132,10 @@ func Start() (*Cluster, error) {
 	if out, err := c.run("initdb", "-D", data, "-U", "rota", "-A", "trust", "-E", "UTF8", "--no-sync"); err != nil {
 		return nil, fmt.Errorf("initdb: %v: %s", err, out)
 	}
-	opts := fmt.Sprintf("-c listen_addresses=127.0.0.1 -c port=%d -c unix_socket_directories=%s -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300 -c shared_buffers=64MB",
-		c.Port, dir)
+	opts := fmt.Sprintf("-c listen_addresses=127.0.0.1 -c port=%d -c unix_socket_directories=%s -c max_connections=300 -c shared_buffers=128MB", c.Port, dir)
+	if !durable {
+		opts += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+	}
 	if out, err := c.run("pg_ctl", "-D", data, "-o", opts, "-l", filepath.Join(dir, "log"), "-w", "-t", "60", "start"); err != nil {
 		log, _ := os.ReadFile(filepath.Join(dir, "log"))
 		return nil, fmt.Errorf("pg_ctl start: %v: %s\n%s", err, out, log)
