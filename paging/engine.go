@@ -135,6 +135,11 @@ type ReplyStore interface {
 
 // Options configure an Engine. Store and Book are required.
 type Options struct {
+	// Poll bounds how long the engine sleeps without looking at the
+	// store: on a database several daemons share, work another daemon
+	// made (and did not finish: it died) is found this soon. Zero sleeps
+	// until the next due time (a minute at most), for one daemon alone.
+	Poll  time.Duration
 	Store Store
 	Book  *scheduler.Book
 	// Notifiers by channel (contact type). A channel without one is sent
@@ -356,6 +361,9 @@ func (e *Engine) SetAlertStatus(ctx context.Context, id int64, action rota.Actio
 	return a, err
 }
 
+// escalationWorkers bounds the due steps run at once.
+const escalationWorkers = 16
+
 // maxWait bounds a sleep so that a clock change or an outside write to
 // the database is noticed within it; work is otherwise found by Wake.
 const maxWait = time.Minute
@@ -377,6 +385,9 @@ func (e *Engine) Run(ctx context.Context) error {
 			e.log.Error("engine round failed", "err", err)
 		}
 		wait := maxWait
+		if e.opts.Poll > 0 {
+			wait = e.opts.Poll
+		}
 		next, ok, err := e.store.NextDue(ctx)
 		switch {
 		case err != nil && ctx.Err() == nil:
@@ -415,20 +426,35 @@ func (e *Engine) runOnce(ctx context.Context, wait bool) error {
 	if err != nil {
 		return err
 	}
+	// Due steps run side by side, each in its own transaction: the
+	// store groups their commits (SQLite) or runs them on several
+	// connections (PostgreSQL), so a backlog of steps is not paid one
+	// durable commit at a time.
 	var errs []error
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	slots := make(chan struct{}, escalationWorkers)
 	for _, id := range ids {
-		a, ran, err := e.store.Escalate(ctx, id, func(a *rota.Incident, at time.Time) rota.StepOutcome {
-			e.metrics.lag.Observe(at.Sub(a.Escalation.DueAt).Seconds())
-			return e.runStep(a, at)
-		})
-		if err != nil {
-			errs = append(errs, err)
-			continue
-		}
-		if ran {
-			e.afterStep(a)
-		}
+		slots <- struct{}{}
+		wg.Add(1)
+		go func(id int64) {
+			defer func() { <-slots; wg.Done() }()
+			a, ran, err := e.store.Escalate(ctx, id, func(a *rota.Incident, at time.Time) rota.StepOutcome {
+				e.metrics.lag.Observe(at.Sub(a.Escalation.DueAt).Seconds())
+				return e.runStep(a, at)
+			})
+			if err != nil {
+				mu.Lock()
+				errs = append(errs, err)
+				mu.Unlock()
+				return
+			}
+			if ran {
+				e.afterStep(a)
+			}
+		}(id)
 	}
+	wg.Wait()
 	if err := e.tellUnreached(ctx); err != nil {
 		errs = append(errs, err)
 	}

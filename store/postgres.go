@@ -97,8 +97,8 @@ func OpenPostgres(ctx context.Context, dsn string, opts Options) (*DB, error) {
 
 // pgCommitters and pgMaxBatch shape writes on PostgreSQL.
 const (
-	pgCommitters = 8
-	pgMaxBatch   = 8
+	pgCommitters = 4
+	pgMaxBatch   = 64
 )
 
 // conflict reports whether err is PostgreSQL telling a transaction it lost

@@ -120,6 +120,7 @@ func serve(args []string, stderr io.Writer) error {
 		Notifiers: notify, PublicURL: cfg.Server.PublicURL, Burns: db, RateLimit: cfg.Paging.RateLimit,
 		RetryFor: cfg.Paging.RetryFor, MaxBackoff: cfg.Paging.MaxBackoff, PerDestination: cfg.Paging.PerDestination,
 		SendTimeout: cfg.Paging.Timeout, SendTimeouts: cfg.Paging.Timeouts,
+		Poll: sharedPoll(db),
 	})
 	srv := api.New(api.Options{
 		Book: book, Overrides: db, Pager: engine, Twilio: engine, Alerts: db, Deploys: db, Feeds: db, Swaps: db, Teller: engine, Reports: db, Ping: db.Ping, Logger: log,
@@ -433,4 +434,13 @@ func syncOverrides(ctx context.Context, db *store.DB, book *scheduler.Book, seen
 		seen = v
 		log.Debug("overrides reloaded", "version", v)
 	}
+}
+
+// sharedPoll is how often the engine looks at a database other daemons
+// share (PostgreSQL) for work they made: a second; never for SQLite.
+func sharedPoll(db *store.DB) time.Duration {
+	if db.Postgres() {
+		return time.Second
+	}
+	return 0
 }
