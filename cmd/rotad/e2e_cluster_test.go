@@ -102,9 +102,23 @@ func TestThreeDaemonsOnePostgres(t *testing.T) {
 	env := []string{"KEY=" + serviceKey}
 	var mu sync.Mutex
 	daemons := make([]*daemon, 3)
+	var all []*daemon // every daemon started, for the logs of a failure
 	for i := range daemons {
 		daemons[i] = startDaemon(t, cfgPath, env...)
+		all = append(all, daemons[i])
 	}
+	defer func() {
+		if !t.Failed() {
+			return
+		}
+		for i, d := range all {
+			for _, line := range strings.Split(d.dump(), "\n") {
+				if strings.Contains(line, `"level":"ERROR"`) || strings.Contains(line, `"level":"WARN"`) && !strings.Contains(line, "config warning") {
+					t.Logf("daemon %d: %s", i, line)
+				}
+			}
+		}
+	}()
 	// Run past the next minute's tick (a digest, the reminder), at least 30 s.
 	until := nextMinute.Add(8 * time.Second)
 	if min := start.Add(30 * time.Second); until.Before(min) {
@@ -133,6 +147,7 @@ func TestThreeDaemonsOnePostgres(t *testing.T) {
 			nd := startDaemon(t, cfgPath, env...)
 			mu.Lock()
 			daemons[i%3] = nd
+			all = append(all, nd)
 			mu.Unlock()
 		}
 	}()
