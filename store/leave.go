@@ -44,6 +44,14 @@ func (db *DB) Leave(ctx context.Context) (map[string][]rota.Leave, error) {
 	return out, rows.Err()
 }
 
+// LeaveVersion changes whenever a person's calendar leave is saved, by
+// any daemon.
+func (db *DB) LeaveVersion(ctx context.Context) (string, error) {
+	var n, last int64
+	err := db.queryRow(ctx, "SELECT COUNT(*), COALESCE(MAX(fetched_ms), 0) FROM leave_cache").Scan(&n, &last)
+	return fmt.Sprintf("%d/%d", n, last), err
+}
+
 // MarkReminded records that person's shift on rotation starting at start
 // was reminded of; first is false when it had been already.
 func (db *DB) MarkReminded(ctx context.Context, rotation, person string, start time.Time) (first bool, err error) {

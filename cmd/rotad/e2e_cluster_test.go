@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -11,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rotahq/rota"
+	"github.com/rotahq/rota/store"
 	"github.com/rotahq/rota/store/pgtest"
 )
 
@@ -282,7 +285,8 @@ func (d *daemon) requestAsMaybe(token, method, path, body string) (int, map[stri
 }
 
 // TestOverridesSeenByAllDaemons: an override made on one daemon counts on
-// another on the same database within a second, and so does its deletion.
+// another on the same database within a second, and so do its deletion
+// and calendar leave another daemon fetched.
 func TestOverridesSeenByAllDaemons(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs two rotad processes on PostgreSQL")
@@ -322,6 +326,29 @@ func TestOverridesSeenByAllDaemons(t *testing.T) {
 		}
 		if time.Since(deleted) > time.Second {
 			t.Fatal("the other daemon did not see the deletion within a second")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+
+	// Calendar leave one daemon fetched (written as its fetch would)
+	// counts on the other too.
+	when := at.Add(time.Minute).Format(time.RFC3339)
+	was, _ := b.onCallAt(when)
+	db, err := store.Open(context.Background(), dsn, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if err := db.SaveLeave(context.Background(), was, []rota.Leave{{Start: at.Add(-time.Hour), End: at.Add(2 * time.Hour), Source: "calendar"}}, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	saved := time.Now()
+	for {
+		if p, _ := b.onCallAt(when); p != was {
+			break
+		}
+		if time.Since(saved) > time.Second {
+			t.Fatalf("the other daemon did not see %s's leave within a second", was)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}

@@ -84,9 +84,10 @@ func serve(args []string, stderr io.Writer) error {
 	db.OnLost = func(err error) {
 		log.Error("THE DATABASE FILE IS GONE: rotad records nothing more and answers 503; restart it on the right file", "err", err)
 	}
-	// The overrides' version is read before the overrides, so that one
-	// made by another daemon between the two is not missed.
+	// The versions are read before what they version, so that a change
+	// another daemon makes between the two is not missed.
 	overridesSeen, _ := db.OverridesVersion(ctx)
+	leaveSeen, _ := db.LeaveVersion(ctx)
 	overrides, err := db.Overrides(ctx, "")
 	if err != nil {
 		log.Error("cannot read overrides", "err", err)
@@ -138,7 +139,17 @@ func serve(args []string, stderr io.Writer) error {
 		Now: time.Now, Past: cfg.FeedPast + rota.Week, Future: cfg.FeedFuture + rota.Week,
 		Failed: func(person string) { ptoFailures.WithLabelValues(person).Inc() }}
 	jobs := scheduler.NewCron(log, time.UTC)
-	if _, err := jobs.AddFunc(cfg.PTORefresh, func() { fetcher.FetchAll(ctx) }); err != nil {
+	if _, err := jobs.AddFunc(cfg.PTORefresh, func() {
+		// On a shared database one daemon fetches each round; the
+		// others take its leave from the database (syncRoster).
+		if db.Postgres() {
+			key := "pto:" + time.Now().UTC().Truncate(time.Minute).Format(time.RFC3339)
+			if first, err := db.QueueOnce(ctx, key, nil); err != nil || !first {
+				return
+			}
+		}
+		fetcher.FetchAll(ctx)
+	}); err != nil {
 		log.Error("cannot schedule PTO fetches", "spec", cfg.PTORefresh, "err", err)
 		return exitError{1}
 	}
@@ -157,7 +168,7 @@ func serve(args []string, stderr io.Writer) error {
 	if db.Postgres() {
 		// Other daemons on this database make overrides and swaps too:
 		// each notices within a quarter of a second and reloads the roster.
-		go syncOverrides(ctx, db, book, overridesSeen, log)
+		go syncRoster(ctx, db, book, overridesSeen, leaveSeen, log)
 	}
 	go fetcher.FetchAll(ctx)
 
@@ -405,34 +416,48 @@ func digests(cfg *config.Config) string {
 	return b.String()
 }
 
-// syncOverrides reloads the roster's overrides whenever the database's
-// change, so that an override or swap made on another daemon counts here
-// within a quarter of a second (polled: four cheap reads a second).
-func syncOverrides(ctx context.Context, db *store.DB, book *scheduler.Book, seen string, log *slog.Logger) {
+// syncRoster reloads the roster's overrides and calendar leave whenever
+// the database's change, so that an override or swap made on another
+// daemon, or leave it fetched, counts here within a quarter of a second
+// (polled: a few cheap reads a second).
+func syncRoster(ctx context.Context, db *store.DB, book *scheduler.Book, overridesSeen, leaveSeen string, log *slog.Logger) {
 	t := time.NewTicker(250 * time.Millisecond)
 	defer t.Stop()
 	for range t.C {
-		v, err := db.OverridesVersion(ctx)
-		if err != nil || v == seen {
-			continue
-		}
-		ovs, err := db.Overrides(ctx, "")
-		if err != nil {
-			log.Warn("cannot reload overrides made on another daemon", "err", err)
-			continue
-		}
-		byRotation := map[string][]rota.Override{}
-		for _, o := range ovs {
-			byRotation[o.Rotation] = append(byRotation[o.Rotation], o)
-		}
-		book.Update(func(r *scheduler.Roster) (*scheduler.Roster, error) {
-			for _, rot := range r.Org().Rotations {
-				r = r.WithOverrides(rot.Name, byRotation[rot.Name])
+		if v, err := db.OverridesVersion(ctx); err == nil && v != overridesSeen {
+			ovs, err := db.Overrides(ctx, "")
+			if err != nil {
+				log.Warn("cannot reload overrides made on another daemon", "err", err)
+				continue
 			}
-			return r, nil
-		})
-		seen = v
-		log.Debug("overrides reloaded", "version", v)
+			byRotation := map[string][]rota.Override{}
+			for _, o := range ovs {
+				byRotation[o.Rotation] = append(byRotation[o.Rotation], o)
+			}
+			book.Update(func(r *scheduler.Roster) (*scheduler.Roster, error) {
+				for _, rot := range r.Org().Rotations {
+					r = r.WithOverrides(rot.Name, byRotation[rot.Name])
+				}
+				return r, nil
+			})
+			overridesSeen = v
+			log.Debug("overrides reloaded", "version", v)
+		}
+		if v, err := db.LeaveVersion(ctx); err == nil && v != leaveSeen {
+			kept, err := db.Leave(ctx)
+			if err != nil {
+				log.Warn("cannot reload leave fetched on another daemon", "err", err)
+				continue
+			}
+			book.Update(func(r *scheduler.Roster) (*scheduler.Roster, error) {
+				for person, ls := range kept {
+					r = r.WithLeave(person, ls)
+				}
+				return r, nil
+			})
+			leaveSeen = v
+			log.Debug("leave reloaded", "version", v)
+		}
 	}
 }
 
