@@ -15,10 +15,16 @@ import (
 
 // FeedStore keeps calendar tokens and event versions.
 type FeedStore interface {
+	// IssueFeedToken makes a calendar's or team report's token (revoking
+	// the one before) and returns it, shown once.
 	IssueFeedToken(ctx context.Context, kind, name string) (string, error)
+	// RevokeFeedToken ends one, or ENOTFOUND.
 	RevokeFeedToken(ctx context.Context, kind, name string) error
+	// CheckFeedToken says whether token is the live one of kind and name.
 	CheckFeedToken(ctx context.Context, kind, name, token string) (bool, error)
+	// HasFeedToken says whether kind and name have a live token.
 	HasFeedToken(ctx context.Context, kind, name string) (bool, error)
+	// Versions gives each calendar event its SEQUENCE and LAST-MODIFIED.
 	Versions(ctx context.Context, events map[string]string) (map[string]rota.FeedVersion, error)
 }
 

@@ -22,27 +22,42 @@ import (
 
 // OverrideStore is what the API needs of the database for overrides.
 type OverrideStore interface {
+	// CreateOverride stores o, setting its id and time.
 	CreateOverride(ctx context.Context, o *rota.Override) error
+	// Override returns one override, or ENOTFOUND.
 	Override(ctx context.Context, id int64) (rota.Override, error)
+	// Overrides lists a rotation's overrides (all for "").
 	Overrides(ctx context.Context, rotation string) ([]rota.Override, error)
+	// DeleteOverride removes one and returns it, or ENOTFOUND.
 	DeleteOverride(ctx context.Context, id int64) (rota.Override, error)
 }
 
 // Pager is the engine, as the API uses it.
 type Pager interface {
+	// Trigger takes an event in: a new incident, a repeat, or an alert
+	// joining an open incident.
 	Trigger(ctx context.Context, ev rota.Event) (rota.TriggerResult, error)
+	// FollowUp acknowledges or resolves a source's open alert by its key.
 	FollowUp(ctx context.Context, service, dedupKey string, action rota.Action, actor string) (rota.Alert, error)
+	// SetStatus acknowledges, resolves or escalates an incident.
 	SetStatus(ctx context.Context, id int64, action rota.Action, actor string) (rota.Incident, error)
+	// SetAlertStatus acknowledges an alert's incident, or resolves the alert.
 	SetAlertStatus(ctx context.Context, id int64, action rota.Action, actor string) (rota.Alert, error)
 }
 
 // AlertReader reads incidents, their alerts and their timelines.
 type AlertReader interface {
+	// Incident returns one incident, or ENOTFOUND.
 	Incident(ctx context.Context, id int64) (rota.Incident, error)
+	// Incidents lists incidents by filter, newest first.
 	Incidents(ctx context.Context, f rota.IncidentFilter) ([]rota.Incident, error)
+	// IncidentAlerts lists an incident's alerts.
 	IncidentAlerts(ctx context.Context, id int64) ([]rota.Alert, error)
+	// Alert returns one alert, or ENOTFOUND.
 	Alert(ctx context.Context, id int64) (rota.Alert, error)
+	// Alerts lists alerts by filter, newest first.
 	Alerts(ctx context.Context, f rota.IncidentFilter) ([]rota.Alert, error)
+	// Timeline is an incident's events and notifications, oldest first.
 	Timeline(ctx context.Context, id int64) ([]rota.IncidentEvent, []rota.Notification, error)
 }
 
