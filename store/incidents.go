@@ -303,6 +303,9 @@ func (db *DB) DueEscalations(ctx context.Context, now time.Time, limit int) ([]i
 // pending notification is due; ok is false when nothing is. Accounting
 // has its own loop.
 func (db *DB) NextDue(ctx context.Context) (time.Time, bool, error) {
+	if !db.pg {
+		return db.nextDueLocal(ctx)
+	}
 	var due sql.NullInt64
 	err := db.queryRow(ctx, `SELECT MIN(t) FROM (
 		SELECT MIN(esc_due_ms) AS t FROM incidents WHERE esc_due_ms IS NOT NULL
@@ -311,6 +314,22 @@ func (db *DB) NextDue(ctx context.Context) (time.Time, bool, error) {
 		return time.Time{}, false, fmt.Errorf("next due: %w", err)
 	}
 	return nullTime(due), due.Valid, nil
+}
+
+// nextDueLocal is NextDue on SQLite, whose outbox claims are in memory.
+func (db *DB) nextDueLocal(ctx context.Context) (time.Time, bool, error) {
+	var esc sql.NullInt64
+	if err := db.queryRow(ctx, "SELECT MIN(esc_due_ms) FROM incidents WHERE esc_due_ms IS NOT NULL").Scan(&esc); err != nil {
+		return time.Time{}, false, fmt.Errorf("next due: %w", err)
+	}
+	next, ok, err := db.nextLocal(ctx)
+	if err != nil {
+		return time.Time{}, false, fmt.Errorf("next due: %w", err)
+	}
+	if esc.Valid && (!ok || fromMillis(esc.Int64).Before(next)) {
+		return fromMillis(esc.Int64), true, nil
+	}
+	return next, ok, nil
 }
 
 // Acknowledge and resolve.

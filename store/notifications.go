@@ -81,7 +81,7 @@ func (db *DB) RecordDeliveries(ctx context.Context, ds []rota.Delivery) error {
 	if len(ds) == 0 {
 		return nil
 	}
-	return db.tx(ctx, func(tx wtx, now time.Time) error {
+	err := db.tx(ctx, func(tx wtx, now time.Time) error {
 		for _, d := range ds {
 			if err := recordDelivery(tx, d, now); err != nil {
 				return fmt.Errorf("record delivery of notification %d: %w", d.NotificationID, err)
@@ -89,6 +89,10 @@ func (db *DB) RecordDeliveries(ctx context.Context, ds []rota.Delivery) error {
 		}
 		return nil
 	})
+	if err == nil && !db.pg {
+		db.local.release(ds)
+	}
+	return err
 }
 
 func recordDelivery(tx wtx, d rota.Delivery, now time.Time) error {
@@ -488,7 +492,8 @@ func (db *DB) CancelStale(ctx context.Context, before time.Time, why string) (in
 }
 
 // ClaimDue claims the pending notifications due at now that no live claim
-// holds, for owner until until, in one transaction: decide is given them
+// holds, for owner until until, in one transaction (on SQLite, which one
+// daemon serves, the claims are kept in memory: claims_local.go): decide is given them
 // and the rate limit's last send per person and channel, and says which
 // to send now, which the rate limit holds (deferred), and the rate-limit
 // slots the sends take. Two daemons never claim one notification, nor one
@@ -497,6 +502,9 @@ func (db *DB) CancelStale(ctx context.Context, before time.Time, why string) (in
 // retried after a conflict): it must start afresh each time.
 func (db *DB) ClaimDue(ctx context.Context, now time.Time, limit int, owner string, until time.Time,
 	decide func(due []rota.Notification, last map[[2]string]time.Time) rota.OutboxPlan) (rota.OutboxPlan, error) {
+	if !db.pg {
+		return db.claimLocal(ctx, now, limit, until, decide)
+	}
 	var plan rota.OutboxPlan
 	err := db.tx(ctx, func(tx wtx, _ time.Time) error {
 		// Claims take turns across daemons (one short transaction at a
@@ -567,6 +575,10 @@ func (db *DB) ClaimDue(ctx context.Context, now time.Time, limit int, owner stri
 
 // RenewClaims extends owner's claims on notifications still being sent.
 func (db *DB) RenewClaims(ctx context.Context, owner string, ids []int64, until time.Time) error {
+	if !db.pg {
+		db.local.renew(ids, until)
+		return nil
+	}
 	if len(ids) == 0 {
 		return nil
 	}
@@ -583,6 +595,10 @@ func (db *DB) RenewClaims(ctx context.Context, owner string, ids []int64, until 
 // GiveBackSlot returns a rate-limit slot a send took and did not use
 // (nothing was sent), unless a later send took it since.
 func (db *DB) GiveBackSlot(ctx context.Context, key [2]string, took, before time.Time) error {
+	if !db.pg {
+		db.local.giveBack(key, took, before)
+		return nil
+	}
 	return db.tx(ctx, func(tx wtx, _ time.Time) error {
 		var err error
 		if before.IsZero() {

@@ -63,6 +63,8 @@ type DB struct {
 	// pg is set on PostgreSQL; rebinder rewrites queries for it.
 	pg       bool
 	rebinder rebinder
+	// local holds the outbox's claims on SQLite (claims_local.go).
+	local localClaims
 
 	ops       chan op
 	committed chan struct{} // closed when the committer has stopped
