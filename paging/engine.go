@@ -33,12 +33,10 @@ type Store interface {
 	EscalationStore
 	Outbox
 	ReplyStore
-	// MarkReminded records that person was reminded of their shift on
-	// rotation starting at start, and says whether this is the first
-	// time: a reminder goes out once, across restarts.
-	MarkReminded(ctx context.Context, rotation, person string, start time.Time) (bool, error)
-	// QueueReminder is MarkReminded that also queues the reminder's
-	// notices in the same transaction.
+	// QueueReminder records that person is reminded of their shift on
+	// rotation starting at start, and queues the reminder's notices in
+	// the same transaction, the first time only: a reminder goes out
+	// once, across restarts and daemons.
 	QueueReminder(ctx context.Context, rotation, person string, start time.Time, notices []rota.Notification) (bool, error)
 	// QueueOnce queues notices the first time key is seen, recording it
 	// in the same transaction.

@@ -52,21 +52,6 @@ func (db *DB) LeaveVersion(ctx context.Context) (string, error) {
 	return fmt.Sprintf("%d/%d", n, last), err
 }
 
-// MarkReminded records that person's shift on rotation starting at start
-// was reminded of; first is false when it had been already.
-func (db *DB) MarkReminded(ctx context.Context, rotation, person string, start time.Time) (first bool, err error) {
-	err = db.tx(ctx, func(tx wtx, now time.Time) error {
-		res, err := tx.exec("INSERT INTO reminders (rotation, person, start_ms, sent_ms) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING", rotation, person, start.UnixMilli(), now.UnixMilli())
-		if err != nil {
-			return err
-		}
-		n, _ := res.RowsAffected()
-		first = n == 1
-		return nil
-	})
-	return first, err
-}
-
 // QueueReminder queues a handover reminder's notices the first time it is
 // asked for (rotation, person, start), marking it in the same
 // transaction: sent once across daemons, and not lost at a crash.

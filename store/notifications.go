@@ -39,14 +39,6 @@ func scanNotifications(rows *sql.Rows) ([]rota.Notification, error) {
 	return out, rows.Err()
 }
 
-// DueNotifications returns pending notifications due at now: first tries
-// ahead of retries (a receiver that keeps failing does not hold up new
-// pages), then oldest due first.
-func (db *DB) DueNotifications(ctx context.Context, now time.Time, limit int) ([]rota.Notification, error) {
-	return db.notifications(ctx, "WHERE status = 'pending' AND next_attempt_ms <= ? AND (claim_until_ms IS NULL OR claim_until_ms <= ?) ORDER BY attempts > 0, next_attempt_ms, id LIMIT ?",
-		now.UnixMilli(), now.UnixMilli(), limit)
-}
-
 // PendingNotifications counts the outbox: pending notifications, due or not.
 func (db *DB) PendingNotifications(ctx context.Context) (int, error) {
 	var n int
