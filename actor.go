@@ -46,6 +46,7 @@ const (
 	ViaVoice    = "voice"
 	ViaCLI      = "cli"
 	ViaDevLogin = "dev sign-in"
+	ViaSlack    = "slack"
 )
 
 // Actor is who did something, as they authenticated: a signed-in person,

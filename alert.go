@@ -276,10 +276,18 @@ type Notification struct {
 	ExternalID     string
 	ProviderStatus string
 	DeliveredAt    time.Time
-	// Kind is KindPage, or KindNotice for a message to a manager, whose
-	// text is Body: not a page, not cancelled with its incident.
+	// Kind is KindPage, KindNotice (text alone, Body), KindUpdate (news
+	// of an incident, Body saying what) or KindPost (an incident posted
+	// to a chat channel).
 	Kind string
 	Body string
+	// Updates is whether this contact is told what becomes of the
+	// incident (acknowledged, escalated, resolved) once it is sent.
+	Updates bool
+	// Thread is, on an update, the provider's id of the first message
+	// sent to the same contact about the incident (a Slack message, to
+	// edit in place and reply under).
+	Thread string
 }
 
 // Page is an incident reaching a person: one per (incident, person), at
@@ -325,8 +333,19 @@ type BurnNotice struct {
 
 // Notification kinds.
 const (
-	KindPage   = "page"
+	// KindPage is an incident for a person to answer.
+	KindPage = "page"
+	// KindNotice is text alone (Body): a manager's notice, a digest, an
+	// on-call announcement. Not cancelled with an incident.
 	KindNotice = "notice"
+	// KindUpdate tells someone already notified of an incident what
+	// became of it (Body says what, and who): never a page, never
+	// counted against a budget.
+	KindUpdate = "update"
+	// KindPost is an incident posted to a chat channel rather than to a
+	// person (Person is empty): it pages nobody, and is cancelled with
+	// its incident like a page.
+	KindPost = "post"
 )
 
 // StepOutcome is what running an escalation step decides: the incident's new
@@ -393,6 +412,9 @@ type Delivery struct {
 	// this one failed and the alert is still triggered.
 	Failover *Notification
 	Events   []IncidentEvent
+	// KeepAttempts, on a retry, does not count the attempt: the provider
+	// asked to wait (a 429 with Retry-After), the contact is fine.
+	KeepAttempts bool
 }
 
 // BurnRecord is a human budget burned: by a person (or, for a warning, a

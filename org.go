@@ -11,12 +11,15 @@ type Org struct {
 	Rotations []*Rotation
 	Services  []*Service
 	Policies  []*EscalationPolicy
+	// ChatChannels are the Slack and Teams channels rota posts to.
+	ChatChannels []*ChatChannel
 
-	people    map[string]*Person
-	teams     map[string]*Team
-	rotations map[string]*Rotation
-	services  map[string]*Service
-	policies  map[string]*EscalationPolicy
+	chatChannels map[string]*ChatChannel
+	people       map[string]*Person
+	teams        map[string]*Team
+	rotations    map[string]*Rotation
+	services     map[string]*Service
+	policies     map[string]*EscalationPolicy
 	// identities maps lower-cased names, GitHub logins and emails to
 	// people.
 	identities map[string]*Person

@@ -17,10 +17,20 @@ const (
 	ContactWebhook Channel = "webhook"
 	ContactSlack   Channel = "slack"
 	ContactEmail   Channel = "email"
+	// ContactTeams posts to a Microsoft Teams Workflows webhook.
+	ContactTeams Channel = "teams"
 )
 
 // ContactTypes lists the contact method types in the order they are documented.
-var ContactTypes = []Channel{ContactSMS, ContactVoice, ContactWebhook, ContactSlack, ContactEmail}
+var ContactTypes = []Channel{ContactSMS, ContactVoice, ContactWebhook, ContactSlack, ContactEmail, ContactTeams}
+
+// UpdatesByDefault reports whether a contact method of type c is told
+// what becomes of an incident it was notified of, unless it says
+// otherwise: chat and webhooks are, SMS and email are not, and a call
+// never is.
+func UpdatesByDefault(c Channel) bool {
+	return c == ContactSlack || c == ContactTeams || c == ContactWebhook
+}
 
 // Person is someone who can be paged.
 type Person struct {
@@ -60,6 +70,9 @@ type ContactMethod struct {
 	// Delay after the first notification of a page before this method is
 	// tried, for rules such as "SMS at once, voice after 2 minutes".
 	Delay time.Duration
+	// Updates is whether this method is told what becomes of an incident
+	// it was notified of (UpdatesByDefault unless configured).
+	Updates bool
 }
 
 func (c ContactMethod) String() string { return string(c.Type) + ":" + c.Address }

@@ -31,6 +31,12 @@ type Rotation struct {
 	ShadowOf string
 	// Reminder, when set, is how long before a shift its person is told.
 	Reminder time.Duration
+	// Announce names the chat channels told at each handoff who is on
+	// call until when, and who is next.
+	Announce []string
+	// SlackUserGroup, when set, is a Slack user group (its id, "S0123")
+	// whose members are kept equal to whoever is on call here.
+	SlackUserGroup string
 }
 
 // Handoff is a local weekday and time of day.

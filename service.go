@@ -27,6 +27,9 @@ type Service struct {
 	// LowUrgency lists the severities that wait for the responder's
 	// business hours instead of paging them off-hours.
 	LowUrgency []string
+	// Channels name the chat channels every incident of the service is
+	// posted to when it opens, with buttons where the tool has them.
+	Channels []string
 }
 
 // IsLowUrgency reports whether severity waits for business hours on s.
@@ -77,6 +80,9 @@ const (
 	TargetRotation     = "rotation"
 	TargetPerson       = "person"
 	TargetDeployAuthor = "deploy-author"
+	// TargetChannel posts the incident to a chat channel: it pages
+	// nobody, so a step of channels alone waits for nobody.
+	TargetChannel = "channel"
 )
 
 // Target is who a step pages: a rotation's on-call, a person, or the author

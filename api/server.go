@@ -83,6 +83,9 @@ type Settings struct {
 	// Twilio was given.
 	TwilioTokens []string
 	PublicURL    string
+	// SlackSigningSecret checks what Slack posts (button presses,
+	// /rota); empty when there is no Slack app.
+	SlackSigningSecret string
 	// MetricsTokenSet closes /metrics to all but the bearer of
 	// MetricsToken (refusing everyone while it is empty).
 	MetricsTokenSet bool
@@ -101,6 +104,8 @@ type Server struct {
 	overrides OverrideStore
 	pager     Pager
 	twilio    TwilioHandler
+	slack     SlackApp
+	replays   ReplayGuard
 	alerts    AlertReader
 	deploys   DeployStore
 	feeds     FeedStore
@@ -151,6 +156,11 @@ type Options struct {
 	DevSignIn bool
 	// Twilio handles Twilio's webhooks; nil answers them 404.
 	Twilio TwilioHandler
+	// Slack is the Slack app, for its button presses and /rota; with
+	// Settings.SlackSigningSecret. Replays remembers what Slack (and
+	// other providers) posted, refusing a replay.
+	Slack   SlackApp
+	Replays ReplayGuard
 	// Registry receives the API's metrics, and Gatherer serves /metrics;
 	// a private registry is used when they are nil.
 	Registry prometheus.Registerer
@@ -165,7 +175,7 @@ type Options struct {
 
 // New returns a server for opts.
 func New(opts Options) *Server {
-	s := &Server{boot: rand.Text(), book: opts.Book, overrides: opts.Overrides, pager: opts.Pager, twilio: opts.Twilio, alerts: opts.Alerts, deploys: opts.Deploys, feeds: opts.Feeds, swaps: opts.Swaps, teller: opts.Teller, reports: opts.Reports, identity: opts.Identity, budgets: opts.Budgets, swapRequests: opts.SwapRequests, devSignIn: opts.DevSignIn, ping: opts.Ping, log: opts.Logger, now: opts.Now}
+	s := &Server{boot: rand.Text(), book: opts.Book, overrides: opts.Overrides, pager: opts.Pager, twilio: opts.Twilio, slack: opts.Slack, replays: opts.Replays, alerts: opts.Alerts, deploys: opts.Deploys, feeds: opts.Feeds, swaps: opts.Swaps, teller: opts.Teller, reports: opts.Reports, identity: opts.Identity, budgets: opts.Budgets, swapRequests: opts.SwapRequests, devSignIn: opts.DevSignIn, ping: opts.Ping, log: opts.Logger, now: opts.Now}
 	if opts.Registry == nil {
 		reg := prometheus.NewRegistry()
 		opts.Registry, opts.Gatherer = reg, reg

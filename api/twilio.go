@@ -2,34 +2,22 @@ package api
 
 import (
 	"context"
-	"encoding/xml"
 	"net/http"
 	"strconv"
-	"strings"
 
 	twclient "github.com/twilio/twilio-go/client"
 
 	"github.com/rotahq/rota"
+	"github.com/rotahq/rota/paging/notify"
+	"github.com/rotahq/rota/paging/notify/twilio"
 )
 
 // TwilioHandler is the engine's side of Twilio's webhooks.
 type TwilioHandler interface {
 	HandleSMS(ctx context.Context, from, body, sid string) (string, bool, error)
-	HandleKeypress(ctx context.Context, id int64, digits, callSID string) ([]byte, error)
+	// HandleKeypress says what a call says next; TwiML is twilio's.
+	HandleKeypress(ctx context.Context, id int64, digits, callSID string) (notify.Speech, error)
 	HandleStatus(ctx context.Context, r rota.ProviderReport) error
-}
-
-// twimlMessage answers an SMS with text, or with nothing.
-func twimlMessage(text string) []byte {
-	var b strings.Builder
-	b.WriteString(xml.Header + "<Response>")
-	if text != "" {
-		b.WriteString("<Message>")
-		xml.EscapeText(&b, []byte(text))
-		b.WriteString("</Message>")
-	}
-	b.WriteString("</Response>")
-	return []byte(b.String())
 }
 
 // maxTwilioBody bounds a Twilio webhook's form.
@@ -86,18 +74,18 @@ func (s *Server) twilioSMS(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		s.metrics.twilio.WithLabelValues("sms", "error").Inc()
 		s.log.Error("sms reply failed", "from", r.PostForm.Get("From"), "err", err)
-		writeTwiML(w, twimlMessage("Sorry, rota could not handle that reply. Please try again or use the web."))
+		writeTwiML(w, twilio.Message("Sorry, rota could not handle that reply. Please try again or use the web."))
 		return
 	}
 	if !known {
 		// Strangers get no answer: refusing quietly does not confirm to
 		// them that this number pages anyone.
 		s.metrics.twilio.WithLabelValues("sms", "unknown_number").Inc()
-		writeTwiML(w, twimlMessage(""))
+		writeTwiML(w, twilio.Message(""))
 		return
 	}
 	s.metrics.twilio.WithLabelValues("sms", "ok").Inc()
-	writeTwiML(w, twimlMessage(answer))
+	writeTwiML(w, twilio.Message(answer))
 }
 
 // twilioVoice serves key presses during page calls.
@@ -111,14 +99,14 @@ func (s *Server) twilioVoice(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, rota.FieldError("n", "is not a notification id"))
 		return
 	}
-	twiml, err := s.twilio.HandleKeypress(r.Context(), id, r.PostForm.Get("Digits"), r.PostForm.Get("CallSid"))
+	speech, err := s.twilio.HandleKeypress(r.Context(), id, r.PostForm.Get("Digits"), r.PostForm.Get("CallSid"))
 	if err != nil {
 		s.metrics.twilio.WithLabelValues("voice", "error").Inc()
 		s.writeError(w, r, err)
 		return
 	}
 	s.metrics.twilio.WithLabelValues("voice", "ok").Inc()
-	writeTwiML(w, twiml)
+	writeTwiML(w, twilio.Call(speech))
 }
 
 // twilioStatus serves delivery reports of messages and calls.

@@ -15,7 +15,9 @@ import (
 	"github.com/rotahq/rota/api"
 	"github.com/rotahq/rota/config"
 	"github.com/rotahq/rota/paging"
-	"github.com/rotahq/rota/paging/twiliotest"
+	"github.com/rotahq/rota/paging/notify"
+	"github.com/rotahq/rota/paging/notify/twilio"
+	"github.com/rotahq/rota/paging/notify/twilio/twiliotest"
 	"github.com/rotahq/rota/scheduler"
 	"github.com/rotahq/rota/store"
 	"github.com/rotahq/rota/store/storetest"
@@ -73,13 +75,13 @@ func newTwilioFixture(t *testing.T, extra ...string) *twilioFixture {
 	db := storetest.Open(t, store.Options{Synchronous: store.SyncNormal})
 	fake := twiliotest.NewServer(twSID, twToken)
 	t.Cleanup(fake.Close)
-	tw, err := paging.NewTwilio(paging.TwilioOptions{AccountSID: twSID, AuthToken: twToken, From: "+15005550006", PublicURL: publicURL, APIURL: fake.URL})
+	tw, err := twilio.New(twilio.Options{AccountSID: twSID, AuthToken: twToken, From: "+15005550006", PublicURL: publicURL, APIURL: fake.URL})
 	if err != nil {
 		t.Fatal(err)
 	}
 	f := &twilioFixture{fixture: &fixture{db: db, book: scheduler.NewBook(scheduler.NewRoster(cfg.Org, nil))}, fake: fake}
 	f.engine = paging.New(paging.Options{Store: db, Book: f.book, PublicURL: publicURL, RateLimit: cfg.Paging.RateLimit,
-		Notifiers: map[rota.Channel]paging.Notifier{"sms": tw.SMS(), "voice": tw.Voice()}})
+		Notifiers: registry(map[rota.Channel]notify.Notifier{"sms": tw.SMS(), "voice": tw.Voice()})})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { f.engine.Run(ctx); close(done) }()
@@ -207,7 +209,7 @@ func TestSMSReplies(t *testing.T) {
 	}
 	// An unknown reply gets help naming the open alerts and their codes.
 	_, body = f.twilio(t, twToken, "/twilio/sms", sms(aliceNumber, "what?"))
-	if !strings.Contains(body, "Sorry, I did not understand. Reply 1a to ack, 1c to resolve, aa to ack all. Open: (1) triggered payments-api: 5xx on k1") {
+	if !strings.Contains(body, "Sorry, I did not understand. Reply 1a to ack, 1c to resolve, 1e to escalate, aa to ack all. Open: (1) triggered payments-api: 5xx on k1") {
 		t.Errorf("help: %s", body)
 	}
 	_, body = f.twilio(t, twToken, "/twilio/sms", sms(aliceNumber, "9a"))
@@ -397,4 +399,13 @@ func TestSMSReplayRefused(t *testing.T) {
 	if code != 200 || strings.Contains(body, "<Message>") || f.status(t, b) != rota.StatusTriggered {
 		t.Errorf("the replay: %d %s, incident %d is %s", code, body, b, f.status(t, b))
 	}
+}
+
+// registry registers notifiers by channel; the others are logged.
+func registry(by map[rota.Channel]notify.Notifier) *notify.Registry {
+	r := notify.NewRegistry(nil, nil)
+	for c, n := range by {
+		r.Register(c, n)
+	}
+	return r
 }

@@ -36,6 +36,9 @@ type Config struct {
 	// SMTP is nil when email is not sent through an SMTP relay (it goes
 	// to the log).
 	SMTP *SMTP
+	// Slack is nil when there is no Slack app (Slack contacts that are
+	// incoming webhooks still work; the others go to the log).
+	Slack *Slack
 	// Paging tunes the outbox.
 	Paging Paging
 	// GitHubSecret checks GitHub webhooks' signatures; empty when GitHub

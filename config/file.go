@@ -9,6 +9,8 @@ type fileConfig struct {
 	Log       logSection        `toml:"log"`
 	Twilio    *twilioSection    `toml:"twilio"`
 	SMTP      *smtpSection      `toml:"smtp"`
+	Slack     *slackSection     `toml:"slack"`
+	Channels  []channelSection  `toml:"channels"`
 	Paging    pagingSection     `toml:"paging"`
 	GitHub    *githubSection    `toml:"github"`
 	Calendar  calendarSection   `toml:"calendar"`
@@ -48,6 +50,7 @@ type timeoutsSection struct {
 	Webhook string `toml:"webhook"`
 	Slack   string `toml:"slack"`
 	Email   string `toml:"email"`
+	Teams   string `toml:"teams"`
 }
 
 type logSection struct {
@@ -85,6 +88,7 @@ type contactSection struct {
 	Type    string `toml:"type"`
 	Address string `toml:"address"`
 	Delay   string `toml:"delay"`
+	Updates *bool  `toml:"updates"`
 }
 
 type teamSection struct {
@@ -105,16 +109,18 @@ type sloSection struct {
 }
 
 type rotationSection struct {
-	Name        string   `toml:"name"`
-	Team        string   `toml:"team"`
-	Description string   `toml:"description"`
-	Members     []string `toml:"members"`
-	Shift       string   `toml:"shift"`
-	Handoff     string   `toml:"handoff"`
-	Timezone    string   `toml:"timezone"`
-	Start       string   `toml:"start"`
-	ShadowOf    string   `toml:"shadow_of"`
-	Reminder    string   `toml:"handover_reminder"`
+	Name           string   `toml:"name"`
+	Team           string   `toml:"team"`
+	Description    string   `toml:"description"`
+	Members        []string `toml:"members"`
+	Shift          string   `toml:"shift"`
+	Handoff        string   `toml:"handoff"`
+	Timezone       string   `toml:"timezone"`
+	Start          string   `toml:"start"`
+	ShadowOf       string   `toml:"shadow_of"`
+	Reminder       string   `toml:"handover_reminder"`
+	Announce       []string `toml:"announce"`
+	SlackUserGroup string   `toml:"slack_usergroup"`
 }
 
 type serviceSection struct {
@@ -131,6 +137,7 @@ type serviceSection struct {
 	Group            string            `toml:"group"`
 	GroupBy          []string          `toml:"group_by"`
 	GroupWindow      string            `toml:"group_window"`
+	Channels         []string          `toml:"channels"`
 }
 
 type githubSource struct {

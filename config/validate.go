@@ -21,6 +21,8 @@ type validator struct {
 	dir       string
 	lookupEnv func(string) (string, bool)
 	warnings  []problemAt
+	// channels are the chat channels, resolved before what names them.
+	channels *named[rota.ChatChannel]
 }
 
 func (v *validator) warnf(path, format string, args ...any) {
@@ -54,6 +56,10 @@ func (v *validator) build(f *fileConfig) *Config {
 	if f.SMTP != nil {
 		cfg.SMTP = v.smtp(f.SMTP)
 	}
+	if f.Slack != nil {
+		cfg.Slack = v.slack(f.Slack, cfg.Server.PublicURL)
+	}
+	v.channels = v.chatChannels(f.Channels, cfg.Slack)
 	cfg.Paging = v.paging(f.Paging)
 	cfg.FeedPast = v.window("calendar.past", f.Calendar.Past, 4*rota.Week, 0, 366*rota.Day)
 	cfg.FeedFuture = v.window("calendar.future", f.Calendar.Future, 26*rota.Week, rota.Day, 2*366*rota.Day)
@@ -81,6 +87,7 @@ func (v *validator) build(f *fileConfig) *Config {
 	cfg.Auth = v.auth(f.Auth, people, cfg.Server.PublicURL)
 
 	cfg.Org = rota.NewOrg(values(people), values(teams), values(rotations), values(services), values(policies))
+	cfg.Org.SetChatChannels(values(v.channels))
 	return cfg
 }
 
@@ -350,10 +357,12 @@ func (v *validator) contact(path string, c contactSection) rota.ContactMethod {
 		if !rota.ValidE164(c.Address) {
 			v.addf(path+".address", "%q is not a phone number in E.164 form (a '+', the country code and the number, digits only, as in \"+4915112345678\")", c.Address)
 		}
-	case rota.ContactWebhook, rota.ContactSlack:
+	case rota.ContactWebhook, rota.ContactTeams:
 		if u, err := url.Parse(c.Address); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 			v.addf(path+".address", "%q is not an http or https URL", c.Address)
 		}
+	case rota.ContactSlack:
+		v.slackContact(path+".address", c.Address)
 	case rota.ContactEmail:
 		if !strings.Contains(c.Address, "@") {
 			v.addf(path+".address", "%q is not an email address", c.Address)
@@ -369,6 +378,13 @@ func (v *validator) contact(path string, c contactSection) rota.ContactMethod {
 			v.addf(path+".delay", "%v", err)
 		}
 		out.Delay = d
+	}
+	out.Updates = rota.UpdatesByDefault(out.Type)
+	if c.Updates != nil {
+		if *c.Updates && out.Type == rota.ContactVoice {
+			v.addf(path+".updates", "a call is never an update: updates go to text contacts (sms, email, slack, teams, webhook)")
+		}
+		out.Updates = *c.Updates
 	}
 	return out
 }
@@ -547,6 +563,12 @@ func (v *validator) rotations(rs []rotationSection, people *named[rota.Person], 
 		if s.Reminder != "" {
 			r.Reminder = v.window(at("rotations", i, "handover_reminder"), s.Reminder, 0, time.Minute, 2*rota.Day)
 		}
+		v.channelRefs(at("rotations", i, "announce"), s.Announce, v.channels)
+		r.Announce = s.Announce
+		if s.SlackUserGroup != "" && !slackID(s.SlackUserGroup, "S") {
+			v.addf(at("rotations", i, "slack_usergroup"), "%q is not a Slack user group id (S0123ABCD)", s.SlackUserGroup)
+		}
+		r.SlackUserGroup = s.SlackUserGroup
 	}
 	for i, s := range rs {
 		if s.ShadowOf == "" || out.bySection[i] == nil {
@@ -613,7 +635,7 @@ func (v *validator) policies(ps []policySection, people *named[rota.Person], rot
 				v.required(path, "targets", ": a step pages at least one target")
 			}
 			for k, t := range st.Targets {
-				tgt, err := parseTarget(t, people, rotations)
+				tgt, err := parseTarget(t, people, rotations, v.channels)
 				if err != nil {
 					v.addf(fmt.Sprintf("%s.targets[%d]", path, k), "%v", err)
 					continue
@@ -630,13 +652,13 @@ func (v *validator) policies(ps []policySection, people *named[rota.Person], rot
 // delay is not set.
 const DefaultStepDelay = 5 * time.Minute
 
-func parseTarget(s string, people *named[rota.Person], rotations *named[rota.Rotation]) (rota.Target, error) {
+func parseTarget(s string, people *named[rota.Person], rotations *named[rota.Rotation], channels *named[rota.ChatChannel]) (rota.Target, error) {
 	if s == rota.TargetDeployAuthor {
 		return rota.Target{Kind: rota.TargetDeployAuthor}, nil
 	}
 	kind, name, ok := strings.Cut(s, ":")
 	if !ok {
-		return rota.Target{}, fmt.Errorf("%q is not a target: use \"rotation:NAME\", \"person:NAME\" or \"deploy-author\"", s)
+		return rota.Target{}, fmt.Errorf("%q is not a target: use \"rotation:NAME\", \"person:NAME\", \"channel:NAME\" or \"deploy-author\"", s)
 	}
 	switch kind {
 	case rota.TargetRotation:
@@ -647,8 +669,12 @@ func parseTarget(s string, people *named[rota.Person], rotations *named[rota.Rot
 		if people.get(name) == nil {
 			return rota.Target{}, fmt.Errorf("unknown person %q", name)
 		}
+	case rota.TargetChannel:
+		if channels == nil || channels.get(name) == nil {
+			return rota.Target{}, fmt.Errorf("unknown channel %q (declare it in [[channels]])", name)
+		}
 	default:
-		return rota.Target{}, fmt.Errorf("%q is not a target: use \"rotation:NAME\", \"person:NAME\" or \"deploy-author\"", s)
+		return rota.Target{}, fmt.Errorf("%q is not a target: use \"rotation:NAME\", \"person:NAME\", \"channel:NAME\" or \"deploy-author\"", s)
 	}
 	return rota.Target{Kind: kind, Name: name}, nil
 }
@@ -691,6 +717,8 @@ func (v *validator) services(ss []serviceSection, teams *named[rota.Team], polic
 			v.warnf(at("services", i, ""), "service %s has no integration keys: it cannot receive alerts", s.Name)
 		}
 		svc.DeployRouting, svc.DeployWindow = rota.DeployAuthorFirst, rota.DefaultDeployWindow
+		v.channelRefs(at("services", i, "channels"), s.Channels, v.channels)
+		svc.Channels = s.Channels
 		svc.LowUrgency = []string{rota.SeverityWarning, rota.SeverityInfo}
 		if s.LowUrgency != nil {
 			svc.LowUrgency = nil
@@ -927,7 +955,7 @@ func (v *validator) paging(p pagingSection) Paging {
 		}
 	}
 	for c, d := range map[rota.Channel]string{rota.ContactSMS: p.Timeouts.SMS, rota.ContactVoice: p.Timeouts.Voice,
-		rota.ContactWebhook: p.Timeouts.Webhook, rota.ContactSlack: p.Timeouts.Slack, rota.ContactEmail: p.Timeouts.Email} {
+		rota.ContactWebhook: p.Timeouts.Webhook, rota.ContactSlack: p.Timeouts.Slack, rota.ContactEmail: p.Timeouts.Email, rota.ContactTeams: p.Timeouts.Teams} {
 		out.Timeouts[c] = v.window("paging.timeouts."+string(c), d, out.Timeout, time.Second, 5*time.Minute)
 	}
 	return out

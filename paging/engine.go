@@ -20,6 +20,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/rotahq/rota"
+	"github.com/rotahq/rota/paging/notify"
 	"github.com/rotahq/rota/policy"
 	"github.com/rotahq/rota/scheduler"
 )
@@ -140,10 +141,10 @@ type Options struct {
 	Poll  time.Duration
 	Store Store
 	Book  *scheduler.Book
-	// Notifiers by channel (contact type). A channel without one is sent
-	// to Fallback, the log notifier by default.
-	Notifiers map[rota.Channel]Notifier
-	Fallback  Notifier
+	// Notifiers names the notifier of each channel (contact type); a
+	// channel without one goes to the registry's fallback. Nil logs
+	// every message.
+	Notifiers *notify.Registry
 	Logger    *slog.Logger
 	Now       func() time.Time
 	Registry  prometheus.Registerer
@@ -235,8 +236,8 @@ func New(opts Options) *Engine {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
 	log := opts.Logger.With("component", "paging")
-	if opts.Fallback == nil {
-		opts.Fallback = LogNotifier{Log: log}
+	if opts.Notifiers == nil {
+		opts.Notifiers = notify.NewRegistry(nil, log)
 	}
 	e := &Engine{
 		opts: opts, store: opts.Store, burns: opts.Burns, book: opts.Book, log: log, now: opts.Now,

@@ -13,6 +13,7 @@ import (
 	"github.com/rotahq/rota"
 	"github.com/rotahq/rota/config"
 	"github.com/rotahq/rota/paging"
+	"github.com/rotahq/rota/paging/notify"
 	"github.com/rotahq/rota/policy"
 	"github.com/rotahq/rota/scheduler"
 	"github.com/rotahq/rota/store"
@@ -114,21 +115,21 @@ func (c *clock) Advance(d time.Duration) {
 // phone records what notifiers were asked to send, and fails on demand.
 type phone struct {
 	mu   sync.Mutex
-	sent []paging.Message
+	sent []notify.Message
 	// fail returns the error for the next message on a channel, or nil.
-	fail func(m paging.Message) error
+	fail func(m notify.Message) error
 }
 
-func (p *phone) Notify(ctx context.Context, m paging.Message) (paging.Receipt, error) {
+func (p *phone) Notify(ctx context.Context, m notify.Message) (notify.Receipt, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.fail != nil {
 		if err := p.fail(m); err != nil {
-			return paging.Receipt{}, err
+			return notify.Receipt{}, err
 		}
 	}
 	p.sent = append(p.sent, m)
-	return paging.Receipt{ID: fmt.Sprintf("SM%d", m.NotificationID)}, nil
+	return notify.Receipt{ID: fmt.Sprintf("SM%d", m.NotificationID)}, nil
 }
 
 func (p *phone) take() []string {
@@ -140,7 +141,11 @@ func (p *phone) take() []string {
 		for _, a := range m.Incidents {
 			ids = append(ids, fmt.Sprint(a.ID))
 		}
-		out = append(out, fmt.Sprintf("%s %s %s", m.Channel, m.Person, strings.Join(ids, ",")))
+		line := fmt.Sprintf("%s %s %s", m.Channel, m.Person, strings.Join(ids, ","))
+		if m.Kind == notify.KindUpdate {
+			line += " " + m.Update.Action.PastTense() // an update, not a page
+		}
+		out = append(out, line)
 	}
 	p.sent = nil
 	sort.Strings(out) // deliveries run concurrently
@@ -158,7 +163,18 @@ type harness struct {
 
 func newHarness(t *testing.T) *harness {
 	t.Helper()
-	cfg, err := config.Parse("engine.toml", []byte(engineConfig), t.TempDir(), func(string) (string, bool) { return "", false })
+	return newHarnessWith(t, engineConfig)
+}
+
+// newHarnessWith is a harness on another configuration.
+func newHarnessWith(t *testing.T, text string) *harness {
+	t.Helper()
+	cfg, err := config.Parse("engine.toml", []byte(text), t.TempDir(), func(k string) (string, bool) {
+		if k == "ROTA_TEST_TEAMS_URL" {
+			return "https://example.webhook.office.com/workflows/payments", true
+		}
+		return "", false
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -167,8 +183,7 @@ func newHarness(t *testing.T) *harness {
 	db.Now = h.clock.Now
 	h.book = scheduler.NewBook(scheduler.NewRoster(cfg.Org, nil))
 	h.engine = paging.New(paging.Options{
-		Store: db, Book: h.book, Now: h.clock.Now, Fallback: h.phone,
-		Notifiers: map[rota.Channel]paging.Notifier{"sms": h.phone, "voice": h.phone, "webhook": h.phone},
+		Store: db, Book: h.book, Now: h.clock.Now, Notifiers: notify.NewRegistry(h.phone, nil),
 	})
 	return h
 }
@@ -232,7 +247,8 @@ func TestStepsDelaysAndRepeat(t *testing.T) {
 	h.expect("step 2", h.step(time.Second), "sms bruno 1", "webhook chloe 1")
 	h.expect("quiet for 10m", h.step(9*time.Minute+59*time.Second))
 	// repeat = 1: the policy runs once more.
-	h.expect("round 2", h.step(time.Second), "sms alice 1")
+	// chloe's webhook, paged in step 2, hears where the incident went.
+	h.expect("round 2", h.step(time.Second), "sms alice 1", "webhook chloe 1 escalated")
 	h.step(2 * time.Minute) // alice's voice call of round 2
 	h.expect("round 2 step 2", h.step(3*time.Minute), "sms bruno 1", "webhook chloe 1")
 	h.expect("nothing after the last step", h.step(10*time.Minute))
@@ -292,7 +308,9 @@ func TestResolveMidStep(t *testing.T) {
 	if _, err := h.engine.FollowUp(context.Background(), "api", "k1", rota.ActionResolve, "grafana"); err != nil {
 		t.Fatal(err)
 	}
-	h.expect("nothing after resolve", h.step(time.Hour))
+	// chloe's webhook asked for updates (webhooks do by default): she
+	// is told; SMS and voice are not.
+	h.expect("an update after resolve, no page", h.step(time.Hour), "webhook chloe 1 resolved")
 	if got := h.alert(a.ID); got.Status != rota.StatusResolved || got.ResolvedBy != "grafana" {
 		t.Fatalf("%+v", got)
 	}
@@ -345,7 +363,7 @@ func TestRateLimitBundles(t *testing.T) {
 func TestRetryThenSuccess(t *testing.T) {
 	h := newHarness(t)
 	failures := 2
-	h.phone.fail = func(m paging.Message) error {
+	h.phone.fail = func(m notify.Message) error {
 		if m.Channel == "sms" && failures > 0 {
 			failures--
 			return errors.New("provider unavailable")
@@ -365,9 +383,9 @@ func TestRetryThenSuccess(t *testing.T) {
 
 func TestPermanentFailureFailsOver(t *testing.T) {
 	h := newHarness(t)
-	h.phone.fail = func(m paging.Message) error {
+	h.phone.fail = func(m notify.Message) error {
 		if m.Channel == "sms" {
-			return paging.Permanent(errors.New("21211 invalid number"))
+			return notify.Permanent(errors.New("21211 invalid number"))
 		}
 		return nil
 	}
@@ -384,7 +402,7 @@ func TestPermanentFailureFailsOver(t *testing.T) {
 
 func TestRetriesExhaustedFailOver(t *testing.T) {
 	h := newHarness(t)
-	h.phone.fail = func(m paging.Message) error {
+	h.phone.fail = func(m notify.Message) error {
 		if m.Channel == "sms" {
 			return errors.New("timeout")
 		}
@@ -429,7 +447,9 @@ func TestRetriesExhaustedFailOver(t *testing.T) {
 		!strings.Contains(tl, "unreached: nobody was reached: telling chloe by webhook") {
 		t.Errorf("timeline:\n%s", tl)
 	}
-	h.expect("nothing more, ever", h.step(time.Hour))
+	// (The first incident's policy goes on: chloe's webhook, paged in its
+	// step 2, is told of round 2.)
+	h.expect("nothing more, ever", h.step(time.Hour), fmt.Sprintf("webhook chloe %d escalated", a.ID))
 	if _, ns, _ = h.db.Timeline(context.Background(), b.ID); len(ns) != 2 {
 		t.Errorf("told again: %+v", ns)
 	}
@@ -484,8 +504,8 @@ func TestReloadKeepsOpenAlertsPolicy(t *testing.T) {
 func TestRunDeliversEachOnce(t *testing.T) {
 	h := newHarness(t)
 	h.db.Now = time.Now
-	engine := paging.New(paging.Options{Store: h.db, Book: h.book, Fallback: h.phone, RateLimit: 100 * time.Millisecond,
-		Notifiers: map[rota.Channel]paging.Notifier{"webhook": h.phone}})
+	engine := paging.New(paging.Options{Store: h.db, Book: h.book, RateLimit: 100 * time.Millisecond,
+		Notifiers: notify.NewRegistry(h.phone, nil)})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { engine.Run(ctx); close(done) }()
@@ -570,7 +590,7 @@ func TestHandoverReminders(t *testing.T) {
 	h.engine.RemindHandovers(context.Background())
 	h.engine.RunOnce(context.Background()) // reminders go through the outbox
 	h.phone.mu.Lock()
-	sent := append([]paging.Message(nil), h.phone.sent...)
+	sent := append([]notify.Message(nil), h.phone.sent...)
 	h.phone.mu.Unlock()
 	if len(sent) != 1 || sent[0].Person != "bruno" || sent[0].Text != "rota: you are on call for primary from Tue 10 Mar 10:00 to Tue 17 Mar 10:00 CET, taking over from alice." {
 		t.Fatalf("reminder: %+v", sent)
@@ -590,8 +610,8 @@ func TestHandoverReminders(t *testing.T) {
 func TestBurnNoticeOncePerWindow(t *testing.T) {
 	h := newHarness(t)
 	newEngine := func() *paging.Engine {
-		return paging.New(paging.Options{Store: h.db, Book: h.book, Now: h.clock.Now, Fallback: h.phone, Burns: h.db,
-			Notifiers: map[rota.Channel]paging.Notifier{"sms": h.phone, "voice": h.phone, "webhook": h.phone}})
+		return paging.New(paging.Options{Store: h.db, Book: h.book, Now: h.clock.Now, Burns: h.db,
+			Notifiers: notify.NewRegistry(h.phone, nil)})
 	}
 	h.engine = newEngine()
 	notices := func() []string {
@@ -688,8 +708,8 @@ func TestQuietHours(t *testing.T) {
 // shift's pages, the open alerts and both budgets, once.
 func TestHandoverSummary(t *testing.T) {
 	h := newHarness(t)
-	h.engine = paging.New(paging.Options{Store: h.db, Book: h.book, Now: h.clock.Now, Fallback: h.phone, Burns: h.db,
-		Notifiers: map[rota.Channel]paging.Notifier{"sms": h.phone, "voice": h.phone, "webhook": h.phone}})
+	h.engine = paging.New(paging.Options{Store: h.db, Book: h.book, Now: h.clock.Now, Burns: h.db,
+		Notifiers: notify.NewRegistry(h.phone, nil)})
 	// Alice is on call on primary until Tuesday 10 March 10:00 CET; her
 	// shift pages her twice, one alert stays open.
 	h.clock.t = time.Date(2026, 3, 5, 12, 0, 0, 0, time.UTC)
@@ -705,7 +725,7 @@ func TestHandoverSummary(t *testing.T) {
 	h.engine.SummarizeHandovers(context.Background())
 	h.engine.RunOnce(context.Background()) // summaries go through the outbox
 	h.phone.mu.Lock()
-	sent := append([]paging.Message(nil), h.phone.sent...)
+	sent := append([]notify.Message(nil), h.phone.sent...)
 	h.phone.mu.Unlock()
 	var to []string
 	for _, m := range sent {

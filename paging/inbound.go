@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/rotahq/rota"
+	"github.com/rotahq/rota/paging/notify"
 )
 
 // PersonByPhone returns the person with an SMS or voice contact at
@@ -75,8 +76,11 @@ func (e *Engine) HandleSMS(ctx context.Context, from, body, sid string) (answer 
 	}
 
 	action := rota.ActionAcknowledge
-	if r.Command == ReplyResolve {
+	switch r.Command {
+	case ReplyResolve:
 		action = rota.ActionResolve
+	case ReplyEscalate:
+		action = rota.ActionEscalate
 	}
 	var a rota.Incident
 	if r.Code > 0 {
@@ -94,7 +98,7 @@ func (e *Engine) HandleSMS(ctx context.Context, from, body, sid string) (answer 
 			return "", true, err
 		}
 		for _, x := range alerts {
-			if x.Status == rota.StatusTriggered || action == rota.ActionResolve {
+			if x.Status == rota.StatusTriggered || action != rota.ActionAcknowledge {
 				a = x
 				break
 			}
@@ -115,7 +119,13 @@ func (e *Engine) HandleSMS(ctx context.Context, from, body, sid string) (answer 
 		return fmt.Sprintf("#%d is already acknowledged (by %s).", a.ID, a.AckedBy), true, nil
 	}
 	if _, err := e.SetStatus(ctx, a.ID, action, actor); err != nil {
+		if rota.ErrorCode(err) == rota.ECONFLICT && action == rota.ActionEscalate {
+			return fmt.Sprintf("#%d has run every step of its policy: there is nobody further to escalate to.", a.ID), true, nil
+		}
 		return "", true, err
+	}
+	if action == rota.ActionEscalate {
+		return truncate(fmt.Sprintf("Escalated #%d %s: the next step is paged now.", a.ID, a.Service), 160), true, nil
 	}
 	return truncate(fmt.Sprintf("%s #%d %s: %s", strings.ToUpper(action.PastTense()[:1])+action.PastTense()[1:], a.ID, a.Service, a.Summary), 160), true, nil
 }
@@ -143,63 +153,75 @@ func (e *Engine) help(ctx context.Context, person string, unknown bool) (string,
 		return "", true, err
 	}
 	c := codes[alerts[0].ID]
-	fmt.Fprintf(&b, "Reply %da to ack, %dc to resolve, aa to ack all. Open:", c, c)
+	fmt.Fprintf(&b, "Reply %da to ack, %dc to resolve, %de to escalate, aa to ack all. Open:", c, c, c)
 	for _, a := range alerts {
 		fmt.Fprintf(&b, " (%d) %s %s: %s;", codes[a.ID], a.Status, a.Service, a.Summary)
 	}
 	return truncate(strings.TrimSuffix(b.String(), ";"), 320), true, nil
 }
 
-// HandleKeypress answers a key pressed during the call of notification id
-// with TwiML: 4 acknowledges, 6 resolves, * repeats the message.
-func (e *Engine) HandleKeypress(ctx context.Context, id int64, digits, callSID string) ([]byte, error) {
+// HandleKeypress answers a key pressed during the call of notification
+// id with what the call says next: 4 acknowledges, 5 escalates to the
+// next step at once, 6 resolves, * (or any other key) repeats the
+// message. The provider that placed the call renders the speech.
+func (e *Engine) HandleKeypress(ctx context.Context, id int64, digits, callSID string) (notify.Speech, error) {
+	bye := func(s string) (notify.Speech, error) { return notify.Speech{Sentences: []string{s}}, nil }
 	n, err := e.store.Notification(ctx, id)
 	if err != nil {
-		return nil, err
+		return notify.Speech{}, err
 	}
 	if callSID != "" && n.ExternalID != "" && callSID != n.ExternalID {
-		return nil, rota.Errorf(rota.EFORBIDDEN, "call %s is not notification %d's", callSID, id)
-	}
-	if callSID != "" && (digits == KeyAck || digits == KeyResolve) {
-		// A key press that acts is taken once per call: a replay of it
-		// changes nothing.
-		first, err := e.store.FirstInbound(ctx, "call:"+callSID+":"+digits)
-		if err != nil {
-			return nil, err
-		}
-		if !first {
-			e.log.Warn("key press replayed: ignored", "notification", id, "call", callSID)
-			return render(append(say("This was already answered. Goodbye."), twimlHangup{})...), nil
-		}
-	}
-	a, err := e.store.Incident(ctx, n.IncidentID)
-	if err != nil {
-		return nil, err
+		return notify.Speech{}, rota.Errorf(rota.EFORBIDDEN, "call %s is not notification %d's", callSID, id)
 	}
 	var action rota.Action
 	switch digits {
 	case KeyAck:
 		action = rota.ActionAcknowledge
+	case KeyEscalate:
+		action = rota.ActionEscalate
 	case KeyResolve:
 		action = rota.ActionResolve
 	}
+	if callSID != "" && action != "" {
+		// A key press that acts is taken once per call: a replay of it
+		// changes nothing.
+		first, err := e.store.FirstInbound(ctx, "call:"+callSID+":"+digits)
+		if err != nil {
+			return notify.Speech{}, err
+		}
+		if !first {
+			e.log.Warn("key press replayed: ignored", "notification", id, "call", callSID)
+			return bye("This was already answered. Goodbye.")
+		}
+	}
+	a, err := e.store.Incident(ctx, n.IncidentID)
+	if err != nil {
+		return notify.Speech{}, err
+	}
 	actor := n.Person + " (voice)"
 	if n.Shadow && action != "" {
-		return render(append(say("You are shadowing this alert: only the on-call can answer it. Goodbye."), twimlHangup{})...), nil
+		return bye("You are shadowing this alert: only the on-call can answer it. Goodbye.")
 	}
 	switch {
 	case a.Status == rota.StatusResolved:
-		return render(append(say(fmt.Sprintf("This alert was already resolved by %s. Goodbye.", spoken(a.ResolvedBy))), twimlHangup{})...), nil
+		return bye(fmt.Sprintf("This alert was already resolved by %s. Goodbye.", notify.Spoken(a.ResolvedBy)))
 	case action == "":
 		// "*" or any other key: say it all again.
-		return callScript([]rota.Incident{a}, e.now(), fmt.Sprintf("%s/twilio/voice?n=%d", e.opts.PublicURL, id), n.Reason), nil
+		return notify.Speech{Sentences: notify.CallScript([]rota.Incident{a}, e.now(), n.Reason),
+			Gather: fmt.Sprintf("%s/twilio/voice?n=%d", e.opts.PublicURL, id)}, nil
 	case action == rota.ActionAcknowledge && a.Status == rota.StatusAcknowledged:
-		return render(append(say("This alert was already acknowledged. Goodbye."), twimlHangup{})...), nil
+		return bye("This alert was already acknowledged. Goodbye.")
 	}
 	if _, err := e.SetStatus(ctx, a.ID, action, actor); err != nil {
-		return nil, err
+		if rota.ErrorCode(err) == rota.ECONFLICT && action == rota.ActionEscalate {
+			return bye("There is nobody further to escalate to: the policy has run every step. Goodbye.")
+		}
+		return notify.Speech{}, err
 	}
-	return render(append(say(fmt.Sprintf("Alert %s. Thank you. Goodbye.", action.PastTense())), twimlHangup{})...), nil
+	if action == rota.ActionEscalate {
+		return bye("Escalated: the next step is paged now. Goodbye.")
+	}
+	return bye(fmt.Sprintf("Alert %s. Thank you. Goodbye.", action.PastTense()))
 }
 
 // statusWait bounds how long a status report waits for the send it
@@ -268,12 +290,9 @@ func (e *Engine) Tell(ctx context.Context, person, text string) (string, error) 
 		if c.Type == rota.ContactVoice {
 			continue // text, not a call
 		}
-		n := e.opts.Notifiers[c.Type]
-		if n == nil {
-			n = e.opts.Fallback
-		}
+		n := e.opts.Notifiers.For(c.Type)
 		sctx, cancel := context.WithTimeout(ctx, e.sendTimeout(c.Type))
-		_, err := n.Notify(sctx, Message{Person: person, Channel: c.Type, Address: c.Address, Text: text, Now: e.now()})
+		_, err := n.Notify(sctx, notify.Message{Kind: notify.KindNotice, Person: person, Channel: c.Type, Address: c.Address, Text: text, Now: e.now()})
 		cancel()
 		if err != nil {
 			e.log.Warn("message not delivered", "person", person, "channel", c.Type, "err", err)

@@ -10,6 +10,7 @@ import (
 
 	"github.com/rotahq/rota"
 	"github.com/rotahq/rota/paging"
+	"github.com/rotahq/rota/paging/notify"
 )
 
 // TestStormIsOneIncident: an Alertmanager group of 20 alerts arriving over
@@ -177,8 +178,8 @@ func TestAccountingAfterCrash(t *testing.T) {
 		t.Fatalf("pending: %+v %v", items, err)
 	}
 	h.phone.take()
-	restarted := paging.New(paging.Options{Store: h.db, Book: h.book, Now: h.clock.Now, Fallback: h.phone, Burns: h.db,
-		Notifiers: map[rota.Channel]paging.Notifier{"sms": h.phone, "voice": h.phone, "webhook": h.phone}})
+	restarted := paging.New(paging.Options{Store: h.db, Book: h.book, Now: h.clock.Now, Burns: h.db,
+		Notifiers: notify.NewRegistry(h.phone, nil)})
 	for i := 0; i < 3; i++ {
 		if err := restarted.RunOnce(ctx); err != nil {
 			t.Fatal(err)
@@ -200,9 +201,9 @@ func TestAccountingAfterCrash(t *testing.T) {
 // and the timeline says why.
 func TestStepReachingNobodyEscalatesAtOnce(t *testing.T) {
 	h := newHarness(t)
-	h.phone.fail = func(m paging.Message) error {
+	h.phone.fail = func(m notify.Message) error {
 		if m.Person == "alice" {
-			return paging.Permanent(errors.New("number disconnected"))
+			return notify.Permanent(errors.New("number disconnected"))
 		}
 		return nil
 	}

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/rotahq/rota"
+	"github.com/rotahq/rota/paging/notify"
 )
 
 // TestMessagesSayTheIncidentsAlerts: alerts that joined an incident are
@@ -27,7 +28,7 @@ func TestMessagesSayTheIncidentsAlerts(t *testing.T) {
 			t.Errorf("%s: %q, want %q", tt.name, tt.got, tt.want)
 		}
 	}
-	call := string(callScript([]rota.Incident{four}, time.Now(), "https://rota.example.com/twilio/voice?n=1", ""))
+	call := strings.Join(notify.CallScript([]rota.Incident{four}, time.Now(), ""), " ")
 	if !strings.Contains(call, "And 3 more alerts with it.") {
 		t.Errorf("call: %s", call)
 	}

@@ -2,7 +2,6 @@ package paging_test
 
 import (
 	"context"
-	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -11,50 +10,10 @@ import (
 
 	"github.com/rotahq/rota"
 	"github.com/rotahq/rota/paging"
+	"github.com/rotahq/rota/paging/notify"
+	"github.com/rotahq/rota/paging/notify/webhook"
 	"github.com/rotahq/rota/scheduler"
 )
-
-func TestWebhookNotifier(t *testing.T) {
-	var got map[string]any
-	status := http.StatusOK
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Header.Get("Content-Type") != "application/json" {
-			t.Errorf("content type %q", r.Header.Get("Content-Type"))
-		}
-		if r.Header.Get("X-Rota-Delivery") != "7" {
-			t.Errorf("delivery id %q, want the notification's (7)", r.Header.Get("X-Rota-Delivery"))
-		}
-		json.NewDecoder(r.Body).Decode(&got)
-		w.WriteHeader(status)
-		w.Write([]byte("nope"))
-	}))
-	defer srv.Close()
-	n := paging.WebhookNotifier{Client: srv.Client(), PublicURL: "https://rota.example.com"}
-	m := paging.Message{NotificationID: 7, Person: "chloe", Channel: "slack", Address: srv.URL,
-		Incidents: []rota.Incident{{ID: 42, Service: "api", Summary: "5xx", Severity: "critical", Status: "triggered", CreatedAt: time.Unix(0, 0)}},
-		Text:      "api: 5xx [critical] #42"}
-	if _, err := n.Notify(context.Background(), m); err != nil {
-		t.Fatal(err)
-	}
-	incidents := got["incidents"].([]any)
-	if got["text"] != "api: 5xx [critical] #42" || got["person"] != "chloe" || got["kind"] != "page" || incidents[0].(map[string]any)["url"] != "https://rota.example.com/api/v1/incidents/42" {
-		t.Errorf("body: %v", got)
-	}
-	for code, permanent := range map[int]bool{500: false, 503: false, 429: false, 408: false, 400: true, 404: true, 410: true} {
-		status = code
-		_, err := n.Notify(context.Background(), m)
-		if err == nil || paging.IsPermanent(err) != permanent || !strings.Contains(err.Error(), "nope") {
-			t.Errorf("status %d: %v (permanent %v)", code, err, paging.IsPermanent(err))
-		}
-	}
-	srv.Close()
-	if _, err := n.Notify(context.Background(), m); err == nil || paging.IsPermanent(err) {
-		t.Errorf("connection refused should be retried: %v", err)
-	}
-	if _, err := (paging.WebhookNotifier{}).Notify(context.Background(), paging.Message{Address: "::bad"}); !paging.IsPermanent(err) {
-		t.Errorf("a bad URL is permanent: %v", err)
-	}
-}
 
 // TestWebhookSecretsNeverShown: a Slack webhook's URL is a bearer secret:
 // when posting to it fails, neither the error, nor the notification's last
@@ -64,13 +23,17 @@ func TestWebhookSecretsNeverShown(t *testing.T) {
 	addr := srv.URL + "/services/T0123ABCD/B0123ABCD/aBcDeFgHiJkLmNoPqRsTuVwX"
 	srv.Close() // connection refused from now on
 	const secret = "aBcDeFgHiJkLmNoPqRsTuVwX"
-	_, err := paging.WebhookNotifier{}.Notify(context.Background(), paging.Message{Channel: "slack", Address: addr, Text: "x"})
+	_, err := webhook.Notifier{}.Notify(context.Background(), notify.Message{Channel: "slack", Address: addr, Text: "x"})
 	if err == nil || strings.Contains(err.Error(), secret) || !strings.Contains(err.Error(), "/services/…/…/…") {
 		t.Errorf("error: %v", err)
 	}
 	h := newHarness(t)
 	h.engine = paging.New(paging.Options{Store: h.db, Book: h.book, Now: h.clock.Now, MaxAttempts: 1,
-		Notifiers: map[rota.Channel]paging.Notifier{"webhook": paging.WebhookNotifier{}, "sms": h.phone, "voice": h.phone}})
+		Notifiers: func() *notify.Registry {
+			r := notify.NewRegistry(h.phone, nil)
+			r.Register(rota.ContactWebhook, webhook.Notifier{})
+			return r
+		}()})
 	h.book.Update(func(r *scheduler.Roster) (*scheduler.Roster, error) {
 		org := r.Org()
 		var people []*rota.Person

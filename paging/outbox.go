@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/rotahq/rota"
+	"github.com/rotahq/rota/paging/notify"
 	"github.com/rotahq/rota/policy"
 )
 
@@ -16,9 +17,10 @@ import (
 // person and channel per RateLimit, what arrives sooner bundled into the
 // next: every page, on every channel, so that a storm is a few messages
 // listing incidents, never a post per alert. Managers' notices are rare
-// and go alone.
+// and go alone; updates and channel posts are about one incident each
+// and go alone too (a chat provider paces its own channels).
 func rateLimited(n rota.Notification) bool {
-	return n.Kind != rota.KindNotice
+	return n.Kind == rota.KindPage
 }
 
 // batch is notifications sent as one message: one notification, or those
@@ -121,10 +123,7 @@ func (e *Engine) destinationSlots(n rota.Notification) chan struct{} {
 	if s := e.dests[dest]; s != nil {
 		return s
 	}
-	size := e.opts.Workers
-	if n.Channel == rota.ContactWebhook || n.Channel == rota.ContactSlack {
-		size = e.opts.PerDestination
-	}
+	size := e.destinationLimit(n.Channel)
 	s := make(chan struct{}, size)
 	e.dests[dest] = s
 	return s
@@ -139,25 +138,25 @@ type redacted struct {
 func (r redacted) Error() string { return r.text }
 func (r redacted) Unwrap() error { return r.err }
 
-// destination is where a notification goes: a webhook's or Slack's host,
-// or the provider of its channel (Twilio for SMS and voice, the SMTP relay
-// for email).
+// destination is where a notification goes: a webhook's host, a Slack
+// user or channel, or the provider of its channel (Twilio for SMS and
+// voice, the SMTP relay for email).
 func destination(n rota.Notification) string {
 	switch n.Channel {
-	case rota.ContactWebhook, rota.ContactSlack:
+	case rota.ContactWebhook, rota.ContactSlack, rota.ContactTeams:
 		if u, err := url.Parse(n.Address); err == nil && u.Host != "" {
 			return "host:" + strings.ToLower(u.Host)
 		}
-		return "host:" + n.Address
+		return "to:" + string(n.Channel) + ":" + n.Address
 	}
 	return "provider:" + string(n.Channel)
 }
 
 // destinationLimit is how many messages go to one destination at once:
 // Workers to a provider (Twilio, the relay), PerDestination to a
-// webhook's host.
+// webhook's host or a chat channel.
 func (e *Engine) destinationLimit(c rota.Channel) int {
-	if c == rota.ContactWebhook || c == rota.ContactSlack {
+	if c == rota.ContactWebhook || c == rota.ContactSlack || c == rota.ContactTeams {
 		return e.opts.PerDestination
 	}
 	return e.opts.Workers
@@ -240,8 +239,11 @@ func sentAny(ds []rota.Delivery) bool {
 // attempt sends a batch and returns the delivery outcome of each of its
 // notifications.
 func (e *Engine) attempt(ctx context.Context, b *batch) []rota.Delivery {
-	if first := b.notes[0]; first.Kind == rota.KindNotice {
+	switch first := b.notes[0]; first.Kind {
+	case rota.KindNotice:
 		return e.attemptNotice(ctx, first)
+	case rota.KindUpdate:
+		return e.attemptUpdate(ctx, first)
 	}
 	// Load the incidents: skip those no longer triggered, and order the
 	// bundle oldest first.
@@ -272,8 +274,8 @@ func (e *Engine) attempt(ctx context.Context, b *batch) []rota.Delivery {
 	}
 	sort.Slice(alerts, func(i, j int) bool { return alerts[i].ID < alerts[j].ID })
 	first := live[0]
-	msg := Message{NotificationID: first.ID, Person: first.Person, Channel: first.Channel, Address: first.Address,
-		Incidents: alerts, Now: e.now()}
+	msg := notify.Message{NotificationID: first.ID, Kind: first.Kind, Person: first.Person, Channel: first.Channel, Address: first.Address,
+		Incidents: alerts, PublicURL: e.opts.PublicURL, Now: e.now()}
 	if len(alerts) == 1 {
 		msg.Reason = first.Reason
 	}
@@ -294,10 +296,7 @@ func (e *Engine) attempt(ctx context.Context, b *batch) []rota.Delivery {
 			msg.Text = shadowText(alerts)
 		}
 	}
-	notifier := e.opts.Notifiers[first.Channel]
-	if notifier == nil {
-		notifier = e.opts.Fallback
-	}
+	notifier := e.opts.Notifiers.For(first.Channel)
 	sctx, cancel := context.WithTimeout(ctx, e.sendTimeout(first.Channel))
 	receipt, err := notifier.Notify(sctx, msg)
 	cancel()
@@ -316,7 +315,12 @@ func (e *Engine) attempt(ctx context.Context, b *batch) []rota.Delivery {
 			d := rota.Delivery{NotificationID: n.ID, IncidentID: n.IncidentID, Outcome: rota.DeliverySent, At: now, BundleID: first.ID, ExternalID: receipt.ID,
 				Page:   &rota.Page{IncidentID: n.IncidentID, Person: n.Person, Channel: n.Channel},
 				Events: []rota.IncidentEvent{{IncidentID: n.IncidentID, At: now, Kind: rota.EventNotified, Actor: n.Person, Message: ev}}}
-			if n.Shadow {
+			switch {
+			case n.Kind == rota.KindPost:
+				// A channel is not a person: no page.
+				d.Page = nil
+				d.Events[0].Actor, d.Events[0].Message = "", fmt.Sprintf("posted to %s (%s)", n.Body, n.Channel)
+			case n.Shadow:
 				// A learner's copy interrupts nobody on call: no page.
 				d.Page = nil
 				d.Events[0].Message = fmt.Sprintf("shadow copy to %s (%s)", n.Person, n.Channel)
@@ -341,9 +345,17 @@ func (e *Engine) failed(notes []rota.Notification, sendErr error, now time.Time)
 		err := redacted{sendErr, rota.RedactIn(sendErr.Error(), n.Address)}
 		attempts := n.Attempts + 1
 		next := e.nextContact(n)
+		// A provider that asks to wait (Slack's 429 with Retry-After) is
+		// waited for, and the attempt is not held against the contact:
+		// nothing is wrong with it, the provider is pacing us.
+		if after, ok := notify.RetryAfterOf(err); ok && now.Sub(n.CreatedAt) < e.opts.RetryFor {
+			ds = append(ds, rota.Delivery{NotificationID: n.ID, IncidentID: n.IncidentID, Outcome: rota.DeliveryRetry, Error: err.Error(),
+				NextAttempt: now.Add(max(after, e.opts.Backoff)), KeepAttempts: true})
+			continue
+		}
 		// With another contact method to try, a few attempts; with
 		// none, retries outlast an outage: RetryFor since the first.
-		giveUp := IsPermanent(err) || now.Sub(n.CreatedAt) >= e.opts.RetryFor || next != nil && attempts >= e.opts.MaxAttempts
+		giveUp := notify.IsPermanent(err) || now.Sub(n.CreatedAt) >= e.opts.RetryFor || next != nil && attempts >= e.opts.MaxAttempts
 		if !giveUp {
 			ds = append(ds, rota.Delivery{NotificationID: n.ID, IncidentID: n.IncidentID, Outcome: rota.DeliveryRetry, Error: err.Error(),
 				NextAttempt: now.Add(e.backoff(attempts))})
@@ -351,7 +363,7 @@ func (e *Engine) failed(notes []rota.Notification, sendErr error, now time.Time)
 		}
 		why := "gave up after " + fmt.Sprint(attempts) + " attempts"
 		switch {
-		case IsPermanent(err):
+		case notify.IsPermanent(err):
 			why = "will not retry"
 		case next == nil:
 			why = fmt.Sprintf("gave up after %d attempts in %s", attempts, rota.FormatDuration(now.Sub(n.CreatedAt).Round(time.Second)))
@@ -372,6 +384,9 @@ func (e *Engine) failed(notes []rota.Notification, sendErr error, now time.Time)
 // nextContact returns the person's contact method after n's, from the
 // current configuration, or nil when n's was the last.
 func (e *Engine) nextContact(n rota.Notification) *rota.Notification {
+	if n.Kind == rota.KindUpdate || n.Kind == rota.KindPost {
+		return nil // news goes where the page went; a channel has one address
+	}
 	p := e.book.Roster().Org().Person(n.Person)
 	if p == nil || n.ContactIndex+1 >= len(p.Contacts) {
 		return nil
@@ -383,19 +398,17 @@ func (e *Engine) nextContact(n rota.Notification) *rota.Notification {
 			Kind: n.Kind, Body: n.Body})
 	}
 	return &rota.Notification{IncidentID: n.IncidentID, Person: n.Person, Channel: c.Type, Address: c.Address,
-		ContactIndex: n.ContactIndex + 1, Wave: n.Wave, Status: rota.NotifyPending, Reason: n.Reason, Kind: n.Kind, Body: n.Body}
+		ContactIndex: n.ContactIndex + 1, Wave: n.Wave, Status: rota.NotifyPending, Reason: n.Reason, Kind: n.Kind, Body: n.Body,
+		Updates: c.Updates && c.Type != rota.ContactVoice && n.Kind == rota.KindPage}
 }
 
 // attemptNotice sends a manager's notice: its text alone, whatever became
 // of the incident that caused it.
 func (e *Engine) attemptNotice(ctx context.Context, n rota.Notification) []rota.Delivery {
-	notifier := e.opts.Notifiers[n.Channel]
-	if notifier == nil {
-		notifier = e.opts.Fallback
-	}
+	notifier := e.opts.Notifiers.For(n.Channel)
 	sctx, cancel := context.WithTimeout(ctx, e.sendTimeout(n.Channel))
-	receipt, err := notifier.Notify(sctx, Message{NotificationID: n.ID, Person: n.Person, Channel: n.Channel, Address: n.Address,
-		Text: n.Body, Notice: true, Now: e.now()})
+	receipt, err := notifier.Notify(sctx, notify.Message{NotificationID: n.ID, Kind: notify.KindNotice, Person: n.Person, Channel: n.Channel,
+		Address: n.Address, Text: n.Body, PublicURL: e.opts.PublicURL, Now: e.now()})
 	cancel()
 	now := e.now()
 	if err != nil {
@@ -404,6 +417,45 @@ func (e *Engine) attemptNotice(ctx context.Context, n rota.Notification) []rota.
 	return []rota.Delivery{{NotificationID: n.ID, IncidentID: n.IncidentID, Outcome: rota.DeliverySent, At: now, BundleID: n.ID, ExternalID: receipt.ID,
 		Events: []rota.IncidentEvent{{IncidentID: n.IncidentID, At: now, Kind: rota.EventNotified, Actor: n.Person,
 			Message: fmt.Sprintf("told %s of the human budget (%s)", n.Person, n.Channel)}}}}
+}
+
+// attemptUpdate tells someone already notified of an incident what
+// became of it (n.Body: "acknowledged by alice (slack)"), on the contact
+// they were notified on: never a page. The incident is sent as it stands
+// now, so that a chat message edited in place shows its state.
+func (e *Engine) attemptUpdate(ctx context.Context, n rota.Notification) []rota.Delivery {
+	inc, err := e.store.Incident(ctx, n.IncidentID)
+	if err != nil {
+		e.log.Error("cannot load the incident of an update", "incident", n.IncidentID, "notification", n.ID, "err", err)
+		return nil
+	}
+	verb, by, _ := strings.Cut(n.Body, " by ")
+	if strings.HasPrefix(verb, "escalated to ") {
+		verb, by = "escalated", ""
+	}
+	by, _, _ = strings.Cut(by, " to ") // "chloe (web) to alice"
+	action := map[string]rota.Action{"acknowledged": rota.ActionAcknowledge, "resolved": rota.ActionResolve, "escalated": rota.ActionEscalate}[verb]
+	text := truncate(fmt.Sprintf("#%d %s: %s - %s", inc.ID, inc.Service, inc.Summary, n.Body), maxText)
+	if n.Channel == rota.ContactSMS {
+		text = truncateASCII(gsm(text), 160)
+	}
+	notifier := e.opts.Notifiers.For(n.Channel)
+	sctx, cancel := context.WithTimeout(ctx, e.sendTimeout(n.Channel))
+	receipt, err := notifier.Notify(sctx, notify.Message{NotificationID: n.ID, Kind: notify.KindUpdate, Person: n.Person, Channel: n.Channel,
+		Address: n.Address, Incidents: []rota.Incident{inc}, Text: text, PublicURL: e.opts.PublicURL, Now: e.now(),
+		Update: &notify.Update{Action: action, By: by, Thread: n.Thread}})
+	cancel()
+	now := e.now()
+	if err != nil {
+		return e.failed([]rota.Notification{n}, err, now)
+	}
+	who := n.Person
+	if who == "" {
+		who = "the channel"
+	}
+	return []rota.Delivery{{NotificationID: n.ID, IncidentID: n.IncidentID, Outcome: rota.DeliverySent, At: now, BundleID: n.ID, ExternalID: receipt.ID,
+		Events: []rota.IncidentEvent{{IncidentID: n.IncidentID, At: now, Kind: rota.EventNotified, Actor: n.Person,
+			Message: fmt.Sprintf("told %s it was %s (%s)", who, verb, n.Channel)}}}}
 }
 
 // renewClaims keeps b's claims alive until the returned stop is called.

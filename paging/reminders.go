@@ -84,3 +84,66 @@ func (e *Engine) QueueOnce(ctx context.Context, key string, people []string, tex
 	}
 	return first, err
 }
+
+// announceWithin is how late after a handoff it is still announced: a
+// daemon that was down longer than this at a handoff does not announce
+// it when it comes back.
+const announceWithin = 15 * time.Minute
+
+// AnnounceHandoffs tells each rotation's announce channels, once per
+// handoff (across daemons), who is on call now, until when, and who is
+// next: "alice is on call for payments-primary until Tue 8 Dec 10:00 CET;
+// bob next". Run it every minute.
+func (e *Engine) AnnounceHandoffs(ctx context.Context) {
+	now := e.now()
+	roster := e.book.Roster()
+	org := roster.Org()
+	for _, rot := range org.Rotations {
+		if len(rot.Announce) == 0 {
+			continue
+		}
+		sh, ok := roster.OnCall(rot.Name, now)
+		if !ok || now.Sub(sh.Start) > announceWithin {
+			continue
+		}
+		if prev, ok := roster.OnCall(rot.Name, sh.Start.Add(-time.Nanosecond)); ok && prev.Person == sh.Person {
+			continue // the same person carries on: nothing to announce
+		}
+		var next *rota.Shift
+		if n, ok := roster.OnCall(rot.Name, sh.End); ok {
+			next = &n
+		}
+		text := HandoffText(rot, sh, next)
+		var notes []rota.Notification
+		for _, name := range rot.Announce {
+			ch := org.ChatChannel(name)
+			if ch == nil {
+				continue
+			}
+			notes = append(notes, rota.Notification{Channel: ch.Type, Address: ch.Address, Status: rota.NotifyPending, Kind: rota.KindNotice, Body: text})
+		}
+		key := fmt.Sprintf("announce:%s:%d", rot.Name, sh.Start.UnixMilli())
+		first, err := e.store.QueueOnce(ctx, key, notes)
+		if err != nil {
+			e.log.Error("cannot queue a handoff announcement", "rotation", rot.Name, "err", err)
+			continue
+		}
+		if first {
+			e.Wake()
+		}
+	}
+}
+
+// HandoffText announces a shift: who, on what, until when (in the
+// rotation's zone), and who is next.
+func HandoffText(rot *rota.Rotation, sh rota.Shift, next *rota.Shift) string {
+	loc := rot.Location
+	text := fmt.Sprintf("%s is on call for %s until %s", sh.Person, rot.Name, sh.End.In(loc).Format("Mon 2 Jan 15:04 MST"))
+	if sh.CoveringFor != "" {
+		text += ", covering for " + sh.CoveringFor
+	}
+	if next != nil && next.Person != sh.Person {
+		text += "; " + next.Person + " next"
+	}
+	return text + "."
+}

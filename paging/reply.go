@@ -3,15 +3,19 @@ package paging
 import (
 	"strconv"
 	"strings"
+
+	"github.com/rotahq/rota/paging/notify"
 )
 
 // Reply commands.
 const (
 	ReplyAck     = "ack"
 	ReplyResolve = "resolve"
-	ReplyAckAll  = "ack-all"
-	ReplyHelp    = "help"
-	ReplyUnknown = "unknown"
+	// ReplyEscalate runs the incident's next escalation step at once.
+	ReplyEscalate = "escalate"
+	ReplyAckAll   = "ack-all"
+	ReplyHelp     = "help"
+	ReplyUnknown  = "unknown"
 )
 
 // Reply is what an SMS answer to a page asks for: acknowledge or resolve
@@ -23,8 +27,9 @@ type Reply struct {
 }
 
 // ParseReply reads an SMS reply. It accepts PagerDuty's digits ("4"
-// acknowledges, "6" resolves), words ("ack", "resolve", "close"), GoAlert's
-// codes ("12a", "12c", also "12 ack" and "12 resolve") and "aa" for all.
+// acknowledges, "5" escalates, "6" resolves), words ("ack", "escalate",
+// "resolve", "close"), GoAlert's codes ("12a", "12c", also "12e", "12 ack"
+// and "12 resolve") and "aa" for all.
 func ParseReply(body string) Reply {
 	s := strings.ToLower(strings.Join(strings.Fields(body), " "))
 	s = strings.TrimRight(s, ".!")
@@ -33,6 +38,8 @@ func ParseReply(body string) Reply {
 		return Reply{Command: ReplyAck}
 	case "6", "c", "r", "res", "resolve", "close", "closed", "resolved":
 		return Reply{Command: ReplyResolve}
+	case "5", "e", "esc", "escalate":
+		return Reply{Command: ReplyEscalate}
 	case "aa", "ack all", "4 all", "acknowledge all":
 		return Reply{Command: ReplyAckAll}
 	case "help", "?", "h", "info":
@@ -51,13 +58,16 @@ func ParseReply(body string) Reply {
 		return Reply{Command: ReplyAck, Code: code}
 	case "c", "r", "res", "resolve", "close", "6":
 		return Reply{Command: ReplyResolve, Code: code}
+	case "e", "esc", "escalate", "5":
+		return Reply{Command: ReplyEscalate, Code: code}
 	}
 	return Reply{Command: ReplyUnknown}
 }
 
-// Key presses during a call.
+// Key presses during a call (see notify.KeyAck and the others).
 const (
-	KeyAck     = "4"
-	KeyResolve = "6"
-	KeyRepeat  = "*"
+	KeyAck      = notify.KeyAck
+	KeyEscalate = notify.KeyEscalate
+	KeyResolve  = notify.KeyResolve
+	KeyRepeat   = "*"
 )

@@ -62,6 +62,15 @@ func RunStep(a *rota.Incident, roster *scheduler.Roster, now time.Time) Step {
 			continue
 		}
 		esc.Wave++
+		posted := posts(a, step, idx, esc, roster.Org(), now)
+		out.Notifications = append(out.Notifications, posted...)
+		if len(posted) > 0 {
+			names := make([]string, len(posted))
+			for i, n := range posted {
+				names[i] = n.Body
+			}
+			note(rota.EventEscalated, "step %d: posting to %s", idx+1, join(names))
+		}
 		people := resolveTargets(a, step.Targets, roster, now, note)
 		var stepPaged, copied []string
 		var waiting []string
@@ -96,6 +105,7 @@ func RunStep(a *rota.Incident, roster *scheduler.Roster, now time.Time) Step {
 				out.Notifications = append(out.Notifications, rota.Notification{
 					IncidentID: a.ID, Person: t.person, Channel: c.Type, Address: c.Address, ContactIndex: ci,
 					Wave: esc.Wave, Status: rota.NotifyPending, NextAttempt: now.Add(c.Delay), Reason: t.reason, Shadow: t.shadow,
+					Updates: c.Updates && c.Type != rota.ContactVoice,
 				})
 			}
 		}
@@ -137,6 +147,39 @@ func RunStep(a *rota.Incident, roster *scheduler.Roster, now time.Time) Step {
 	}
 	esc.State, esc.DueAt = rota.EscalationExhausted, time.Time{}
 	note(rota.EventExhausted, "escalation exhausted: no step could page anyone")
+	return out
+}
+
+// posts are the chat-channel posts a step makes: its channel targets, and
+// on the policy's very first step, the service's own channels; in the
+// first round only. The
+// channel's name rides in Body (a post's text is the incident's).
+func posts(a *rota.Incident, step rota.EscalationStep, idx int, esc *rota.Escalation, org *rota.Org, now time.Time) []rota.Notification {
+	if esc.Round > 0 {
+		return nil // posted once: a channel is not paged again each round
+	}
+	var names []string
+	if idx == 0 {
+		if svc := org.Service(a.Service); svc != nil {
+			names = append(names, svc.Channels...)
+		}
+	}
+	for _, t := range step.Targets {
+		if t.Kind == rota.TargetChannel {
+			names = append(names, t.Name)
+		}
+	}
+	var out []rota.Notification
+	seen := map[string]bool{}
+	for _, name := range names {
+		ch := org.ChatChannel(name)
+		if ch == nil || seen[name] {
+			continue
+		}
+		seen[name] = true
+		out = append(out, rota.Notification{IncidentID: a.ID, Channel: ch.Type, Address: ch.Address, Wave: esc.Wave,
+			Status: rota.NotifyPending, NextAttempt: now, Kind: rota.KindPost, Body: name, Updates: true})
+	}
 	return out
 }
 

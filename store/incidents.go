@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/rotahq/rota"
@@ -231,8 +232,9 @@ func insertNotification(tx wtx, n rota.Notification, now time.Time) (int64, erro
 		kind = rota.KindPage
 	}
 	id, err := tx.insert(`INSERT INTO notifications (incident_id, person, channel, address, contact_index, wave, status,
-		next_attempt_ms, created_ms, reason, shadow, kind, body) VALUES (?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?, ?, ?)`,
-		nullID(n.IncidentID), n.Person, n.Channel, n.Address, n.ContactIndex, n.Wave, next.UnixMilli(), now.UnixMilli(), n.Reason, n.Shadow, kind, n.Body)
+		next_attempt_ms, created_ms, reason, shadow, kind, body, updates, thread) VALUES (?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?, ?, ?, ?, ?)`,
+		nullID(n.IncidentID), n.Person, n.Channel, n.Address, n.ContactIndex, n.Wave, next.UnixMilli(), now.UnixMilli(), n.Reason, n.Shadow, kind, n.Body,
+		n.Updates, n.Thread)
 	if err != nil {
 		return 0, fmt.Errorf("insert notification: %w", err)
 	}
@@ -275,9 +277,88 @@ func (db *DB) Escalate(ctx context.Context, id int64, run func(*rota.Incident, t
 			return nil
 		}
 		ran = true
-		return applyStep(tx, &alert, run(&a, now), now)
+		out := run(&a, now)
+		if err := applyStep(tx, &alert, out, now); err != nil {
+			return err
+		}
+		if a.Escalation.Wave == 0 {
+			return nil // the first step: nobody was told before
+		}
+		// Those told before hear whom the incident went on to.
+		var next []string
+		seen := map[string]bool{}
+		for _, n := range out.Notifications {
+			if (n.Kind == "" || n.Kind == rota.KindPage) && !n.Shadow && !seen[n.Person] {
+				seen[n.Person] = true
+				next = append(next, n.Person)
+			}
+		}
+		if len(next) == 0 {
+			return nil
+		}
+		// Escalated on request: the request's updates, not yet sent, say
+		// to whom too, rather than a second round of updates.
+		res, err := tx.exec(`UPDATE notifications SET body = body || ? WHERE incident_id = ? AND kind = 'update' AND status = 'pending'
+			AND body LIKE 'escalated by %' AND body NOT LIKE '% to %'`, " to "+strings.Join(next, ", "), a.ID)
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil || n > 0 {
+			return err
+		}
+		return queueUpdates(tx, a.ID, "escalated to "+strings.Join(next, ", "), "", seen, now)
 	})
 	return alert, ran, err
+}
+
+// queueUpdates tells those already notified of an incident, on contacts
+// that asked for updates, what became of it (body: "acknowledged by
+// alice (slack)"): one update per person's contact and per channel post,
+// naming the first message sent there (its thread). The actor is not
+// told over SMS or email what they did themselves; chat messages are
+// updated for them too, their buttons going with the incident's state.
+// Those paged again in the same step (paged) get the page, not news of it.
+func queueUpdates(tx wtx, incident int64, body, actor string, paged map[string]bool, now time.Time) error {
+	rows, err := tx.query(`SELECT person, channel, address, contact_index, external_id FROM notifications
+		WHERE incident_id = ? AND status = 'sent' AND updates = 1 AND kind IN ('page', 'post') ORDER BY id`, incident)
+	if err != nil {
+		return fmt.Errorf("updates: %w", err)
+	}
+	var out []rota.Notification
+	seen := map[[3]string]bool{}
+	for rows.Next() {
+		var n rota.Notification
+		if err := rows.Scan(&n.Person, &n.Channel, &n.Address, &n.ContactIndex, &n.Thread); err != nil {
+			rows.Close()
+			return fmt.Errorf("updates: %w", err)
+		}
+		key := [3]string{n.Person, string(n.Channel), n.Address}
+		if seen[key] {
+			continue
+		}
+		seen[key] = true
+		if n.Person != "" && (paged[n.Person] || actorIs(actor, n.Person) && n.Channel != rota.ContactSlack && n.Channel != rota.ContactTeams) {
+			continue
+		}
+		n.IncidentID, n.Kind, n.Body = incident, rota.KindUpdate, body
+		out = append(out, n)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("updates: %w", err)
+	}
+	for _, n := range out {
+		if _, err := insertNotification(tx, n, now); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// actorIs reports whether an actor ("alice (slack)") is person.
+func actorIs(actor, person string) bool {
+	name, _, _ := strings.Cut(actor, " ")
+	return name == person
 }
 
 // DueEscalations returns the alerts whose next escalation step is due at
@@ -386,6 +467,9 @@ func escalateNow(tx wtx, a rota.Incident, actor string, now time.Time) (rota.Inc
 		return a, err
 	}
 	msg := "escalated by " + actor + ": the next step runs now"
+	if err := queueUpdates(tx, a.ID, "escalated by "+actor, actor, nil, now); err != nil {
+		return a, err
+	}
 	return a, insertEvents(tx, []rota.IncidentEvent{{IncidentID: a.ID, At: now, Kind: rota.EventEscalated, Actor: actor, Message: msg}})
 }
 
@@ -431,7 +515,7 @@ func transition(tx wtx, a rota.Incident, action rota.Action, actor string, now t
 		a.Escalation.State = rota.EscalationStopped
 	}
 	a.Escalation.DueAt = time.Time{}
-	if _, err := tx.exec("UPDATE notifications SET status = 'cancelled', last_error = ? WHERE incident_id = ? AND status = 'pending' AND kind = 'page'",
+	if _, err := tx.exec("UPDATE notifications SET status = 'cancelled', last_error = ? WHERE incident_id = ? AND status = 'pending' AND kind IN ('page', 'post')",
 		"incident "+action.PastTense(), a.ID); err != nil {
 		return a, err
 	}
@@ -442,6 +526,9 @@ func transition(tx wtx, a rota.Incident, action rota.Action, actor string, now t
 	msg := action.PastTense()
 	if actor != "" {
 		msg += " by " + actor
+	}
+	if err := queueUpdates(tx, a.ID, msg, actor, nil, now); err != nil {
+		return a, err
 	}
 	return a, insertEvents(tx, []rota.IncidentEvent{{IncidentID: a.ID, At: now, Kind: kind, Actor: actor, Message: msg}})
 }

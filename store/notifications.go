@@ -11,7 +11,7 @@ import (
 )
 
 const notificationColumns = `id, COALESCE(incident_id, 0), person, channel, address, contact_index, wave, status, attempts,
-	next_attempt_ms, last_error, created_ms, sent_ms, bundle_id, external_id, provider_status, delivered_ms, reason, shadow, kind, body`
+	next_attempt_ms, last_error, created_ms, sent_ms, bundle_id, external_id, provider_status, delivered_ms, reason, shadow, kind, body, updates, thread`
 
 func (db *DB) notifications(ctx context.Context, where string, args ...any) ([]rota.Notification, error) {
 	rows, err := db.query(ctx, "SELECT "+notificationColumns+" FROM notifications "+where, args...)
@@ -29,7 +29,7 @@ func scanNotifications(rows *sql.Rows) ([]rota.Notification, error) {
 		var next, created int64
 		var sent, bundle, delivered sql.NullInt64
 		if err := rows.Scan(&n.ID, &n.IncidentID, &n.Person, &n.Channel, &n.Address, &n.ContactIndex, &n.Wave, &n.Status, &n.Attempts,
-			&next, &n.LastError, &created, &sent, &bundle, &n.ExternalID, &n.ProviderStatus, &delivered, &n.Reason, &n.Shadow, &n.Kind, &n.Body); err != nil {
+			&next, &n.LastError, &created, &sent, &bundle, &n.ExternalID, &n.ProviderStatus, &delivered, &n.Reason, &n.Shadow, &n.Kind, &n.Body, &n.Updates, &n.Thread); err != nil {
 			return nil, fmt.Errorf("list notifications: %w", err)
 		}
 		n.NextAttempt, n.CreatedAt, n.SentAt, n.BundleID = fromMillis(next), fromMillis(created), nullTime(sent), bundle.Int64
@@ -103,8 +103,12 @@ func recordDelivery(tx wtx, d rota.Delivery, now time.Time) error {
 			err = recordPage(tx, d, at)
 		}
 	case rota.DeliveryRetry:
-		_, err = tx.exec("UPDATE notifications SET attempts = attempts + 1, next_attempt_ms = ?, last_error = ?, claim_until_ms = NULL WHERE id = ? AND status = 'pending'",
-			d.NextAttempt.UnixMilli(), d.Error, d.NotificationID)
+		counted := 1
+		if d.KeepAttempts {
+			counted = 0
+		}
+		_, err = tx.exec("UPDATE notifications SET attempts = attempts + ?, next_attempt_ms = ?, last_error = ?, claim_until_ms = NULL WHERE id = ? AND status = 'pending'",
+			counted, d.NextAttempt.UnixMilli(), d.Error, d.NotificationID)
 	case rota.DeliveryDeferred:
 		_, err = tx.exec("UPDATE notifications SET next_attempt_ms = ?, claim_until_ms = NULL WHERE id = ? AND status = 'pending'",
 			d.NextAttempt.UnixMilli(), d.NotificationID)

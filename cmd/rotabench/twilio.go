@@ -7,7 +7,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/rotahq/rota/paging/twiliotest"
+	"github.com/rotahq/rota/paging/notify/twilio/twiliotest"
 )
 
 const (

@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/rotahq/rota/paging/twiliotest"
+	"github.com/rotahq/rota/paging/notify/twilio/twiliotest"
 )
 
 const (

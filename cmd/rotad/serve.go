@@ -21,7 +21,12 @@ import (
 	"github.com/rotahq/rota/api"
 	"github.com/rotahq/rota/config"
 	"github.com/rotahq/rota/paging"
+	"github.com/rotahq/rota/paging/notify"
 	"github.com/rotahq/rota/paging/notify/email"
+	"github.com/rotahq/rota/paging/notify/slack"
+	"github.com/rotahq/rota/paging/notify/teams"
+	"github.com/rotahq/rota/paging/notify/twilio"
+	"github.com/rotahq/rota/paging/notify/webhook"
 	"github.com/rotahq/rota/scheduler"
 	"github.com/rotahq/rota/store"
 )
@@ -105,7 +110,7 @@ func serve(args []string, stderr io.Writer) error {
 	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	notify, err := notifiers(cfg)
+	registry, slackApp, err := notifiers(cfg, log)
 	if err != nil {
 		log.Error("cannot set up notifiers", "err", err)
 		return exitError{1}
@@ -116,16 +121,22 @@ func serve(args []string, stderr io.Writer) error {
 	if cfg.SMTP == nil {
 		log.Info("no SMTP relay: email goes to the log")
 	}
+	var slackAPI api.SlackApp
+	var groups *userGroups
+	if slackApp != nil {
+		slackAPI = slackApp
+		groups = newUserGroups(slackApp, book, log.With("component", "slack"))
+	}
 	engine := paging.New(paging.Options{
 		Store: db, Book: book, Logger: log, Registry: reg,
-		Notifiers: notify, PublicURL: cfg.Server.PublicURL, Burns: db, RateLimit: cfg.Paging.RateLimit,
+		Notifiers: registry, PublicURL: cfg.Server.PublicURL, Burns: db, RateLimit: cfg.Paging.RateLimit,
 		RetryFor: cfg.Paging.RetryFor, MaxBackoff: cfg.Paging.MaxBackoff, PerDestination: cfg.Paging.PerDestination,
 		SendTimeout: cfg.Paging.Timeout, SendTimeouts: cfg.Paging.Timeouts,
 		Poll: sharedPoll(db),
 	})
 	srv := api.New(api.Options{
 		Book: book, Overrides: db, Pager: engine, Twilio: engine, Alerts: db, Deploys: db, Feeds: db, Swaps: db, Teller: engine, Reports: db, Ping: db.Ping, Logger: log,
-		Identity: db, SwapRequests: db, Budgets: db, DevSignIn: *devSignIn,
+		Identity: db, SwapRequests: db, Budgets: db, DevSignIn: *devSignIn, Slack: slackAPI, Replays: db,
 		Settings: apiSettings(cfg), Registry: reg, Gatherer: reg,
 	})
 	// The engine stops before the database closes (defers run in
@@ -153,10 +164,16 @@ func serve(args []string, stderr io.Writer) error {
 		log.Error("cannot schedule PTO fetches", "spec", cfg.PTORefresh, "err", err)
 		return exitError{1}
 	}
-	if _, err := jobs.AddFunc("* * * * *", func() { engine.RemindHandovers(ctx); engine.SummarizeHandovers(ctx) }); err != nil {
+	if _, err := jobs.AddFunc("* * * * *", func() {
+		engine.RemindHandovers(ctx)
+		engine.SummarizeHandovers(ctx)
+		engine.AnnounceHandoffs(ctx)
+		groups.sync(ctx)
+	}); err != nil {
 		log.Error("cannot schedule handover reminders", "err", err)
 		return exitError{1}
 	}
+	go groups.sync(ctx) // at start too, not only at the next minute
 	// Digests are scheduled for the teams at start; a reload that changes
 	// them takes a restart (said on reload).
 	if err := scheduleDigests(jobs, cfg.Org, db, engine, cfg.Server.PublicURL, log); err != nil {
@@ -240,71 +257,51 @@ func apiSettings(cfg *config.Config) api.Settings {
 	if cfg.Twilio != nil {
 		st.TwilioTokens = cfg.Twilio.AuthTokens
 	}
+	if cfg.Slack != nil {
+		st.SlackSigningSecret = cfg.Slack.SigningSecret
+	}
 	if o := cfg.Auth.OIDC; o != nil {
 		st.OIDC = &api.OIDCSettings{Name: o.Name, Issuer: o.Issuer, ClientID: o.ClientID, ClientSecret: o.ClientSecret, RedirectURL: o.RedirectURL, Scopes: o.Scopes}
 	}
 	return st
 }
 
-// notifiers chooses a notifier per channel. Webhooks and Slack are posted
-// for real, SMS and voice go through Twilio when it is configured; other
-// channels (and SMS and voice without Twilio) go to the log notifier.
-func notifiers(cfg *config.Config) (map[rota.Channel]paging.Notifier, error) {
-	web := paging.WebhookNotifier{Client: paging.NewWebhookClient(), PublicURL: cfg.Server.PublicURL}
-	out := map[rota.Channel]paging.Notifier{rota.ContactWebhook: web, rota.ContactSlack: web}
+// notifiers registers a notifier per channel. Webhooks are posted for
+// real, SMS and voice go through Twilio and email through the relay when
+// they are configured; other channels (and SMS, voice and email without
+// their provider) go to the log notifier.
+func notifiers(cfg *config.Config, log *slog.Logger) (*notify.Registry, *slack.Slack, error) {
+	reg := notify.NewRegistry(nil, log.With("component", "paging"))
+	web := webhook.Notifier{Client: webhook.NewClient(), PublicURL: cfg.Server.PublicURL}
+	reg.Register(rota.ContactWebhook, web)
+	reg.Register(rota.ContactTeams, teams.Notifier{Client: webhook.NewClient()})
+	var app *slack.Slack
+	if sc := cfg.Slack; sc != nil {
+		app = slack.New(slack.Options{BotToken: sc.BotToken, APIURL: sc.APIURL, Webhook: web, Logger: log.With("component", "slack")})
+		reg.Register(rota.ContactSlack, app)
+	} else {
+		// Without the app, Slack contacts that are incoming webhooks
+		// still get text.
+		reg.Register(rota.ContactSlack, web)
+	}
 	if t := cfg.Twilio; t != nil {
-		tw, err := paging.NewTwilio(paging.TwilioOptions{AccountSID: t.AccountSID, AuthToken: t.AuthTokens[0], From: t.From,
+		tw, err := twilio.New(twilio.Options{AccountSID: t.AccountSID, AuthToken: t.AuthTokens[0], From: t.From,
 			MessagingServiceSID: t.MessagingServiceSID, PublicURL: cfg.Server.PublicURL, APIURL: t.APIURL})
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
-		out[rota.ContactSMS], out[rota.ContactVoice] = tw.SMS(), tw.Voice()
+		reg.Register(rota.ContactSMS, tw.SMS())
+		reg.Register(rota.ContactVoice, tw.Voice())
 	}
 	if m := cfg.SMTP; m != nil {
 		sender, err := email.New(email.Config{Host: m.Host, Port: m.Port, Security: m.Security, Username: m.Username, Password: m.Password,
 			From: m.From, Timeout: m.Timeout})
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
-		out[rota.ContactEmail] = emailNotifier(sender, cfg.Server.PublicURL)
+		reg.Register(rota.ContactEmail, email.Notifier(sender))
 	}
-	return out, nil
-}
-
-// emailNotifier sends pages and notices as plain-text email; a relay's
-// 5xx answer or a bad address is permanent (the next contact method is
-// tried at once), anything else is retried.
-func emailNotifier(s *email.Sender, publicURL string) paging.Notifier {
-	return paging.NotifierFunc(func(ctx context.Context, m paging.Message) (paging.Receipt, error) {
-		subject, body := emailText(m, publicURL)
-		id, err := s.Send(ctx, m.Address, subject, body)
-		if err != nil {
-			if email.Permanent(err) {
-				return paging.Receipt{}, paging.Permanent(err)
-			}
-			return paging.Receipt{}, err
-		}
-		return paging.Receipt{ID: id}, nil
-	})
-}
-
-// emailText is a message's subject (its first sentence) and body (the
-// whole text, with links to its incidents).
-func emailText(m paging.Message, publicURL string) (string, string) {
-	subject, _, _ := strings.Cut(m.Text, ". ")
-	if !m.Notice && !strings.HasPrefix(subject, "rota") {
-		subject = "rota page: " + subject
-	}
-	if r := []rune(subject); len(r) > 120 {
-		subject = string(r[:119]) + "…"
-	}
-	body := m.Text + "\n"
-	for _, inc := range m.Incidents {
-		if publicURL != "" {
-			body += fmt.Sprintf("\n#%d %s: %s/api/v1/incidents/%d", inc.ID, inc.Service, publicURL, inc.ID)
-		}
-	}
-	return subject, body
+	return reg, app, nil
 }
 
 // reloader applies a changed configuration on SIGHUP: the new file is

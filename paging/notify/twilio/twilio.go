@@ -1,4 +1,8 @@
-package paging
+// Package twilio sends SMS and voice calls through Twilio's REST API, with
+// twilio-go, and speaks Twilio's XML (TwiML): the call scripts and the
+// answers to replies and key presses. The engine says what to say; this
+// package says it in TwiML.
+package twilio
 
 import (
 	"context"
@@ -10,10 +14,12 @@ import (
 
 	twclient "github.com/twilio/twilio-go/client"
 	openapi "github.com/twilio/twilio-go/rest/api/v2010"
+
+	"github.com/rotahq/rota/paging/notify"
 )
 
-// TwilioOptions configure the Twilio notifiers.
-type TwilioOptions struct {
+// Options configure the Twilio notifiers.
+type Options struct {
 	AccountSID string
 	AuthToken  string
 	// From is the number messages and calls come from; a messaging
@@ -34,12 +40,12 @@ type TwilioOptions struct {
 
 // Twilio sends SMS and voice calls through Twilio's REST API.
 type Twilio struct {
-	opts TwilioOptions
+	opts Options
 	api  *openapi.ApiService
 }
 
 // NewTwilio returns Twilio notifiers for opts.
-func NewTwilio(opts TwilioOptions) (*Twilio, error) {
+func New(opts Options) (*Twilio, error) {
 	// twilio-go refuses, at every call, credentials that are not
 	// alphanumeric; say so once, at start.
 	if !alphanumeric(opts.AccountSID) || !alphanumeric(opts.AuthToken) {
@@ -91,8 +97,8 @@ func (t *Twilio) callback(path string, notification int64) string {
 }
 
 // SMS returns the notifier for text messages.
-func (t *Twilio) SMS() Notifier {
-	return NotifierFunc(func(ctx context.Context, m Message) (Receipt, error) {
+func (t *Twilio) SMS() notify.Notifier {
+	return notify.NotifierFunc(func(ctx context.Context, m notify.Message) (notify.Receipt, error) {
 		p := &openapi.CreateMessageParams{}
 		p.SetTo(m.Address).SetBody(m.Text).SetStatusCallback(t.callback("/twilio/status", m.NotificationID))
 		if t.opts.MessagingServiceSID != "" {
@@ -102,26 +108,28 @@ func (t *Twilio) SMS() Notifier {
 		}
 		msg, err := t.api.CreateMessage(p)
 		if err != nil {
-			return Receipt{}, twilioError("SMS", m.Address, err)
+			return notify.Receipt{}, twilioError("SMS", m.Address, err)
 		}
-		return Receipt{ID: deref(msg.Sid)}, nil
+		return notify.Receipt{ID: deref(msg.Sid)}, nil
 	})
 }
 
-// Voice returns the notifier for phone calls: the call speaks the alerts
-// and gathers a key press (4 acknowledges, 6 resolves, * repeats).
-func (t *Twilio) Voice() Notifier {
-	return NotifierFunc(func(ctx context.Context, m Message) (Receipt, error) {
+// Voice returns the notifier for phone calls: the call speaks the
+// incidents and gathers a key press (4 acknowledges, 5 escalates, 6
+// resolves, * repeats).
+func (t *Twilio) Voice() notify.Notifier {
+	return notify.NotifierFunc(func(ctx context.Context, m notify.Message) (notify.Receipt, error) {
 		p := &openapi.CreateCallParams{}
+		speech := notify.Speech{Sentences: notify.CallScript(m.Incidents, m.Now, m.Reason), Gather: t.callback("/twilio/voice", m.NotificationID)}
 		p.SetTo(m.Address).SetFrom(t.opts.From).
-			SetTwiml(string(callScript(m.Incidents, m.Now, t.callback("/twilio/voice", m.NotificationID), m.Reason))).
+			SetTwiml(string(Call(speech))).
 			SetStatusCallback(t.callback("/twilio/status", m.NotificationID)).
 			SetTimeout(30)
 		call, err := t.api.CreateCall(p)
 		if err != nil {
-			return Receipt{}, twilioError("call", m.Address, err)
+			return notify.Receipt{}, twilioError("call", m.Address, err)
 		}
-		return Receipt{ID: deref(call.Sid)}, nil
+		return notify.Receipt{ID: deref(call.Sid)}, nil
 	})
 }
 
@@ -135,7 +143,7 @@ func twilioError(what, to string, err error) error {
 		if te.Status == http.StatusTooManyRequests || te.Status >= 500 {
 			return e
 		}
-		return Permanent(e)
+		return notify.Permanent(e)
 	}
 	return fmt.Errorf("twilio %s to %s: %w", what, to, err)
 }

@@ -1,4 +1,4 @@
-package paging_test
+package twilio
 
 import (
 	"context"
@@ -12,8 +12,8 @@ import (
 	twclient "github.com/twilio/twilio-go/client"
 
 	"github.com/rotahq/rota"
-	"github.com/rotahq/rota/paging"
-	"github.com/rotahq/rota/paging/twiliotest"
+	"github.com/rotahq/rota/paging/notify"
+	"github.com/rotahq/rota/paging/notify/twilio/twiliotest"
 )
 
 const (
@@ -37,8 +37,6 @@ func TestSignatureVector(t *testing.T) {
 	}
 }
 
-// TestSignaturesAgree checks twilio-go's validator, which rotad uses,
-// against the independent from-spec signer on random requests.
 func TestSignaturesAgree(t *testing.T) {
 	rng := rand.New(rand.NewSource(1))
 	word := func() string {
@@ -69,25 +67,9 @@ func TestSignaturesAgree(t *testing.T) {
 	}
 }
 
-func TestParseReply(t *testing.T) {
-	for in, want := range map[string]paging.Reply{
-		"4": {Command: paging.ReplyAck}, " ACK ": {Command: paging.ReplyAck}, "ok.": {Command: paging.ReplyAck},
-		"6": {Command: paging.ReplyResolve}, "Resolve": {Command: paging.ReplyResolve}, "close": {Command: paging.ReplyResolve},
-		"aa": {Command: paging.ReplyAckAll}, "AA": {Command: paging.ReplyAckAll},
-		"12a": {Command: paging.ReplyAck, Code: 12}, "12 ack": {Command: paging.ReplyAck, Code: 12}, "3c": {Command: paging.ReplyResolve, Code: 3},
-		"3 resolve": {Command: paging.ReplyResolve, Code: 3}, "help": {Command: paging.ReplyHelp}, "?": {Command: paging.ReplyHelp},
-		"12": {Command: paging.ReplyUnknown}, "12x": {Command: paging.ReplyUnknown}, "thanks": {Command: paging.ReplyUnknown},
-		"": {Command: paging.ReplyUnknown}, "123456a": {Command: paging.ReplyUnknown},
-	} {
-		if got := paging.ParseReply(in); got != want {
-			t.Errorf("ParseReply(%q) = %+v, want %+v", in, got, want)
-		}
-	}
-}
-
-func newTwilio(t *testing.T, fake *twiliotest.Server, messagingSID string) *paging.Twilio {
+func newTwilio(t *testing.T, fake *twiliotest.Server, messagingSID string) *Twilio {
 	t.Helper()
-	tw, err := paging.NewTwilio(paging.TwilioOptions{AccountSID: accountSID, AuthToken: authToken, From: "+15005550006",
+	tw, err := New(Options{AccountSID: accountSID, AuthToken: authToken, From: "+15005550006",
 		MessagingServiceSID: messagingSID, PublicURL: "https://rota.example.com", APIURL: fake.URL, Timeout: 5 * time.Second})
 	if err != nil {
 		t.Fatal(err)
@@ -102,7 +84,7 @@ func TestTwilioSMSAndCall(t *testing.T) {
 	fake := twiliotest.NewServer(accountSID, authToken)
 	defer fake.Close()
 	tw := newTwilio(t, fake, "")
-	m := paging.Message{NotificationID: 7, Person: "alice", Channel: "sms", Address: "+4915112345001",
+	m := notify.Message{NotificationID: 7, Person: "alice", Channel: "sms", Address: "+4915112345001",
 		Incidents: []rota.Incident{testAlert}, Text: "payments-api CRITICAL: 5xx. Reply 1a ack, 1c resolve", Now: testAlert.CreatedAt.Add(3 * time.Minute)}
 	rc, err := tw.SMS().Notify(context.Background(), m)
 	if err != nil {
@@ -127,7 +109,7 @@ func TestTwilioSMSAndCall(t *testing.T) {
 	}
 	for _, want := range []string{`<Gather numDigits="1" action="https://rota.example.com/twilio/voice?n=7" method="POST"`,
 		"Alert on payments api, triggered 3 minutes ago.", "5xx  above  2 percent on checkout &amp;  below cart above .",
-		"Press 4 to acknowledge, 6 to resolve, or star to hear this again.", "<Pause length=\"1\"></Pause>", "Goodbye.</Say><Hangup></Hangup>"} {
+		notify.KeysPrompt, "<Pause length=\"1\"></Pause>", "Goodbye.</Say><Hangup></Hangup>"} {
 		if !strings.Contains(call.Twiml, want) {
 			t.Errorf("call TwiML lacks %q:\n%s", want, call.Twiml)
 		}
@@ -150,7 +132,7 @@ func TestTwilioErrors(t *testing.T) {
 	fake := twiliotest.NewServer(accountSID, authToken)
 	defer fake.Close()
 	tw := newTwilio(t, fake, "")
-	m := paging.Message{NotificationID: 1, Address: "+4915112345001", Incidents: []rota.Incident{testAlert}, Text: "x", Now: time.Now()}
+	m := notify.Message{NotificationID: 1, Address: "+4915112345001", Incidents: []rota.Incident{testAlert}, Text: "x", Now: time.Now()}
 	for _, tt := range []struct {
 		failure   twiliotest.Failure
 		permanent bool
@@ -163,44 +145,19 @@ func TestTwilioErrors(t *testing.T) {
 	} {
 		fake.FailNext(m.Address, tt.failure)
 		_, err := tw.SMS().Notify(context.Background(), m)
-		if err == nil || paging.IsPermanent(err) != tt.permanent || !strings.Contains(err.Error(), tt.message) {
-			t.Errorf("%d: %v (permanent %v)", tt.failure.Code, err, paging.IsPermanent(err))
+		if err == nil || notify.IsPermanent(err) != tt.permanent || !strings.Contains(err.Error(), tt.message) {
+			t.Errorf("%d: %v (permanent %v)", tt.failure.Code, err, notify.IsPermanent(err))
 		}
 	}
-	bad, _ := paging.NewTwilio(paging.TwilioOptions{AccountSID: accountSID, AuthToken: "wrong", From: "+15005550006", APIURL: fake.URL})
-	if _, err := bad.SMS().Notify(context.Background(), m); !paging.IsPermanent(err) || !strings.Contains(err.Error(), "20003") {
+	bad, _ := New(Options{AccountSID: accountSID, AuthToken: "wrong", From: "+15005550006", APIURL: fake.URL})
+	if _, err := bad.SMS().Notify(context.Background(), m); !notify.IsPermanent(err) || !strings.Contains(err.Error(), "20003") {
 		t.Errorf("wrong token: %v", err)
 	}
-	if _, err := paging.NewTwilio(paging.TwilioOptions{AccountSID: accountSID, AuthToken: "has-dashes", From: "+15005550006"}); err == nil {
+	if _, err := New(Options{AccountSID: accountSID, AuthToken: "has-dashes", From: "+15005550006"}); err == nil {
 		t.Error("a token twilio-go would refuse is accepted at start")
 	}
 	fake.Close()
-	if _, err := tw.SMS().Notify(context.Background(), m); err == nil || paging.IsPermanent(err) {
+	if _, err := tw.SMS().Notify(context.Background(), m); err == nil || notify.IsPermanent(err) {
 		t.Errorf("Twilio unreachable should be retried: %v", err)
-	}
-}
-
-func TestSMSTextFitsOneSegment(t *testing.T) {
-	h := newHarness(t)
-	long := strings.Repeat("database connection pool exhausted — ", 10)
-	if _, err := h.engine.Trigger(context.Background(), rota.Event{Service: "batch", DedupKey: "k", Summary: long, Severity: "critical"}); err != nil {
-		t.Fatal(err)
-	}
-	if err := h.engine.RunOnce(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	h.phone.mu.Lock()
-	defer h.phone.mu.Unlock()
-	if len(h.phone.sent) != 1 {
-		t.Fatalf("%d messages", len(h.phone.sent))
-	}
-	text := h.phone.sent[0].Text
-	if len(text) > 160 || !strings.HasPrefix(text, "batch CRITICAL: database connection pool exhausted - ") || !strings.HasSuffix(text, ". Reply 1a ack, 1c resolve") {
-		t.Errorf("SMS of %d characters: %q", len(text), text)
-	}
-	for _, r := range text {
-		if r > 127 {
-			t.Errorf("non-GSM character %q in %q", r, text)
-		}
 	}
 }
