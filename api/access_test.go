@@ -15,6 +15,7 @@ import (
 	"github.com/rotahq/rota/api"
 	"github.com/rotahq/rota/config"
 	"github.com/rotahq/rota/paging"
+	"github.com/rotahq/rota/paging/notify/slack"
 	"github.com/rotahq/rota/scheduler"
 	"github.com/rotahq/rota/store"
 	"github.com/rotahq/rota/store/storetest"
@@ -107,7 +108,8 @@ func newAuthFixture(t testing.TB, st api.Settings, dev bool) *authFixture {
 	engine := paging.New(paging.Options{Store: db, Book: f.book})
 	st.Admins = cfg.Auth.Admins
 	f.api = api.New(api.Options{Book: f.book, Overrides: db, Pager: engine, Twilio: engine, Alerts: db, Deploys: db, Feeds: db, Swaps: db, Teller: engine,
-		Reports: db, Identity: db, SwapRequests: db, Budgets: db, DevSignIn: dev, Ping: db.Ping, Settings: st, Now: func() time.Time { return f.now }})
+		Reports: db, Identity: db, SwapRequests: db, Budgets: db, DevSignIn: dev, Ping: db.Ping, Settings: st, Now: func() time.Time { return f.now },
+		Slack: slack.New(slack.Options{BotToken: "xoxb-unused", APIURL: "http://127.0.0.1:9/api/"}), Replays: db})
 	f.srv = newServer(t, f.api)
 	af := &authFixture{fixture: f, tokens: map[string]string{}, cfg: cfg}
 	for _, p := range []string{"alice", "dana", "erin", "zoe"} {
@@ -210,8 +212,9 @@ func TestOwnCheckRoutesRefuseStrangers(t *testing.T) {
 			// A page sends strangers to sign in.
 		case strings.HasPrefix(path, "/ical/") && res.StatusCode == 404:
 			// An unknown feed is not found, whoever asks.
-		case (strings.HasPrefix(path, "/twilio/") || path == "/api/v1/integrations/github") && res.StatusCode == 404:
-			// Twilio and GitHub are not configured in this fixture:
+		case (strings.HasPrefix(path, "/twilio/") || strings.HasPrefix(path, "/slack/") || path == "/api/v1/integrations/github") && res.StatusCode == 404:
+			// Twilio, Slack's signing secret and GitHub are not
+			// configured in this fixture:
 			// their callbacks are not found (checked signed elsewhere).
 		case path == "/v2/enqueue" || path == "/v2/change/enqueue":
 			// PagerDuty's API answers a missing routing key 400.
@@ -251,7 +254,7 @@ func TestAccessDoc(t *testing.T) {
 		}
 		fmt.Fprintf(&b, "| `%s` | %s | %s |\n", rt.Pattern, strings.Join(cells, " | "), scope)
 	}
-	b.WriteString("\nRoutes marked **own check** authenticate callers themselves: a provider's signature (Twilio, GitHub), ")
+	b.WriteString("\nRoutes marked **own check** authenticate callers themselves: a provider's signature (Twilio, Slack, GitHub), ")
 	b.WriteString("a service's integration key, the metrics token, or a secret token in the URL (calendar feeds, a team's report).\n")
 	b.WriteString("\nChanges made with a session cookie must carry the session's CSRF token (a form's `csrf` field or an `X-CSRF-Token` header), ")
 	b.WriteString("and any change a browser says comes from another site is refused (`Sec-Fetch-Site`/`Origin`).\n")

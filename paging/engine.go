@@ -334,6 +334,7 @@ func (e *Engine) FollowUp(ctx context.Context, service, dedupKey string, action 
 	a, err := e.store.FollowUp(ctx, service, dedupKey, action, actor)
 	if err == nil {
 		e.log.Info("alert "+action.PastTense(), "alert", a.ID, "incident", a.IncidentID, "service", service, "by", actor)
+		e.Wake() // status updates may be due
 	}
 	return a, err
 }
@@ -343,9 +344,7 @@ func (e *Engine) SetStatus(ctx context.Context, id int64, action rota.Action, ac
 	a, err := e.store.SetStatus(ctx, id, action, actor)
 	if err == nil {
 		e.log.Info("incident "+action.PastTense(), "incident", a.ID, "service", a.Service, "by", actor)
-		if action == rota.ActionEscalate {
-			e.Wake()
-		}
+		e.Wake() // the next step, or status updates, may be due
 	}
 	return a, err
 }
@@ -356,6 +355,7 @@ func (e *Engine) SetAlertStatus(ctx context.Context, id int64, action rota.Actio
 	a, err := e.store.SetAlertStatus(ctx, id, action, actor)
 	if err == nil {
 		e.log.Info("alert "+action.PastTense(), "alert", a.ID, "incident", a.IncidentID, "service", a.Service, "by", actor)
+		e.Wake() // status updates may be due
 	}
 	return a, err
 }

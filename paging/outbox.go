@@ -442,7 +442,7 @@ func (e *Engine) attemptUpdate(ctx context.Context, n rota.Notification) []rota.
 	notifier := e.opts.Notifiers.For(n.Channel)
 	sctx, cancel := context.WithTimeout(ctx, e.sendTimeout(n.Channel))
 	receipt, err := notifier.Notify(sctx, notify.Message{NotificationID: n.ID, Kind: notify.KindUpdate, Person: n.Person, Channel: n.Channel,
-		Address: n.Address, Incidents: []rota.Incident{inc}, Text: text, PublicURL: e.opts.PublicURL, Now: e.now(),
+		Address: n.Address, Incidents: []rota.Incident{inc}, Text: text, PublicURL: e.opts.PublicURL, Now: e.now(), Shadow: n.Shadow,
 		Update: &notify.Update{Action: action, By: by, Thread: n.Thread}})
 	cancel()
 	now := e.now()

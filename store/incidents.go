@@ -319,7 +319,7 @@ func (db *DB) Escalate(ctx context.Context, id int64, run func(*rota.Incident, t
 // updated for them too, their buttons going with the incident's state.
 // Those paged again in the same step (paged) get the page, not news of it.
 func queueUpdates(tx wtx, incident int64, body, actor string, paged map[string]bool, now time.Time) error {
-	rows, err := tx.query(`SELECT person, channel, address, contact_index, external_id FROM notifications
+	rows, err := tx.query(`SELECT person, channel, address, contact_index, external_id, shadow FROM notifications
 		WHERE incident_id = ? AND status = 'sent' AND updates = 1 AND kind IN ('page', 'post') ORDER BY id`, incident)
 	if err != nil {
 		return fmt.Errorf("updates: %w", err)
@@ -328,7 +328,7 @@ func queueUpdates(tx wtx, incident int64, body, actor string, paged map[string]b
 	seen := map[[3]string]bool{}
 	for rows.Next() {
 		var n rota.Notification
-		if err := rows.Scan(&n.Person, &n.Channel, &n.Address, &n.ContactIndex, &n.Thread); err != nil {
+		if err := rows.Scan(&n.Person, &n.Channel, &n.Address, &n.ContactIndex, &n.Thread, &n.Shadow); err != nil {
 			rows.Close()
 			return fmt.Errorf("updates: %w", err)
 		}

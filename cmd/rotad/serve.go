@@ -281,8 +281,14 @@ func notifiers(cfg *config.Config, log *slog.Logger) (*notify.Registry, *slack.S
 		reg.Register(rota.ContactSlack, app)
 	} else {
 		// Without the app, Slack contacts that are incoming webhooks
-		// still get text.
-		reg.Register(rota.ContactSlack, web)
+		// still get text; user ids, emails and channels go to the log.
+		logged := notify.Log{Log: log.With("component", "paging")}
+		reg.Register(rota.ContactSlack, notify.NotifierFunc(func(ctx context.Context, m notify.Message) (notify.Receipt, error) {
+			if strings.HasPrefix(m.Address, "https://") || strings.HasPrefix(m.Address, "http://") {
+				return web.Notify(ctx, m)
+			}
+			return logged.Notify(ctx, m)
+		}))
 	}
 	if t := cfg.Twilio; t != nil {
 		tw, err := twilio.New(twilio.Options{AccountSID: t.AccountSID, AuthToken: t.AuthTokens[0], From: t.From,

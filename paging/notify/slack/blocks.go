@@ -31,7 +31,7 @@ func Blocks(m notify.Message) []slack.Block {
 		return slack.NewTextBlockObject(slack.MarkdownType, s, false, false)
 	}
 	if m.Kind == notify.KindNotice || len(m.Incidents) == 0 {
-		return []slack.Block{slack.NewSectionBlock(text(escape(m.Text)), nil, nil)}
+		return []slack.Block{slack.NewSectionBlock(text(escape(fallback(m))), nil, nil)}
 	}
 	var blocks []slack.Block
 	if m.Kind == notify.KindUpdate && m.Update != nil {

@@ -53,8 +53,12 @@ type Slack struct {
 	// users caches a workspace's user ids by email, and emails by id.
 	users  map[string]string
 	emails map[string]string
-	// next is when each channel (or person) may be posted to next.
-	next map[string]time.Time
+	// next is when each conversation may be posted to next, by the id
+	// Slack answers with; aliases maps what a message was addressed to
+	// (a user id, a #name) to that id, so that a page and its updates
+	// share one pace.
+	next    map[string]time.Time
+	aliases map[string]string
 }
 
 // New returns the Slack app for opts.
@@ -74,7 +78,7 @@ func New(opts Options) *Slack {
 	}
 	options = append(options, slack.OptionHTTPClient(webhook.NewClient()))
 	return &Slack{api: slack.New(opts.BotToken, options...), opts: opts, log: opts.Logger,
-		users: map[string]string{}, emails: map[string]string{}, next: map[string]time.Time{}}
+		users: map[string]string{}, emails: map[string]string{}, next: map[string]time.Time{}, aliases: map[string]string{}}
 }
 
 // Notify sends m: a page by DM, a post to a channel, an update edited
@@ -87,7 +91,7 @@ func (s *Slack) Notify(ctx context.Context, m notify.Message) (notify.Receipt, e
 	if err != nil {
 		return notify.Receipt{}, err
 	}
-	if m.Kind == notify.KindUpdate {
+	if m.Kind == notify.KindUpdate && m.Update != nil {
 		return s.update(ctx, to, m)
 	}
 	if err := s.turn(ctx, to); err != nil {
@@ -97,6 +101,7 @@ func (s *Slack) Notify(ctx context.Context, m notify.Message) (notify.Receipt, e
 	if err != nil {
 		return notify.Receipt{}, classify("chat.postMessage to "+m.Address, err)
 	}
+	s.alias(to, channel)
 	id := channel + "/" + ts
 	if len(m.Incidents) > 1 {
 		// A bundle is not edited to one incident's state later: its
@@ -159,9 +164,9 @@ func updateLine(m notify.Message) string {
 	}
 	if len(m.Incidents) == 1 {
 		inc := m.Incidents[0]
-		if u.By == "" && strings.Contains(m.Text, " - ") {
-			// "escalated to bob": the text says to whom.
-			_, what, _ := strings.Cut(m.Text, " - ")
+		if i := strings.LastIndex(m.Text, " - "); u.By == "" && i >= 0 && i+3 < len(m.Text) {
+			// "escalated to bob": the text's end says to whom.
+			what := m.Text[i+3:]
 			line = strings.ToUpper(what[:1]) + what[1:]
 		}
 		line = fmt.Sprintf("#%d %s", inc.ID, line)
@@ -178,12 +183,31 @@ func parseThread(id string) (channel, ts string, bundle bool) {
 	return parts[0], parts[1], len(parts) > 2 && parts[2] == "bundle"
 }
 
+// alias records that messages to "to" land in conversation channel.
+func (s *Slack) alias(to, channel string) {
+	if channel == "" || channel == to {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.aliases[to]; !ok {
+		s.aliases[to] = channel
+		// The pace so far, kept under the conversation's id.
+		if s.next[to].After(s.next[channel]) {
+			s.next[channel] = s.next[to]
+		}
+	}
+}
+
 // turn waits for the channel's turn: Slack allows about one message a
 // second per channel. A turn further off than MaxWait is not waited for:
 // the message goes back to the outbox, to be sent then.
 func (s *Slack) turn(ctx context.Context, channel string) error {
 	now := time.Now()
 	s.mu.Lock()
+	if c, ok := s.aliases[channel]; ok {
+		channel = c
+	}
 	at := s.next[channel]
 	if at.Before(now) {
 		at = now
