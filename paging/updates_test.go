@@ -125,3 +125,55 @@ func TestPostCancelledWithItsIncident(t *testing.T) {
 	}
 	h.expect("nothing: acknowledged before anything went out", h.step(0))
 }
+
+// TestAnnounceHandoffs: a rotation's channels are told at each handoff
+// who is on call until when, and who is next; once per handoff.
+func TestAnnounceHandoffs(t *testing.T) {
+	cfg := strings.Replace(updatesConfig, `name = "primary"
+team = "payments"
+members = ["alice", "bruno"]
+start = 2026-01-06`, `name = "primary"
+team = "payments"
+members = ["alice", "bruno"]
+start = 2026-01-06
+announce = ["payments-alerts", "payments-teams"]`, 1)
+	h := newHarnessWith(t, cfg)
+	// The clock starts Wed 4 Mar 2026 12:00 UTC; the next handoff is Tue
+	// 10 Mar 10:00 Berlin (09:00 UTC), from bruno to alice... or alice to
+	// bruno: whoever the schedule says.
+	handoff := time.Date(2026, 3, 10, 9, 0, 0, 0, time.UTC)
+	before, _ := h.book.Roster().OnCall("primary", handoff.Add(-time.Minute))
+	after, _ := h.book.Roster().OnCall("primary", handoff)
+	h.clock.Advance(handoff.Add(-time.Minute).Sub(h.clock.Now()))
+	h.engine.AnnounceHandoffs(context.Background())
+	h.expect("nothing before the handoff", h.step(0))
+	h.clock.Advance(90 * time.Second)
+	h.engine.AnnounceHandoffs(context.Background())
+	h.engine.AnnounceHandoffs(context.Background()) // once per handoff
+	h.phone.mu.Lock()
+	sent := append([]notify.Message(nil), h.phone.sent...)
+	h.phone.mu.Unlock()
+	if len(sent) != 0 {
+		t.Fatalf("sent before the engine ran: %+v", sent)
+	}
+	if err := h.engine.RunOnce(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	h.phone.mu.Lock()
+	sent = append([]notify.Message(nil), h.phone.sent...)
+	h.phone.sent = nil
+	h.phone.mu.Unlock()
+	want := after.Person + " is on call for primary until Tue 17 Mar 10:00 CET; " + before.Person + " next."
+	if len(sent) != 2 {
+		t.Fatalf("%d announcements, want one per channel: %+v", len(sent), sent)
+	}
+	for _, m := range sent {
+		if m.Kind != notify.KindNotice || m.Person != "" || m.Text != want {
+			t.Errorf("announcement: %+v, want %q", m, want)
+		}
+	}
+	// A minute later, and after the window, nothing more.
+	h.clock.Advance(20 * time.Minute)
+	h.engine.AnnounceHandoffs(context.Background())
+	h.expect("nothing more", h.step(0))
+}

@@ -45,7 +45,7 @@ func Blocks(m notify.Message) []slack.Block {
 	}
 	for i, inc := range m.Incidents {
 		if i == maxIncidents {
-			blocks = append(blocks, slack.NewContextBlock("", text(fmt.Sprintf("…and %d more: see rota.", len(m.Incidents)-maxIncidents))))
+			blocks = append(blocks, rest(m, m.Incidents[i:])...)
 			break
 		}
 		blocks = append(blocks, slack.NewSectionBlock(text(incidentLine(m, inc)), nil, nil))
@@ -61,6 +61,35 @@ func Blocks(m notify.Message) []slack.Block {
 			blocks = append(blocks, slack.NewActionBlock(fmt.Sprintf("incident:%d", inc.ID), buttons...))
 		}
 	}
+	return blocks
+}
+
+// rest lists the incidents of a bundle past the first maxIncidents, a
+// line each, in sections of at most Slack's 3,000 characters: every
+// incident is named, without buttons (Slack allows 50 blocks).
+func rest(m notify.Message, incs []rota.Incident) []slack.Block {
+	var blocks []slack.Block
+	var b strings.Builder
+	flush := func() {
+		if b.Len() > 0 {
+			blocks = append(blocks, slack.NewSectionBlock(slack.NewTextBlockObject(slack.MarkdownType, b.String(), false, false), nil, nil))
+			b.Reset()
+		}
+	}
+	b.WriteString(fmt.Sprintf("*And %d more:*\n", len(incs)))
+	for i, inc := range incs {
+		line := "• " + incidentLine(m, inc) + "\n"
+		if b.Len()+len(line) > 2900 {
+			flush()
+			if len(blocks) == 12 {
+				blocks = append(blocks, slack.NewContextBlock("", slack.NewTextBlockObject(slack.MarkdownType,
+					fmt.Sprintf("…and %d more: see rota.", len(incs)-i), false, false)))
+				return blocks
+			}
+		}
+		b.WriteString(line)
+	}
+	flush()
 	return blocks
 }
 

@@ -328,13 +328,25 @@ func TestBlocksBundle(t *testing.T) {
 		t.Errorf("%d incidents with buttons, want 10", n)
 	}
 	got := texts(bs)
-	for _, want := range []string{"12 incidents for you", "#109", "…and 2 more"} {
+	// Past ten, each incident is a line, without buttons: none is left
+	// out of the message.
+	for _, want := range []string{"12 incidents for you", "#109", "And 2 more:", "• :red_circle: *payments* card auth failing #110", "#111"} {
 		if !strings.Contains(got, want) {
 			t.Errorf("no %q in\n%s", want, got)
 		}
 	}
-	if strings.Contains(got, "#110") || len(bs) > 50 {
-		t.Errorf("%d blocks, listing more than 10 incidents:\n%s", len(bs), got)
+	if len(bs) > 50 {
+		t.Errorf("%d blocks: Slack allows 50", len(bs))
+	}
+	// A storm's bundle of 500 stays within Slack's limits, listing each
+	// (or saying how many more it could not).
+	incs = nil
+	for i := range 500 {
+		incs = append(incs, incident(int64(1000+i), rota.StatusTriggered))
+	}
+	bs = renderBlocks(t, page("U1", incs...))
+	if got := texts(bs); len(bs) > 50 || !strings.Contains(got, "#1050") || !strings.Contains(got, "#1499") && !strings.Contains(got, "more: see rota.") {
+		t.Errorf("500 incidents: %d blocks\n%.2000s", len(bs), got)
 	}
 }
 
