@@ -2,6 +2,7 @@ package paging_test
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -176,4 +177,34 @@ announce = ["payments-alerts", "payments-teams"]`, 1)
 	h.clock.Advance(20 * time.Minute)
 	h.engine.AnnounceHandoffs(context.Background())
 	h.expect("nothing more", h.step(0))
+}
+
+// TestRetryAfterIsWaitedFor: a provider that answers "not now, after d"
+// (Slack's 429) is waited for, and its answers are not held against the
+// contact: no failover however often it asks.
+func TestRetryAfterIsWaitedFor(t *testing.T) {
+	h := newHarness(t)
+	asked := 0
+	h.phone.fail = func(m notify.Message) error {
+		if m.Channel == rota.ContactSMS && asked < 8 {
+			asked++
+			return notify.RetryAfter(errors.New("slow down"), 7*time.Second)
+		}
+		return nil
+	}
+	a := h.trigger("api", "k1")
+	h.expect("held back", h.step(0))
+	h.expect("not before the provider's 7s", h.step(6*time.Second))
+	for i := 1; i < 8; i++ {
+		h.expect("asked to wait again", h.step(7*time.Second))
+	}
+	// Eight waits, far more than the five attempts after which the
+	// contact would fail over to voice: it did not.
+	h.expect("sent when the provider takes it", h.step(7*time.Second), "sms alice 1")
+	_, ns, _ := h.db.Timeline(context.Background(), a.ID)
+	for _, n := range ns {
+		if n.Channel == rota.ContactSMS && (n.Status != rota.NotifySent || n.Attempts != 1) {
+			t.Errorf("the SMS: %+v", n)
+		}
+	}
 }
