@@ -9,17 +9,18 @@ import (
 
 func TestParseHandoff(t *testing.T) {
 	for in, want := range map[string]Handoff{
-		"tuesday 10:00":  {time.Tuesday, 600},
-		"TUE 10:00":      {time.Tuesday, 600},
-		"sun 00:00":      {time.Sunday, 0},
-		" friday  23:59": {time.Friday, 23*60 + 59},
+		"tuesday 10:00":  {Weekday: time.Tuesday, Time: 600},
+		"TUE 10:00":      {Weekday: time.Tuesday, Time: 600},
+		"sun 00:00":      {Weekday: time.Sunday, Time: 0},
+		" friday  23:59": {Weekday: time.Friday, Time: 23*60 + 59},
+		"09:30":          {Time: 9*60 + 30, AnyDay: true}, // a daily rotation's
 	} {
 		got, err := ParseHandoff(in)
 		if err != nil || got != want {
 			t.Errorf("ParseHandoff(%q) = %v, %v; want %v", in, got, err, want)
 		}
 	}
-	for _, bad := range []string{"", "10:00", "tuesday", "tuesday 24:00", "tuesday 9:00", "tusday 10:00", "tuesday 10:00 CET"} {
+	for _, bad := range []string{"", "24:00", "tuesday", "tuesday 24:00", "tuesday 9:00", "tusday 10:00", "tuesday 10:00 CET"} {
 		if _, err := ParseHandoff(bad); err == nil {
 			t.Errorf("ParseHandoff(%q) accepted", bad)
 		}

@@ -37,12 +37,28 @@ type Rotation struct {
 	// SlackUserGroup, when set, is a Slack user group (its id, "S0123")
 	// whose members are kept equal to whoever is on call here.
 	SlackUserGroup string
+	// Active, when set, restricts the rotation to these local windows (in
+	// Location): outside them it has nobody on call. "mon-fri
+	// 08:00-20:00" is business hours; two rotations of complementary
+	// windows in a schedule follow the sun.
+	Active []Window
+	// Layers, when set, make this a schedule: the named rotations
+	// stacked, lowest first, a higher layer winning wherever it has
+	// someone on call, the schedule's own overrides on top. A schedule
+	// has no members, shifts or handoff of its own.
+	Layers []string
 }
 
-// Handoff is a local weekday and time of day.
+// IsSchedule reports whether r is a schedule of layers.
+func (r *Rotation) IsSchedule() bool { return len(r.Layers) > 0 }
+
+// Handoff is a local weekday and time of day; AnyDay handoffs (a daily
+// rotation's, "09:00") fall every ShiftDays from the rotation's start
+// whatever the weekday.
 type Handoff struct {
 	Weekday time.Weekday
 	Time    Clock
+	AnyDay  bool
 }
 
 // DefaultHandoff is Tuesday 10:00.
@@ -51,6 +67,13 @@ var DefaultHandoff = Handoff{Weekday: time.Tuesday, Time: Clock(10 * 60)}
 // ParseHandoff reads "tuesday 10:00" or "tue 10:00".
 func ParseHandoff(s string) (Handoff, error) {
 	fields := strings.Fields(s)
+	if len(fields) == 1 {
+		c, err := ParseClock(fields[0])
+		if err != nil || c >= 24*60 {
+			return Handoff{}, fmt.Errorf("invalid handoff %q (want a weekday and a time, as in \"tuesday 10:00\", or a time alone for a daily rotation)", s)
+		}
+		return Handoff{Time: c, AnyDay: true}, nil
+	}
 	if len(fields) != 2 {
 		return Handoff{}, fmt.Errorf("invalid handoff %q (want a weekday and a time, as in \"tuesday 10:00\")", s)
 	}
@@ -66,6 +89,9 @@ func ParseHandoff(s string) (Handoff, error) {
 }
 
 func (h Handoff) String() string {
+	if h.AnyDay {
+		return h.Time.String()
+	}
 	return strings.ToLower(h.Weekday.String()) + " " + h.Time.String()
 }
 

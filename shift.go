@@ -15,6 +15,9 @@ type Shift struct {
 	// CoveringFor is the member whose turn it was, on leave, when Person
 	// covers in their place.
 	CoveringFor string
+	// Layer is, on a schedule, the rotation whose shift this is ("" for
+	// the schedule's own overrides).
+	Layer string `json:",omitempty"`
 }
 
 // IsOverride reports whether the shift comes from an override.

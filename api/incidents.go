@@ -49,8 +49,12 @@ type timelineEntry struct {
 }
 
 type notificationJSON struct {
-	ID          int64        `json:"id"`
-	Person      string       `json:"person"`
+	ID int64 `json:"id"`
+	// Kind is page, notice, update (news of the incident for someone
+	// already told) or post (to the chat channel named in To).
+	Kind        string       `json:"kind"`
+	Person      string       `json:"person,omitempty"`
+	To          string       `json:"to,omitempty"`
 	Reason      string       `json:"reason,omitempty"`
 	Channel     rota.Channel `json:"channel"`
 	Status      string       `json:"status"`
@@ -127,8 +131,11 @@ func (s *Server) incidentDetail(r *http.Request, id int64) (incidentDetailJSON, 
 		out.Timeline[i] = timelineEntry{At: e.At, Kind: e.Kind, Alert: e.AlertID, Actor: e.Actor, Message: e.Message}
 	}
 	for i, n := range notes {
-		out.Notifications[i] = notificationJSON{ID: n.ID, Person: n.Person, Reason: n.Reason, Channel: n.Channel, Status: n.Status, Attempts: n.Attempts,
+		out.Notifications[i] = notificationJSON{ID: n.ID, Kind: n.Kind, Person: n.Person, Reason: n.Reason, Channel: n.Channel, Status: n.Status, Attempts: n.Attempts,
 			SentAt: n.SentAt, LastError: n.LastError, BundleID: n.BundleID}
+		if n.Kind == rota.KindPost {
+			out.Notifications[i].To = n.Body // the channel's name, not its address (a secret for webhooks)
+		}
 		if n.Status == rota.NotifyPending {
 			out.Notifications[i].NextAttempt = n.NextAttempt
 		}

@@ -22,10 +22,13 @@ type shiftJSON struct {
 	End         time.Time `json:"end"`
 	Override    bool      `json:"override"`
 	OverrideID  int64     `json:"override_id,omitempty"`
+	// Layer is, on a schedule, the rotation whose shift this is.
+	Layer string `json:"layer,omitempty"`
 }
 
 func (s *Server) shiftJSON(org *rota.Org, sh rota.Shift) shiftJSON {
-	j := shiftJSON{Rotation: sh.Rotation, Person: sh.Person, Start: sh.Start, End: sh.End, Override: sh.IsOverride(), OverrideID: sh.OverrideID, CoveringFor: sh.CoveringFor}
+	j := shiftJSON{Rotation: sh.Rotation, Person: sh.Person, Start: sh.Start, End: sh.End, Override: sh.IsOverride(), OverrideID: sh.OverrideID,
+		CoveringFor: sh.CoveringFor, Layer: sh.Layer}
 	if p := org.Person(sh.Person); p != nil && p.FullName != "" {
 		j.PersonName = p.FullName
 	}
@@ -129,37 +132,52 @@ func (s *Server) answerOnCall(roster *scheduler.Roster, at time.Time) *onCallAns
 func (s *Server) gap(rot *rota.Rotation, at time.Time) gapJSON {
 	g := gapJSON{Rotation: rot.Name, Team: rot.Team, Reason: "nobody is on call"}
 	started := !at.Before(rot.Start)
+	why := "every member is on leave"
+	switch {
+	case rot.IsSchedule():
+		why = "no layer has anyone on call"
+	case len(rot.Active) > 0 && !s.book.Roster().Active(rot.Name, at):
+		why = "outside the rotation's active hours"
+	}
 	if next := s.book.Roster().Timeline(rot.Name).Shifts(at, at.Add(maxShiftRange)); len(next) > 0 {
 		g.Until = next[0].Start
 		g.Reason = "the rotation has not started"
 		if started {
-			g.Reason = "every member is on leave"
+			g.Reason = why
 		}
 	} else if started {
-		g.Reason = "every member is on leave"
+		g.Reason = why
 	}
 	return g
 }
 
 type rotationJSON struct {
-	Name        string      `json:"name"`
-	Team        string      `json:"team"`
-	Description string      `json:"description,omitempty"`
-	Members     []string    `json:"members"`
-	Shift       string      `json:"shift"`
-	Handoff     string      `json:"handoff"`
-	TimeZone    string      `json:"timezone"`
-	Start       string      `json:"start"`
-	OnCall      *shiftJSON  `json:"oncall"`
-	Next        []shiftJSON `json:"next,omitempty"`
+	Name        string   `json:"name"`
+	Team        string   `json:"team"`
+	Description string   `json:"description,omitempty"`
+	Members     []string `json:"members"`
+	// Layers, on a schedule, are its rotations, lowest first; a schedule
+	// has no shift, handoff or start of its own.
+	Layers   []string    `json:"layers,omitempty"`
+	Shift    string      `json:"shift,omitempty"`
+	Handoff  string      `json:"handoff,omitempty"`
+	Active   []string    `json:"active,omitempty"`
+	TimeZone string      `json:"timezone"`
+	Start    string      `json:"start,omitempty"`
+	OnCall   *shiftJSON  `json:"oncall"`
+	Next     []shiftJSON `json:"next,omitempty"`
 }
 
 func (s *Server) rotationJSON(rot *rota.Rotation, now time.Time, upcoming int) rotationJSON {
 	roster := s.book.Roster()
-	j := rotationJSON{
-		Name: rot.Name, Team: rot.Team, Description: rot.Description, Members: rot.Members,
-		Shift: rota.FormatDuration(time.Duration(rot.ShiftDays) * rota.Day), Handoff: rot.Handoff.String(),
-		TimeZone: rot.Location.String(), Start: rot.Start.Format("2006-01-02"),
+	j := rotationJSON{Name: rot.Name, Team: rot.Team, Description: rot.Description, Members: rot.Members, TimeZone: rot.Location.String()}
+	if rot.IsSchedule() {
+		j.Layers = rot.Layers
+	} else {
+		j.Shift, j.Handoff, j.Start = rota.FormatDuration(time.Duration(rot.ShiftDays)*rota.Day), rot.Handoff.String(), rot.Start.Format("2006-01-02")
+		for _, w := range rot.Active {
+			j.Active = append(j.Active, w.String())
+		}
 	}
 	if sh, ok := roster.OnCall(rot.Name, now); ok {
 		sj := s.shiftJSON(roster.Org(), sh)

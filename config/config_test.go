@@ -280,3 +280,66 @@ database_password = { env = "PGPASS" }
 		}
 	}
 }
+
+// TestSchedulesAndRestrictions: restrictions, bare daily handoffs,
+// shadows following what they shadow, and schedules of layers.
+func TestSchedulesAndRestrictions(t *testing.T) {
+	cfg, err := Parse("s.toml", []byte(`
+[[people]]
+name = "a"
+timezone = "Europe/Berlin"
+contacts = [{ type = "sms", address = "+4915112345001" }]
+[[people]]
+name = "b"
+timezone = "America/New_York"
+contacts = [{ type = "sms", address = "+12125550102" }]
+[[teams]]
+name = "t"
+members = ["a", "b"]
+timezone = "Europe/Berlin"
+[[rotations]]
+name = "eu"
+team = "t"
+members = ["a"]
+shift = "1d"
+start = 2026-01-05
+active = ["mon-fri 08:00-20:00", "sat,sun 10:00-14:00"]
+[[rotations]]
+name = "us"
+team = "t"
+members = ["b"]
+timezone = "America/New_York"
+handoff = "wednesday 09:00"
+shift = "1w"
+start = 2026-01-05
+[[rotations]]
+name = "us-shadow"
+team = "t"
+members = ["a"]
+start = 2026-01-05
+shadow_of = "us"
+[[schedules]]
+name = "fts"
+team = "t"
+layers = ["us", "eu"]
+[[escalation_policies]]
+name = "p"
+steps = [{ targets = ["schedule:fts"] }]
+`), t.TempDir(), noEnv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	eu, shadow, fts := cfg.Org.Rotation("eu"), cfg.Org.Rotation("us-shadow"), cfg.Org.Rotation("fts")
+	if !eu.Handoff.AnyDay || eu.Handoff.Time != 10*60 || len(eu.Active) != 2 || eu.Active[1].String() != "sat,sun 10:00-14:00" {
+		t.Errorf("eu: %+v", eu)
+	}
+	if shadow.Handoff.String() != "wednesday 09:00" || shadow.Location.String() != "America/New_York" || shadow.Start.Location().String() != "America/New_York" {
+		t.Errorf("the shadow does not follow us: %s %s", shadow.Handoff, shadow.Location)
+	}
+	if !fts.IsSchedule() || strings.Join(fts.Layers, ",") != "us,eu" || strings.Join(fts.Members, ",") != "b,a" || fts.Location.String() != "Europe/Berlin" {
+		t.Errorf("fts: %+v", fts)
+	}
+	if tg := cfg.Org.Policy("p").Steps[0].Targets[0]; tg.Kind != rota.TargetRotation || tg.Name != "fts" {
+		t.Errorf("schedule target: %+v", tg)
+	}
+}

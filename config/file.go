@@ -18,6 +18,7 @@ type fileConfig struct {
 	People    []personSection   `toml:"people"`
 	Teams     []teamSection     `toml:"teams"`
 	Rotations []rotationSection `toml:"rotations"`
+	Schedules []scheduleSection `toml:"schedules"`
 	Services  []serviceSection  `toml:"services"`
 	Policies  []policySection   `toml:"escalation_policies"`
 }
@@ -118,6 +119,18 @@ type rotationSection struct {
 	Timezone       string   `toml:"timezone"`
 	Start          string   `toml:"start"`
 	ShadowOf       string   `toml:"shadow_of"`
+	Reminder       string   `toml:"handover_reminder"`
+	Announce       []string `toml:"announce"`
+	SlackUserGroup string   `toml:"slack_usergroup"`
+	Active         []string `toml:"active"`
+}
+
+type scheduleSection struct {
+	Name           string   `toml:"name"`
+	Team           string   `toml:"team"`
+	Description    string   `toml:"description"`
+	Layers         []string `toml:"layers"`
+	Timezone       string   `toml:"timezone"`
 	Reminder       string   `toml:"handover_reminder"`
 	Announce       []string `toml:"announce"`
 	SlackUserGroup string   `toml:"slack_usergroup"`

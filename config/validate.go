@@ -81,6 +81,7 @@ func (v *validator) build(f *fileConfig) *Config {
 	v.inheritFromTeams(f.People, people, teams)
 	v.pto(f.People, people)
 	rotations := v.rotations(f.Rotations, people, teams)
+	v.schedules(f.Schedules, rotations, teams)
 	policies := v.policies(f.Policies, people, rotations)
 	services := v.services(f.Services, teams, policies)
 
@@ -540,10 +541,25 @@ func (v *validator) rotations(rs []rotationSection, people *named[rota.Person], 
 		}
 		if s.Handoff != "" {
 			h, err := rota.ParseHandoff(s.Handoff)
-			if err != nil {
+			switch {
+			case err != nil:
 				v.addf(at("rotations", i, "handoff"), "%v", err)
+			case h.AnyDay && r.ShiftDays == rota.MaxShiftDays:
+				v.addf(at("rotations", i, "handoff"), "%q has no day: a weekly rotation names the day it hands off on, as in \"tuesday %s\"", s.Handoff, h.Time)
 			}
 			r.Handoff = h
+		} else if r.ShiftDays < rota.MaxShiftDays {
+			// A daily (or few-days) rotation hands off at 10:00 every
+			// shift, whatever the weekday.
+			r.Handoff = rota.Handoff{Time: rota.DefaultHandoff.Time, AnyDay: true}
+		}
+		for j, a := range s.Active {
+			w, err := rota.ParseWindow(a)
+			if err != nil {
+				v.addf(fmt.Sprintf("%s[%d]", at("rotations", i, "active"), j), "%v", err)
+				continue
+			}
+			r.Active = append(r.Active, w)
 		}
 		r.Location = v.location(at("rotations", i, "timezone"), s.Timezone)
 		if r.Location == nil && s.Timezone == "" && team != nil {
@@ -581,6 +597,25 @@ func (v *validator) rotations(rs []rotationSection, people *named[rota.Person], 
 			v.addf(at("rotations", i, "shadow_of"), "%s shadows %s itself: shadow a rotation that pages", s.ShadowOf, primary.ShadowOf)
 		case s.ShadowOf == s.Name:
 			v.addf(at("rotations", i, "shadow_of"), "a rotation cannot shadow itself")
+		default:
+			// A shadow follows what it shadows, unless it says
+			// otherwise: its learner's shifts line up with the on-call's.
+			r := out.bySection[i]
+			if s.Shift == "" {
+				r.ShiftDays = primary.ShiftDays
+			}
+			if s.Handoff == "" {
+				r.Handoff = primary.Handoff
+			}
+			if s.Timezone == "" {
+				r.Location = primary.Location
+				if d, err := time.Parse("2006-01-02", s.Start); err == nil && r.Location != nil {
+					r.Start = time.Date(d.Year(), d.Month(), d.Day(), 0, 0, 0, 0, r.Location)
+				}
+			}
+			if s.Active == nil {
+				r.Active = primary.Active
+			}
 		}
 	}
 	return out
@@ -594,7 +629,7 @@ func (v *validator) shiftDays(path, s string) int {
 	case d > rota.MaxShiftDays*rota.Day:
 		v.addf(path, "%q is longer than a week: shifts are at most 7 days", s)
 	case d < rota.Day || d%rota.Day != 0:
-		v.addf(path, "%q is not a whole number of days: shifts are 1 to 7 days (\"1d\" to \"7d\", or \"1w\")", s)
+		v.addf(path, "%q is not a whole number of days: shifts are 1 to 7 days (\"1d\" to \"7d\", or \"1w\"); for part of a day, restrict a rotation with active = [\"mon-fri 08:00-20:00\"] and stack rotations in a [[schedules]] (day and night, follow the sun)", s)
 	default:
 		return int(d / rota.Day)
 	}
@@ -658,13 +693,18 @@ func parseTarget(s string, people *named[rota.Person], rotations *named[rota.Rot
 	}
 	kind, name, ok := strings.Cut(s, ":")
 	if !ok {
-		return rota.Target{}, fmt.Errorf("%q is not a target: use \"rotation:NAME\", \"person:NAME\", \"channel:NAME\" or \"deploy-author\"", s)
+		return rota.Target{}, fmt.Errorf("%q is not a target: use \"rotation:NAME\", \"schedule:NAME\", \"person:NAME\", \"channel:NAME\" or \"deploy-author\"", s)
 	}
 	switch kind {
 	case rota.TargetRotation:
 		if rotations.get(name) == nil {
 			return rota.Target{}, fmt.Errorf("unknown rotation %q", name)
 		}
+	case "schedule":
+		if r := rotations.get(name); r == nil || !r.IsSchedule() {
+			return rota.Target{}, fmt.Errorf("unknown schedule %q", name)
+		}
+		kind = rota.TargetRotation // a schedule is paged as a rotation is
 	case rota.TargetPerson:
 		if people.get(name) == nil {
 			return rota.Target{}, fmt.Errorf("unknown person %q", name)
@@ -674,7 +714,7 @@ func parseTarget(s string, people *named[rota.Person], rotations *named[rota.Rot
 			return rota.Target{}, fmt.Errorf("unknown channel %q (declare it in [[channels]])", name)
 		}
 	default:
-		return rota.Target{}, fmt.Errorf("%q is not a target: use \"rotation:NAME\", \"person:NAME\", \"channel:NAME\" or \"deploy-author\"", s)
+		return rota.Target{}, fmt.Errorf("%q is not a target: use \"rotation:NAME\", \"schedule:NAME\", \"person:NAME\", \"channel:NAME\" or \"deploy-author\"", s)
 	}
 	return rota.Target{Kind: kind, Name: name}, nil
 }

@@ -20,6 +20,8 @@ type cycle struct {
 	loc    *time.Location
 	first  time.Time // handoff 0
 	approx time.Duration
+	// active restricts shifts to these local windows; none: always.
+	active []rota.Window
 }
 
 func newCycle(r *rota.Rotation) cycle {
@@ -29,14 +31,14 @@ func newCycle(r *rota.Rotation) cycle {
 	}
 	start := r.Start.In(loc)
 	d := time.Date(start.Year(), start.Month(), start.Day(), 0, 0, 0, 0, time.UTC)
-	for d.Weekday() != r.Handoff.Weekday {
+	for !r.Handoff.AnyDay && d.Weekday() != r.Handoff.Weekday {
 		d = d.AddDate(0, 0, 1)
 	}
 	days := r.ShiftDays
 	if days < 1 {
 		days = 1
 	}
-	c := cycle{members: r.Members, days: days, anchor: d, clock: r.Handoff.Time, loc: loc, approx: time.Duration(days) * rota.Day}
+	c := cycle{members: r.Members, days: days, anchor: d, clock: r.Handoff.Time, loc: loc, approx: time.Duration(days) * rota.Day, active: r.Active}
 	c.first = c.handoff(0)
 	return c
 }
@@ -89,14 +91,18 @@ func (c *cycle) assign(k int64, start, end time.Time) (person, coveringFor strin
 	return "", m
 }
 
-// base is one scheduled shift before overrides.
+// base is one scheduled shift before overrides; on a schedule, the shift
+// of the layer that has it.
 type base struct {
 	person      string
 	coveringFor string
 	start, end  time.Time
+	layer       string
 }
 
-// shifts returns the scheduled shifts overlapping [from, to).
+// shifts returns the scheduled shifts overlapping [from, to): with
+// active windows, only their active pieces (a shift of a business-hours
+// rotation is a piece a day).
 func (c *cycle) shifts(from, to time.Time) []base {
 	if !to.After(c.first) || len(c.members) == 0 {
 		return nil
@@ -106,22 +112,57 @@ func (c *cycle) shifts(from, to time.Time) []base {
 	}
 	k, start, _, _ := c.index(from)
 	var out []base
+	var spans []span
+	if len(c.active) > 0 {
+		spans = activeSpans(c.active, c.loc, from, to)
+	}
 	for start.Before(to) {
 		end := c.handoff(k + 1)
 		p, cov := c.assign(k, start, end)
-		out = append(out, base{person: p, coveringFor: cov, start: start, end: end})
+		if len(c.active) == 0 {
+			out = append(out, base{person: p, coveringFor: cov, start: start, end: end})
+		} else {
+			for _, s := range spans {
+				if s.end.After(start) && s.start.Before(end) && s.end.After(from) && s.start.Before(to) {
+					out = append(out, base{person: p, coveringFor: cov, start: later(s.start, start), end: earlier(s.end, end)})
+				}
+			}
+		}
 		start = end
 		k++
 	}
 	return out
 }
 
-// at returns the scheduled shift holding t.
+// at returns the scheduled shift holding t: with active windows, the
+// piece of it in the window holding t; ok is false outside them.
 func (c *cycle) at(t time.Time) (base, bool) {
 	k, start, end, ok := c.index(t)
 	if !ok {
 		return base{}, false
 	}
+	if len(c.active) > 0 {
+		s, ok := activeAt(c.active, c.loc, t, start, end)
+		if !ok {
+			return base{}, false
+		}
+		p, cov := c.assign(k, start, end)
+		return base{person: p, coveringFor: cov, start: later(s.start, start), end: earlier(s.end, end)}, true
+	}
 	p, cov := c.assign(k, start, end)
 	return base{person: p, coveringFor: cov, start: start, end: end}, true
+}
+
+func later(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
+}
+
+func earlier(a, b time.Time) time.Time {
+	if a.Before(b) {
+		return a
+	}
+	return b
 }

@@ -42,7 +42,25 @@ func NewRoster(org *rota.Org, overrides []rota.Override) *Roster {
 	for _, rot := range org.Rotations {
 		r.timelines[rot.Name] = NewTimeline(rot, byRot[rot.Name]).withRotation(rot, r.away)
 	}
+	r.linkSchedules()
 	return r
+}
+
+// linkSchedules gives each schedule the current timelines of its layers;
+// every change to a rotation's timeline calls it.
+func (r *Roster) linkSchedules() {
+	for _, rot := range r.org.Rotations {
+		if !rot.IsSchedule() || r.timelines[rot.Name] == nil {
+			continue
+		}
+		var layers []*Timeline
+		for _, l := range rot.Layers {
+			if tl := r.timelines[l]; tl != nil && len(tl.layers) == 0 {
+				layers = append(layers, tl)
+			}
+		}
+		r.timelines[rot.Name] = r.timelines[rot.Name].withLayers(layers)
+	}
 }
 
 // Org returns the configured organisation the roster was built from.
@@ -60,6 +78,17 @@ func (r *Roster) OnCall(rotation string, at time.Time) (rota.Shift, bool) {
 		return rota.Shift{}, false
 	}
 	return tl.At(at)
+}
+
+// Active reports whether a rotation with active windows is inside one at
+// at (always true for one without, and for schedules).
+func (r *Roster) Active(rotation string, at time.Time) bool {
+	tl := r.timelines[rotation]
+	if tl == nil || len(tl.cyc.active) == 0 || len(tl.layers) > 0 {
+		return true
+	}
+	_, ok := activeAt(tl.cyc.active, tl.cyc.loc, at, at, at.Add(1))
+	return ok
 }
 
 // Shifts returns rotation's final shifts overlapping [from, to).
@@ -82,6 +111,7 @@ func (r *Roster) WithOrg(org *rota.Org) *Roster {
 		}
 		n.timelines[rot.Name] = old.withRotation(rot, n.away)
 	}
+	n.linkSchedules()
 	return n
 }
 
@@ -98,6 +128,7 @@ func (r *Roster) WithOverrides(rotation string, overrides []rota.Override) *Rost
 	if rot := r.org.Rotation(rotation); rot != nil {
 		n.timelines[rotation] = NewTimeline(rot, overrides).withRotation(rot, n.away)
 	}
+	n.linkSchedules()
 	return n
 }
 
@@ -115,6 +146,7 @@ func (r *Roster) WithLeave(person string, leave []rota.Leave) *Roster {
 	for _, rot := range r.org.Rotations {
 		n.timelines[rot.Name] = r.timelines[rot.Name].withRotation(rot, n.away)
 	}
+	n.linkSchedules()
 	return n
 }
 

@@ -12,7 +12,9 @@ import (
 type Timeline struct {
 	rotation string
 	cyc      cycle
-	segs     []segment
+	// layers, on a schedule, are its rotations' timelines, lowest first.
+	layers []*Timeline
+	segs   []segment
 }
 
 // NewTimeline builds the timeline of r with the given overrides, which may
@@ -38,11 +40,11 @@ func (tl *Timeline) At(t time.Time) (rota.Shift, bool) {
 	if i < len(tl.segs) && tl.segs[i].start <= tn {
 		return tl.segShift(tl.segs[i]), true
 	}
-	b, ok := tl.cyc.at(t)
+	b, ok := tl.baseAt(t)
 	if !ok || b.person == "" {
 		return rota.Shift{}, false
 	}
-	s := rota.Shift{Rotation: tl.rotation, Person: b.person, Start: b.start, End: b.end, CoveringFor: b.coveringFor}
+	s := rota.Shift{Rotation: tl.rotation, Person: b.person, Start: b.start, End: b.end, CoveringFor: b.coveringFor, Layer: b.layer}
 	if i > 0 && tl.segs[i-1].end > b.start.UnixNano() {
 		s.Start = time.Unix(0, tl.segs[i-1].end).UTC()
 	}
@@ -67,7 +69,7 @@ func (tl *Timeline) Shifts(from, to time.Time) []rota.Shift {
 	// A scheduled shift may be cut into several pieces; each piece is kept
 	// whole unless an override cuts it.
 	var free []rota.Shift
-	bases := tl.cyc.shifts(from, to)
+	bases := tl.bases(from, to)
 	k := sort.Search(len(tl.segs), func(i int) bool {
 		return len(bases) == 0 || tl.segs[i].end > bases[0].start.UnixNano()
 	})
@@ -77,7 +79,7 @@ func (tl *Timeline) Shifts(from, to time.Time) []rota.Shift {
 		piece := func(start, end int64) {
 			if b.person != "" { // everyone on leave: a gap, no shift
 				p := tl.piece(b.person, start, end)
-				p.CoveringFor = b.coveringFor
+				p.CoveringFor, p.Layer = b.coveringFor, b.layer
 				free = append(free, p)
 			}
 		}
@@ -129,4 +131,105 @@ func (tl *Timeline) segShift(sg segment) rota.Shift {
 	s := tl.piece(sg.person, sg.start, sg.end)
 	s.OverrideID = sg.id
 	return s
+}
+
+// withLayers returns the schedule's timeline over these layers' (lowest
+// first), keeping its own overrides.
+func (tl *Timeline) withLayers(layers []*Timeline) *Timeline {
+	return &Timeline{rotation: tl.rotation, cyc: tl.cyc, layers: layers, segs: tl.segs}
+}
+
+// baseAt is the scheduled shift holding t before this timeline's own
+// overrides: its cycle's, or on a schedule the shift of the highest layer
+// with someone on call at t, cut where a higher layer takes over.
+func (tl *Timeline) baseAt(t time.Time) (base, bool) {
+	if len(tl.layers) == 0 {
+		return tl.cyc.at(t)
+	}
+	for i := len(tl.layers) - 1; i >= 0; i-- {
+		sh, ok := tl.layers[i].At(t)
+		if !ok {
+			continue
+		}
+		b := base{person: sh.Person, coveringFor: sh.CoveringFor, start: sh.Start, end: sh.End, layer: tl.layers[i].rotation}
+		// A higher layer has nobody at t; where it has someone within
+		// this shift, the shift ends (or began after it).
+		for _, up := range tl.layers[i+1:] {
+			for _, u := range up.Shifts(b.start, b.end) {
+				if !u.End.After(t) {
+					b.start = later(b.start, u.End)
+				} else if u.Start.After(t) {
+					b.end = earlier(b.end, u.Start)
+					break
+				}
+			}
+		}
+		return b, true
+	}
+	return base{}, false
+}
+
+// bases are the scheduled shifts overlapping [from, to) before this
+// timeline's own overrides: its cycle's, or on a schedule the layers'
+// final shifts, each higher layer's covering the lower's.
+func (tl *Timeline) bases(from, to time.Time) []base {
+	if len(tl.layers) == 0 {
+		return tl.cyc.shifts(from, to)
+	}
+	var covered []base // sorted, disjoint
+	for i := len(tl.layers) - 1; i >= 0; i-- {
+		var add []base
+		for _, sh := range tl.layers[i].Shifts(from, to) {
+			b := base{person: sh.Person, coveringFor: sh.CoveringFor, start: sh.Start, end: sh.End, layer: tl.layers[i].rotation}
+			add = append(add, uncovered(b, covered)...)
+		}
+		covered = mergeBases(covered, add)
+	}
+	// A shift of the schedule is a layer's shift, whole where no higher
+	// layer cut it; those that lie outside the range are dropped.
+	out := covered[:0]
+	for _, b := range covered {
+		if b.end.After(from) && b.start.Before(to) {
+			out = append(out, b)
+		}
+	}
+	return out
+}
+
+// uncovered is what of b no base in covered (sorted, disjoint) covers.
+func uncovered(b base, covered []base) []base {
+	var out []base
+	start := b.start
+	i := sort.Search(len(covered), func(i int) bool { return covered[i].end.After(b.start) })
+	for ; i < len(covered) && covered[i].start.Before(b.end); i++ {
+		c := covered[i]
+		if c.start.After(start) {
+			p := b
+			p.start, p.end = start, c.start
+			out = append(out, p)
+		}
+		start = later(start, c.end)
+	}
+	if start.Before(b.end) {
+		p := b
+		p.start = start
+		out = append(out, p)
+	}
+	return out
+}
+
+// mergeBases merges two sorted lists of disjoint bases.
+func mergeBases(a, b []base) []base {
+	out := make([]base, 0, len(a)+len(b))
+	i, j := 0, 0
+	for i < len(a) || j < len(b) {
+		if j == len(b) || i < len(a) && a[i].start.Before(b[j].start) {
+			out = append(out, a[i])
+			i++
+		} else {
+			out = append(out, b[j])
+			j++
+		}
+	}
+	return out
 }

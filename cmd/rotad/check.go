@@ -37,12 +37,48 @@ func checkConfig(args []string, stdout, stderr io.Writer) error {
 	roster := scheduler.NewRoster(cfg.Org, nil)
 	fmt.Fprintf(stdout, "\nOn call now (%s), by the schedule alone:\n", now.UTC().Format(time.RFC3339))
 	printOnCall(stdout, roster, cfg.Org.Rotations, now)
-	// Coverage gaps the configured PTO makes in the next four weeks: a
-	// hole nobody would otherwise see until it pages no one.
+	// Coverage gaps in the next four weeks (leave, active hours, layers
+	// that leave a hole): found now rather than when they page no one.
+	// A rotation that is only a schedule's layer has the gaps the layers
+	// above fill; its schedule's are what count.
+	onlyLayer := map[string]bool{}
 	for _, rot := range cfg.Org.Rotations {
-		for _, g := range coverageGaps(roster, rot.Name, now, now.Add(4*rota.Week)) {
-			fmt.Fprintf(stdout, "warning: coverage gap on %s from %s to %s: every member is on leave\n", rot.Name,
-				localTime(g[0], rot.Location), localTime(g[1], rot.Location))
+		for _, l := range rot.Layers {
+			onlyLayer[l] = true
+		}
+	}
+	for _, p := range cfg.Org.Policies {
+		for _, st := range p.Steps {
+			for _, t := range st.Targets {
+				if t.Kind == rota.TargetRotation {
+					delete(onlyLayer, t.Name)
+				}
+			}
+		}
+	}
+	for _, rot := range cfg.Org.Rotations {
+		if onlyLayer[rot.Name] || rot.ShadowOf != "" {
+			continue
+		}
+		gaps := coverageGaps(roster, rot.Name, now, now.Add(4*rota.Week))
+		why := "every member is on leave"
+		switch {
+		case rot.IsSchedule():
+			why = "no layer has anyone on call (or everyone is on leave)"
+		case len(rot.Active) > 0:
+			why = "outside its active hours (or everyone is on leave)"
+		}
+		var total time.Duration
+		for i, g := range gaps {
+			total += g[1].Sub(g[0])
+			if i < 5 {
+				fmt.Fprintf(stdout, "warning: coverage gap on %s from %s to %s: %s\n", rot.Name,
+					localTime(g[0], rot.Location), localTime(g[1], rot.Location), why)
+			}
+		}
+		if len(gaps) > 5 {
+			fmt.Fprintf(stdout, "warning: coverage gaps on %s: %d more in the next four weeks, %s with nobody on call in all\n",
+				rot.Name, len(gaps)-5, rota.FormatDuration(total.Round(time.Minute)))
 		}
 	}
 	return nil

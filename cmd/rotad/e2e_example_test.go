@@ -84,7 +84,7 @@ func TestExampleTellsManagersOfBurns(t *testing.T) {
 func sentTo(inc map[string]any) string {
 	ns, _ := inc["notifications"].([]any)
 	for _, n := range ns {
-		if n := n.(map[string]any); n["status"] == "sent" {
+		if n := n.(map[string]any); n["status"] == "sent" && n["kind"] == "page" {
 			return fmt.Sprint(n["person"])
 		}
 	}

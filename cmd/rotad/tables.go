@@ -54,8 +54,16 @@ func printRotations(w io.Writer, org *rota.Org) {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "ROTATION\tTEAM\tSHIFT\tHANDOFF\tTIME ZONE\tMEMBERS")
 	for _, r := range org.Rotations {
+		if r.IsSchedule() {
+			fmt.Fprintf(tw, "%s\t%s\tschedule\tlayers %s\t%s\t%s\n", r.Name, r.Team, strings.Join(r.Layers, " < "), r.Location, strings.Join(r.Members, ", "))
+			continue
+		}
+		handoff := r.Handoff.String()
+		for _, w := range r.Active {
+			handoff += ", active " + w.String()
+		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", r.Name, r.Team, rota.FormatDuration(time.Duration(r.ShiftDays)*rota.Day),
-			r.Handoff, r.Location, strings.Join(r.Members, ", "))
+			handoff, r.Location, strings.Join(r.Members, ", "))
 	}
 	tw.Flush()
 }

@@ -1,0 +1,106 @@
+package api_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/rotahq/rota/api"
+	"github.com/rotahq/rota/config"
+	"github.com/rotahq/rota/paging"
+	"github.com/rotahq/rota/scheduler"
+	"github.com/rotahq/rota/store"
+	"github.com/rotahq/rota/store/storetest"
+)
+
+const scheduleConfig = `
+[[people]]
+name = "emma"
+timezone = "Europe/Berlin"
+[[people]]
+name = "uma"
+timezone = "America/New_York"
+[[teams]]
+name = "payments"
+members = ["emma", "uma"]
+timezone = "Europe/Berlin"
+[[rotations]]
+name = "us"
+team = "payments"
+members = ["uma"]
+timezone = "America/New_York"
+start = 2026-01-06
+[[rotations]]
+name = "eu"
+team = "payments"
+members = ["emma"]
+shift = "1d"
+handoff = "08:00"
+active = ["daily 08:00-20:00"]
+start = 2026-01-06
+[[schedules]]
+name = "fts"
+team = "payments"
+layers = ["us", "eu"]
+`
+
+// TestSchedulesInTheAPI: a schedule answers /api/v1/oncall and its
+// rotation routes as a rotation does, saying which layer each shift is
+// from; a restricted rotation's gap says why; overrides go on top.
+func TestSchedulesInTheAPI(t *testing.T) {
+	cfg, err := config.Parse("s.toml", []byte(scheduleConfig), t.TempDir(), func(string) (string, bool) { return "", false })
+	if err != nil {
+		t.Fatal(err)
+	}
+	db := storetest.Open(t, store.Options{})
+	f := &fixture{db: db, book: scheduler.NewBook(scheduler.NewRoster(cfg.Org, nil)), now: time.Date(2026, 3, 11, 11, 0, 0, 0, time.UTC)}
+	engine := paging.New(paging.Options{Store: db, Book: f.book})
+	f.api = api.New(api.Options{Book: f.book, Overrides: db, Pager: engine, Alerts: db, Ping: db.Ping, Settings: withToken(), Now: func() time.Time { return f.now }})
+	f.srv = newServer(t, f.api)
+
+	onCall := func() (map[string]map[string]any, map[string]map[string]any) {
+		r := f.do(t, "GET", "/api/v1/oncall", adminToken, "", "")
+		if r.status != 200 {
+			t.Fatalf("%d %s", r.status, r.raw)
+		}
+		on, gaps := map[string]map[string]any{}, map[string]map[string]any{}
+		for _, x := range r.body["oncall"].([]any) {
+			on[x.(map[string]any)["rotation"].(string)] = x.(map[string]any)
+		}
+		for _, x := range r.body["gaps"].([]any) {
+			gaps[x.(map[string]any)["rotation"].(string)] = x.(map[string]any)
+		}
+		return on, gaps
+	}
+	// 12:00 in Berlin: Europe's hours.
+	on, _ := onCall()
+	if s := on["fts"]; s["person"] != "emma" || s["layer"] != "eu" || s["start"] != "2026-03-11T07:00:00Z" || s["end"] != "2026-03-11T19:00:00Z" {
+		t.Errorf("fts at noon in Berlin: %v", s)
+	}
+	// 22:00 in Berlin: New York's; eu is outside its hours.
+	f.now = time.Date(2026, 3, 11, 21, 0, 0, 0, time.UTC)
+	on, gaps := onCall()
+	if s := on["fts"]; s["person"] != "uma" || s["layer"] != "us" || s["start"] != "2026-03-11T19:00:00Z" || s["end"] != "2026-03-12T07:00:00Z" {
+		t.Errorf("fts at night in Berlin: %v", s)
+	}
+	if g := gaps["eu"]; g["reason"] != "outside the rotation's active hours" || g["until"] != "2026-03-12T07:00:00Z" {
+		t.Errorf("eu's gap: %v", g)
+	}
+	// The schedule's own description, and its shifts by layer.
+	r := f.do(t, "GET", "/api/v1/rotations/fts", adminToken, "", "")
+	if r.status != 200 || r.body["layers"] == nil || r.body["shift"] != nil || len(r.body["next"].([]any)) != 4 {
+		t.Errorf("fts: %s", r.raw)
+	}
+	// An override on the schedule wins over its layers.
+	r = f.do(t, "POST", "/api/v1/rotations/fts/overrides", adminToken, "", `{"person":"emma","start":"2026-03-11T20:00:00Z","end":"2026-03-11T23:00:00Z","reason":"uma is travelling"}`)
+	if r.status != 201 {
+		t.Fatalf("override: %d %s", r.status, r.raw)
+	}
+	on, _ = onCall()
+	if s := on["fts"]; s["person"] != "emma" || s["override"] != true || s["layer"] != nil {
+		t.Errorf("fts with the override: %v", s)
+	}
+	if ovs, _ := db.Overrides(context.Background(), "fts"); len(ovs) != 1 {
+		t.Errorf("stored: %+v", ovs)
+	}
+}
