@@ -30,6 +30,8 @@ type Service struct {
 	// Channels name the chat channels every incident of the service is
 	// posted to when it opens, with buttons where the tool has them.
 	Channels []string
+	// Heartbeats are the jobs that must report in.
+	Heartbeats []HeartbeatCheck
 }
 
 // IsLowUrgency reports whether severity waits for business hours on s.
@@ -106,4 +108,32 @@ type WebhookSignature struct {
 	Secret          string
 	Header          string
 	TimestampHeader string
+}
+
+// HeartbeatCheck is a job's promise to beat (POST
+// /api/v1/heartbeats/{name}) at least every Timeout: a missed beat opens
+// an incident on its service, the next beat resolves it.
+type HeartbeatCheck struct {
+	Name    string
+	Timeout time.Duration
+	// Severity of the incident a missed beat opens (critical by default).
+	Severity string
+}
+
+// Heartbeat is a heartbeat's state: when it last beat, when it is due
+// again, and whether it is up (not missed).
+type Heartbeat struct {
+	Service, Name  string
+	Last, Deadline time.Time
+	Up             bool
+}
+
+// Heartbeat returns the service's heartbeat check named name, or nil.
+func (s *Service) Heartbeat(name string) *HeartbeatCheck {
+	for i := range s.Heartbeats {
+		if s.Heartbeats[i].Name == name {
+			return &s.Heartbeats[i]
+		}
+	}
+	return nil
 }

@@ -66,6 +66,8 @@ func (s *Server) routeTable() []route {
 		{"DELETE /api/v1/overrides/{id}", accessPerson, false, "responders: overrides they made for themselves; managers: their teams' rotations", h(s.deleteOverride)},
 
 		{"POST /api/v1/alerts", accessOwn, false, "a service's integration key (or the admin token)", h(s.postAlert)},
+		{"POST /api/v1/heartbeats/{name}", accessActor, false, "a service's integration key, for its own; people of its team and admins with ?service=", h(s.beat)},
+		{"GET /api/v1/heartbeats", accessPerson, false, "", h(s.listHeartbeats)},
 		{"POST /v2/enqueue", accessOwn, false, "a service's integration key in routing_key", http.HandlerFunc(s.enqueuePagerDuty)},
 		{"POST /api/v1/integrations/alertmanager", accessOwn, false, "a service's integration key", h(s.postWebhook("alertmanager", s.decodeAlertmanagerRequest))},
 		{"POST /api/v1/integrations/grafana", accessOwn, false, "a service's integration key", h(s.postWebhook("grafana", s.decodeGrafanaRequest))},

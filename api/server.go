@@ -43,6 +43,9 @@ type Pager interface {
 	SetStatus(ctx context.Context, id int64, action rota.Action, actor string) (rota.Incident, error)
 	// SetAlertStatus acknowledges an alert's incident, or resolves the alert.
 	SetAlertStatus(ctx context.Context, id int64, action rota.Action, actor string) (rota.Alert, error)
+	// Beat records a service's heartbeat (resolving its missed
+	// incident); ENOTFOUND for one not declared.
+	Beat(ctx context.Context, service, name, actor string) (rota.Heartbeat, error)
 }
 
 // AlertReader reads incidents, their alerts and their timelines.
@@ -99,21 +102,22 @@ type Settings struct {
 // Server serves the API. Create it with New.
 type Server struct {
 	// boot is random, new at each start: feeds' ETags hold it.
-	boot      string
-	book      *scheduler.Book
-	overrides OverrideStore
-	pager     Pager
-	twilio    TwilioHandler
-	slack     SlackApp
-	replays   ReplayGuard
-	alerts    AlertReader
-	deploys   DeployStore
-	feeds     FeedStore
-	swaps     SwapStore
-	teller    Teller
-	reports   ReportStore
-	identity  IdentityStore
-	budgets   BudgetReader
+	boot       string
+	book       *scheduler.Book
+	overrides  OverrideStore
+	pager      Pager
+	twilio     TwilioHandler
+	slack      SlackApp
+	replays    ReplayGuard
+	heartbeats HeartbeatReader
+	alerts     AlertReader
+	deploys    DeployStore
+	feeds      FeedStore
+	swaps      SwapStore
+	teller     Teller
+	reports    ReportStore
+	identity   IdentityStore
+	budgets    BudgetReader
 	// swapRequests keeps proposed swaps.
 	swapRequests SwapRequestStore
 	// devSignIn lets anyone on this machine sign in as anyone.
@@ -161,6 +165,8 @@ type Options struct {
 	// other providers) posted, refusing a replay.
 	Slack   SlackApp
 	Replays ReplayGuard
+	// Heartbeats reads heartbeats' states.
+	Heartbeats HeartbeatReader
 	// Registry receives the API's metrics, and Gatherer serves /metrics;
 	// a private registry is used when they are nil.
 	Registry prometheus.Registerer
@@ -175,7 +181,7 @@ type Options struct {
 
 // New returns a server for opts.
 func New(opts Options) *Server {
-	s := &Server{boot: rand.Text(), book: opts.Book, overrides: opts.Overrides, pager: opts.Pager, twilio: opts.Twilio, slack: opts.Slack, replays: opts.Replays, alerts: opts.Alerts, deploys: opts.Deploys, feeds: opts.Feeds, swaps: opts.Swaps, teller: opts.Teller, reports: opts.Reports, identity: opts.Identity, budgets: opts.Budgets, swapRequests: opts.SwapRequests, devSignIn: opts.DevSignIn, ping: opts.Ping, log: opts.Logger, now: opts.Now}
+	s := &Server{boot: rand.Text(), book: opts.Book, overrides: opts.Overrides, pager: opts.Pager, twilio: opts.Twilio, slack: opts.Slack, replays: opts.Replays, heartbeats: opts.Heartbeats, alerts: opts.Alerts, deploys: opts.Deploys, feeds: opts.Feeds, swaps: opts.Swaps, teller: opts.Teller, reports: opts.Reports, identity: opts.Identity, budgets: opts.Budgets, swapRequests: opts.SwapRequests, devSignIn: opts.DevSignIn, ping: opts.Ping, log: opts.Logger, now: opts.Now}
 	if opts.Registry == nil {
 		reg := prometheus.NewRegistry()
 		opts.Registry, opts.Gatherer = reg, reg

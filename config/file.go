@@ -151,6 +151,14 @@ type serviceSection struct {
 	GroupBy          []string          `toml:"group_by"`
 	GroupWindow      string            `toml:"group_window"`
 	Channels         []string          `toml:"channels"`
+	Heartbeats       []heartbeatSection `toml:"heartbeats"`
+	Maintenance      []string          `toml:"maintenance"`
+}
+
+type heartbeatSection struct {
+	Name     string `toml:"name"`
+	Timeout  string `toml:"timeout"`
+	Severity string `toml:"severity"`
 }
 
 type githubSource struct {

@@ -73,3 +73,34 @@ func (v *validator) schedules(ss []scheduleSection, rotations *named[rota.Rotati
 		r.SlackUserGroup = s.SlackUserGroup
 	}
 }
+
+// heartbeats resolves a service's [[services.heartbeats]].
+func (v *validator) heartbeats(path string, hs []heartbeatSection) []rota.HeartbeatCheck {
+	var out []rota.HeartbeatCheck
+	seen := map[string]bool{}
+	for j, h := range hs {
+		p := fmt.Sprintf("%s[%d]", path, j)
+		c := rota.HeartbeatCheck{Name: h.Name, Severity: h.Severity}
+		switch {
+		case h.Name == "":
+			v.required(p, "name", ": what the job posts to, /api/v1/heartbeats/NAME")
+		case !validName(h.Name):
+			v.addf(p+".name", "%q is not a name: letters, digits, '-', '_' and '.'", h.Name)
+		case seen[h.Name]:
+			v.addf(p+".name", "heartbeat %q is declared twice", h.Name)
+		}
+		seen[h.Name] = true
+		if h.Timeout == "" {
+			v.required(p, "timeout", `: how long without a beat is a miss, as "5m" or "25h"`)
+		} else {
+			c.Timeout = v.window(p+".timeout", h.Timeout, 0, time.Second, 31*rota.Day)
+		}
+		if c.Severity == "" {
+			c.Severity = rota.SeverityCritical
+		} else if !slices.Contains(rota.Severities, c.Severity) {
+			v.addf(p+".severity", "%q is not a severity: critical, error, warning or info", h.Severity)
+		}
+		out = append(out, c)
+	}
+	return out
+}

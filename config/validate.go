@@ -759,6 +759,7 @@ func (v *validator) services(ss []serviceSection, teams *named[rota.Team], polic
 		svc.DeployRouting, svc.DeployWindow = rota.DeployAuthorFirst, rota.DefaultDeployWindow
 		v.channelRefs(at("services", i, "channels"), s.Channels, v.channels)
 		svc.Channels = s.Channels
+		svc.Heartbeats = v.heartbeats(at("services", i, "heartbeats"), s.Heartbeats)
 		svc.LowUrgency = []string{rota.SeverityWarning, rota.SeverityInfo}
 		if s.LowUrgency != nil {
 			svc.LowUrgency = nil

@@ -34,6 +34,7 @@ type Store interface {
 	EscalationStore
 	Outbox
 	ReplyStore
+	HeartbeatStore
 	// QueueReminder records that person is reminded of their shift on
 	// rotation starting at start, and queues the reminder's notices in
 	// the same transaction, the first time only: a reminder goes out
@@ -454,6 +455,9 @@ func (e *Engine) runOnce(ctx context.Context, wait bool) error {
 		}(id)
 	}
 	wg.Wait()
+	if err := e.checkHeartbeats(ctx, now); err != nil {
+		errs = append(errs, err)
+	}
 	if err := e.tellUnreached(ctx); err != nil {
 		errs = append(errs, err)
 	}

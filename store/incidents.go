@@ -394,7 +394,7 @@ func (db *DB) NextDue(ctx context.Context) (time.Time, bool, error) {
 	if err != nil {
 		return time.Time{}, false, fmt.Errorf("next due: %w", err)
 	}
-	return nullTime(due), due.Valid, nil
+	return db.heartbeatDue(ctx, nullTime(due), due.Valid)
 }
 
 // nextDueLocal is NextDue on SQLite, whose outbox claims are in memory.
@@ -408,7 +408,19 @@ func (db *DB) nextDueLocal(ctx context.Context) (time.Time, bool, error) {
 		return time.Time{}, false, fmt.Errorf("next due: %w", err)
 	}
 	if esc.Valid && (!ok || fromMillis(esc.Int64).Before(next)) {
-		return fromMillis(esc.Int64), true, nil
+		next, ok = fromMillis(esc.Int64), true
+	}
+	return db.heartbeatDue(ctx, next, ok)
+}
+
+// heartbeatDue brings next forward to the earliest heartbeat deadline.
+func (db *DB) heartbeatDue(ctx context.Context, next time.Time, ok bool) (time.Time, bool, error) {
+	var hb sql.NullInt64
+	if err := db.queryRow(ctx, "SELECT MIN(deadline_ms) FROM heartbeats WHERE state = 'up'").Scan(&hb); err != nil {
+		return time.Time{}, false, fmt.Errorf("next due: %w", err)
+	}
+	if hb.Valid && (!ok || fromMillis(hb.Int64).Before(next)) {
+		return fromMillis(hb.Int64), true, nil
 	}
 	return next, ok, nil
 }

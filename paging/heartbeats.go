@@ -1,0 +1,105 @@
+package paging
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/rotahq/rota"
+)
+
+// HeartbeatStore keeps heartbeats: when each last beat, and whether it
+// was missed.
+type HeartbeatStore interface {
+	// Beat records a beat now; wasDown says it had been missed, first
+	// that it had never beaten.
+	Beat(ctx context.Context, service, name string, timeout time.Duration) (hb rota.Heartbeat, wasDown, first bool, err error)
+	// DueHeartbeats lists those up and past their deadline at now.
+	DueHeartbeats(ctx context.Context, now time.Time) ([]rota.Heartbeat, error)
+	// MarkHeartbeatDown records a miss, once: false when it beat since
+	// or another daemon marked it.
+	MarkHeartbeatDown(ctx context.Context, h rota.Heartbeat) (bool, error)
+}
+
+// heartbeatKey is the dedup key of the incident a missed heartbeat opens.
+func heartbeatKey(name string) string { return "heartbeat:" + name }
+
+// Beat records that service's heartbeat name beat, as actor: a missed
+// heartbeat's incident resolves. ENOTFOUND for a heartbeat the service
+// does not declare.
+func (e *Engine) Beat(ctx context.Context, service, name, actor string) (rota.Heartbeat, error) {
+	svc := e.book.Roster().Org().Service(service)
+	if svc == nil {
+		return rota.Heartbeat{}, rota.Errorf(rota.ENOTFOUND, "no service named %q", service)
+	}
+	check := svc.Heartbeat(name)
+	if check == nil {
+		return rota.Heartbeat{}, rota.Errorf(rota.ENOTFOUND, "service %s has no heartbeat named %q: declare it in [[services.heartbeats]]", service, name)
+	}
+	hb, wasDown, first, err := e.store.Beat(ctx, service, name, check.Timeout)
+	if err != nil {
+		return rota.Heartbeat{}, err
+	}
+	if first {
+		e.log.Info("heartbeat watched from its first beat", "service", service, "heartbeat", name, "timeout", check.Timeout)
+	}
+	if wasDown {
+		e.log.Info("heartbeat back", "service", service, "heartbeat", name)
+		if _, err := e.FollowUp(ctx, service, heartbeatKey(name), rota.ActionResolve, actor); err != nil && rota.ErrorCode(err) != rota.ENOTFOUND {
+			return hb, err
+		}
+	}
+	// Its deadline may be the earliest thing due now.
+	e.Wake()
+	return hb, nil
+}
+
+// checkHeartbeats opens an incident for each heartbeat past its deadline:
+// the trigger first (deduplicated, so a daemon that dies after it and
+// one that repeats it page once), then the mark.
+func (e *Engine) checkHeartbeats(ctx context.Context, now time.Time) error {
+	due, err := e.store.DueHeartbeats(ctx, now)
+	if err != nil {
+		return err
+	}
+	org := e.book.Roster().Org()
+	for _, h := range due {
+		var check *rota.HeartbeatCheck
+		if svc := org.Service(h.Service); svc != nil {
+			check = svc.Heartbeat(h.Name)
+		}
+		if check == nil {
+			// Removed from the configuration: no longer watched.
+			if _, err := e.store.MarkHeartbeatDown(ctx, h); err != nil {
+				return err
+			}
+			continue
+		}
+		details, _ := json.Marshal(map[string]string{"heartbeat": h.Name, "last_beat": h.Last.UTC().Format(time.RFC3339)})
+		ev := rota.Event{Service: h.Service, Action: rota.ActionTrigger, DedupKey: heartbeatKey(h.Name), Severity: check.Severity,
+			Summary: fmt.Sprintf("heartbeat %s missed: no beat since %s (expected every %s)", h.Name,
+				h.Last.In(e.zoneOfService(h.Service)).Format("Mon 2 Jan 15:04:05 MST"), rota.FormatDuration(check.Timeout)),
+			Source: "rota", Integration: "heartbeat", Details: details, Labels: map[string]string{"heartbeat": h.Name}}
+		if _, err := e.Trigger(ctx, ev); err != nil {
+			return err
+		}
+		if marked, err := e.store.MarkHeartbeatDown(ctx, h); err != nil {
+			return err
+		} else if marked {
+			e.log.Warn("heartbeat missed", "service", h.Service, "heartbeat", h.Name, "last", h.Last, "late", now.Sub(h.Deadline))
+		}
+	}
+	return nil
+}
+
+// zoneOfService is a service's team's zone, for times in summaries.
+func (e *Engine) zoneOfService(service string) *time.Location {
+	org := e.book.Roster().Org()
+	if svc := org.Service(service); svc != nil {
+		if t := org.Team(svc.Team); t != nil && t.Location != nil {
+			return t.Location
+		}
+	}
+	return time.UTC
+}
