@@ -137,22 +137,22 @@ type scheduleSection struct {
 }
 
 type serviceSection struct {
-	Name             string            `toml:"name"`
-	Team             string            `toml:"team"`
-	Description      string            `toml:"description"`
-	EscalationPolicy string            `toml:"escalation_policy"`
-	IntegrationKeys  []secretSection   `toml:"integration_keys"`
-	GrafanaSignature *signatureSection `toml:"grafana_signature"`
-	DeployRouting    string            `toml:"deploy_routing"`
-	DeployWindow     string            `toml:"deploy_window"`
-	GitHub           []githubSource    `toml:"github"`
-	LowUrgency       *[]string         `toml:"low_urgency"`
-	Group            string            `toml:"group"`
-	GroupBy          []string          `toml:"group_by"`
-	GroupWindow      string            `toml:"group_window"`
-	Channels         []string          `toml:"channels"`
+	Name             string             `toml:"name"`
+	Team             string             `toml:"team"`
+	Description      string             `toml:"description"`
+	EscalationPolicy string             `toml:"escalation_policy"`
+	IntegrationKeys  []secretSection    `toml:"integration_keys"`
+	GrafanaSignature *signatureSection  `toml:"grafana_signature"`
+	DeployRouting    string             `toml:"deploy_routing"`
+	DeployWindow     string             `toml:"deploy_window"`
+	GitHub           []githubSource     `toml:"github"`
+	LowUrgency       *[]string          `toml:"low_urgency"`
+	Group            string             `toml:"group"`
+	GroupBy          []string           `toml:"group_by"`
+	GroupWindow      string             `toml:"group_window"`
+	Channels         []string           `toml:"channels"`
 	Heartbeats       []heartbeatSection `toml:"heartbeats"`
-	Maintenance      []string          `toml:"maintenance"`
+	Maintenance      []string           `toml:"maintenance"`
 }
 
 type heartbeatSection struct {
