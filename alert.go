@@ -225,8 +225,10 @@ const (
 	EventBurn          = "burn"
 	// EventHeld notes a notification held by the rate limit, and until
 	// when; EventNotSent one cancelled before it went out.
-	EventHeld    = "held"
-	EventNotSent = "not_sent"
+	EventHeld = "held"
+	// EventMaintenance notes paging held for a maintenance window.
+	EventMaintenance = "maintenance"
+	EventNotSent     = "not_sent"
 	// EventStepFailed notes a step none of whose notifications reached
 	// anyone; EventUnreached an incident whose policy ran out with nobody
 	// reached.

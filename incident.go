@@ -46,6 +46,12 @@ type Incident struct {
 	// Deploy is the deploy the incident suspects (nil for none), as it was
 	// when the incident triggered.
 	Deploy *Deploy
+	// InMaintenance is whether the incident opened in a maintenance
+	// window: it paged nobody then (a page avoided, in reports).
+	InMaintenance bool
+	// Maintenance are, while a step runs, the service's ad hoc windows
+	// that end after now; not stored.
+	Maintenance []Maintenance `json:"-"`
 }
 
 // IsOpen reports whether the incident is not resolved.

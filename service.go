@@ -32,6 +32,11 @@ type Service struct {
 	Channels []string
 	// Heartbeats are the jobs that must report in.
 	Heartbeats []HeartbeatCheck
+	// Maintenance are recurring windows of planned work ("sun
+	// 02:00-04:00"), in Location: alerts then page nobody.
+	Maintenance []Window
+	// Location is the service's team's zone.
+	Location *time.Location
 }
 
 // IsLowUrgency reports whether severity waits for business hours on s.

@@ -13,6 +13,9 @@ type TriggerFacts struct {
 	// Recent its youngest open incident created inside the group window.
 	// Either may be nil.
 	Grouped, Recent *Incident
+	// Maintenance are the service's ad hoc maintenance windows that end
+	// after Now (the configuration's recurring ones are in the service).
+	Maintenance []Maintenance
 }
 
 // Trigger outcomes.

@@ -46,6 +46,9 @@ type Pager interface {
 	// Beat records a service's heartbeat (resolving its missed
 	// incident); ENOTFOUND for one not declared.
 	Beat(ctx context.Context, service, name, actor string) (rota.Heartbeat, error)
+	// StartMaintenance and EndMaintenance set and end ad hoc windows.
+	StartMaintenance(ctx context.Context, m *rota.Maintenance) error
+	EndMaintenance(ctx context.Context, id int64) (rota.Maintenance, error)
 }
 
 // AlertReader reads incidents, their alerts and their timelines.
@@ -102,22 +105,23 @@ type Settings struct {
 // Server serves the API. Create it with New.
 type Server struct {
 	// boot is random, new at each start: feeds' ETags hold it.
-	boot       string
-	book       *scheduler.Book
-	overrides  OverrideStore
-	pager      Pager
-	twilio     TwilioHandler
-	slack      SlackApp
-	replays    ReplayGuard
-	heartbeats HeartbeatReader
-	alerts     AlertReader
-	deploys    DeployStore
-	feeds      FeedStore
-	swaps      SwapStore
-	teller     Teller
-	reports    ReportStore
-	identity   IdentityStore
-	budgets    BudgetReader
+	boot        string
+	book        *scheduler.Book
+	overrides   OverrideStore
+	pager       Pager
+	twilio      TwilioHandler
+	slack       SlackApp
+	replays     ReplayGuard
+	heartbeats  HeartbeatReader
+	maintenance MaintenanceReader
+	alerts      AlertReader
+	deploys     DeployStore
+	feeds       FeedStore
+	swaps       SwapStore
+	teller      Teller
+	reports     ReportStore
+	identity    IdentityStore
+	budgets     BudgetReader
 	// swapRequests keeps proposed swaps.
 	swapRequests SwapRequestStore
 	// devSignIn lets anyone on this machine sign in as anyone.
@@ -165,8 +169,9 @@ type Options struct {
 	// other providers) posted, refusing a replay.
 	Slack   SlackApp
 	Replays ReplayGuard
-	// Heartbeats reads heartbeats' states.
-	Heartbeats HeartbeatReader
+	// Heartbeats reads heartbeats' states; Maintenance, ad hoc windows.
+	Heartbeats  HeartbeatReader
+	Maintenance MaintenanceReader
 	// Registry receives the API's metrics, and Gatherer serves /metrics;
 	// a private registry is used when they are nil.
 	Registry prometheus.Registerer
@@ -181,7 +186,7 @@ type Options struct {
 
 // New returns a server for opts.
 func New(opts Options) *Server {
-	s := &Server{boot: rand.Text(), book: opts.Book, overrides: opts.Overrides, pager: opts.Pager, twilio: opts.Twilio, slack: opts.Slack, replays: opts.Replays, heartbeats: opts.Heartbeats, alerts: opts.Alerts, deploys: opts.Deploys, feeds: opts.Feeds, swaps: opts.Swaps, teller: opts.Teller, reports: opts.Reports, identity: opts.Identity, budgets: opts.Budgets, swapRequests: opts.SwapRequests, devSignIn: opts.DevSignIn, ping: opts.Ping, log: opts.Logger, now: opts.Now}
+	s := &Server{boot: rand.Text(), book: opts.Book, overrides: opts.Overrides, pager: opts.Pager, twilio: opts.Twilio, slack: opts.Slack, replays: opts.Replays, heartbeats: opts.Heartbeats, maintenance: opts.Maintenance, alerts: opts.Alerts, deploys: opts.Deploys, feeds: opts.Feeds, swaps: opts.Swaps, teller: opts.Teller, reports: opts.Reports, identity: opts.Identity, budgets: opts.Budgets, swapRequests: opts.SwapRequests, devSignIn: opts.DevSignIn, ping: opts.Ping, log: opts.Logger, now: opts.Now}
 	if opts.Registry == nil {
 		reg := prometheus.NewRegistry()
 		opts.Registry, opts.Gatherer = reg, reg

@@ -177,6 +177,9 @@ func (s *Server) uiRoutes() []route {
 		{"POST /tokens", accessPerson, true, "for oneself", p(s.createTokenForm)},
 		{"POST /tokens/{id}/revoke", accessPerson, true, "one's own", p(s.revokeTokenForm)},
 		{"GET /audit", accessManager, true, "managers: their teams' entries and their members'", p(s.auditPage)},
+		{"GET /maintenance", accessPerson, true, "", p(s.maintenancePage)},
+		{"POST /maintenance", accessPerson, true, "people of the service's team, admins", p(s.startMaintenanceForm)},
+		{"POST /maintenance/{id}/end", accessPerson, true, "people of the service's team, admins", p(s.endMaintenanceForm)},
 	}
 }
 

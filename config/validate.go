@@ -733,6 +733,16 @@ func (v *validator) services(ss []serviceSection, teams *named[rota.Team], polic
 			v.required(at("services", i, ""), "team", "")
 		case teams.get(s.Team) == nil:
 			v.addf(at("services", i, "team"), "unknown team %q", s.Team)
+		default:
+			svc.Location = teams.get(s.Team).Location
+		}
+		for j, m := range s.Maintenance {
+			w, err := rota.ParseWindow(m)
+			if err != nil {
+				v.addf(fmt.Sprintf("%s[%d]", at("services", i, "maintenance"), j), "%v", err)
+				continue
+			}
+			svc.Maintenance = append(svc.Maintenance, w)
 		}
 		switch {
 		case s.EscalationPolicy == "":

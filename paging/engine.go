@@ -35,6 +35,7 @@ type Store interface {
 	Outbox
 	ReplyStore
 	HeartbeatStore
+	MaintenanceStore
 	// QueueReminder records that person is reminded of their shift on
 	// rotation starting at start, and queues the reminder's notices in
 	// the same transaction, the first time only: a reminder goes out

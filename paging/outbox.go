@@ -33,6 +33,8 @@ type batch struct {
 	claimed, before time.Time
 	// slots are its destination's.
 	slots chan struct{}
+	// maintenance are the ad hoc windows of this round, by service.
+	maintenance map[string][]rota.Maintenance
 }
 
 // deliverDue sends the notifications due at now that no daemon is
@@ -93,6 +95,12 @@ func (e *Engine) deliverDue(ctx context.Context, now time.Time) error {
 	for _, ch := range held {
 		e.metrics.notifications.WithLabelValues(string(ch), rota.DeliveryDeferred).Inc()
 	}
+	var maint map[string][]rota.Maintenance
+	if len(batches) > 0 {
+		if maint, err = e.store.ActiveMaintenance(ctx, now); err != nil {
+			e.log.Error("cannot read maintenance windows: pages go out", "err", err)
+		}
+	}
 	for _, b := range batches {
 		for _, n := range b.notes {
 			e.metrics.lag.Observe(now.Sub(n.NextAttempt).Seconds())
@@ -102,6 +110,7 @@ func (e *Engine) deliverDue(ctx context.Context, now time.Time) error {
 		// that hangs holds its own messages back, never another's, and
 		// never this loop.
 		b.slots = e.destinationSlots(b.notes[0])
+		b.maintenance = maint
 		e.wg.Add(1)
 		go func(b *batch) {
 			defer e.wg.Done()
@@ -245,6 +254,7 @@ func (e *Engine) attempt(ctx context.Context, b *batch) []rota.Delivery {
 	case rota.KindUpdate:
 		return e.attemptUpdate(ctx, first)
 	}
+	org := e.book.Roster().Org()
 	// Load the incidents: skip those no longer triggered, and order the
 	// bundle oldest first.
 	var alerts []rota.Incident
@@ -261,6 +271,18 @@ func (e *Engine) attempt(ctx context.Context, b *batch) []rota.Delivery {
 			ds = append(ds, rota.Delivery{NotificationID: n.ID, IncidentID: n.IncidentID, Outcome: rota.DeliveryCancelled, Error: "incident " + string(a.Status),
 				Events: []rota.IncidentEvent{{IncidentID: n.IncidentID, At: e.now(), Kind: rota.EventNotSent, Actor: n.Person,
 					Message: fmt.Sprintf("%s to %s not sent: the incident was %s first", n.Channel, n.Person, a.Status)}}})
+			continue
+		}
+		if until, why, held := policy.InMaintenance(org.Service(a.Service), b.maintenance[a.Service], e.now()); held {
+			// Planned work began after this was queued: it waits for the
+			// window's end, and goes if the incident still fires then.
+			who := n.Person
+			if who == "" {
+				who = n.Body
+			}
+			ds = append(ds, rota.Delivery{NotificationID: n.ID, IncidentID: n.IncidentID, Outcome: rota.DeliveryDeferred, NextAttempt: until,
+				Events: []rota.IncidentEvent{{IncidentID: n.IncidentID, At: e.now(), Kind: rota.EventMaintenance, Actor: n.Person,
+					Message: fmt.Sprintf("%s to %s held: %s until %s", n.Channel, who, why, until.In(e.zone(n.Person)).Format("15:04 MST"))}}})
 			continue
 		}
 		live = append(live, n)

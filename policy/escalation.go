@@ -37,6 +37,12 @@ func RunStep(a *rota.Incident, roster *scheduler.Roster, now time.Time) Step {
 		note(rota.EventExhausted, "escalation policy %q has no steps: nobody was paged", a.Policy.Name)
 		return out
 	}
+	if until, why, held := InMaintenance(roster.Org().Service(a.Service), a.Maintenance, now); held {
+		// Planned work on the service: the step waits for its end.
+		esc.State, esc.DueAt = rota.EscalationActive, until
+		note(rota.EventMaintenance, "%s until %s: the next step waits for it to end", why, clock(until, roster.Org().Service(a.Service)))
+		return out
+	}
 	paged := map[string]bool{}
 	// A low-urgency alert does not page anyone outside their business
 	// hours: quiet holds each such person until their hours start.

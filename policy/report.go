@@ -21,24 +21,27 @@ type ReportInput struct {
 // told apart: alerts are signals, incidents what people responded to,
 // pages (interruptions) what the weekly budget counts.
 type Report struct {
-	Team          string          `json:"team"`
-	From          time.Time       `json:"from"`
-	To            time.Time       `json:"to"`
-	SLO           SLOJSON         `json:"slo"`
-	Weeks         []time.Time     `json:"weeks"`
-	People        []PersonReport  `json:"people"`
-	Services      []Count         `json:"noisy_services"`
-	Alerts        []Count         `json:"noisy_alerts"`
-	MTTA          Seconds         `json:"mtta_seconds"`
-	MTTR          Seconds         `json:"mttr_seconds"`
-	Acked         int             `json:"incidents_acknowledged"`
-	Resolved      int             `json:"incidents_resolved"`
-	AlertsIn      int             `json:"alerts"`
-	IncidentsIn   int             `json:"incidents"`
-	Interruptions int             `json:"pages"`
-	Burns         []BurnSummary   `json:"burns"`
-	Avoided       int             `json:"offhours_pages_avoided"`
-	TeamWeeks     []TeamWeekCount `json:"team_weeks"`
+	Team          string         `json:"team"`
+	From          time.Time      `json:"from"`
+	To            time.Time      `json:"to"`
+	SLO           SLOJSON        `json:"slo"`
+	Weeks         []time.Time    `json:"weeks"`
+	People        []PersonReport `json:"people"`
+	Services      []Count        `json:"noisy_services"`
+	Alerts        []Count        `json:"noisy_alerts"`
+	MTTA          Seconds        `json:"mtta_seconds"`
+	MTTR          Seconds        `json:"mttr_seconds"`
+	Acked         int            `json:"incidents_acknowledged"`
+	Resolved      int            `json:"incidents_resolved"`
+	AlertsIn      int            `json:"alerts"`
+	IncidentsIn   int            `json:"incidents"`
+	Interruptions int            `json:"pages"`
+	Burns         []BurnSummary  `json:"burns"`
+	Avoided       int            `json:"offhours_pages_avoided"`
+	// Maintenance counts the incidents that opened in a maintenance
+	// window, paging nobody: pages avoided by planned work.
+	Maintenance int             `json:"maintenance_pages_avoided"`
+	TeamWeeks   []TeamWeekCount `json:"team_weeks"`
 }
 
 // SLOJSON is the team's SLO as reported.
@@ -96,6 +99,8 @@ type Count struct {
 	Incidents int    `json:"incidents"`
 	Alerts    int    `json:"alerts"`
 	Pages     int    `json:"pages"`
+	// Maintenance counts a service's incidents opened in maintenance.
+	Maintenance int `json:"maintenance,omitempty"`
 }
 
 // BurnSummary is one burn in the report, with what caused it.
@@ -234,6 +239,10 @@ func BuildReport(in ReportInput) Report {
 		}
 		r.IncidentsIn++
 		service(a.Service).Incidents++
+		if a.InMaintenance {
+			r.Maintenance++
+			service(a.Service).Maintenance++
+		}
 		if c := alerts[alertKey{a.Service, a.Summary}]; c != nil {
 			c.Incidents++
 		}

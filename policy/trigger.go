@@ -110,8 +110,9 @@ func Trigger(in TriggerInput, f rota.TriggerFacts) rota.TriggerDecision {
 			// An incident whose step waits for someone's business hours
 			// (a low-urgency one, nobody paged yet) runs it now that an
 			// urgent alert joined.
+			_, _, held := InMaintenance(in.Service, f.Maintenance, now)
 			if inc.Status == rota.StatusTriggered && inc.Escalation.Wave == 0 && inc.Escalation.DueAt.After(now) &&
-				!in.Service.IsLowUrgency(ev.Severity) {
+				!in.Service.IsLowUrgency(ev.Severity) && !held {
 				inc.Escalation.DueAt = now
 				msg += ": paging now"
 			}
@@ -127,6 +128,17 @@ func Trigger(in TriggerInput, f rota.TriggerFacts) rota.TriggerDecision {
 		Severity: ev.Severity, Escalation: rota.Escalation{State: rota.EscalationActive}, StartedAt: alert.StartedAt}
 	inc.Deploy, _ = Suspects(in.Deploys, ev.Service, inc.StartedAt, window)
 	inc.Policy = WithDeployRouting(in.Policy, in.Service.DeployRouting, inc.Deploy != nil)
+	if until, why, held := InMaintenance(in.Service, f.Maintenance, now); held {
+		// Planned work: recorded, paging nobody; the policy starts when
+		// the window ends if the incident is still open.
+		inc.InMaintenance = true
+		inc.Escalation.DueAt = until
+		return rota.TriggerDecision{Outcome: rota.TriggerCreated, Alert: alert, Incident: inc,
+			Step: rota.StepOutcome{Escalation: inc.Escalation, Events: []rota.IncidentEvent{{At: now, Kind: rota.EventMaintenance,
+				Message: fmt.Sprintf("%s until %s: paging nobody; if it still fires then, the policy starts", why, clock(until, in.Service))}}},
+			Events: []rota.IncidentEvent{{At: now, Kind: rota.EventTriggered, Actor: ev.Integration,
+				Message: fmt.Sprintf("triggered by %s: %s", ev.Integration, ev.Summary)}}}
+	}
 	return rota.TriggerDecision{Outcome: rota.TriggerCreated, Alert: alert, Incident: inc,
 		Step: RunStep(&inc, in.Roster, now).StepOutcome,
 		Events: []rota.IncidentEvent{{At: now, Kind: rota.EventTriggered, Actor: ev.Integration,
@@ -149,4 +161,13 @@ func LabelsOf(m map[string]any) map[string]string {
 		}
 	}
 	return out
+}
+
+// clock writes t in the service's zone, for timelines.
+func clock(t time.Time, svc *rota.Service) string {
+	loc := time.UTC
+	if svc != nil && svc.Location != nil {
+		loc = svc.Location
+	}
+	return t.In(loc).Format("Mon 2 Jan 15:04 MST")
 }

@@ -101,3 +101,14 @@ func sortSpans(s []span) {
 		}
 	}
 }
+
+// WindowAt returns the span of windows (in loc) holding t, with those it
+// touches merged, looking no further than a week either side; ok is
+// false when t is outside every window.
+func WindowAt(ws []rota.Window, loc *time.Location, t time.Time) (start, end time.Time, ok bool) {
+	if len(ws) == 0 {
+		return time.Time{}, time.Time{}, false
+	}
+	s, ok := activeAt(ws, loc, t, t.Add(-rota.Week), t.Add(rota.Week))
+	return s.start, s.end, ok
+}

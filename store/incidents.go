@@ -14,7 +14,7 @@ import (
 
 const incidentColumns = `id, service, group_key, status, summary, severity, alert_count,
 	created_ms, updated_ms, acked_ms, acked_by, resolved_ms, resolved_by,
-	policy, esc_step, esc_round, esc_wave, esc_state, esc_due_ms, started_ms, deploy`
+	policy, esc_step, esc_round, esc_wave, esc_state, esc_due_ms, started_ms, deploy, maintenance`
 
 func scanIncident(s scanner) (rota.Incident, error) {
 	var a rota.Incident
@@ -24,7 +24,7 @@ func scanIncident(s scanner) (rota.Incident, error) {
 	var deploy sql.NullString
 	err := s.Scan(&a.ID, &a.Service, &a.GroupKey, &a.Status, &a.Summary, &a.Severity, &a.AlertCount,
 		&created, &updated, &acked, &a.AckedBy, &resolved, &a.ResolvedBy,
-		&policy, &a.Escalation.Step, &a.Escalation.Round, &a.Escalation.Wave, &a.Escalation.State, &due, &started, &deploy)
+		&policy, &a.Escalation.Step, &a.Escalation.Round, &a.Escalation.Wave, &a.Escalation.State, &due, &started, &deploy, &a.InMaintenance)
 	if err != nil {
 		return rota.Incident{}, err
 	}
@@ -92,6 +92,9 @@ func (db *DB) Trigger(ctx context.Context, ev *rota.Event, groupKey string, wind
 		if open {
 			facts.Open = &a
 		} else {
+			if facts.Maintenance, err = maintenanceWindows(tx, ev.Service, now); err != nil {
+				return err
+			}
 			if groupKey != "" {
 				if facts.Grouped, err = openIncident(tx, "INDEXED BY incidents_open WHERE service = ? AND group_key = ? AND status <> 'resolved' ORDER BY created_ms DESC LIMIT 1", ev.Service, groupKey); err != nil {
 					return err
@@ -165,8 +168,8 @@ func (db *DB) Trigger(ctx context.Context, ev *rota.Event, groupKey string, wind
 			deploy, deployID = string(b), inc.Deploy.ID
 		}
 		id, err := tx.insert(`INSERT INTO incidents (service, group_key, status, summary, severity, alert_count,
-			created_ms, updated_ms, policy, esc_state, started_ms, deploy_id, deploy) VALUES (?, ?, 'triggered', ?, ?, 1, ?, ?, ?, 'active', ?, ?, ?)`,
-			inc.Service, inc.GroupKey, inc.Summary, inc.Severity, ms, ms, string(pol), inc.StartedAt.UnixMilli(), deployID, deploy)
+			created_ms, updated_ms, policy, esc_state, started_ms, deploy_id, deploy, maintenance) VALUES (?, ?, 'triggered', ?, ?, 1, ?, ?, ?, 'active', ?, ?, ?, ?)`,
+			inc.Service, inc.GroupKey, inc.Summary, inc.Severity, ms, ms, string(pol), inc.StartedAt.UnixMilli(), deployID, deploy, inc.InMaintenance)
 		if err != nil {
 			return fmt.Errorf("insert incident: %w", err)
 		}
@@ -277,6 +280,9 @@ func (db *DB) Escalate(ctx context.Context, id int64, run func(*rota.Incident, t
 			return nil
 		}
 		ran = true
+		if a.Maintenance, err = maintenanceWindows(tx, a.Service, now); err != nil {
+			return err
+		}
 		out := run(&a, now)
 		if err := applyStep(tx, &alert, out, now); err != nil {
 			return err

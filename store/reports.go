@@ -99,7 +99,7 @@ func (db *DB) ReportData(ctx context.Context, q rota.ReportQuery) (rota.ReportDa
 	}
 	// Reports read an incident's service, summary, size and times, not
 	// its policy.
-	const reportColumns = "id, service, summary, severity, alert_count, created_ms, acked_ms, resolved_ms"
+	const reportColumns = "id, service, summary, severity, alert_count, created_ms, acked_ms, resolved_ms, maintenance"
 	scan := func(query string, args ...any) error {
 		rows, err := db.queryOnce(ctx, query, args...)
 		if err != nil {
@@ -110,7 +110,7 @@ func (db *DB) ReportData(ctx context.Context, q rota.ReportQuery) (rota.ReportDa
 			var a rota.Incident
 			var created int64
 			var acked, resolved sql.NullInt64
-			if err := rows.Scan(&a.ID, &a.Service, &a.Summary, &a.Severity, &a.AlertCount, &created, &acked, &resolved); err != nil {
+			if err := rows.Scan(&a.ID, &a.Service, &a.Summary, &a.Severity, &a.AlertCount, &created, &acked, &resolved, &a.InMaintenance); err != nil {
 				return err
 			}
 			a.CreatedAt, a.AckedAt, a.ResolvedAt = fromMillis(created), nullTime(acked), nullTime(resolved)

@@ -53,6 +53,7 @@ name = "payments-api"
 team = "payments"
 escalation_policy = "default"
 integration_keys = [{ env = "KEY" }]
+group = "off"
 
 [[services]]
 name = "backups"
@@ -66,14 +67,14 @@ integration_keys = [{ env = "KEY_BACKUPS" }]
 
 const backupsKey = "backups-integration-key-for-e2e"
 
-func plannedSetup(t *testing.T) (*receiver, *daemon) {
+func plannedSetup(t *testing.T) (*receiver, *daemon, string) {
 	t.Helper()
 	rec := newReceiver(t)
 	cfgPath := filepath.Join(t.TempDir(), "rota.toml")
 	if err := os.WriteFile(cfgPath, []byte(strings.ReplaceAll(plannedConfig, "RECEIVER", rec.srv.URL)), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	return rec, startDaemon(t, cfgPath, "KEY="+serviceKey, "KEY_BACKUPS="+backupsKey)
+	return rec, startDaemon(t, cfgPath, "KEY="+serviceKey, "KEY_BACKUPS="+backupsKey), cfgPath
 }
 
 // TestHeartbeat: a job beats; it stops: an incident opens within the
@@ -83,7 +84,7 @@ func TestHeartbeat(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs rotad")
 	}
-	rec, d := plannedSetup(t)
+	rec, d, _ := plannedSetup(t)
 	if status, body := d.requestAs(backupsKey, "POST", "/api/v1/heartbeats/nope", ""); status != 404 || !strings.Contains(fmt.Sprint(body), "no heartbeat named") {
 		t.Errorf("unknown heartbeat: %d %v", status, body)
 	}
@@ -144,4 +145,103 @@ func TestHeartbeat(t *testing.T) {
 			t.Fatal("no second incident")
 		}
 	}
+}
+
+// TestMaintenanceWindow: a window set with the service's key silences
+// its alerts: recorded, paging nobody, charged to no one, and said on
+// their timeline and in the report; when the window ends, what still
+// fires pages and what was resolved meanwhile never does.
+func TestMaintenanceWindow(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs rotad")
+	}
+	rec, d, cfgPath := plannedSetup(t)
+	// Bad windows are refused, naming the problem.
+	for body, want := range map[string]string{
+		`{"duration":"2h","start":"2030-01-01T00:00:00Z"}`: "give duration, or start and end, not both",
+		`{"duration":"-1h"}`: "duration",
+		`{"start":"2020-01-01T00:00:00Z","end":"2020-01-01T02:00:00Z"}`: "end: is in the past",
+		`{"duration":"9d"}`: "more than a week",
+		`{}`:                "start: is required",
+	} {
+		status, got := d.requestAs(serviceKey, "POST", "/api/v1/services/payments-api/maintenance", body)
+		if status != 400 || !strings.Contains(fmt.Sprint(got), want) {
+			t.Errorf("%s: %d %v, want 400 naming %q", body, status, got, want)
+		}
+	}
+	if status, _ := d.requestAs(backupsKey, "POST", "/api/v1/services/payments-api/maintenance", `{"duration":"1h"}`); status != 403 {
+		t.Errorf("another service's key: %d", status)
+	}
+	status, m := d.requestAs(serviceKey, "POST", "/api/v1/services/payments-api/maintenance", `{"duration":"4s","reason":"deploy of v2"}`)
+	if status != 201 || m["active"] != true {
+		t.Fatalf("start: %d %v", status, m)
+	}
+	started := time.Now()
+	end, _ := time.Parse(time.RFC3339Nano, m["end"].(string))
+	firing := postAlert(t, d, "still-firing")
+	fixed := postAlert(t, d, "fixed-in-time")
+	time.Sleep(time.Second)
+	if got := rec.to("alice"); len(got) != 0 {
+		t.Fatalf("paged in maintenance: %+v", got)
+	}
+	_, inc := d.request("GET", fmt.Sprintf("/api/v1/incidents/%d", firing), "")
+	if !strings.Contains(fmt.Sprint(inc["timeline"]), "maintenance (deploy of v2) until") {
+		t.Errorf("timeline: %v", inc["timeline"])
+	}
+	if status, _ := d.request("POST", fmt.Sprintf("/api/v1/incidents/%d/resolve", fixed), ""); status != 200 {
+		t.Fatal(status)
+	}
+	_, list := d.request("GET", "/api/v1/maintenance", "")
+	if ms := list["maintenance"].([]any); len(ms) != 1 || ms[0].(map[string]any)["reason"] != "deploy of v2" {
+		t.Errorf("list: %v", list)
+	}
+	// The window ends: the incident still firing pages, once.
+	got := rec.waitFor(t, "alice", 1, 10*time.Second)
+	if at := got[0].at; at.Before(end) || at.Sub(end) > 2*time.Second {
+		t.Errorf("paged at %s, the window ended at %s (set at %s)", at.Format("15:04:05.000"), end.Format("15:04:05.000"), started.Format("15:04:05.000"))
+	}
+	if len(got[0].alerts) != 1 || got[0].alerts[0] != int64(firing) {
+		t.Errorf("paged for %v, want incident %d", got[0].alerts, firing)
+	}
+	time.Sleep(time.Second)
+	if n := len(rec.to("alice")); n != 1 {
+		t.Errorf("alice paged %d times", n)
+	}
+	// The report counts them as pages avoided, and alice's pages are the
+	// one after the window.
+	_, rep := d.request("GET", "/api/v1/reports/human?team=payments", "")
+	if rep["maintenance_pages_avoided"] != float64(2) {
+		t.Errorf("report: %v", rep["maintenance_pages_avoided"])
+	}
+	for _, p := range rep["people"].([]any) {
+		if p := p.(map[string]any); p["person"] == "alice" && p["pages"] != float64(1) {
+			t.Errorf("alice was charged %v pages, want 1", p["pages"])
+		}
+	}
+	// A window set ahead can be cancelled; the CLI lists them.
+	status, m = d.requestAs(serviceKey, "POST", "/api/v1/services/payments-api/maintenance", `{"start":"2030-01-01T00:00:00Z","end":"2030-01-01T02:00:00Z"}`)
+	if status != 201 || m["active"] != false {
+		t.Fatalf("ahead: %d %v", status, m)
+	}
+	var out, errOut strings.Builder
+	if err := run([]string{"maintenance", "list", "--config", cfgPath}, &out, &errOut); err != nil ||
+		!strings.Contains(out.String(), "2030-01-01T00:00:00Z") || !strings.Contains(out.String(), "payments-api") {
+		t.Errorf("rotad maintenance list: %v\n%s%s", err, out.String(), errOut.String())
+	}
+	if status, _ := d.requestAs(serviceKey, "DELETE", fmt.Sprintf("/api/v1/maintenance/%d", int(m["id"].(float64))), ""); status != 200 {
+		t.Errorf("cancel: %d", status)
+	}
+	if status, _ := d.requestAs(serviceKey, "DELETE", "/api/v1/maintenance/999", ""); status != 404 {
+		t.Errorf("unknown window: %d", status)
+	}
+}
+
+// postAlert posts an alert for payments-api and returns its incident.
+func postAlert(t *testing.T, d *daemon, key string) int {
+	t.Helper()
+	status, body := d.requestAs(serviceKey, "POST", "/api/v1/alerts", fmt.Sprintf(`{"summary":"%s","severity":"critical","dedup_key":%q}`, key, key))
+	if status != 202 {
+		t.Fatalf("post: %d %v", status, body)
+	}
+	return int(body["incident_id"].(float64))
 }

@@ -45,6 +45,10 @@ Usage:
   rotad token revoke ID --config FILE
   rotad token signout PERSON --config FILE
         a person's API tokens for scripts (shown once, stored hashed); signout ends their web sessions
+  rotad maintenance start SERVICE --config FILE (--for 2h | --from TIME --to TIME) [--reason WHY]
+  rotad maintenance list [SERVICE] --config FILE
+  rotad maintenance end ID --config FILE
+        planned work: a service's alerts are recorded and page nobody until the window ends
   rotad migrate-db --from sqlite:PATH --to postgres://USER@HOST/DB
         copy everything into an empty PostgreSQL database (password in PGPASSWORD), checked by counts and a read-back
   rotad version
@@ -92,6 +96,8 @@ func run(args []string, stdout, stderr io.Writer) error {
 		return report(rest, stdout, stderr)
 	case "token":
 		return token(rest, stdout, stderr)
+	case "maintenance":
+		return maintenance(rest, stdout, stderr)
 	case "migrate-db":
 		return migrateDB(rest, stdout, stderr)
 	case "version", "--version", "-version":

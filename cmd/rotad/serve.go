@@ -136,7 +136,7 @@ func serve(args []string, stderr io.Writer) error {
 	})
 	srv := api.New(api.Options{
 		Book: book, Overrides: db, Pager: engine, Twilio: engine, Alerts: db, Deploys: db, Feeds: db, Swaps: db, Teller: engine, Reports: db, Ping: db.Ping, Logger: log,
-		Identity: db, SwapRequests: db, Budgets: db, DevSignIn: *devSignIn, Slack: slackAPI, Replays: db, Heartbeats: db,
+		Identity: db, SwapRequests: db, Budgets: db, DevSignIn: *devSignIn, Slack: slackAPI, Replays: db, Heartbeats: db, Maintenance: db,
 		Settings: apiSettings(cfg), Registry: reg, Gatherer: reg,
 	})
 	// The engine stops before the database closes (defers run in
