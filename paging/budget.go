@@ -123,41 +123,70 @@ func (e *Engine) announce(burns []rota.BurnNotice, fresh []bool) {
 // every notification failed. Nobody is on it, and somebody must know.
 func (e *Engine) tellUnreached(ctx context.Context) error {
 	incidents, err := e.store.Unreached(ctx)
-	if err != nil || len(incidents) == 0 {
+	if err != nil {
 		return err
 	}
-	org := e.book.Roster().Org()
 	for _, inc := range incidents {
-		var team *rota.Team
-		if svc := org.Service(inc.Service); svc != nil {
-			team = org.Team(svc.Team)
-		}
 		text := fmt.Sprintf("rota: incident #%d on %s (%s) reached nobody: its escalation policy %s ran out and no page was delivered. Nobody is on it.",
 			inc.ID, inc.Service, truncate(inc.Summary, 80), inc.Policy.Name)
-		var notices []rota.Notification
-		told := []string{"nobody (no manager has a contact method for text)"}
-		if team != nil {
-			n := e.notice(team, rota.BurnRecord{}, 0, text, rota.AccountItem{IncidentID: inc.ID})
-			notices = n.Notices
-			if len(notices) > 0 {
-				told = told[:0]
-				for _, m := range notices {
-					told = append(told, m.Person+" by "+string(m.Channel))
-				}
-			}
-		}
-		first, err := e.store.RecordUnreached(ctx, inc.ID, notices, rota.IncidentEvent{IncidentID: inc.ID, Kind: rota.EventUnreached,
-			Message: "nobody was reached: telling " + strings.Join(told, ", ")})
+		first, told, err := e.tellManagers(ctx, inc, text, "nobody was reached")
 		if err != nil {
 			return err
 		}
 		if first {
 			e.metrics.unreached.Inc()
 			e.log.Error("incident reached nobody", "incident", inc.ID, "service", inc.Service, "told", told)
-			e.Wake()
+		}
+	}
+	exhausted, err := e.store.Exhausted(ctx)
+	if err != nil {
+		return err
+	}
+	for _, inc := range exhausted {
+		rounds := inc.Escalation.Round + 1
+		text := fmt.Sprintf("rota: incident #%d on %s (%s) is still unacknowledged: its escalation policy %s has run every step (%s). Escalate it to page the policy again, or take it.",
+			inc.ID, inc.Service, truncate(inc.Summary, 80), inc.Policy.Name, pluralize(rounds, "1 round", fmt.Sprintf("%d rounds", rounds)))
+		first, told, err := e.tellManagers(ctx, inc, text, "nobody acknowledged")
+		if err != nil {
+			return err
+		}
+		if first {
+			e.log.Warn("escalation exhausted: managers told", "incident", inc.ID, "service", inc.Service, "told", told)
 		}
 	}
 	return nil
+}
+
+// tellManagers tells the managers of an incident's team text, once per
+// exhaustion of its policy, noting it on the timeline ("why: telling
+// mara by email").
+func (e *Engine) tellManagers(ctx context.Context, inc rota.Incident, text, why string) (bool, []string, error) {
+	org := e.book.Roster().Org()
+	var team *rota.Team
+	if svc := org.Service(inc.Service); svc != nil {
+		team = org.Team(svc.Team)
+	}
+	var notices []rota.Notification
+	told := []string{"nobody (no manager has a contact method for text)"}
+	if team != nil {
+		n := e.notice(team, rota.BurnRecord{}, 0, text, rota.AccountItem{IncidentID: inc.ID})
+		notices = n.Notices
+		if len(notices) > 0 {
+			told = told[:0]
+			for _, m := range notices {
+				told = append(told, m.Person+" by "+string(m.Channel))
+			}
+		}
+	}
+	first, err := e.store.RecordUnreached(ctx, inc.ID, notices, rota.IncidentEvent{IncidentID: inc.ID, Kind: rota.EventUnreached,
+		Message: why + ": telling " + strings.Join(told, ", ")})
+	if err != nil {
+		return false, nil, err
+	}
+	if first {
+		e.Wake()
+	}
+	return first, told, nil
 }
 
 // decideBurns decides what an accounted item burns, for each team its

@@ -74,6 +74,10 @@ type IncidentStore interface {
 	// storing the managers' notices and the timeline note with the mark.
 	Unreached(ctx context.Context) ([]rota.Incident, error)
 	RecordUnreached(ctx context.Context, id int64, notices []rota.Notification, event rota.IncidentEvent) (bool, error)
+	// Exhausted lists triggered incidents whose policy ran out after
+	// reaching someone, nobody acknowledging, managers not yet told
+	// (RecordUnreached tells them).
+	Exhausted(ctx context.Context) ([]rota.Incident, error)
 }
 
 // EscalationStore runs escalation steps when they fall due.

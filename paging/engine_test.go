@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -251,7 +252,13 @@ func TestStepsDelaysAndRepeat(t *testing.T) {
 	h.expect("round 2", h.step(time.Second), "sms alice 1", "webhook chloe 1 escalated")
 	h.step(2 * time.Minute) // alice's voice call of round 2
 	h.expect("round 2 step 2", h.step(3*time.Minute), "sms bruno 1", "webhook chloe 1")
-	h.expect("nothing after the last step", h.step(10*time.Minute))
+	// The policy has run out with nobody acknowledging: the team's
+	// manager (chloe) is told, once.
+	h.expect("the manager told after the last step", h.step(10*time.Minute), "webhook chloe ")
+	if tl := h.timeline(a.ID); !strings.Contains(tl, "nobody acknowledged: telling chloe by webhook") {
+		t.Errorf("timeline:\n%s", tl)
+	}
+	h.expect("once", h.step(time.Hour))
 	got := h.alert(a.ID)
 	if got.Status != rota.StatusTriggered || got.Escalation.State != rota.EscalationExhausted || !got.Escalation.DueAt.IsZero() {
 		t.Fatalf("after the policy ran out: %s %+v", got.Status, got.Escalation)
@@ -489,7 +496,8 @@ func TestReloadKeepsOpenAlertsPolicy(t *testing.T) {
 	h.expect("old step 2", h.step(5*time.Minute), fmt.Sprintf("voice alice %d", a.ID), fmt.Sprintf("sms bruno %d", a.ID), fmt.Sprintf("webhook chloe %d,%d", a.ID, b.ID))
 	// Round 2: step 1 names the removed rotation and is skipped at once,
 	// so step 2 runs in the same round.
-	h.expect("round 2 skips to step 2", h.step(10*time.Minute), fmt.Sprintf("sms bruno %d", a.ID), fmt.Sprintf("webhook chloe %d", a.ID))
+	// (b's policy ran out meanwhile: its manager, chloe, is told.)
+	h.expect("round 2 skips to step 2", h.step(10*time.Minute), fmt.Sprintf("sms bruno %d", a.ID), fmt.Sprintf("webhook chloe %d", a.ID), "webhook chloe ")
 	tl := h.timeline(a.ID)
 	for _, want := range []string{"skipped: rotation primary is no longer configured", "skipped: step 1 paged nobody: going on to the next step at once", "escalated: step 2 (round 2): paging bruno and chloe"} {
 		if !strings.Contains(tl, want) {
@@ -696,7 +704,9 @@ func TestQuietHours(t *testing.T) {
 	// A critical at 03:00 the next night pages at once.
 	h.clock.t = time.Date(2026, 3, 6, 2, 0, 0, 0, time.UTC)
 	crit := trigger("critical", "critical")
-	h.expect("critical pages at 03:00", h.step(0), fmt.Sprintf("sms bruno %d", crit.ID))
+	// (The warning's one-step policy ran out overnight: chloe, the
+	// manager, is told.)
+	h.expect("critical pages at 03:00", h.step(0), fmt.Sprintf("sms bruno %d", crit.ID), "webhook chloe ")
 	pages, _ := h.db.Pages(context.Background(), time.Date(2026, 3, 6, 0, 0, 0, 0, time.UTC))
 	org := h.book.Roster().Org()
 	if len(pages) != 1 || !policy.OffHours(org.Person("bruno"), pages[0].At) {
@@ -782,11 +792,27 @@ func TestEscalateNow(t *testing.T) {
 
 	b := h.trigger("batch", "k2")
 	h.step(0) // bruno, in a message that lists both open incidents
-	h.step(5 * time.Minute)
+	// b's policy runs out: the manager is told.
+	if got := h.step(5 * time.Minute); !slices.Contains(got, "webhook chloe ") {
+		t.Errorf("the manager not told of b: %q", got)
+	}
 	if got := h.alert(b.ID); got.Escalation.State != rota.EscalationExhausted {
 		t.Fatalf("batch's policy should have run out: %+v", got.Escalation)
 	}
-	if _, err := h.engine.SetStatus(ctx, b.ID, rota.ActionEscalate, "bruno (web)"); rota.ErrorCode(err) != rota.ECONFLICT || !strings.Contains(err.Error(), "nobody further") {
-		t.Errorf("escalating an exhausted incident: %v", err)
+	// Escalating an incident whose policy ran out runs it again from the
+	// first step; when that round runs out too, the manager is told again.
+	got, err = h.engine.SetStatus(ctx, b.ID, rota.ActionEscalate, "bruno (web)")
+	if err != nil || got.Escalation.State != rota.EscalationActive || got.Escalation.Round != 1 {
+		t.Fatalf("escalating an exhausted incident: %+v %v", got.Escalation, err)
+	}
+	got2 := append(h.step(0), h.step(time.Minute)...) // (his rate limit may hold it a minute)
+	if !strings.Contains(strings.Join(got2, "|"), fmt.Sprintf("sms bruno %d", b.ID)) {
+		t.Errorf("round 2 did not page bruno again: %q", got2)
+	}
+	if tl := h.timeline(b.ID); !strings.Contains(tl, "policy single had run every step; it starts again from step 1 (round 2)") {
+		t.Errorf("timeline:\n%s", tl)
+	}
+	if got := h.step(5 * time.Minute); !slices.Contains(got, "webhook chloe ") {
+		t.Errorf("run out again, the manager not told again: %q", got)
 	}
 }

@@ -177,6 +177,13 @@ func TestAccountingAfterCrash(t *testing.T) {
 	if err != nil || len(items) != 3 {
 		t.Fatalf("pending: %+v %v", items, err)
 	}
+	// Acknowledged: their managers are not told of unanswered incidents,
+	// only of the budget.
+	for id := int64(1); id <= 3; id++ {
+		if _, err := h.db.SetStatus(ctx, id, rota.ActionAcknowledge, "bruno (sms)"); err != nil {
+			t.Fatal(err)
+		}
+	}
 	h.phone.take()
 	restarted := paging.New(paging.Options{Store: h.db, Book: h.book, Now: h.clock.Now, Burns: h.db,
 		Notifiers: notify.NewRegistry(h.phone, nil)})

@@ -46,7 +46,8 @@ func TestHeartbeatMissedAndBack(t *testing.T) {
 	if a.Service != "batch" || a.Severity != "error" || !strings.Contains(a.Summary, "heartbeat nightly missed: no beat since") {
 		t.Errorf("incident: %+v", a)
 	}
-	h.expect("once", h.step(time.Hour))
+	// Once; its one-step policy runs out and the manager is told.
+	h.expect("once", h.step(time.Hour), "webhook chloe ")
 	if _, err := h.engine.Beat(ctx, "batch", "nightly", "service batch (key)"); err != nil {
 		t.Fatal(err)
 	}

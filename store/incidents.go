@@ -465,12 +465,10 @@ func (db *DB) SetStatus(ctx context.Context, id int64, action rota.Action, actor
 
 // escalateNow makes an open incident's next escalation step due now, for
 // a responder who wants more help than the policy's timing gives: an
-// acknowledged incident is triggered again. An incident that has run
-// every step has nobody further to escalate to.
+// acknowledged incident is triggered again. An incident whose policy has
+// run every step starts it again from the first (one more round), and
+// its managers may be told again when that round runs out too.
 func escalateNow(tx wtx, a rota.Incident, actor string, now time.Time) (rota.Incident, error) {
-	if a.Escalation.State == rota.EscalationExhausted {
-		return a, rota.Errorf(rota.ECONFLICT, "incident %d has run every step of policy %s: there is nobody further to escalate to", a.ID, a.Policy.Name)
-	}
 	ms := now.UnixMilli()
 	if a.Status == rota.StatusAcknowledged {
 		if _, err := tx.exec("UPDATE alerts SET status = 'triggered', updated_ms = ? WHERE incident_id = ? AND status = 'acknowledged'", ms, a.ID); err != nil {
@@ -478,13 +476,18 @@ func escalateNow(tx wtx, a rota.Incident, actor string, now time.Time) (rota.Inc
 		}
 		a.AckedAt, a.AckedBy = time.Time{}, ""
 	}
+	msg := "escalated by " + actor + ": the next step runs now"
+	if a.Escalation.State == rota.EscalationExhausted {
+		a.Escalation.Step, a.Escalation.Round = 0, a.Escalation.Round+1
+		msg = fmt.Sprintf("escalated by %s: policy %s had run every step; it starts again from step 1 (round %d)", actor, a.Policy.Name, a.Escalation.Round+1)
+	}
 	a.Status = rota.StatusTriggered
 	a.Escalation.State, a.Escalation.DueAt = rota.EscalationActive, fromMillis(ms)
-	if _, err := tx.exec("UPDATE incidents SET status = 'triggered', acked_ms = NULL, acked_by = '', updated_ms = ?, esc_state = 'active', esc_due_ms = ? WHERE id = ?",
-		ms, ms, a.ID); err != nil {
+	if _, err := tx.exec(`UPDATE incidents SET status = 'triggered', acked_ms = NULL, acked_by = '', updated_ms = ?, esc_state = 'active', esc_due_ms = ?,
+		esc_step = ?, esc_round = ?, unreached_ms = NULL WHERE id = ?`,
+		ms, ms, a.Escalation.Step, a.Escalation.Round, a.ID); err != nil {
 		return a, err
 	}
-	msg := "escalated by " + actor + ": the next step runs now"
 	if err := queueUpdates(tx, a.ID, "escalated by "+actor, actor, nil, now); err != nil {
 		return a, err
 	}
@@ -643,6 +646,21 @@ func (db *DB) Unreached(ctx context.Context) ([]rota.Incident, error) {
 		ORDER BY id LIMIT 100`)
 	if err != nil {
 		return nil, fmt.Errorf("unreached incidents: %w", err)
+	}
+	return scanIncidents(rows)
+}
+
+// Exhausted lists triggered incidents whose policy ran out after
+// reaching someone (a page sent, none pending), nobody having
+// acknowledged, and whose managers are not yet told (RecordUnreached
+// marks both kinds).
+func (db *DB) Exhausted(ctx context.Context) ([]rota.Incident, error) {
+	rows, err := db.query(ctx, "SELECT "+incidentColumns+` FROM incidents i INDEXED BY incidents_exhausted WHERE status = 'triggered' AND esc_state = 'exhausted' AND unreached_ms IS NULL
+		AND EXISTS (SELECT 1 FROM notifications WHERE incident_id = i.id AND kind = 'page' AND shadow = 0 AND status = 'sent')
+		AND NOT EXISTS (SELECT 1 FROM notifications WHERE incident_id = i.id AND kind = 'page' AND shadow = 0 AND status = 'pending')
+		ORDER BY id LIMIT 100`)
+	if err != nil {
+		return nil, fmt.Errorf("exhausted incidents: %w", err)
 	}
 	return scanIncidents(rows)
 }
