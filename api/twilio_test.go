@@ -409,3 +409,34 @@ func registry(by map[rota.Channel]notify.Notifier) *notify.Registry {
 	}
 	return r
 }
+
+// TestEscalateBySMSAndKey: "5" (or "1e") replies and key 5 on a call
+// run the incident's next step now.
+func TestEscalateBySMSAndKey(t *testing.T) {
+	f := newTwilioFixture(t)
+	id, _ := f.page(t, "k1")
+	_, body := f.twilio(t, twToken, "/twilio/sms", sms(aliceNumber, "1e"))
+	if !strings.Contains(body, fmt.Sprintf("Escalated #%d payments-api: the next step is paged now.", id)) {
+		t.Fatalf("1e: %s", body)
+	}
+	r := f.do(t, "GET", fmt.Sprintf("/api/v1/incidents/%d", id), adminToken, "", "")
+	if !strings.Contains(fmt.Sprint(r.body["timeline"]), "escalated by alice (sms): the next step runs now") {
+		t.Errorf("timeline: %v", r.body["timeline"])
+	}
+	// Key 5 on alice's call (notification 2) escalates too; its policy
+	// has one step, so it starts again from the first.
+	params := url.Values{"CallSid": {"CA5"}, "From": {"+15005550006"}, "To": {aliceNumber}, "Digits": {"5"}}
+	code, twiml := f.twilio(t, twToken, "/twilio/voice?n=2", params)
+	if code != 200 || !strings.Contains(twiml, "Escalated: the next step is paged now. Goodbye.") {
+		t.Fatalf("5: %d %s", code, twiml)
+	}
+	if code, twiml = f.twilio(t, twToken, "/twilio/voice?n=2", params); !strings.Contains(twiml, "already answered") {
+		t.Errorf("the same press again: %d %s", code, twiml)
+	}
+	// The call script says the key.
+	params.Set("Digits", "*")
+	params.Set("CallSid", "CA6")
+	if _, twiml = f.twilio(t, twToken, "/twilio/voice?n=2", params); !strings.Contains(twiml, "5 to escalate") {
+		t.Errorf("script: %s", twiml)
+	}
+}

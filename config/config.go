@@ -196,8 +196,18 @@ func Parse(name string, data []byte, dir string, lookupEnv func(string) (string,
 // Summary describes a loaded configuration in one line.
 func (c *Config) Summary() string {
 	o := c.Org
-	return fmt.Sprintf("%d people, %d teams, %d rotations, %d services, %d escalation policies",
-		len(o.People), len(o.Teams), len(o.Rotations), len(o.Services), len(o.Policies))
+	schedules := 0
+	for _, r := range o.Rotations {
+		if r.IsSchedule() {
+			schedules++
+		}
+	}
+	rotations := fmt.Sprintf("%d rotations", len(o.Rotations)-schedules)
+	if schedules > 0 {
+		rotations += fmt.Sprintf(", %d schedules", schedules)
+	}
+	return fmt.Sprintf("%d people, %d teams, %s, %d services, %d escalation policies",
+		len(o.People), len(o.Teams), rotations, len(o.Services), len(o.Policies))
 }
 
 func listOf(names []string) string { return strings.Join(names, ", ") }

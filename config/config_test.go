@@ -302,6 +302,7 @@ name = "eu"
 team = "t"
 members = ["a"]
 shift = "1d"
+handoff = "10:00"
 start = 2026-01-05
 active = ["mon-fri 08:00-20:00", "sat,sun 10:00-14:00"]
 [[rotations]]

@@ -548,10 +548,6 @@ func (v *validator) rotations(rs []rotationSection, people *named[rota.Person], 
 				v.addf(at("rotations", i, "handoff"), "%q has no day: a weekly rotation names the day it hands off on, as in \"tuesday %s\"", s.Handoff, h.Time)
 			}
 			r.Handoff = h
-		} else if r.ShiftDays < rota.MaxShiftDays {
-			// A daily (or few-days) rotation hands off at 10:00 every
-			// shift, whatever the weekday.
-			r.Handoff = rota.Handoff{Time: rota.DefaultHandoff.Time, AnyDay: true}
 		}
 		for j, a := range s.Active {
 			w, err := rota.ParseWindow(a)
