@@ -482,3 +482,10 @@ type OutboxPlan struct {
 	Deferred []Delivery
 	Slots    map[[2]string]time.Time
 }
+
+// ExportedAlert is an alert as a replay reads it: the alert, and when its
+// incident opened and was acknowledged (zero: never).
+type ExportedAlert struct {
+	Alert                          Alert
+	IncidentCreated, IncidentAcked time.Time
+}

@@ -203,7 +203,10 @@ func (c *Config) Summary() string {
 		}
 	}
 	rotations := fmt.Sprintf("%d rotations", len(o.Rotations)-schedules)
-	if schedules > 0 {
+	switch {
+	case schedules == 1:
+		rotations += ", 1 schedule"
+	case schedules > 1:
 		rotations += fmt.Sprintf(", %d schedules", schedules)
 	}
 	return fmt.Sprintf("%d people, %d teams, %s, %d services, %d escalation policies",

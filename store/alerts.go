@@ -15,13 +15,16 @@ import (
 const alertColumns = `id, incident_id, service, dedup_key, status, summary, severity, source, details, links, integration, group_key, count,
 	created_ms, updated_ms, started_ms, resolved_ms, resolved_by`
 
-func scanAlert(s scanner) (rota.Alert, error) {
+func scanAlert(s scanner) (rota.Alert, error) { return scanAlertWith(s) }
+
+// scanAlertWith scans an alert's columns and then extra ones.
+func scanAlertWith(s scanner, extra ...any) (rota.Alert, error) {
 	var a rota.Alert
 	var details, links sql.NullString
 	var created, updated int64
 	var started, resolved sql.NullInt64
-	err := s.Scan(&a.ID, &a.IncidentID, &a.Service, &a.DedupKey, &a.Status, &a.Summary, &a.Severity, &a.Source, &details, &links, &a.Integration,
-		&a.GroupKey, &a.Count, &created, &updated, &started, &resolved, &a.ResolvedBy)
+	err := s.Scan(append([]any{&a.ID, &a.IncidentID, &a.Service, &a.DedupKey, &a.Status, &a.Summary, &a.Severity, &a.Source, &details, &links, &a.Integration,
+		&a.GroupKey, &a.Count, &created, &updated, &started, &resolved, &a.ResolvedBy}, extra...)...)
 	if err != nil {
 		return rota.Alert{}, err
 	}
@@ -258,4 +261,33 @@ func truncateText(s string, n int) string {
 		return s
 	}
 	return string(r[:n-1]) + "…"
+}
+
+// ExportAlerts lists the alerts created in [from, to), oldest first,
+// each with when its incident opened and was acknowledged: what a replay
+// reads (rotad export-alerts).
+func (db *DB) ExportAlerts(ctx context.Context, from, to time.Time) ([]rota.ExportedAlert, error) {
+	cols := ""
+	for _, c := range strings.Split(alertColumns, ",") {
+		cols += "a." + strings.TrimSpace(c) + ", "
+	}
+	rows, err := db.query(ctx, "SELECT "+cols+`i.created_ms, i.acked_ms FROM alerts a JOIN incidents i ON i.id = a.incident_id
+		WHERE a.created_ms >= ? AND a.created_ms < ? ORDER BY a.created_ms, a.id`, from.UnixMilli(), to.UnixMilli())
+	if err != nil {
+		return nil, fmt.Errorf("export alerts: %w", err)
+	}
+	defer rows.Close()
+	var out []rota.ExportedAlert
+	for rows.Next() {
+		var e rota.ExportedAlert
+		var created int64
+		var acked sql.NullInt64
+		a, err := scanAlertWith(rows, &created, &acked)
+		if err != nil {
+			return nil, fmt.Errorf("export alerts: %w", err)
+		}
+		e.Alert, e.IncidentCreated, e.IncidentAcked = a, fromMillis(created), nullTime(acked)
+		out = append(out, e)
+	}
+	return out, rows.Err()
 }

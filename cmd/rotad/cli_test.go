@@ -38,7 +38,7 @@ func TestCheckConfig(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d", code)
 	}
-	for _, want := range []string{"OK: 11 people, 2 teams, 5 rotations", "payments-secondary", "On call now", "1 off-hours in 182d"} {
+	for _, want := range []string{"OK: 11 people, 2 teams, 6 rotations, 1 schedule", "payments-secondary", "On call now", "1 off-hours in 182d"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("output lacks %q:\n%s", want, out)
 		}

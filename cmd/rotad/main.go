@@ -49,6 +49,10 @@ Usage:
   rotad maintenance list [SERVICE] --config FILE
   rotad maintenance end ID --config FILE
         planned work: a service's alerts are recorded and page nobody until the window ends
+  rotad replay --config PROPOSED.toml [--db PATH | --alerts FILE.jsonl] [--from DATE] [--to DATE] [--format table|json|html]
+        what people would have carried with the proposed configuration, beside what happened and paging everything at once
+  rotad export-alerts --config FILE [--from DATE] [--to DATE] [--out FILE.jsonl]
+        write recorded alerts, deploys, overrides and pages as the JSONL replay reads
   rotad migrate-db --from sqlite:PATH --to postgres://USER@HOST/DB
         copy everything into an empty PostgreSQL database (password in PGPASSWORD), checked by counts and a read-back
   rotad version
@@ -96,6 +100,10 @@ func run(args []string, stdout, stderr io.Writer) error {
 		return report(rest, stdout, stderr)
 	case "token":
 		return token(rest, stdout, stderr)
+	case "replay":
+		return replayCmd(rest, stdout, stderr)
+	case "export-alerts":
+		return exportAlerts(rest, stdout, stderr)
 	case "maintenance":
 		return maintenance(rest, stdout, stderr)
 	case "migrate-db":
