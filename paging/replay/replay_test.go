@@ -83,7 +83,7 @@ type clock struct {
 	t  time.Time
 }
 
-func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *clock) Now() time.Time  { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
 func (c *clock) Set(t time.Time) { c.mu.Lock(); c.t = t; c.mu.Unlock() }
 
 // scenario is a day and a half of alerts on whole minutes: each with when
@@ -221,4 +221,3 @@ func sorted(m map[string]int) []string {
 	sort.Strings(out)
 	return out
 }
-
