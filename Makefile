@@ -62,7 +62,7 @@ fuzz:
 bench: bench-go bench-load
 
 bench-go:
-	$(GO) test -run '^$$' -bench . -benchmem -count 5 ./scheduler/ ./api/ ./store/ ./paging/
+	$(GO) test -run '^$$' -bench . -benchmem -count 5 ./scheduler/ ./api/ ./store/ ./paging/ ./paging/replay/
 
 bench-load: build
 	$(GO) run ./cmd/rotabench oncall --rotad $(BIN) --rotations 200 --duration 10s --concurrency 16

@@ -203,7 +203,7 @@ func BenchmarkHumanReportYear(b *testing.B) {
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		rep, err := api.HumanReport(ctx, db, c.Org, "t", from, to)
+		rep, err := api.HumanReport(ctx, db, scheduler.NewRoster(c.Org, nil), "t", from, to)
 		if err != nil {
 			b.Fatal(err)
 		}

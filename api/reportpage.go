@@ -104,7 +104,7 @@ func (s *Server) reportPage(w http.ResponseWriter, r *http.Request) error {
 	if team == nil {
 		return rota.Errorf(rota.ENOTFOUND, "no team named %q", r.PathValue("team"))
 	}
-	rep, err := HumanReport(r.Context(), s.reports, org, team.Name, from, to)
+	rep, err := HumanReport(r.Context(), s.reports, s.book.Roster(), team.Name, from, to)
 	if err != nil {
 		return err
 	}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/rotahq/rota"
 	"github.com/rotahq/rota/policy"
+	"github.com/rotahq/rota/scheduler"
 )
 
 // ReportStore reads what human-SLO reports need.
@@ -20,8 +21,10 @@ type ReportStore interface {
 // maxReportRange bounds a report.
 const maxReportRange = 400 * rota.Day
 
-// HumanReport computes team's human-SLO report over [from, to).
-func HumanReport(ctx context.Context, rs ReportStore, org *rota.Org, team string, from, to time.Time) (policy.Report, error) {
+// HumanReport computes team's human-SLO report over [from, to), with how
+// evenly it carried on-call by roster.
+func HumanReport(ctx context.Context, rs ReportStore, roster *scheduler.Roster, team string, from, to time.Time) (policy.Report, error) {
+	org := roster.Org()
 	t := org.Team(team)
 	if t == nil {
 		return policy.Report{}, rota.FieldError("team", "no team named %q", team)
@@ -36,7 +39,7 @@ func HumanReport(ctx context.Context, rs ReportStore, org *rota.Org, team string
 	if err != nil {
 		return policy.Report{}, err
 	}
-	return policy.BuildReport(policy.ReportInput{Team: t, Org: org, From: from, To: to, Data: data}), nil
+	return policy.BuildReport(policy.ReportInput{Team: t, Org: org, From: from, To: to, Data: data, Roster: roster}), nil
 }
 
 // reportRange reads ?from= and ?to=: the last twelve weeks by default.
@@ -94,7 +97,7 @@ func (s *Server) humanReport(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	rep, err := HumanReport(r.Context(), s.reports, s.book.Roster().Org(), team, from, to)
+	rep, err := HumanReport(r.Context(), s.reports, s.book.Roster(), team, from, to)
 	if err != nil {
 		return err
 	}

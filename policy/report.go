@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/rotahq/rota"
+	"github.com/rotahq/rota/scheduler"
 )
 
 // ReportInput is what a team's human-SLO report is computed from: the
@@ -15,6 +16,8 @@ type ReportInput struct {
 	Org      *rota.Org
 	From, To time.Time
 	Data     rota.ReportData
+	// Roster, when set, adds how evenly the team carried on-call.
+	Roster *scheduler.Roster
 }
 
 // Report is a team's human-SLO report. Alerts, incidents and pages are
@@ -42,6 +45,9 @@ type Report struct {
 	// window, paging nobody: pages avoided by planned work.
 	Maintenance int             `json:"maintenance_pages_avoided"`
 	TeamWeeks   []TeamWeekCount `json:"team_weeks"`
+	// Fairness is how evenly the team carried on-call, when the roster
+	// was given.
+	Fairness *Fairness `json:"fairness,omitempty"`
 }
 
 // SLOJSON is the team's SLO as reported.
@@ -138,6 +144,15 @@ func BudgetText(budget string, slo rota.HumanSLO) string {
 
 // BuildReport computes a team's report over [From, To).
 func BuildReport(in ReportInput) Report {
+	r := buildReport(in)
+	if in.Roster != nil {
+		f := FairnessOf(in.Team, in.Roster, in.From, in.To, in.Data.Interruptions)
+		r.Fairness = &f
+	}
+	return r
+}
+
+func buildReport(in ReportInput) Report {
 	t, d := in.Team, in.Data
 	r := Report{Team: t.Name, From: in.From, To: in.To, SLO: SLOJSON{PagesPerWeek: t.SLO.PagesPerWeek, OffhoursIncidents: t.SLO.OffhoursIncidents,
 		OffhoursWindow: rota.FormatDuration(t.SLO.OffhoursWindow), InterruptionGap: rota.FormatDuration(t.SLO.InterruptionGap)},

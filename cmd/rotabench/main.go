@@ -6,6 +6,7 @@
 //	rotabench oncall --rotad bin/rotad [--rotations 200] [--duration 10s] [--concurrency 16]
 //	rotabench ingest --rotad bin/rotad [--rate 0|N] [--duration 10s] [--concurrency 32] [--step-delay 2s]
 //	rotabench twilio --rotad bin/rotad [--alerts 100] [--rounds 5]
+//	rotabench year [--config config.example.toml] [--out year.jsonl] [--seed 1] [--scale 1]
 package main
 
 import (
@@ -27,8 +28,10 @@ func main() {
 		err = benchIngest(os.Args[2:])
 	case "twilio":
 		err = benchTwilio(os.Args[2:])
+	case "year":
+		err = year(os.Args[2:])
 	default:
-		fmt.Fprintf(os.Stderr, "rotabench: unknown benchmark %q (have: oncall, ingest, twilio)\n", os.Args[1])
+		fmt.Fprintf(os.Stderr, "rotabench: unknown benchmark %q (have: oncall, ingest, twilio, year)\n", os.Args[1])
 		os.Exit(2)
 	}
 	if err != nil {

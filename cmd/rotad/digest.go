@@ -21,7 +21,7 @@ import (
 func digestText(ctx context.Context, rs api.ReportStore, org *rota.Org, team string, now time.Time, publicURL string) (string, error) {
 	t := org.Team(team)
 	from := now.Add(-rota.Week)
-	rep, err := api.HumanReport(ctx, rs, org, team, from, now)
+	rep, err := api.HumanReport(ctx, rs, scheduler.NewRoster(org, nil), team, from, now)
 	if err != nil {
 		return "", err
 	}

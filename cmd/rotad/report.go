@@ -10,6 +10,7 @@ import (
 
 	"github.com/rotahq/rota"
 	"github.com/rotahq/rota/api"
+	"github.com/rotahq/rota/scheduler"
 )
 
 // report prints a team's human-SLO report in the terminal: the numbers of
@@ -59,7 +60,17 @@ func report(args []string, stdout, stderr io.Writer) error {
 		}
 		to = t.UTC()
 	}
-	rep, err := api.HumanReport(ctx, db, cfg.Org, t.Name, to.Add(-time.Duration(*weeks)*rota.Week), to)
+	ovs, err := db.Overrides(ctx, "")
+	if err != nil {
+		return err
+	}
+	roster := scheduler.NewRoster(cfg.Org, ovs)
+	if leave, err := db.Leave(ctx); err == nil {
+		for p, ls := range leave {
+			roster = roster.WithLeave(p, ls)
+		}
+	}
+	rep, err := api.HumanReport(ctx, db, roster, t.Name, to.Add(-time.Duration(*weeks)*rota.Week), to)
 	if err != nil {
 		return err
 	}
@@ -103,6 +114,21 @@ func report(args []string, stdout, stderr io.Writer) error {
 			caused = append(caused, fmt.Sprintf("#%d %s", inc.ID, inc.Service))
 		}
 		fmt.Fprintf(stdout, "  %s  %s  %s: %s\n", b.At.In(t.Location).Format("Mon 2 Jan 15:04"), who, b.Text, strings.Join(caused, ", "))
+	}
+	if f := rep.Fairness; f != nil {
+		fmt.Fprintf(stdout, "\nFairness (balance %.2f: 1 is even; burden = on-call hours + 2 x off-hours hours + 4 x interruptions):\n", f.Balance)
+		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "PERSON\tON CALL (H)\tOFF-HOURS (H)\tCOVERING (H)\tINTERRUPTIONS\tBURDEN")
+		for _, p := range f.People {
+			fmt.Fprintf(tw, "%s\t%.1f\t%.1f\t%.1f\t%d\t%.1f\n", p.Person, p.OnCallHours, p.OffHoursHours, p.CoveringHours, p.Interruptions, p.Burden)
+		}
+		tw.Flush()
+		fmt.Fprintf(stdout, "Who should cover next: %s.\n", strings.Join(f.CoverNext, ", "))
+		for rot, h := range f.GapHours {
+			if h > 0 {
+				fmt.Fprintf(stdout, "Gap: %s had nobody on call for %.1f hours.\n", rot, h)
+			}
+		}
 	}
 	return nil
 }

@@ -187,7 +187,7 @@ func (c Comparison) WriteTable(w io.Writer) error {
 	row("interruptions (pages)", func(t Totals) string { return num(t.Interruptions) })
 	row("off-hours interruptions", func(t Totals) string { return num(t.OffHoursInterruptions) })
 	row("off-hours incidents", func(t Totals) string { return num(t.OffHours) })
-	row("sleep-hour pages (22-08)", func(t Totals) string { return num(t.Sleep) })
+	row("incidents reaching someone 22-08", func(t Totals) string { return num(t.Sleep) })
 	row("budgets burned", func(t Totals) string { return num(t.Burns) })
 	row("deploy incidents paging the author first", func(t Totals) string {
 		if t.Column == "recorded" {
@@ -236,7 +236,7 @@ th:first-child,td:first-child{text-align:left}.better{color:#116329;font-weight:
 <tr><td>interruptions (pages)</td>{{range .Totals}}<td>{{.Interruptions}}</td>{{end}}</tr>
 <tr><td>off-hours interruptions</td>{{range .Totals}}<td>{{.OffHoursInterruptions}}</td>{{end}}</tr>
 <tr><td>off-hours incidents</td>{{range .Totals}}<td>{{.OffHours}}</td>{{end}}</tr>
-<tr><td>sleep-hour pages</td>{{range .Totals}}<td>{{.Sleep}}</td>{{end}}</tr>
+<tr><td>incidents reaching someone 22-08</td>{{range .Totals}}<td>{{.Sleep}}</td>{{end}}</tr>
 <tr><td>budgets burned</td>{{range .Totals}}<td>{{if lt .Burns 0}}–{{else}}{{.Burns}}{{end}}</td>{{end}}</tr>
 <tr><td>deploy incidents paging the author first</td>{{range .Totals}}<td>{{pct .AuthorFirst}}</td>{{end}}</tr>
 </tbody></table>

@@ -85,18 +85,18 @@ func Year(o YearOptions) Input {
 			local := day.In(zone)
 			date := time.Date(local.Year(), local.Month(), local.Day(), 0, 0, 0, 0, zone)
 			weekend := date.Weekday() == time.Saturday || date.Weekday() == time.Sunday
-			// Real problems: about three a week, two thirds by day.
-			arrivals(date.Add(8*time.Hour), date.Add(20*time.Hour), o.Scale*0.30/12, func(t time.Time) {
+			// Real problems: about one a week, two thirds by day.
+			arrivals(date.Add(8*time.Hour), date.Add(20*time.Hour), o.Scale*0.10/12, func(t time.Time) {
 				add(svc, t, rota.SeverityCritical, "HighErrorRate", "5xx above 2% on "+svc.Name, nil)
 			})
-			arrivals(date.Add(20*time.Hour), date.Add(32*time.Hour), o.Scale*0.15/12, func(t time.Time) {
+			arrivals(date.Add(20*time.Hour), date.Add(32*time.Hour), o.Scale*0.05/12, func(t time.Time) {
 				add(svc, t, rota.SeverityCritical, "HighLatency", "p99 latency above 2s on "+svc.Name, nil)
 			})
 			// Noise at night: low-urgency warnings that can wait.
 			arrivals(date.Add(-2*time.Hour), date.Add(6*time.Hour), o.Scale*0.9/8, func(t time.Time) {
 				add(svc, t, rota.SeverityWarning, "DiskFilling", "disk 80% on "+svc.Name+" node "+fmt.Sprint(rng.Intn(9)), map[string]string{"instance": fmt.Sprint(rng.Intn(9))})
 			})
-			// Deploys on working days, by day; one in eight regresses.
+			// Deploys on working days, by day; one in fifteen regresses.
 			if !weekend && len(svc.Developers) > 0 {
 				for k := 0; k < 1+rng.Intn(int(math.Max(1, 3*o.Scale))); k++ {
 					at := date.Add(time.Duration(9*60+rng.Intn(8*60)) * time.Minute)
@@ -105,7 +105,7 @@ func Year(o YearOptions) Input {
 					d := rota.Deploy{ID: int64(len(in.Deploys) + 1), Service: svc.Name, Commit: fmt.Sprintf("%040x", rng.Int63()), Author: author, MergedBy: merger,
 						DeployedAt: at, Source: "generated", Environment: "production"}
 					in.Deploys = append(in.Deploys, d)
-					if rng.Intn(8) == 0 {
+					if rng.Intn(15) == 0 {
 						add(svc, at.Add(time.Duration(2+rng.Intn(40))*time.Minute), rota.SeverityCritical, "RegressionAfterDeploy",
 							"error rate doubled on "+svc.Name+" after "+d.ShortCommit(), nil)
 					}
@@ -113,7 +113,7 @@ func Year(o YearOptions) Input {
 			}
 			// The month of pain: consumer lag, day and night.
 			if si == painService && date.Month() == time.Month(painMonth+1) {
-				arrivals(date, date.Add(24*time.Hour), o.Scale*0.5, func(t time.Time) {
+				arrivals(date, date.Add(24*time.Hour), o.Scale*0.25, func(t time.Time) {
 					add(svc, t, rota.SeverityCritical, "ConsumerLag", "kafka consumer lag above 10k on "+svc.Name,
 						map[string]string{"partition": fmt.Sprint(rng.Intn(12))})
 				})
