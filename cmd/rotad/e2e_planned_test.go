@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -244,4 +245,66 @@ func postAlert(t *testing.T, d *daemon, key string) int {
 		t.Fatalf("post: %d %v", status, body)
 	}
 	return int(body["incident_id"].(float64))
+}
+
+// TestReplayCLI: what a running rotad recorded is exported as JSONL and
+// replayed through its configuration, beside what happened: the replay
+// reaches alice as often as the daemon did.
+func TestReplayCLI(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs rotad")
+	}
+	rec, d, cfgPath := plannedSetup(t)
+	for _, k := range []string{"r1", "r2", "r3"} {
+		postAlert(t, d, k)
+	}
+	rec.waitFor(t, "alice", 1, 10*time.Second)
+	time.Sleep(3 * time.Second) // her rate limit's bundle
+	if status, _ := d.request("POST", "/api/v1/incidents/1/ack", ""); status != 200 {
+		t.Fatalf("ack: %d", status)
+	}
+	from, to := time.Now().Add(-time.Hour).UTC().Format(time.RFC3339), time.Now().Add(time.Hour).UTC().Format(time.RFC3339)
+	jsonl := filepath.Join(t.TempDir(), "alerts.jsonl")
+	var out, errOut strings.Builder
+	if err := run([]string{"export-alerts", "--config", cfgPath, "--from", from, "--to", to, "--out", jsonl}, &out, &errOut); err != nil {
+		t.Fatalf("export: %v %s", err, errOut.String())
+	}
+	if !strings.Contains(errOut.String(), "exported 3 alerts") {
+		t.Errorf("export said: %s", errOut.String())
+	}
+	data, _ := os.ReadFile(jsonl)
+	if n := strings.Count(string(data), `"type":"alert"`); n != 3 || !strings.Contains(string(data), `"type":"page"`) || !strings.Contains(string(data), `"ack_after_s"`) {
+		t.Errorf("JSONL (%d alerts):\n%s", n, data)
+	}
+	out.Reset()
+	if err := run([]string{"replay", "--config", cfgPath, "--from", from, "--to", to}, &out, &errOut); err != nil {
+		t.Fatalf("replay --db: %v %s", err, errOut.String())
+	}
+	table := out.String()
+	if !strings.Contains(table, "recorded") || !strings.Contains(table, "proposed") || !strings.Contains(table, "baseline") || !strings.Contains(table, "alice") {
+		t.Errorf("replay table:\n%s", table)
+	}
+	out.Reset()
+	if err := run([]string{"replay", "--config", cfgPath, "--alerts", jsonl, "--from", from, "--to", to, "--format", "json"}, &out, &errOut); err != nil {
+		t.Fatalf("replay --alerts: %v %s", err, errOut.String())
+	}
+	var cmp struct {
+		Columns []string `json:"columns"`
+		People  []struct {
+			Person string `json:"person"`
+			Runs   []struct {
+				Incidents int `json:"incidents"`
+			} `json:"runs"`
+		} `json:"people"`
+	}
+	if err := json.Unmarshal([]byte(out.String()), &cmp); err != nil {
+		t.Fatalf("%v:\n%s", err, out.String())
+	}
+	if strings.Join(cmp.Columns, ",") != "recorded,proposed,baseline" || len(cmp.People) == 0 || cmp.People[0].Person != "alice" ||
+		cmp.People[0].Runs[0].Incidents != cmp.People[0].Runs[1].Incidents {
+		t.Errorf("replay JSON: %s", out.String())
+	}
+	if err := run([]string{"replay", "--config", cfgPath, "--alerts", jsonl, "--format", "pdf"}, &out, &errOut); err == nil {
+		t.Error("--format pdf accepted")
+	}
 }

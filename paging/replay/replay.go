@@ -96,8 +96,11 @@ type Person struct {
 // Burn is a budget a person went over, and when their managers would
 // have been told.
 type Burn struct {
-	Person, Team, Budget string
-	Window, At           time.Time
+	Person string    `json:"person"`
+	Team   string    `json:"team"`
+	Budget string    `json:"budget"`
+	Window time.Time `json:"window"`
+	At     time.Time `json:"told_at"`
 }
 
 // Run replays in through org. It never touches a database or a clock.
