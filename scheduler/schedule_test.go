@@ -206,6 +206,12 @@ func TestFollowTheSunYear(t *testing.T) {
 				}
 			}
 			t.Logf("%d shifts, %d instants checked", len(shifts), checked)
+			// The schedule's calendar feed is its shifts.
+			feed := roster.RotationFeed("follow-the-sun", from, from.Add(7*rota.Day), FeedOptions{})
+			week := roster.Shifts("follow-the-sun", from, from.Add(7*rota.Day))
+			if len(feed) != len(week) || len(feed) == 0 || feed[0].Person != week[0].Person || !feed[0].Start.Equal(week[0].Start) {
+				t.Errorf("feed of %d events for %d shifts", len(feed), len(week))
+			}
 		})
 	}
 }

@@ -48,6 +48,13 @@ type PersonRow struct {
 	Cells  []PersonCell `json:"runs"`
 }
 
+// TeamRow is a team's figures, column by column: its members' sums, and
+// its burns.
+type TeamRow struct {
+	Team  string       `json:"team"`
+	Cells []PersonCell `json:"runs"`
+}
+
 // Comparison puts runs side by side: what happened (when recorded), the
 // proposed configuration, and the page-everything-at-once baseline.
 type Comparison struct {
@@ -56,6 +63,9 @@ type Comparison struct {
 	Columns []string    `json:"columns"`
 	Totals  []Totals    `json:"totals"`
 	People  []PersonRow `json:"people"`
+	// Teams sum their members' rows (someone in two teams counts in
+	// both).
+	Teams []TeamRow `json:"teams"`
 	// Burns of the proposed configuration: who, which budget, and when
 	// the managers would have been told.
 	Burns []Burn `json:"burns"`
@@ -155,6 +165,23 @@ func Compare(org *rota.Org, recorded *Recorded, proposed, baseline *Result) Comp
 		}
 		c.People = append(c.People, row)
 	}
+	for _, t := range org.Teams {
+		row := TeamRow{Team: t.Name, Cells: make([]PersonCell, len(runs))}
+		for i, r := range runs {
+			for _, m := range t.Members {
+				cell := r.cells[m]
+				sum := &row.Cells[i]
+				sum.Interruptions += cell.Interruptions
+				sum.Incidents += cell.Incidents
+				sum.OffHours += cell.OffHours
+				sum.OffHoursInterruptions += cell.OffHoursInterruptions
+				sum.Sleep += cell.Sleep
+				sum.Burns += cell.Burns
+				sum.AuthorPages += cell.AuthorPages
+			}
+		}
+		c.Teams = append(c.Teams, row)
+	}
 	c.Burns = proposed.Burns
 	for k, d := range proposed.CriticalFirstPage {
 		c.CriticalIncidents++
@@ -198,17 +225,27 @@ func (c Comparison) WriteTable(w io.Writer) error {
 	tw.Flush()
 	fmt.Fprintf(w, "\nCritical incidents: %d; paged later than the baseline would have: %d\n\n", c.CriticalIncidents, c.CriticalDelayed)
 	tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', tabwriter.AlignRight)
-	head := []string{"person"}
+	head := []string{"person or team"}
 	for _, col := range c.Columns {
-		head = append(head, col+" pages", "off-hours", "sleep")
+		head = append(head, col+" pages", "off-hours", "22-08", "as author", "burns")
 	}
 	fmt.Fprintln(tw, strings.Join(head, "\t")+"\t")
-	for _, p := range c.People {
-		cells := []string{p.Person}
-		for _, cell := range p.Cells {
-			cells = append(cells, fmt.Sprint(cell.Interruptions), fmt.Sprint(cell.OffHoursInterruptions), fmt.Sprint(cell.Sleep))
+	line := func(name string, cells []PersonCell) {
+		out := []string{name}
+		for i, cell := range cells {
+			burns := fmt.Sprint(cell.Burns)
+			if c.Columns[i] == "recorded" {
+				burns = "-"
+			}
+			out = append(out, fmt.Sprint(cell.Interruptions), fmt.Sprint(cell.OffHoursInterruptions), fmt.Sprint(cell.Sleep), fmt.Sprint(cell.AuthorPages), burns)
 		}
-		fmt.Fprintln(tw, strings.Join(cells, "\t")+"\t")
+		fmt.Fprintln(tw, strings.Join(out, "\t")+"\t")
+	}
+	for _, p := range c.People {
+		line(p.Person, p.Cells)
+	}
+	for _, t := range c.Teams {
+		line("team "+t.Team, t.Cells)
 	}
 	tw.Flush()
 	if len(c.Burns) > 0 {
@@ -244,6 +281,7 @@ th:first-child,td:first-child{text-align:left}.better{color:#116329;font-weight:
 <h2>People</h2>
 <table><thead><tr><th scope="col">person</th>{{range .Columns}}<th scope="col">{{.}}: pages</th><th scope="col">off-hours</th><th scope="col">sleep</th>{{end}}</tr></thead><tbody>
 {{range .People}}<tr><td>{{.Person}}</td>{{range .Cells}}<td>{{.Interruptions}}</td><td>{{.OffHoursInterruptions}}</td><td>{{.Sleep}}</td>{{end}}</tr>{{end}}
+{{range .Teams}}<tr><td><b>team {{.Team}}</b></td>{{range .Cells}}<td>{{.Interruptions}}</td><td>{{.OffHoursInterruptions}}</td><td>{{.Sleep}}</td>{{end}}</tr>{{end}}
 </tbody></table>
 {{if .Burns}}<h2>Burns with the proposed configuration</h2><ul>{{range .Burns}}<li>{{day .At}}: {{.Person}} (team {{.Team}}), {{.Budget}} budget: managers told</li>{{end}}</ul>{{end}}
 </body></html>
