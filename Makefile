@@ -68,6 +68,7 @@ bench-load: build
 	$(GO) run ./cmd/rotabench oncall --rotad $(BIN) --rotations 200 --duration 10s --concurrency 16
 	$(GO) run ./cmd/rotabench ingest --rotad $(BIN) --duration 10s --concurrency 32
 	$(GO) run ./cmd/rotabench ingest --rotad $(BIN) --rate 200 --duration 20s --concurrency 16 --step-delay 2s --group off --services 500
+	$(GO) run ./cmd/rotabench ingest --rotad $(BIN) --rate 200 --duration 20s --concurrency 16 --step-delay 2s --group off --services 500 --updates
 	$(GO) run ./cmd/rotabench twilio --rotad $(BIN) --alerts 100 --rounds 5
 	$(GO) run ./cmd/rotabench ingest --rotad $(BIN) --duration 10s --concurrency 32 --group off --services 500 --postgres
 	$(GO) run ./cmd/rotabench ingest --rotad $(BIN) --duration 10s --concurrency 32 --group off --services 500 --postgres --daemons 3

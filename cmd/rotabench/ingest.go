@@ -36,6 +36,7 @@ func benchIngest(args []string) error {
 	stepDelay := fs.Duration("step-delay", time.Hour, "delay before the second escalation step")
 	group := fs.String("group", "window", `how alerts group into incidents: "window" or "off"`)
 	services := fs.Int("services", 1, "services (each with its own two people) the alerts are spread over")
+	updates := fs.Bool("updates", false, "webhooks take status updates too (an escalation tells the first person where it went): more messages per incident")
 	postgres := fs.Bool("postgres", false, "run on PostgreSQL (a private cluster this command starts; Debian's postgresql) instead of SQLite")
 	daemons := fs.Int("daemons", 1, "rotad processes on the one database, posted to round-robin (more than one needs --postgres)")
 	fs.Parse(args)
@@ -70,7 +71,7 @@ func benchIngest(args []string) error {
 	var urls []string
 	var d *daemon
 	for i := 0; i < *daemons; i++ {
-		di, err := startDaemonDB(*rotad, ingestConfig(rec.url, *stepDelay, *services, *group), db, env...)
+		di, err := startDaemonDB(*rotad, ingestConfig(rec.url, *stepDelay, *services, *group, *updates), db, env...)
 		if err != nil {
 			return err
 		}
@@ -271,13 +272,13 @@ func scrapeHistogram(url, name string) (string, error) {
 	return fmt.Sprintf("p50 %s  p99 %s  (%0.f samples)", at(.5), at(.99), total), nil
 }
 
-func ingestConfig(receiverURL string, stepDelay time.Duration, services int, group string) string {
+func ingestConfig(receiverURL string, stepDelay time.Duration, services int, group string, updates bool) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "[log]\nformat = \"json\"\nlevel = \"info\"\n\n[paging]\nrate_limit = \"1s\"\n\n")
 	var members []string
 	for i := 0; i < services; i++ {
 		for _, role := range []string{"first", "second"} {
-			fmt.Fprintf(&b, "[[people]]\nname = \"%[1]s-%[2]d\"\ntimezone = \"UTC\"\ncontacts = [{ type = \"webhook\", address = \"%[3]s/%[1]s-%[2]d\" }]\n", role, i, receiverURL)
+			fmt.Fprintf(&b, "[[people]]\nname = \"%[1]s-%[2]d\"\ntimezone = \"UTC\"\ncontacts = [{ type = \"webhook\", address = \"%[3]s/%[1]s-%[2]d\", updates = %[4]t }]\n", role, i, receiverURL, updates)
 			members = append(members, fmt.Sprintf("%q", fmt.Sprintf("%s-%d", role, i)))
 		}
 	}
