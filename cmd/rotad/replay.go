@@ -209,6 +209,9 @@ func exportFrom(cfg *config.Config, from, to time.Time) (replay.Input, *replay.R
 	if in.Leave, err = db.Leave(ctx); err != nil {
 		return in, nil, err
 	}
+	if in.Maintenance, err = db.MaintenanceWindows(ctx, "", from.Add(-rota.Week)); err != nil {
+		return in, nil, err
+	}
 	rec := &replay.Recorded{}
 	pages, err := db.Pages(ctx, from)
 	if err != nil {

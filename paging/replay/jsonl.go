@@ -15,7 +15,7 @@ import (
 // rotad replay reads: an alert, a deploy, an override, leave, or a page
 // as recorded (what happened).
 type Record struct {
-	Type string `json:"type"` // alert, deploy, override, leave, page
+	Type string `json:"type"` // alert, deploy, override, leave, maintenance, page
 
 	// alert
 	At          time.Time         `json:"at,omitzero"`
@@ -35,6 +35,8 @@ type Record struct {
 	Deploy *rota.Deploy `json:"deploy,omitempty"`
 	// override
 	Override *rota.Override `json:"override,omitempty"`
+	// maintenance (an ad hoc window)
+	Maintenance *rota.Maintenance `json:"maintenance,omitempty"`
 	// leave
 	Person string      `json:"person,omitempty"`
 	Leave  *rota.Leave `json:"leave,omitempty"`
@@ -76,6 +78,11 @@ func Write(w io.Writer, in Input, rec *Recorded) error {
 	}
 	for i := range in.Overrides {
 		if err := enc.Encode(Record{Type: "override", Override: &in.Overrides[i]}); err != nil {
+			return err
+		}
+	}
+	for i := range in.Maintenance {
+		if err := enc.Encode(Record{Type: "maintenance", Maintenance: &in.Maintenance[i]}); err != nil {
 			return err
 		}
 	}
@@ -153,6 +160,11 @@ func Read(r io.Reader) (Input, *Recorded, error) {
 				return in, nil, fmt.Errorf("line %d: an override record needs override", line)
 			}
 			in.Overrides = append(in.Overrides, *x.Override)
+		case "maintenance":
+			if x.Maintenance == nil {
+				return in, nil, fmt.Errorf("line %d: a maintenance record needs maintenance", line)
+			}
+			in.Maintenance = append(in.Maintenance, *x.Maintenance)
 		case "leave":
 			if x.Leave == nil || x.Person == "" {
 				return in, nil, fmt.Errorf("line %d: a leave record needs person and leave", line)
@@ -169,7 +181,7 @@ func Read(r io.Reader) (Input, *Recorded, error) {
 				rec.Pages = append(rec.Pages, p)
 			}
 		default:
-			return in, nil, fmt.Errorf("line %d: unknown record type %q (alert, deploy, override, leave, page)", line, x.Type)
+			return in, nil, fmt.Errorf("line %d: unknown record type %q (alert, deploy, override, leave, maintenance, page)", line, x.Type)
 		}
 	}
 	if err := sc.Err(); err != nil {

@@ -44,6 +44,9 @@ type Input struct {
 	// Overrides and Leave (by person) shape who is on call, as recorded.
 	Overrides []rota.Override
 	Leave     map[string][]rota.Leave
+	// Maintenance are the ad hoc maintenance windows that were set (the
+	// configuration's recurring ones are in its services).
+	Maintenance []rota.Maintenance
 }
 
 // Options tune a replay.
@@ -125,6 +128,12 @@ func Run(org *rota.Org, in Input, opts Options) *Result {
 		burned: map[[4]string]bool{}}
 	for _, p := range org.People {
 		s.res.People[p.Name] = &Person{Name: p.Name}
+	}
+	if !opts.Baseline {
+		s.maintenance = map[string][]rota.Maintenance{}
+		for _, m := range in.Maintenance {
+			s.maintenance[m.Service] = append(s.maintenance[m.Service], m)
+		}
 	}
 	deploys := append([]rota.Deploy(nil), in.Deploys...)
 	sort.Slice(deploys, func(i, j int) bool { return deploys[i].DeployedAt.Before(deploys[j].DeployedAt) })
@@ -270,6 +279,8 @@ type sim struct {
 	interruptions map[string][]rota.Page
 	offPages      map[string][]rota.Page
 	burned        map[[4]string]bool
+	// maintenance are the ad hoc windows by service.
+	maintenance map[string][]rota.Maintenance
 }
 
 func (s *sim) push(at time.Time, kind int, data any) {
@@ -298,6 +309,7 @@ func (s *sim) alert(a *Alert) {
 		facts.Open = &open.alert
 	} else {
 		facts.Grouped, facts.Recent = s.groupFacts(ev.Service, group)
+		facts.Maintenance = s.maintenance[ev.Service]
 	}
 	window := svc.DeployWindow
 	if window == 0 {
@@ -424,6 +436,7 @@ func (s *sim) step(st *incState) {
 		return
 	}
 	st.stepAt = time.Time{}
+	st.inc.Maintenance = s.maintenance[st.inc.Service]
 	s.apply(st, policy.RunStep(&st.inc, s.roster, s.now).StepOutcome)
 }
 
@@ -436,7 +449,7 @@ func (s *sim) send(p *pending) {
 		return
 	}
 	if svc := s.org.Service(st.inc.Service); svc != nil {
-		if until, _, held := policy.InMaintenance(svc, nil, s.now); held {
+		if until, _, held := policy.InMaintenance(svc, s.maintenance[svc.Name], s.now); held {
 			s.push(until, evSend, p)
 			return
 		}

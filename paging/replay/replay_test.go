@@ -144,8 +144,15 @@ func TestReplayReproducesTheEngine(t *testing.T) {
 	incidentOf := map[string]int64{}
 	end := start.Add(40 * time.Hour)
 	next := 0
+	// Planned work on api for two hours in the afternoon.
+	window := rota.Maintenance{Service: "api", Start: start.Add(8 * time.Hour), End: start.Add(10 * time.Hour), Reason: "upgrade", CreatedBy: "test"}
 	for now := start; now.Before(end); now = now.Add(time.Minute) {
 		clk.Set(now)
+		if now.Equal(window.Start) {
+			if err := engine.StartMaintenance(ctx, &window); err != nil {
+				t.Fatal(err)
+			}
+		}
 		for ; next < len(alerts) && !alerts[next].At.After(now); next++ {
 			a := alerts[next]
 			res, err := engine.Trigger(ctx, a.Event)
@@ -185,7 +192,16 @@ func TestReplayReproducesTheEngine(t *testing.T) {
 	}
 
 	// The replay of the same alerts.
-	res := replay.Run(cfg.Org, replay.Input{Alerts: alerts}, replay.Options{From: start, To: end})
+	res := replay.Run(cfg.Org, replay.Input{Alerts: alerts, Maintenance: []rota.Maintenance{window}}, replay.Options{From: start, To: end})
+	held := 0
+	for id := int64(1); id <= int64(res.Incidents); id++ {
+		if inc, err := db.Incident(ctx, id); err == nil && inc.InMaintenance {
+			held++
+		}
+	}
+	if held == 0 {
+		t.Error("no incident opened in the maintenance window: the scenario does not test it")
+	}
 	// Incidents are numbered in the same order by both: compare who each
 	// reached.
 	want, got := map[string]int{}, map[string]int{}
