@@ -2,6 +2,7 @@ package api_test
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -55,7 +56,8 @@ func TestSchedulesInTheAPI(t *testing.T) {
 	db := storetest.Open(t, store.Options{})
 	f := &fixture{db: db, book: scheduler.NewBook(scheduler.NewRoster(cfg.Org, nil)), now: time.Date(2026, 3, 11, 11, 0, 0, 0, time.UTC)}
 	engine := paging.New(paging.Options{Store: db, Book: f.book})
-	f.api = api.New(api.Options{Book: f.book, Overrides: db, Pager: engine, Alerts: db, Ping: db.Ping, Settings: withToken(), Now: func() time.Time { return f.now }})
+	f.api = api.New(api.Options{Book: f.book, Overrides: db, Pager: engine, Alerts: db, Swaps: db, Teller: engine, SwapRequests: db, Identity: db,
+		Ping: db.Ping, Settings: withToken(), Now: func() time.Time { return f.now }})
 	f.srv = newServer(t, f.api)
 
 	onCall := func() (map[string]map[string]any, map[string]map[string]any) {
@@ -102,5 +104,10 @@ func TestSchedulesInTheAPI(t *testing.T) {
 	}
 	if ovs, _ := db.Overrides(context.Background(), "fts"); len(ovs) != 1 {
 		t.Errorf("stored: %+v", ovs)
+	}
+	// Shifts are traded on a layer, not on the schedule.
+	r = f.do(t, "POST", "/api/v1/rotations/fts/swaps", adminToken, "", `{"a":"emma","b":"uma","shift_a_start":"2026-03-12T07:00:00Z","shift_b_start":"2026-03-12T19:00:00Z"}`)
+	if r.status != 400 || !strings.Contains(r.raw, "fts is a schedule: trade shifts on one of its layers (us, eu)") {
+		t.Errorf("swap on a schedule: %d %s", r.status, r.raw)
 	}
 }

@@ -112,6 +112,8 @@ func (s *Server) propose(r *http.Request, req proposeSwapRequest) (rota.SwapRequ
 		return rota.SwapRequest{}, nil, rota.FieldError("rotation", "is required")
 	case rot == nil:
 		return rota.SwapRequest{}, nil, rota.FieldError("rotation", "no rotation named %q", req.Rotation)
+	case rot.IsSchedule():
+		return rota.SwapRequest{}, nil, scheduleSwapError(rot)
 	case req.Partner == "":
 		return rota.SwapRequest{}, nil, rota.FieldError("partner", "is required")
 	case org.Person(req.Partner) == nil:

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/rotahq/rota"
@@ -48,6 +49,9 @@ func (s *Server) swap(w http.ResponseWriter, r *http.Request) error {
 	rot, err := s.rotation(r)
 	if err != nil {
 		return err
+	}
+	if rot.IsSchedule() {
+		return scheduleSwapError(rot)
 	}
 	if err := s.canManage(actorOf(r), rot.Team); err != nil {
 		return err
@@ -156,4 +160,11 @@ func (s *Server) tell(ctx context.Context, person, text string) string {
 func shiftWhen(rot *rota.Rotation, sh rota.Shift) string {
 	loc := rot.Location
 	return sh.Start.In(loc).Format("Mon 2 Jan 15:04") + " to " + sh.End.In(loc).Format("Mon 2 Jan 15:04 MST")
+}
+
+// scheduleSwapError refuses a swap on a schedule: its shifts are its
+// layers', traded on the layer (or covered with an override on the
+// schedule).
+func scheduleSwapError(rot *rota.Rotation) error {
+	return rota.FieldError("rotation", "%s is a schedule: trade shifts on one of its layers (%s), or put someone on call with an override", rot.Name, strings.Join(rot.Layers, ", "))
 }
