@@ -132,12 +132,12 @@ func (s *Server) routeTable() []route {
 			route{"POST /twilio/status", accessOwn, false, "Twilio's signature", http.HandlerFunc(s.twilioStatus)},
 		)
 	}
-	if s.slack != nil {
-		rs = append(rs,
-			route{"POST /slack/interactions", accessOwn, false, "Slack's signature; acts as the Slack user's person, with their role", http.HandlerFunc(s.slackInteraction)},
-			route{"POST /slack/commands", accessOwn, false, "Slack's signature; acts as the Slack user's person, with their role", http.HandlerFunc(s.slackCommand)},
-		)
-	}
+	// Slack's routes answer 503 until the app is configured, so that
+	// whoever set the Request URL learns what is missing.
+	rs = append(rs,
+		route{"POST /slack/interactions", accessOwn, false, "Slack's signature; acts as the Slack user's person, with their role", http.HandlerFunc(s.slackInteraction)},
+		route{"POST /slack/commands", accessOwn, false, "Slack's signature; acts as the Slack user's person, with their role", http.HandlerFunc(s.slackCommand)},
+	)
 	if s.gatherer != nil {
 		rs = append(rs, route{"GET /metrics", accessOwn, false, "anyone, or the metrics token when server.metrics_token is set", s.metricsHandler()})
 	}

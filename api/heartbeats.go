@@ -38,7 +38,7 @@ func (s *Server) beat(w http.ResponseWriter, r *http.Request) error {
 		service = q
 	}
 	if service == "" {
-		return rota.FieldError("service", "is required with a personal or the admin token (a service's integration key names its own)")
+		return rota.FieldError("service", "is required with a personal or the admin token, as ?service=NAME (a service's integration key names its own)")
 	}
 	if err := s.canRespond(a, service); err != nil {
 		return err
@@ -47,8 +47,13 @@ func (s *Server) beat(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, heartbeatJSON{Service: service, Name: name, Status: "up", Last: hb.Last, Deadline: hb.Deadline,
-		Timeout: rota.FormatDuration(hb.Deadline.Sub(hb.Last))})
+	j := heartbeatJSON{Service: service, Name: name, Status: "up", Last: hb.Last, Deadline: hb.Deadline, Timeout: rota.FormatDuration(hb.Deadline.Sub(hb.Last))}
+	if svc := s.book.Roster().Org().Service(service); svc != nil {
+		if c := svc.Heartbeat(name); c != nil {
+			j.Severity = c.Severity
+		}
+	}
+	writeJSON(w, http.StatusOK, j)
 	return nil
 }
 

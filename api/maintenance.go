@@ -74,6 +74,9 @@ func (s *Server) maintenanceWindow(service string, req maintenanceRequest, a rot
 		if d <= 0 {
 			return m, rota.FieldError("duration", "must be positive")
 		}
+		if d > 7*rota.Day {
+			return m, rota.FieldError("duration", "is more than a week: planned work that long is a reason to change the policy, not to silence it")
+		}
 		m.Start = s.now()
 		m.End = m.Start.Add(d)
 	default:

@@ -45,8 +45,9 @@ func (s *Server) slackRequest(w http.ResponseWriter, r *http.Request, endpoint s
 		s.writeError(w, r, rota.Errorf(rota.EINVALID, "the request body is too large or unreadable: %v", err))
 		return nil, false
 	}
-	if st.SlackSigningSecret == "" {
-		s.writeError(w, r, rota.Errorf(rota.ENOTFOUND, "there is no Slack app configured"))
+	if st.SlackSigningSecret == "" || s.slack == nil {
+		s.log.Warn("slack request refused: no Slack app is configured", "endpoint", endpoint, "remote", r.RemoteAddr)
+		s.writeError(w, r, rota.Errorf(rota.EUNAVAILABLE, "the Slack app is not configured: set [slack] bot_token and signing_secret (ROTA_SLACK_BOT_TOKEN, ROTA_SLACK_SIGNING_SECRET) and reload"))
 		return nil, false
 	}
 	if err := slack.Verify(st.SlackSigningSecret, r.Header, body, s.now()); err != nil {

@@ -645,7 +645,7 @@ func TestBurnNoticeOncePerWindow(t *testing.T) {
 		t.Fatalf("notices: %q", got)
 	}
 	if tl := h.timeline(3); !strings.Contains(tl, "burn: human budget: bruno (team payments) burned the weekly human budget") || !strings.Contains(tl, "Telling chloe by webhook.") ||
-		!strings.Contains(tl, "notified: told chloe of the human budget (webhook)") {
+		!strings.Contains(tl, "notified: told chloe (webhook): rota: bruno (team payments) burned the weekly human budget") {
 		t.Errorf("timeline:\n%s", tl)
 	}
 	// A restarted engine on the same database: the fourth page does not

@@ -392,7 +392,7 @@ func (e *Engine) failed(notes []rota.Notification, sendErr error, now time.Time)
 		}
 		d := rota.Delivery{NotificationID: n.ID, IncidentID: n.IncidentID, Outcome: rota.DeliveryFailed, Error: err.Error(), At: now,
 			Events: []rota.IncidentEvent{{IncidentID: n.IncidentID, At: now, Kind: rota.EventNotifyFailed, Actor: n.Person,
-				Message: fmt.Sprintf("%s to %s failed (%s): %v", n.Channel, n.Person, why, err)}}}
+				Message: fmt.Sprintf("%s to %s failed (%s): %v", n.Channel, recipient(n), why, err)}}}
 		if next != nil {
 			d.Failover = next
 			d.Events[0].Message += fmt.Sprintf("; trying %s at once", next.Channel)
@@ -438,7 +438,7 @@ func (e *Engine) attemptNotice(ctx context.Context, n rota.Notification) []rota.
 	}
 	return []rota.Delivery{{NotificationID: n.ID, IncidentID: n.IncidentID, Outcome: rota.DeliverySent, At: now, BundleID: n.ID, ExternalID: receipt.ID,
 		Events: []rota.IncidentEvent{{IncidentID: n.IncidentID, At: now, Kind: rota.EventNotified, Actor: n.Person,
-			Message: fmt.Sprintf("told %s of the human budget (%s)", n.Person, n.Channel)}}}}
+			Message: fmt.Sprintf("told %s (%s): %s", recipient(n), n.Channel, truncate(n.Body, 80))}}}}
 }
 
 // attemptUpdate tells someone already notified of an incident what
@@ -504,4 +504,16 @@ func (e *Engine) renewClaims(ctx context.Context, b *batch) (stop func()) {
 		}
 	}()
 	return func() { close(done); <-finished }
+}
+
+// recipient names who a notification is for: its person, or the chat
+// channel a post or an announcement goes to.
+func recipient(n rota.Notification) string {
+	switch {
+	case n.Person != "":
+		return n.Person
+	case n.Kind == rota.KindPost && n.Body != "":
+		return n.Body
+	}
+	return "the channel"
 }

@@ -123,6 +123,9 @@ func TestAdHocMaintenance(t *testing.T) {
 		t.Fatal(err)
 	}
 	h.expect("at once", h.step(time.Second), "voice alice 1", "sms bruno 1", "webhook chloe 1", "sms alice 2")
+	if tl := h.timeline(a.ID); !strings.Contains(tl, "maintenance window 1 (database upgrade) ended early") {
+		t.Errorf("timeline:\n%s", tl)
+	}
 	if got := h.alert(c.ID); !got.InMaintenance {
 		t.Errorf("the incident opened in the window: %+v", got)
 	}

@@ -16,7 +16,7 @@ type Fairness struct {
 	// when everyone carried the same, towards 0 when one carried all.
 	Balance float64 `json:"balance_index"`
 	// GapHours is how long the team's paging rotations had nobody on
-	// call, by rotation.
+	// call, by rotation (not counting a restricted rotation's hours off).
 	GapHours map[string]float64 `json:"gap_hours"`
 	// CoverNext ranks the members by burden, least first: who should
 	// take the next override or cover.
@@ -48,10 +48,7 @@ func FairnessOf(t *rota.Team, roster *scheduler.Roster, from, to time.Time, inte
 		shares[m] = &FairShare{Person: m, Interruptions: len(interruptions[m])}
 	}
 	f := Fairness{GapHours: map[string]float64{}}
-	for _, rot := range org.Rotations {
-		if rot.Team != t.Name || rot.ShadowOf != "" || rot.IsSchedule() {
-			continue
-		}
+	for _, rot := range carried(org, t) {
 		cursor := from
 		for _, sh := range roster.Shifts(rot.Name, from, to) {
 			start, end := later(sh.Start, from), earlier(sh.End, to)
@@ -77,6 +74,10 @@ func FairnessOf(t *rota.Team, roster *scheduler.Roster, from, to time.Time, inte
 		if cursor.Before(to) && len(roster.Shifts(rot.Name, from, to)) > 0 {
 			f.GapHours[rot.Name] += to.Sub(cursor).Hours()
 		}
+		if len(rot.Active) > 0 {
+			// Outside its hours by design: not a gap to report.
+			delete(f.GapHours, rot.Name)
+		}
 	}
 	var burdens []float64
 	for _, m := range t.Members {
@@ -96,6 +97,38 @@ func FairnessOf(t *rota.Team, roster *scheduler.Roster, from, to time.Time, inte
 		f.GapHours[k] = round1(v)
 	}
 	return f
+}
+
+// carried are the team's rotations and schedules that page someone: those
+// an escalation policy names. A schedule counts by its own shifts, not its
+// layers'. With none named, every rotation of the team counts.
+func carried(org *rota.Org, t *rota.Team) []*rota.Rotation {
+	named := map[string]bool{}
+	for _, p := range org.Policies {
+		for _, st := range p.Steps {
+			for _, tg := range st.Targets {
+				if tg.Kind == rota.TargetRotation {
+					named[tg.Name] = true
+				}
+			}
+		}
+	}
+	var out, all []*rota.Rotation
+	for _, rot := range org.Rotations {
+		if rot.Team != t.Name || rot.ShadowOf != "" {
+			continue
+		}
+		if named[rot.Name] {
+			out = append(out, rot)
+		}
+		if !rot.IsSchedule() {
+			all = append(all, rot)
+		}
+	}
+	if len(out) == 0 {
+		return all
+	}
+	return out
 }
 
 // scheduledFor reports whether an override's person had the turn anyway

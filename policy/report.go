@@ -42,7 +42,8 @@ type Report struct {
 	Burns         []BurnSummary  `json:"burns"`
 	Avoided       int            `json:"offhours_pages_avoided"`
 	// Maintenance counts the incidents that opened in a maintenance
-	// window, paging nobody: pages avoided by planned work.
+	// window and never paged anyone (resolved before it ended): pages
+	// avoided by planned work.
 	Maintenance int             `json:"maintenance_pages_avoided"`
 	TeamWeeks   []TeamWeekCount `json:"team_weeks"`
 	// Fairness is how evenly the team carried on-call, when the roster

@@ -92,6 +92,28 @@ func (db *DB) EndMaintenance(ctx context.Context, id int64) (rota.Maintenance, e
 		if _, err := tx.exec("UPDATE maintenance SET start_ms = ?, end_ms = ?, ended_early = 1 WHERE id = ?", m.Start.UnixMilli(), nowMS, id); err != nil {
 			return err
 		}
+		// The service's open incidents say so on their timelines.
+		rows, err = tx.query("SELECT id FROM incidents WHERE service = ? AND status <> 'resolved' ORDER BY id LIMIT 1000", m.Service)
+		if err != nil {
+			return err
+		}
+		var events []rota.IncidentEvent
+		for rows.Next() {
+			var inc int64
+			if err := rows.Scan(&inc); err != nil {
+				rows.Close()
+				return err
+			}
+			msg := fmt.Sprintf("maintenance window %d ended early: what waited for it goes now", id)
+			if m.Reason != "" {
+				msg = fmt.Sprintf("maintenance window %d (%s) ended early: what waited for it goes now", id, m.Reason)
+			}
+			events = append(events, rota.IncidentEvent{IncidentID: inc, At: now, Kind: rota.EventMaintenance, Message: msg})
+		}
+		rows.Close()
+		if err := insertEvents(tx, events); err != nil {
+			return err
+		}
 		// What waited for this window's end waits no more; if another
 		// window holds it still, the step or the delivery holds it
 		// again.

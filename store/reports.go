@@ -99,7 +99,11 @@ func (db *DB) ReportData(ctx context.Context, q rota.ReportQuery) (rota.ReportDa
 	}
 	// Reports read an incident's service, summary, size and times, not
 	// its policy.
-	const reportColumns = "id, service, summary, severity, alert_count, created_ms, acked_ms, resolved_ms, maintenance"
+	// An incident counts as a page avoided by maintenance when it opened
+	// in a window and never reached anyone (not when it paged once the
+	// window ended).
+	const reportColumns = `id, service, summary, severity, alert_count, created_ms, acked_ms, resolved_ms,
+		CASE WHEN maintenance = 1 AND NOT EXISTS (SELECT 1 FROM pages pg WHERE pg.incident_id = incidents.id) THEN 1 ELSE 0 END`
 	scan := func(query string, args ...any) error {
 		rows, err := db.queryOnce(ctx, query, args...)
 		if err != nil {

@@ -49,8 +49,12 @@ func maintenance(args []string, stdout, stderr io.Writer) error {
 	var m rota.Maintenance
 	switch verb {
 	case "start":
-		if arg == "" || cfg.Org.Service(arg) == nil {
-			fmt.Fprintf(stderr, "rotad maintenance start: no service named %q in %s\n%s\n", arg, cfg.File, maintenanceUsage)
+		if arg == "" {
+			fmt.Fprintf(stderr, "rotad maintenance start: which service? %s\n", maintenanceUsage)
+			return exitError{2}
+		}
+		if cfg.Org.Service(arg) == nil {
+			fmt.Fprintf(stderr, "rotad maintenance start: no service named %q in %s\n", arg, cfg.File)
 			return exitError{2}
 		}
 		m = rota.Maintenance{Service: arg, Reason: *reason, CreatedBy: rota.Actor{Via: rota.ViaCLI, Role: rota.RoleAdmin}.String()}

@@ -63,6 +63,14 @@ func replayCmd(args []string, stdout, stderr io.Writer) error {
 			fmt.Fprintf(stderr, "rotad replay: %s: %v\n", *alertsPath, err)
 			return exitError{2}
 		}
+		// The range the file was exported for, else its alerts' (a day
+		// past the last, for what they set going).
+		if toT.IsZero() {
+			toT = in.To
+		}
+		if fromT.IsZero() {
+			fromT = in.From
+		}
 		if len(in.Alerts) > 0 {
 			if toT.IsZero() {
 				toT = in.Alerts[len(in.Alerts)-1].At.Add(rota.Day)
@@ -70,6 +78,10 @@ func replayCmd(args []string, stdout, stderr io.Writer) error {
 			if fromT.IsZero() {
 				fromT = in.Alerts[0].At
 			}
+		}
+		if len(in.Alerts) == 0 && (fromT.IsZero() || toT.IsZero()) {
+			fmt.Fprintf(stderr, "rotad replay: %s has no alerts\n", *alertsPath)
+			return exitError{2}
 		}
 	} else {
 		if toT.IsZero() {
@@ -163,7 +175,8 @@ func exportAlerts(args []string, stdout, stderr io.Writer) error {
 	if err := replay.Write(w, in, rec); err != nil {
 		return err
 	}
-	fmt.Fprintf(stderr, "exported %d alerts, %d deploys, %d overrides and %d recorded pages\n", len(in.Alerts), len(in.Deploys), len(in.Overrides), len(rec.Pages))
+	fmt.Fprintf(stderr, "exported %d alerts, %d deploys, %d overrides, %d recorded pages and %d interruptions from %s to %s\n", len(in.Alerts), len(in.Deploys),
+		len(in.Overrides), len(rec.Pages), len(rec.Interruptions), fromT.Format(time.RFC3339), toT.Format(time.RFC3339))
 	return nil
 }
 
@@ -179,7 +192,7 @@ func exportFrom(cfg *config.Config, from, to time.Time) (replay.Input, *replay.R
 	if err != nil {
 		return replay.Input{}, nil, err
 	}
-	var in replay.Input
+	in := replay.Input{From: from, To: to}
 	for _, e := range exported {
 		a := e.Alert
 		ev := rota.Event{Service: a.Service, DedupKey: a.DedupKey, Summary: a.Summary, Severity: a.Severity, Source: a.Source,

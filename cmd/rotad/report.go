@@ -91,8 +91,8 @@ func report(args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintf(tw, "%s\t%d\t%d\t%d of %d\t%d\t%d\t%d\t%d%s\t%d\n", p.Person, p.Pages, p.Incidents, p.WeeksOverBudget, len(p.Weeks), worst, p.OffHours, p.Sleep, p.OffHoursWindow, flag, p.Avoided)
 	}
 	tw.Flush()
-	fmt.Fprintf(stdout, "\nAlerts %d in %d incidents, %d pages. Incidents acknowledged %d (MTTA %s), resolved %d (MTTR %s). Off-hours pages avoided by quiet hours: %d.\n",
-		rep.AlertsIn, rep.IncidentsIn, rep.Interruptions, rep.Acked, time.Duration(rep.MTTA)*time.Second, rep.Resolved, time.Duration(rep.MTTR)*time.Second, rep.Avoided)
+	fmt.Fprintf(stdout, "\nAlerts %d in %d incidents, %d pages. Incidents acknowledged %d (MTTA %s), resolved %d (MTTR %s). Off-hours pages avoided by quiet hours: %d; by maintenance windows: %d.\n",
+		rep.AlertsIn, rep.IncidentsIn, rep.Interruptions, rep.Acked, time.Duration(rep.MTTA)*time.Second, rep.Resolved, time.Duration(rep.MTTR)*time.Second, rep.Avoided, rep.Maintenance)
 	if len(rep.Services) > 0 {
 		fmt.Fprint(stdout, "Noisiest services:")
 		for i, s := range rep.Services {

@@ -274,15 +274,25 @@ func notifiers(cfg *config.Config, log *slog.Logger) (*notify.Registry, *slack.S
 	reg := notify.NewRegistry(nil, log.With("component", "paging"))
 	web := webhook.Notifier{Client: webhook.NewClient(), PublicURL: cfg.Server.PublicURL}
 	reg.Register(rota.ContactWebhook, web)
-	reg.Register(rota.ContactTeams, teams.Notifier{Client: webhook.NewClient()})
+	logged := notify.Log{Log: log.With("component", "paging")}
+	// A channel whose webhook URL is not set yet (a warning at start)
+	// posts to the log, as promised, rather than failing.
+	orLog := func(n notify.Notifier) notify.Notifier {
+		return notify.NotifierFunc(func(ctx context.Context, m notify.Message) (notify.Receipt, error) {
+			if m.Address == "" {
+				return logged.Notify(ctx, m)
+			}
+			return n.Notify(ctx, m)
+		})
+	}
+	reg.Register(rota.ContactTeams, orLog(teams.Notifier{Client: webhook.NewClient()}))
 	var app *slack.Slack
 	if sc := cfg.Slack; sc != nil {
 		app = slack.New(slack.Options{BotToken: sc.BotToken, APIURL: sc.APIURL, Webhook: web, Logger: log.With("component", "slack")})
-		reg.Register(rota.ContactSlack, app)
+		reg.Register(rota.ContactSlack, orLog(app))
 	} else {
 		// Without the app, Slack contacts that are incoming webhooks
 		// still get text; user ids, emails and channels go to the log.
-		logged := notify.Log{Log: log.With("component", "paging")}
 		reg.Register(rota.ContactSlack, notify.NotifierFunc(func(ctx context.Context, m notify.Message) (notify.Receipt, error) {
 			if strings.HasPrefix(m.Address, "https://") || strings.HasPrefix(m.Address, "http://") {
 				return web.Notify(ctx, m)

@@ -194,7 +194,10 @@ func Compare(org *rota.Org, recorded *Recorded, proposed, baseline *Result) Comp
 
 // WriteTable writes the comparison for a terminal.
 func (c Comparison) WriteTable(w io.Writer) error {
-	fmt.Fprintf(w, "Replay %s to %s\n\n", c.From.Format("2006-01-02"), c.To.Format("2006-01-02"))
+	fmt.Fprintf(w, "Replay %s to %s\n", c.From.Format("2006-01-02 15:04 MST"), c.To.Format("2006-01-02 15:04 MST"))
+	fmt.Fprintln(w, "recorded: what happened; proposed: this configuration; baseline: paging everything at once (no grouping, quiet hours or deploy routing).")
+	fmt.Fprintln(w, "Incidents reaching someone count once per person; recorded burns are not shown (-).")
+	fmt.Fprintln(w)
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintf(tw, "\t%s\t\n", strings.Join(c.Columns, "\t"))
 	row := func(label string, f func(Totals) string) {

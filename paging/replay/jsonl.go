@@ -15,7 +15,11 @@ import (
 // rotad replay reads: an alert, a deploy, an override, leave, or a page
 // as recorded (what happened).
 type Record struct {
-	Type string `json:"type"` // alert, deploy, override, leave, maintenance, page
+	Type string `json:"type"` // range, alert, deploy, override, leave, maintenance, page
+
+	// range: what the file covers
+	From time.Time `json:"from,omitzero"`
+	To   time.Time `json:"to,omitzero"`
 
 	// alert
 	At          time.Time         `json:"at,omitzero"`
@@ -57,6 +61,11 @@ type Recorded struct {
 func Write(w io.Writer, in Input, rec *Recorded) error {
 	bw := bufio.NewWriter(w)
 	enc := json.NewEncoder(bw)
+	if !in.To.IsZero() {
+		if err := enc.Encode(Record{Type: "range", From: in.From, To: in.To}); err != nil {
+			return err
+		}
+	}
 	for _, a := range in.Alerts {
 		r := Record{Type: "alert", At: a.At, Service: a.Event.Service, DedupKey: a.Event.DedupKey, Summary: a.Event.Summary, Severity: a.Event.Severity,
 			Integration: a.Event.Integration, GroupKey: a.Event.GroupKey, Labels: a.Event.Labels, ResolvedAt: a.ResolvedAt}
@@ -130,6 +139,8 @@ func Read(r io.Reader) (Input, *Recorded, error) {
 			return in, nil, fmt.Errorf("line %d: %v", line, err)
 		}
 		switch x.Type {
+		case "range":
+			in.From, in.To = x.From, x.To
 		case "alert":
 			if x.Service == "" || x.At.IsZero() {
 				return in, nil, fmt.Errorf("line %d: an alert needs at and service", line)
@@ -181,7 +192,7 @@ func Read(r io.Reader) (Input, *Recorded, error) {
 				rec.Pages = append(rec.Pages, p)
 			}
 		default:
-			return in, nil, fmt.Errorf("line %d: unknown record type %q (alert, deploy, override, leave, maintenance, page)", line, x.Type)
+			return in, nil, fmt.Errorf("line %d: unknown record type %q (range, alert, deploy, override, leave, maintenance, page)", line, x.Type)
 		}
 	}
 	if err := sc.Err(); err != nil {

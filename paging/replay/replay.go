@@ -39,8 +39,11 @@ type Alert struct {
 
 // Input is what happened.
 type Input struct {
-	Alerts  []Alert
-	Deploys []rota.Deploy
+	// From and To are the range it was recorded over, when known: a
+	// replay stops at To, as the record did.
+	From, To time.Time
+	Alerts   []Alert
+	Deploys  []rota.Deploy
 	// Overrides and Leave (by person) shape who is on call, as recorded.
 	Overrides []rota.Override
 	Leave     map[string][]rota.Leave
