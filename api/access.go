@@ -192,7 +192,7 @@ func (s *Server) admit(a access, c caller, r *http.Request) error {
 		if actor.Person != "" || actor.Role == rota.RoleAdmin {
 			return nil
 		}
-		return rota.Errorf(rota.EFORBIDDEN, "an integration key only ingests and acts on its service's alerts: this needs a person's sign-in or token")
+		return rota.Errorf(rota.EFORBIDDEN, "an integration key acts for its service (alerts, incidents, heartbeats, maintenance windows) but reads nothing: this needs a person's sign-in or token")
 	case accessManager:
 		if actor.Role >= rota.RoleManager {
 			return nil

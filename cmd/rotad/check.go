@@ -56,6 +56,19 @@ func checkConfig(args []string, stdout, stderr io.Writer) error {
 			}
 		}
 	}
+	paged := map[string]bool{}
+	for _, p := range cfg.Org.Policies {
+		for _, st := range p.Steps {
+			for _, t := range st.Targets {
+				paged[t.Name] = paged[t.Name] || t.Kind == rota.TargetRotation
+			}
+		}
+	}
+	for _, rot := range cfg.Org.Rotations {
+		if rot.IsSchedule() && !paged[rot.Name] {
+			fmt.Fprintf(stdout, "warning: schedule %s pages nobody: no escalation policy names it (\"schedule:%s\")\n", rot.Name, rot.Name)
+		}
+	}
 	for _, rot := range cfg.Org.Rotations {
 		if onlyLayer[rot.Name] || rot.ShadowOf != "" {
 			continue

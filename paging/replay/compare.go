@@ -282,9 +282,10 @@ th:first-child,td:first-child{text-align:left}.better{color:#116329;font-weight:
 </tbody></table>
 <p>{{.CriticalIncidents}} critical incidents; {{.CriticalDelayed}} paged later than the baseline would have.</p>
 <h2>People</h2>
-<table><thead><tr><th scope="col">person</th>{{range .Columns}}<th scope="col">{{.}}: pages</th><th scope="col">off-hours</th><th scope="col">sleep</th>{{end}}</tr></thead><tbody>
-{{range .People}}<tr><td>{{.Person}}</td>{{range .Cells}}<td>{{.Interruptions}}</td><td>{{.OffHoursInterruptions}}</td><td>{{.Sleep}}</td>{{end}}</tr>{{end}}
-{{range .Teams}}<tr><td><b>team {{.Team}}</b></td>{{range .Cells}}<td>{{.Interruptions}}</td><td>{{.OffHoursInterruptions}}</td><td>{{.Sleep}}</td>{{end}}</tr>{{end}}
+<p>Pages are interruptions; off-hours, those outside the person's business hours; 22–08, incidents reaching them between 22:00 and 08:00 their time; as author, pages as a deploy's author or merger.</p>
+<table><thead><tr><th scope="col">person</th>{{range .Columns}}<th scope="col">{{.}}: pages</th><th scope="col">off-hours</th><th scope="col">22–08</th><th scope="col">as author</th><th scope="col">burns</th>{{end}}</tr></thead><tbody>
+{{range .People}}<tr><td>{{.Person}}</td>{{range .Cells}}<td>{{.Interruptions}}</td><td>{{.OffHoursInterruptions}}</td><td>{{.Sleep}}</td><td>{{.AuthorPages}}</td><td>{{.Burns}}</td>{{end}}</tr>{{end}}
+{{range .Teams}}<tr><td><b>team {{.Team}}</b></td>{{range .Cells}}<td>{{.Interruptions}}</td><td>{{.OffHoursInterruptions}}</td><td>{{.Sleep}}</td><td>{{.AuthorPages}}</td><td>{{.Burns}}</td>{{end}}</tr>{{end}}
 </tbody></table>
 {{if .Burns}}<h2>Burns with the proposed configuration</h2><ul>{{range .Burns}}<li>{{day .At}}: {{.Person}} (team {{.Team}}), {{.Budget}} budget: managers told</li>{{end}}</ul>{{end}}
 </body></html>

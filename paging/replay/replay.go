@@ -567,7 +567,7 @@ func (s *sim) account(p *rota.Person, item rota.AccountItem) {
 			}
 			s.burned[k] = true
 			s.res.People[p.Name].Burns++
-			s.res.Burns = append(s.res.Burns, Burn{Person: b.Person, Team: b.Team, Budget: b.Budget, Window: b.Window, At: b.At})
+			s.res.Burns = append(s.res.Burns, Burn{Person: b.Person, Team: b.Team, Budget: b.Budget, Window: b.Window.UTC(), At: b.At.UTC()})
 		}
 	}
 }
