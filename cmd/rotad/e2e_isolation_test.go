@@ -209,9 +209,17 @@ func TestOutageOfTheOnlyContact(t *testing.T) {
 	if got.Load() == 0 {
 		t.Fatal("not delivered within 10s of the receiver's return")
 	}
-	_, inc = d.request("GET", fmt.Sprintf("/api/v1/incidents/%d", id), "")
-	if s := inc["notifications"].([]any)[0].(map[string]any)["status"]; s != "sent" {
-		t.Errorf("notification %v", s)
+	// The receiver counts the message before rotad records it: wait for
+	// the record.
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		_, inc = d.request("GET", fmt.Sprintf("/api/v1/incidents/%d", id), "")
+		s := inc["notifications"].([]any)[0].(map[string]any)["status"]
+		if s == "sent" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("notification %v five seconds after it was delivered", s)
+		}
 	}
 	for _, e := range inc["timeline"].([]any) {
 		if strings.Contains(e.(map[string]any)["message"].(string), "gave up") {
