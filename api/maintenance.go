@@ -39,25 +39,35 @@ func (s *Server) startMaintenance(w http.ResponseWriter, r *http.Request) error 
 	if s.book.Roster().Org().Service(name) == nil {
 		return rota.Errorf(rota.ENOTFOUND, "no service named %q", name)
 	}
-	a := actorOf(r)
-	if err := s.canRespond(a, name); err != nil {
+	if err := s.canRespond(actorOf(r), name); err != nil {
 		return err
 	}
 	var req maintenanceRequest
 	if err := decodeJSON(w, r, &req, maxBody); err != nil {
 		return err
 	}
-	m, err := s.maintenanceWindow(name, req, a)
+	m, err := s.startMaintenanceAs(r, name, req)
 	if err != nil {
 		return err
 	}
-	if err := s.pager.StartMaintenance(r.Context(), &m); err != nil {
-		return err
-	}
-	s.audit(r.Context(), a, "maintenance.start", "maintenance "+strconv.FormatInt(m.ID, 10)+" of "+name, s.teamOf(name),
-		m.Start.Format(time.RFC3339)+" to "+m.End.Format(time.RFC3339)+" "+m.Reason)
 	writeJSON(w, http.StatusCreated, maintenanceJSON{Maintenance: m, Active: m.Active(s.now())})
 	return nil
+}
+
+// startMaintenanceAs sets a window on service as the caller (already
+// checked to act for it), and audits it.
+func (s *Server) startMaintenanceAs(r *http.Request, service string, req maintenanceRequest) (rota.Maintenance, error) {
+	a := actorOf(r)
+	m, err := s.maintenanceWindow(service, req, a)
+	if err != nil {
+		return m, err
+	}
+	if err := s.pager.StartMaintenance(r.Context(), &m); err != nil {
+		return m, err
+	}
+	s.audit(r.Context(), a, "maintenance.start", "maintenance "+strconv.FormatInt(m.ID, 10)+" of "+service, s.teamOf(service),
+		m.Start.Format(time.RFC3339)+" to "+m.End.Format(time.RFC3339)+" "+m.Reason)
+	return m, nil
 }
 
 // maintenanceWindow reads a request into a window.
@@ -153,27 +163,37 @@ func (s *Server) maintenanceList(ctx context.Context, service string) ([]mainten
 // endMaintenance serves DELETE /api/v1/maintenance/{id}: the window ends
 // now (one not begun is cancelled), and what waited for it goes.
 func (s *Server) endMaintenance(w http.ResponseWriter, r *http.Request) error {
-	id, err := idParam(r, "id")
+	m, err := s.endMaintenanceAs(r)
 	if err != nil {
 		return err
 	}
+	writeJSON(w, http.StatusOK, maintenanceJSON{Maintenance: m})
+	return nil
+}
+
+// endMaintenanceAs ends the window {id} as the caller, who must be able
+// to act for its service, and audits it.
+func (s *Server) endMaintenanceAs(r *http.Request) (rota.Maintenance, error) {
+	id, err := idParam(r, "id")
+	if err != nil {
+		return rota.Maintenance{}, err
+	}
 	if s.maintenance == nil {
-		return rota.Errorf(rota.ENOTFOUND, "no maintenance window %d", id)
+		return rota.Maintenance{}, rota.Errorf(rota.ENOTFOUND, "no maintenance window %d", id)
 	}
 	m, err := s.maintenance.MaintenanceByID(r.Context(), id)
 	if err != nil {
-		return err
+		return m, err
 	}
 	a := actorOf(r)
 	if err := s.canRespond(a, m.Service); err != nil {
-		return err
+		return m, err
 	}
 	if m, err = s.pager.EndMaintenance(r.Context(), id); err != nil {
-		return err
+		return m, err
 	}
 	s.audit(r.Context(), a, "maintenance.end", "maintenance "+strconv.FormatInt(id, 10)+" of "+m.Service, s.teamOf(m.Service), "")
-	writeJSON(w, http.StatusOK, maintenanceJSON{Maintenance: m})
-	return nil
+	return m, nil
 }
 
 // teamOf is a service's team, for the audit log.
@@ -222,8 +242,7 @@ func (s *Server) startMaintenanceForm(w http.ResponseWriter, r *http.Request) er
 	if s.book.Roster().Org().Service(service) == nil {
 		return rota.FieldError("service", "no service named %q", service)
 	}
-	a := actorOf(r)
-	if err := s.canRespond(a, service); err != nil {
+	if err := s.canRespond(actorOf(r), service); err != nil {
 		return err
 	}
 	req := maintenanceRequest{Duration: r.PostFormValue("duration"), Reason: r.PostFormValue("reason")}
@@ -244,37 +263,18 @@ func (s *Server) startMaintenanceForm(w http.ResponseWriter, r *http.Request) er
 			*f.out = t.Format(time.RFC3339)
 		}
 	}
-	m, err := s.maintenanceWindow(service, req, a)
+	m, err := s.startMaintenanceAs(r, service, req)
 	if err != nil {
 		return err
 	}
-	if err := s.pager.StartMaintenance(r.Context(), &m); err != nil {
-		return err
-	}
-	s.audit(r.Context(), a, "maintenance.start", "maintenance "+strconv.FormatInt(m.ID, 10)+" of "+service, s.teamOf(service), m.Reason)
 	return backTo(w, r, "/maintenance", "Maintenance of "+service+" until "+when(m.End, s.zoneOf(r))+".")
 }
 
 // endMaintenanceForm serves POST /maintenance/{id}/end.
 func (s *Server) endMaintenanceForm(w http.ResponseWriter, r *http.Request) error {
-	id, err := idParam(r, "id")
+	m, err := s.endMaintenanceAs(r)
 	if err != nil {
 		return err
 	}
-	if s.maintenance == nil {
-		return rota.Errorf(rota.ENOTFOUND, "no maintenance window %d", id)
-	}
-	m, err := s.maintenance.MaintenanceByID(r.Context(), id)
-	if err != nil {
-		return err
-	}
-	a := actorOf(r)
-	if err := s.canRespond(a, m.Service); err != nil {
-		return err
-	}
-	if m, err = s.pager.EndMaintenance(r.Context(), id); err != nil {
-		return err
-	}
-	s.audit(r.Context(), a, "maintenance.end", "maintenance "+strconv.FormatInt(id, 10)+" of "+m.Service, s.teamOf(m.Service), "")
 	return backTo(w, r, "/maintenance", "Maintenance of "+m.Service+" ended.")
 }
