@@ -19,14 +19,24 @@ func benchOnCall(args []string) error {
 		return fmt.Errorf("--duration is at most 5m")
 	}
 
-	d, err := startDaemon(*rotad, onCallConfig(*rotations))
+	// Reads need a token (since people sign in): the admin's, as a
+	// script's would be.
+	const token = "rotabench-admin-token-0123456789"
+	d, err := startDaemon(*rotad, onCallConfig(*rotations), "ROTA_ADMIN_TOKEN="+token)
 	if err != nil {
 		return err
 	}
 	defer d.stop()
 	url := "http://" + d.addr + "/api/v1/oncall"
-	drive(*concurrency, time.Second, func() (*http.Request, error) { return http.NewRequest("GET", url, nil) }) // warm up
-	res := drive(*concurrency, *duration, func() (*http.Request, error) { return http.NewRequest("GET", url, nil) })
+	get := func() (*http.Request, error) {
+		req, err := http.NewRequest("GET", url, nil)
+		if err == nil {
+			req.Header.Set("Authorization", "Bearer "+token)
+		}
+		return req, err
+	}
+	drive(*concurrency, time.Second, get) // warm up
+	res := drive(*concurrency, *duration, get)
 	fmt.Printf("GET /api/v1/oncall, %d rotations, %d clients, loopback, rotad and the load generator sharing this machine\n", *rotations, *concurrency)
 	res.report("oncall")
 	return nil
