@@ -33,7 +33,7 @@ func checkConfig(args []string, stdout, stderr io.Writer) error {
 	printTeams(stdout, cfg.Org)
 	fmt.Fprintln(stdout)
 	printRotations(stdout, cfg.Org)
-	now := time.Now()
+	now := now()
 	roster := scheduler.NewRoster(cfg.Org, nil)
 	fmt.Fprintf(stdout, "\nOn call now (%s), by the schedule alone:\n", now.UTC().Format(time.RFC3339))
 	printOnCall(stdout, roster, cfg.Org.Rotations, now)

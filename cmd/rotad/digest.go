@@ -65,9 +65,9 @@ func scheduleDigests(jobs *cron.Cron, org *rota.Org, rs api.ReportStore, engine 
 			return fmt.Errorf("team %s digest: %w", t.Name, err)
 		}
 		team := t
-		if _, err := jobs.AddFunc(spec, func() {
+		if err := addJob(jobs, spec, func() {
 			ctx := context.Background()
-			now := time.Now()
+			now := now()
 			text, err := digestText(ctx, rs, org, team.Name, now, publicURL)
 			if err != nil {
 				log.Error("weekly digest failed", "team", team.Name, "err", err)

@@ -6,7 +6,6 @@ import (
 	"io"
 
 	"github.com/rotahq/rota/api"
-	"github.com/rotahq/rota/store"
 )
 
 // icalToken issues, rotates or revokes a calendar feed token. Tokens are
@@ -44,7 +43,7 @@ func icalToken(args []string, stdout, stderr io.Writer) error {
 		cfg.Server.Database = *dbPath
 	}
 	ctx := context.Background()
-	db, err := store.Open(ctx, cfg.Server.Database, store.Options{})
+	db, err := openStore(ctx, cfg.Server.Database)
 	if err != nil {
 		return err
 	}

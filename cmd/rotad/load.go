@@ -72,7 +72,7 @@ func databasePath(cfgPath, dbPath string, stderr io.Writer) (string, error) {
 
 func openExisting(ctx context.Context, path string) (db *store.DB, ok bool, err error) {
 	if store.IsPostgres(path) {
-		db, err = store.Open(ctx, path, store.Options{})
+		db, err = openStore(ctx, path)
 		return db, err == nil, err
 	}
 	if _, err := os.Stat(path); err != nil {
@@ -81,6 +81,6 @@ func openExisting(ctx context.Context, path string) (db *store.DB, ok bool, err 
 		}
 		return nil, false, err
 	}
-	db, err = store.Open(ctx, path, store.Options{})
+	db, err = openStore(ctx, path)
 	return db, err == nil, err
 }

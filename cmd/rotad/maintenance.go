@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/rotahq/rota"
-	"github.com/rotahq/rota/store"
 )
 
 const maintenanceUsage = `usage:
@@ -68,7 +67,7 @@ func maintenance(args []string, stdout, stderr io.Writer) error {
 				fmt.Fprintf(stderr, "rotad maintenance start: --for %q is not a duration such as 2h\n", *forDur)
 				return exitError{2}
 			}
-			m.Start = time.Now()
+			m.Start = now()
 			m.End = m.Start.Add(d)
 		default:
 			var e1, e2 error
@@ -101,7 +100,7 @@ func maintenance(args []string, stdout, stderr io.Writer) error {
 		cfg.Server.Database = *dbPath
 	}
 	ctx := context.Background()
-	db, err := store.Open(ctx, cfg.Server.Database, store.Options{})
+	db, err := openStore(ctx, cfg.Server.Database)
 	if err != nil {
 		return err
 	}
@@ -124,7 +123,7 @@ func maintenance(args []string, stdout, stderr io.Writer) error {
 		}
 		fmt.Fprintf(stdout, "maintenance %d: %s pages nobody from %s to %s\n", m.ID, m.Service, m.Start.Format(time.RFC3339), m.End.Format(time.RFC3339))
 	case "list":
-		ms, err := db.MaintenanceWindows(ctx, arg, time.Now())
+		ms, err := db.MaintenanceWindows(ctx, arg, now())
 		if err != nil {
 			return err
 		}

@@ -32,12 +32,12 @@ func migrateDB(args []string, stdout, stderr io.Writer) error {
 		}
 	}
 	ctx := context.Background()
-	a, err := store.Open(ctx, src, store.Options{})
+	a, err := openStore(ctx, src)
 	if err != nil {
 		return fmt.Errorf("open the source: %w", err)
 	}
 	defer a.Close()
-	b, err := store.Open(ctx, dst, store.Options{})
+	b, err := openStore(ctx, dst)
 	if err != nil {
 		return fmt.Errorf("open the target: %w", err)
 	}

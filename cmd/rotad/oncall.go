@@ -19,7 +19,7 @@ func onCall(args []string, stdout, stderr io.Writer) error {
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	at := time.Now()
+	at := now()
 	if *atFlag != "" {
 		t, err := time.Parse(time.RFC3339, *atFlag)
 		if err != nil {

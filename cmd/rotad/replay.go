@@ -12,7 +12,6 @@ import (
 	"github.com/rotahq/rota/config"
 	"github.com/rotahq/rota/paging/replay"
 	"github.com/rotahq/rota/policy"
-	"github.com/rotahq/rota/store"
 )
 
 // replayCmd runs recorded alerts through a proposed configuration and
@@ -85,7 +84,7 @@ func replayCmd(args []string, stdout, stderr io.Writer) error {
 		}
 	} else {
 		if toT.IsZero() {
-			toT = time.Now()
+			toT = now()
 		}
 		if fromT.IsZero() {
 			fromT = toT.AddDate(0, 0, -90)
@@ -142,7 +141,7 @@ func exportAlerts(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	toT, fromT := time.Now(), time.Time{}
+	toT, fromT := now(), time.Time{}
 	if *to != "" {
 		if toT, err = parseDay(*to); err != nil {
 			fmt.Fprintf(stderr, "rotad export-alerts: --to: %v\n", err)
@@ -183,7 +182,7 @@ func exportAlerts(args []string, stdout, stderr io.Writer) error {
 // exportFrom reads what a replay needs from the database.
 func exportFrom(cfg *config.Config, from, to time.Time) (replay.Input, *replay.Recorded, error) {
 	ctx := context.Background()
-	db, err := store.Open(ctx, cfg.Server.Database, store.Options{})
+	db, err := openStore(ctx, cfg.Server.Database)
 	if err != nil {
 		return replay.Input{}, nil, err
 	}

@@ -51,7 +51,7 @@ func report(args []string, stdout, stderr io.Writer) error {
 		return exitError{1}
 	}
 	defer db.Close()
-	to := time.Now().UTC()
+	to := now().UTC()
 	if *toFlag != "" {
 		t, err := time.Parse(time.RFC3339, *toFlag)
 		if err != nil {

@@ -69,7 +69,7 @@ func restore(args []string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("open the restored copy %s: %v", path, err)
 	}
 	defer db.Close()
-	n, err := db.CancelStale(ctx, time.Now().Add(-*stale), "restored from a backup: not sent, older than "+stale.String())
+	n, err := db.CancelStale(ctx, now().Add(-*stale), "restored from a backup: not sent, older than "+stale.String())
 	if err != nil {
 		return err
 	}

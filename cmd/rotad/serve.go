@@ -71,9 +71,17 @@ func serve(args []string, stderr io.Writer) error {
 		log.Warn("ANONYMOUS READS ARE ON (server.reads_require_token = false): anyone who can reach rotad reads every incident, schedule and person's pages")
 	}
 
+	if clockOffsetErr != nil {
+		log.Error("cannot read the clock's offset", "err", clockOffsetErr)
+		return exitError{2}
+	}
+	if clockOffset != 0 {
+		log.Warn("THE CLOCK IS SHIFTED for a test: rotad's now is the real time plus "+clockOffsetEnv, "offset", clockOffset.String(), "now", now().UTC().Format(time.RFC3339))
+	}
+
 	ctx := context.Background()
 	defer log.Info("rotad stopped")
-	db, err := store.Open(ctx, cfg.Server.Database, store.Options{})
+	db, err := openStore(ctx, cfg.Server.Database)
 	if err != nil {
 		log.Error("cannot open the database", "path", store.Redact(cfg.Server.Database), "err", err)
 		return exitError{1}
@@ -132,12 +140,12 @@ func serve(args []string, stderr io.Writer) error {
 		Notifiers: registry, PublicURL: cfg.Server.PublicURL, Burns: db, RateLimit: cfg.Paging.RateLimit,
 		RetryFor: cfg.Paging.RetryFor, MaxBackoff: cfg.Paging.MaxBackoff, PerDestination: cfg.Paging.PerDestination,
 		SendTimeout: cfg.Paging.Timeout, SendTimeouts: cfg.Paging.Timeouts,
-		Poll: sharedPoll(db),
+		Poll: sharedPoll(db), Now: now,
 	})
 	srv := api.New(api.Options{
 		Book: book, Overrides: db, Pager: engine, Twilio: engine, Alerts: db, Deploys: db, Feeds: db, Swaps: db, Teller: engine, Reports: db, Ping: db.Ping, Logger: log,
 		Identity: db, SwapRequests: db, Budgets: db, DevSignIn: *devSignIn, Slack: slackAPI, Replays: db, Heartbeats: db, Maintenance: db,
-		Settings: apiSettings(cfg), Registry: reg, Gatherer: reg,
+		Settings: apiSettings(cfg), Registry: reg, Gatherer: reg, Now: now,
 	})
 	// The engine stops before the database closes (defers run in
 	// reverse): deliveries under way finish, and what is due later stays
@@ -147,14 +155,14 @@ func serve(args []string, stderr io.Writer) error {
 	}, []string{"person"})
 	reg.MustRegister(ptoFailures)
 	fetcher := &scheduler.LeaveFetcher{Book: book, Store: db, Client: &http.Client{Timeout: 30 * time.Second}, Log: log.With("component", "pto"),
-		Now: time.Now, Past: cfg.FeedPast + rota.Week, Future: cfg.FeedFuture + rota.Week,
+		Now: now, Past: cfg.FeedPast + rota.Week, Future: cfg.FeedFuture + rota.Week,
 		Failed: func(person string) { ptoFailures.WithLabelValues(person).Inc() }}
 	jobs := scheduler.NewCron(log, time.UTC)
-	if _, err := jobs.AddFunc(cfg.PTORefresh, func() {
+	if err := addJob(jobs, cfg.PTORefresh, func() {
 		// On a shared database one daemon fetches each round; the
 		// others take its leave from the database (syncRoster).
 		if db.Postgres() {
-			key := "pto:" + time.Now().UTC().Truncate(time.Minute).Format(time.RFC3339)
+			key := "pto:" + now().UTC().Truncate(time.Minute).Format(time.RFC3339)
 			if first, err := db.QueueOnce(ctx, key, nil); err != nil || !first {
 				return
 			}
@@ -164,7 +172,7 @@ func serve(args []string, stderr io.Writer) error {
 		log.Error("cannot schedule PTO fetches", "spec", cfg.PTORefresh, "err", err)
 		return exitError{1}
 	}
-	if _, err := jobs.AddFunc("* * * * *", func() {
+	if err := addJob(jobs, "* * * * *", func() {
 		engine.RemindHandovers(ctx)
 		engine.SummarizeHandovers(ctx)
 		engine.AnnounceHandoffs(ctx)

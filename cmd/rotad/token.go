@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/rotahq/rota"
-	"github.com/rotahq/rota/store"
 )
 
 const tokenUsage = `usage:
@@ -78,7 +77,7 @@ func token(args []string, stdout, stderr io.Writer) error {
 		cfg.Server.Database = *dbPath
 	}
 	ctx := context.Background()
-	db, err := store.Open(ctx, cfg.Server.Database, store.Options{})
+	db, err := openStore(ctx, cfg.Server.Database)
 	if err != nil {
 		return err
 	}

@@ -9,11 +9,13 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/rotahq/rota/clocktest"
 	"github.com/rotahq/rota/store"
 	"github.com/rotahq/rota/store/pgtest"
 )
 
-// Open returns a new, empty store for t, closed when t ends.
+// Open returns a new, empty store for t, closed when t ends, on the test
+// run's clock (clocktest.Now).
 func Open(t testing.TB, opts store.Options) *store.DB {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "rota.db")
@@ -24,6 +26,7 @@ func Open(t testing.TB, opts store.Options) *store.DB {
 	if err != nil {
 		t.Fatal(err)
 	}
+	db.Now = clocktest.Now
 	t.Cleanup(func() { db.Close() })
 	return db
 }
