@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/rotahq/rota/clocktest"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -70,6 +71,7 @@ func TestOnCallCommand(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	db.Now = clocktest.Now
 	start := time.Date(2026, 3, 11, 13, 0, 0, 0, time.UTC)
 	if err := db.CreateOverride(context.Background(), &rota.Override{Rotation: "primary", Person: "chloe", Start: start, End: start.Add(5 * time.Hour)}); err != nil {
 		t.Fatal(err)
@@ -118,8 +120,8 @@ func TestUsage(t *testing.T) {
 func TestCheckConfigCoverageGaps(t *testing.T) {
 	dir := t.TempDir()
 	cfgPath := filepath.Join(dir, "rota.toml")
-	start := time.Now().UTC().AddDate(0, 0, 7).Format("2006-01-02")
-	end := time.Now().UTC().AddDate(0, 0, 9).Format("2006-01-02")
+	start := clocktest.Now().UTC().AddDate(0, 0, 7).Format("2006-01-02")
+	end := clocktest.Now().UTC().AddDate(0, 0, 9).Format("2006-01-02")
 	body := strings.Replace(e2eConfig, `"MEMBERS"`, `"alice", "bruno"`, 1)
 	for _, p := range []string{"alice", "bruno"} {
 		body = strings.Replace(body, "name = \""+p+"\"\ntimezone = \"Europe/Berlin\"",
@@ -142,7 +144,8 @@ func TestReportCommand(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	now := time.Now().UTC()
+	db.Now = clocktest.Now
+	now := clocktest.Now().UTC()
 	for i := 0; i < 3; i++ {
 		ev := rota.Event{Service: "api", Action: rota.ActionTrigger, DedupKey: fmt.Sprint(i), Summary: "disk full", Severity: "critical", Integration: "native"}
 		a, _, err := db.TriggerAlert(context.Background(), &ev, rota.EscalationPolicy{}, func(*rota.Incident, time.Time) rota.StepOutcome { return rota.StepOutcome{} })
@@ -181,6 +184,7 @@ func TestReportCommandAcrossDST(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	db.Now = clocktest.Now
 	for i, p := range []struct{ zone, at, person string }{
 		{"Europe/Berlin", "2026-10-26 00:30", "anna"}, {"Europe/Berlin", "2026-10-28 14:00", "anna"}, {"Europe/Berlin", "2026-11-01 23:00", "anna"},
 		{"America/New_York", "2026-11-02 00:15", "ned"}, {"Australia/Sydney", "2026-10-05 00:10", "sia"},
@@ -225,8 +229,9 @@ func TestDigestText(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	db.Now = clocktest.Now
 	defer db.Close()
-	now := time.Now().UTC()
+	now := clocktest.Now().UTC()
 	for i := 0; i < 3; i++ {
 		ev := rota.Event{Service: "api", Action: rota.ActionTrigger, DedupKey: fmt.Sprint(i), Summary: "disk full", Severity: "critical", Integration: "native"}
 		a, _, _ := db.TriggerAlert(context.Background(), &ev, rota.EscalationPolicy{}, func(*rota.Incident, time.Time) rota.StepOutcome { return rota.StepOutcome{} })
@@ -256,7 +261,8 @@ func TestRestoreDoesNotRepage(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for i, created := range []time.Time{time.Now().Add(-time.Hour), time.Now()} {
+	db.Now = clocktest.Now
+	for i, created := range []time.Time{clocktest.Now().Add(-time.Hour), clocktest.Now()} {
 		at := created
 		db.Now = func() time.Time { return at }
 		_, _, err := db.TriggerAlert(context.Background(), &rota.Event{Service: "api", DedupKey: fmt.Sprint(i), Summary: "disk full", Severity: "critical", Integration: "native"},
@@ -267,7 +273,7 @@ func TestRestoreDoesNotRepage(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	db.Now = time.Now
+	db.Now = clocktest.Now
 	backupPath := filepath.Join(dir, "backup.db")
 	if err := db.Backup(context.Background(), backupPath); err != nil {
 		t.Fatal(err)

@@ -4,11 +4,13 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/rotahq/rota/clocktest"
 	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -93,13 +95,15 @@ func TestThreeDaemonsOnePostgres(t *testing.T) {
 	}
 	dsn := pgtest.DSN(t)
 	rec := newReceiver(t)
-	start := time.Now().UTC()
-	nextMinute := start.Truncate(time.Minute).Add(time.Minute)
-	if nextMinute.Sub(start) < 30*time.Second {
-		// The daemons must be up at that minute's tick (they start
-		// slowly on a loaded machine): the one after, then.
-		nextMinute = nextMinute.Add(time.Minute)
-	}
+	// The daemons' clock is set so that a minute's tick (a digest, the
+	// reminder) comes 30 s after they start, rather than waiting for one
+	// on the wall clock: the daemons must be up at that tick, and they
+	// start slowly on a loaded machine. Every daemon, restarted ones too,
+	// reads the same clock.
+	start := time.Now()
+	nextMinute := clocktest.Now().UTC().Truncate(time.Minute).Add(time.Minute)
+	shift := nextMinute.Add(-30 * time.Second).Sub(start)
+	daemonNow := func() time.Time { return time.Now().Add(shift).UTC() }
 	handoff := nextMinute.Add(time.Minute) // reminded at nextMinute's tick
 	cfg := strings.NewReplacer("DSN", dsn, "RECEIVER", rec.srv.URL,
 		"HANDOFF", strings.ToLower(handoff.Weekday().String())+" "+handoff.Format("15:04")).Replace(clusterConfig)
@@ -107,7 +111,7 @@ func TestThreeDaemonsOnePostgres(t *testing.T) {
 	if err := os.WriteFile(cfgPath, []byte(cfg), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	env := []string{"KEY=" + serviceKey}
+	env := []string{"KEY=" + serviceKey, clocktest.DaemonOffsetEnv + "=" + shift.String()}
 	var mu sync.Mutex
 	daemons := make([]*daemon, 3)
 	var all []*daemon // every daemon started, for the logs of a failure
@@ -129,9 +133,6 @@ func TestThreeDaemonsOnePostgres(t *testing.T) {
 	}()
 	// Run past the next minute's tick (a digest, the reminder), at least 30 s.
 	until := nextMinute.Add(8 * time.Second)
-	if min := start.Add(30 * time.Second); until.Before(min) {
-		until = min
-	}
 
 	type accepted struct {
 		id int64
@@ -143,7 +144,7 @@ func TestThreeDaemonsOnePostgres(t *testing.T) {
 	go func() { // the killer: three times, one daemon at a time, 6 s apart
 		defer close(done)
 		for i := 0; i < 3; i++ {
-			time.Sleep(6 * time.Second)
+			time.Sleep(6 * time.Second) // the scenario's pace, not a wait
 			mu.Lock()
 			d := daemons[i%3]
 			daemons[i%3] = nil
@@ -163,7 +164,7 @@ func TestThreeDaemonsOnePostgres(t *testing.T) {
 	// until the kills are over and the time is up; an alert counts when a
 	// daemon answered 202.
 	killed := false
-	for n := 0; !killed || time.Now().Before(until); n++ {
+	for n := 0; !killed || daemonNow().Before(until); n++ {
 		select {
 		case <-done:
 			killed = true
@@ -181,11 +182,41 @@ func TestThreeDaemonsOnePostgres(t *testing.T) {
 		time.Sleep(250 * time.Millisecond)
 	}
 	posted := time.Now()
-	// Every step done: the second is 4 s after the first, a claim lapses
-	// in 10 s.
-	time.Sleep(16 * time.Second)
 	if len(got) < 20 || len(kills) != 3 {
 		t.Fatalf("only %d alerts accepted and %d kills", len(got), len(kills))
+	}
+	// Wait until every step is done (the second is 4 s after the first;
+	// a dead daemon's claim lapses in 10 s), the digest and the reminder
+	// are out: every accepted incident reached alice and bruno.
+	reminded := func() int {
+		n := 0
+		for _, person := range []string{"carol", "bruno"} {
+			for _, m := range rec.to(person) {
+				if strings.HasPrefix(m.text, "rota: you are on call for handover") {
+					n++
+				}
+			}
+		}
+		return n
+	}
+	reached := func(person string, id int64) bool {
+		for _, m := range rec.to(person) {
+			for _, a := range m.alerts {
+				if a == id {
+					return true
+				}
+			}
+		}
+		return false
+	}
+	for deadline := time.Now().Add(60 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		done := len(rec.to("mgr")) > 0 && reminded() > 0
+		for _, a := range got {
+			done = done && reached("alice", a.id) && reached("bruno", a.id)
+		}
+		if done {
+			break
+		}
 	}
 
 	mu.Lock()
@@ -198,25 +229,6 @@ func TestThreeDaemonsOnePostgres(t *testing.T) {
 			}
 		}
 		return false
-	}
-	for _, person := range []string{"alice", "bruno"} {
-		seen := map[int64]time.Time{}
-		for _, m := range rec.to(person) {
-			for _, id := range m.alerts {
-				if first, ok := seen[id]; ok {
-					if !excused(first) {
-						t.Errorf("incident %d reached %s twice, at %s and %s, with no kill in between", id, person, first.Format("15:04:05.000"), m.at.Format("15:04:05.000"))
-					}
-					continue
-				}
-				seen[id] = m.at
-			}
-		}
-		for _, a := range got {
-			if _, ok := seen[a.id]; !ok {
-				t.Errorf("incident %d (accepted at %s) never reached %s", a.id, a.at.Format("15:04:05.000"), person)
-			}
-		}
 	}
 	late := 0
 	for _, a := range got {
@@ -246,10 +258,37 @@ func TestThreeDaemonsOnePostgres(t *testing.T) {
 			t.Errorf("incident %d's second step ran %s after it was due", a.id, lag)
 		}
 	}
+	// Stopped gracefully, the daemons finish what is under way and send
+	// nothing more: every copy there will be has arrived.
+	mu.Lock()
+	for _, d := range daemons {
+		d.signal(syscall.SIGTERM)
+		<-d.done
+	}
+	mu.Unlock()
+	for _, person := range []string{"alice", "bruno"} {
+		seen := map[int64]time.Time{}
+		for _, m := range rec.to(person) {
+			for _, id := range m.alerts {
+				if first, ok := seen[id]; ok {
+					if !excused(first) {
+						t.Errorf("incident %d reached %s twice, at %s and %s, with no kill in between", id, person, first.Format("15:04:05.000"), m.at.Format("15:04:05.000"))
+					}
+					continue
+				}
+				seen[id] = m.at
+			}
+		}
+		for _, a := range got {
+			if _, ok := seen[a.id]; !ok {
+				t.Errorf("incident %d (accepted at %s) never reached %s", a.id, a.at.Format("15:04:05.000"), person)
+			}
+		}
+	}
 	digests := map[string]int{}
 	for _, m := range rec.to("mgr") {
 		if strings.HasPrefix(m.text, "rota weekly digest") {
-			digests[m.at.UTC().Truncate(time.Minute).Format("15:04")]++
+			digests[m.at.Add(shift).UTC().Truncate(time.Minute).Format("15:04")]++ // on the daemons' clock
 		}
 	}
 	if len(digests) == 0 {
@@ -260,15 +299,7 @@ func TestThreeDaemonsOnePostgres(t *testing.T) {
 			t.Errorf("the digest of %s went out %d times", minute, n)
 		}
 	}
-	reminders := 0
-	for _, person := range []string{"carol", "bruno"} {
-		for _, m := range rec.to(person) {
-			if strings.HasPrefix(m.text, "rota: you are on call for handover") {
-				reminders++
-			}
-		}
-	}
-	if reminders != 1 {
+	if reminders := reminded(); reminders != 1 {
 		t.Errorf("the handover reminder went out %d times, want once", reminders)
 	}
 	t.Logf("%d alerts accepted over %s, %d kills; %d messages to alice, %d to bruno; digests %v", len(got),
@@ -310,7 +341,7 @@ func TestOverridesSeenByAllDaemons(t *testing.T) {
 	cfg, _ := os.ReadFile(cfgPath)
 	os.WriteFile(cfgPath, []byte(strings.Replace(string(cfg), `database = "rota.db"`, `database = "`+dsn+`"`, 1)), 0o644)
 	a, b := startDaemon(t, cfgPath), startDaemon(t, cfgPath)
-	now := time.Now().UTC()
+	now := clocktest.Now().UTC()
 	at := now.Add(time.Hour).Truncate(time.Hour)
 	body := fmt.Sprintf(`{"person":"dana","start":%q,"end":%q}`, at.Format(time.RFC3339), at.Add(time.Hour).Format(time.RFC3339))
 	status, o := a.request("POST", "/api/v1/rotations/primary/overrides", body)
@@ -351,7 +382,7 @@ func TestOverridesSeenByAllDaemons(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	if err := db.SaveLeave(context.Background(), was, []rota.Leave{{Start: at.Add(-time.Hour), End: at.Add(2 * time.Hour), Source: "calendar"}}, time.Now()); err != nil {
+	if err := db.SaveLeave(context.Background(), was, []rota.Leave{{Start: at.Add(-time.Hour), End: at.Add(2 * time.Hour), Source: "calendar"}}, clocktest.Now()); err != nil {
 		t.Fatal(err)
 	}
 	saved := time.Now()

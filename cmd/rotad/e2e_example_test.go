@@ -62,7 +62,9 @@ func TestExampleTellsManagersOfBurns(t *testing.T) {
 		if status, _ := d.request("POST", fmt.Sprintf("/api/v1/incidents/%d/resolve", id), ""); status != 200 {
 			t.Fatalf("resolve %d: %d", id, status)
 		}
-		time.Sleep(1100 * time.Millisecond) // the quiet gap
+		// The quiet gap on the daemon's clock, so that the next is a page
+		// of its own: time that must pass, not an event to wait for.
+		time.Sleep(1100 * time.Millisecond)
 	}
 	deadline := time.Now().Add(10 * time.Second)
 	for {

@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"github.com/rotahq/rota/clocktest"
 	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
@@ -11,6 +12,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -69,6 +71,24 @@ func (r *receiver) to(person string) []received {
 		}
 	}
 	return out
+}
+
+// waitForUpdate polls until a status update reached person, or fails.
+func (r *receiver) waitForUpdate(t *testing.T, person string, within time.Duration) {
+	t.Helper()
+	for deadline := time.Now().Add(within); ; time.Sleep(10 * time.Millisecond) {
+		r.mu.Lock()
+		for _, g := range r.got {
+			if g.person == person && g.kind == "update" {
+				r.mu.Unlock()
+				return
+			}
+		}
+		r.mu.Unlock()
+		if time.Now().After(deadline) {
+			t.Fatalf("no status update reached %s in %s", person, within)
+		}
+	}
 }
 
 // waitFor polls until n messages reached person, or fails.
@@ -226,17 +246,26 @@ func TestPagingSurvivesKill9(t *testing.T) {
 	if late := got[0].at.Sub(posted.Add(4 * time.Second)); late > time.Second {
 		t.Errorf("step 2 fired %s after it was due", late)
 	}
-	time.Sleep(500 * time.Millisecond)
+	// alice is told where the incident went (a status update, queued with
+	// step 2): whatever the restart would have sent her again came before.
+	rec.waitForUpdate(t, "alice", 10*time.Second)
 	if n := len(rec.to("alice")); n != 1 {
 		t.Errorf("alice received %d messages, want 1: something was sent twice", n)
 	}
 	if n := len(rec.to("bruno")); n != 1 {
 		t.Errorf("bruno received %d messages, want 1", n)
 	}
-	// The timeline tells the story.
-	_, a := d2.request("GET", "/api/v1/incidents/1", "")
+	// The timeline tells the story, once the last delivery is recorded
+	// (a receiver has a message before rotad records it).
+	var a map[string]any
 	var kinds []string
 	joined := 0
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		_, a = d2.request("GET", "/api/v1/incidents/1", "")
+		if n := strings.Count(fmt.Sprint(a["timeline"]), "kind:notified"); n >= 3 || time.Now().After(deadline) {
+			break
+		}
+	}
 	for _, e := range a["timeline"].([]any) {
 		// Burn notes depend on the hour (off-hours budgets) and are
 		// written by accounting, apart from the escalation; the alerts
@@ -293,21 +322,26 @@ func TestAccountingSurvivesKill9(t *testing.T) {
 			kills++
 			d = startDaemon(t, cfgPath, env...)
 		}
-		// A second and a bit of quiet: the next page is a new interruption.
+		// A second and a bit of quiet: the next page is a new
+		// interruption. This is not a wait for an event: the daemon's
+		// clock must pass its interruption gap.
 		time.Sleep(1200 * time.Millisecond)
 	}
 	// Let the last daemon account what is left and deliver its notices.
 	deadline := time.Now().Add(10 * time.Second)
 	var burns []any
 	for {
-		_, rep := d.request("GET", "/api/v1/reports/human?team=payments&from="+url.QueryEscape(time.Now().Add(-time.Hour).UTC().Format(time.RFC3339)), "")
+		_, rep := d.request("GET", "/api/v1/reports/human?team=payments&from="+url.QueryEscape(clocktest.Now().Add(-time.Hour).UTC().Format(time.RFC3339)), "")
 		burns, _ = rep["burns"].([]any)
 		if len(burns) > 0 && len(burnNotices(rec)) >= len(burns) || time.Now().After(deadline) {
 			break
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	time.Sleep(500 * time.Millisecond)
+	// A graceful stop finishes what is under way and sends nothing more:
+	// every notice there will be has arrived.
+	d.signal(syscall.SIGTERM)
+	<-d.done
 	notices := burnNotices(rec)
 	// alice's third page of the week burned her weekly budget, whatever
 	// else burned at this hour (off-hours, the team's warning).

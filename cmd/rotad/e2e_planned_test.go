@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"github.com/rotahq/rota/clocktest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -98,7 +99,8 @@ func TestHeartbeat(t *testing.T) {
 		if status != 200 || body["status"] != "up" {
 			t.Fatalf("beat: %d %v", status, body)
 		}
-		last = time.Now()
+		last = clocktest.Now() // the daemon's clock too
+		// Beating every second (the timeout is 2s): pacing, not a wait.
 		time.Sleep(time.Second)
 	}
 	// Beating every second, nothing opened.
@@ -110,8 +112,9 @@ func TestHeartbeat(t *testing.T) {
 	for deadline := time.Now().Add(10 * time.Second); opened.IsZero(); time.Sleep(20 * time.Millisecond) {
 		_, body := d.request("GET", "/api/v1/incidents", "")
 		if incs := body["incidents"].([]any); len(incs) == 1 {
-			opened = time.Now()
 			inc := incs[0].(map[string]any)
+			// When the daemon opened it, not when this loop saw it.
+			opened, _ = time.Parse(time.RFC3339Nano, inc["created_at"].(string))
 			if inc["service"] != "backups" || !strings.Contains(inc["summary"].(string), "heartbeat nightly missed") {
 				t.Errorf("incident: %v", inc)
 			}
@@ -181,13 +184,23 @@ func TestMaintenanceWindow(t *testing.T) {
 	end, _ := time.Parse(time.RFC3339Nano, m["end"].(string))
 	firing := postAlert(t, d, "still-firing")
 	fixed := postAlert(t, d, "fixed-in-time")
-	time.Sleep(time.Second)
+	// In the window, each incident's first step waits for its end, and
+	// nothing is queued: the state says so, no waiting needed.
+	for _, id := range []int{firing, fixed} {
+		_, inc := d.request("GET", fmt.Sprintf("/api/v1/incidents/%d", id), "")
+		due, _ := time.Parse(time.RFC3339Nano, fmt.Sprint(inc["escalation"].(map[string]any)["due_at"]))
+		if due.Before(end.Truncate(time.Millisecond)) { // stored to the millisecond
+			t.Errorf("incident %d's first step is due at %v, before the window's end %s", id, inc["escalation"], end)
+		}
+		if ns, _ := inc["notifications"].([]any); len(ns) != 0 {
+			t.Errorf("incident %d notified in maintenance: %v", id, ns)
+		}
+		if !strings.Contains(fmt.Sprint(inc["timeline"]), "maintenance (deploy of v2) until") {
+			t.Errorf("timeline: %v", inc["timeline"])
+		}
+	}
 	if got := rec.to("alice"); len(got) != 0 {
 		t.Fatalf("paged in maintenance: %+v", got)
-	}
-	_, inc := d.request("GET", fmt.Sprintf("/api/v1/incidents/%d", firing), "")
-	if !strings.Contains(fmt.Sprint(inc["timeline"]), "maintenance (deploy of v2) until") {
-		t.Errorf("timeline: %v", inc["timeline"])
 	}
 	if status, _ := d.request("POST", fmt.Sprintf("/api/v1/incidents/%d/resolve", fixed), ""); status != 200 {
 		t.Fatal(status)
@@ -204,7 +217,10 @@ func TestMaintenanceWindow(t *testing.T) {
 	if len(got[0].alerts) != 1 || got[0].alerts[0] != int64(firing) {
 		t.Errorf("paged for %v, want incident %d", got[0].alerts, firing)
 	}
-	time.Sleep(time.Second)
+	// Recorded as sent, it is not sent again; the one resolved in the
+	// window has nothing queued.
+	waitSent(t, d, firing, 1)
+	d.escalationStopped(int64(fixed), func(map[string]any) bool { return false })
 	if n := len(rec.to("alice")); n != 1 {
 		t.Errorf("alice paged %d times", n)
 	}
@@ -260,11 +276,13 @@ func TestReplayCLI(t *testing.T) {
 		postAlert(t, d, k)
 	}
 	rec.waitFor(t, "alice", 1, 10*time.Second)
-	time.Sleep(3 * time.Second) // her rate limit's bundle
+	for id := 1; id <= 3; id++ { // the first page, then her rate limit's bundle
+		waitSent(t, d, id, 1)
+	}
 	if status, _ := d.request("POST", "/api/v1/incidents/1/ack", ""); status != 200 {
 		t.Fatalf("ack: %d", status)
 	}
-	from, to := time.Now().Add(-time.Hour).UTC().Format(time.RFC3339), time.Now().Add(time.Hour).UTC().Format(time.RFC3339)
+	from, to := clocktest.Now().Add(-time.Hour).UTC().Format(time.RFC3339), clocktest.Now().Add(time.Hour).UTC().Format(time.RFC3339)
 	jsonl := filepath.Join(t.TempDir(), "alerts.jsonl")
 	var out, errOut strings.Builder
 	if err := run([]string{"export-alerts", "--config", cfgPath, "--from", from, "--to", to, "--out", jsonl}, &out, &errOut); err != nil {

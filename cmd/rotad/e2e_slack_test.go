@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"github.com/rotahq/rota/clocktest"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -167,7 +168,7 @@ func startSlackE2E(t *testing.T, limit bool) *slackE2E {
 func (e *slackE2E) press(t *testing.T, user, action string, incident int) {
 	t.Helper()
 	form := url.Values{"payload": {slacktest.BlockActionsPayload(user, "T0ACME", action, fmt.Sprint(incident), e.slack.ResponseURL())}}
-	res, err := http.DefaultClient.Do(slacktest.SignedRequest("http://"+e.d.addr+"/slack/interactions", e2eSlackSecret, time.Now(), form))
+	res, err := http.DefaultClient.Do(slacktest.SignedRequest("http://"+e.d.addr+"/slack/interactions", e2eSlackSecret, clocktest.Now(), form)) // signed on the daemon's clock
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -262,8 +263,11 @@ func TestSlackEndToEnd(t *testing.T) {
 		t.Errorf("Teams cards: %q", cards)
 	}
 	// The escalation stopped: dana (step 2, due 3s after the page) is
-	// never texted; alice's SMS takes no updates.
-	time.Sleep(4 * time.Second)
+	// never texted, nothing is due or queued for her; alice's SMS takes
+	// no updates.
+	e.d.escalationStopped(int64(id), func(n map[string]any) bool {
+		return n["person"] != "dana" && (n["channel"] != "sms" || n["kind"] == "page")
+	})
 	if reqs := e.twilio.Requests(); len(reqs) != 1 {
 		t.Errorf("SMS after the acknowledgement: %+v", reqs)
 	}

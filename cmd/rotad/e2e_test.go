@@ -14,6 +14,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/rotahq/rota/clocktest"
 )
 
 // The end-to-end tests build rotad and run it as a real process on a free
@@ -113,7 +115,12 @@ func startDaemon(t *testing.T, cfgPath string, env ...string) *daemon {
 func startDaemonWith(t *testing.T, cfgPath string, flags []string, env ...string) *daemon {
 	t.Helper()
 	cmd := exec.Command(rotadBinary(t), append([]string{"serve", "--config", cfgPath}, flags...)...)
-	cmd.Env = append(append(os.Environ(), "ROTA_ADMIN_TOKEN="+e2eToken), env...)
+	base := append(os.Environ(), "ROTA_ADMIN_TOKEN="+e2eToken)
+	if clocktest.Pinned() {
+		// The daemon reads the run's clock (an entry in env overrides it).
+		base = append(base, clocktest.DaemonEnv(clocktest.Now()))
+	}
+	cmd.Env = append(base, env...)
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -320,4 +327,26 @@ func TestServeRefusesInvalidConfig(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(dir, "rota.db")); !os.IsNotExist(err) {
 		t.Errorf("an invalid configuration created the database")
 	}
+}
+
+// escalationStopped checks from incident id's state, rather than by
+// waiting past its next step's due time, that its escalation stopped: no
+// step is due, and it has no notification but those of kinds allowed.
+// It returns the incident.
+func (d *daemon) escalationStopped(id int64, allowed func(n map[string]any) bool) map[string]any {
+	d.t.Helper()
+	status, inc := d.request("GET", fmt.Sprintf("/api/v1/incidents/%d", id), "")
+	if status != 200 {
+		d.t.Fatalf("incident %d: %d %v", id, status, inc)
+	}
+	if esc, _ := inc["escalation"].(map[string]any); esc["due_at"] != nil {
+		d.t.Errorf("incident %d: a step is still due: %v", id, esc)
+	}
+	ns, _ := inc["notifications"].([]any)
+	for _, n := range ns {
+		if n := n.(map[string]any); !allowed(n) {
+			d.t.Errorf("incident %d has a notification it should not: %v", id, n)
+		}
+	}
+	return inc
 }
