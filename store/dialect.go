@@ -1,7 +1,9 @@
 package store
 
 import (
+	"errors"
 	"fmt"
+	"maps"
 	"regexp"
 	"slices"
 	"strconv"
@@ -70,22 +72,67 @@ func (db *DB) sql(q string) string {
 // lock takes PostgreSQL advisory locks on keys (a service's incidents, a
 // person's pages), held to the end of the transaction, so that daemons
 // deciding from the same facts take turns; SQLite's one writer needs
-// none. Keys are taken in order, so two writers never wait on each other
-// in a circle.
+// none.
+//
+// Locks are taken in one global order, the keys' order, so that no two
+// transactions ever wait on each other in a circle, whether they are two
+// committers of one daemon or of two: a transaction waits only for a key
+// above every key it holds. A transaction groups many writes, each with
+// its own keys, so a write may need a key below one that an earlier write
+// of its group took: that key is only tried, and if another transaction
+// holds it the write is undone (errLockOrder) and run again in a later
+// transaction, where it comes first.
 func (w wtx) lock(keys ...string) error {
 	if !w.db.pg {
 		return nil
 	}
 	slices.Sort(keys)
 	for i, k := range keys {
-		if i > 0 && keys[i-1] == k {
+		if i > 0 && keys[i-1] == k || w.locks.held[k] {
 			continue
 		}
-		if _, err := w.exec("SELECT pg_advisory_xact_lock(hashtextextended(?, 0))", k); err != nil {
-			return fmt.Errorf("lock %s: %w", k, err)
+		if k > w.locks.max {
+			if _, err := w.exec("SELECT pg_advisory_xact_lock(hashtextextended(?, 0))", k); err != nil {
+				return fmt.Errorf("lock %s: %w", k, err)
+			}
+		} else {
+			var ok bool
+			if err := w.queryRow("SELECT pg_try_advisory_xact_lock(hashtextextended(?, 0))", k).Scan(&ok); err != nil {
+				return fmt.Errorf("lock %s: %w", k, err)
+			}
+			if !ok {
+				return errLockOrder
+			}
 		}
+		w.locks.add(k)
 	}
 	return nil
+}
+
+// errLockOrder is a write that needed a lock out of order while another
+// transaction held it: it is run again in a later transaction.
+var errLockOrder = errors.New("a lock out of order is taken: run again")
+
+// lockSet is the advisory locks a transaction holds (see lock).
+type lockSet struct {
+	held map[string]bool
+	max  string
+}
+
+func (l *lockSet) add(k string) {
+	if l.held == nil {
+		l.held = map[string]bool{}
+	}
+	l.held[k] = true
+	if k > l.max {
+		l.max = k
+	}
+}
+
+// copy is the set as it is, to go back to when a savepoint is rolled back
+// (PostgreSQL releases the locks taken since).
+func (l *lockSet) copy() lockSet {
+	return lockSet{held: maps.Clone(l.held), max: l.max}
 }
 
 // lockIncident locks the service of incident id (see lock).

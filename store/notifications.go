@@ -73,7 +73,18 @@ func (db *DB) RecordDeliveries(ctx context.Context, ds []rota.Delivery) error {
 	if len(ds) == 0 {
 		return nil
 	}
+	var people []string
+	for _, d := range ds {
+		if d.Outcome == rota.DeliverySent && d.Page != nil {
+			people = append(people, "person:"+d.Page.Person)
+		}
+	}
 	err := db.tx(ctx, func(tx wtx, now time.Time) error {
+		// Every person's lock at once, in order, rather than one by one
+		// as their pages are recorded (see lock).
+		if err := tx.lock(people...); err != nil {
+			return err
+		}
 		for _, d := range ds {
 			if err := recordDelivery(tx, d, now); err != nil {
 				return fmt.Errorf("record delivery of notification %d: %w", d.NotificationID, err)

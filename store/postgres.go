@@ -108,6 +108,18 @@ func conflict(err error) bool {
 	return errors.As(err, &pe) && (pe.Code == "40001" || pe.Code == "40P01")
 }
 
+func (db *DB) countConflict(err error) {
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) && pe.Code == "40P01" {
+		db.deadlocks.Add(1)
+		if db.OnDeadlock != nil {
+			db.OnDeadlock(err)
+		}
+		return
+	}
+	db.conflicts.Add(1)
+}
+
 // pgUnavailable turns PostgreSQL's "cannot take writes now" into an
 // EUNAVAILABLE error (HTTP 503, retry later): the server is unreachable,
 // shutting down, read-only (a standby after a failover) or out of disk.

@@ -55,6 +55,8 @@ type wtx struct {
 	tx  *sql.Tx
 	ctx context.Context
 	db  *DB
+	// locks are the advisory locks the transaction holds (PostgreSQL).
+	locks *lockSet
 }
 
 // cached returns the prepared statement for query, or nil after queueing

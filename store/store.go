@@ -79,12 +79,28 @@ type DB struct {
 	// OnLost, if set, is told once when the database file is found
 	// deleted or replaced under the daemon (writes stop then).
 	OnLost func(error)
+	// OnDeadlock, if set, is told of each deadlock PostgreSQL found in a
+	// write group (which is then run again): locks are taken in one order,
+	// so one is a bug.
+	OnDeadlock func(error)
 
 	// file is the database file as opened; lost, once set, is why writes
 	// stopped.
 	file    os.FileInfo
 	lost    atomic.Pointer[error]
 	created bool
+
+	// deadlocks and conflicts count the groups PostgreSQL aborted (a
+	// deadlock it detected; a serialization failure), each run again.
+	deadlocks, conflicts atomic.Int64
+}
+
+// Conflicts reports how many write groups PostgreSQL aborted since Open
+// because of a deadlock it detected, and for another conflict: each was
+// run again. Locks are taken in one order (see lock), so a deadlock is a
+// bug to report.
+func (db *DB) Conflicts() (deadlocks, other int64) {
+	return db.deadlocks.Load(), db.conflicts.Load()
 }
 
 // Created reports whether Open made a new, empty database.
@@ -373,8 +389,31 @@ func (db *DB) commitBatches(limit int) {
 
 // commit runs a group of writes in one transaction and returns each one's
 // error. On PostgreSQL a group that conflicts with another daemon's write
-// (a serialization failure) is run again, whole, a few times.
+// (a serialization failure) is run again, whole, a few times; writes that
+// needed a lock out of order (errLockOrder) are run again in the next
+// transaction, where the first of them may wait for any lock, so each
+// round makes progress.
 func (db *DB) commit(batch []op, errs []error) []error {
+	errs = db.commitRetrying(batch, errs)
+	for {
+		var again []op
+		var at []int
+		for i := range batch {
+			if errors.Is(errs[i], errLockOrder) {
+				again = append(again, batch[i])
+				at = append(at, i)
+			}
+		}
+		if len(again) == 0 {
+			return errs
+		}
+		for j, err := range db.commitRetrying(again, nil) {
+			errs[at[j]] = err
+		}
+	}
+}
+
+func (db *DB) commitRetrying(batch []op, errs []error) []error {
 	for attempt := 1; ; attempt++ {
 		errs, retry := db.commitOnce(batch, errs[:0])
 		if !retry {
@@ -408,7 +447,7 @@ func (db *DB) commitOnce(batch []op, errs []error) ([]error, bool) {
 		}
 		return errs, false
 	}
-	w := wtx{tx: tx, ctx: ctx, db: db}
+	w := wtx{tx: tx, ctx: ctx, db: db, locks: &lockSet{}}
 	single := len(batch) == 1
 	for _, o := range batch {
 		now := db.Now().UTC()
@@ -416,20 +455,30 @@ func (db *DB) commitOnce(batch []op, errs []error) ([]error, bool) {
 		if single {
 			err = o.fn(w, now)
 		} else {
-			err = savepoint(w, func() error { return o.fn(w, now) })
+			held := w.locks.copy()
+			if err = savepoint(w, func() error { return o.fn(w, now) }); err != nil {
+				*w.locks = held
+			}
 		}
 		if db.pg && conflict(err) {
 			tx.Rollback()
+			db.countConflict(err)
 			return errs, true
 		}
 		errs = append(errs, err)
 	}
 	if single && errs[0] != nil {
 		tx.Rollback()
+		if errors.Is(errs[0], errLockOrder) {
+			// Alone, it took its own locks out of order and met another
+			// transaction holding one: after a moment, run it again.
+			time.Sleep(time.Duration(1+rand.IntN(4)) * time.Millisecond)
+		}
 		return errs, false
 	}
 	if err := tx.Commit(); err != nil {
 		if db.pg && conflict(err) {
+			db.countConflict(err)
 			return errs[:0], true
 		}
 		for i := range errs {

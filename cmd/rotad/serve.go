@@ -94,6 +94,9 @@ func serve(args []string, stderr io.Writer) error {
 	if db.Created() {
 		log.Warn("no database was there: started a new, empty one", "path", cfg.Server.Database)
 	}
+	db.OnDeadlock = func(err error) {
+		log.Warn("PostgreSQL found a deadlock between rota's writes (they were run again): please report it", "err", err)
+	}
 	db.OnLost = func(err error) {
 		log.Error("THE DATABASE FILE IS GONE: rotad records nothing more and answers 503; restart it on the right file", "err", err)
 	}
@@ -117,7 +120,11 @@ func serve(args []string, stderr io.Writer) error {
 		book.Update(func(r *scheduler.Roster) (*scheduler.Roster, error) { return r.WithLeave(person, ls), nil })
 	}
 	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "rota_store_deadlocks_total", Help: "Write groups PostgreSQL aborted for a deadlock (run again); locks are taken in one order, so this stays 0."},
+			func() float64 { d, _ := db.Conflicts(); return float64(d) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "rota_store_conflicts_total", Help: "Write groups PostgreSQL aborted for a serialization failure (run again)."},
+			func() float64 { _, c := db.Conflicts(); return float64(c) }))
 	registry, slackApp, err := notifiers(cfg, log)
 	if err != nil {
 		log.Error("cannot set up notifiers", "err", err)
