@@ -105,10 +105,11 @@ func newAuthFixture(t testing.TB, st api.Settings, dev bool) *authFixture {
 	}
 	db := storetest.Open(t, store.Options{})
 	f := &fixture{db: db, book: scheduler.NewBook(scheduler.NewRoster(cfg.Org, nil)), now: time.Date(2026, 3, 11, 12, 0, 0, 0, time.UTC)}
-	engine := paging.New(paging.Options{Store: db, Book: f.book})
+	db.Now = f.clock
+	engine := paging.New(paging.Options{Store: db, Book: f.book, Now: f.clock})
 	st.Admins = cfg.Auth.Admins
 	f.api = api.New(api.Options{Book: f.book, Overrides: db, Pager: engine, Twilio: engine, Alerts: db, Deploys: db, Feeds: db, Swaps: db, Teller: engine,
-		Reports: db, Identity: db, SwapRequests: db, Budgets: db, DevSignIn: dev, Ping: db.Ping, Settings: st, Now: func() time.Time { return f.now },
+		Reports: db, Identity: db, SwapRequests: db, Budgets: db, DevSignIn: dev, Ping: db.Ping, Settings: st, Now: f.clock,
 		Slack: slack.New(slack.Options{BotToken: "xoxb-unused", APIURL: "http://127.0.0.1:9/api/"}), Replays: db})
 	f.srv = newServer(t, f.api)
 	af := &authFixture{fixture: f, tokens: map[string]string{}, cfg: cfg}
@@ -291,7 +292,7 @@ func (f *authFixture) signIn(t *testing.T, person string) (*http.Cookie, string)
 // before that.
 func TestCSRF(t *testing.T) {
 	f := newAuthFixture(t, withToken(), false)
-	f.now = time.Now()
+	f.onRunClock(t)
 	ck, csrf := f.signIn(t, "alice")
 	post := func(form url.Values, header ...string) *http.Response {
 		req, _ := http.NewRequest("POST", f.srv.URL+"/tokens", strings.NewReader(form.Encode()))
@@ -346,7 +347,7 @@ func TestCSRF(t *testing.T) {
 // TestScopes: roles are narrowed to the caller's teams and own things.
 func TestScopes(t *testing.T) {
 	f := newAuthFixture(t, withToken(), false)
-	f.now = time.Now()
+	f.onRunClock(t)
 	ctx := context.Background()
 	// An incident on each team's service.
 	pay := f.do(t, "POST", "/api/v1/alerts", payKey, "", `{"summary":"pay down","severity":"critical"}`)
@@ -454,7 +455,7 @@ func TestPersonalTokens(t *testing.T) {
 // resolved: the service's key is.
 func TestPayloadCannotNameActor(t *testing.T) {
 	f := newAuthFixture(t, withToken(), false)
-	f.now = time.Now()
+	f.onRunClock(t)
 	for _, action := range []string{"trigger", "resolve"} {
 		r := f.do(t, "POST", "/v2/enqueue", "", "application/json", `{"routing_key":"`+payKey+`","event_action":"`+action+`","dedup_key":"d1","client":"alice (sms)","payload":{"summary":"x","source":"s","severity":"critical"}}`)
 		if r.status != 202 {

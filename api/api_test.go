@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/rotahq/rota/api"
+	"github.com/rotahq/rota/clocktest"
 	"github.com/rotahq/rota/config"
 	"github.com/rotahq/rota/paging"
 	"github.com/rotahq/rota/scheduler"
@@ -65,7 +66,22 @@ type fixture struct {
 	db      *store.DB
 	book    *scheduler.Book
 	api     *api.Server
-	now     time.Time
+	// now is the fixture's instant where it has one (clock reads it):
+	// set before the requests it is for.
+	now time.Time
+}
+
+// clock is a fixture's clock at its instant now, for its store, engine
+// and server alike.
+func (f *fixture) clock() time.Time { return f.now }
+
+// onRunClock sets the fixture's instant to the run's clock now (see
+// clocktest), for tests that are about no day in particular, and makes a
+// failure say how to run t again at that instant.
+func (f *fixture) onRunClock(t testing.TB) {
+	t.Helper()
+	clocktest.Reproduce(t)
+	f.now = clocktest.Now()
 }
 
 func newFixture(t *testing.T, st api.Settings) *fixture {
@@ -80,8 +96,9 @@ func newFixture(t *testing.T, st api.Settings) *fixture {
 		t.Fatal(err)
 	}
 	f := &fixture{db: db, book: scheduler.NewBook(scheduler.NewRoster(cfg.Org, ovs)), now: time.Date(2026, 3, 11, 12, 0, 0, 0, time.UTC)}
-	engine := paging.New(paging.Options{Store: db, Book: f.book})
-	f.api = api.New(api.Options{Book: f.book, Overrides: db, Pager: engine, Alerts: db, Ping: db.Ping, Settings: st, Now: func() time.Time { return f.now }})
+	db.Now = f.clock
+	engine := paging.New(paging.Options{Store: db, Book: f.book, Now: f.clock})
+	f.api = api.New(api.Options{Book: f.book, Overrides: db, Pager: engine, Alerts: db, Ping: db.Ping, Settings: st, Now: f.clock})
 	f.srv = newServer(t, f.api)
 	return f
 }

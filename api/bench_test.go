@@ -38,7 +38,7 @@ func benchServer(b *testing.B, n int, now func() time.Time) *api.Server {
 		b.Fatal(err)
 	}
 	db := storetest.Open(b, store.Options{})
-	return api.New(api.Options{Book: scheduler.NewBook(scheduler.NewRoster(c.Org, nil)), Overrides: db, Ping: db.Ping, Now: now})
+	return api.New(api.Options{Book: scheduler.NewBook(scheduler.NewRoster(c.Org, nil)), Overrides: db, Ping: db.Ping, Settings: withToken(), Now: now})
 }
 
 // BenchmarkOnCall200Rotations measures the handler alone, without the
@@ -48,6 +48,7 @@ func BenchmarkOnCall200Rotations(b *testing.B) {
 	i := 0
 	srv := benchServer(b, 200, func() time.Time { i++; return start.Add(time.Duration(i) * time.Millisecond) })
 	req := httptest.NewRequest("GET", "/api/v1/oncall", nil)
+	req.Header.Set("Authorization", "Bearer "+adminToken)
 	b.ReportAllocs()
 	b.ResetTimer()
 	for n := 0; n < b.N; n++ {
@@ -62,11 +63,14 @@ func BenchmarkOnCall200Rotations(b *testing.B) {
 // BenchmarkOnCall200RotationsUncached asks about instants a week apart, so
 // every answer is computed afresh: the cost when shifts change.
 func BenchmarkOnCall200RotationsUncached(b *testing.B) {
-	srv := benchServer(b, 200, time.Now)
+	start := time.Date(2026, 1, 7, 12, 0, 0, 0, time.UTC)
+	srv := benchServer(b, 200, func() time.Time { return start })
 	var reqs []*http.Request
 	for w := 0; w < 52; w++ {
-		at := time.Date(2026, 1, 7, 12, 0, 0, 0, time.UTC).Add(time.Duration(w) * 7 * 24 * time.Hour)
-		reqs = append(reqs, httptest.NewRequest("GET", "/api/v1/oncall?at="+at.Format(time.RFC3339), nil))
+		at := start.Add(time.Duration(w) * 7 * 24 * time.Hour)
+		req := httptest.NewRequest("GET", "/api/v1/oncall?at="+at.Format(time.RFC3339), nil)
+		req.Header.Set("Authorization", "Bearer "+adminToken)
+		reqs = append(reqs, req)
 	}
 	b.ReportAllocs()
 	b.ResetTimer()
@@ -108,7 +112,7 @@ func feedBench(b *testing.B) (*api.Server, string) {
 	}
 	ovs, _ := db.Overrides(context.Background(), "")
 	book := scheduler.NewBook(scheduler.NewRoster(c.Org, ovs))
-	srv := api.New(api.Options{Book: book, Overrides: db, Pager: paging.New(paging.Options{Store: db, Book: book}), Alerts: db, Feeds: db,
+	srv := api.New(api.Options{Book: book, Overrides: db, Pager: paging.New(paging.Options{Store: db, Book: book, Now: db.Now}), Alerts: db, Feeds: db,
 		Ping: db.Ping, Settings: api.Settings{AdminToken: adminToken, PublicURL: "https://rota.example.com"}, Now: func() time.Time { return now }})
 	tok, err := db.IssueFeedToken(context.Background(), "person", "alice")
 	if err != nil {

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -22,11 +21,8 @@ import (
 // The browser tests drive Chromium through the web UI as people do:
 // signing in at an OpenID Connect provider (mockoidc, in this process),
 // then clicking through pages and forms. Each step checks what the page
-// says and what the store holds. Screenshots of the pages go to
-// testdata/artifacts (git-ignored).
-
-// browserArtifacts is where the screenshots go.
-const browserArtifacts = "testdata/artifacts"
+// says and what the store holds. Screenshots of the pages go to the run's
+// artifacts directory (see artifactPath), and the tests log their paths.
 
 // browserBudget bounds a whole browser test: a hang fails, not waits.
 const browserBudget = 60 * time.Second
@@ -58,8 +54,10 @@ func newBrowserFixture(t *testing.T) *browserFixture {
 
 	st := withToken()
 	f := newAuthFixture(t, st, false)
-	// Sessions are made on the store's clock and checked on the server's.
-	f.now = time.Now()
+	// From here on the fixture's clock (its store's and its server's) is
+	// the run's: the identity provider's tokens are made and checked on
+	// the real clock.
+	f.onRunClock(t)
 	// The redirect URL needs the server's address, known only now.
 	st.OIDC = &api.OIDCSettings{Name: "Test SSO", Issuer: idp.Issuer(), ClientID: idp.ClientID, ClientSecret: idp.ClientSecret,
 		RedirectURL: f.srv.URL + "/auth/oidc/callback", Scopes: []string{"openid", "email", "profile"}}
@@ -67,10 +65,6 @@ func newBrowserFixture(t *testing.T) *browserFixture {
 	f.api.SetSettings(st)
 	// accessConfig gives only alice an email to sign in with.
 	withEmails(t, f.book, map[string]string{"bruno": "bruno@example.com", "dana": "dana@example.com"})
-
-	if err := os.MkdirAll(browserArtifacts, 0o755); err != nil {
-		t.Fatal(err)
-	}
 
 	ctx, cancel := context.WithTimeout(t.Context(), browserBudget)
 	t.Cleanup(cancel)
@@ -167,10 +161,13 @@ func (p *browserUser) whereAmI(step string) string {
 	loc, _ := chromedp.Run(ctx, chromedp.Location())
 	body, _ := chromedp.Run(ctx, chromedp.Text(chromedp.CSS("body")))
 	name := "browser-failed-" + strings.NewReplacer(" ", "-", "/", "-").Replace(step) + ".png"
-	if png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100)); err == nil {
-		os.WriteFile(filepath.Join(browserArtifacts, name), png, 0o644)
+	path := artifactPath(p.t, name)
+	if png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100)); err != nil {
+		path = "no screenshot: " + err.Error()
+	} else if err := os.WriteFile(path, png, 0o644); err != nil {
+		path = "no screenshot: " + err.Error()
 	}
-	return fmt.Sprintf("\nthe page: %s (%s)\n%s", loc, name, body)
+	return fmt.Sprintf("\nthe page: %s (%s)\n%s", loc, path, body)
 }
 
 // location is the page's URL.
@@ -208,12 +205,12 @@ func (p *browserUser) count(sel string) int {
 	return browse(p, "count "+sel, chromedp.Evaluate[int](fmt.Sprintf("document.querySelectorAll(%q).length", sel)))
 }
 
-// shot saves a full-page screenshot as name.png in the artifacts
-// (quality 100 makes a PNG).
+// shot saves a full-page screenshot as name.png in the run's artifacts
+// directory (quality 100 makes a PNG) and logs where.
 func (p *browserUser) shot(name string) {
 	p.t.Helper()
 	png := browse(p, "screenshot "+name, chromedp.FullScreenshot(100))
-	path := filepath.Join(browserArtifacts, name+".png")
+	path := artifactPath(p.t, name+".png")
 	if err := os.WriteFile(path, png, 0o644); err != nil {
 		p.t.Fatal(err)
 	}

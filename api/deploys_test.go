@@ -13,6 +13,7 @@ import (
 
 	"github.com/rotahq/rota"
 	"github.com/rotahq/rota/api"
+	"github.com/rotahq/rota/clocktest"
 	"github.com/rotahq/rota/config"
 	"github.com/rotahq/rota/paging"
 	"github.com/rotahq/rota/scheduler"
@@ -74,12 +75,15 @@ func newDeployFixture(t *testing.T) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The store, the engine and the server run on the run's clock, as
+	// the deploys' times are made from it.
+	clocktest.Reproduce(t)
 	db := storetest.Open(t, store.Options{Synchronous: store.SyncNormal})
-	f := &fixture{db: db, book: scheduler.NewBook(scheduler.NewRoster(cfg.Org, nil)), now: time.Now().UTC()}
-	engine := paging.New(paging.Options{Store: db, Book: f.book})
+	f := &fixture{db: db, book: scheduler.NewBook(scheduler.NewRoster(cfg.Org, nil))}
+	engine := paging.New(paging.Options{Store: db, Book: f.book, Now: clocktest.Now})
 	st := withToken()
 	st.GitHubSecret = cfg.GitHubSecret
-	f.api = api.New(api.Options{Book: f.book, Overrides: db, Pager: engine, Alerts: db, Deploys: db, Ping: db.Ping, Settings: st})
+	f.api = api.New(api.Options{Book: f.book, Overrides: db, Pager: engine, Alerts: db, Deploys: db, Ping: db.Ping, Settings: st, Now: clocktest.Now})
 	f.srv = newServer(t, f.api)
 	return f
 }
@@ -180,7 +184,7 @@ func TestGitHubWebhooks(t *testing.T) {
 
 func TestNativeAndChangeDeploys(t *testing.T) {
 	f := newDeployFixture(t)
-	ago := time.Now().UTC().Add(-10 * time.Minute).Format(time.RFC3339)
+	ago := clocktest.Now().UTC().Add(-10 * time.Minute).Format(time.RFC3339)
 	r := f.do(t, "POST", "/api/v1/deploys", searchKey, "", fmt.Sprintf(`{"commit":"abc1234def","author":"Codertocat","merged_by":"carol-merges","deployed_at":%q,"compare_url":"https://example.com/c"}`, ago))
 	if r.status != 201 || r.body["service"] != "payments-api" || r.body["author_person"] != "bob" || r.body["merger_person"] != "carol" {
 		t.Fatalf("native: %d %s", r.status, r.raw)
@@ -237,7 +241,7 @@ func TestNativeAndChangeDeploys(t *testing.T) {
 
 func TestAlertShowsSuspectedDeploy(t *testing.T) {
 	f := newDeployFixture(t)
-	now := time.Now().UTC()
+	now := clocktest.Now().UTC()
 	for _, ago := range []time.Duration{50 * time.Minute, 10 * time.Minute, 2 * time.Hour} {
 		f.do(t, "POST", "/api/v1/deploys", searchKey, "", fmt.Sprintf(`{"commit":"c%d","author":"Codertocat","deployed_at":%q}`, int(ago.Minutes()), now.Add(-ago).Format(time.RFC3339)))
 	}

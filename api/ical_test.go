@@ -68,13 +68,13 @@ func newFeedFixture(t testing.TB, now time.Time) *fixture {
 	}
 	db := storetest.Open(t, store.Options{Synchronous: store.SyncNormal})
 	f := &fixture{db: db, book: scheduler.NewBook(scheduler.NewRoster(cfg.Org, nil)), now: now}
-	db.Now = func() time.Time { return f.now }
+	db.Now = f.clock
 	st := withToken()
 	st.PublicURL, st.FeedPast, st.FeedFuture = cfg.Server.PublicURL, cfg.FeedPast, cfg.FeedFuture
-	engine := paging.New(paging.Options{Store: db, Book: f.book})
+	engine := paging.New(paging.Options{Store: db, Book: f.book, Now: f.clock})
 	f.restart = func() {
 		f.api = api.New(api.Options{Book: f.book, Overrides: db, Pager: engine, Alerts: db, Feeds: db, Swaps: db, Teller: engine, Ping: db.Ping, Settings: st,
-			Now: func() time.Time { return f.now }})
+			Now: f.clock})
 		f.srv = newServer(t.(*testing.T), f.api)
 	}
 	f.restart()

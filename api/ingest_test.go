@@ -12,10 +12,10 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/rotahq/rota"
 	"github.com/rotahq/rota/api"
+	"github.com/rotahq/rota/clocktest"
 	"github.com/rotahq/rota/config"
 	"github.com/rotahq/rota/paging"
 	"github.com/rotahq/rota/scheduler"
@@ -77,11 +77,14 @@ func newIngestFixture(t testing.TB) *fixture {
 	}
 	// The captured payloads carry a 23-character key; accept it too.
 	cfg.Org.Service("payments-api").IntegrationKeys = append(cfg.Org.Service("payments-api").IntegrationKeys, rota.Secret{Source: "test", Value: paymentsKey})
+	// The store, the engine and the server run on the run's clock, as
+	// signatures' timestamps are made from it.
+	clocktest.Reproduce(t)
 	db := storetest.Open(t, store.Options{})
-	f := &fixture{db: db, book: scheduler.NewBook(scheduler.NewRoster(cfg.Org, nil)), now: time.Now()}
-	engine := paging.New(paging.Options{Store: db, Book: f.book})
+	f := &fixture{db: db, book: scheduler.NewBook(scheduler.NewRoster(cfg.Org, nil))}
+	engine := paging.New(paging.Options{Store: db, Book: f.book, Now: clocktest.Now})
 	f.api = api.New(api.Options{Book: f.book, Overrides: db, Pager: engine, Twilio: engine, Alerts: db, Deploys: db, Feeds: db, Swaps: db,
-		Teller: engine, Reports: db, Ping: db.Ping, Settings: withToken()})
+		Teller: engine, Reports: db, Ping: db.Ping, Settings: withToken(), Now: clocktest.Now})
 	f.srv = newServer(t, f.api)
 	return f
 }
@@ -294,7 +297,7 @@ func sign(ts, body string) string {
 func TestGrafanaWebhookSignature(t *testing.T) {
 	f := newIngestFixture(t)
 	body := grafanaBody()
-	now := fmt.Sprint(time.Now().Unix())
+	now := fmt.Sprint(clocktest.Now().Unix())
 	post := func(headers map[string]string, body string) response {
 		req, _ := http.NewRequest("POST", f.srv.URL+"/api/v1/integrations/grafana", strings.NewReader(body))
 		req.Header.Set("Authorization", "Bearer "+grafanaKey)

@@ -4,7 +4,6 @@ import (
 	"context"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -47,8 +46,8 @@ func TestReportPage(t *testing.T) {
 
 // TestReportPageInChromium renders the page in headless Chromium (Debian's
 // chromium, installed by make test-deps): the charts are in the rendered
-// page and the console has no error. The screenshot is kept in
-// testdata/artifacts.
+// page and the console has no error. The screenshot is kept in the run's
+// artifacts directory (see artifactPath).
 func TestReportPageInChromium(t *testing.T) {
 	chromium, err := exec.LookPath("chromium")
 	if err != nil {
@@ -94,13 +93,13 @@ func TestReportPageInChromium(t *testing.T) {
 			t.Errorf("console: %s", line)
 		}
 	}
-	art := filepath.Join("testdata", "artifacts")
-	os.MkdirAll(art, 0o755)
-	shot := filepath.Join(art, "report.png")
+	shot := artifactPath(t, "report.png")
 	os.Remove(shot)
 	run("--screenshot="+shot, "--window-size=1024,2200", "--hide-scrollbars")
 	if st, err := os.Stat(shot); err != nil || st.Size() < 10000 {
 		t.Errorf("no screenshot: %v", err)
+	} else {
+		t.Logf("screenshot %s (%d bytes)", shot, st.Size())
 	}
 }
 

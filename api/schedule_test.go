@@ -55,9 +55,10 @@ func TestSchedulesInTheAPI(t *testing.T) {
 	}
 	db := storetest.Open(t, store.Options{})
 	f := &fixture{db: db, book: scheduler.NewBook(scheduler.NewRoster(cfg.Org, nil)), now: time.Date(2026, 3, 11, 11, 0, 0, 0, time.UTC)}
-	engine := paging.New(paging.Options{Store: db, Book: f.book})
+	db.Now = f.clock
+	engine := paging.New(paging.Options{Store: db, Book: f.book, Now: f.clock})
 	f.api = api.New(api.Options{Book: f.book, Overrides: db, Pager: engine, Alerts: db, Swaps: db, Teller: engine, SwapRequests: db, Identity: db,
-		Ping: db.Ping, Settings: withToken(), Now: func() time.Time { return f.now }})
+		Ping: db.Ping, Settings: withToken(), Now: f.clock})
 	f.srv = newServer(t, f.api)
 
 	onCall := func() (map[string]map[string]any, map[string]map[string]any) {

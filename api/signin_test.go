@@ -17,6 +17,7 @@ import (
 
 	"github.com/rotahq/rota"
 	"github.com/rotahq/rota/api"
+	"github.com/rotahq/rota/clocktest"
 	"github.com/rotahq/rota/config"
 	"github.com/rotahq/rota/paging"
 	"github.com/rotahq/rota/policy"
@@ -47,9 +48,10 @@ func newOIDCFixture(t *testing.T) *oidcFixture {
 	t.Cleanup(func() { idp.Shutdown() })
 	st := withToken()
 	f := newAuthFixture(t, st, false)
-	// Sessions are made on the store's clock (time.Now) and checked on
-	// the server's.
-	f.now = time.Now()
+	// From here on the fixture's clock (its store's and its server's) is
+	// the run's: the identity provider's tokens are made and checked on
+	// the real clock.
+	f.onRunClock(t)
 	st.OIDC = &api.OIDCSettings{Name: "Test SSO", Issuer: idp.Issuer(), ClientID: idp.ClientID, ClientSecret: idp.ClientSecret,
 		RedirectURL: f.srv.URL + "/auth/oidc/callback", Scopes: []string{"openid", "email", "profile"}}
 	st.Admins = f.cfg.Auth.Admins
@@ -293,7 +295,7 @@ func TestSignInOIDC(t *testing.T) {
 	f := newOIDCFixture(t)
 	c := newWebClient(t)
 	f.queue("sub-alice", "alice@example.com", true)
-	before := time.Now()
+	before := f.now
 	hops := c.follow("GET", f.srv.URL+"/auth/oidc/login?next=/incidents", nil)
 	if len(hops) != 4 {
 		t.Fatalf("want login, provider, callback, page:%s", describeHops(hops))
@@ -335,7 +337,7 @@ func TestSignInOIDC(t *testing.T) {
 	if !sess.HttpOnly || sess.Path != "/" || sess.SameSite != http.SameSiteLaxMode || sess.Secure {
 		t.Errorf("session cookie %+v: want HttpOnly, Lax, on / (not Secure over http)", sess)
 	}
-	if exp := before.Add(7 * 24 * time.Hour); sess.Expires.Before(exp.Add(-time.Minute)) || sess.Expires.After(time.Now().Add(7*24*time.Hour+time.Minute)) {
+	if exp := before.Add(7 * 24 * time.Hour); sess.Expires.Before(exp.Add(-time.Minute)) || sess.Expires.After(f.now.Add(7*24*time.Hour+time.Minute)) {
 		t.Errorf("session cookie expires %v, want a week on (%v)", sess.Expires, exp)
 	}
 	if ck := cb.setCookie("rota_oidc"); ck == nil || ck.MaxAge >= 0 {
@@ -410,7 +412,7 @@ func TestSignInNextControlCharacters(t *testing.T) {
 	}
 	// The development sign-in takes next too.
 	d := newAuthFixture(t, withToken(), true)
-	d.now = time.Now()
+	d.onRunClock(t)
 	h := bare(t, "POST", d.srv.URL+"/auth/dev", url.Values{"person": {"alice"}, "next": {"/\t/evil.example"}})
 	if loc := browserReads.Replace(h.location); h.status != http.StatusSeeOther || strings.HasPrefix(loc, "//") {
 		t.Errorf("dev sign-in with next=\"/\\t/evil.example\": %d to Location %q, which a browser reads as %q", h.status, h.location, loc)
@@ -660,25 +662,27 @@ func TestSignInSessionExpires(t *testing.T) {
 			t.Errorf("%s: / %d to %q, want 303 to sign in", when, page.status, page.location)
 		}
 	}
-	f.now = time.Now().Add(7*24*time.Hour - time.Hour)
+	signedIn := f.now
+	f.now = signedIn.Add(7*24*time.Hour - time.Hour)
 	check("a week less an hour on", true)
-	f.now = time.Now().Add(8 * 24 * time.Hour)
+	f.now = signedIn.Add(8 * 24 * time.Hour)
 	check("eight days on", false)
 
 	// A shorter configured lifetime.
 	st := f.st
 	st.SessionLifetime = time.Hour
 	f.api.SetSettings(st)
-	f.now = time.Now()
+	signedIn = clocktest.Now()
+	f.now = signedIn
 	c = newWebClient(t)
 	sess = f.signInOIDC(c)
-	if d := time.Until(sess.Expires); d < 50*time.Minute || d > 70*time.Minute {
+	if d := sess.Expires.Sub(signedIn); d < 50*time.Minute || d > 70*time.Minute {
 		t.Errorf("with a lifetime of an hour the cookie expires in %v", d)
 	}
 	ck = &http.Cookie{Name: "rota_session", Value: sess.Value}
-	f.now = time.Now().Add(30 * time.Minute)
+	f.now = signedIn.Add(30 * time.Minute)
 	check("half an hour on, of an hour", true)
-	f.now = time.Now().Add(2 * time.Hour)
+	f.now = signedIn.Add(2 * time.Hour)
 	check("two hours on, of an hour", false)
 }
 
@@ -687,7 +691,7 @@ func TestSignInDev(t *testing.T) {
 	form := url.Values{"person": {"alice"}, "next": {"/incidents"}}
 
 	off := newAuthFixture(t, withToken(), false)
-	off.now = time.Now()
+	off.onRunClock(t)
 	h := bare(t, "POST", off.srv.URL+"/auth/dev", form)
 	if h.status != http.StatusNotFound || h.setCookie("rota_session") != nil {
 		t.Errorf("dev sign-in while off: %d, cookies %v; want 404 and none", h.status, h.cookies)
@@ -697,7 +701,7 @@ func TestSignInDev(t *testing.T) {
 	}
 
 	on := newAuthFixture(t, withToken(), true)
-	on.now = time.Now()
+	on.onRunClock(t)
 	if page := bare(t, "GET", on.srv.URL+"/signin?next=/incidents", nil); !strings.Contains(page.body, `action="/auth/dev"`) ||
 		!strings.Contains(page.body, `name="next" value="/incidents"`) {
 		t.Errorf("the sign-in page does not offer the development sign-in (from loopback): %s", page.body)
@@ -931,8 +935,10 @@ func TestRotationPageGaps(t *testing.T) {
 	db := storetest.Open(t, store.Options{})
 	book := scheduler.NewBook(scheduler.NewRoster(cfg.Org, nil))
 	now := time.Date(2026, 3, 25, 12, 0, 0, 0, time.UTC)
-	srv := api.New(api.Options{Book: book, Overrides: db, Pager: paging.New(paging.Options{Store: db, Book: book}), Alerts: db, Identity: db,
-		Ping: db.Ping, Settings: withToken(), Now: func() time.Time { return now }})
+	clock := func() time.Time { return now }
+	db.Now = clock
+	srv := api.New(api.Options{Book: book, Overrides: db, Pager: paging.New(paging.Options{Store: db, Book: book, Now: clock}), Alerts: db, Identity: db,
+		Ping: db.Ping, Settings: withToken(), Now: clock})
 	ts := newServer(t, srv)
 	token, _, err := db.CreateAPIToken(context.Background(), "tess", "test", "test")
 	if err != nil {

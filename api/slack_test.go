@@ -13,6 +13,7 @@ import (
 
 	"github.com/rotahq/rota"
 	"github.com/rotahq/rota/api"
+	"github.com/rotahq/rota/clocktest"
 	"github.com/rotahq/rota/config"
 	"github.com/rotahq/rota/paging"
 	"github.com/rotahq/rota/paging/notify"
@@ -30,7 +31,9 @@ const (
 
 // slackConfig: alice is DMed by user id, bruno by email (the app looks
 // him up); carol is in Slack but not on payments; incidents are posted
-// to #payments too.
+// to #payments too. %s is the primary rotation's start and handoff,
+// which the fixture sets (startedYesterday) so that alice is on call
+// whatever the day the test runs.
 const slackConfig = `
 [[people]]
 name = "alice"
@@ -57,7 +60,7 @@ timezone = "Europe/Berlin"
 name = "primary"
 team = "payments"
 members = ["alice", "bruno"]
-start = 2026-01-06
+%s
 [[channels]]
 name = "payments-alerts"
 type = "slack"
@@ -79,11 +82,22 @@ type slackFixture struct {
 	fake *slacktest.Server
 }
 
+// newSlackFixture runs the engine (its loop on real timers) and the store
+// on the run's clock, and the server on now (nil: the run's clock too).
 func newSlackFixture(t *testing.T, now func() time.Time) *slackFixture {
 	t.Helper()
-	cfg, err := config.Parse("slack.toml", []byte(slackConfig), t.TempDir(), func(k string) (string, bool) { return searchKey, k == "KEY" })
+	clocktest.Reproduce(t)
+	berlin, err := time.LoadLocation("Europe/Berlin")
 	if err != nil {
 		t.Fatal(err)
+	}
+	toml := fmt.Sprintf(slackConfig, startedYesterday(clocktest.Now(), berlin))
+	cfg, err := config.Parse("slack.toml", []byte(toml), t.TempDir(), func(k string) (string, bool) { return searchKey, k == "KEY" })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if now == nil {
+		now = clocktest.Now
 	}
 	fake := slacktest.NewServer(slackToken)
 	t.Cleanup(fake.Close)
@@ -96,7 +110,10 @@ func newSlackFixture(t *testing.T, now func() time.Time) *slackFixture {
 	reg.Register(rota.ContactSlack, app)
 	db := storetest.Open(t, store.Options{Synchronous: store.SyncNormal})
 	f := &slackFixture{fixture: &fixture{db: db, book: scheduler.NewBook(scheduler.NewRoster(cfg.Org, nil))}, fake: fake}
-	engine := paging.New(paging.Options{Store: db, Book: f.book, PublicURL: publicURL, Notifiers: reg})
+	if sh, ok := f.book.Roster().OnCall("primary", clocktest.Now()); !ok || sh.Person != "alice" {
+		t.Fatalf("the fixture wants alice on call on primary, not %+v (%v)", sh, ok)
+	}
+	engine := paging.New(paging.Options{Store: db, Book: f.book, PublicURL: publicURL, Notifiers: reg, Now: clocktest.Now})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { engine.Run(ctx); close(done) }()
@@ -107,6 +124,14 @@ func newSlackFixture(t *testing.T, now func() time.Time) *slackFixture {
 		Slack: app, Replays: db, Settings: st, Now: now})
 	f.srv = newServer(t, f.api)
 	return f
+}
+
+// startedYesterday is a weekly rotation's start and handoff such that its
+// first shift began yesterday at 10:00 in loc, as at, and lasts a week:
+// its first member is on call at at, whatever the day.
+func startedYesterday(at time.Time, loc *time.Location) string {
+	y := at.In(loc).AddDate(0, 0, -1)
+	return fmt.Sprintf("start = %s\nhandoff = \"%s 10:00\"", y.Format("2006-01-02"), strings.ToLower(y.Weekday().String()))
 }
 
 // slack posts form to path as Slack would, signed at ts with secret.
@@ -140,10 +165,12 @@ func (f *slackFixture) alert(t *testing.T, key string) int64 {
 	return int64(r.body["incident_id"].(float64))
 }
 
-// waitFor polls cond for up to 5s.
+// waitFor waits until cond holds, looking every few milliseconds, and
+// fails t when it has not within 10s: long enough for a busy machine,
+// and only a failure waits that long.
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	for deadline := time.Now().Add(5 * time.Second); !cond(); time.Sleep(5 * time.Millisecond) {
+	for deadline := time.Now().Add(10 * time.Second); !cond(); time.Sleep(5 * time.Millisecond) {
 		if time.Now().After(deadline) {
 			t.Fatalf("timed out waiting for %s", what)
 		}
@@ -157,7 +184,7 @@ func TestSlackSignatures(t *testing.T) {
 	f := newSlackFixture(t, nil)
 	id := f.alert(t, "k1")
 	f.fake.WaitMessages(t, "DU0ALICE", 1, 5*time.Second)
-	now := time.Now()
+	now := clocktest.Now()
 	for _, tt := range []struct {
 		name   string
 		secret string
@@ -255,11 +282,11 @@ func TestSlackButtons(t *testing.T) {
 	f.fake.WaitMessages(t, "C0PAYMENTS", 1, 5*time.Second)
 
 	// carol is in Slack but not on payments: refused, told why.
-	if code, body := f.slack(t, "/slack/interactions", slackSecret, time.Now(), press("U0CAROL", slack.ActionResolve, id, f.fake.ResponseURL())); code != 200 {
+	if code, body := f.slack(t, "/slack/interactions", slackSecret, clocktest.Now(), press("U0CAROL", slack.ActionResolve, id, f.fake.ResponseURL())); code != 200 {
 		t.Fatalf("carol: %d %s", code, body)
 	}
 	// Someone rota does not know: told so.
-	f.slack(t, "/slack/interactions", slackSecret, time.Now(), press("U0STRANGER", slack.ActionAck, id, f.fake.ResponseURL()))
+	f.slack(t, "/slack/interactions", slackSecret, clocktest.Now(), press("U0STRANGER", slack.ActionAck, id, f.fake.ResponseURL()))
 	waitFor(t, "two refusals answered", func() bool { return len(f.fake.Responses()) >= 2 })
 	resp := strings.Join(f.fake.Responses(), "\n")
 	if !strings.Contains(resp, "carol is not on team payments") || !strings.Contains(resp, "not a person in rota") {
@@ -270,7 +297,7 @@ func TestSlackButtons(t *testing.T) {
 	}
 
 	// alice acknowledges from her DM.
-	if code, body := f.slack(t, "/slack/interactions", slackSecret, time.Now(), press("U0ALICE", slack.ActionAck, id, f.fake.ResponseURL())); code != 200 {
+	if code, body := f.slack(t, "/slack/interactions", slackSecret, clocktest.Now(), press("U0ALICE", slack.ActionAck, id, f.fake.ResponseURL())); code != 200 {
 		t.Fatalf("ack: %d %s", code, body)
 	}
 	if inc := f.incident(t, id); inc.Status != rota.StatusAcknowledged || inc.AckedBy != "alice (slack)" {
@@ -292,7 +319,7 @@ func TestSlackButtons(t *testing.T) {
 		}
 	}
 	// bruno, known by email only, resolves: looked up in the workspace.
-	if code, body := f.slack(t, "/slack/interactions", slackSecret, time.Now(), press("U0BRUNO", slack.ActionResolve, id, f.fake.ResponseURL())); code != 200 {
+	if code, body := f.slack(t, "/slack/interactions", slackSecret, clocktest.Now(), press("U0BRUNO", slack.ActionResolve, id, f.fake.ResponseURL())); code != 200 {
 		t.Fatalf("resolve: %d %s", code, body)
 	}
 	if inc := f.incident(t, id); inc.Status != rota.StatusResolved || inc.ResolvedBy != "bruno (slack)" {
@@ -325,7 +352,7 @@ func TestSlackCommands(t *testing.T) {
 	id := f.alert(t, "k1")
 	run := func(user, text string) string {
 		t.Helper()
-		code, body := f.slack(t, "/slack/commands", slackSecret, time.Now(), command(user, text))
+		code, body := f.slack(t, "/slack/commands", slackSecret, clocktest.Now(), command(user, text))
 		var out struct{ ResponseType, Text string }
 		json.Unmarshal([]byte(body), &out)
 		var raw map[string]string
@@ -362,7 +389,7 @@ func TestSlackCommands(t *testing.T) {
 	if err != nil || len(ovs) != 1 || ovs[0].Person != "bruno" || ovs[0].CreatedBy != "bruno (slack)" || ovs[0].End.Sub(ovs[0].Start) != 2*time.Hour {
 		t.Errorf("overrides: %+v %v", ovs, err)
 	}
-	if sh, ok := f.book.Roster().OnCall("primary", time.Now()); !ok || sh.Person != "bruno" {
+	if sh, ok := f.book.Roster().OnCall("primary", clocktest.Now()); !ok || sh.Person != "bruno" {
 		t.Errorf("on call after the override: %+v", sh)
 	}
 	// carol may not put herself on payments' rotation.

@@ -13,6 +13,7 @@ import (
 
 	"github.com/rotahq/rota"
 	"github.com/rotahq/rota/api"
+	"github.com/rotahq/rota/clocktest"
 	"github.com/rotahq/rota/config"
 	"github.com/rotahq/rota/paging"
 	"github.com/rotahq/rota/paging/notify"
@@ -64,23 +65,40 @@ type twilioFixture struct {
 	*fixture
 	fake   *twiliotest.Server
 	engine *paging.Engine
+	clock  *runClock
 }
 
+// runClock is the run's clock (clocktest.Now) moved on by what a test
+// skips: the engine's loop runs on real timers, and a test that needs
+// time to pass (a rate limit to run out) skips it rather than sleeps.
+type runClock struct{ skipped atomic.Int64 }
+
+func (c *runClock) Now() time.Time { return clocktest.Now().Add(time.Duration(c.skipped.Load())) }
+
+// Skip moves the clock on by d.
+func (c *runClock) Skip(d time.Duration) { c.skipped.Add(int64(d)) }
+
+// newTwilioFixture runs the engine (its loop on real timers), the store
+// and the server on the fixture's clock: the run's, moved on by what the
+// test skips.
 func newTwilioFixture(t *testing.T, extra ...string) *twilioFixture {
 	t.Helper()
+	clocktest.Reproduce(t)
 	cfg, err := config.Parse("twilio.toml", []byte(twilioConfig+strings.Join(extra, "\n")), t.TempDir(), func(k string) (string, bool) { return searchKey, k == "KEY" })
 	if err != nil {
 		t.Fatal(err)
 	}
+	clock := &runClock{}
 	db := storetest.Open(t, store.Options{Synchronous: store.SyncNormal})
+	db.Now = clock.Now
 	fake := twiliotest.NewServer(twSID, twToken)
 	t.Cleanup(fake.Close)
 	tw, err := twilio.New(twilio.Options{AccountSID: twSID, AuthToken: twToken, From: "+15005550006", PublicURL: publicURL, APIURL: fake.URL})
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := &twilioFixture{fixture: &fixture{db: db, book: scheduler.NewBook(scheduler.NewRoster(cfg.Org, nil))}, fake: fake}
-	f.engine = paging.New(paging.Options{Store: db, Book: f.book, PublicURL: publicURL, RateLimit: cfg.Paging.RateLimit,
+	f := &twilioFixture{fixture: &fixture{db: db, book: scheduler.NewBook(scheduler.NewRoster(cfg.Org, nil))}, fake: fake, clock: clock}
+	f.engine = paging.New(paging.Options{Store: db, Book: f.book, PublicURL: publicURL, RateLimit: cfg.Paging.RateLimit, Now: clock.Now,
 		Notifiers: registry(map[rota.Channel]notify.Notifier{"sms": tw.SMS(), "voice": tw.Voice()})})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
@@ -88,7 +106,7 @@ func newTwilioFixture(t *testing.T, extra ...string) *twilioFixture {
 	t.Cleanup(func() { cancel(); <-done })
 	st := withToken()
 	st.TwilioTokens, st.PublicURL = []string{twToken, twSecondary}, publicURL
-	f.api = api.New(api.Options{Book: f.book, Overrides: db, Pager: f.engine, Twilio: f.engine, Alerts: db, Ping: db.Ping, Settings: st})
+	f.api = api.New(api.Options{Book: f.book, Overrides: db, Pager: f.engine, Twilio: f.engine, Alerts: db, Ping: db.Ping, Settings: st, Now: clock.Now})
 	f.srv = newServer(t, f.api)
 	return f
 }
@@ -108,16 +126,10 @@ func (f *twilioFixture) page(t *testing.T, key string) (int64, twiliotest.Reques
 	// A person answers seconds later, when the engine has long recorded
 	// the send; wait for that record rather than race it.
 	id := int64(r.body["alert_id"].(float64))
-	for deadline := time.Now().Add(5 * time.Second); ; {
+	waitFor(t, "the SMS recorded as sent", func() bool {
 		_, ns, _ := f.db.Timeline(context.Background(), id)
-		if len(ns) > 0 && ns[0].Status == rota.NotifySent {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("the SMS was not recorded as sent")
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+		return len(ns) > 0 && ns[0].Status == rota.NotifySent
+	})
 	return id, reqs[before]
 }
 
@@ -348,16 +360,10 @@ shadow_of = "primary"
 		t.Fatalf("requests: %+v", reqs)
 	}
 	// Wait for both sends to be recorded, as a reply would.
-	for deadline := time.Now().Add(5 * time.Second); ; {
+	waitFor(t, "both sends recorded", func() bool {
 		_, ns, _ := f.db.Timeline(context.Background(), id)
-		if len(ns) == 3 && ns[0].Status == rota.NotifySent && ns[2].Status == rota.NotifySent {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("notifications: %+v", ns)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+		return len(ns) == 3 && ns[0].Status == rota.NotifySent && ns[2].Status == rota.NotifySent
+	})
 	_, body := f.twilio(t, twToken, "/twilio/sms", sms("+4915112345009", "aa"))
 	if !strings.Contains(body, "Nothing to acknowledge") {
 		t.Errorf("aa from the shadow: %s", body)
@@ -387,13 +393,13 @@ shadow_of = "primary"
 // TestSMSReplayRefused: a captured, validly signed "4" sent again later
 // does not acknowledge the incident paging the person then.
 func TestSMSReplayRefused(t *testing.T) {
-	f := newTwilioFixture(t, "[paging]\nrate_limit = \"1s\"")
+	f := newTwilioFixture(t)
 	a, _ := f.page(t, "k1")
 	reply := sms(aliceNumber, "4")
 	if _, body := f.twilio(t, twToken, "/twilio/sms", reply); !strings.Contains(body, "Acknowledged #") || f.status(t, a) != rota.StatusAcknowledged {
 		t.Fatalf("the reply: %s", body)
 	}
-	time.Sleep(1100 * time.Millisecond) // past the rate limit: a page of its own
+	f.clock.Skip(config.DefaultRateLimit + time.Second) // past the rate limit: a page of its own
 	b, _ := f.page(t, "k2")
 	code, body := f.twilio(t, twToken, "/twilio/sms", reply)
 	if code != 200 || strings.Contains(body, "<Message>") || f.status(t, b) != rota.StatusTriggered {

@@ -67,9 +67,9 @@ func uiBench(b *testing.B) (*api.Server, *http.Cookie) {
 	if err := db.RecordDeliveries(ctx, ds); err != nil {
 		b.Fatal(err)
 	}
-	db.Now = time.Now
+	db.Now = func() time.Time { return now }
 	book := scheduler.NewBook(scheduler.NewRoster(c.Org, nil))
-	engine := paging.New(paging.Options{Store: db, Book: book})
+	engine := paging.New(paging.Options{Store: db, Book: book, Now: db.Now})
 	srv := api.New(api.Options{Book: book, Overrides: db, Pager: engine, Alerts: db, Deploys: db, Feeds: db, Swaps: db, Teller: engine, Reports: db,
 		Identity: db, SwapRequests: db, Budgets: db, Ping: db.Ping, Settings: api.Settings{Admins: c.Auth.Admins}, Now: func() time.Time { return now }})
 	secret, _, err := db.CreateSession(ctx, "p0-0", "bench", 1000*time.Hour)

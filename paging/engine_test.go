@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/rotahq/rota"
+	"github.com/rotahq/rota/clocktest"
 	"github.com/rotahq/rota/config"
 	"github.com/rotahq/rota/paging"
 	"github.com/rotahq/rota/paging/notify"
@@ -206,6 +207,18 @@ func (h *harness) step(d time.Duration) []string {
 		h.t.Fatal(err)
 	}
 	return h.phone.take()
+}
+
+// waitUntil waits for cond, looking every few milliseconds, and fails t
+// when it has not held within 10s: long enough for a busy machine, and
+// only a failure waits that long.
+func waitUntil(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); !cond(); time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+	}
 }
 
 func (h *harness) expect(what string, got []string, want ...string) {
@@ -506,13 +519,14 @@ func TestReloadKeepsOpenAlertsPolicy(t *testing.T) {
 	}
 }
 
-// TestRunDeliversEachOnce drives the real loop (real clock, concurrent
-// deliveries) with alerts arriving concurrently: every notification goes
-// out exactly once.
+// TestRunDeliversEachOnce drives the real loop (the run's clock, real
+// timers, concurrent deliveries) with alerts arriving concurrently: every
+// notification goes out exactly once.
 func TestRunDeliversEachOnce(t *testing.T) {
 	h := newHarness(t)
-	h.db.Now = time.Now
-	engine := paging.New(paging.Options{Store: h.db, Book: h.book, RateLimit: 100 * time.Millisecond,
+	clocktest.Reproduce(t)
+	h.db.Now = clocktest.Now
+	engine := paging.New(paging.Options{Store: h.db, Book: h.book, RateLimit: 100 * time.Millisecond, Now: clocktest.Now,
 		Notifiers: notify.NewRegistry(h.phone, nil)})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
@@ -539,20 +553,21 @@ func TestRunDeliversEachOnce(t *testing.T) {
 		}(i)
 	}
 	wg.Wait()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
+	// Once every incident was sent and the outbox holds nothing pending,
+	// nothing is left to send again; stopping the loop waits for any
+	// delivery still under way. What was sent then is all there will be.
+	waitUntil(t, "every incident sent and the outbox empty", func() bool {
 		h.phone.mu.Lock()
 		sent := 0
 		for _, m := range h.phone.sent {
 			sent += len(m.Incidents)
 		}
 		h.phone.mu.Unlock()
-		if sent >= n || time.Now().After(deadline) {
-			break
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	time.Sleep(200 * time.Millisecond)
+		pending, err := h.db.PendingNotifications(context.Background())
+		return sent >= n && pending == 0 && err == nil
+	})
+	cancel()
+	<-done
 	// Webhooks are rate limited and bundled like SMS: a few messages list
 	// the 300 incidents, each exactly once.
 	counts := map[int64]int{}

@@ -12,7 +12,8 @@ import (
 // TestMessagesSayTheIncidentsAlerts: alerts that joined an incident are
 // in its next message, as "+N alerts", on every channel.
 func TestMessagesSayTheIncidentsAlerts(t *testing.T) {
-	one := rota.Incident{ID: 7, Service: "api", Summary: "5xx above 2%", Severity: "critical", AlertCount: 1}
+	created := time.Date(2026, 3, 4, 12, 0, 0, 0, time.UTC)
+	one := rota.Incident{ID: 7, Service: "api", Summary: "5xx above 2%", Severity: "critical", AlertCount: 1, CreatedAt: created}
 	four := one
 	four.AlertCount = 4
 	for _, tt := range []struct {
@@ -28,7 +29,7 @@ func TestMessagesSayTheIncidentsAlerts(t *testing.T) {
 			t.Errorf("%s: %q, want %q", tt.name, tt.got, tt.want)
 		}
 	}
-	call := strings.Join(notify.CallScript([]rota.Incident{four}, time.Now(), ""), " ")
+	call := strings.Join(notify.CallScript([]rota.Incident{four}, created.Add(3*time.Minute), ""), " ")
 	if !strings.Contains(call, "And 3 more alerts with it.") {
 		t.Errorf("call: %s", call)
 	}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/rotahq/rota"
+	"github.com/rotahq/rota/clocktest"
 	"github.com/rotahq/rota/store/pgtest"
 )
 
@@ -33,7 +34,8 @@ func sqliteOnly(t *testing.T) {
 var pgSchemas sync.Map
 
 // open opens the database at path: an SQLite file, or, when the tests run
-// on PostgreSQL (ROTA_TEST_STORE=postgres), a schema standing for it.
+// on PostgreSQL (ROTA_TEST_STORE=postgres), a schema standing for it; on
+// the run's clock (clocktest.Now), as storetest.Open does.
 func open(t *testing.T, path string) *DB {
 	t.Helper()
 	if pgtest.Enabled() {
@@ -47,6 +49,7 @@ func open(t *testing.T, path string) *DB {
 	if err != nil {
 		t.Fatal(err)
 	}
+	db.Now = clocktest.Now
 	t.Cleanup(func() { db.Close() })
 	return db
 }
@@ -109,7 +112,7 @@ func TestOverridesRoundTripAndSurviveReopen(t *testing.T) {
 
 func TestCreateOverrideRejectsInvalid(t *testing.T) {
 	db := open(t, filepath.Join(t.TempDir(), "rota.db"))
-	now := time.Now()
+	now := clocktest.Now()
 	for _, o := range []rota.Override{
 		{Rotation: "r", Person: "a", Start: now, End: now},
 		{Rotation: "r", Start: now, End: now.Add(time.Hour)},
@@ -127,7 +130,7 @@ func TestCreateOverrideRejectsInvalid(t *testing.T) {
 func TestConcurrentWriters(t *testing.T) {
 	db := open(t, filepath.Join(t.TempDir(), "rota.db"))
 	ctx := context.Background()
-	start := time.Now()
+	start := clocktest.Now()
 	var wg sync.WaitGroup
 	errs := make(chan error, 400)
 	for w := 0; w < 20; w++ {
@@ -186,7 +189,7 @@ func TestBackupRestores(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
 	db := open(t, filepath.Join(dir, "rota.db"))
-	now := time.Now()
+	now := clocktest.Now()
 	o := rota.Override{Rotation: "r", Person: "a", Start: now, End: now.Add(time.Hour)}
 	if err := db.CreateOverride(ctx, &o); err != nil {
 		t.Fatal(err)

@@ -3,10 +3,12 @@ package store
 import (
 	"context"
 	"database/sql"
-	"github.com/rotahq/rota"
 	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/rotahq/rota"
+	"github.com/rotahq/rota/clocktest"
 )
 
 // atSchema creates a database at path as a rotad at schema version made
@@ -149,7 +151,7 @@ func TestUpgradeKeepsTokens(t *testing.T) {
 		t.Error("a team token after the upgrade does not check")
 	}
 	// The queries that name their indexes find them.
-	now := time.Now()
+	now := clocktest.Now()
 	if _, _, err := db.BudgetFacts(ctx, "alice", now.Add(-time.Hour), now.Add(-time.Hour), now); err != nil {
 		t.Error(err)
 	}

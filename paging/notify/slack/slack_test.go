@@ -659,7 +659,11 @@ func TestNotifyIncomingWebhook(t *testing.T) {
 }
 
 func TestPacing(t *testing.T) {
-	const pace, maxWait = 200 * time.Millisecond, 300 * time.Millisecond
+	// The app paces on the real clock (slack.Options takes no clock), so
+	// the margins are what a busy machine may take: a post may reach the
+	// fake up to pace/4 after its turn, and the two sends at once may
+	// start up to 2*pace-maxWait after the last turn.
+	const pace, maxWait = 400 * time.Millisecond, 450 * time.Millisecond
 	app, fake := newApp(t, slack.Options{Pace: pace, MaxWait: maxWait})
 	ctx := context.Background()
 	post := page("#ops", incident(7, rota.StatusTriggered))

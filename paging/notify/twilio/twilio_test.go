@@ -132,7 +132,7 @@ func TestTwilioErrors(t *testing.T) {
 	fake := twiliotest.NewServer(accountSID, authToken)
 	defer fake.Close()
 	tw := newTwilio(t, fake, "")
-	m := notify.Message{NotificationID: 1, Address: "+4915112345001", Incidents: []rota.Incident{testAlert}, Text: "x", Now: time.Now()}
+	m := notify.Message{NotificationID: 1, Address: "+4915112345001", Incidents: []rota.Incident{testAlert}, Text: "x", Now: testAlert.CreatedAt.Add(3 * time.Minute)}
 	for _, tt := range []struct {
 		failure   twiliotest.Failure
 		permanent bool

@@ -54,6 +54,8 @@ type Server struct {
 	limited   int
 	groups    map[string][]string
 	responses []string
+	// now is the fake's clock (see SetClock).
+	now func() time.Time
 }
 
 // Call is one Web API call the fake received, in the order received.
@@ -113,7 +115,7 @@ type Failure struct {
 // (slack-go sends the latter for most methods).
 func NewServer(botToken string) *Server {
 	s := &Server{token: botToken, emails: map[string]string{}, users: map[string]string{}, convs: map[string][]*message{},
-		fail: map[string][]Failure{}, tat: map[string]time.Time{}, groups: map[string][]string{}}
+		fail: map[string][]Failure{}, tat: map[string]time.Time{}, groups: map[string][]string{}, now: time.Now}
 	s.srv = httptest.NewServer(http.HandlerFunc(s.serve))
 	s.URL = s.srv.URL + "/api/"
 	return s
@@ -200,6 +202,16 @@ func (s *Server) LimitPerChannel(every time.Duration, burst int) {
 	defer s.mu.Unlock()
 	s.every, s.burst = every, max(burst, 1)
 	s.tat = map[string]time.Time{}
+}
+
+// SetClock makes now the fake's clock, time.Now until then: calls are
+// timed on it (Call.At, MaxPerWindow), and the limit of LimitPerChannel
+// refills on it, so that a test moves time on rather than sleeps. now is
+// called with the fake's lock held: it must not call the fake.
+func (s *Server) SetClock(now func() time.Time) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.now = now
 }
 
 // Limited returns how many posts the limit of LimitPerChannel refused.
@@ -289,7 +301,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 
 	s.mu.Lock()
 	// Taken under the lock, the calls' times follow their order.
-	c.At = time.Now()
+	c.At = s.now()
 	status, header, body := s.call(&c, r, form)
 	if !body.ok() {
 		c.Error, _ = body["error"].(string)

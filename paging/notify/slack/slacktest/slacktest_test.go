@@ -21,6 +21,31 @@ import (
 
 const token = "xoxb-test"
 
+// clock is a fake's clock that moves only when told to.
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *clock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
+}
+
+// newClock sets a fake's clock to one that moves only when told to.
+func newClock(s *slacktest.Server) *clock {
+	c := &clock{t: time.Date(2026, 3, 4, 12, 0, 0, 0, time.UTC)}
+	s.SetClock(c.Now)
+	return c
+}
+
 func client(s *slacktest.Server, token string) *slackgo.Client {
 	return slackgo.New(token, slackgo.OptionAPIURL(s.URL))
 }
@@ -217,6 +242,7 @@ func TestFailNext(t *testing.T) {
 func TestLimitPerChannel(t *testing.T) {
 	s := slacktest.NewServer(token)
 	defer s.Close()
+	clk := newClock(s)
 	api := client(s, token)
 	ctx := context.Background()
 	s.LimitPerChannel(time.Hour, 2)
@@ -257,7 +283,7 @@ func TestLimitPerChannel(t *testing.T) {
 	if err := post("C3"); !errors.As(err, &rl) || rl.RetryAfter != time.Second {
 		t.Errorf("too soon: %v, want a retry after 1s", err)
 	}
-	time.Sleep(60 * time.Millisecond)
+	clk.Advance(60 * time.Millisecond)
 	if err := post("C3"); err != nil {
 		t.Errorf("after the refill: %v", err)
 	}
@@ -266,13 +292,14 @@ func TestLimitPerChannel(t *testing.T) {
 func TestMaxPerWindow(t *testing.T) {
 	s := slacktest.NewServer(token)
 	defer s.Close()
+	clk := newClock(s)
 	api := client(s, token)
 	for range 3 {
 		if _, _, err := api.PostMessage("U1", slackgo.MsgOptionText("hi", false)); err != nil {
 			t.Fatal(err)
 		}
 	}
-	time.Sleep(300 * time.Millisecond)
+	clk.Advance(300 * time.Millisecond)
 	if _, _, err := api.PostMessage("U1", slackgo.MsgOptionText("hi", false)); err != nil {
 		t.Fatal(err)
 	}
