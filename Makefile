@@ -6,7 +6,7 @@ VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 BIN     := bin/rotad
 
-.PHONY: all build run test test-deps vet fmt-check fuzz bench bench-go bench-load clean
+.PHONY: all build run test test-short test-go test-postgres test-dates test-deps tree-mark tree-check vet fmt-check fuzz bench bench-go bench-load clean
 
 all: build
 
@@ -28,10 +28,55 @@ fmt-check:
 	if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 
 # The whole suite runs on SQLite; the store, engine and API suites run
-# again on PostgreSQL (a private cluster the tests start; see store/pgtest).
-test: test-deps fmt-check vet
+# again on PostgreSQL (a private cluster the tests start; see store/pgtest)
+# and at pinned instants (test-dates). The tree must be as the run found
+# it: test-deps to tree-check below, in this order.
+test: test-deps fmt-check vet tree-mark test-go test-postgres test-dates tree-check
+
+test-go:
 	$(GO) test -race -count=1 ./...
+
+test-postgres:
 	ROTA_TEST_STORE=postgres $(GO) test -race -count=1 ./store/... ./paging ./api
+
+# The inner loop: every package on real SQLite files, without the race
+# detector and without what runs rotad processes, PostgreSQL or a browser
+# (testing.Short). Under a minute on a 2-core machine.
+test-short:
+	$(GO) test -short -count=1 ./...
+
+# The fast suites at the instants that break calendars: an even and an
+# odd week of the fixtures' rotations (from 2026-01-06), the spring and
+# autumn changes in Europe and the US in the hour that is skipped or
+# repeated, 29 February, and the last seconds of a year. The run's clock
+# starts there (ROTA_TEST_NOW; see package clocktest) and runs on.
+TEST_DATES ?= 2026-12-09T12:00:00Z 2026-12-16T12:00:00Z \
+	2027-03-28T01:59:30+01:00 2027-10-31T02:30:00+02:00 \
+	2027-03-14T01:59:30-05:00 2027-11-07T01:30:00-04:00 \
+	2028-02-29T12:00:00Z 2026-12-31T23:59:30Z
+DATE_PACKAGES ?= . ./scheduler ./policy ./config ./store ./paging ./paging/replay ./api
+test-dates:
+	@for at in $(TEST_DATES); do \
+		echo "== ROTA_TEST_NOW=$$at"; \
+		ROTA_TEST_NOW=$$at $(GO) test -short -count=1 $(DATE_PACKAGES) || exit 1; \
+	done
+
+# tree-mark notes git status before the tests; tree-check fails if they
+# changed it (a clean checkout must stay clean) or if a tracked file is
+# over 1 MB (binaries and screenshots belong outside the repository).
+TREE_MARK := bin/.tree-before
+tree-mark:
+	@mkdir -p bin; git status --porcelain > $(TREE_MARK) 2>/dev/null || true
+tree-check:
+	@if git rev-parse --git-dir >/dev/null 2>&1; then \
+		git status --porcelain > $(TREE_MARK).after; \
+		if ! cmp -s $(TREE_MARK) $(TREE_MARK).after; then \
+			echo "the tests changed the work tree (git status before, then after):"; \
+			diff $(TREE_MARK) $(TREE_MARK).after; exit 1; fi; \
+		big=$$(git ls-files -z | xargs -0 -r stat -c '%s %n' 2>/dev/null | awk '$$1 > 1048576 {print $$2 " (" $$1 " bytes)"}'); \
+		if [ -n "$$big" ]; then echo "tracked files over 1 MB:"; echo "$$big"; exit 1; fi; \
+		echo "tree: as the tests found it; no tracked file over 1 MB"; \
+	fi
 
 # What the tests need beyond Go, from Debian: python3-icalendar (an
 # independent parser the calendar feeds are checked with), chromium (the
