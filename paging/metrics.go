@@ -12,6 +12,7 @@ type metrics struct {
 	escalations   prometheus.Counter
 	burns         *prometheus.CounterVec
 	accounting    prometheus.Histogram
+	unrecorded    prometheus.Counter
 }
 
 func newMetrics(reg prometheus.Registerer, outbox func() float64) *metrics {
@@ -47,13 +48,17 @@ func newMetrics(reg prometheus.Registerer, outbox func() float64) *metrics {
 			Help:    "Time to account a delivery's pages against human budgets (after the delivery is recorded).",
 			Buckets: []float64{.0001, .00025, .0005, .001, .0025, .005, .01, .05},
 		}),
+		unrecorded: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "rota_sends_unrecorded_total",
+			Help: "Rounds of sends the store could not record at first (a full disk, a database outage): held, not sent again, while recording is retried.",
+		}),
 		burns: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "rota_human_budget_burns_total",
 			Help: "Human budgets burned (weekly, offhours) and team warnings (team-weekly-80), by team.",
 		}, []string{"team", "budget"}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.notifications, m.lag, m.firstNotify, m.exhausted, m.unreached, m.escalations, m.burns, m.accounting,
+		reg.MustRegister(m.notifications, m.lag, m.firstNotify, m.exhausted, m.unreached, m.escalations, m.burns, m.accounting, m.unrecorded,
 			prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 				Name: "rota_outbox_depth",
 				Help: "Pending notifications, due or not.",

@@ -182,7 +182,6 @@ func (e *Engine) deliver(ctx context.Context, b *batch) {
 	b.slots <- struct{}{}
 	ds := e.attempt(ctx, b)
 	<-b.slots
-	stop()
 	if !b.claimed.IsZero() && !sentAny(ds) {
 		if err := e.store.GiveBackSlot(context.WithoutCancel(ctx), b.key, b.claimed, b.before); err != nil {
 			e.log.Error("cannot give a rate-limit slot back", "person", b.key[0], "channel", b.key[1], "err", err)
@@ -203,15 +202,51 @@ func (e *Engine) deliver(ctx context.Context, b *batch) {
 			pg.Gap = interruptionGap(org, pg.Person)
 		}
 	}
-	if err := e.store.RecordDeliveries(context.WithoutCancel(ctx), ds); err != nil {
-		// The notifications stay pending and are sent again: at least once.
-		e.log.Error("cannot record deliveries", "err", err, "notifications", len(b.notes))
-		return
-	}
-	if sentAny(ds) {
+	recorded := e.record(ctx, ds, len(b.notes))
+	stop()
+	if recorded && sentAny(ds) {
 		e.wakeAccounting()
 	}
 }
+
+// record records a round's deliveries. What was not sent stays pending
+// when the store fails, and is tried again: at least once. What was sent
+// is not sent again because the store failed (a full disk, a database
+// outage): its claims are held, and recording is tried again, a second
+// apart and then up to maxRecordWait, until the store takes it or the
+// engine stops. It reports whether the store took it.
+func (e *Engine) record(ctx context.Context, ds []rota.Delivery, notes int) bool {
+	wait := time.Second
+	for attempt := 1; ; attempt++ {
+		err := e.store.RecordDeliveries(context.WithoutCancel(ctx), ds)
+		if err == nil {
+			if attempt > 1 {
+				e.log.Info("recorded sends held since the store failed", "notifications", notes, "attempts", attempt)
+			}
+			return true
+		}
+		if !sentAny(ds) {
+			e.log.Error("cannot record deliveries: they stay pending and are tried again", "err", err, "notifications", notes)
+			return false
+		}
+		if attempt == 1 {
+			e.metrics.unrecorded.Inc()
+			e.log.Error("sent, but the store cannot record it: held (not sent again) while recording is retried", "err", err, "notifications", notes)
+		} else {
+			e.log.Warn("still cannot record sends: held", "err", err, "notifications", notes, "attempt", attempt)
+		}
+		select {
+		case <-ctx.Done():
+			e.log.Error("stopping with sends not recorded: the next start may send them again", "notifications", notes)
+			return false
+		case <-time.After(wait):
+		}
+		wait = min(2*wait, maxRecordWait)
+	}
+}
+
+// maxRecordWait bounds the wait between two tries to record sends.
+const maxRecordWait = 10 * time.Second
 
 // interruptionGap is a person's quiet gap: the shortest of their teams'
 // (a page to someone in two teams interrupts them by either's measure).
