@@ -242,6 +242,10 @@ func (s *Server) enqueueChange(w http.ResponseWriter, r *http.Request) {
 		d.DeployedAt = s.now()
 	}
 	if err := s.recordDeploy(r, &d); err != nil {
+		err = s.outage(r, err)
+		if rota.ErrorCode(err) == rota.EUNAVAILABLE {
+			w.Header().Set("Retry-After", "30")
+		}
 		status := StatusOf(err)
 		if status == http.StatusInternalServerError {
 			s.log.Error("change event failed", "service", svc.Name, "err", err)

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -8,6 +9,7 @@ import (
 	"mime"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/rotahq/rota"
 )
@@ -47,6 +49,7 @@ type errorDetail struct {
 // writeError sends err as {"error":{"code","message","field"}}. Internal
 // errors are logged here, once, and shown only as "internal error".
 func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	err = s.outage(r, err)
 	code := rota.ErrorCode(err)
 	if code == rota.EINTERNAL {
 		s.log.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
@@ -59,6 +62,28 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		w.Header().Set("Retry-After", "30")
 	}
 	writeJSON(w, StatusOf(err), errorBody{errorDetail{Code: code, Message: rota.ErrorMessage(err), Field: rota.ErrorField(err)}})
+}
+
+// outage turns an internal error into an unavailable one (503 with
+// Retry-After: senders keep what they sent and try again) when it comes
+// from the database being out of reach: the request's deadline passed, or
+// the database does not answer a ping now. Nothing a request was refused
+// for was kept.
+func (s *Server) outage(r *http.Request, err error) error {
+	if err == nil || rota.ErrorCode(err) != rota.EINTERNAL {
+		return err
+	}
+	down := errors.Is(err, context.DeadlineExceeded)
+	if !down && s.ping != nil {
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), time.Second)
+		defer cancel()
+		down = s.ping(ctx) != nil
+	}
+	if !down {
+		return err
+	}
+	s.log.Warn("refused while the database does not answer", "method", r.Method, "path", r.URL.Path, "err", err)
+	return rota.Errorf(rota.EUNAVAILABLE, "rota's database does not answer: try again later")
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

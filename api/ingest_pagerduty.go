@@ -189,6 +189,7 @@ func (s *Server) enqueuePagerDuty(w http.ResponseWriter, r *http.Request) {
 	ev.Service = svc.Name
 	outcome, _, err := s.apply(r, ev)
 	if err != nil {
+		err = s.outage(r, err)
 		s.log.Error("pagerduty event failed", "service", svc.Name, "err", err)
 		if rota.ErrorCode(err) == rota.EUNAVAILABLE {
 			w.Header().Set("Retry-After", "30")

@@ -224,5 +224,17 @@ func (s *Server) routes() http.Handler {
 	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, rota.Errorf(rota.EFORBIDDEN, "a change from another site's page is refused (cross-origin request)"))
 	}))
-	return s.instrument(cop.Handler(s.secureHeaders(jsonMuxErrors(mux))), mux)
+	return s.instrument(withDeadline(cop.Handler(s.secureHeaders(jsonMuxErrors(mux)))), mux)
+}
+
+// requestTimeout bounds a request's work, reads and writes alike: a
+// database that hangs gives a 503 within it, never a hang.
+const requestTimeout = 8 * time.Second
+
+func withDeadline(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), requestTimeout)
+		defer cancel()
+		h.ServeHTTP(w, r.WithContext(ctx))
+	})
 }

@@ -112,6 +112,7 @@ func (s *Server) refuse(w http.ResponseWriter, r *http.Request, page bool, err e
 		s.writeError(w, r, err)
 		return
 	}
+	err = s.outage(r, err)
 	code := rota.ErrorCode(err)
 	msg := rota.ErrorMessage(err)
 	if code == rota.EINTERNAL {

@@ -2,6 +2,8 @@ package store
 
 import (
 	"context"
+	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
 	"net"
@@ -31,6 +33,15 @@ const (
 func unavailable(err error) error {
 	if err == nil {
 		return nil
+	}
+	if rota.ErrorCode(err) == rota.EUNAVAILABLE {
+		return err
+	}
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, driver.ErrBadConn) || errors.Is(err, sql.ErrConnDone) ||
+		errors.Is(err, pgconn.ErrConnClosed) {
+		// The transaction's deadline passed (a database that hangs), or
+		// its connection was lost mid-way: nothing of it was kept.
+		return rota.Errorf(rota.EUNAVAILABLE, "rota cannot record this now (the database does not answer): try again later")
 	}
 	var pe *pgconn.PgError
 	if errors.As(err, &pe) || !isSQLiteError(err) && isNetError(err) {

@@ -314,11 +314,30 @@ func (db *DB) directTx(ctx context.Context, fn func(*sql.Tx, time.Time) error) e
 	return tx.Commit()
 }
 
-// op is one write waiting for the committer.
+// op is one write waiting for the committer. Its state says whether the
+// committer took it (then its transaction's deadline bounds it) or its
+// caller stopped waiting first (then it is never run).
 type op struct {
-	fn   func(wtx, time.Time) error
-	done chan error
+	fn    func(wtx, time.Time) error
+	done  chan error
+	state *atomic.Int32
 }
+
+// An op's states.
+const (
+	opQueued int32 = iota
+	opTaken
+	opAbandoned
+)
+
+// writeWait bounds how long a write waits for a committer to take it, and
+// txTimeout how long a group's transaction may take: a database that
+// hangs makes writes fail within their sum (unavailable: try again), and
+// a write that failed so was not made.
+const (
+	writeWait = 4 * time.Second
+	txTimeout = 5 * time.Second
+)
 
 // maxBatch bounds how many writes share one commit.
 const maxBatch = 256
@@ -336,10 +355,22 @@ func (db *DB) tx(ctx context.Context, fn func(wtx, time.Time) error) error {
 	if err := db.checkFile(); err != nil {
 		return err
 	}
-	o := op{fn: fn, done: make(chan error, 1)}
+	o := op{fn: fn, done: make(chan error, 1), state: new(atomic.Int32)}
 	if !db.send(o) {
 		return rota.Errorf(rota.EUNAVAILABLE, "the database is closed")
 	}
+	wait := time.NewTimer(writeWait)
+	defer wait.Stop()
+	select {
+	case err := <-o.done:
+		return unavailable(err)
+	case <-ctx.Done():
+	case <-wait.C:
+	}
+	if o.state.CompareAndSwap(opQueued, opAbandoned) {
+		return rota.Errorf(rota.EUNAVAILABLE, "rota's database did not take this in time: try again later")
+	}
+	// Taken: its transaction's deadline bounds the wait.
 	return unavailable(<-o.done)
 }
 
@@ -366,7 +397,10 @@ func (db *DB) commitBatches(limit int) {
 	batch := make([]op, 0, limit)
 	errs := make([]error, 0, limit)
 	for first := range db.ops {
-		batch = append(batch[:0], first)
+		batch = batch[:0]
+		if first.state.CompareAndSwap(opQueued, opTaken) {
+			batch = append(batch, first)
+		}
 	drain:
 		for len(batch) < limit {
 			select {
@@ -374,10 +408,16 @@ func (db *DB) commitBatches(limit int) {
 				if !ok {
 					break drain
 				}
-				batch = append(batch, o)
+				// A write whose caller stopped waiting is never run.
+				if o.state.CompareAndSwap(opQueued, opTaken) {
+					batch = append(batch, o)
+				}
 			default:
 				break drain
 			}
+		}
+		if len(batch) == 0 {
+			continue
 		}
 		errs = db.commit(batch, errs[:0])
 		for i, o := range batch {
@@ -439,7 +479,8 @@ func (db *DB) commitRetrying(batch []op, errs []error) []error {
 const maxConflictRetries = 20
 
 func (db *DB) commitOnce(batch []op, errs []error) ([]error, bool) {
-	ctx := context.Background()
+	ctx, cancel := context.WithTimeout(context.Background(), txTimeout)
+	defer cancel()
 	tx, err := db.write.BeginTx(ctx, db.txOptions())
 	if err != nil {
 		for range batch {

@@ -31,8 +31,13 @@ import (
 	"github.com/rotahq/rota/store"
 )
 
-// shutdownGrace bounds how long in-flight requests may take on SIGTERM.
-const shutdownGrace = 20 * time.Second
+// shutdownGrace bounds how long in-flight requests may take on SIGTERM;
+// drainMore, the engine's deliveries and the writes still queued after
+// them.
+const (
+	shutdownGrace = 20 * time.Second
+	drainMore     = 10 * time.Second
+)
 
 func serve(args []string, stderr io.Writer) error {
 	fs := newFlags("serve", stderr)
@@ -253,6 +258,13 @@ func serve(args []string, stderr io.Writer) error {
 				continue
 			}
 			log.Info("shutting down", "signal", sig.String())
+			// Whatever the database does (a hung server holds writes up to
+			// their deadlines), the daemon is gone within its drain
+			// deadline: requests get shutdownGrace, the rest a little more.
+			time.AfterFunc(shutdownGrace+drainMore, func() {
+				log.Error("could not stop within the drain deadline: exiting now; what was not recorded is sent again by the next start", "deadline", (shutdownGrace + drainMore).String())
+				os.Exit(1)
+			})
 			sctx, cancel := context.WithTimeout(ctx, shutdownGrace)
 			err := httpSrv.Shutdown(sctx)
 			cancel()
