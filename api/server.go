@@ -229,7 +229,7 @@ func (s *Server) routes() http.Handler {
 
 // requestTimeout bounds a request's work, reads and writes alike: a
 // database that hangs gives a 503 within it, never a hang.
-const requestTimeout = 8 * time.Second
+const requestTimeout = 6 * time.Second
 
 func withDeadline(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

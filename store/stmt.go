@@ -98,33 +98,43 @@ func (w wtx) insert(query string, args ...any) (int64, error) {
 	return id, err
 }
 
-// query runs a cached read statement on the read pool.
+// query runs a cached read statement on the read pool. Like every read,
+// it fails as unavailable (503: try again) when the database is out of
+// reach, not as an internal error.
 func (db *DB) query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
 	query, args = db.sql(query), db.args(args)
 	st, err := db.readStmts.get(ctx, query)
 	if err != nil {
-		return nil, err
+		return nil, unavailable(err)
 	}
-	return st.QueryContext(ctx, args...)
+	rows, err := st.QueryContext(ctx, args...)
+	return rows, unavailable(err)
 }
 
+// row is one row of a read: sql.Row whose Scan fails as unavailable when
+// the database is out of reach.
+type row struct{ *sql.Row }
+
+func (r row) Scan(dest ...any) error { return unavailable(r.Row.Scan(dest...)) }
+
 // queryRow runs a cached read statement returning one row.
-func (db *DB) queryRow(ctx context.Context, query string, args ...any) *sql.Row {
+func (db *DB) queryRow(ctx context.Context, query string, args ...any) row {
 	query, args = db.sql(query), db.args(args)
 	st, err := db.readStmts.get(ctx, query)
 	if err != nil {
-		return db.read.QueryRowContext(ctx, query, args...)
+		return row{db.read.QueryRowContext(ctx, query, args...)}
 	}
-	return st.QueryRowContext(ctx, args...)
+	return row{st.QueryRowContext(ctx, args...)}
 }
 
 // queryOnce runs a read that is not worth caching (its text varies with
 // its arguments, as IN lists do).
 func (db *DB) queryOnce(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
-	return db.read.QueryContext(ctx, db.sql(query), db.args(args)...)
+	rows, err := db.read.QueryContext(ctx, db.sql(query), db.args(args)...)
+	return rows, unavailable(err)
 }
 
 // queryRowOnce is queryOnce for one row.
-func (db *DB) queryRowOnce(ctx context.Context, query string, args ...any) *sql.Row {
-	return db.read.QueryRowContext(ctx, db.sql(query), db.args(args)...)
+func (db *DB) queryRowOnce(ctx context.Context, query string, args ...any) row {
+	return row{db.read.QueryRowContext(ctx, db.sql(query), db.args(args)...)}
 }

@@ -321,6 +321,9 @@ type op struct {
 	fn    func(wtx, time.Time) error
 	done  chan error
 	state *atomic.Int32
+	// deadline is its caller's, if any: the group's transaction ends by
+	// the earliest of its writes' deadlines.
+	deadline time.Time
 }
 
 // An op's states.
@@ -331,9 +334,10 @@ const (
 )
 
 // writeWait bounds how long a write waits for a committer to take it, and
-// txTimeout how long a group's transaction may take: a database that
-// hangs makes writes fail within their sum (unavailable: try again), and
-// a write that failed so was not made.
+// txTimeout how long a group's transaction may take (less if a write's
+// caller has a nearer deadline): a database that hangs makes writes fail
+// within their sum (unavailable: try again), and a write that failed so
+// was not made.
 const (
 	writeWait = 4 * time.Second
 	txTimeout = 5 * time.Second
@@ -356,6 +360,7 @@ func (db *DB) tx(ctx context.Context, fn func(wtx, time.Time) error) error {
 		return err
 	}
 	o := op{fn: fn, done: make(chan error, 1), state: new(atomic.Int32)}
+	o.deadline, _ = ctx.Deadline()
 	if !db.send(o) {
 		return rota.Errorf(rota.EUNAVAILABLE, "the database is closed")
 	}
@@ -479,7 +484,14 @@ func (db *DB) commitRetrying(batch []op, errs []error) []error {
 const maxConflictRetries = 20
 
 func (db *DB) commitOnce(batch []op, errs []error) ([]error, bool) {
-	ctx, cancel := context.WithTimeout(context.Background(), txTimeout)
+	// A write with less than a moment left does not cut the others short.
+	deadline, soonest := time.Now().Add(txTimeout), time.Now().Add(250*time.Millisecond)
+	for _, o := range batch {
+		if o.deadline.After(soonest) && o.deadline.Before(deadline) {
+			deadline = o.deadline
+		}
+	}
+	ctx, cancel := context.WithDeadline(context.Background(), deadline)
 	defer cancel()
 	tx, err := db.write.BeginTx(ctx, db.txOptions())
 	if err != nil {

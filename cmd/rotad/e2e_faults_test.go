@@ -1,14 +1,18 @@
 package main
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/rotahq/rota/store/pgtest"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -144,4 +148,243 @@ func fill(t *testing.T, path string) {
 			t.Fatal(err)
 		}
 	}
+}
+
+// faultConfig: every alert is an incident of its own that pages alice
+// by webhook at once.
+const faultConfig = `
+[server]
+listen = "127.0.0.1:0"
+database = "DSN"
+[log]
+format = "json"
+[paging]
+rate_limit = "1s"
+[[people]]
+name = "alice"
+timezone = "UTC"
+contacts = [{ type = "webhook", address = "RECEIVER/alice", updates = false }]
+[[teams]]
+name = "payments"
+members = ["alice"]
+timezone = "UTC"
+slo = { pages_per_week = 100000, interruption_gap = "1s" }
+[[rotations]]
+name = "primary"
+team = "payments"
+members = ["alice"]
+start = 2026-01-06
+[[escalation_policies]]
+name = "default"
+steps = [{ targets = ["rotation:primary"], delay = "1h" }]
+[[services]]
+name = "payments-api"
+team = "payments"
+escalation_policy = "default"
+integration_keys = [{ env = "KEY" }]
+group = "off"
+`
+
+// TestDatabaseFaultsUnderLoad: three daemons on one PostgreSQL take
+// alerts round-robin while the database is restarted, stopped (30 s,
+// ROTA_TEST_DB_STOP) and hung with SIGSTOP (20 s, ROTA_TEST_DB_HANG).
+// Clients get 202 or 503 with Retry-After, never a wait past 10 s;
+// every alert accepted pages alice; pages resume within 10 s of the
+// database's return; no daemon is restarted, and none dies.
+func TestDatabaseFaultsUnderLoad(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs three rotad processes on a PostgreSQL it stops")
+	}
+	stopFor, hangFor := envDuration(t, "ROTA_TEST_DB_STOP", 30*time.Second), envDuration(t, "ROTA_TEST_DB_HANG", 20*time.Second)
+	c, err := pgtest.Start()
+	if err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatal(err)
+		}
+		t.Skipf("PostgreSQL: %v", err)
+	}
+	defer c.Stop()
+	rec := newReceiver(t)
+	cfgPath := filepath.Join(t.TempDir(), "rota.toml")
+	if err := os.WriteFile(cfgPath, []byte(strings.NewReplacer("DSN", c.URL("rota"), "RECEIVER", rec.srv.URL).Replace(faultConfig)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var daemons []*daemon
+	for range 3 {
+		daemons = append(daemons, startDaemon(t, cfgPath, "KEY="+serviceKey))
+	}
+	defer func() {
+		if t.Failed() {
+			for i, d := range daemons {
+				for _, line := range strings.Split(d.dump(), "\n") {
+					if strings.Contains(line, `"level":"ERROR"`) || strings.Contains(line, `"level":"WARN"`) {
+						t.Logf("daemon %d: %s", i, line)
+					}
+				}
+			}
+		}
+	}()
+
+	type answer struct {
+		status     int
+		retryAfter bool
+		id         int64
+		sent, took time.Duration // since the start
+	}
+	began := time.Now()
+	var mu sync.Mutex
+	var answers []answer
+	stop := make(chan struct{})
+	var posting sync.WaitGroup
+	client := &http.Client{Timeout: 15 * time.Second}
+	// Four clients, each posting as soon as its last answer came (at
+	// most twenty a second between them).
+	for w := range 4 {
+		posting.Add(1)
+		go func() {
+			defer posting.Done()
+			for n := 0; ; n++ {
+				select {
+				case <-stop:
+					return
+				case <-time.After(200 * time.Millisecond):
+				}
+				d := daemons[(w+n)%3]
+				req, _ := http.NewRequest("POST", "http://"+d.addr+"/api/v1/alerts", strings.NewReader(fmt.Sprintf(`{"summary":"fault %d-%d","severity":"critical","dedup_key":"f%d-%d"}`, w, n, w, n)))
+				req.Header.Set("Authorization", "Bearer "+serviceKey)
+				sent := time.Since(began)
+				res, err := client.Do(req)
+				a := answer{sent: sent, took: time.Since(began) - sent}
+				if err != nil {
+					t.Errorf("a post at %s got no answer in %s: %v", sent.Round(time.Millisecond), a.took.Round(time.Millisecond), err)
+					continue
+				}
+				var body struct {
+					IncidentID int64 `json:"incident_id"`
+				}
+				json.NewDecoder(res.Body).Decode(&body)
+				res.Body.Close()
+				a.status, a.retryAfter, a.id = res.StatusCode, res.Header.Get("Retry-After") != "", body.IncidentID
+				mu.Lock()
+				answers = append(answers, a)
+				mu.Unlock()
+			}
+		}()
+	}
+	// resumed waits until an alert accepted after back has paged alice,
+	// and says how long after back that was.
+	resumed := func(fault string, back time.Time) {
+		t.Helper()
+		for deadline := back.Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+			mu.Lock()
+			var after []int64
+			for _, a := range answers {
+				if a.status == 202 && began.Add(a.sent).After(back) {
+					after = append(after, a.id)
+				}
+			}
+			mu.Unlock()
+			for _, m := range rec.to("alice") {
+				for _, id := range m.alerts {
+					if slices.Contains(after, id) {
+						if lag := m.at.Sub(back); lag > 10*time.Second {
+							t.Errorf("after the %s, pages resumed %s after the database was back", fault, lag.Round(time.Millisecond))
+						} else {
+							t.Logf("after the %s, pages resumed %s after the database was back", fault, lag.Round(time.Millisecond))
+						}
+						return
+					}
+				}
+			}
+		}
+		t.Errorf("after the %s, no page within 30 s of the database's return", fault)
+	}
+
+	time.Sleep(3 * time.Second) // the load before any fault: pacing, not a wait
+	if err := c.Restart(); err != nil {
+		t.Fatal(err)
+	}
+	resumed("restart", time.Now())
+
+	if err := c.StopServer(); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(stopFor) // the outage itself
+	if err := c.StartServer(); err != nil {
+		t.Fatal(err)
+	}
+	resumed(fmt.Sprintf("%s stop", stopFor), time.Now())
+
+	if err := c.Pause(); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(hangFor) // the hang itself
+	if err := c.Resume(); err != nil {
+		t.Fatal(err)
+	}
+	resumed(fmt.Sprintf("%s hang", hangFor), time.Now())
+	close(stop)
+	posting.Wait()
+
+	// Every answer was 202, or 503 with Retry-After, within 10 s; every
+	// alert accepted paged alice.
+	counts := map[int]int{}
+	var slowest time.Duration
+	var accepted []int64
+	for _, a := range answers {
+		counts[a.status]++
+		slowest = max(slowest, a.took)
+		switch {
+		case a.took > 10*time.Second:
+			t.Errorf("a post at %s was answered %d after %s", a.sent.Round(time.Millisecond), a.status, a.took.Round(time.Millisecond))
+		case a.status == 202:
+			accepted = append(accepted, a.id)
+		case a.status == 503 && a.retryAfter:
+		default:
+			t.Errorf("a post at %s was answered %d (Retry-After: %v)", a.sent.Round(time.Millisecond), a.status, a.retryAfter)
+		}
+	}
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		reached := map[int64]bool{}
+		for _, m := range rec.to("alice") {
+			for _, id := range m.alerts {
+				reached[id] = true
+			}
+		}
+		var missing []int64
+		for _, id := range accepted {
+			if !reached[id] {
+				missing = append(missing, id)
+			}
+		}
+		if len(missing) == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Errorf("%d of %d accepted alerts never paged alice: %v", len(missing), len(accepted), missing)
+			break
+		}
+	}
+	for i, d := range daemons {
+		select {
+		case <-d.done:
+			t.Errorf("daemon %d died: %v", i, d.waitErr)
+		default:
+		}
+	}
+	t.Logf("answers %v; slowest %s; %d accepted", counts, slowest.Round(time.Millisecond), len(accepted))
+}
+
+// envDuration reads a duration from the environment, or def.
+func envDuration(t *testing.T, name string, def time.Duration) time.Duration {
+	t.Helper()
+	v := os.Getenv(name)
+	if v == "" {
+		return def
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil {
+		t.Fatalf("%s: %v", name, err)
+	}
+	return d
 }

@@ -15,8 +15,10 @@ import (
 	"os/user"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -38,6 +40,8 @@ type Cluster struct {
 	Dir  string
 	Port int
 	bin  string
+	// opts are the server's options, to start it again with.
+	opts string
 	// asUser runs PostgreSQL's programs as this user when the tests run
 	// as root (PostgreSQL refuses to run as root).
 	asUser string
@@ -68,6 +72,103 @@ func DSN(t testing.TB) string {
 // URL is the address of database db in the cluster.
 func (c *Cluster) URL(db string) string {
 	return fmt.Sprintf("postgres://rota@127.0.0.1:%d/%s?sslmode=disable", c.Port, db)
+}
+
+// Restart restarts the server, cutting every session (a fast shutdown).
+func (c *Cluster) Restart() error {
+	if err := c.StopServer(); err != nil {
+		return err
+	}
+	return c.StartServer()
+}
+
+// StopServer stops the server (a fast shutdown); StartServer starts it
+// again on the same port and data.
+func (c *Cluster) StopServer() error {
+	if out, err := c.run("pg_ctl", "-D", filepath.Join(c.Dir, "data"), "-m", "fast", "-w", "-t", "60", "stop"); err != nil {
+		return fmt.Errorf("pg_ctl stop: %v: %s", err, out)
+	}
+	return nil
+}
+
+// StartServer starts a server StopServer stopped.
+func (c *Cluster) StartServer() error {
+	if out, err := c.run("pg_ctl", "-D", filepath.Join(c.Dir, "data"), "-o", c.opts, "-l", filepath.Join(c.Dir, "log"), "-w", "-t", "60", "start"); err != nil {
+		return fmt.Errorf("pg_ctl start: %v: %s", err, out)
+	}
+	return nil
+}
+
+// Pause stops every process of the server with SIGSTOP: connections stay
+// open and nothing answers, as when a database hangs. Resume sends
+// SIGCONT.
+func (c *Cluster) Pause() error { return c.signalAll(syscall.SIGSTOP) }
+
+// Resume continues a paused server.
+func (c *Cluster) Resume() error { return c.signalAll(syscall.SIGCONT) }
+
+// signalAll signals the postmaster and its children.
+func (c *Cluster) signalAll(sig syscall.Signal) error {
+	b, err := os.ReadFile(filepath.Join(c.Dir, "data", "postmaster.pid"))
+	if err != nil {
+		return err
+	}
+	first, _, _ := strings.Cut(string(b), "\n")
+	pm, err := strconv.Atoi(strings.TrimSpace(first))
+	if err != nil {
+		return fmt.Errorf("postmaster.pid: %w", err)
+	}
+	pids := []int{pm}
+	procs, _ := filepath.Glob("/proc/[0-9]*/stat")
+	for _, p := range procs {
+		st, err := os.ReadFile(p)
+		if err != nil {
+			continue
+		}
+		// pid (comm) state ppid ...: the command may hold spaces.
+		rest := string(st)
+		if i := strings.LastIndexByte(rest, ')'); i >= 0 {
+			rest = rest[i+1:]
+		}
+		f := strings.Fields(rest)
+		if len(f) > 1 && f[1] == strconv.Itoa(pm) {
+			pid, _ := strconv.Atoi(filepath.Base(filepath.Dir(p)))
+			pids = append(pids, pid)
+		}
+	}
+	for _, pid := range pids {
+		if err := syscall.Kill(pid, sig); err != nil && pid == pm {
+			return err
+		}
+	}
+	return nil
+}
+
+// Log is the server's log so far.
+func (c *Cluster) Log() string {
+	b, _ := os.ReadFile(filepath.Join(c.Dir, "log"))
+	return string(b)
+}
+
+// ResetStatements starts counting statements afresh (pg_stat_statements,
+// on a cluster from StartDurable).
+func (c *Cluster) ResetStatements(ctx context.Context) error {
+	if _, err := c.admin.ExecContext(ctx, "CREATE EXTENSION IF NOT EXISTS pg_stat_statements"); err != nil {
+		return err
+	}
+	_, err := c.admin.ExecContext(ctx, "SELECT pg_stat_statements_reset()")
+	return err
+}
+
+// Statements counts the statements run in database rota since
+// ResetStatements, its own queries aside: calls, and those that began,
+// committed or rolled back a transaction or savepoint.
+func (c *Cluster) Statements(ctx context.Context) (calls, txControl int64, err error) {
+	err = c.admin.QueryRowContext(ctx, `SELECT COALESCE(SUM(calls), 0),
+		COALESCE(SUM(calls) FILTER (WHERE query ~* '^\s*(BEGIN|COMMIT|ROLLBACK|SAVEPOINT|RELEASE)'), 0)
+		FROM pg_stat_statements WHERE dbid = (SELECT oid FROM pg_database WHERE datname = 'rota')
+		AND query NOT ILIKE '%pg_stat_statements%'`).Scan(&calls, &txControl)
+	return calls, txControl, err
 }
 
 // Stop stops the process's cluster, if one was started; TestMain calls it.
@@ -133,9 +234,13 @@ func start(durable bool) (*Cluster, error) {
 		return nil, fmt.Errorf("initdb: %v: %s", err, out)
 	}
 	opts := fmt.Sprintf("-c listen_addresses=127.0.0.1 -c port=%d -c unix_socket_directories=%s -c max_connections=300 -c shared_buffers=128MB", c.Port, dir)
-	if !durable {
+	if durable {
+		// Benchmarks count the statements rota sends (Statements).
+		opts += " -c shared_preload_libraries=pg_stat_statements -c pg_stat_statements.track=all"
+	} else {
 		opts += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
 	}
+	c.opts = opts
 	if out, err := c.run("pg_ctl", "-D", data, "-o", opts, "-l", filepath.Join(dir, "log"), "-w", "-t", "60", "start"); err != nil {
 		log, _ := os.ReadFile(filepath.Join(dir, "log"))
 		return nil, fmt.Errorf("pg_ctl start: %v: %s\n%s", err, out, log)
