@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"github.com/rotahq/rota/store/pgtest"
@@ -60,13 +61,14 @@ func benchIngest(args []string) error {
 		env = append(env, fmt.Sprintf("ROTABENCH_KEY_%d=%s-%d", i, benchKey, i))
 	}
 	db := ""
+	var cluster *pgtest.Cluster
 	if *postgres {
 		c, err := pgtest.StartDurable()
 		if err != nil {
 			return fmt.Errorf("start PostgreSQL: %w", err)
 		}
 		defer c.Stop()
-		db = c.URL("rota")
+		db, cluster = c.URL("rota"), c
 	}
 	var urls []string
 	var d *daemon
@@ -82,6 +84,12 @@ func benchIngest(args []string) error {
 		}
 	}
 
+	if cluster != nil {
+		// Count only what the load makes, not the daemons' start.
+		if err := cluster.ResetStatements(context.Background()); err != nil {
+			return fmt.Errorf("pg_stat_statements: %w", err)
+		}
+	}
 	var seq atomic.Int64
 	var mu sync.Mutex
 	sentAt := map[int64]time.Time{} // incident id -> when its first alert's post was sent
@@ -148,6 +156,17 @@ func benchIngest(args []string) error {
 	if *stepDelay < time.Minute {
 		late := rec.latencies("second", sentAt, *stepDelay)
 		fmt.Printf("step 2 lateness (arrival - (post + %s)): %s (%d of %d incidents)\n", *stepDelay, percentiles(late), len(late), want)
+	}
+	if cluster != nil && want > 0 {
+		// Statements per incident: everything the daemons ran for the
+		// load (intake, steps, outbox, accounting), once its first
+		// notifications are out.
+		calls, txc, err := cluster.Statements(context.Background())
+		if err != nil {
+			return fmt.Errorf("pg_stat_statements: %w", err)
+		}
+		fmt.Printf("PostgreSQL statements: %d, %.1f per incident (%.1f of them BEGIN, COMMIT, SAVEPOINT or RELEASE); deadlocks in the server's log: %d\n",
+			calls, float64(calls)/float64(want), float64(txc)/float64(want), strings.Count(cluster.Log(), "deadlock detected"))
 	}
 	return nil
 }
