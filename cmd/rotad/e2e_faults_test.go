@@ -29,6 +29,9 @@ func TestDiskFullSendsNoSMSTwice(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs rotad")
 	}
+	// Mostly waiting (paced by real time): it runs beside the others of
+	// its kind (t.Parallel), which is also a busy machine for each.
+	t.Parallel()
 	if os.Geteuid() != 0 {
 		t.Skip("mounting a small filesystem to fill needs root")
 	}
@@ -195,6 +198,9 @@ func TestDatabaseFaultsUnderLoad(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs three rotad processes on a PostgreSQL it stops")
 	}
+	// Mostly waiting (paced by real time): it runs beside the others of
+	// its kind (t.Parallel), which is also a busy machine for each.
+	t.Parallel()
 	stopFor, hangFor := envDuration(t, "ROTA_TEST_DB_STOP", 30*time.Second), envDuration(t, "ROTA_TEST_DB_HANG", 20*time.Second)
 	c, err := pgtest.Start()
 	if err != nil {

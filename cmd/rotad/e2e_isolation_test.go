@@ -187,6 +187,9 @@ func TestOutageOfTheOnlyContact(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs rotad")
 	}
+	// Mostly waiting (paced by real time): it runs beside the others of
+	// its kind (t.Parallel), which is also a busy machine for each.
+	t.Parallel()
 	var up atomic.Bool
 	var got atomic.Int64
 	var back atomic.Int64 // unix ms when it came back

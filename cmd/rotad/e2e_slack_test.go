@@ -307,6 +307,9 @@ func TestSlackStorm(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs rotad")
 	}
+	// Mostly waiting (paced by real time): it runs beside the others of
+	// its kind (t.Parallel), which is also a busy machine for each.
+	t.Parallel()
 	e := startSlackE2E(t, true)
 	ids := map[int]bool{}
 	for i := 0; i < 500; i++ {
