@@ -213,8 +213,8 @@ func (e *Engine) deliver(ctx context.Context, b *batch) {
 // when the store fails, and is tried again: at least once. What was sent
 // is not sent again because the store failed (a full disk, a database
 // outage): its claims are held, and recording is tried again, a second
-// apart and then up to maxRecordWait, until the store takes it or the
-// engine stops. It reports whether the store took it.
+// apart and then up to maxRecordWait apart, until the store takes it or
+// the engine stops. It reports whether the store took it.
 func (e *Engine) record(ctx context.Context, ds []rota.Delivery, notes int) bool {
 	wait := time.Second
 	for attempt := 1; ; attempt++ {
@@ -245,8 +245,9 @@ func (e *Engine) record(ctx context.Context, ds []rota.Delivery, notes int) bool
 	}
 }
 
-// maxRecordWait bounds the wait between two tries to record sends.
-const maxRecordWait = 10 * time.Second
+// maxRecordWait bounds the wait between two tries to record sends: the
+// record is made within it of the store's return.
+const maxRecordWait = 5 * time.Second
 
 // interruptionGap is a person's quiet gap: the shortest of their teams'
 // (a page to someone in two teams interrupts them by either's measure).

@@ -95,7 +95,9 @@ func TestDiskFullSendsNoSMSTwice(t *testing.T) {
 	if err := os.Remove(filler); err != nil {
 		t.Fatal(err)
 	}
-	// Recorded (by the held send, or, were it lost, by a second one).
+	// Recorded (by the held send, or, were it lost, by a second one):
+	// the record is retried at most 5 s apart.
+	d.waitLog("recorded sends held since the store failed", 30*time.Second)
 	waitSent(t, d, 1, 1)
 	n := 0
 	for _, r := range fake.Requests() {
