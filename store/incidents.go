@@ -393,14 +393,20 @@ func (db *DB) NextDue(ctx context.Context) (time.Time, bool, error) {
 	if !db.pg {
 		return db.nextDueLocal(ctx)
 	}
+	// Each part is the first row of an index (incidents_due,
+	// notifications_due, notifications_claimed), not a scan of the
+	// outbox: a notification is due at its next attempt, or, while a
+	// claim holds it past that, when the claim lapses. LEAST skips NULLs.
 	var due sql.NullInt64
-	err := db.queryRow(ctx, `SELECT MIN(t) FROM (
-		SELECT MIN(esc_due_ms) AS t FROM incidents WHERE esc_due_ms IS NOT NULL
-		UNION ALL SELECT MIN(CASE WHEN claim_until_ms > next_attempt_ms THEN claim_until_ms ELSE next_attempt_ms END) FROM notifications WHERE status = 'pending') AS due`).Scan(&due)
+	err := db.queryRow(ctx, `SELECT LEAST(
+		(SELECT esc_due_ms FROM incidents WHERE esc_due_ms IS NOT NULL ORDER BY esc_due_ms LIMIT 1),
+		(SELECT next_attempt_ms FROM notifications WHERE status = 'pending' AND (claim_until_ms IS NULL OR claim_until_ms <= next_attempt_ms) ORDER BY next_attempt_ms LIMIT 1),
+		(SELECT claim_until_ms FROM notifications WHERE status = 'pending' AND claim_until_ms > next_attempt_ms ORDER BY claim_until_ms LIMIT 1),
+		(SELECT MIN(deadline_ms) FROM heartbeats WHERE state = 'up'))`).Scan(&due)
 	if err != nil {
 		return time.Time{}, false, fmt.Errorf("next due: %w", err)
 	}
-	return db.heartbeatDue(ctx, nullTime(due), due.Valid)
+	return nullTime(due), due.Valid, nil
 }
 
 // nextDueLocal is NextDue on SQLite, whose outbox claims are in memory.

@@ -532,7 +532,19 @@ func (db *DB) ClaimDue(ctx context.Context, now time.Time, limit int, owner stri
 		}
 		last := map[[2]string]time.Time{}
 		if len(due) > 0 {
-			rows, err := tx.query("SELECT person, channel, last_ms FROM rate_limits WHERE last_ms > ?", now.Add(-24*time.Hour).UnixMilli())
+			// The rate limit of the people due only, not the whole table.
+			args := []any{now.Add(-24 * time.Hour).UnixMilli()}
+			seen := map[string]bool{}
+			for _, n := range due {
+				if n.Person != "" && !seen[n.Person] {
+					seen[n.Person] = true
+					args = append(args, n.Person)
+				}
+			}
+			if len(args) == 1 {
+				args = append(args, "")
+			}
+			rows, err := tx.query("SELECT person, channel, last_ms FROM rate_limits WHERE last_ms > ? AND person IN ("+placeholders(len(args)-1)+")", args...)
 			if err != nil {
 				return err
 			}
