@@ -106,7 +106,9 @@ fuzz:
 		$(GO) test ./api -run '^$$' -fuzz "^$$f\$$" -fuzztime $(FUZZTIME) || exit 1; done
 
 # Benchmarks: Go benchmarks, then the HTTP load command against a real
-# rotad. Figures go to docs/PERFORMANCE.md with the command that made them.
+# rotad, including the hard case: a storm over 20 services, on SQLite and
+# on PostgreSQL with one and three daemons (statements per incident and
+# deadlocks in the server's log are printed). Figures go to docs/PERFORMANCE.md with the command that made them.
 bench: bench-go bench-load
 
 bench-go:
@@ -118,6 +120,9 @@ bench-load: build
 	$(GO) run ./cmd/rotabench ingest --rotad $(BIN) --rate 200 --duration 20s --concurrency 16 --step-delay 2s --group off --services 500
 	$(GO) run ./cmd/rotabench ingest --rotad $(BIN) --rate 200 --duration 20s --concurrency 16 --step-delay 2s --group off --services 500 --updates
 	$(GO) run ./cmd/rotabench twilio --rotad $(BIN) --alerts 100 --rounds 5
+	$(GO) run ./cmd/rotabench ingest --rotad $(BIN) --duration 10s --concurrency 32 --group off --services 20
+	$(GO) run ./cmd/rotabench ingest --rotad $(BIN) --duration 10s --concurrency 32 --group off --services 20 --postgres
+	$(GO) run ./cmd/rotabench ingest --rotad $(BIN) --duration 10s --concurrency 32 --group off --services 20 --postgres --daemons 3
 	$(GO) run ./cmd/rotabench ingest --rotad $(BIN) --duration 10s --concurrency 32 --group off --services 500 --postgres
 	$(GO) run ./cmd/rotabench ingest --rotad $(BIN) --duration 10s --concurrency 32 --group off --services 500 --postgres --daemons 3
 	$(GO) run ./cmd/rotabench ingest --rotad $(BIN) --rate 200 --duration 20s --concurrency 16 --step-delay 2s --group off --services 500 --postgres

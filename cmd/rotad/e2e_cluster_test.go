@@ -75,20 +75,28 @@ name = "default"
   [[escalation_policies.steps]]
   targets = ["person:bruno"]
   delay = "10m"
-[[services]]
-name = "payments-api"
-team = "payments"
-escalation_policy = "default"
-integration_keys = [{ env = "KEY" }]
-group = "off"
-`
+SERVICES`
+
+// clusterServices is the storm's few services: alerts go round-robin over
+// them, so that every daemon's committers take the same services' locks.
+const clusterServices = 20
+
+// servicesConfig declares n services, service i's key in KEYi.
+func servicesConfig(n int) string {
+	var b strings.Builder
+	for i := range n {
+		fmt.Fprintf(&b, "[[services]]\nname = \"svc%d\"\nteam = \"payments\"\nescalation_policy = \"default\"\nintegration_keys = [{ env = \"KEY%d\" }]\ngroup = \"off\"\n", i, i)
+	}
+	return b.String()
+}
 
 // TestThreeDaemonsOnePostgres: three rotad processes on one PostgreSQL
-// database; alerts are posted round-robin at a steady rate while one
+// database; alerts are posted round-robin over 20 services at a steady rate while one
 // daemon at a time is killed -9 and restarted. No accepted alert is lost;
 // each step's notifications are sent once (a copy is allowed only of one
 // in flight at a kill); no step runs more than 5 s after it is due; each
-// digest and each handover reminder goes out once.
+// digest and each handover reminder goes out once; PostgreSQL finds no
+// deadlock.
 func TestThreeDaemonsOnePostgres(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs three rotad processes on PostgreSQL")
@@ -105,13 +113,16 @@ func TestThreeDaemonsOnePostgres(t *testing.T) {
 	shift := nextMinute.Add(-30 * time.Second).Sub(start)
 	daemonNow := func() time.Time { return time.Now().Add(shift).UTC() }
 	handoff := nextMinute.Add(time.Minute) // reminded at nextMinute's tick
-	cfg := strings.NewReplacer("DSN", dsn, "RECEIVER", rec.srv.URL,
+	cfg := strings.NewReplacer("DSN", dsn, "RECEIVER", rec.srv.URL, "SERVICES", servicesConfig(clusterServices),
 		"HANDOFF", strings.ToLower(handoff.Weekday().String())+" "+handoff.Format("15:04")).Replace(clusterConfig)
 	cfgPath := filepath.Join(t.TempDir(), "rota.toml")
 	if err := os.WriteFile(cfgPath, []byte(cfg), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	env := []string{"KEY=" + serviceKey, clocktest.DaemonOffsetEnv + "=" + shift.String()}
+	env := []string{clocktest.DaemonOffsetEnv + "=" + shift.String()}
+	for i := range clusterServices {
+		env = append(env, fmt.Sprintf("KEY%d=%s-%d", i, serviceKey, i))
+	}
 	var mu sync.Mutex
 	daemons := make([]*daemon, 3)
 	var all []*daemon // every daemon started, for the logs of a failure
@@ -152,7 +163,7 @@ func TestThreeDaemonsOnePostgres(t *testing.T) {
 			d.cmd.Process.Kill()
 			<-d.done
 			kills = append(kills, time.Now())
-			time.Sleep(time.Second)
+			time.Sleep(time.Second) // down a moment before it is back: pacing
 			nd := startDaemon(t, cfgPath, env...)
 			mu.Lock()
 			daemons[i%3] = nd
@@ -174,12 +185,12 @@ func TestThreeDaemonsOnePostgres(t *testing.T) {
 		d := daemons[n%3]
 		mu.Unlock()
 		if d != nil {
-			status, body := d.requestAsMaybe(serviceKey, "POST", "/api/v1/alerts", fmt.Sprintf(`{"summary":"alert %d","severity":"critical","dedup_key":"k%d"}`, n, n))
+			status, body := d.requestAsMaybe(fmt.Sprintf("%s-%d", serviceKey, n%clusterServices), "POST", "/api/v1/alerts", fmt.Sprintf(`{"summary":"alert %d","severity":"critical","dedup_key":"k%d"}`, n, n))
 			if status == 202 {
 				got = append(got, accepted{int64(body["incident_id"].(float64)), time.Now()})
 			}
 		}
-		time.Sleep(250 * time.Millisecond)
+		time.Sleep(250 * time.Millisecond) // four alerts a second: pacing
 	}
 	posted := time.Now()
 	if len(got) < 20 || len(kills) != 3 {
@@ -283,6 +294,12 @@ func TestThreeDaemonsOnePostgres(t *testing.T) {
 			if _, ok := seen[a.id]; !ok {
 				t.Errorf("incident %d (accepted at %s) never reached %s", a.id, a.at.Format("15:04:05.000"), person)
 			}
+		}
+	}
+	// Locks are taken in one order: PostgreSQL found no deadlock.
+	for i, d := range all {
+		if n := strings.Count(d.dump(), "PostgreSQL found a deadlock"); n > 0 {
+			t.Errorf("daemon %d met %d deadlocks", i, n)
 		}
 	}
 	digests := map[string]int{}
