@@ -81,12 +81,7 @@ func (db *DB) claimLocal(ctx context.Context, now time.Time, limit int, until ti
 		// recorded: the one write, only when something is held. The
 		// claims stay held meanwhile (the lock), as one decision.
 		if err := db.tx(ctx, func(tx wtx, now time.Time) error {
-			for _, d := range plan.Deferred {
-				if err := recordDelivery(tx, d, now); err != nil {
-					return err
-				}
-			}
-			return nil
+			return recordRound(tx, plan.Deferred, now)
 		}); err != nil {
 			return rota.OutboxPlan{}, fmt.Errorf("claim due notifications: %w", err)
 		}

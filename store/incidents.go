@@ -179,11 +179,9 @@ func (db *DB) Trigger(ctx context.Context, ev *rota.Event, groupKey string, wind
 		if err := insertAlert(tx, &a); err != nil {
 			return err
 		}
-		if err := insertEvents(tx, withIDs(d.Events, inc.ID, a.ID)); err != nil {
-			return err
-		}
+		// The trigger's notes and the first step's, in one statement.
 		step := d.Step
-		step.Events = withIDs(step.Events, inc.ID, 0)
+		step.Events = append(withIDs(d.Events, inc.ID, a.ID), withIDs(step.Events, inc.ID, 0)...)
 		for i := range step.Notifications {
 			step.Notifications[i].IncidentID = inc.ID
 		}
@@ -244,7 +242,11 @@ func insertNotification(tx wtx, n rota.Notification, now time.Time) (int64, erro
 	return id, nil
 }
 
+// insertEvents writes timeline notes in one statement (a round trip each
+// was most of a new incident's cost on PostgreSQL).
 func insertEvents(tx wtx, events []rota.IncidentEvent) error {
+	const cols = 6
+	var args []any
 	for _, e := range events {
 		if e.IncidentID == 0 {
 			continue // a notice of no incident (a digest) has no timeline
@@ -252,9 +254,15 @@ func insertEvents(tx wtx, events []rota.IncidentEvent) error {
 		if e.At.IsZero() {
 			return fmt.Errorf("incident event without a time: %+v", e)
 		}
-		if _, err := tx.exec("INSERT INTO incident_events (incident_id, alert_id, at_ms, kind, actor, message) VALUES (?, ?, ?, ?, ?, ?)",
-			e.IncidentID, nullID(e.AlertID), e.At.UnixMilli(), e.Kind, e.Actor, e.Message); err != nil {
-			return fmt.Errorf("insert incident event: %w", err)
+		args = append(args, e.IncidentID, nullID(e.AlertID), e.At.UnixMilli(), e.Kind, e.Actor, e.Message)
+	}
+	for len(args) > 0 {
+		// SQLite takes at most 32,766 parameters a statement.
+		chunk := args[:min(len(args), 500*cols)]
+		args = args[len(chunk):]
+		rows := strings.TrimSuffix(strings.Repeat("(?, ?, ?, ?, ?, ?), ", len(chunk)/cols), ", ")
+		if _, err := tx.exec("INSERT INTO incident_events (incident_id, alert_id, at_ms, kind, actor, message) VALUES "+rows, chunk...); err != nil {
+			return fmt.Errorf("insert incident events: %w", err)
 		}
 	}
 	return nil

@@ -85,12 +85,7 @@ func (db *DB) RecordDeliveries(ctx context.Context, ds []rota.Delivery) error {
 		if err := tx.lock(people...); err != nil {
 			return err
 		}
-		for _, d := range ds {
-			if err := recordDelivery(tx, d, now); err != nil {
-				return fmt.Errorf("record delivery of notification %d: %w", d.NotificationID, err)
-			}
-		}
-		return nil
+		return recordRound(tx, ds, now)
 	})
 	if err == nil && !db.pg {
 		db.local.release(ds)
@@ -98,6 +93,27 @@ func (db *DB) RecordDeliveries(ctx context.Context, ds []rota.Delivery) error {
 	return err
 }
 
+// recordRound records a round's deliveries: their timeline notes first, in
+// one statement (before what a failure adds: "the step reached nobody"),
+// then each outcome.
+func recordRound(tx wtx, ds []rota.Delivery, now time.Time) error {
+	var events []rota.IncidentEvent
+	for _, d := range ds {
+		events = append(events, d.Events...)
+	}
+	if err := insertEvents(tx, events); err != nil {
+		return err
+	}
+	for _, d := range ds {
+		if err := recordDelivery(tx, d, now); err != nil {
+			return fmt.Errorf("record delivery of notification %d: %w", d.NotificationID, err)
+		}
+	}
+	return nil
+}
+
+// recordDelivery records one delivery's outcome (recordRound inserts its
+// timeline notes).
 func recordDelivery(tx wtx, d rota.Delivery, now time.Time) error {
 	at := d.At
 	if at.IsZero() {
@@ -137,10 +153,7 @@ func recordDelivery(tx wtx, d rota.Delivery, now time.Time) error {
 	default:
 		return fmt.Errorf("unknown delivery outcome %q", d.Outcome)
 	}
-	if err != nil {
-		return err
-	}
-	return insertEvents(tx, d.Events)
+	return err
 }
 
 // failoverTx brings the person's next contact method forward to now: the
@@ -579,12 +592,7 @@ func (db *DB) ClaimDue(ctx context.Context, now time.Time, limit int, owner stri
 				return err
 			}
 		}
-		for _, d := range plan.Deferred {
-			if err := recordDelivery(tx, d, now); err != nil {
-				return err
-			}
-		}
-		return nil
+		return recordRound(tx, plan.Deferred, now)
 	})
 	if err != nil {
 		return rota.OutboxPlan{}, fmt.Errorf("claim due notifications: %w", err)

@@ -40,6 +40,7 @@ func benchIngest(args []string) error {
 	updates := fs.Bool("updates", false, "webhooks take status updates too (an escalation tells the first person where it went): more messages per incident")
 	postgres := fs.Bool("postgres", false, "run on PostgreSQL (a private cluster this command starts; Debian's postgresql) instead of SQLite")
 	daemons := fs.Int("daemons", 1, "rotad processes on the one database, posted to round-robin (more than one needs --postgres)")
+	top := fs.Int("statements", 0, "with --postgres, list this many statements run most often, with their calls per incident")
 	fs.Parse(args)
 	if *daemons < 1 || *daemons > 1 && !*postgres {
 		return fmt.Errorf("--daemons above 1 needs --postgres")
@@ -167,6 +168,15 @@ func benchIngest(args []string) error {
 		}
 		fmt.Printf("PostgreSQL statements: %d, %.1f per incident (%.1f of them BEGIN, COMMIT, SAVEPOINT or RELEASE); deadlocks in the server's log: %d\n",
 			calls, float64(calls)/float64(want), float64(txc)/float64(want), strings.Count(cluster.Log(), "deadlock detected"))
+		if *top > 0 {
+			qs, ns, err := cluster.TopStatements(context.Background(), *top)
+			if err != nil {
+				return fmt.Errorf("pg_stat_statements: %w", err)
+			}
+			for i, q := range qs {
+				fmt.Printf("  %5.2f  %s\n", float64(ns[i])/float64(want), strings.Join(strings.Fields(q), " "))
+			}
+		}
 	}
 	return nil
 }

@@ -171,6 +171,29 @@ func (c *Cluster) Statements(ctx context.Context) (calls, txControl int64, err e
 	return calls, txControl, err
 }
 
+// TopStatements are the n statements run most often in database rota
+// since ResetStatements, with their calls.
+func (c *Cluster) TopStatements(ctx context.Context, n int) ([]string, []int64, error) {
+	rows, err := c.admin.QueryContext(ctx, `SELECT query, calls FROM pg_stat_statements
+		WHERE dbid = (SELECT oid FROM pg_database WHERE datname = 'rota') AND query NOT ILIKE '%pg_stat_statements%'
+		ORDER BY calls DESC LIMIT $1`, n)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer rows.Close()
+	var qs []string
+	var calls []int64
+	for rows.Next() {
+		var q string
+		var n int64
+		if err := rows.Scan(&q, &n); err != nil {
+			return nil, nil, err
+		}
+		qs, calls = append(qs, q), append(calls, n)
+	}
+	return qs, calls, rows.Err()
+}
+
 // Stop stops the process's cluster, if one was started; TestMain calls it.
 func Stop() {
 	if cluster != nil {
