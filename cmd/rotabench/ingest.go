@@ -168,6 +168,18 @@ func benchIngest(args []string) error {
 		}
 		fmt.Printf("PostgreSQL statements: %d, %.1f per incident (%.1f of them BEGIN, COMMIT, SAVEPOINT or RELEASE); deadlocks in the server's log: %d\n",
 			calls, float64(calls)/float64(want), float64(txc)/float64(want), strings.Count(cluster.Log(), "deadlock detected"))
+		if log := cluster.Log(); strings.Contains(log, "deadlock detected") {
+			// What deadlocked, from the server's own report of the first.
+			lines := strings.Split(log, "\n")
+			for i, l := range lines {
+				if strings.Contains(l, "deadlock detected") {
+					for _, d := range lines[i:min(i+8, len(lines))] {
+						fmt.Printf("  %s\n", d)
+					}
+					break
+				}
+			}
+		}
 		if *top > 0 {
 			qs, ns, err := cluster.TopStatements(context.Background(), *top)
 			if err != nil {
