@@ -192,16 +192,32 @@ func dsn(path string, pragmas []string, extra string) string {
 }
 
 // Close waits for queued writes, then closes both pools. No write may
-// start after Close.
+// start after Close. A database that does not answer does not hold it
+// past closeWait: what was queued then is not written (it was not
+// acknowledged either), and the connections are dropped.
 func (db *DB) Close() error {
-	db.closeOnce.Do(func() {
-		close(db.ops)
-		<-db.committed
-		db.writeStmts.close()
-		db.readStmts.close()
-	})
-	return errors.Join(db.read.Close(), db.write.Close())
+	done := make(chan error, 1)
+	go func() {
+		db.closeOnce.Do(func() {
+			close(db.ops)
+			<-db.committed
+			db.writeStmts.close()
+			db.readStmts.close()
+		})
+		done <- errors.Join(db.read.Close(), db.write.Close())
+	}()
+	select {
+	case err := <-done:
+		return err
+	case <-time.After(closeWait):
+		return fmt.Errorf("close store: the database did not answer within %s", closeWait)
+	}
 }
+
+// closeWait bounds Close: the writes queued take up to a transaction's
+// deadline (one round of groups is under way, the rest are skipped or
+// quick).
+const closeWait = 2 * txTimeout
 
 // Path returns the database file's path (the URL, without its password,
 // on PostgreSQL).
@@ -428,7 +444,10 @@ func (db *DB) commitBatches(limit int) {
 		for i, o := range batch {
 			o.done <- errs[i]
 		}
-		db.writeStmts.preparePending(context.Background())
+		// Bounded: a database that hangs must not hold the committer.
+		ctx, cancel := context.WithTimeout(context.Background(), txTimeout)
+		db.writeStmts.preparePending(ctx)
+		cancel()
 	}
 }
 

@@ -396,3 +396,57 @@ func envDuration(t *testing.T, name string, def time.Duration) time.Duration {
 	}
 	return d
 }
+
+// TestStopWhileDatabaseHangs: SIGTERM stops a daemon within its drain
+// deadline (shutdownGrace and drainMore) while its PostgreSQL hangs
+// (SIGSTOP) with requests and writes under way.
+func TestStopWhileDatabaseHangs(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs rotad on a PostgreSQL it hangs")
+	}
+	t.Parallel()
+	c, err := pgtest.Start()
+	if err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatal(err)
+		}
+		t.Skipf("PostgreSQL: %v", err)
+	}
+	defer c.Stop()
+	rec := newReceiver(t)
+	cfgPath := filepath.Join(t.TempDir(), "rota.toml")
+	if err := os.WriteFile(cfgPath, []byte(strings.NewReplacer("DSN", c.URL("rota"), "RECEIVER", rec.srv.URL).Replace(faultConfig)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	d := startDaemon(t, cfgPath, "KEY="+serviceKey)
+	if status, _ := d.requestAs(serviceKey, "POST", "/api/v1/alerts", `{"summary":"before","severity":"critical"}`); status != 202 {
+		t.Fatalf("before the hang: %d", status)
+	}
+	rec.waitFor(t, "alice", 1, 10*time.Second)
+	if err := c.Pause(); err != nil {
+		t.Fatal(err)
+	}
+	defer c.Resume() // before Stop, which cannot stop a paused server
+	// Requests under way into the hung database.
+	for i := range 4 {
+		go func() {
+			req, _ := http.NewRequest("POST", "http://"+d.addr+"/api/v1/alerts", strings.NewReader(fmt.Sprintf(`{"summary":"during %d","severity":"critical"}`, i)))
+			req.Header.Set("Authorization", "Bearer "+serviceKey)
+			if res, err := (&http.Client{Timeout: 40 * time.Second}).Do(req); err == nil {
+				res.Body.Close()
+			}
+		}()
+	}
+	time.Sleep(500 * time.Millisecond) // let them reach the daemon: pacing, not a wait
+	stopped := time.Now()
+	d.signal(syscall.SIGTERM)
+	select {
+	case <-d.done:
+		t.Logf("stopped %s after SIGTERM with the database hung", time.Since(stopped).Round(time.Millisecond))
+		if d.waitErr != nil {
+			t.Errorf("rotad exited with %v: stopped by its drain deadline's watchdog, not by itself", d.waitErr)
+		}
+	case <-time.After(shutdownGrace + drainMore + 5*time.Second):
+		t.Fatalf("still running %s after SIGTERM with the database hung", shutdownGrace+drainMore+5*time.Second)
+	}
+}
