@@ -109,6 +109,42 @@ func (w wtx) lock(keys ...string) error {
 	return nil
 }
 
+// tryLocks takes, of the locks on keys, those no other transaction holds,
+// without waiting (so in any order), in one statement: ok says which are
+// held now.
+func (w wtx) tryLocks(keys []string) (ok map[string]bool, err error) {
+	ok = map[string]bool{}
+	var ask []any
+	for _, k := range keys {
+		if !w.db.pg || w.locks.held[k] {
+			ok[k] = true
+		} else if _, asked := ok[k]; !asked {
+			ok[k] = false
+			ask = append(ask, k)
+		}
+	}
+	if len(ask) == 0 {
+		return ok, nil
+	}
+	rows, err := w.query("SELECT k, pg_try_advisory_xact_lock(hashtextextended(k, 0)) FROM (VALUES "+
+		strings.TrimSuffix(strings.Repeat("(CAST(? AS TEXT)), ", len(ask)), ", ")+") AS v(k)", ask...)
+	if err != nil {
+		return nil, fmt.Errorf("try locks: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var k string
+		var held bool
+		if err := rows.Scan(&k, &held); err != nil {
+			return nil, err
+		}
+		if ok[k] = held; held {
+			w.locks.add(k)
+		}
+	}
+	return ok, rows.Err()
+}
+
 // errLockOrder is a write that needed a lock out of order while another
 // transaction held it: it is run again in a later transaction.
 var errLockOrder = errors.New("a lock out of order is taken: run again")

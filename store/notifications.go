@@ -527,21 +527,46 @@ func (db *DB) ClaimDue(ctx context.Context, now time.Time, limit int, owner stri
 	}
 	var plan rota.OutboxPlan
 	err := db.tx(ctx, func(tx wtx, _ time.Time) error {
-		// Claims take turns across daemons (one short transaction at a
-		// time): the due list, the claims and the rate limit's slots are
-		// then one daemon's decision, as on SQLite, and one person's due
-		// notifications go together rather than split between daemons.
-		if err := tx.lock("outbox"); err != nil {
-			return err
-		}
+		// Daemons claim side by side, each person's notifications (their
+		// rate limit, their bundle) one daemon's decision at a time: the
+		// claim tries the locks of the people due (never waiting, so it
+		// neither queues behind another claim nor closes a circle), leaves
+		// those another transaction holds for the next round, and reads
+		// the others' notifications again under their locks, so that what
+		// another daemon claimed meanwhile is not claimed twice.
 		rows, err := tx.query("SELECT "+notificationColumns+` FROM notifications WHERE status = 'pending' AND next_attempt_ms <= ?
 			AND (claim_until_ms IS NULL OR claim_until_ms <= ?) ORDER BY attempts > 0, next_attempt_ms, id LIMIT ?`, now.UnixMilli(), now.UnixMilli(), limit)
 		if err != nil {
 			return err
 		}
-		due, err := scanNotifications(rows)
+		seen, err := scanNotifications(rows)
 		if err != nil {
 			return err
+		}
+		var keys []string
+		for _, n := range seen {
+			keys = append(keys, claimKey(n))
+		}
+		ours, err := tx.tryLocks(keys)
+		if err != nil {
+			return err
+		}
+		args := []any{now.UnixMilli()}
+		for _, n := range seen {
+			if ours[claimKey(n)] {
+				args = append(args, n.ID)
+			}
+		}
+		var due []rota.Notification
+		if len(args) > 1 {
+			rows, err := tx.query("SELECT "+notificationColumns+` FROM notifications WHERE status = 'pending'
+				AND (claim_until_ms IS NULL OR claim_until_ms <= ?) AND id IN (`+placeholders(len(args)-1)+`) ORDER BY attempts > 0, next_attempt_ms, id`, args...)
+			if err != nil {
+				return err
+			}
+			if due, err = scanNotifications(rows); err != nil {
+				return err
+			}
 		}
 		last := map[[2]string]time.Time{}
 		if len(due) > 0 {
@@ -598,6 +623,15 @@ func (db *DB) ClaimDue(ctx context.Context, now time.Time, limit int, owner stri
 		return rota.OutboxPlan{}, fmt.Errorf("claim due notifications: %w", err)
 	}
 	return plan, nil
+}
+
+// claimKey is the lock a claim of n takes: its person's, or, for a post
+// to a channel, the channel's.
+func claimKey(n rota.Notification) string {
+	if n.Person != "" {
+		return "person:" + n.Person
+	}
+	return "post:" + n.Body
 }
 
 // RenewClaims extends owner's claims on notifications still being sent.
