@@ -190,6 +190,27 @@ integration_keys = [{ env = "KEY" }]
 group = "off"
 `
 
+// faultSetup starts a PostgreSQL cluster of the test's own (to restart,
+// stop and pause; stopped when t ends) and writes faultConfig on it, its
+// webhooks going to a new receiver.
+func faultSetup(t *testing.T) (*pgtest.Cluster, *receiver, string) {
+	t.Helper()
+	c, err := pgtest.Start()
+	if err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatal(err)
+		}
+		t.Skipf("PostgreSQL: %v", err)
+	}
+	t.Cleanup(c.Stop)
+	rec := newReceiver(t)
+	cfgPath := filepath.Join(t.TempDir(), "rota.toml")
+	if err := os.WriteFile(cfgPath, []byte(strings.NewReplacer("DSN", c.URL("rota"), "RECEIVER", rec.srv.URL).Replace(faultConfig)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return c, rec, cfgPath
+}
+
 // TestDatabaseFaultsUnderLoad: three daemons on one PostgreSQL take
 // alerts round-robin while the database is restarted, stopped (30 s,
 // ROTA_TEST_DB_STOP) and hung with SIGSTOP (20 s, ROTA_TEST_DB_HANG).
@@ -204,19 +225,7 @@ func TestDatabaseFaultsUnderLoad(t *testing.T) {
 	// its kind (t.Parallel), which is also a busy machine for each.
 	t.Parallel()
 	stopFor, hangFor := envDuration(t, "ROTA_TEST_DB_STOP", 30*time.Second), envDuration(t, "ROTA_TEST_DB_HANG", 20*time.Second)
-	c, err := pgtest.Start()
-	if err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatal(err)
-		}
-		t.Skipf("PostgreSQL: %v", err)
-	}
-	defer c.Stop()
-	rec := newReceiver(t)
-	cfgPath := filepath.Join(t.TempDir(), "rota.toml")
-	if err := os.WriteFile(cfgPath, []byte(strings.NewReplacer("DSN", c.URL("rota"), "RECEIVER", rec.srv.URL).Replace(faultConfig)), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	c, rec, cfgPath := faultSetup(t)
 	var daemons []*daemon
 	for range 3 {
 		daemons = append(daemons, startDaemon(t, cfgPath, "KEY="+serviceKey))
@@ -405,19 +414,7 @@ func TestStopWhileDatabaseHangs(t *testing.T) {
 		t.Skip("runs rotad on a PostgreSQL it hangs")
 	}
 	t.Parallel()
-	c, err := pgtest.Start()
-	if err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatal(err)
-		}
-		t.Skipf("PostgreSQL: %v", err)
-	}
-	defer c.Stop()
-	rec := newReceiver(t)
-	cfgPath := filepath.Join(t.TempDir(), "rota.toml")
-	if err := os.WriteFile(cfgPath, []byte(strings.NewReplacer("DSN", c.URL("rota"), "RECEIVER", rec.srv.URL).Replace(faultConfig)), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	c, rec, cfgPath := faultSetup(t)
 	d := startDaemon(t, cfgPath, "KEY="+serviceKey)
 	if status, _ := d.requestAs(serviceKey, "POST", "/api/v1/alerts", `{"summary":"before","severity":"critical"}`); status != 202 {
 		t.Fatalf("before the hang: %d", status)
