@@ -185,6 +185,9 @@ func serve(args []string, stderr io.Writer) error {
 		return exitError{1}
 	}
 	if err := addJob(jobs, "* * * * *", func() {
+		// Within its minute, whatever the database does.
+		ctx, cancel := context.WithTimeout(ctx, 50*time.Second)
+		defer cancel()
 		engine.RemindHandovers(ctx)
 		engine.SummarizeHandovers(ctx)
 		engine.AnnounceHandoffs(ctx)
@@ -464,41 +467,50 @@ func syncRoster(ctx context.Context, db *store.DB, book *scheduler.Book, overrid
 	t := time.NewTicker(250 * time.Millisecond)
 	defer t.Stop()
 	for range t.C {
-		if v, err := db.OverridesVersion(ctx); err == nil && v != overridesSeen {
-			ovs, err := db.Overrides(ctx, "")
-			if err != nil {
-				log.Warn("cannot reload overrides made on another daemon", "err", err)
-				continue
-			}
-			byRotation := map[string][]rota.Override{}
-			for _, o := range ovs {
-				byRotation[o.Rotation] = append(byRotation[o.Rotation], o)
-			}
-			book.Update(func(r *scheduler.Roster) (*scheduler.Roster, error) {
-				for _, rot := range r.Org().Rotations {
-					r = r.WithOverrides(rot.Name, byRotation[rot.Name])
-				}
-				return r, nil
-			})
-			overridesSeen = v
-			log.Debug("overrides reloaded", "version", v)
-		}
-		if v, err := db.LeaveVersion(ctx); err == nil && v != leaveSeen {
-			kept, err := db.Leave(ctx)
-			if err != nil {
-				log.Warn("cannot reload leave fetched on another daemon", "err", err)
-				continue
-			}
-			book.Update(func(r *scheduler.Roster) (*scheduler.Roster, error) {
-				for person, ls := range kept {
-					r = r.WithLeave(person, ls)
-				}
-				return r, nil
-			})
-			leaveSeen = v
-			log.Debug("leave reloaded", "version", v)
-		}
+		overridesSeen, leaveSeen = syncOnce(ctx, db, book, overridesSeen, leaveSeen, log)
 	}
+}
+
+// syncOnce is one look of syncRoster, bounded: a database that hangs
+// delays the next look, never holds this one for good.
+func syncOnce(ctx context.Context, db *store.DB, book *scheduler.Book, overridesSeen, leaveSeen string, log *slog.Logger) (string, string) {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	if v, err := db.OverridesVersion(ctx); err == nil && v != overridesSeen {
+		ovs, err := db.Overrides(ctx, "")
+		if err != nil {
+			log.Warn("cannot reload overrides made on another daemon", "err", err)
+			return overridesSeen, leaveSeen
+		}
+		byRotation := map[string][]rota.Override{}
+		for _, o := range ovs {
+			byRotation[o.Rotation] = append(byRotation[o.Rotation], o)
+		}
+		book.Update(func(r *scheduler.Roster) (*scheduler.Roster, error) {
+			for _, rot := range r.Org().Rotations {
+				r = r.WithOverrides(rot.Name, byRotation[rot.Name])
+			}
+			return r, nil
+		})
+		overridesSeen = v
+		log.Debug("overrides reloaded", "version", v)
+	}
+	if v, err := db.LeaveVersion(ctx); err == nil && v != leaveSeen {
+		kept, err := db.Leave(ctx)
+		if err != nil {
+			log.Warn("cannot reload leave fetched on another daemon", "err", err)
+			return overridesSeen, leaveSeen
+		}
+		book.Update(func(r *scheduler.Roster) (*scheduler.Roster, error) {
+			for person, ls := range kept {
+				r = r.WithLeave(person, ls)
+			}
+			return r, nil
+		})
+		leaveSeen = v
+		log.Debug("leave reloaded", "version", v)
+	}
+	return overridesSeen, leaveSeen
 }
 
 // sharedPoll is how often the engine looks at a database other daemons
