@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"strings"
 	"syscall"
 	"time"
@@ -30,6 +31,9 @@ import (
 	"github.com/rotahq/rota/scheduler"
 	"github.com/rotahq/rota/store"
 )
+
+// cpuProfileEnv names a file for a CPU profile of the whole run.
+const cpuProfileEnv = "ROTAD_CPUPROFILE"
 
 // shutdownGrace bounds how long in-flight requests may take on SIGTERM;
 // drainMore, the engine's deliveries and the writes still queued after
@@ -82,6 +86,21 @@ func serve(args []string, stderr io.Writer) error {
 	}
 	if clockOffset != 0 {
 		log.Warn("THE CLOCK IS SHIFTED for a test: rotad's now is the real time plus "+clockOffsetEnv, "offset", clockOffset.String(), "now", now().UTC().Format(time.RFC3339))
+	}
+
+	if path := os.Getenv(cpuProfileEnv); path != "" {
+		// For measuring (make bench): the whole run's CPU profile, written
+		// at a graceful stop; `go tool pprof -top bin/rotad PATH` reads it.
+		f, err := os.Create(path)
+		if err == nil {
+			err = pprof.StartCPUProfile(f)
+		}
+		if err != nil {
+			log.Error("cannot profile", "path", path, "err", err)
+			return exitError{1}
+		}
+		log.Warn("PROFILING the CPU into "+cpuProfileEnv, "path", path)
+		defer func() { pprof.StopCPUProfile(); f.Close() }()
 	}
 
 	ctx := context.Background()
