@@ -15,6 +15,7 @@ package clocktest
 import (
 	"fmt"
 	"os"
+	"sync"
 	"testing"
 	"time"
 )
@@ -65,4 +66,35 @@ func Reproduce(t testing.TB) {
 			t.Logf("the test's clock read %s when it began: %s=%s go test -run '^%s$' reproduces it", began.Format(time.RFC3339), Env, began.Format(time.RFC3339), t.Name())
 		}
 	})
+}
+
+// Fake is a clock that moves only when told to, for tests that drive an
+// engine or a fake past a moment rather than wait for it.
+type Fake struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+// NewFake returns a fake clock reading at.
+func NewFake(at time.Time) *Fake { return &Fake{t: at} }
+
+// Now is the fake's time.
+func (f *Fake) Now() time.Time {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.t
+}
+
+// Advance moves the fake on by d.
+func (f *Fake) Advance(d time.Duration) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.t = f.t.Add(d)
+}
+
+// Set moves the fake to t.
+func (f *Fake) Set(t time.Time) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.t = t
 }

@@ -97,23 +97,6 @@ escalation_policy = "default"
 group_by = ["alertname", "cluster"]
 `
 
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
-
 // phone records what notifiers were asked to send, and fails on demand.
 type phone struct {
 	mu   sync.Mutex
@@ -156,7 +139,7 @@ func (p *phone) take() []string {
 
 type harness struct {
 	t      *testing.T
-	clock  *clock
+	clock  *clocktest.Fake
 	db     *store.DB
 	book   *scheduler.Book
 	engine *paging.Engine
@@ -181,7 +164,7 @@ func newHarnessWith(t *testing.T, text string) *harness {
 		t.Fatal(err)
 	}
 	db := storetest.Open(t, store.Options{Synchronous: store.SyncNormal})
-	h := &harness{t: t, clock: &clock{t: time.Date(2026, 3, 4, 12, 0, 0, 0, time.UTC)}, db: db, phone: &phone{}}
+	h := &harness{t: t, clock: clocktest.NewFake(time.Date(2026, 3, 4, 12, 0, 0, 0, time.UTC)), db: db, phone: &phone{}}
 	db.Now = h.clock.Now
 	h.book = scheduler.NewBook(scheduler.NewRoster(cfg.Org, nil))
 	h.engine = paging.New(paging.Options{
@@ -604,7 +587,7 @@ func TestHandoverReminders(t *testing.T) {
 		return r.WithOrg(rota.NewOrg(org.People, org.Teams, rots, org.Services, org.Policies)), nil
 	})
 	// Bruno takes over primary on Tuesday 10 March at 10:00 CET (09:00 UTC).
-	h.clock.t = time.Date(2026, 3, 10, 7, 59, 0, 0, time.UTC)
+	h.clock.Set(time.Date(2026, 3, 10, 7, 59, 0, 0, time.UTC))
 	h.engine.RemindHandovers(context.Background())
 	if got := h.phone.take(); len(got) != 0 {
 		t.Fatalf("reminded early: %q", got)
@@ -688,7 +671,7 @@ func TestBurnNoticeOncePerWindow(t *testing.T) {
 func TestQuietHours(t *testing.T) {
 	h := newHarness(t)
 	// Thursday 5 March, 03:00 in Berlin (02:00 UTC): bruno is off-hours.
-	h.clock.t = time.Date(2026, 3, 5, 2, 0, 0, 0, time.UTC)
+	h.clock.Set(time.Date(2026, 3, 5, 2, 0, 0, 0, time.UTC))
 	trigger := func(key, severity string) rota.Incident {
 		res, err := h.engine.Trigger(context.Background(), rota.Event{Service: "batch", DedupKey: key, Summary: key, Severity: severity})
 		a := res.Incident
@@ -717,7 +700,7 @@ func TestQuietHours(t *testing.T) {
 	}
 
 	// A critical at 03:00 the next night pages at once.
-	h.clock.t = time.Date(2026, 3, 6, 2, 0, 0, 0, time.UTC)
+	h.clock.Set(time.Date(2026, 3, 6, 2, 0, 0, 0, time.UTC))
 	crit := trigger("critical", "critical")
 	// (The warning's one-step policy ran out overnight: chloe, the
 	// manager, is told.)
@@ -737,7 +720,7 @@ func TestHandoverSummary(t *testing.T) {
 		Notifiers: notify.NewRegistry(h.phone, nil)})
 	// Alice is on call on primary until Tuesday 10 March 10:00 CET; her
 	// shift pages her twice, one alert stays open.
-	h.clock.t = time.Date(2026, 3, 5, 12, 0, 0, 0, time.UTC)
+	h.clock.Set(time.Date(2026, 3, 5, 12, 0, 0, 0, time.UTC))
 	a := h.trigger("api", "k1")
 	h.engine.RunOnce(context.Background())
 	h.clock.Advance(40 * time.Minute) // past the quiet gap: two pages
@@ -745,7 +728,7 @@ func TestHandoverSummary(t *testing.T) {
 	h.engine.RunOnce(context.Background())
 	h.engine.SetStatus(context.Background(), a.ID, rota.ActionResolve, "alice")
 	h.phone.take()
-	h.clock.t = time.Date(2026, 3, 10, 9, 1, 0, 0, time.UTC)
+	h.clock.Set(time.Date(2026, 3, 10, 9, 1, 0, 0, time.UTC))
 	h.engine.SummarizeHandovers(context.Background())
 	h.engine.SummarizeHandovers(context.Background())
 	h.engine.RunOnce(context.Background()) // summaries go through the outbox

@@ -144,7 +144,7 @@ func TestGroupingWindowAndContent(t *testing.T) {
 func TestQuietIncidentWakesForUrgentAlert(t *testing.T) {
 	h := newHarness(t)
 	ctx := context.Background()
-	h.clock.t = time.Date(2026, 3, 4, 23, 0, 0, 0, time.UTC) // midnight in Berlin
+	h.clock.Set(time.Date(2026, 3, 4, 23, 0, 0, 0, time.UTC)) // midnight in Berlin
 	res, err := h.engine.Trigger(ctx, rota.Event{Service: "web", DedupKey: "w", Summary: "disk 80%", Severity: "warning", Integration: "native"})
 	if err != nil {
 		t.Fatal(err)

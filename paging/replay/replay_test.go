@@ -3,10 +3,10 @@ package replay_test
 import (
 	"context"
 	"fmt"
+	"github.com/rotahq/rota/clocktest"
 	"math/rand"
 	"os"
 	"sort"
-	"sync"
 	"testing"
 	"time"
 
@@ -78,14 +78,6 @@ escalation_policy = "default"
 group_by = ["alertname"]
 `
 
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time  { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) Set(t time.Time) { c.mu.Lock(); c.t = t; c.mu.Unlock() }
-
 // scenario is a day and a half of alerts on whole minutes: each with when
 // its source resolves it and how long after its incident opens it is
 // acknowledged (0: never, its policy runs out).
@@ -130,7 +122,7 @@ func TestReplayReproducesTheEngine(t *testing.T) {
 
 	// The engine, minute by minute.
 	db := storetest.Open(t, store.Options{Synchronous: store.SyncNormal})
-	clk := &clock{t: start}
+	clk := clocktest.NewFake(start)
 	db.Now = clk.Now
 	book := scheduler.NewBook(scheduler.NewRoster(cfg.Org, nil))
 	engine := paging.New(paging.Options{Store: db, Book: book, Now: clk.Now, Burns: db,

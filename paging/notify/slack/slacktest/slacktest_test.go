@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"github.com/rotahq/rota/clocktest"
 	"io"
 	"net/http"
 	"net/url"
@@ -21,27 +22,9 @@ import (
 
 const token = "xoxb-test"
 
-// clock is a fake's clock that moves only when told to.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
-
 // newClock sets a fake's clock to one that moves only when told to.
-func newClock(s *slacktest.Server) *clock {
-	c := &clock{t: time.Date(2026, 3, 4, 12, 0, 0, 0, time.UTC)}
+func newClock(s *slacktest.Server) *clocktest.Fake {
+	c := clocktest.NewFake(time.Date(2026, 3, 4, 12, 0, 0, 0, time.UTC))
 	s.SetClock(c.Now)
 	return c
 }
