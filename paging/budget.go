@@ -309,13 +309,21 @@ func (e *Engine) incidentSummary(ctx context.Context, pages []rota.Page, loc *ti
 	services := map[string]int{}
 	seen := map[int64]bool{}
 	var items []string
+	ids := make([]int64, len(pages))
+	for i, pg := range pages {
+		ids[i] = pg.IncidentID
+	}
+	incidents, err := e.store.IncidentsByID(ctx, ids)
+	if err != nil {
+		e.log.Error("cannot read the incidents of a budget notice", "err", err)
+	}
 	for _, pg := range pages {
 		if seen[pg.IncidentID] {
 			continue
 		}
 		seen[pg.IncidentID] = true
-		a, err := e.store.Incident(ctx, pg.IncidentID)
-		if err != nil {
+		a, ok := incidents[pg.IncidentID]
+		if !ok {
 			continue
 		}
 		services[a.Service]++

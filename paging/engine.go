@@ -67,6 +67,8 @@ type IncidentStore interface {
 	SetAlertStatus(ctx context.Context, id int64, action rota.Action, actor string) (rota.Alert, error)
 	// Incident returns one incident, or ENOTFOUND.
 	Incident(ctx context.Context, id int64) (rota.Incident, error)
+	// IncidentsByID returns those of ids that exist, in one read.
+	IncidentsByID(ctx context.Context, ids []int64) (map[int64]rota.Incident, error)
 	// Incidents lists incidents by filter, newest first.
 	Incidents(ctx context.Context, f rota.IncidentFilter) ([]rota.Incident, error)
 	// Unreached lists triggered incidents whose policy ran out with

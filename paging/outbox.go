@@ -297,10 +297,19 @@ func (e *Engine) attempt(ctx context.Context, b *batch) []rota.Delivery {
 	seen := map[int64]bool{}
 	var ds []rota.Delivery
 	var live []rota.Notification
+	ids := make([]int64, len(b.notes))
+	for i, n := range b.notes {
+		ids[i] = n.IncidentID
+	}
+	incidents, err := e.store.IncidentsByID(ctx, ids)
+	if err != nil {
+		e.log.Error("cannot load the incidents of a message", "notification", b.notes[0].ID, "err", err)
+		return nil
+	}
 	for _, n := range b.notes {
-		a, err := e.store.Incident(ctx, n.IncidentID)
-		if err != nil {
-			e.log.Error("cannot load alert for a notification", "alert", n.IncidentID, "notification", n.ID, "err", err)
+		a, ok := incidents[n.IncidentID]
+		if !ok {
+			e.log.Error("cannot load the incident of a notification", "incident", n.IncidentID, "notification", n.ID)
 			return nil
 		}
 		if a.Status != rota.StatusTriggered {

@@ -103,8 +103,7 @@ func (db *DB) RecordAccounting(ctx context.Context, id int64, burns []rota.BurnN
 				}
 			}
 		}
-		_, err := tx.exec("DELETE FROM accounting WHERE id = ?", id)
-		return err
+		return tx.later("DELETE FROM accounting WHERE id = ?", id)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("record accounting: %w", err)

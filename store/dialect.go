@@ -92,7 +92,9 @@ func (w wtx) lock(keys ...string) error {
 			continue
 		}
 		if k > w.locks.max {
-			if _, err := w.exec("SELECT pg_advisory_xact_lock(hashtextextended(?, 0))", k); err != nil {
+			// It waits, if it must, in the pipe: before any statement
+			// that follows it.
+			if err := w.later("SELECT pg_advisory_xact_lock(hashtextextended(?, 0))", k); err != nil {
 				return fmt.Errorf("lock %s: %w", k, err)
 			}
 		} else {

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -210,20 +211,32 @@ func withIDs(events []rota.IncidentEvent, incident, alert int64) []rota.Incident
 // notifications and its timeline notes.
 func applyStep(tx wtx, a *rota.Incident, out rota.StepOutcome, now time.Time) error {
 	e := out.Escalation
-	if _, err := tx.exec("UPDATE incidents SET esc_step = ?, esc_round = ?, esc_wave = ?, esc_state = ?, esc_due_ms = ?, updated_ms = ? WHERE id = ?",
+	if err := tx.later("UPDATE incidents SET esc_step = ?, esc_round = ?, esc_wave = ?, esc_state = ?, esc_due_ms = ?, updated_ms = ? WHERE id = ?",
 		e.Step, e.Round, e.Wave, e.State, nullMillis(e.DueAt), now.UnixMilli(), a.ID); err != nil {
 		return fmt.Errorf("update escalation: %w", err)
 	}
 	a.Escalation = e
 	for _, n := range out.Notifications {
-		if _, err := insertNotification(tx, n, now); err != nil {
-			return err
+		// Nobody reads their ids: they go with the next round trip.
+		q, args := notificationInsert(n, now)
+		if err := tx.later(q, args...); err != nil {
+			return fmt.Errorf("insert notification: %w", err)
 		}
 	}
 	return insertEvents(tx, out.Events)
 }
 
 func insertNotification(tx wtx, n rota.Notification, now time.Time) (int64, error) {
+	q, args := notificationInsert(n, now)
+	id, err := tx.insert(q, args...)
+	if err != nil {
+		return 0, fmt.Errorf("insert notification: %w", err)
+	}
+	return id, nil
+}
+
+// notificationInsert is the statement that inserts n.
+func notificationInsert(n rota.Notification, now time.Time) (string, []any) {
 	next := n.NextAttempt
 	if next.IsZero() {
 		next = now
@@ -232,14 +245,10 @@ func insertNotification(tx wtx, n rota.Notification, now time.Time) (int64, erro
 	if kind == "" {
 		kind = rota.KindPage
 	}
-	id, err := tx.insert(`INSERT INTO notifications (incident_id, person, channel, address, contact_index, wave, status,
+	return `INSERT INTO notifications (incident_id, person, channel, address, contact_index, wave, status,
 		next_attempt_ms, created_ms, reason, shadow, kind, body, updates, thread) VALUES (?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?, ?, ?, ?, ?)`,
-		nullID(n.IncidentID), n.Person, n.Channel, n.Address, n.ContactIndex, n.Wave, next.UnixMilli(), now.UnixMilli(), n.Reason, n.Shadow, kind, n.Body,
-		n.Updates, n.Thread)
-	if err != nil {
-		return 0, fmt.Errorf("insert notification: %w", err)
-	}
-	return id, nil
+		[]any{nullID(n.IncidentID), n.Person, n.Channel, n.Address, n.ContactIndex, n.Wave, next.UnixMilli(), now.UnixMilli(), n.Reason, n.Shadow, kind, n.Body,
+			n.Updates, n.Thread}
 }
 
 // insertEvents writes timeline notes in one statement (a round trip each
@@ -261,7 +270,7 @@ func insertEvents(tx wtx, events []rota.IncidentEvent) error {
 		chunk := args[:min(len(args), 500*cols)]
 		args = args[len(chunk):]
 		rows := strings.TrimSuffix(strings.Repeat("(?, ?, ?, ?, ?, ?), ", len(chunk)/cols), ", ")
-		if _, err := tx.exec("INSERT INTO incident_events (incident_id, alert_id, at_ms, kind, actor, message) VALUES "+rows, chunk...); err != nil {
+		if err := tx.later("INSERT INTO incident_events (incident_id, alert_id, at_ms, kind, actor, message) VALUES "+rows, chunk...); err != nil {
 			return fmt.Errorf("insert incident events: %w", err)
 		}
 	}
@@ -580,6 +589,37 @@ func (db *DB) Incident(ctx context.Context, id int64) (rota.Incident, error) {
 		return rota.Incident{}, fmt.Errorf("get incident: %w", err)
 	}
 	return a, nil
+}
+
+// IncidentsByID returns the incidents of ids that exist, in one read
+// (a bundle's notifications carry many).
+func (db *DB) IncidentsByID(ctx context.Context, ids []int64) (map[int64]rota.Incident, error) {
+	out := make(map[int64]rota.Incident, len(ids))
+	if len(ids) == 0 {
+		return out, nil
+	}
+	// One statement whatever the number of ids, so that it is prepared
+	// once: an array on PostgreSQL, a JSON array on SQLite.
+	list := make([]string, len(ids))
+	for i, id := range ids {
+		list[i] = strconv.FormatInt(id, 10)
+	}
+	q, arg := "SELECT "+incidentColumns+" FROM incidents WHERE id IN (SELECT value FROM json_each(?))", "["+strings.Join(list, ",")+"]"
+	if db.pg {
+		q, arg = "SELECT "+incidentColumns+" FROM incidents WHERE id = ANY(CAST(? AS BIGINT[]))", "{"+strings.Join(list, ",")+"}"
+	}
+	rows, err := db.query(ctx, q, arg)
+	if err != nil {
+		return nil, fmt.Errorf("get incidents: %w", err)
+	}
+	incs, err := scanIncidents(rows)
+	if err != nil {
+		return nil, fmt.Errorf("get incidents: %w", err)
+	}
+	for _, inc := range incs {
+		out[inc.ID] = inc
+	}
+	return out, nil
 }
 
 // Incidents lists incidents, newest first.

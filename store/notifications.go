@@ -124,7 +124,7 @@ func recordDelivery(tx wtx, d rota.Delivery, now time.Time) error {
 	case rota.DeliverySent:
 		// Sent stands even if the alert was acknowledged meanwhile: the
 		// message went out.
-		_, err = tx.exec("UPDATE notifications SET status = 'sent', attempts = attempts + 1, sent_ms = ?, bundle_id = ?, external_id = ?, last_error = '', claim_until_ms = NULL WHERE id = ?",
+		err = tx.later("UPDATE notifications SET status = 'sent', attempts = attempts + 1, sent_ms = ?, bundle_id = ?, external_id = ?, last_error = '', claim_until_ms = NULL WHERE id = ?",
 			at.UnixMilli(), nullID(d.BundleID), d.ExternalID, d.NotificationID)
 		if err == nil && d.Page != nil {
 			err = recordPage(tx, d, at)
@@ -134,16 +134,16 @@ func recordDelivery(tx wtx, d rota.Delivery, now time.Time) error {
 		if d.KeepAttempts {
 			counted = 0
 		}
-		_, err = tx.exec("UPDATE notifications SET attempts = attempts + ?, next_attempt_ms = ?, last_error = ?, claim_until_ms = NULL WHERE id = ? AND status = 'pending'",
+		err = tx.later("UPDATE notifications SET attempts = attempts + ?, next_attempt_ms = ?, last_error = ?, claim_until_ms = NULL WHERE id = ? AND status = 'pending'",
 			counted, d.NextAttempt.UnixMilli(), d.Error, d.NotificationID)
 	case rota.DeliveryDeferred:
-		_, err = tx.exec("UPDATE notifications SET next_attempt_ms = ?, claim_until_ms = NULL WHERE id = ? AND status = 'pending'",
+		err = tx.later("UPDATE notifications SET next_attempt_ms = ?, claim_until_ms = NULL WHERE id = ? AND status = 'pending'",
 			d.NextAttempt.UnixMilli(), d.NotificationID)
 	case rota.DeliveryCancelled:
-		_, err = tx.exec("UPDATE notifications SET status = 'cancelled', last_error = ?, claim_until_ms = NULL WHERE id = ? AND status = 'pending'",
+		err = tx.later("UPDATE notifications SET status = 'cancelled', last_error = ?, claim_until_ms = NULL WHERE id = ? AND status = 'pending'",
 			d.Error, d.NotificationID)
 	case rota.DeliveryFailed:
-		_, err = tx.exec("UPDATE notifications SET status = 'failed', attempts = attempts + 1, last_error = ?, claim_until_ms = NULL WHERE id = ? AND status = 'pending'",
+		err = tx.later("UPDATE notifications SET status = 'failed', attempts = attempts + 1, last_error = ?, claim_until_ms = NULL WHERE id = ? AND status = 'pending'",
 			d.Error, d.NotificationID)
 		if err == nil && d.Failover != nil {
 			err = failoverTx(tx, *d.Failover, now)
@@ -233,7 +233,7 @@ func recordPage(tx wtx, d rota.Delivery, at time.Time) error {
 		return err
 	}
 	if !near {
-		if _, err := tx.exec("INSERT INTO interruptions (person, at_ms, incident_id, notification_id, channel, offhours) VALUES (?, ?, ?, ?, ?, ?)",
+		if err := tx.later("INSERT INTO interruptions (person, at_ms, incident_id, notification_id, channel, offhours) VALUES (?, ?, ?, ?, ?, ?)",
 			pg.Person, ms, pg.IncidentID, d.NotificationID, pg.Channel, pg.OffHours); err != nil {
 			return err
 		}
@@ -242,9 +242,8 @@ func recordPage(tx wtx, d rota.Delivery, at time.Time) error {
 	if !item.Interruption && !item.OffHours {
 		return nil
 	}
-	_, err = tx.exec("INSERT INTO accounting (person, incident_id, at_ms, interruption, offhours) VALUES (?, ?, ?, ?, ?)",
+	return tx.later("INSERT INTO accounting (person, incident_id, at_ms, interruption, offhours) VALUES (?, ?, ?, ?, ?)",
 		pg.Person, pg.IncidentID, ms, item.Interruption, item.OffHours)
-	return err
 }
 
 // stepFailed runs the next escalation step at once when notification id,
@@ -607,12 +606,12 @@ func (db *DB) ClaimDue(ctx context.Context, now time.Time, limit int, owner stri
 			for _, id := range chunk {
 				args = append(args, id)
 			}
-			if _, err := tx.exec("UPDATE notifications SET claim_until_ms = ?, claimed_by = ? WHERE id IN ("+placeholders(len(chunk))+")", args...); err != nil {
+			if err := tx.later("UPDATE notifications SET claim_until_ms = ?, claimed_by = ? WHERE id IN ("+placeholders(len(chunk))+")", args...); err != nil {
 				return err
 			}
 		}
 		for key, at := range plan.Slots {
-			if _, err := tx.exec(`INSERT INTO rate_limits (person, channel, last_ms) VALUES (?, ?, ?)
+			if err := tx.later(`INSERT INTO rate_limits (person, channel, last_ms) VALUES (?, ?, ?)
 				ON CONFLICT (person, channel) DO UPDATE SET last_ms = excluded.last_ms`, key[0], key[1], at.UnixMilli()); err != nil {
 				return err
 			}

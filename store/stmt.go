@@ -51,16 +51,25 @@ func (s *stmts) close() {
 }
 
 // wtx is a write transaction that runs cached statements.
+//
+// On SQLite it is a *sql.Tx. On PostgreSQL it is a connection of its own
+// on which the transaction is begun and ended by statement, so that
+// statements whose answer nobody reads (later) wait in a pipe and go to
+// the server together, in one round trip, with whatever is sent next: a
+// read, the next write's savepoint, the COMMIT.
 type wtx struct {
-	tx  *sql.Tx
-	ctx context.Context
-	db  *DB
+	tx   *sql.Tx   // SQLite
+	conn *sql.Conn // PostgreSQL
+	pipe *pipe     // PostgreSQL
+	ctx  context.Context
+	db   *DB
 	// locks are the advisory locks the transaction holds (PostgreSQL).
 	locks *lockSet
 }
 
 // cached returns the prepared statement for query, or nil after queueing
-// it to be prepared once the transaction is over.
+// it to be prepared once the transaction is over. (PostgreSQL's driver
+// keeps its own cache of prepared statements, per connection.)
 func (w wtx) cached(query string) *sql.Stmt {
 	if st, ok := w.db.writeStmts.m.Load(query); ok {
 		return st.(*sql.Stmt)
@@ -71,23 +80,70 @@ func (w wtx) cached(query string) *sql.Stmt {
 
 func (w wtx) exec(query string, args ...any) (sql.Result, error) {
 	query, args = w.db.sql(query), w.db.args(args)
+	if w.conn != nil {
+		if err := w.flush(); err != nil {
+			return nil, err
+		}
+		return w.conn.ExecContext(w.ctx, query, args...)
+	}
 	if st := w.cached(query); st != nil {
 		return w.tx.StmtContext(w.ctx, st).ExecContext(w.ctx, args...)
 	}
 	return w.tx.ExecContext(w.ctx, query, args...)
 }
 
-func (w wtx) queryRow(query string, args ...any) *sql.Row {
-	query, args = w.db.sql(query), w.db.args(args)
-	if st := w.cached(query); st != nil {
-		return w.tx.StmtContext(w.ctx, st).QueryRowContext(w.ctx, args...)
+// later runs a statement whose answer the write does not read (an
+// insert of facts, an update whose count does not matter). On PostgreSQL
+// it waits in the pipe for the next round trip, and its error, if any,
+// comes from that round trip's statement: still within the same write,
+// which a failure undoes whole.
+func (w wtx) later(query string, args ...any) error {
+	if w.pipe == nil {
+		_, err := w.exec(query, args...)
+		return err
 	}
-	return w.tx.QueryRowContext(w.ctx, query, args...)
+	w.pipe.queue(w.db.sql(query), w.db.args(args))
+	return nil
+}
+
+func (w wtx) queryRow(query string, args ...any) txRow {
+	query, args = w.db.sql(query), w.db.args(args)
+	if w.conn != nil {
+		if err := w.flush(); err != nil {
+			return txRow{err: err}
+		}
+		return txRow{Row: w.conn.QueryRowContext(w.ctx, query, args...)}
+	}
+	if st := w.cached(query); st != nil {
+		return txRow{Row: w.tx.StmtContext(w.ctx, st).QueryRowContext(w.ctx, args...)}
+	}
+	return txRow{Row: w.tx.QueryRowContext(w.ctx, query, args...)}
+}
+
+// txRow is a row of a read inside a write, or the error of the statements
+// sent before it (see later).
+type txRow struct {
+	*sql.Row
+	err error
+}
+
+func (r txRow) Scan(dest ...any) error {
+	if r.err != nil {
+		return r.err
+	}
+	return r.Row.Scan(dest...)
 }
 
 // query runs a query inside the write transaction.
 func (w wtx) query(query string, args ...any) (*sql.Rows, error) {
-	return w.tx.QueryContext(w.ctx, w.db.sql(query), w.db.args(args)...)
+	query, args = w.db.sql(query), w.db.args(args)
+	if w.conn != nil {
+		if err := w.flush(); err != nil {
+			return nil, err
+		}
+		return w.conn.QueryContext(w.ctx, query, args...)
+	}
+	return w.tx.QueryContext(w.ctx, query, args...)
 }
 
 // insert runs an INSERT and returns the new row's id (RETURNING id, which

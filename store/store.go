@@ -512,14 +512,13 @@ func (db *DB) commitOnce(batch []op, errs []error) ([]error, bool) {
 	}
 	ctx, cancel := context.WithDeadline(context.Background(), deadline)
 	defer cancel()
-	tx, err := db.write.BeginTx(ctx, db.txOptions())
+	w, err := db.begin(ctx)
 	if err != nil {
 		for range batch {
 			errs = append(errs, fmt.Errorf("begin: %w", err))
 		}
 		return errs, false
 	}
-	w := wtx{tx: tx, ctx: ctx, db: db, locks: &lockSet{}}
 	single := len(batch) == 1
 	for _, o := range batch {
 		now := db.Now().UTC()
@@ -528,19 +527,19 @@ func (db *DB) commitOnce(batch []op, errs []error) ([]error, bool) {
 			err = o.fn(w, now)
 		} else {
 			held := w.locks.copy()
-			if err = savepoint(w, func() error { return o.fn(w, now) }); err != nil {
+			if err = w.savepoint(func() error { return o.fn(w, now) }); err != nil {
 				*w.locks = held
 			}
 		}
 		if db.pg && conflict(err) {
-			tx.Rollback()
+			w.rollback()
 			db.countConflict(err)
 			return errs, true
 		}
 		errs = append(errs, err)
 	}
 	if single && errs[0] != nil {
-		tx.Rollback()
+		w.rollback()
 		if errors.Is(errs[0], errLockOrder) {
 			// Alone, it took its own locks out of order and met another
 			// transaction holding one: after a moment, run it again.
@@ -548,7 +547,7 @@ func (db *DB) commitOnce(batch []op, errs []error) ([]error, bool) {
 		}
 		return errs, false
 	}
-	if err := tx.Commit(); err != nil {
+	if err := w.commit(); err != nil {
 		if db.pg && conflict(err) {
 			db.countConflict(err)
 			return errs[:0], true
@@ -570,23 +569,6 @@ func (db *DB) commitOnce(batch []op, errs []error) ([]error, bool) {
 // daemons ingested a tenth of what one did.)
 func (db *DB) txOptions() *sql.TxOptions {
 	return nil
-}
-
-// savepoint runs fn so that its changes are undone if it fails, leaving the
-// rest of the transaction as it was.
-func savepoint(w wtx, fn func() error) error {
-	if _, err := w.exec("SAVEPOINT w"); err != nil {
-		return err
-	}
-	if err := fn(); err != nil {
-		if _, rerr := w.exec("ROLLBACK TO w"); rerr != nil {
-			return errors.Join(err, rerr)
-		}
-		w.exec("RELEASE w")
-		return err
-	}
-	_, err := w.exec("RELEASE w")
-	return err
 }
 
 func fromMillis(ms int64) time.Time { return time.UnixMilli(ms).UTC() }

@@ -1,0 +1,182 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/stdlib"
+)
+
+// A write transaction's life: begin, each write of a group in its own
+// savepoint, commit or roll back. On SQLite it is a *sql.Tx. On
+// PostgreSQL it is a connection of the pool on which BEGIN, SAVEPOINT,
+// RELEASE and COMMIT are statements in the pipe (see later): a group of
+// writes costs a round trip per statement whose answer a write reads,
+// and one per write that queued statements, instead of one per
+// statement. (A write's statements were most of a storm's round trips:
+// every one a system call and a wake-up on both sides.)
+
+// pipe is what a PostgreSQL write transaction will send with its next
+// round trip.
+type pipe struct {
+	items []pipeItem
+	// sp is where the running write's SAVEPOINT waits in items, or -1
+	// once it was sent.
+	sp int
+}
+
+type pipeItem struct {
+	query string
+	args  []any
+}
+
+func (p *pipe) queue(query string, args []any) {
+	p.items = append(p.items, pipeItem{query, args})
+}
+
+// flush sends what waits in the pipe, then extra, in one round trip, and
+// returns the first statement's error, if any (the server skips the rest
+// of the round trip after it).
+func (w wtx) flush(extra ...string) error {
+	p := w.pipe
+	if p == nil {
+		return nil
+	}
+	for _, q := range extra {
+		p.queue(q, nil)
+	}
+	if len(p.items) == 0 {
+		return nil
+	}
+	items := p.items
+	p.items, p.sp = p.items[:0], -1
+	return w.conn.Raw(func(dc any) error {
+		c := dc.(*stdlib.Conn).Conn()
+		var b pgx.Batch
+		for _, it := range items {
+			b.Queue(it.query, it.args...)
+		}
+		br := c.SendBatch(w.ctx, &b)
+		for _, it := range items {
+			tag, err := br.Exec()
+			if err != nil {
+				br.Close()
+				return err
+			}
+			if it.query == "COMMIT" && tag.String() == "ROLLBACK" {
+				br.Close()
+				return errors.New("commit: the transaction had failed and was rolled back")
+			}
+		}
+		return br.Close()
+	})
+}
+
+// begin starts a write transaction.
+func (db *DB) begin(ctx context.Context) (wtx, error) {
+	w := wtx{ctx: ctx, db: db, locks: &lockSet{}}
+	if !db.pg {
+		tx, err := db.write.BeginTx(ctx, db.txOptions())
+		w.tx = tx
+		return w, err
+	}
+	conn, err := db.write.Conn(ctx)
+	if err != nil {
+		return w, err
+	}
+	w.conn, w.pipe = conn, &pipe{sp: -1}
+	w.pipe.queue("BEGIN", nil)
+	return w, nil
+}
+
+// commit commits the transaction; on failure it is rolled back.
+func (w wtx) commit() error {
+	if w.tx != nil {
+		return w.tx.Commit()
+	}
+	err := w.flush("COMMIT")
+	if err != nil {
+		w.rollback()
+		return err
+	}
+	w.conn.Close()
+	return nil
+}
+
+// rollback undoes the transaction and gives its connection back. A
+// connection left inside a transaction (the server did not answer) is
+// not reused: the driver drops it when the pool next hands it out.
+func (w wtx) rollback() {
+	if w.tx != nil {
+		w.tx.Rollback()
+		return
+	}
+	w.pipe.items = w.pipe.items[:0]
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(w.ctx), time.Second)
+	defer cancel()
+	w.conn.ExecContext(ctx, "ROLLBACK")
+	w.conn.Close()
+}
+
+// savepoint runs fn so that its changes are undone if it fails, leaving
+// the rest of the transaction as it was, and returns fn's error.
+func (w wtx) savepoint(fn func() error) error {
+	if w.pipe == nil {
+		return sqliteSavepoint(w, fn)
+	}
+	p := w.pipe
+	p.sp = len(p.items)
+	p.queue("SAVEPOINT w", nil)
+	err := fn()
+	if err == nil {
+		switch {
+		case p.sp >= 0 && len(p.items) == p.sp+1:
+			// Nothing reached the server, nothing waits: no savepoint.
+			p.items = p.items[:p.sp]
+			return nil
+		case p.sp < 0 && len(p.items) == 0:
+			// Nothing waits: the release goes with the next round trip.
+			p.queue("RELEASE w", nil)
+			return nil
+		}
+		// The write's queued statements go now, so that their error is
+		// its own.
+		if err = w.flush("RELEASE w"); err == nil {
+			return nil
+		}
+	}
+	if p.sp >= 0 {
+		// Nothing of it reached the server.
+		p.items = p.items[:p.sp]
+		return err
+	}
+	// Sent alone, without arguments, so by the simple protocol: in a
+	// failed transaction the server takes nothing but a rollback, not
+	// even the preparing of a statement (which a pipe of prepared
+	// statements begins with).
+	p.items = p.items[:0]
+	if _, rerr := w.conn.ExecContext(w.ctx, "ROLLBACK TO w"); rerr != nil {
+		return errors.Join(err, fmt.Errorf("roll back to the savepoint: %w", rerr))
+	}
+	p.queue("RELEASE w", nil)
+	return err
+}
+
+// sqliteSavepoint is savepoint on a *sql.Tx.
+func sqliteSavepoint(w wtx, fn func() error) error {
+	if _, err := w.exec("SAVEPOINT w"); err != nil {
+		return err
+	}
+	if err := fn(); err != nil {
+		if _, rerr := w.exec("ROLLBACK TO w"); rerr != nil {
+			return errors.Join(err, rerr)
+		}
+		w.exec("RELEASE w")
+		return err
+	}
+	_, err := w.exec("RELEASE w")
+	return err
+}
