@@ -481,6 +481,10 @@ type OutboxPlan struct {
 	Claim    []int64
 	Deferred []Delivery
 	Slots    map[[2]string]time.Time
+	// Busy counts the due notifications left to another daemon's
+	// transaction, which holds their person (PostgreSQL): it claims them,
+	// or its daemon looks again when it is done.
+	Busy int
 }
 
 // ExportedAlert is an alert as a replay reads it: the alert, and when its

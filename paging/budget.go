@@ -213,6 +213,17 @@ func (e *Engine) decideBurns(ctx context.Context, it rota.AccountItem) ([]rota.B
 			if b.Budget == policy.BudgetOffHours {
 				rolling = slo.OffhoursWindow
 			}
+			if b.Budget != policy.BudgetOffHours {
+				// Burned already this week: recording it again would
+				// change nothing, so its notice is not composed (it reads
+				// every incident of the window). The off-hours budget's
+				// window rolls: its record decides.
+				if done, err := e.burns.HasBurn(ctx, team.Name, p.Name, b.Budget, b.Window); err != nil {
+					return nil, err
+				} else if done {
+					continue
+				}
+			}
 			text := e.burnNotice(ctx, p, team, slo, b)
 			out = append(out, e.notice(team, rota.BurnRecord{Team: team.Name, Person: p.Name, Budget: b.Budget, Window: b.Window, At: b.At, Pages: b.Pages},
 				rolling, text, it))

@@ -15,6 +15,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -87,7 +88,9 @@ type EscalationStore interface {
 	// Escalate runs incident id's next step if it is still due at the
 	// transaction's time: run decides the step, and the step's
 	// notifications and the next due time are written with it. ran is
-	// false when it was no longer due (acknowledged, already run).
+	// false when it was no longer due (acknowledged, already run), or
+	// when another daemon is running it (PostgreSQL): then inc is the
+	// zero Incident.
 	Escalate(ctx context.Context, id int64, run func(*rota.Incident, time.Time) rota.StepOutcome) (inc rota.Incident, ran bool, err error)
 	// DueEscalations lists incidents whose next step is due at now,
 	// earliest first.
@@ -199,6 +202,9 @@ type Engine struct {
 	now     func() time.Time
 	metrics *metrics
 	wake    chan struct{}
+	// busy says the last claim left due notifications to another
+	// daemon (see busyWait).
+	busy atomic.Bool
 	// wakeAcct wakes the accounting loop when a page is recorded.
 	wakeAcct  chan struct{}
 	judgeOnce sync.Once
@@ -375,6 +381,10 @@ const escalationWorkers = 16
 // the database is noticed within it; work is otherwise found by Wake.
 const maxWait = time.Minute
 
+// busyWait is how long the loop leaves due notifications to the daemon
+// whose transaction holds their person, before it looks at them again.
+const busyWait = 100 * time.Millisecond
+
 // Run works until ctx ends: due escalation steps, then due notifications,
 // then sleep until the next due time or a Wake. In-flight deliveries finish
 // before it returns.
@@ -406,6 +416,13 @@ func (e *Engine) Run(ctx context.Context) error {
 			if d := next.Sub(e.now()); d < wait {
 				wait = max(d, 0)
 			}
+		}
+		if e.busy.Load() {
+			// What is due is another daemon's to send (it holds the
+			// person): looking again at once would only spin on its
+			// locks. It claims them, or looks again when done; this
+			// daemon's own work still wakes it.
+			wait = max(wait, busyWait)
 		}
 		timer.Reset(wait)
 		select {
@@ -440,6 +457,8 @@ func (e *Engine) runOnce(ctx context.Context, wait bool) error {
 	var errs []error
 	var mu sync.Mutex
 	var wg sync.WaitGroup
+	var busy atomic.Bool // work left to another daemon (see busyWait)
+	defer func() { e.busy.Store(busy.Load()) }()
 	slots := make(chan struct{}, escalationWorkers)
 	for _, id := range ids {
 		slots <- struct{}{}
@@ -458,6 +477,8 @@ func (e *Engine) runOnce(ctx context.Context, wait bool) error {
 			}
 			if ran {
 				e.afterStep(a)
+			} else if a.ID == 0 {
+				busy.Store(true)
 			}
 		}(id)
 	}
@@ -468,8 +489,10 @@ func (e *Engine) runOnce(ctx context.Context, wait bool) error {
 	if err := e.tellUnreached(ctx); err != nil {
 		errs = append(errs, err)
 	}
-	if err := e.deliverDue(ctx, now); err != nil {
+	if left, err := e.deliverDue(ctx, now); err != nil {
 		errs = append(errs, err)
+	} else if left {
+		busy.Store(true)
 	}
 	if wait {
 		// Driven by a test's clock: what was just sent is accounted,
@@ -478,7 +501,7 @@ func (e *Engine) runOnce(ctx context.Context, wait bool) error {
 		if n, err := e.accountPending(ctx); err != nil {
 			errs = append(errs, err)
 		} else if n > 0 {
-			if err := e.deliverDue(ctx, now); err != nil {
+			if _, err := e.deliverDue(ctx, now); err != nil {
 				errs = append(errs, err)
 			}
 			e.wg.Wait()

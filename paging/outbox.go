@@ -43,10 +43,10 @@ type batch struct {
 // the rate limit's last sends), so that several daemons on one database
 // never send one notification twice, nor two messages to one person
 // within the rate limit.
-func (e *Engine) deliverDue(ctx context.Context, now time.Time) error {
+func (e *Engine) deliverDue(ctx context.Context, now time.Time) (busy bool, err error) {
 	var batches []*batch
 	var held []rota.Channel
-	_, err := e.store.ClaimDue(ctx, now, 2000, e.owner, now.Add(claimLease), func(due []rota.Notification, last map[[2]string]time.Time) rota.OutboxPlan {
+	plan, err := e.store.ClaimDue(ctx, now, 2000, e.owner, now.Add(claimLease), func(due []rota.Notification, last map[[2]string]time.Time) rota.OutboxPlan {
 		batches, held = nil, nil
 		plan := rota.OutboxPlan{Slots: map[[2]string]time.Time{}}
 		grouped := map[[2]string]*batch{}
@@ -90,7 +90,7 @@ func (e *Engine) deliverDue(ctx context.Context, now time.Time) error {
 		return plan
 	})
 	if err != nil {
-		return err
+		return false, err
 	}
 	for _, ch := range held {
 		e.metrics.notifications.WithLabelValues(string(ch), rota.DeliveryDeferred).Inc()
@@ -117,7 +117,7 @@ func (e *Engine) deliverDue(ctx context.Context, now time.Time) error {
 			e.deliver(ctx, b)
 		}(b)
 	}
-	return nil
+	return plan.Busy > 0, nil
 }
 
 // claimLease is how long a daemon's claim on a notification it is sending

@@ -1,18 +1,39 @@
 package store
 
 import (
+	"cmp"
 	"context"
+	"database/sql"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/rotahq/rota"
 )
 
 // PendingAccounting returns pages still to be accounted against budgets,
-// oldest first: what recording a page queued in its transaction.
+// oldest first: what recording a page queued in its transaction. On
+// PostgreSQL the items returned are claimed for this daemon for
+// accountingLease, so that daemons sharing the database account each page
+// once between them (accounting twice would decide the same, at twice the
+// cost); an item still there when its lease ends (its daemon stopped, or
+// could not record it) is anyone's again.
 func (db *DB) PendingAccounting(ctx context.Context, limit int) ([]rota.AccountItem, error) {
-	rows, err := db.query(ctx, "SELECT id, person, incident_id, at_ms, interruption, offhours FROM accounting ORDER BY id LIMIT ?", limit)
+	const cols = "id, person, incident_id, at_ms, interruption, offhours"
+	var rows *sql.Rows
+	var err error
+	if db.pg {
+		now := db.Now().UnixMilli()
+		// One statement, so its own transaction: rows another daemon is
+		// claiming at the same moment are skipped, not waited for.
+		rows, err = db.write.QueryContext(ctx, db.sql(`UPDATE accounting SET claim_until_ms = ? WHERE id IN (
+			SELECT id FROM accounting WHERE claim_until_ms IS NULL OR claim_until_ms <= ? ORDER BY id LIMIT ? FOR UPDATE SKIP LOCKED)
+			RETURNING `+cols), now+accountingLease.Milliseconds(), now, limit)
+		err = unavailable(err)
+	} else {
+		rows, err = db.query(ctx, "SELECT "+cols+" FROM accounting ORDER BY id LIMIT ?", limit)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("pending accounting: %w", err)
 	}
@@ -27,8 +48,16 @@ func (db *DB) PendingAccounting(ctx context.Context, limit int) ([]rota.AccountI
 		it.At = fromMillis(at)
 		out = append(out, it)
 	}
-	return out, rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("pending accounting: %w", unavailable(err))
+	}
+	slices.SortFunc(out, func(a, b rota.AccountItem) int { return cmp.Compare(a.ID, b.ID) })
+	return out, nil
 }
+
+// accountingLease is how long a daemon's claim on pages to account lasts
+// (PostgreSQL).
+const accountingLease = 30 * time.Second
 
 // BudgetFacts reads what accounting a person's page at at decides from:
 // their interruptions in [weekFrom, at] and their off-hours incidents in

@@ -161,3 +161,71 @@ func TestConcurrentTriggersOnTwoDaemons(t *testing.T) {
 		t.Errorf("%d created, %d incidents, want one", created, len(incs))
 	}
 }
+
+// TestAccountingIsClaimedOnce: two daemons reading the pages to account
+// at once get disjoint items that together are all of them; an item
+// neither recorded is anyone's again when the lease ends.
+func TestAccountingIsClaimedOnce(t *testing.T) {
+	if !pgtest.Enabled() {
+		t.Skip("several daemons share PostgreSQL; one daemon serves an SQLite file")
+	}
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "rota.db")
+	a, b := open(t, path), open(t, path)
+	t0 := time.Date(2026, 3, 4, 12, 0, 0, 0, time.UTC)
+	now := t0
+	for _, db := range []*DB{a, b} {
+		db.Now = func() time.Time { return now }
+	}
+	const items = 200
+	err := a.tx(ctx, func(tx wtx, _ time.Time) error {
+		for i := range items {
+			if err := tx.later("INSERT INTO accounting (person, incident_id, at_ms, interruption, offhours) VALUES (?, ?, ?, 1, 0)",
+				fmt.Sprintf("p%d", i%7), i+1, t0.UnixMilli()); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	by := map[int64]int{}
+	var wg sync.WaitGroup
+	for i, db := range []*DB{a, b, a, b} {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				got, err := db.PendingAccounting(ctx, 7)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				if len(got) == 0 {
+					return
+				}
+				mu.Lock()
+				for _, it := range got {
+					if prev, dup := by[it.ID]; dup {
+						t.Errorf("item %d went to reader %d and %d", it.ID, prev, i)
+					}
+					by[it.ID] = i
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	if len(by) != items {
+		t.Fatalf("%d of %d items read", len(by), items)
+	}
+	if got, _ := b.PendingAccounting(ctx, items); len(got) != 0 {
+		t.Errorf("%d items read again within their lease", len(got))
+	}
+	now = now.Add(accountingLease)
+	if got, _ := b.PendingAccounting(ctx, items); len(got) != items {
+		t.Errorf("after the lease: %d items, want %d", len(got), items)
+	}
+}

@@ -285,6 +285,14 @@ func (db *DB) Escalate(ctx context.Context, id int64, run func(*rota.Incident, t
 	var alert rota.Incident
 	var ran bool
 	err := db.tx(ctx, func(tx wtx, now time.Time) error {
+		alert, ran = rota.Incident{}, false
+		// Every daemon finds the step due at the same moment: the first
+		// runs it, the others leave it (waiting for its service's lock,
+		// then reading it, would only find it run).
+		step := fmt.Sprintf("step:%d", id)
+		if ok, err := tx.tryLocks([]string{step}); err != nil || !ok[step] {
+			return err
+		}
 		if err := tx.lockIncident(id); err != nil {
 			return err
 		}

@@ -551,9 +551,12 @@ func (db *DB) ClaimDue(ctx context.Context, now time.Time, limit int, owner stri
 			return err
 		}
 		args := []any{now.UnixMilli()}
+		busy := 0
 		for _, n := range seen {
 			if ours[claimKey(n)] {
 				args = append(args, n.ID)
+			} else {
+				busy++
 			}
 		}
 		var due []rota.Notification
@@ -597,6 +600,7 @@ func (db *DB) ClaimDue(ctx context.Context, now time.Time, limit int, owner stri
 			rows.Close()
 		}
 		plan = decide(due, last)
+		plan.Busy = busy
 		// One statement for the claims (a round trip each would be most
 		// of a claim's cost on PostgreSQL).
 		for ids := plan.Claim; len(ids) > 0; {
