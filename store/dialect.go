@@ -72,44 +72,64 @@ func (db *DB) sql(q string) string {
 // lock takes PostgreSQL advisory locks on keys (a service's incidents, a
 // person's pages), held to the end of the transaction, so that daemons
 // deciding from the same facts take turns; SQLite's one writer needs
-// none.
+// none. A key made with shared is taken in share mode: holders of it in
+// share mode do not exclude each other, and exclude (and wait for) its
+// exclusive holders.
 //
 // Locks are taken in one global order, the keys' order, so that no two
 // transactions ever wait on each other in a circle, whether they are two
 // committers of one daemon or of two: a transaction waits only for a key
 // above every key it holds. A transaction groups many writes, each with
 // its own keys, so a write may need a key below one that an earlier write
-// of its group took: that key is only tried, and if another transaction
-// holds it the write is undone (errLockOrder) and run again in a later
-// transaction, where it comes first.
+// of its group took (or a key it holds in share mode, exclusively): that
+// key is only tried, and if another transaction holds it the write is
+// undone (errLockOrder) and run again in a later transaction, where it
+// comes first.
 func (w wtx) lock(keys ...string) error {
 	if !w.db.pg {
 		return nil
 	}
-	slices.Sort(keys)
-	for i, k := range keys {
-		if i > 0 && keys[i-1] == k || w.locks.held[k] {
+	slices.SortFunc(keys, func(a, b string) int {
+		return strings.Compare(strings.TrimSuffix(a, sharedMark), strings.TrimSuffix(b, sharedMark))
+	})
+	for _, k := range keys {
+		key, share := strings.CutSuffix(k, sharedMark)
+		held, has := w.locks.held[key]
+		if has && (held == lockExclusive || share) {
 			continue
 		}
-		if k > w.locks.max {
+		fn := "pg_advisory_xact_lock"
+		if share {
+			fn += "_shared"
+		}
+		if key > w.locks.max {
 			// It waits, if it must, in the pipe: before any statement
 			// that follows it.
-			if err := w.later("SELECT pg_advisory_xact_lock(hashtextextended(?, 0))", k); err != nil {
-				return fmt.Errorf("lock %s: %w", k, err)
+			if err := w.later("SELECT "+fn+"(hashtextextended(?, 0))", key); err != nil {
+				return fmt.Errorf("lock %s: %w", key, err)
 			}
 		} else {
 			var ok bool
-			if err := w.queryRow("SELECT pg_try_advisory_xact_lock(hashtextextended(?, 0))", k).Scan(&ok); err != nil {
-				return fmt.Errorf("lock %s: %w", k, err)
+			if err := w.queryRow("SELECT "+strings.Replace(fn, "advisory", "try_advisory", 1)+"(hashtextextended(?, 0))", key).Scan(&ok); err != nil {
+				return fmt.Errorf("lock %s: %w", key, err)
 			}
 			if !ok {
 				return errLockOrder
 			}
 		}
-		w.locks.add(k)
+		mode := lockExclusive
+		if share {
+			mode = lockShared
+		}
+		w.locks.add(key, mode)
 	}
 	return nil
 }
+
+// shared is key to be locked in share mode (see lock).
+func shared(key string) string { return key + sharedMark }
+
+const sharedMark = "\x00shared"
 
 // tryLocks takes, of the locks on keys, those no other transaction holds,
 // without waiting (so in any order), in one statement: ok says which are
@@ -118,7 +138,7 @@ func (w wtx) tryLocks(keys []string) (ok map[string]bool, err error) {
 	ok = map[string]bool{}
 	var ask []any
 	for _, k := range keys {
-		if !w.db.pg || w.locks.held[k] {
+		if !w.db.pg || w.locks.held[k] == lockExclusive {
 			ok[k] = true
 		} else if _, asked := ok[k]; !asked {
 			ok[k] = false
@@ -141,7 +161,7 @@ func (w wtx) tryLocks(keys []string) (ok map[string]bool, err error) {
 			return nil, err
 		}
 		if ok[k] = held; held {
-			w.locks.add(k)
+			w.locks.add(k, lockExclusive)
 		}
 	}
 	return ok, rows.Err()
@@ -153,15 +173,23 @@ var errLockOrder = errors.New("a lock out of order is taken: run again")
 
 // lockSet is the advisory locks a transaction holds (see lock).
 type lockSet struct {
-	held map[string]bool
+	held map[string]lockMode
 	max  string
 }
 
-func (l *lockSet) add(k string) {
+type lockMode uint8
+
+const (
+	lockNone lockMode = iota
+	lockShared
+	lockExclusive
+)
+
+func (l *lockSet) add(k string, m lockMode) {
 	if l.held == nil {
-		l.held = map[string]bool{}
+		l.held = map[string]lockMode{}
 	}
-	l.held[k] = true
+	l.held[k] = max(l.held[k], m)
 	if k > l.max {
 		l.max = k
 	}

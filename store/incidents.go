@@ -81,8 +81,18 @@ func openIncident(tx wtx, q string, args ...any) (*rota.Incident, error) {
 // with its first escalation step (notifications and timeline).
 func (db *DB) Trigger(ctx context.Context, ev *rota.Event, groupKey string, window time.Duration, decide func(rota.TriggerFacts) rota.TriggerDecision) (rota.TriggerResult, error) {
 	var out rota.TriggerResult
+	// What the trigger reads decides under a lock: the service's, or,
+	// when it does not group (no group key, no window), only its dedup
+	// key's, with the service's in share mode. Then a storm of distinct
+	// alerts into one service is not decided one at a time, and what
+	// changes the service's incidents (a step, an acknowledgement, a
+	// grouping trigger) still waits for them and they for it.
+	keys := []string{"service:" + ev.Service}
+	if groupKey == "" && window <= 0 {
+		keys = []string{fmt.Sprintf("alert:%d:%s:%s", len(ev.Service), ev.Service, ev.DedupKey), shared("service:" + ev.Service)}
+	}
 	err := db.tx(ctx, func(tx wtx, now time.Time) error {
-		if err := tx.lock("service:" + ev.Service); err != nil {
+		if err := tx.lock(keys...); err != nil {
 			return err
 		}
 		facts := rota.TriggerFacts{Now: now}

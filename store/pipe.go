@@ -1,9 +1,13 @@
 package store
 
 import (
+	"bytes"
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
+	"reflect"
+	"strconv"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -51,6 +55,13 @@ func (w wtx) flush(extra ...string) error {
 	if len(p.items) == 0 {
 		return nil
 	}
+	return w.send(nil, "", nil)
+}
+
+// send sends what waits in the pipe and, if last is not nil, the query
+// whose results it reads, in one round trip.
+func (w wtx) send(last func(pgx.BatchResults) error, query string, args []any) error {
+	p := w.pipe
 	items := p.items
 	p.items, p.sp = p.items[:0], -1
 	return w.conn.Raw(func(dc any) error {
@@ -58,6 +69,9 @@ func (w wtx) flush(extra ...string) error {
 		var b pgx.Batch
 		for _, it := range items {
 			b.Queue(it.query, it.args...)
+		}
+		if last != nil {
+			b.Queue(query, args...)
 		}
 		br := c.SendBatch(w.ctx, &b)
 		for _, it := range items {
@@ -69,6 +83,12 @@ func (w wtx) flush(extra ...string) error {
 			if it.query == "COMMIT" && tag.String() == "ROLLBACK" {
 				br.Close()
 				return errors.New("commit: the transaction had failed and was rolled back")
+			}
+		}
+		if last != nil {
+			if err := last(br); err != nil {
+				br.Close()
+				return err
 			}
 		}
 		return br.Close()
@@ -179,4 +199,107 @@ func sqliteSavepoint(w wtx, fn func() error) error {
 	}
 	_, err := w.exec("RELEASE w")
 	return err
+}
+
+// assign stores a value read by pgx in dest as database/sql's Scan would
+// (the store's scans are written for it): integers of any width, text,
+// flags kept as 0/1 integers into bools, NULL into sql.Null* and *any.
+func assign(dest, src any) error {
+	switch v := src.(type) {
+	case int16:
+		src = int64(v)
+	case int32:
+		src = int64(v)
+	case float32:
+		src = float64(v)
+	}
+	switch d := dest.(type) {
+	case sql.Scanner:
+		return d.Scan(src)
+	case *any:
+		*d = src
+		return nil
+	case *[]byte:
+		switch s := src.(type) {
+		case nil:
+			*d = nil
+		case []byte:
+			*d = bytes.Clone(s)
+		case string:
+			*d = []byte(s)
+		default:
+			return fmt.Errorf("cannot store %T in %T", src, dest)
+		}
+		return nil
+	case *time.Time:
+		if t, ok := src.(time.Time); ok {
+			*d = t
+			return nil
+		}
+	}
+	if src == nil {
+		return fmt.Errorf("converting NULL to %T is unsupported", dest)
+	}
+	rv := reflect.ValueOf(dest)
+	if rv.Kind() != reflect.Pointer || rv.IsNil() {
+		return fmt.Errorf("destination not a pointer: %T", dest)
+	}
+	e := rv.Elem()
+	switch e.Kind() {
+	case reflect.String:
+		switch s := src.(type) {
+		case string:
+			e.SetString(s)
+			return nil
+		case []byte:
+			e.SetString(string(s))
+			return nil
+		case int64:
+			e.SetString(strconv.FormatInt(s, 10))
+			return nil
+		}
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		var n int64
+		switch s := src.(type) {
+		case int64:
+			n = s
+		case bool:
+			if s {
+				n = 1
+			}
+		case string:
+			var err error
+			if n, err = strconv.ParseInt(s, 10, 64); err != nil {
+				return fmt.Errorf("converting %q to %T: %w", s, dest, err)
+			}
+		default:
+			return fmt.Errorf("cannot store %T in %T", src, dest)
+		}
+		if e.OverflowInt(n) {
+			return fmt.Errorf("%d overflows %T", n, dest)
+		}
+		e.SetInt(n)
+		return nil
+	case reflect.Bool:
+		switch s := src.(type) {
+		case bool:
+			e.SetBool(s)
+			return nil
+		case int64:
+			if s == 0 || s == 1 {
+				e.SetBool(s == 1)
+				return nil
+			}
+		}
+	case reflect.Float32, reflect.Float64:
+		switch s := src.(type) {
+		case float64:
+			e.SetFloat(s)
+			return nil
+		case int64:
+			e.SetFloat(float64(s))
+			return nil
+		}
+	}
+	return fmt.Errorf("cannot store %T (%v) in %T", src, src, dest)
 }

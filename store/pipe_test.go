@@ -2,8 +2,10 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"sync/atomic"
 	"testing"
@@ -121,4 +123,48 @@ func keys(t *testing.T, db *DB) []string {
 		out = append(out, k)
 	}
 	return out
+}
+
+// TestAssignScansAsDatabaseSQLDoes: a row read through the pipe fills the
+// store's destinations as database/sql's Scan fills them.
+func TestAssignScansAsDatabaseSQLDoes(t *testing.T) {
+	type status string
+	type step int
+	var (
+		s   string
+		st  status
+		n   int
+		sp  step
+		i64 int64
+		b   bool
+		ni  sql.NullInt64
+		ns  sql.NullString
+		f   float64
+		raw []byte
+		a   any
+	)
+	for _, c := range []struct {
+		dest, src, want any
+	}{
+		{&s, "x", "x"}, {&st, "triggered", status("triggered")}, {&n, int32(7), 7}, {&sp, int64(2), step(2)},
+		{&i64, int64(1) << 40, int64(1) << 40}, {&b, int64(1), true}, {&b, false, false}, {&b, int32(0), false},
+		{&ni, nil, sql.NullInt64{}}, {&ni, int64(5), sql.NullInt64{Int64: 5, Valid: true}},
+		{&ns, "j", sql.NullString{String: "j", Valid: true}}, {&ns, nil, sql.NullString{}},
+		{&f, int64(3), 3.0}, {&raw, "ab", []byte("ab")}, {&a, nil, nil}, {&s, []byte("y"), "y"},
+	} {
+		if err := assign(c.dest, c.src); err != nil {
+			t.Errorf("%T <- %#v: %v", c.dest, c.src, err)
+			continue
+		}
+		if got := reflect.ValueOf(c.dest).Elem().Interface(); !reflect.DeepEqual(got, c.want) {
+			t.Errorf("%T <- %#v: %#v, want %#v", c.dest, c.src, got, c.want)
+		}
+	}
+	for _, c := range []struct{ dest, src any }{
+		{&s, nil}, {&n, nil}, {&b, int64(2)}, {new(int8), int64(300)}, {&n, 1.5},
+	} {
+		if err := assign(c.dest, c.src); err == nil {
+			t.Errorf("%T <- %#v: no error", c.dest, c.src)
+		}
+	}
 }

@@ -3,7 +3,10 @@ package store
 import (
 	"context"
 	"database/sql"
+	"fmt"
 	"sync"
+
+	"github.com/jackc/pgx/v5"
 )
 
 // stmts caches prepared statements by query text. SQLite parses a
@@ -109,10 +112,8 @@ func (w wtx) later(query string, args ...any) error {
 func (w wtx) queryRow(query string, args ...any) txRow {
 	query, args = w.db.sql(query), w.db.args(args)
 	if w.conn != nil {
-		if err := w.flush(); err != nil {
-			return txRow{err: err}
-		}
-		return txRow{Row: w.conn.QueryRowContext(w.ctx, query, args...)}
+		// Run when scanned, with what waits in the pipe: one round trip.
+		return txRow{w: w, query: query, args: args}
 	}
 	if st := w.cached(query); st != nil {
 		return txRow{Row: w.tx.StmtContext(w.ctx, st).QueryRowContext(w.ctx, args...)}
@@ -120,18 +121,46 @@ func (w wtx) queryRow(query string, args ...any) txRow {
 	return txRow{Row: w.tx.QueryRowContext(w.ctx, query, args...)}
 }
 
-// txRow is a row of a read inside a write, or the error of the statements
-// sent before it (see later).
+// txRow is a row of a read inside a write: on SQLite a *sql.Row, on
+// PostgreSQL a statement sent, when scanned, at the end of the pipe.
 type txRow struct {
 	*sql.Row
-	err error
+	w     wtx
+	query string
+	args  []any
 }
 
 func (r txRow) Scan(dest ...any) error {
-	if r.err != nil {
-		return r.err
+	if r.Row != nil {
+		return r.Row.Scan(dest...)
 	}
-	return r.Row.Scan(dest...)
+	return r.w.send(func(br pgx.BatchResults) error {
+		rows, err := br.Query()
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		if !rows.Next() {
+			if err := rows.Err(); err != nil {
+				return err
+			}
+			return sql.ErrNoRows
+		}
+		vals, err := rows.Values()
+		if err != nil {
+			return err
+		}
+		if len(vals) != len(dest) {
+			return fmt.Errorf("scan: %d columns into %d destinations", len(vals), len(dest))
+		}
+		for i, v := range vals {
+			if err := assign(dest[i], v); err != nil {
+				return fmt.Errorf("scan column %d (%s): %w", i, rows.FieldDescriptions()[i].Name, err)
+			}
+		}
+		rows.Close()
+		return rows.Err()
+	}, r.query, r.args)
 }
 
 // query runs a query inside the write transaction.

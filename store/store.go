@@ -93,6 +93,9 @@ type DB struct {
 	// deadlocks and conflicts count the groups PostgreSQL aborted (a
 	// deadlock it detected; a serialization failure), each run again.
 	deadlocks, conflicts atomic.Int64
+	// reruns counts the writes run again in a later transaction because
+	// they needed a lock out of order that another held (errLockOrder).
+	reruns atomic.Int64
 }
 
 // Conflicts reports how many write groups PostgreSQL aborted since Open
@@ -102,6 +105,11 @@ type DB struct {
 func (db *DB) Conflicts() (deadlocks, other int64) {
 	return db.deadlocks.Load(), db.conflicts.Load()
 }
+
+// Reruns reports how many writes were run again in a later transaction
+// since Open because they needed a lock out of order that another
+// transaction held (see lock).
+func (db *DB) Reruns() int64 { return db.reruns.Load() }
 
 // Created reports whether Open made a new, empty database.
 func (db *DB) Created() bool { return db.created }
@@ -471,6 +479,7 @@ func (db *DB) commit(batch []op, errs []error) []error {
 		if len(again) == 0 {
 			return errs
 		}
+		db.reruns.Add(int64(len(again)))
 		for j, err := range db.commitRetrying(again, nil) {
 			errs[at[j]] = err
 		}
@@ -541,6 +550,7 @@ func (db *DB) commitOnce(batch []op, errs []error) ([]error, bool) {
 	if single && errs[0] != nil {
 		w.rollback()
 		if errors.Is(errs[0], errLockOrder) {
+			db.reruns.Add(1)
 			// Alone, it took its own locks out of order and met another
 			// transaction holding one: after a moment, run it again.
 			time.Sleep(time.Duration(1+rand.IntN(4)) * time.Millisecond)

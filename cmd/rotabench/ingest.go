@@ -71,7 +71,7 @@ func benchIngest(args []string) error {
 		defer c.Stop()
 		db, cluster = c.URL("rota"), c
 	}
-	var urls []string
+	var urls, metrics []string
 	var d *daemon
 	for i := 0; i < *daemons; i++ {
 		di, err := startDaemonDB(*rotad, ingestConfig(rec.url, *stepDelay, *services, *group, *updates), db, env...)
@@ -80,6 +80,7 @@ func benchIngest(args []string) error {
 		}
 		defer di.stop()
 		urls = append(urls, "http://"+di.addr+"/api/v1/alerts")
+		metrics = append(metrics, "http://"+di.addr+"/metrics")
 		if d == nil {
 			d = di
 		}
@@ -168,6 +169,12 @@ func benchIngest(args []string) error {
 		}
 		fmt.Printf("PostgreSQL statements: %d, %.1f per incident (%.1f of them BEGIN, COMMIT, SAVEPOINT or RELEASE); deadlocks in the server's log: %d\n",
 			calls, float64(calls)/float64(want), float64(txc)/float64(want), strings.Count(cluster.Log(), "deadlock detected"))
+		var conflicts, reruns float64
+		for _, u := range metrics {
+			conflicts += scrapeCounter(u, "rota_store_conflicts_total")
+			reruns += scrapeCounter(u, "rota_store_lock_reruns_total")
+		}
+		fmt.Printf("write groups run again after a conflict: %.0f; writes run again for a lock out of order: %.0f\n", conflicts, reruns)
 		if log := cluster.Log(); strings.Contains(log, "deadlock detected") {
 			// What deadlocked, from the server's own report of the first.
 			lines := strings.Split(log, "\n")
@@ -272,6 +279,24 @@ func percentiles(ds []time.Duration) string {
 		return ds[min(len(ds)-1, int(q*float64(len(ds))))].Round(10 * time.Microsecond)
 	}
 	return fmt.Sprintf("p50 %s  p90 %s  p99 %s  max %s", p(.5), p(.9), p(.99), ds[len(ds)-1].Round(10*time.Microsecond))
+}
+
+// scrapeCounter reads a counter from /metrics (0 if absent).
+func scrapeCounter(url, name string) float64 {
+	res, err := http.Get(url)
+	if err != nil {
+		return 0
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, name+" "); ok {
+			var f float64
+			fmt.Sscanf(v, "%g", &f)
+			return f
+		}
+	}
+	return 0
 }
 
 // scrapeHistogram reads a histogram's buckets from /metrics and estimates

@@ -148,7 +148,9 @@ func serve(args []string, stderr io.Writer) error {
 		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "rota_store_deadlocks_total", Help: "Write groups PostgreSQL aborted for a deadlock (run again); locks are taken in one order, so this stays 0."},
 			func() float64 { d, _ := db.Conflicts(); return float64(d) }),
 		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "rota_store_conflicts_total", Help: "Write groups PostgreSQL aborted for a serialization failure (run again)."},
-			func() float64 { _, c := db.Conflicts(); return float64(c) }))
+			func() float64 { _, c := db.Conflicts(); return float64(c) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "rota_store_lock_reruns_total", Help: "Writes run again in a later transaction because they needed, out of order, a lock another transaction held."},
+			func() float64 { return float64(db.Reruns()) }))
 	registry, slackApp, err := notifiers(cfg, log)
 	if err != nil {
 		log.Error("cannot set up notifiers", "err", err)
