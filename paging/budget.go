@@ -25,8 +25,10 @@ type BurnStore interface {
 	// transaction.
 	RecordAccounting(ctx context.Context, id int64, burns []rota.BurnNotice) ([]bool, error)
 	// HasBurn, CountInterruptions and Interruptions serve the team's
-	// weekly warning.
+	// weekly warning; HasBurn and BurnedSince also spare composing a
+	// burn's notice when the burn is recorded already.
 	HasBurn(ctx context.Context, team, person, budget string, window time.Time) (bool, error)
+	BurnedSince(ctx context.Context, team, person, budget string, since time.Time) (bool, error)
 	CountInterruptions(ctx context.Context, people []string, from, to time.Time) (int, error)
 	Interruptions(ctx context.Context, people []string, from, to time.Time) ([]rota.Page, error)
 	// PersonPages lists the incidents that reached a person since a time.
@@ -213,16 +215,21 @@ func (e *Engine) decideBurns(ctx context.Context, it rota.AccountItem) ([]rota.B
 			if b.Budget == policy.BudgetOffHours {
 				rolling = slo.OffhoursWindow
 			}
-			if b.Budget != policy.BudgetOffHours {
-				// Burned already this week: recording it again would
-				// change nothing, so its notice is not composed (it reads
-				// every incident of the window). The off-hours budget's
-				// window rolls: its record decides.
-				if done, err := e.burns.HasBurn(ctx, team.Name, p.Name, b.Budget, b.Window); err != nil {
-					return nil, err
-				} else if done {
-					continue
-				}
+			// Burned already in this window: recording it again would
+			// change nothing, so its notice is not composed (it reads
+			// every incident of the window, and a storm at night would
+			// read them again for every page). The off-hours window rolls:
+			// a burn within it is the same burn, as RecordAccounting
+			// decides.
+			done, err := e.burns.HasBurn(ctx, team.Name, p.Name, b.Budget, b.Window)
+			if err == nil && !done && rolling > 0 {
+				done, err = e.burns.BurnedSince(ctx, team.Name, p.Name, b.Budget, b.At.Add(-rolling))
+			}
+			if err != nil {
+				return nil, err
+			}
+			if done {
+				continue
 			}
 			text := e.burnNotice(ctx, p, team, slo, b)
 			out = append(out, e.notice(team, rota.BurnRecord{Team: team.Name, Person: p.Name, Budget: b.Budget, Window: b.Window, At: b.At, Pages: b.Pages},

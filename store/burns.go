@@ -206,6 +206,15 @@ func (db *DB) PersonPages(ctx context.Context, person string, since time.Time) (
 	return db.pages(ctx, "pages of "+person, pageColumns+"WHERE person = ? AND at_ms >= ? ORDER BY at_ms, incident_id", person, since.UnixMilli())
 }
 
+// BurnedSince reports whether a burn of team, person and budget is
+// recorded after since (a rolling window's burn, as RecordAccounting
+// finds it).
+func (db *DB) BurnedSince(ctx context.Context, team, person, budget string, since time.Time) (bool, error) {
+	var n int
+	err := db.queryRow(ctx, "SELECT COUNT(*) FROM burns WHERE team = ? AND person = ? AND budget = ? AND at_ms > ?", team, person, budget, since.UnixMilli()).Scan(&n)
+	return n > 0, err
+}
+
 // HasBurn reports whether a burn of team, person and budget is recorded
 // for the window.
 func (db *DB) HasBurn(ctx context.Context, team, person, budget string, window time.Time) (bool, error) {

@@ -115,7 +115,11 @@ func (db *DB) begin(ctx context.Context) (wtx, error) {
 // commit commits the transaction; on failure it is rolled back.
 func (w wtx) commit() error {
 	if w.tx != nil {
-		return w.tx.Commit()
+		err := w.tx.Commit()
+		if err == nil {
+			w.db.wakeCheckpointer()
+		}
+		return err
 	}
 	err := w.flush("COMMIT")
 	if err != nil {

@@ -68,7 +68,7 @@ func TestAFailedWriteIsUndoneAloneInItsGroup(t *testing.T) {
 	for _, fn := range fns {
 		batch = append(batch, op{fn: fn, done: make(chan error, 1), state: new(atomic.Int32)})
 	}
-	errs, retry := db.commitOnce(batch, nil)
+	errs, retry := db.commitOnce(batch, nil, false)
 	if retry {
 		t.Fatal("a group with no other writer conflicted")
 	}

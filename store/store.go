@@ -93,6 +93,8 @@ type DB struct {
 	// deadlocks and conflicts count the groups PostgreSQL aborted (a
 	// deadlock it detected; a serialization failure), each run again.
 	deadlocks, conflicts atomic.Int64
+	// ckWake, ckStop and ckDone drive the checkpointer (SQLite).
+	ckWake, ckStop, ckDone chan struct{}
 	// reruns counts the writes run again in a later transaction because
 	// they needed a lock out of order that another held (errLockOrder).
 	reruns atomic.Int64
@@ -148,7 +150,8 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 		}
 		created = true
 	}
-	pragmas := []string{"journal_mode(WAL)", "busy_timeout(10000)", "foreign_keys(1)", "synchronous(" + strings.ToUpper(sync) + ")"}
+	pragmas := []string{"journal_mode(WAL)", "busy_timeout(10000)", "foreign_keys(1)", "synchronous(" + strings.ToUpper(sync) + ")",
+		fmt.Sprintf("wal_autocheckpoint(%d)", walFallback)}
 	w, err := sql.Open("sqlite", dsn(path, pragmas, "_txlock=immediate"))
 	if err != nil {
 		return nil, fmt.Errorf("open store: %w", err)
@@ -180,6 +183,15 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 	r.SetMaxOpenConns(readers)
 	r.SetMaxIdleConns(readers)
 	db.read = r
+	ck, err := sql.Open("sqlite", dsn(path, []string{"busy_timeout(10000)", "synchronous(" + strings.ToUpper(sync) + ")"}, ""))
+	if err != nil {
+		w.Close()
+		r.Close()
+		return nil, fmt.Errorf("open store: %w", err)
+	}
+	ck.SetMaxOpenConns(1)
+	db.ckWake, db.ckStop, db.ckDone = make(chan struct{}, 1), make(chan struct{}), make(chan struct{})
+	go db.checkpointer(ck, db.ckWake, db.ckStop, db.ckDone)
 	db.writeStmts.db, db.readStmts.db = w, r
 	db.ops = make(chan op, 1024)
 	db.committed = make(chan struct{})
@@ -209,6 +221,10 @@ func (db *DB) Close() error {
 		db.closeOnce.Do(func() {
 			close(db.ops)
 			<-db.committed
+			if db.ckStop != nil {
+				close(db.ckStop)
+				<-db.ckDone
+			}
 			db.writeStmts.close()
 			db.readStmts.close()
 		})
@@ -488,7 +504,7 @@ func (db *DB) commit(batch []op, errs []error) []error {
 
 func (db *DB) commitRetrying(batch []op, errs []error) []error {
 	for attempt := 1; ; attempt++ {
-		errs, retry := db.commitOnce(batch, errs[:0])
+		errs, retry := db.commitOnce(batch, errs[:0], false)
 		if !retry {
 			return errs
 		}
@@ -511,7 +527,14 @@ func (db *DB) commitRetrying(batch []op, errs []error) []error {
 // conflict.
 const maxConflictRetries = 20
 
-func (db *DB) commitOnce(batch []op, errs []error) ([]error, bool) {
+// commitOnce runs a group in one transaction. With guard, each write of a
+// group runs in its own savepoint. Without, the group runs bare, and if a
+// write fails it is rolled back whole and run again guarded: writes
+// rarely fail, and every write can be run again (PostgreSQL reruns them
+// after a conflict or a lock out of order), while savepoints cost two
+// statements a write on SQLite and, on PostgreSQL, a round trip at the
+// end of each write that queued statements (see later).
+func (db *DB) commitOnce(batch []op, errs []error, guard bool) ([]error, bool) {
 	// A write with less than a moment left does not cut the others short.
 	deadline, soonest := time.Now().Add(txTimeout), time.Now().Add(250*time.Millisecond)
 	for _, o := range batch {
@@ -532,8 +555,12 @@ func (db *DB) commitOnce(batch []op, errs []error) ([]error, bool) {
 	for _, o := range batch {
 		now := db.Now().UTC()
 		var err error
-		if single {
+		if single || !guard {
 			err = o.fn(w, now)
+			if err != nil && !single {
+				w.rollback()
+				return db.commitOnce(batch, errs[:0], true)
+			}
 		} else {
 			held := w.locks.copy()
 			if err = w.savepoint(func() error { return o.fn(w, now) }); err != nil {

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"context"
+	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -76,6 +78,33 @@ func TestDiskFullSendsNoSMSTwice(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("no SMS reached Twilio")
 	}
+	// rotad checkpoints as it goes, so its write-ahead log is reused from
+	// its start, and a small record could fit in the log file's old
+	// length: then nothing would fail. Here the log is written to its end
+	// (a row larger than the log was), and a reader then holds a snapshot
+	// in it, so that the log cannot start over: every commit needs room
+	// that the full disk does not have. The snapshot is in the log because
+	// this process wrote last, which wakes no checkpointer.
+	reader, err := sql.Open("sqlite", "file:"+filepath.Join(disk, "rota.db")+"?_pragma=busy_timeout(10000)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer reader.Close()
+	wal, err := os.Stat(filepath.Join(disk, "rota.db-wal"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := reader.Exec("INSERT INTO done_once (key, at_ms) VALUES (?, 0)", strings.Repeat("x", int(wal.Size())+256<<10)); err != nil {
+		t.Fatal(err)
+	}
+	snapshot, err := reader.BeginTx(context.Background(), &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var incidents int
+	if err := snapshot.QueryRow("SELECT COUNT(*) FROM incidents").Scan(&incidents); err != nil {
+		t.Fatal(err)
+	}
 	filler := filepath.Join(disk, "filler")
 	fill(t, filler)
 	close(release)
@@ -95,6 +124,7 @@ func TestDiskFullSendsNoSMSTwice(t *testing.T) {
 	if err := os.Remove(filler); err != nil {
 		t.Fatal(err)
 	}
+	snapshot.Rollback()
 	// Recorded (by the held send, or, were it lost, by a second one):
 	// the record is retried at most 5 s apart.
 	d.waitLog("recorded sends held since the store failed", 30*time.Second)
