@@ -202,6 +202,8 @@ type Engine struct {
 	now     func() time.Time
 	metrics *metrics
 	wake    chan struct{}
+	// hints are due times of work other daemons made (Hint).
+	hints chan time.Time
 	// busy says the last claim left due notifications to another
 	// daemon (see busyWait).
 	busy atomic.Bool
@@ -255,7 +257,7 @@ func New(opts Options) *Engine {
 	}
 	e := &Engine{
 		opts: opts, store: opts.Store, burns: opts.Burns, book: opts.Book, log: log, now: opts.Now,
-		wake: make(chan struct{}, 1), wakeAcct: make(chan struct{}, 1), dests: map[string]chan struct{}{},
+		wake: make(chan struct{}, 1), hints: make(chan time.Time, 64), wakeAcct: make(chan struct{}, 1), dests: map[string]chan struct{}{},
 		owner: crand.Text(),
 	}
 	e.metrics = newMetrics(opts.Registry, func() float64 {
@@ -381,6 +383,22 @@ const escalationWorkers = 16
 // the database is noticed within it; work is otherwise found by Wake.
 const maxWait = time.Minute
 
+// Hint tells the engine of work another daemon made due at due (its
+// database's notification): the engine looks then, after hintGrace,
+// unless it looks sooner anyway. It never blocks.
+func (e *Engine) Hint(due time.Time) {
+	select {
+	case e.hints <- due:
+	default:
+		// Hints are waiting already: the engine will look soon.
+	}
+}
+
+// hintGrace is how long past another daemon's work falling due this one
+// waits before it looks: the daemon that made the work does it at once,
+// and only if it did not (it stopped, it is slow) does this one.
+const hintGrace = 250 * time.Millisecond
+
 // busyWait is how long the loop leaves due notifications to the daemon
 // whose transaction holds their person, before it looks at them again.
 const busyWait = 100 * time.Millisecond
@@ -425,18 +443,28 @@ func (e *Engine) Run(ctx context.Context) error {
 			wait = max(wait, busyWait)
 		}
 		timer.Reset(wait)
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-e.wake:
-		case <-timer.C:
-		}
-		if !timer.Stop() {
+		target := time.Now().Add(wait)
+	sleep:
+		for {
 			select {
+			case <-ctx.Done():
+				return nil
+			case <-e.wake:
+				break sleep
 			case <-timer.C:
-			default:
+				break sleep
+			case due := <-e.hints:
+				// Work another daemon made: that daemon does it at once,
+				// so this one looks a moment later, if it is earlier
+				// than it would look anyway.
+				d := max(due.Sub(e.now())+hintGrace, 0)
+				if at := time.Now().Add(d); at.Before(target) {
+					target = at
+					timer.Reset(d)
+				}
 			}
 		}
+		timer.Stop()
 	}
 }
 

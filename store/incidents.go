@@ -143,6 +143,7 @@ func (db *DB) Trigger(ctx context.Context, ev *rota.Event, groupKey string, wind
 			inc := d.Incident
 			inc.AlertCount++
 			inc.UpdatedAt = fromMillis(ms)
+			tx.due(inc.Escalation.DueAt)
 			if _, err := tx.exec("UPDATE incidents SET alert_count = alert_count + 1, severity = ?, esc_due_ms = ?, updated_ms = ? WHERE id = ?",
 				inc.Severity, nullMillis(inc.Escalation.DueAt), ms, inc.ID); err != nil {
 				return fmt.Errorf("group alert: %w", err)
@@ -226,7 +227,9 @@ func applyStep(tx wtx, a *rota.Incident, out rota.StepOutcome, now time.Time) er
 		return fmt.Errorf("update escalation: %w", err)
 	}
 	a.Escalation = e
+	tx.due(e.DueAt)
 	for _, n := range out.Notifications {
+		tx.due(dueAt(n, now))
 		// Nobody reads their ids: they go with the next round trip.
 		q, args := notificationInsert(n, now)
 		if err := tx.later(q, args...); err != nil {
@@ -237,12 +240,21 @@ func applyStep(tx wtx, a *rota.Incident, out rota.StepOutcome, now time.Time) er
 }
 
 func insertNotification(tx wtx, n rota.Notification, now time.Time) (int64, error) {
+	tx.due(dueAt(n, now))
 	q, args := notificationInsert(n, now)
 	id, err := tx.insert(q, args...)
 	if err != nil {
 		return 0, fmt.Errorf("insert notification: %w", err)
 	}
 	return id, nil
+}
+
+// dueAt is when notification n, made at now, is due.
+func dueAt(n rota.Notification, now time.Time) time.Time {
+	if n.NextAttempt.IsZero() {
+		return now
+	}
+	return n.NextAttempt
 }
 
 // notificationInsert is the statement that inserts n.
@@ -524,6 +536,7 @@ func escalateNow(tx wtx, a rota.Incident, actor string, now time.Time) (rota.Inc
 	}
 	a.Status = rota.StatusTriggered
 	a.Escalation.State, a.Escalation.DueAt = rota.EscalationActive, fromMillis(ms)
+	tx.due(a.Escalation.DueAt)
 	if _, err := tx.exec(`UPDATE incidents SET status = 'triggered', acked_ms = NULL, acked_by = '', updated_ms = ?, esc_state = 'active', esc_due_ms = ?,
 		esc_step = ?, esc_round = ?, unreached_ms = NULL WHERE id = ?`,
 		ms, ms, a.Escalation.Step, a.Escalation.Round, a.ID); err != nil {

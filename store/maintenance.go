@@ -117,6 +117,7 @@ func (db *DB) EndMaintenance(ctx context.Context, id int64) (rota.Maintenance, e
 		// What waited for this window's end waits no more; if another
 		// window holds it still, the step or the delivery holds it
 		// again.
+		tx.due(fromMillis(nowMS))
 		if _, err := tx.exec(`UPDATE incidents SET esc_due_ms = ? WHERE service = ? AND status = 'triggered' AND esc_due_ms = ?`, nowMS, m.Service, oldEnd); err != nil {
 			return err
 		}

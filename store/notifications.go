@@ -134,9 +134,11 @@ func recordDelivery(tx wtx, d rota.Delivery, now time.Time) error {
 		if d.KeepAttempts {
 			counted = 0
 		}
+		tx.due(d.NextAttempt)
 		err = tx.later("UPDATE notifications SET attempts = attempts + ?, next_attempt_ms = ?, last_error = ?, claim_until_ms = NULL WHERE id = ? AND status = 'pending'",
 			counted, d.NextAttempt.UnixMilli(), d.Error, d.NotificationID)
 	case rota.DeliveryDeferred:
+		tx.due(d.NextAttempt)
 		err = tx.later("UPDATE notifications SET next_attempt_ms = ?, claim_until_ms = NULL WHERE id = ? AND status = 'pending'",
 			d.NextAttempt.UnixMilli(), d.NotificationID)
 	case rota.DeliveryCancelled:
@@ -187,6 +189,7 @@ func failoverTx(tx wtx, n rota.Notification, now time.Time) error {
 	case err != nil:
 		return err
 	case st == rota.NotifyPending:
+		tx.due(now)
 		_, err = tx.exec("UPDATE notifications SET next_attempt_ms = CASE WHEN next_attempt_ms < ?1 THEN next_attempt_ms ELSE ?1 END WHERE id = ?2", now.UnixMilli(), id)
 		return err
 	}
@@ -276,6 +279,7 @@ func stepFailed(tx wtx, id int64, now time.Time) error {
 	}
 	msg := "the step reached nobody: every notification of it failed for good"
 	if inc.Escalation.State == rota.EscalationActive && inc.Escalation.DueAt.After(now) {
+		tx.due(now)
 		if _, err := tx.exec("UPDATE incidents SET esc_due_ms = ?, updated_ms = ? WHERE id = ?", now.UnixMilli(), now.UnixMilli(), incident); err != nil {
 			return err
 		}

@@ -30,6 +30,9 @@ type pipe struct {
 	// sp is where the running write's SAVEPOINT waits in items, or -1
 	// once it was sent.
 	sp int
+	// due is the earliest work the transaction made due, in Unix ms (0:
+	// none), told to the other daemons at its commit (see Listen).
+	due int64
 }
 
 type pipeItem struct {
@@ -120,6 +123,9 @@ func (w wtx) commit() error {
 			w.db.wakeCheckpointer()
 		}
 		return err
+	}
+	if w.pipe.due != 0 {
+		w.pipe.queue(w.db.sql("SELECT pg_notify('"+dueChannel+"', ?)"), []any{strconv.FormatInt(w.pipe.due, 10) + " " + w.db.id})
 	}
 	err := w.flush("COMMIT")
 	if err != nil {

@@ -47,7 +47,7 @@ func OpenPostgres(ctx context.Context, dsn string, opts Options) (*DB, error) {
 	p.SetMaxOpenConns(conns + 2)
 	p.SetMaxIdleConns(conns + 2)
 	p.SetConnMaxIdleTime(5 * time.Minute)
-	db := &DB{write: p, read: p, path: Redact(dsn), pg: true, Now: time.Now}
+	db := &DB{write: p, read: p, path: Redact(dsn), pg: true, Now: time.Now, dsn: dsn, id: handleID()}
 	pctx, cancel := context.WithTimeout(ctx, 15*time.Second)
 	defer cancel()
 	if err := p.PingContext(pctx); err != nil {

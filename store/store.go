@@ -93,6 +93,9 @@ type DB struct {
 	// deadlocks and conflicts count the groups PostgreSQL aborted (a
 	// deadlock it detected; a serialization failure), each run again.
 	deadlocks, conflicts atomic.Int64
+	// dsn is PostgreSQL's URL (for Listen's connection), id this
+	// handle's name in its notifications.
+	dsn, id string
 	// ckWake, ckStop and ckDone drive the checkpointer (SQLite).
 	ckWake, ckStop, ckDone chan struct{}
 	// reruns counts the writes run again in a later transaction because

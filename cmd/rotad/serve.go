@@ -239,6 +239,11 @@ func serve(args []string, stderr io.Writer) error {
 		defer close(engineDone)
 		engine.Run(engineCtx)
 	}()
+	// Other daemons on this database say when their writes make work due
+	// (LISTEN/NOTIFY); the poll stays as the fallback.
+	go db.Listen(engineCtx, engine.Hint, func(err error) {
+		log.Warn("not told of other daemons' work (the poll finds it, within a second): listening again", "err", err)
+	})
 	defer func() {
 		stopEngine()
 		<-engineDone
@@ -535,7 +540,8 @@ func syncOnce(ctx context.Context, db *store.DB, book *scheduler.Book, overrides
 }
 
 // sharedPoll is how often the engine looks at a database other daemons
-// share (PostgreSQL) for work they made: a second; never for SQLite.
+// share (PostgreSQL) for work they made, should their notifications not
+// reach it (see store.Listen): a second; never for SQLite.
 func sharedPoll(db *store.DB) time.Duration {
 	if db.Postgres() {
 		return time.Second
