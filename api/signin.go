@@ -9,6 +9,8 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/url"
+	"path"
 	"strings"
 	"sync"
 	"time"
@@ -208,6 +210,12 @@ func (s *Server) signInDev(w http.ResponseWriter, r *http.Request) error {
 	if !fromLoopback(r) {
 		return rota.Errorf(rota.EFORBIDDEN, "the development sign-in answers only requests from this machine")
 	}
+	if h := forwardedBy(r); h != "" {
+		// A reverse proxy on this machine connects from loopback for
+		// anyone anywhere: the connection's address says nothing then.
+		s.log.Warn("development sign-in refused: the request came through a proxy", "header", h, "remote", r.RemoteAddr)
+		return rota.Errorf(rota.EFORBIDDEN, "the development sign-in answers only requests made on this machine, not through a proxy (the request has %s)", h)
+	}
 	r.Body = http.MaxBytesReader(w, r.Body, maxBody)
 	person := r.PostFormValue("person")
 	if s.book.Roster().Org().Person(person) == nil {
@@ -231,6 +239,17 @@ func (s *Server) signOut(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
+// forwardedBy names the forwarding header r carries, if any: a proxy
+// passed it on.
+func forwardedBy(r *http.Request) string {
+	for _, h := range []string{"Forwarded", "X-Forwarded-For", "X-Forwarded-Host", "X-Forwarded-Proto", "X-Real-Ip", "Via"} {
+		if _, ok := r.Header[h]; ok {
+			return h
+		}
+	}
+	return ""
+}
+
 // fromLoopback reports whether r came from this machine.
 func fromLoopback(r *http.Request) bool {
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
@@ -242,14 +261,35 @@ func fromLoopback(r *http.Request) bool {
 }
 
 // localPath keeps a redirect on this site: a path, never another host
-// ("//evil.example", "https://...").
+// ("//evil.example", "https://..."), checked as a browser will read it
+// and returned as http.Redirect will send it. Browsers drop tabs and
+// newlines from a URL ("/\t/evil" is "//evil") and read a backslash as a
+// slash ("/\\evil" is "//evil"); http.Redirect cleans dot segments, so
+// "/./\\evil" would become "/\\evil" after any check of the raw text.
 func localPath(next string) string {
-	// Browsers drop tabs and newlines from URLs: "/\t/evil" is "//evil".
 	if strings.IndexFunc(next, func(r rune) bool { return r < 0x20 || r == 0x7f }) >= 0 {
 		return "/"
 	}
-	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.HasPrefix(next, "/\\") || strings.ContainsAny(next, "\r\n") {
+	next = strings.ReplaceAll(next, `\`, "/")
+	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") {
 		return "/"
 	}
-	return next
+	u, err := url.Parse(next)
+	if err != nil || u.Scheme != "" || u.Host != "" || u.User != nil || u.Opaque != "" || !strings.HasPrefix(u.Path, "/") ||
+		strings.ContainsAny(u.Path, `\`) {
+		// An escaped backslash ("/%5Cevil") is one once decoded.
+		return "/"
+	}
+	clean := path.Clean(u.Path)
+	if strings.HasSuffix(u.Path, "/") && clean != "/" {
+		clean += "/"
+	}
+	if strings.HasPrefix(clean, "//") {
+		return "/"
+	}
+	out := (&url.URL{Path: clean, RawQuery: u.RawQuery}).String()
+	if !strings.HasPrefix(out, "/") || strings.HasPrefix(out, "//") {
+		return "/"
+	}
+	return out
 }
