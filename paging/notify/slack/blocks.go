@@ -150,9 +150,7 @@ func status(inc rota.Incident, m notify.Message) string {
 
 // escape makes text safe in Slack's mrkdwn: &, < and > are its control
 // characters (a summary could otherwise @-mention a channel).
-func escape(s string) string {
-	return strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;").Replace(s)
-}
+func escape(s string) string { return notify.EscapeMrkdwn(s) }
 
 func plural(n int, one, many string) string {
 	if n == 1 {

@@ -299,7 +299,7 @@ func Card(m notify.Message) AdaptiveCard {
 	}
 
 	header, color := heading(m)
-	c.Body = append(c.Body, Element{Type: "TextBlock", Text: header, Wrap: true, Weight: "Bolder", Size: "Large", Color: color})
+	c.Body = append(c.Body, Element{Type: "TextBlock", Text: notify.EscapeMarkdown(header), Wrap: true, Weight: "Bolder", Size: "Large", Color: color})
 	if m.Shadow {
 		note := text("A shadow copy, to learn from: it is not yours to answer.")
 		note.IsSubtle = true
@@ -347,9 +347,10 @@ func Card(m notify.Message) AdaptiveCard {
 	return c
 }
 
-// text is a wrapping TextBlock.
+// text is a wrapping TextBlock of plain text: Markdown in it (from an
+// alert, a deploy) shows as typed, never as a link or a heading.
 func text(s string) Element {
-	return Element{Type: "TextBlock", Text: s, Wrap: true}
+	return Element{Type: "TextBlock", Text: notify.EscapeMarkdown(s), Wrap: true}
 }
 
 // heading is a card's header and its colour.
@@ -446,6 +447,11 @@ func facts(inc rota.Incident, now time.Time) []Fact {
 	}
 	if !inc.CreatedAt.IsZero() {
 		fs = append(fs, Fact{"Triggered", inc.CreatedAt.UTC().Format(timeLayout) + ago(inc.CreatedAt, now)})
+	}
+	// Facts render Markdown too: a status "by" someone named from
+	// outside (a Slack name, an SMS reply's person) is plain text.
+	for i := range fs {
+		fs[i].Value = notify.EscapeMarkdown(fs[i].Value)
 	}
 	return fs
 }

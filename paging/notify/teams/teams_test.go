@@ -548,3 +548,27 @@ func TestCheckAddress(t *testing.T) {
 		}
 	}
 }
+
+// TestCardTextCannotSteer: an alert's summary, a deploy's reason and a
+// notice are plain text in a card: Markdown in them shows as typed, never
+// as a link of the sender's choosing or a heading.
+func TestCardTextCannotSteer(t *testing.T) {
+	inc := incident(12, rota.SeverityCritical, "[Acknowledge here](https://evil.example) **now**")
+	inc.AckedBy, inc.Status = "[bob](https://evil.example)", rota.StatusAcknowledged
+	m := notify.Message{NotificationID: 1, Kind: notify.KindPage, Person: "alice", Channel: rota.ContactTeams,
+		Incidents: []rota.Incident{inc}, Reason: "you deployed <b>x</b>", Now: created}
+	_, card := post(t, m)
+	for _, want := range []string{`\[Acknowledge here\](https://evil.example) \*\*now\*\*`, `Why you: you deployed \<b\>x\</b\>`} {
+		if findText(card, want) == nil {
+			t.Errorf("no TextBlock %q in %q", want, texts(card))
+		}
+	}
+	if got := factsOf(elements(card, "FactSet")[0])["Status"]; got != `acknowledged by \[bob\](https://evil.example)` {
+		t.Errorf("status fact %q", got)
+	}
+	n := notify.Message{NotificationID: 2, Kind: notify.KindNotice, Person: "alice", Channel: rota.ContactTeams, Text: "# Heading\n[x](https://evil.example)"}
+	_, card = post(t, n)
+	if findText(card, "\\# Heading\n\\[x\\](https://evil.example)") == nil {
+		t.Errorf("notice texts %q", texts(card))
+	}
+}

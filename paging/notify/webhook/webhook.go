@@ -82,7 +82,10 @@ func (n Notifier) Notify(ctx context.Context, m notify.Message) (notify.Receipt,
 }
 
 func (n Notifier) post(ctx context.Context, m notify.Message) error {
-	body := webhookBody{Kind: m.Kind, Text: m.Text, Reason: m.Reason, Person: m.Person, NotificationID: m.NotificationID, Incidents: []webhookIncident{}}
+	// text is what chat tools show (Slack's incoming-webhook format):
+	// escaped, so that a summary cannot ping a channel or disguise a
+	// link; the other fields carry the values as they are.
+	body := webhookBody{Kind: m.Kind, Text: notify.EscapeMrkdwn(m.Text), Reason: m.Reason, Person: m.Person, NotificationID: m.NotificationID, Incidents: []webhookIncident{}}
 	if body.Kind == "" {
 		body.Kind = notify.KindPage
 	}

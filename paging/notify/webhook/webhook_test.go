@@ -54,3 +54,32 @@ func TestWebhookNotifier(t *testing.T) {
 		t.Errorf("a bad URL is permanent: %v", err)
 	}
 }
+
+// TestWebhookTextCannotSteer: the text field, which Slack (and the chat
+// tools that take its incoming-webhook format) render, carries an alert's
+// summary escaped: it cannot ping a channel or disguise a link. The
+// incident's fields carry the summary as it came.
+func TestWebhookTextCannotSteer(t *testing.T) {
+	var got struct {
+		Text      string `json:"text"`
+		Incidents []struct {
+			Summary string `json:"summary"`
+		} `json:"incidents"`
+	}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		json.NewDecoder(r.Body).Decode(&got)
+	}))
+	defer srv.Close()
+	evil := "<!channel> <https://evil.example|Acknowledge here> & more"
+	m := notify.Message{NotificationID: 1, Person: "chloe", Channel: "webhook", Address: srv.URL,
+		Incidents: []rota.Incident{{ID: 1, Service: "api", Summary: evil}}, Text: "api: " + evil}
+	if _, err := (Notifier{Client: srv.Client()}).Notify(context.Background(), m); err != nil {
+		t.Fatal(err)
+	}
+	if want := "api: &lt;!channel&gt; &lt;https://evil.example|Acknowledge here&gt; &amp; more"; got.Text != want {
+		t.Errorf("text %q, want %q", got.Text, want)
+	}
+	if len(got.Incidents) != 1 || got.Incidents[0].Summary != evil {
+		t.Errorf("incidents %+v, want the summary as it came", got.Incidents)
+	}
+}
