@@ -378,6 +378,15 @@ func TestScopes(t *testing.T) {
 		{"alice", "POST", "/api/v1/ical-tokens", `{"kind":"person","name":"alice"}`, 201},
 		{"alice", "POST", "/api/v1/ical-tokens", `{"kind":"team","name":"payments"}`, 403},
 		{"dana", "POST", "/api/v1/ical-tokens", `{"kind":"team","name":"payments"}`, 201},
+		// A rotation's calendar: its team's people and managers, not
+		// another team's (reissuing breaks every subscriber's link).
+		{"alice", "POST", "/api/v1/ical-tokens", `{"kind":"rotation","name":"search"}`, 403},
+		{"alice", "DELETE", "/api/v1/ical-tokens/rotation/search", "", 403},
+		{"dana", "DELETE", "/api/v1/ical-tokens/rotation/search", "", 403},
+		{"alice", "POST", "/api/v1/ical-tokens", `{"kind":"rotation","name":"primary"}`, 201},
+		{"dana", "POST", "/api/v1/ical-tokens", `{"kind":"rotation","name":"primary"}`, 201},
+		{"alice", "DELETE", "/api/v1/ical-tokens/rotation/primary", "", 200},
+		{"key", "POST", "/api/v1/ical-tokens", `{"kind":"rotation","name":"primary"}`, 403},
 		{"alice", "GET", "/api/v1/tokens?person=dana", "", 403},
 		{"erin", "GET", "/api/v1/tokens?person=dana", "", 200},
 		{"alice", "POST", "/api/v1/alerts/1/ack", `{"by":"dana (sms)"}`, 400}, // the body cannot name the actor
@@ -397,6 +406,12 @@ func TestScopes(t *testing.T) {
 	seen := fmt.Sprint(r.body["entries"])
 	if !strings.Contains(seen, "incident.acknowledge") || !strings.Contains(seen, "override.create") || strings.Contains(seen, "zoe") {
 		t.Errorf("dana's audit log: %s", seen)
+	}
+	// Calendar tokens issued and revoked are in it, with who did it.
+	for _, want := range []string{"feed-token.issue", "rotation primary", "feed-token.revoke"} {
+		if !strings.Contains(seen, want) {
+			t.Errorf("dana's audit log has no %q: %s", want, seen)
+		}
 	}
 	for _, want := range []string{"alice (token)", "dana (token)", "token.use"} {
 		if !strings.Contains(seen, want) {

@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 
 	"github.com/rotahq/rota"
@@ -159,6 +160,7 @@ func (s *Server) issueFeedToken(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	s.log.Info("token issued", "kind", req.Kind, "name", req.Name)
+	s.audit(r.Context(), actorOf(r), "feed-token.issue", req.Kind+" "+req.Name, s.feedTeam(req.Kind, req.Name), "")
 	if req.Kind == "team" {
 		writeJSON(w, http.StatusCreated, map[string]string{"kind": req.Kind, "name": req.Name, "token": token,
 			"url": ReportURL(s.settings.Load().PublicURL, req.Name, token)})
@@ -181,21 +183,31 @@ func (s *Server) revokeFeedToken(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	s.log.Info("calendar token revoked", "kind", kind, "name", name)
+	s.audit(r.Context(), actorOf(r), "feed-token.revoke", kind+" "+name, s.feedTeam(kind, name), "")
 	writeJSON(w, http.StatusOK, map[string]string{"kind": kind, "name": name, "status": "revoked"})
 	return nil
 }
 
 // mayIssueFeed says whether a may issue or revoke the token of a
 // person's calendar (their own, or a member's of a team they manage), a
-// rotation's calendar (anyone), or a team's report (its managers).
+// rotation's calendar (its team's people and managers: reissuing a token
+// breaks every subscription to the old one), or a team's report (its
+// managers).
 func (s *Server) mayIssueFeed(a rota.Actor, kind, name string) error {
 	if a.Role == rota.RoleAdmin {
 		return nil
 	}
+	if a.Person == "" {
+		return errSignIn
+	}
 	org := s.book.Roster().Org()
 	switch kind {
 	case "rotation":
-		return nil
+		rot := org.Rotation(name)
+		if rot.Team == "" || slices.Contains(org.TeamsOf(a.Person), rot.Team) || org.Manages(a.Person, rot.Team) {
+			return nil
+		}
+		return rota.Errorf(rota.EFORBIDDEN, "%s is not on team %s, whose rotation %s is: its people, its managers or an admin may issue or revoke its calendar", a.Person, rot.Team, name)
 	case "team":
 		return s.canManage(a, name)
 	}
@@ -208,6 +220,20 @@ func (s *Server) mayIssueFeed(a rota.Actor, kind, name string) error {
 		}
 	}
 	return rota.Errorf(rota.EFORBIDDEN, "%s may issue only their own calendar, not %s's", a.Person, name)
+}
+
+// feedTeam is the team a feed belongs to, for the audit log: a
+// rotation's or a report's team ("" for a person's calendar).
+func (s *Server) feedTeam(kind, name string) string {
+	switch kind {
+	case "rotation":
+		if rot := s.book.Roster().Org().Rotation(name); rot != nil {
+			return rot.Team
+		}
+	case "team":
+		return name
+	}
+	return ""
 }
 
 func (s *Server) feedTarget(kind, name string) error {
