@@ -23,6 +23,7 @@ var statuses = map[string]int{
 	rota.ENOTFOUND:     http.StatusNotFound,
 	rota.ECONFLICT:     http.StatusConflict,
 	rota.ETOOLARGE:     http.StatusRequestEntityTooLarge,
+	rota.ETOOMANY:      http.StatusTooManyRequests,
 	rota.EUNSUPPORTED:  http.StatusUnsupportedMediaType,
 	rota.EUNAVAILABLE:  http.StatusServiceUnavailable,
 	rota.EINTERNAL:     http.StatusInternalServerError,
@@ -56,6 +57,7 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	}
 	if code == rota.EUNAUTHORIZED {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="rota"`)
+		s.authFailed(r, err)
 	}
 	if code == rota.EUNAVAILABLE {
 		// Senders (Alertmanager, Grafana, PagerDuty clients) retry.

@@ -117,11 +117,13 @@ type Server struct {
 	alerts      AlertReader
 	deploys     DeployStore
 	feeds       FeedStore
-	swaps       SwapStore
-	teller      Teller
-	reports     ReportStore
-	identity    IdentityStore
-	budgets     BudgetReader
+	// authLimit counts failed authentications per client (authlimit.go).
+	authLimit authLimiter
+	swaps     SwapStore
+	teller    Teller
+	reports   ReportStore
+	identity  IdentityStore
+	budgets   BudgetReader
 	// swapRequests keeps proposed swaps.
 	swapRequests SwapRequestStore
 	// devSignIn lets anyone on this machine sign in as anyone.
@@ -224,7 +226,7 @@ func (s *Server) routes() http.Handler {
 	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, rota.Errorf(rota.EFORBIDDEN, "a change from another site's page is refused (cross-origin request)"))
 	}))
-	return s.instrument(withDeadline(cop.Handler(s.secureHeaders(jsonMuxErrors(mux)))), mux)
+	return s.instrument(withDeadline(s.limitAuth(cop.Handler(s.secureHeaders(jsonMuxErrors(mux))))), mux)
 }
 
 // requestTimeout bounds a request's work, reads and writes alike: a
