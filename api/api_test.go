@@ -190,6 +190,22 @@ func TestHealth(t *testing.T) {
 	if r := f.do(t, "GET", "/readyz", adminToken, "", ""); r.status != 200 {
 		t.Errorf("readyz: %d %s", r.status, r.raw)
 	}
+	// Ready, and saying which services cannot receive alerts.
+	a := newAuthFixture(t, withToken(), false)
+	if r := a.do(t, "GET", "/readyz", "", "", ""); r.status != 200 || r.body["problems"] != nil {
+		t.Errorf("readyz with every key set: %d %s", r.status, r.raw)
+	}
+	cfg, err := config.Parse("deaf.toml", []byte(accessConfig), t.TempDir(), func(k string) (string, bool) { return payKey, k == "PAYKEY" })
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.book.Update(func(*scheduler.Roster) (*scheduler.Roster, error) { return scheduler.NewRoster(cfg.Org, nil), nil })
+	if r := a.do(t, "GET", "/readyz", "", "", ""); r.status != 200 || !strings.Contains(fmt.Sprint(r.body["problems"]), "service search-api cannot receive alerts") {
+		t.Errorf("readyz with search's key unset: %d %s", r.status, r.raw)
+	}
+	if len(cfg.Deaf) != 1 || !strings.Contains(cfg.Deaf[0].String(), "deaf.toml:") {
+		t.Errorf("the configuration's deaf services: %v, want search's, with its file and line", cfg.Deaf)
+	}
 	f.db.Close()
 	if r := f.do(t, "GET", "/readyz", adminToken, "", ""); r.status != 503 {
 		t.Errorf("readyz with the database closed: %d %s", r.status, r.raw)

@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"time"
 
@@ -29,5 +30,17 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "error": why})
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	// Ready, but a service that cannot receive alerts is said here, as
+	// at start: its senders would be refused.
+	body := map[string]any{"status": "ok"}
+	var deaf []string
+	for _, svc := range s.book.Roster().Org().Services {
+		if len(svc.IntegrationKeys) == 0 {
+			deaf = append(deaf, fmt.Sprintf("service %s cannot receive alerts: no integration key is set", svc.Name))
+		}
+	}
+	if len(deaf) > 0 {
+		body["problems"] = deaf
+	}
+	writeJSON(w, http.StatusOK, body)
 }

@@ -54,6 +54,10 @@ type Config struct {
 	// Warnings are things that work but deserve a look, such as an
 	// integration key whose environment variable is not set.
 	Warnings []Problem
+	// Deaf are the services that cannot receive alerts (no integration
+	// key is set): the daemon serves, and says so at start and in
+	// /readyz; check-config fails.
+	Deaf []Problem
 }
 
 // Server holds the daemon's own settings.
@@ -187,6 +191,9 @@ func Parse(name string, data []byte, dir string, lookupEnv func(string) (string,
 		cfg.Warnings = append(cfg.Warnings, Problem{File: name, Line: d.pos.line(p.path), Path: p.path, Message: p.msg})
 	}
 	Problems(cfg.Warnings).sorted()
+	for _, p := range v.deafs {
+		cfg.Deaf = append(cfg.Deaf, Problem{File: name, Line: d.pos.line(p.path), Path: p.path, Message: p.msg})
+	}
 	if len(problems) > 0 {
 		return nil, problems.sorted()
 	}

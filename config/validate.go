@@ -21,12 +21,20 @@ type validator struct {
 	dir       string
 	lookupEnv func(string) (string, bool)
 	warnings  []problemAt
+	deafs     []problemAt
 	// channels are the chat channels, resolved before what names them.
 	channels *named[rota.ChatChannel]
 }
 
 func (v *validator) warnf(path, format string, args ...any) {
 	v.warnings = append(v.warnings, problemAt{path, fmt.Sprintf(format, args...)})
+}
+
+// deaf reports a service that cannot receive alerts: a warning to serve
+// with, an error to check-config.
+func (v *validator) deaf(path, format string, args ...any) {
+	v.warnf(path, format, args...)
+	v.deafs = append(v.deafs, problemAt{path, fmt.Sprintf(format, args...)})
 }
 
 // required reports that key is missing from the table at path, unless the
@@ -759,8 +767,11 @@ func (v *validator) services(ss []serviceSection, teams *named[rota.Team], polic
 			keys[sec.Value] = fmt.Sprintf("service %s's", s.Name)
 			svc.IntegrationKeys = append(svc.IntegrationKeys, sec)
 		}
-		if len(s.IntegrationKeys) == 0 {
-			v.warnf(at("services", i, ""), "service %s has no integration keys: it cannot receive alerts", s.Name)
+		switch {
+		case len(s.IntegrationKeys) == 0:
+			v.deaf(at("services", i, ""), "service %s has no integration keys: it cannot receive alerts", s.Name)
+		case len(svc.IntegrationKeys) == 0:
+			v.deaf(at("services", i, "integration_keys"), "service %s cannot receive alerts: none of its integration keys is set", s.Name)
 		}
 		svc.DeployRouting, svc.DeployWindow = rota.DeployAuthorFirst, rota.DefaultDeployWindow
 		v.channelRefs(at("services", i, "channels"), s.Channels, v.channels)

@@ -25,6 +25,15 @@ func checkConfig(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	if len(cfg.Deaf) > 0 {
+		// rotad serves such a configuration (saying so), but a check
+		// passes only what can be paged for.
+		for _, p := range cfg.Deaf {
+			fmt.Fprintln(stderr, p)
+		}
+		fmt.Fprintf(stderr, "%s: %d service(s) cannot receive alerts: set their integration keys (the environment variables or files the configuration names)\n", cfg.File, len(cfg.Deaf))
+		return exitError{1}
+	}
 	fmt.Fprintf(stdout, "%s: OK: %s\n", cfg.File, cfg.Summary())
 	for _, w := range cfg.Warnings {
 		fmt.Fprintf(stdout, "warning: %s\n", w)

@@ -35,16 +35,29 @@ func runCLI(t *testing.T, args ...string) (stdout, stderr string, code int) {
 }
 
 func TestCheckConfig(t *testing.T) {
-	out, _, code := runCLI(t, "check-config", "../../config.example.toml")
+	// Without their keys, the example's services cannot receive alerts:
+	// rotad serves it (saying so), check-config fails it.
+	for _, k := range []string{"ROTA_KEY_PAYMENTS_API", "ROTA_KEY_CHECKOUT_WEB", "ROTA_KEY_SEARCH_API"} {
+		t.Setenv(k, "")
+	}
+	_, errOut, code := runCLI(t, "check-config", "../../config.example.toml")
+	if code != 1 || !strings.Contains(errOut, "3 service(s) cannot receive alerts") ||
+		!strings.Contains(errOut, "service payments-api cannot receive alerts: none of its integration keys is set") {
+		t.Errorf("the example without keys: exit %d\n%s", code, errOut)
+	}
+	for _, k := range []string{"ROTA_KEY_PAYMENTS_API", "ROTA_KEY_CHECKOUT_WEB", "ROTA_KEY_SEARCH_API"} {
+		t.Setenv(k, "check-config-test-key-"+k)
+	}
+	out, errOut, code := runCLI(t, "check-config", "../../config.example.toml")
 	if code != 0 {
-		t.Fatalf("exit %d", code)
+		t.Fatalf("exit %d: %s", code, errOut)
 	}
 	for _, want := range []string{"OK: 11 people, 2 teams, 6 rotations, 1 schedule", "payments-secondary", "On call now", "1 off-hours in 182d"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("output lacks %q:\n%s", want, out)
 		}
 	}
-	_, errOut, code := runCLI(t, "check-config", "../../config/testdata/invalid/everything-at-once.toml")
+	_, errOut, code = runCLI(t, "check-config", "../../config/testdata/invalid/everything-at-once.toml")
 	if code != 2 || !strings.Contains(errOut, "10 problems") || !strings.Contains(errOut, "everything-at-once.toml:22: rotations[0].shift") {
 		t.Errorf("invalid file: exit %d\n%s", code, errOut)
 	}
