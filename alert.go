@@ -363,6 +363,9 @@ type StepOutcome struct {
 // Delivery outcomes.
 const (
 	DeliverySent     = "sent"
+	// DeliveryLogged is a sent notification's outcome as metrics and
+	// the UI tell it when it only went to the log (Delivery.Logged).
+	DeliveryLogged = "logged"
 	DeliveryRetry    = "retry"    // a temporary failure: try again at NextAttempt
 	DeliveryDeferred = "deferred" // held back by a rate limit until NextAttempt
 	DeliveryFailed   = "failed"   // given up: Failover, if any, is tried now
@@ -408,6 +411,10 @@ type Delivery struct {
 	BundleID int64
 	// ExternalID is the provider's id for a sent message or call.
 	ExternalID string
+	// Logged, on a sent notification, says it was written to rotad's
+	// log, not sent: no provider is configured for its channel. It counts
+	// as delivered (rota did all it was set up to do) and says so.
+	Logged bool
 	// Page is recorded (once per alert and person) when sent.
 	Page *Page
 	// Failover is the person's next contact method, tried at once when

@@ -63,6 +63,9 @@ type notificationJSON struct {
 	SentAt      time.Time    `json:"sent_at,omitzero"`
 	LastError   string       `json:"last_error,omitempty"`
 	BundleID    int64        `json:"bundle_id,omitempty"`
+	// Logged, on a sent notification, says it went to rotad's log and
+	// not to anyone: no provider is configured for its channel.
+	Logged bool `json:"logged,omitempty"`
 }
 
 // listIncidents serves GET /api/v1/incidents?status=&service=&limit=&before=.
@@ -132,7 +135,7 @@ func (s *Server) incidentDetail(r *http.Request, id int64) (incidentDetailJSON, 
 	}
 	for i, n := range notes {
 		out.Notifications[i] = notificationJSON{ID: n.ID, Kind: n.Kind, Person: n.Person, Reason: n.Reason, Channel: n.Channel, Status: n.Status, Attempts: n.Attempts,
-			SentAt: n.SentAt, LastError: n.LastError, BundleID: n.BundleID}
+			SentAt: n.SentAt, LastError: n.LastError, BundleID: n.BundleID, Logged: n.Status == rota.NotifySent && n.ProviderStatus == rota.DeliveryLogged}
 		if n.Kind == rota.KindPost {
 			out.Notifications[i].To = n.Body // the channel's name, not its address (a secret for webhooks)
 		}

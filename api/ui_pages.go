@@ -436,7 +436,11 @@ func (s *Server) incidentPage(w http.ResponseWriter, r *http.Request) error {
 		data.Timeline = append(data.Timeline, line{when(e.At, loc), e.Kind, actor, e.Message})
 	}
 	for _, n := range d.Notifications {
-		data.Notes = append(data.Notes, note{n.Person, string(n.Channel), n.Status, when(n.SentAt, loc), n.LastError, n.Reason})
+		status := n.Status
+		if n.Logged {
+			status = "logged (no provider configured)"
+		}
+		data.Notes = append(data.Notes, note{n.Person, string(n.Channel), status, when(n.SentAt, loc), n.LastError, n.Reason})
 	}
 	for _, a := range d.AlertList {
 		data.Alerts = append(data.Alerts, alert{a.ID, a.Summary, string(a.Status), a.Source, when(a.CreatedAt, loc)})

@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/rotahq/rota"
 	"github.com/rotahq/rota/clocktest"
 	"github.com/rotahq/rota/config"
@@ -812,5 +814,60 @@ func TestEscalateNow(t *testing.T) {
 	}
 	if got := h.step(5 * time.Minute); !slices.Contains(got, "webhook chloe ") {
 		t.Errorf("run out again, the manager not told again: %q", got)
+	}
+}
+
+// TestLoggedIsNotSent: with no provider for its channel, a page goes to
+// rotad's log, and says so: "logged", not "notified", in the timeline; a
+// provider status of logged on the notification; outcome="logged" in the
+// metrics.
+func TestLoggedIsNotSent(t *testing.T) {
+	h := newHarness(t)
+	reg := prometheus.NewRegistry()
+	engine := paging.New(paging.Options{Store: h.db, Book: h.book, Now: h.clock.Now, Notifiers: notify.NewRegistry(nil, nil), Registry: reg})
+	ctx := context.Background()
+	res, err := engine.Trigger(ctx, rota.Event{Service: "web", DedupKey: "logged", Summary: "disk full", Severity: "critical", Integration: "native"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := engine.RunOnce(ctx); err != nil {
+		t.Fatal(err)
+	}
+	events, notes, err := h.db.Timeline(ctx, res.Incident.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var said []string
+	for _, e := range events {
+		said = append(said, e.Message)
+	}
+	if !slices.ContainsFunc(said, func(m string) bool {
+		return strings.HasPrefix(m, "logged for alice (sms), not sent: no provider is configured for sms")
+	}) ||
+		slices.ContainsFunc(said, func(m string) bool { return strings.HasPrefix(m, "notified") }) {
+		t.Errorf("timeline %q: want it logged for alice, not notified", said)
+	}
+	if len(notes) == 0 || notes[0].Status != rota.NotifySent || notes[0].ProviderStatus != rota.DeliveryLogged {
+		t.Errorf("notifications %+v: want sent as far as rota goes, with provider status logged", notes)
+	}
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var outcomes []string
+	for _, mf := range mfs {
+		if mf.GetName() != "rota_notifications_total" {
+			continue
+		}
+		for _, m := range mf.Metric {
+			for _, l := range m.Label {
+				if l.GetName() == "outcome" {
+					outcomes = append(outcomes, l.GetValue())
+				}
+			}
+		}
+	}
+	if !slices.Contains(outcomes, rota.DeliveryLogged) || slices.Contains(outcomes, rota.DeliverySent) {
+		t.Errorf("rota_notifications_total outcomes %v, want logged and not sent", outcomes)
 	}
 }

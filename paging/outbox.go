@@ -188,7 +188,11 @@ func (e *Engine) deliver(ctx context.Context, b *batch) {
 		}
 	}
 	for _, d := range ds {
-		e.metrics.notifications.WithLabelValues(b.key[1], d.Outcome).Inc()
+		outcome := d.Outcome
+		if d.Logged {
+			outcome = rota.DeliveryLogged
+		}
+		e.metrics.notifications.WithLabelValues(b.key[1], outcome).Inc()
 	}
 	// A page's off-hours status is judged now, by the person's hours of
 	// this moment, and kept, with the quiet gap that makes it an
@@ -376,10 +380,13 @@ func (e *Engine) attempt(ctx context.Context, b *batch) []rota.Delivery {
 		}
 		for i, n := range live {
 			ev := fmt.Sprintf("notified %s (%s)", n.Person, n.Channel)
+			if receipt.Logged {
+				ev = fmt.Sprintf("logged for %s (%s), not sent: %s", n.Person, n.Channel, noProvider(n.Channel))
+			}
 			if len(alerts) > 1 {
 				ev += fmt.Sprintf(", with %s in one message", pluralize(len(alerts)-1, "1 other incident", fmt.Sprintf("%d other incidents", len(alerts)-1)))
 			}
-			d := rota.Delivery{NotificationID: n.ID, IncidentID: n.IncidentID, Outcome: rota.DeliverySent, At: now, BundleID: first.ID, ExternalID: receipt.ID,
+			d := rota.Delivery{NotificationID: n.ID, IncidentID: n.IncidentID, Outcome: rota.DeliverySent, At: now, BundleID: first.ID, ExternalID: receipt.ID, Logged: receipt.Logged,
 				Page:   &rota.Page{IncidentID: n.IncidentID, Person: n.Person, Channel: n.Channel},
 				Events: []rota.IncidentEvent{{IncidentID: n.IncidentID, At: now, Kind: rota.EventNotified, Actor: n.Person, Message: ev}}}
 			switch {
@@ -387,6 +394,9 @@ func (e *Engine) attempt(ctx context.Context, b *batch) []rota.Delivery {
 				// A channel is not a person: no page.
 				d.Page = nil
 				d.Events[0].Actor, d.Events[0].Message = "", fmt.Sprintf("posted to %s (%s)", n.Body, n.Channel)
+				if receipt.Logged {
+					d.Events[0].Message = fmt.Sprintf("logged for %s (%s), not posted: %s", n.Body, n.Channel, noProvider(n.Channel))
+				}
 			case n.Shadow:
 				// A learner's copy interrupts nobody on call: no page.
 				d.Page = nil
@@ -481,9 +491,13 @@ func (e *Engine) attemptNotice(ctx context.Context, n rota.Notification) []rota.
 	if err != nil {
 		return e.failed([]rota.Notification{n}, err, now)
 	}
-	return []rota.Delivery{{NotificationID: n.ID, IncidentID: n.IncidentID, Outcome: rota.DeliverySent, At: now, BundleID: n.ID, ExternalID: receipt.ID,
+	told := "told"
+	if receipt.Logged {
+		told = fmt.Sprintf("logged, not sent (%s), for", noProvider(n.Channel))
+	}
+	return []rota.Delivery{{NotificationID: n.ID, IncidentID: n.IncidentID, Outcome: rota.DeliverySent, At: now, BundleID: n.ID, ExternalID: receipt.ID, Logged: receipt.Logged,
 		Events: []rota.IncidentEvent{{IncidentID: n.IncidentID, At: now, Kind: rota.EventNotified, Actor: n.Person,
-			Message: fmt.Sprintf("told %s (%s): %s", recipient(n), n.Channel, truncate(n.Body, 80))}}}}
+			Message: fmt.Sprintf("%s %s (%s): %s", told, recipient(n), n.Channel, truncate(n.Body, 80))}}}}
 }
 
 // attemptUpdate tells someone already notified of an incident what
@@ -520,9 +534,12 @@ func (e *Engine) attemptUpdate(ctx context.Context, n rota.Notification) []rota.
 	if who == "" {
 		who = "the channel"
 	}
-	return []rota.Delivery{{NotificationID: n.ID, IncidentID: n.IncidentID, Outcome: rota.DeliverySent, At: now, BundleID: n.ID, ExternalID: receipt.ID,
-		Events: []rota.IncidentEvent{{IncidentID: n.IncidentID, At: now, Kind: rota.EventNotified, Actor: n.Person,
-			Message: fmt.Sprintf("told %s it was %s (%s)", who, verb, n.Channel)}}}}
+	msg := fmt.Sprintf("told %s it was %s (%s)", who, verb, n.Channel)
+	if receipt.Logged {
+		msg = fmt.Sprintf("logged for %s that it was %s (%s), not sent: %s", who, verb, n.Channel, noProvider(n.Channel))
+	}
+	return []rota.Delivery{{NotificationID: n.ID, IncidentID: n.IncidentID, Outcome: rota.DeliverySent, At: now, BundleID: n.ID, ExternalID: receipt.ID, Logged: receipt.Logged,
+		Events: []rota.IncidentEvent{{IncidentID: n.IncidentID, At: now, Kind: rota.EventNotified, Actor: n.Person, Message: msg}}}}
 }
 
 // renewClaims keeps b's claims alive until the returned stop is called.
@@ -561,4 +578,9 @@ func recipient(n rota.Notification) string {
 		return n.Body
 	}
 	return "the channel"
+}
+
+// noProvider says why a notification on channel c only went to the log.
+func noProvider(c rota.Channel) string {
+	return fmt.Sprintf("no provider is configured for %s", c)
 }

@@ -124,8 +124,14 @@ func recordDelivery(tx wtx, d rota.Delivery, now time.Time) error {
 	case rota.DeliverySent:
 		// Sent stands even if the alert was acknowledged meanwhile: the
 		// message went out.
-		err = tx.later("UPDATE notifications SET status = 'sent', attempts = attempts + 1, sent_ms = ?, bundle_id = ?, external_id = ?, last_error = '', claim_until_ms = NULL WHERE id = ?",
-			at.UnixMilli(), nullID(d.BundleID), d.ExternalID, d.NotificationID)
+		// Logged (no provider for the channel) is sent as far as rota
+		// goes, and says so in its provider status.
+		provider := ""
+		if d.Logged {
+			provider = rota.DeliveryLogged
+		}
+		err = tx.later("UPDATE notifications SET status = 'sent', attempts = attempts + 1, sent_ms = ?, bundle_id = ?, external_id = ?, last_error = '', claim_until_ms = NULL, provider_status = CASE WHEN ? = '' THEN provider_status ELSE ? END WHERE id = ?",
+			at.UnixMilli(), nullID(d.BundleID), d.ExternalID, provider, provider, d.NotificationID)
 		if err == nil && d.Page != nil {
 			err = recordPage(tx, d, at)
 		}

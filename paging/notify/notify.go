@@ -98,6 +98,9 @@ type Update struct {
 // matching status callbacks and for updating the message later.
 type Receipt struct {
 	ID string
+	// Logged says the message was written to rotad's log and not sent:
+	// no provider is configured for its channel (the log notifier).
+	Logged bool
 }
 
 // Notifier sends messages over one channel. An error wrapped with
@@ -175,7 +178,7 @@ func (n Log) Notify(ctx context.Context, m Message) (Receipt, error) {
 		to = rota.RedactURL(to)
 	}
 	n.Log.Info("notification", "kind", kind, "channel", m.Channel, "person", m.Person, "to", to, "incidents", ids, "text", m.Text)
-	return Receipt{}, nil
+	return Receipt{Logged: true}, nil
 }
 
 // Registry names the notifier of each channel; a channel with none goes
