@@ -1,9 +1,12 @@
 package paging_test
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"slices"
 	"sort"
 	"strings"
@@ -870,4 +873,63 @@ func TestLoggedIsNotSent(t *testing.T) {
 	if !slices.Contains(outcomes, rota.DeliveryLogged) || slices.Contains(outcomes, rota.DeliverySent) {
 		t.Errorf("rota_notifications_total outcomes %v, want logged and not sent", outcomes)
 	}
+}
+
+// TestDeliveryErrorLoggedOnce: a send that fails for a reason that may
+// pass (a refused certificate, a relay down) is retried, and the reason is
+// logged at WARN once for the notification, not at every retry.
+func TestDeliveryErrorLoggedOnce(t *testing.T) {
+	h := newHarness(t)
+	var logs bytes.Buffer
+	var mu sync.Mutex
+	failing := &phone{fail: func(notify.Message) error {
+		return errors.New("x509: certificate signed by unknown authority")
+	}}
+	engine := paging.New(paging.Options{Store: h.db, Book: h.book, Now: h.clock.Now, Notifiers: notify.NewRegistry(failing, nil),
+		Logger: slog.New(slog.NewJSONHandler(lockedWriter{&mu, &logs}, nil))})
+	ctx := context.Background()
+	if _, err := engine.Trigger(ctx, rota.Event{Service: "web", DedupKey: "tls", Summary: "disk full", Severity: "critical", Integration: "native"}); err != nil {
+		t.Fatal(err)
+	}
+	for range 4 {
+		if err := engine.RunOnce(ctx); err != nil {
+			t.Fatal(err)
+		}
+		h.clock.Advance(2 * time.Minute)
+	}
+	mu.Lock()
+	out := logs.String()
+	mu.Unlock()
+	lines := map[float64]int{}
+	for _, l := range strings.Split(strings.TrimSpace(out), "\n") {
+		var m map[string]any
+		if json.Unmarshal([]byte(l), &m) != nil || m["msg"] != "notification not delivered: retrying" {
+			continue
+		}
+		if m["level"] != "WARN" || !strings.Contains(fmt.Sprint(m["err"]), "certificate signed by unknown authority") {
+			t.Errorf("line %s: want WARN with the reason", l)
+		}
+		lines[m["notification"].(float64)]++
+	}
+	// alice's SMS was tried twice (then her voice call, then the next
+	// step's): one line each.
+	if len(lines) < 2 || lines[1] != 1 {
+		t.Errorf("lines per notification %v, want one each:\n%s", lines, out)
+	}
+	for id, n := range lines {
+		if n != 1 {
+			t.Errorf("notification %v: %d lines, want 1", id, n)
+		}
+	}
+}
+
+type lockedWriter struct {
+	mu *sync.Mutex
+	w  *bytes.Buffer
+}
+
+func (l lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
 }

@@ -436,6 +436,12 @@ func (e *Engine) failed(notes []rota.Notification, sendErr error, now time.Time)
 		if !giveUp {
 			ds = append(ds, rota.Delivery{NotificationID: n.ID, IncidentID: n.IncidentID, Outcome: rota.DeliveryRetry, Error: err.Error(),
 				NextAttempt: now.Add(e.backoff(attempts))})
+			if n.Attempts == 0 {
+				// Said once a notification, with the reason (a refused
+				// certificate, a wrong password), not at every retry.
+				e.log.Warn("notification not delivered: retrying", "notification", n.ID, "incident", n.IncidentID, "person", n.Person,
+					"channel", n.Channel, "err", err, "next_attempt", now.Add(e.backoff(attempts)))
+			}
 			continue
 		}
 		why := "gave up after " + fmt.Sprint(attempts) + " attempts"
