@@ -362,10 +362,10 @@ type StepOutcome struct {
 
 // Delivery outcomes.
 const (
-	DeliverySent     = "sent"
+	DeliverySent = "sent"
 	// DeliveryLogged is a sent notification's outcome as metrics and
 	// the UI tell it when it only went to the log (Delivery.Logged).
-	DeliveryLogged = "logged"
+	DeliveryLogged   = "logged"
 	DeliveryRetry    = "retry"    // a temporary failure: try again at NextAttempt
 	DeliveryDeferred = "deferred" // held back by a rate limit until NextAttempt
 	DeliveryFailed   = "failed"   // given up: Failover, if any, is tried now

@@ -2,6 +2,7 @@ package api
 
 import (
 	"net/http"
+	"sync"
 
 	"github.com/rotahq/rota"
 )
@@ -111,15 +112,54 @@ func (s *Server) postWebhook(source string, decode func(*http.Request, *rota.Ser
 			return s.rejected(source, rota.Errorf(rota.ETOOLARGE, "the payload carries %d alerts; rota takes at most %d per request: set max_alerts: %d in the sender's webhook configuration",
 				len(events), MaxWebhookAlerts, MaxWebhookAlerts))
 		}
-		out := make([]ingestResult, 0, len(events))
-		for _, ev := range events {
+		// Every event is applied, in order, without waiting for the
+		// one before to commit: each is queued for the store once the
+		// one before is (rota.InTurn), and what each reads first runs
+		// side by side, so a payload of many alerts takes a few commits,
+		// not one each (1,000 took 4.7 s under the race detector, near
+		// the request's deadline).
+		out := make([]ingestResult, len(events))
+		errs := make([]error, len(events))
+		var wg sync.WaitGroup
+		prev := make(chan struct{})
+		close(prev)
+		// Events of one alert (a firing and its resolution in one
+		// payload) wait for the one before to be applied: several
+		// committers (PostgreSQL) may run queued writes side by side.
+		applied := map[string]chan struct{}{}
+		for i, ev := range events {
 			ev.Service = svc.Name
-			outcome, a, err := s.apply(r, ev)
+			queued := make(chan struct{})
+			release := sync.OnceFunc(func() { close(queued) })
+			before, done := applied[ev.DedupKey], make(chan struct{})
+			applied[ev.DedupKey] = done
+			wg.Add(1)
+			go func(wait <-chan struct{}) {
+				defer wg.Done()
+				defer close(done)
+				if before != nil {
+					<-before
+				}
+				// One that wrote nothing (a follow-up of no alert)
+				// still lets the next go, in its turn.
+				defer func() { <-wait; release() }()
+				outcome, a, err := s.apply(r.WithContext(rota.InTurn(r.Context(), wait, release)), ev)
+				if err != nil {
+					errs[i] = err
+					return
+				}
+				s.metrics.received.WithLabelValues(source, outcome).Inc()
+				out[i] = result(outcome, ev, a)
+			}(prev)
+			prev = queued
+		}
+		wg.Wait()
+		// The first event that failed answers for the payload (the
+		// sender sends it again; what was applied is deduplicated).
+		for _, err := range errs {
 			if err != nil {
 				return err
 			}
-			s.metrics.received.WithLabelValues(source, outcome).Inc()
-			out = append(out, result(outcome, ev, a))
 		}
 		writeJSON(w, http.StatusAccepted, map[string]any{"alerts": out})
 		return nil

@@ -540,3 +540,38 @@ func TestMetricsToken(t *testing.T) {
 		t.Errorf("configured but unset: %d, want 403", code)
 	}
 }
+
+// TestWebhookAppliedInOrder: the alerts of one payload are applied side by
+// side but in order: an alert that fires and resolves in the same payload
+// is created, then resolved (never dropped for not being there yet), and
+// the answer lists each outcome at its place.
+func TestWebhookAppliedInOrder(t *testing.T) {
+	f := newIngestFixture(t)
+	var b strings.Builder
+	b.WriteString(`{"version":"4","groupKey":"g","status":"firing","receiver":"rota","alerts":[`)
+	var want []string
+	for i := range 60 {
+		if i > 0 {
+			b.WriteString(",")
+		}
+		status, key := "firing", fmt.Sprintf("f%d", i/2)
+		want = append(want, "created")
+		if i%2 == 1 {
+			status = "resolved"
+			want[i] = "resolved"
+		}
+		fmt.Fprintf(&b, `{"status":%q,"labels":{"alertname":"A%s","severity":"critical"},"fingerprint":%q}`, status, key, key)
+	}
+	b.WriteString("]}")
+	r := f.do(t, "POST", "/api/v1/integrations/alertmanager", paymentsKey, "application/json", b.String())
+	if r.status != 202 {
+		t.Fatalf("%d %s", r.status, r.raw)
+	}
+	var got []string
+	for _, a := range r.body["alerts"].([]any) {
+		got = append(got, a.(map[string]any)["outcome"].(string))
+	}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("outcomes %v, want %v", got, want)
+	}
+}

@@ -404,7 +404,28 @@ func (db *DB) tx(ctx context.Context, fn func(wtx, time.Time) error) error {
 	}
 	o := op{fn: fn, done: make(chan error, 1), state: new(atomic.Int32)}
 	o.deadline, _ = ctx.Deadline()
-	if !db.send(o) {
+	// A write in a line (rota.InTurn) is queued after the one before.
+	turn, done := rota.Turn(ctx)
+	if turn != nil {
+		select {
+		case <-turn:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	sent := db.send(o)
+	if done != nil {
+		if db.pg {
+			// Several committers run queued writes side by side: the
+			// next in line waits for this one to be made, so that the
+			// line is applied in order.
+			defer done()
+		} else {
+			// The one committer takes writes in the order queued.
+			done()
+		}
+	}
+	if !sent {
 		return rota.Errorf(rota.EUNAVAILABLE, "the database is closed")
 	}
 	wait := time.NewTimer(writeWait)
