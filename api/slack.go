@@ -84,7 +84,10 @@ func (s *Server) slackActor(ctx context.Context, userID string) (rota.Actor, err
 	if p == nil && s.slack != nil {
 		email, err := s.slack.EmailOf(ctx, userID)
 		if err != nil {
-			return rota.Actor{}, rota.Errorf(rota.EFORBIDDEN, "rota cannot tell who Slack user %s is: %v", userID, err)
+			// What went wrong (a DNS error, Slack's answer) is for the
+			// log, not the user.
+			s.log.Warn("cannot look a Slack user up", "user", userID, "err", err)
+			return rota.Actor{}, rota.Errorf(rota.EFORBIDDEN, "rota cannot tell who you are (Slack user %s) right now: it could not ask Slack. Try again, or add your Slack user id to your contacts in rota", userID)
 		}
 		if q := org.Identity(email); q != nil && strings.Contains(email, "@") {
 			p = q

@@ -362,6 +362,13 @@ func TestSlackCommands(t *testing.T) {
 		}
 		return raw["text"]
 	}
+	// Slack cannot be asked who a user is: the user is told so, without
+	// what went wrong inside (that is for the log).
+	f.fake.FailNext("users.info", slacktest.Failure{Status: 500, Error: "internal_error"})
+	if got := run("U0NEWCOMER", "ack 1"); !strings.Contains(got, "rota cannot tell who you are (Slack user U0NEWCOMER) right now") ||
+		strings.Contains(got, "internal_error") || strings.Contains(got, "500") {
+		t.Errorf("an unknown user while Slack fails: %q", got)
+	}
 	if got := run("U0ALICE", "oncall"); !strings.Contains(got, "*primary*:") || !strings.Contains(got, "until") {
 		t.Errorf("oncall: %q", got)
 	}
