@@ -98,6 +98,7 @@ type DB struct {
 	dsn, id string
 	// ckWake, ckStop and ckDone drive the checkpointer (SQLite).
 	ckWake, ckStop, ckDone chan struct{}
+	ckCommits              atomic.Int64
 	// reruns counts the writes run again in a later transaction because
 	// they needed a lock out of order that another held (errLockOrder).
 	reruns atomic.Int64
