@@ -168,3 +168,36 @@ func TestAssignScansAsDatabaseSQLDoes(t *testing.T) {
 		}
 	}
 }
+
+// TestAWriteFailingAtTheCommitFailsAlone: in a group run without
+// savepoints, a queued statement that fails only with the COMMIT's round
+// trip (the last write's) fails its write alone: the group runs again
+// guarded, and the others are kept.
+func TestAWriteFailingAtTheCommitFailsAlone(t *testing.T) {
+	db := open(t, filepath.Join(t.TempDir(), "rota.db"))
+	put := func(w wtx, key string) error {
+		return w.later("INSERT INTO done_once (key, at_ms) VALUES (?, 1)", key)
+	}
+	fns := []func(wtx, time.Time) error{
+		func(w wtx, _ time.Time) error { return put(w, "a") },
+		func(w wtx, _ time.Time) error { return put(w, "b") },
+		// Last: its duplicate goes with the COMMIT.
+		func(w wtx, _ time.Time) error {
+			if err := put(w, "c"); err != nil {
+				return err
+			}
+			return put(w, "c")
+		},
+	}
+	var batch []op
+	for _, fn := range fns {
+		batch = append(batch, op{fn: fn, done: make(chan error, 1), state: new(atomic.Int32)})
+	}
+	errs, _ := db.commitOnce(batch, nil, false)
+	if errs[0] != nil || errs[1] != nil || errs[2] == nil {
+		t.Errorf("errors %v, want only the third write's", errs)
+	}
+	if got := keys(t, db); !slices.Equal(got, []string{"a", "b"}) {
+		t.Errorf("kept %v, want a and b", got)
+	}
+}

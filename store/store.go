@@ -614,6 +614,12 @@ func (db *DB) commitOnce(batch []op, errs []error, guard bool) ([]error, bool) {
 			db.countConflict(err)
 			return errs[:0], true
 		}
+		if !guard && !single {
+			// A statement a write queued (later) failed at the commit:
+			// whose it was is found by running the group again guarded,
+			// each write's queued statements sent at its end.
+			return db.commitOnce(batch, errs[:0], true)
+		}
 		for i := range errs {
 			if errs[i] == nil {
 				errs[i] = fmt.Errorf("commit: %w", err)
