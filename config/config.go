@@ -130,6 +130,11 @@ type SMTP struct {
 	From string
 	// Timeout bounds sending one message.
 	Timeout time.Duration
+	// CAFile, when set, is a PEM file of the certificates the relay's
+	// must chain to (a private CA), instead of the system's; CAs are
+	// their contents, read and checked when the file is loaded.
+	CAFile string
+	CAs    []byte
 }
 
 // Log holds the logging settings.

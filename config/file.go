@@ -209,6 +209,7 @@ type smtpSection struct {
 	Password *secretSection `toml:"password"`
 	From     string         `toml:"from"`
 	Timeout  string         `toml:"timeout"`
+	CAFile   string         `toml:"ca_file"`
 }
 
 type calendarSection struct {

@@ -1,7 +1,9 @@
 package config
 
 import (
+	"crypto/x509"
 	"net"
+	"os"
 	"net/mail"
 	"strings"
 	"time"
@@ -54,6 +56,19 @@ func (v *validator) smtp(s *smtpSection) *SMTP {
 		v.addf("smtp.from", "%q is not an email address (as in \"rota@example.com\" or \"Rota <rota@example.com>\")", s.From)
 	}
 	out.Timeout = v.window("smtp.timeout", s.Timeout, DefaultSMTPTimeout, time.Second, 5*time.Minute)
+	if s.CAFile != "" {
+		out.CAFile = v.path(s.CAFile)
+		switch pem, err := os.ReadFile(out.CAFile); {
+		case err != nil:
+			v.addf("smtp.ca_file", "read %s: %s", out.CAFile, readError(err))
+		case !x509.NewCertPool().AppendCertsFromPEM(pem):
+			v.addf("smtp.ca_file", "%s holds no PEM certificate (\"-----BEGIN CERTIFICATE-----\")", out.CAFile)
+		case out.Security == securityNone:
+			v.addf("smtp.ca_file", "a CA file is for TLS, and security is %q", securityNone)
+		default:
+			out.CAs = pem
+		}
+	}
 
 	switch {
 	case s.Password == nil && s.Username != "":

@@ -1,8 +1,14 @@
 package config
 
 import (
+	"bytes"
+	"encoding/pem"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -108,7 +114,7 @@ from = "rota@example.com"`,
 			if err != nil {
 				t.Fatal(err)
 			}
-			if cfg.SMTP == nil || *cfg.SMTP != tc.want {
+			if cfg.SMTP == nil || !reflect.DeepEqual(*cfg.SMTP, tc.want) {
 				t.Errorf("got %+v, want %+v", cfg.SMTP, tc.want)
 			}
 		})
@@ -119,11 +125,52 @@ from = "rota@example.com"`,
 	}
 }
 
+// TestSMTPCAFile: a relay with a certificate from a private CA is trusted
+// through ca_file (relative to the configuration's directory), read and
+// checked when the file loads; a file that holds no certificate, or is
+// missing, is a problem with its line.
+func TestSMTPCAFile(t *testing.T) {
+	dir := t.TempDir()
+	srv := httptest.NewTLSServer(http.NotFoundHandler())
+	srv.Close()
+	pemCert := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw})
+	if err := os.WriteFile(filepath.Join(dir, "ca.pem"), pemCert, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "not.pem"), []byte("hello"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	base := "[smtp]\nhost = \"smtp.example.com\"\nfrom = \"rota@example.com\"\n"
+	cfg, err := Parse("x.toml", []byte(base+"ca_file = \"ca.pem\"\n"), dir, func(string) (string, bool) { return "", false })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.SMTP.CAFile != filepath.Join(dir, "ca.pem") || !bytes.Equal(cfg.SMTP.CAs, pemCert) {
+		t.Errorf("ca_file read as %q, %d bytes", cfg.SMTP.CAFile, len(cfg.SMTP.CAs))
+	}
+	for file, want := range map[string]string{
+		"not.pem":     "x.toml:4: smtp.ca_file: " + filepath.Join(dir, "not.pem") + " holds no PEM certificate",
+		"missing.pem": "x.toml:4: smtp.ca_file: read " + filepath.Join(dir, "missing.pem"),
+	} {
+		_, err := Parse("x.toml", []byte(base+"ca_file = \""+file+"\"\n"), dir, func(string) (string, bool) { return "", false })
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("ca_file = %q: %v, want %q", file, err, want)
+		}
+	}
+}
+
 // TestExampleSMTP loads the example with its commented-out [smtp] section
 // switched on, so that the documented keys stay valid.
 func TestExampleSMTP(t *testing.T) {
 	data, err := os.ReadFile("../config.example.toml")
 	if err != nil {
+		t.Fatal(err)
+	}
+	// The example's ca_file names a file on a server: here, one made now.
+	srv := httptest.NewTLSServer(http.NotFoundHandler())
+	srv.Close()
+	ca := filepath.Join(t.TempDir(), "smtp-ca.pem")
+	if err := os.WriteFile(ca, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw}), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	var out []string
@@ -135,6 +182,8 @@ func TestExampleSMTP(t *testing.T) {
 			line = "[smtp]"
 		case in && line == "":
 			in = false
+		case in && strings.HasPrefix(line, "# ca_file = "):
+			line = fmt.Sprintf("ca_file = %q", ca)
 		case in && strings.HasPrefix(line, "# ") && !strings.HasPrefix(line, "#  "):
 			line = strings.TrimPrefix(line, "# ")
 		}
@@ -150,8 +199,12 @@ func TestExampleSMTP(t *testing.T) {
 	if err != nil {
 		t.Fatalf("the example's [smtp] does not load:\n%v", err)
 	}
-	want := SMTP{Host: "smtp.example.com", Port: 587, Security: "starttls", Username: "rota@example.com", Password: "an-smtp-password", From: "Rota <rota@example.com>", Timeout: 10 * time.Second}
-	if cfg.SMTP == nil || *cfg.SMTP != want {
+	want := SMTP{Host: "smtp.example.com", Port: 587, Security: "starttls", Username: "rota@example.com", Password: "an-smtp-password", From: "Rota <rota@example.com>", Timeout: 10 * time.Second,
+		CAFile: ca}
+	if cfg.SMTP != nil {
+		want.CAs = cfg.SMTP.CAs // checked by TestSMTPCAFile
+	}
+	if cfg.SMTP == nil || !reflect.DeepEqual(*cfg.SMTP, want) || len(want.CAs) == 0 {
 		t.Fatalf("example [smtp]: got %+v, want %+v", cfg.SMTP, want)
 	}
 	for _, w := range cfg.Warnings {

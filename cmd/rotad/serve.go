@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
@@ -366,8 +368,15 @@ func notifiers(cfg *config.Config, log *slog.Logger) (*notify.Registry, *slack.S
 		reg.Register(rota.ContactVoice, tw.Voice())
 	}
 	if m := cfg.SMTP; m != nil {
+		var tlsConfig *tls.Config
+		if m.CAs != nil {
+			// A private CA: the relay's certificate must chain to it.
+			pool := x509.NewCertPool()
+			pool.AppendCertsFromPEM(m.CAs)
+			tlsConfig = &tls.Config{RootCAs: pool}
+		}
 		sender, err := email.New(email.Config{Host: m.Host, Port: m.Port, Security: m.Security, Username: m.Username, Password: m.Password,
-			From: m.From, Timeout: m.Timeout})
+			From: m.From, Timeout: m.Timeout, TLSConfig: tlsConfig})
 		if err != nil {
 			return nil, nil, err
 		}
