@@ -3,8 +3,8 @@ package config
 import (
 	"crypto/x509"
 	"net"
-	"os"
 	"net/mail"
+	"os"
 	"strings"
 	"time"
 )
