@@ -20,6 +20,49 @@ type HeartbeatStore interface {
 	// MarkHeartbeatDown records a miss, once: false when it beat since
 	// or another daemon marked it.
 	MarkHeartbeatDown(ctx context.Context, h rota.Heartbeat) (bool, error)
+	// Heartbeats lists every heartbeat that has beaten.
+	Heartbeats(ctx context.Context) ([]rota.Heartbeat, error)
+	// MoveHeartbeatDeadline moves an up heartbeat's deadline, unless it
+	// beat (or was marked down) since h was read.
+	MoveHeartbeatDeadline(ctx context.Context, h rota.Heartbeat, deadline time.Time) (bool, error)
+}
+
+// RebaseHeartbeats moves each up heartbeat's deadline to its last beat
+// plus its timeout in the configuration now: after a reload that changed
+// a timeout, a longer one pages nobody early and a shorter one is kept
+// from the moment it applies, not from the old deadline.
+func (e *Engine) RebaseHeartbeats(ctx context.Context) error {
+	hbs, err := e.store.Heartbeats(ctx)
+	if err != nil {
+		return err
+	}
+	org := e.book.Roster().Org()
+	moved := false
+	for _, h := range hbs {
+		svc := org.Service(h.Service)
+		if !h.Up || svc == nil {
+			continue
+		}
+		check := svc.Heartbeat(h.Name)
+		if check == nil {
+			continue
+		}
+		if deadline := h.Last.Add(check.Timeout); !deadline.Equal(h.Deadline) {
+			ok, err := e.store.MoveHeartbeatDeadline(ctx, h, deadline)
+			if err != nil {
+				return err
+			}
+			if ok {
+				moved = true
+				e.log.Info("heartbeat deadline moved by the configuration", "service", h.Service, "heartbeat", h.Name,
+					"from", h.Deadline, "to", deadline, "timeout", check.Timeout)
+			}
+		}
+	}
+	if moved {
+		e.Wake() // a deadline may now be sooner
+	}
+	return nil
 }
 
 // heartbeatKey is the dedup key of the incident a missed heartbeat opens.
@@ -72,6 +115,14 @@ func (e *Engine) checkHeartbeats(ctx context.Context, now time.Time) error {
 		if check == nil {
 			// Removed from the configuration: no longer watched.
 			if _, err := e.store.MarkHeartbeatDown(ctx, h); err != nil {
+				return err
+			}
+			continue
+		}
+		if deadline := h.Last.Add(check.Timeout); deadline.After(now) {
+			// Its timeout grew since the deadline was set (a reload,
+			// perhaps on another daemon): not missed yet.
+			if _, err := e.store.MoveHeartbeatDeadline(ctx, h, deadline); err != nil {
 				return err
 			}
 			continue

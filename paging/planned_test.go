@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/rotahq/rota"
+	"github.com/rotahq/rota/config"
+	"github.com/rotahq/rota/scheduler"
 )
 
 var heartbeatConfig = strings.Replace(engineConfig, `[[services]]
@@ -132,4 +134,47 @@ func TestAdHocMaintenance(t *testing.T) {
 	if _, err := h.db.EndMaintenance(ctx, m.ID); rota.ErrorCode(err) != rota.ECONFLICT {
 		t.Errorf("ending it twice: %v", err)
 	}
+}
+
+// TestReloadMovesHeartbeatDeadlines: a reload that lengthens a
+// heartbeat's timeout pages nobody at the old deadline (found by the
+// check, and moved by the reload's rebase alike); one that shortens it
+// holds from the moment it applies.
+func TestReloadMovesHeartbeatDeadlines(t *testing.T) {
+	h := newHarnessWith(t, heartbeatConfig)
+	ctx := context.Background()
+	reload := func(timeout string) {
+		t.Helper()
+		cfg, err := config.Parse("engine.toml", []byte(strings.Replace(heartbeatConfig, `timeout = "25h"`, `timeout = "`+timeout+`"`, 1)), t.TempDir(),
+			func(string) (string, bool) { return "", false })
+		if err != nil {
+			t.Fatal(err)
+		}
+		h.book.Update(func(old *scheduler.Roster) (*scheduler.Roster, error) { return old.WithOrg(cfg.Org), nil })
+	}
+	if _, err := h.engine.Beat(ctx, "batch", "nightly", "service batch (key)"); err != nil {
+		t.Fatal(err)
+	}
+	// Lengthened, and the check finds the old deadline first (another
+	// daemon reloaded; this one did not rebase).
+	reload("49h")
+	h.expect("past the old deadline, within the new: nobody", h.step(25*time.Hour))
+	h.expect("still within the new timeout", h.step(24*time.Hour-time.Second))
+	h.expect("past the new: bruno paged", h.step(time.Second), "sms bruno 1")
+
+	// Back up, then shortened, with the reload's rebase: the deadline
+	// comes forward.
+	if _, err := h.engine.Beat(ctx, "batch", "nightly", "service batch (key)"); err != nil {
+		t.Fatal(err)
+	}
+	reload("2h")
+	if err := h.engine.RebaseHeartbeats(ctx); err != nil {
+		t.Fatal(err)
+	}
+	hbs, err := h.db.Heartbeats(ctx)
+	if err != nil || len(hbs) != 1 || !hbs[0].Deadline.Equal(hbs[0].Last.Add(2*time.Hour)) {
+		t.Fatalf("after the rebase: %+v %v", hbs, err)
+	}
+	h.expect("within the shorter timeout", h.step(2*time.Hour-time.Second))
+	h.expect("past it: paged again", h.step(time.Second), "sms bruno 2")
 }

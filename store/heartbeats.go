@@ -68,6 +68,28 @@ func (db *DB) heartbeats(ctx context.Context, where string, args ...any) ([]rota
 	return out, rows.Err()
 }
 
+// MoveHeartbeatDeadline sets an up heartbeat's deadline to deadline,
+// unless it has beaten (or been marked down) since h was read: the
+// configuration changed its timeout. false when it changed since.
+func (db *DB) MoveHeartbeatDeadline(ctx context.Context, h rota.Heartbeat, deadline time.Time) (bool, error) {
+	var moved bool
+	err := db.tx(ctx, func(tx wtx, _ time.Time) error {
+		tx.due(deadline)
+		res, err := tx.exec("UPDATE heartbeats SET deadline_ms = ? WHERE service = ? AND name = ? AND deadline_ms = ? AND state = 'up'",
+			deadline.UnixMilli(), h.Service, h.Name, h.Deadline.UnixMilli())
+		if err != nil {
+			return err
+		}
+		n, err := res.RowsAffected()
+		moved = n == 1
+		return err
+	})
+	if err != nil {
+		return false, fmt.Errorf("move heartbeat %s/%s: %w", h.Service, h.Name, err)
+	}
+	return moved, nil
+}
+
 // MarkHeartbeatDown records that a heartbeat was missed at the deadline
 // it was found past; false when it has beaten since (or another daemon
 // marked it).

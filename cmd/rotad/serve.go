@@ -270,6 +270,7 @@ func serve(args []string, stderr io.Writer) error {
 		"config", cfg.File, "summary", cfg.Summary())
 
 	r := newReloader(cfg, book, srv, level, log, reg)
+	r.rebase = engine.RebaseHeartbeats
 	r.audit = func(e *rota.AuditEntry) {
 		if err := db.Audit(ctx, e); err != nil {
 			log.Error("cannot write the audit log", "action", e.Action, "err", err)
@@ -397,6 +398,8 @@ type reloader struct {
 	log     *slog.Logger
 	// audit records a reload in the audit log.
 	audit func(*rota.AuditEntry)
+	// rebase moves the deadlines the configuration sets (heartbeats).
+	rebase func(context.Context) error
 
 	reloads *prometheus.CounterVec
 	lastOK  prometheus.Gauge
@@ -456,6 +459,14 @@ func (r *reloader) reload() {
 		r.log.Warn("config warning", "problem", w.String())
 	}
 	r.book.Update(func(old *scheduler.Roster) (*scheduler.Roster, error) { return old.WithOrg(cfg.Org), nil })
+	if r.rebase != nil {
+		// Deadlines the configuration sets move with it.
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		if err := r.rebase(ctx); err != nil {
+			r.log.Error("cannot move heartbeat deadlines to the new timeouts: they apply from the next beat", "err", err)
+		}
+		cancel()
+	}
 	r.api.SetSettings(apiSettings(cfg))
 	r.level.Set(parseLevel(cfg.Log.Level))
 	r.running = cfg
