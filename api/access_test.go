@@ -355,6 +355,8 @@ func TestScopes(t *testing.T) {
 	payInc, srchInc := int(pay.body["incident_id"].(float64)), int(srch.body["incident_id"].(float64))
 	start := f.now.Add(time.Hour).UTC().Truncate(time.Hour).Format(time.RFC3339)
 	end := f.now.Add(3 * time.Hour).UTC().Truncate(time.Hour).Format(time.RFC3339)
+	pastStart := f.now.Add(-5 * time.Hour).UTC().Truncate(time.Hour).Format(time.RFC3339)
+	pastEnd := f.now.Add(-2 * time.Hour).UTC().Truncate(time.Hour).Format(time.RFC3339)
 	for _, tt := range []struct {
 		who, method, path, body string
 		status                  int
@@ -368,6 +370,12 @@ func TestScopes(t *testing.T) {
 		{"alice", "POST", "/api/v1/rotations/primary/overrides", `{"person":"bruno","start":"` + start + `","end":"` + end + `"}`, 403},
 		{"alice", "POST", "/api/v1/rotations/search/overrides", `{"person":"alice","start":"` + start + `","end":"` + end + `"}`, 403},
 		{"alice", "POST", "/api/v1/rotations/primary/overrides", `{"person":"alice","start":"` + start + `","end":"` + end + `"}`, 201},
+		// Wholly in the past: a correction of the record, an admin's,
+		// with a reason.
+		{"alice", "POST", "/api/v1/rotations/primary/overrides", `{"person":"alice","start":"` + pastStart + `","end":"` + pastEnd + `"}`, 403},
+		{"dana", "POST", "/api/v1/rotations/primary/overrides", `{"person":"bruno","start":"` + pastStart + `","end":"` + pastEnd + `"}`, 403},
+		{"erin", "POST", "/api/v1/rotations/primary/overrides", `{"person":"bruno","start":"` + pastStart + `","end":"` + pastEnd + `"}`, 400},
+		{"erin", "POST", "/api/v1/rotations/primary/overrides", `{"person":"bruno","start":"` + pastStart + `","end":"` + pastEnd + `","reason":"bruno covered; the record missed it"}`, 201},
 		{"dana", "POST", "/api/v1/rotations/primary/overrides", `{"person":"bruno","start":"` + start + `","end":"` + end + `"}`, 201},
 		{"dana", "POST", "/api/v1/rotations/search/overrides", `{"person":"zoe","start":"` + start + `","end":"` + end + `"}`, 403},
 		{"alice", "GET", "/api/v1/reports/human?team=payments", "", 403},

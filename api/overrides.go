@@ -90,6 +90,18 @@ func (s *Server) addOverride(r *http.Request, rot *rota.Rotation, o *rota.Overri
 			return rota.Errorf(rota.EFORBIDDEN, "%s is not on team %s, whose rotation %s is", a.Person, rot.Team, rot.Name)
 		}
 	}
+	// An override wholly in the past pages nobody; it only rewrites who
+	// was on call, which fairness and "who covers next" count. That is a
+	// correction of the record: an admin's, with a reason.
+	if !o.End.After(s.now()) {
+		if a.Role != rota.RoleAdmin {
+			return rota.Errorf(rota.EFORBIDDEN, "the override ended %s, before now: it would only rewrite who was on call, which an admin may correct, with a reason",
+				o.End.UTC().Format(time.RFC3339))
+		}
+		if strings.TrimSpace(o.Reason) == "" {
+			return rota.FieldError("reason", "is required for an override wholly in the past (a correction of who was on call): say why")
+		}
+	}
 	// The store and the roster change together under the book's lock, so
 	// the roster always matches what this daemon, the only writer, stored.
 	if err := s.book.Update(func(roster *scheduler.Roster) (*scheduler.Roster, error) {

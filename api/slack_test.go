@@ -400,7 +400,8 @@ func TestSlackCommands(t *testing.T) {
 		t.Errorf("on call after the override: %+v", sh)
 	}
 	// carol may not put herself on payments' rotation.
-	if got := run("U0CAROL", "override primary 2026-12-01T10:00 2026-12-01T12:00"); !strings.Contains(got, "carol is not on team payments") {
+	day := clocktest.Now().Add(24 * time.Hour).UTC().Format("2006-01-02")
+	if got := run("U0CAROL", "override primary "+day+"T10:00 "+day+"T12:00"); !strings.Contains(got, "carol is not on team payments") {
 		t.Errorf("carol's override: %q", got)
 	}
 	if got := run("U0ALICE", "override primary tomorrow"); !strings.Contains(got, "Usage") {
