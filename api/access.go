@@ -154,6 +154,7 @@ func (s *Server) guard(rt route) http.Handler {
 		r = r.WithContext(contextWithCaller(r, c))
 		if err := s.admit(rt.access, c, r); err != nil {
 			if rt.page && rota.ErrorCode(err) == rota.EUNAUTHORIZED && (r.Method == http.MethodGet || r.Method == http.MethodHead) {
+				s.authFailed(r, err)
 				http.Redirect(w, r, "/signin?next="+url.QueryEscape(r.URL.RequestURI()), http.StatusSeeOther)
 				return
 			}

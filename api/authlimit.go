@@ -1,12 +1,14 @@
 package api
 
 import (
+	"context"
 	"fmt"
 	"math"
 	"net"
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/rotahq/rota"
@@ -40,6 +42,7 @@ type authBucket struct {
 type authLimiter struct {
 	mu      sync.Mutex
 	clients map[string]*authBucket
+	pruned  time.Time
 }
 
 // bucket returns addr's bucket, refilled to now.
@@ -50,7 +53,18 @@ func (l *authLimiter) bucket(addr string, now time.Time) *authBucket {
 	b := l.clients[addr]
 	if b == nil {
 		if len(l.clients) >= authClients {
-			l.prune(now)
+			// Full: forget those whose allowance refilled (at most once
+			// a minute: it reads them all), else any one.
+			if now.Sub(l.pruned) >= time.Minute {
+				l.prune(now)
+				l.pruned = now
+			}
+			for k := range l.clients {
+				if len(l.clients) < authClients {
+					break
+				}
+				delete(l.clients, k)
+			}
 		}
 		b = &authBucket{tokens: authBurst, at: now}
 		l.clients[addr] = b
@@ -98,40 +112,56 @@ func carriesCredential(r *http.Request) bool {
 }
 
 // limitAuth answers 429 to a client that failed to authenticate too often,
-// for any request of it that carries a credential.
+// for any request of it that carries a credential. Each such request
+// takes an allowance up front and gives it back unless its credential
+// failed (authFailed), so that requests sent side by side cannot all be
+// tried on the last one.
 func (s *Server) limitAuth(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if carriesCredential(r) {
-			now := s.now()
-			s.authLimit.mu.Lock()
-			b := s.authLimit.bucket(clientAddr(r), now)
-			wait := time.Duration(0)
-			if b.tokens < 1 {
-				wait = time.Duration((1 - b.tokens) / authRefill * float64(time.Second))
-			}
-			s.authLimit.mu.Unlock()
-			if wait > 0 {
-				w.Header().Set("Retry-After", fmt.Sprint(int(math.Ceil(wait.Seconds()))))
-				writeJSON(w, http.StatusTooManyRequests, errorBody{errorDetail{Code: rota.ETOOMANY,
-					Message: fmt.Sprintf("too many failed authentications from %s: try again in %s", clientAddr(r), wait.Round(time.Second))}})
-				return
-			}
+		if !carriesCredential(r) {
+			h.ServeHTTP(w, r)
+			return
 		}
-		h.ServeHTTP(w, r)
+		addr := clientAddr(r)
+		s.authLimit.mu.Lock()
+		b := s.authLimit.bucket(addr, s.now())
+		wait := time.Duration(0)
+		if b.tokens < 1 {
+			wait = time.Duration((1 - b.tokens) / authRefill * float64(time.Second))
+		} else {
+			b.tokens--
+		}
+		s.authLimit.mu.Unlock()
+		if wait > 0 {
+			w.Header().Set("Retry-After", fmt.Sprint(int(math.Ceil(wait.Seconds()))))
+			writeJSON(w, http.StatusTooManyRequests, errorBody{errorDetail{Code: rota.ETOOMANY,
+				Message: fmt.Sprintf("too many failed authentications from %s: try again in %s", addr, wait.Round(time.Second))}})
+			return
+		}
+		failed := new(atomic.Bool)
+		h.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), authFailedKey{}, failed)))
+		if !failed.Load() {
+			s.authLimit.mu.Lock()
+			b := s.authLimit.bucket(addr, s.now())
+			b.tokens = math.Min(authBurst, b.tokens+1)
+			s.authLimit.mu.Unlock()
+		}
 	})
 }
 
-// authFailed counts a failed authentication of r (one that carried a
-// credential) and logs it, at most a line per client every authLogEvery.
+type authFailedKey struct{}
+
+// authFailed notes that r's credential failed (its allowance is not given
+// back) and logs it, at most a line per client every authLogEvery.
 func (s *Server) authFailed(r *http.Request, err error) {
-	if !carriesCredential(r) {
-		return
+	failed, _ := r.Context().Value(authFailedKey{}).(*atomic.Bool)
+	if failed == nil || failed.Swap(true) {
+		return // carried no credential, or counted already
 	}
 	now := s.now()
 	addr := clientAddr(r)
 	s.authLimit.mu.Lock()
 	b := s.authLimit.bucket(addr, now)
-	b.tokens = math.Max(0, b.tokens-1)
 	b.since++
 	n, log := b.since, now.Sub(b.logged) >= authLogEvery
 	if log {

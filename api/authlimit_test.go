@@ -93,9 +93,48 @@ func TestBadTokensAreLimitedAndLogged(t *testing.T) {
 	if len(lines) != 1 || lines[0]["remote"] != client || lines[0]["level"] != "WARN" || !strings.Contains(lines[0]["reason"].(string), "token") {
 		t.Errorf("log lines for 20 failures within a second: %v, want one WARN naming the client and the reason", lines)
 	}
+	// Side by side, a client's requests cannot all be tried on its
+	// last allowance.
+	const racer = "192.0.2.44"
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	codes := map[int]int{}
+	for i := range 60 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			res := get("rota_wrong_side_"+strings.Repeat("y", i), racer)
+			mu.Lock()
+			codes[res.StatusCode]++
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	if codes[401] > 20 || codes[401]+codes[429] != 60 {
+		t.Errorf("60 bad tokens at once: %v, want at most 20 tried (401), the rest 429", codes)
+	}
+	// A page route counts too (it redirects or renders rather than
+	// answer JSON).
+	const browser = "192.0.2.45"
+	page := func() int {
+		req := httptest.NewRequest("GET", "/incidents", nil)
+		req.RemoteAddr = browser + ":40000"
+		req.Header.Set("Authorization", "Bearer rota_wrong_page")
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		return rec.Code
+	}
+	for range 20 {
+		if code := page(); code == 429 {
+			t.Fatal("a page route held back before the burst")
+		}
+	}
+	if code := page(); code != 429 {
+		t.Errorf("a page route after 20 bad tokens: %d, want 429", code)
+	}
 	f.now = f.now.Add(11 * time.Second)
 	get("rota_wrong_later", client)
-	n := strings.Count(logs.String(), `"msg":"authentication failed"`)
+	n := strings.Count(logs.String(), `"msg":"authentication failed","component":"api","remote":"`+client+`"`)
 	if n != 2 || !strings.Contains(logs.String(), `"failures":`) {
 		t.Errorf("after 11 s and another failure: %d lines, want 2:\n%s", n, logs.String())
 	}

@@ -1,7 +1,9 @@
 package api
 
 import (
+	"fmt"
 	"net/http"
+	"runtime/debug"
 	"sync"
 
 	"github.com/rotahq/rota"
@@ -137,6 +139,15 @@ func (s *Server) postWebhook(source string, decode func(*http.Request, *rota.Ser
 			go func(wait <-chan struct{}) {
 				defer wg.Done()
 				defer close(done)
+				defer func() {
+					// Off the handler's goroutine, a panic would take the
+					// daemon down: it fails this event, as the handler's
+					// own would fail the request.
+					if p := recover(); p != nil {
+						s.log.Error("applying an event panicked", "panic", p, "stack", string(debug.Stack()))
+						errs[i] = fmt.Errorf("apply event: panic: %v", p)
+					}
+				}()
 				if before != nil {
 					<-before
 				}

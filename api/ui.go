@@ -73,6 +73,7 @@ func (s *Server) pageHandler(f pageFunc) http.Handler {
 			!strings.HasPrefix(r.URL.Path, "/auth/"):
 			// Someone not signed in (who brought no token of the
 			// page's own) signs in, then comes back.
+			s.authFailed(r, err)
 			http.Redirect(w, r, "/signin?next="+url.QueryEscape(r.URL.RequestURI()), http.StatusSeeOther)
 		default:
 			s.refuse(w, r, true, err)
@@ -114,6 +115,9 @@ func (s *Server) refuse(w http.ResponseWriter, r *http.Request, page bool, err e
 	}
 	err = s.outage(r, err)
 	code := rota.ErrorCode(err)
+	if code == rota.EUNAUTHORIZED {
+		s.authFailed(r, err)
+	}
 	msg := rota.ErrorMessage(err)
 	if code == rota.EINTERNAL {
 		s.log.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)

@@ -229,3 +229,59 @@ func TestAccountingIsClaimedOnce(t *testing.T) {
 		t.Errorf("after the lease: %d items, want %d", len(got), items)
 	}
 }
+
+// TestEscalateWaitsForItsServiceLock: a due step whose service another
+// transaction has locked (a storm's triggers) waits for it and runs; it
+// is not run again and again for a lock out of order (its own step key
+// sorts below the service's).
+func TestEscalateWaitsForItsServiceLock(t *testing.T) {
+	if !pgtest.Enabled() {
+		t.Skip("advisory locks are PostgreSQL's")
+	}
+	ctx := context.Background()
+	db := open(t, filepath.Join(t.TempDir(), "rota.db"))
+	t0 := time.Date(2026, 3, 4, 12, 0, 0, 0, time.UTC)
+	db.Now = func() time.Time { return t0 }
+	ev := rota.Event{Service: "api", DedupKey: "k", Summary: "x", Severity: "critical", Integration: "native", Action: rota.ActionTrigger}
+	inc, _, err := db.TriggerAlert(ctx, &ev, rota.EscalationPolicy{}, func(*rota.Incident, time.Time) rota.StepOutcome {
+		return rota.StepOutcome{Escalation: rota.Escalation{State: rota.EscalationActive, DueAt: t0}}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	holder, err := db.write.BeginTx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := holder.ExecContext(ctx, "SELECT pg_advisory_xact_lock(hashtextextended('service:api', 0))"); err != nil {
+		t.Fatal(err)
+	}
+	before := db.Reruns()
+	done := make(chan bool, 1)
+	go func() {
+		_, ran, err := db.Escalate(ctx, inc.ID, func(*rota.Incident, time.Time) rota.StepOutcome {
+			return rota.StepOutcome{Escalation: rota.Escalation{State: rota.EscalationExhausted}}
+		})
+		if err != nil {
+			t.Error(err)
+		}
+		done <- ran
+	}()
+	select {
+	case <-done:
+		t.Fatal("the step ran while its service was locked")
+	case <-time.After(300 * time.Millisecond):
+	}
+	holder.Commit()
+	select {
+	case ran := <-done:
+		if !ran {
+			t.Error("the step did not run once its service was free")
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the step did not run once its service was free")
+	}
+	if n := db.Reruns() - before; n != 0 {
+		t.Errorf("the step was run again %d times for a lock out of order, want 0: it waits", n)
+	}
+}

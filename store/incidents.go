@@ -311,7 +311,10 @@ func (db *DB) Escalate(ctx context.Context, id int64, run func(*rota.Incident, t
 		// Every daemon finds the step due at the same moment: the first
 		// runs it, the others leave it (waiting for its service's lock,
 		// then reading it, would only find it run).
-		step := fmt.Sprintf("step:%d", id)
+		// "escalate:" sorts below "service:", so that the service's
+		// lock, next, may still be waited for (a try-only key above it
+		// would make every later lock a try, failing in a storm).
+		step := fmt.Sprintf("escalate:%d", id)
 		if ok, err := tx.tryLocks([]string{step}); err != nil || !ok[step] {
 			return err
 		}
