@@ -112,10 +112,12 @@ func carriesCredential(r *http.Request) bool {
 }
 
 // limitAuth answers 429 to a client that failed to authenticate too often,
-// for any request of it that carries a credential. Each such request
-// takes an allowance up front and gives it back unless its credential
-// failed (authFailed), so that requests sent side by side cannot all be
-// tried on the last one.
+// for any request of it that carries a credential, before the credential
+// is looked at. Only failures take from the allowance: a client that sends
+// many good requests at once (a proxy, Alertmanager) is never held back by
+// them. Requests sent side by side when one allowance is left may each be
+// tried: guessing is bounded by the client's connections, and a token has
+// 128 bits or more.
 func (s *Server) limitAuth(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if !carriesCredential(r) {
@@ -128,8 +130,6 @@ func (s *Server) limitAuth(h http.Handler) http.Handler {
 		wait := time.Duration(0)
 		if b.tokens < 1 {
 			wait = time.Duration((1 - b.tokens) / authRefill * float64(time.Second))
-		} else {
-			b.tokens--
 		}
 		s.authLimit.mu.Unlock()
 		if wait > 0 {
@@ -138,21 +138,15 @@ func (s *Server) limitAuth(h http.Handler) http.Handler {
 				Message: fmt.Sprintf("too many failed authentications from %s: try again in %s", addr, wait.Round(time.Second))}})
 			return
 		}
-		failed := new(atomic.Bool)
-		h.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), authFailedKey{}, failed)))
-		if !failed.Load() {
-			s.authLimit.mu.Lock()
-			b := s.authLimit.bucket(addr, s.now())
-			b.tokens = math.Min(authBurst, b.tokens+1)
-			s.authLimit.mu.Unlock()
-		}
+		h.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), authFailedKey{}, new(atomic.Bool))))
 	})
 }
 
 type authFailedKey struct{}
 
-// authFailed notes that r's credential failed (its allowance is not given
-// back) and logs it, at most a line per client every authLogEvery.
+// authFailed counts r's failed credential against its client's allowance,
+// once a request, and logs it, at most a line per client every
+// authLogEvery.
 func (s *Server) authFailed(r *http.Request, err error) {
 	failed, _ := r.Context().Value(authFailedKey{}).(*atomic.Bool)
 	if failed == nil || failed.Swap(true) {
@@ -162,6 +156,7 @@ func (s *Server) authFailed(r *http.Request, err error) {
 	addr := clientAddr(r)
 	s.authLimit.mu.Lock()
 	b := s.authLimit.bucket(addr, now)
+	b.tokens = math.Max(0, b.tokens-1)
 	b.since++
 	n, log := b.since, now.Sub(b.logged) >= authLogEvery
 	if log {
