@@ -203,6 +203,17 @@ func TestHealth(t *testing.T) {
 	if r := a.do(t, "GET", "/readyz", "", "", ""); r.status != 200 || !strings.Contains(fmt.Sprint(r.body["problems"]), "service search-api cannot receive alerts") {
 		t.Errorf("readyz with search's key unset: %d %s", r.status, r.raw)
 	}
+	// The Now page says so too, to anyone signed in.
+	req, _ := http.NewRequest("GET", a.srv.URL+"/", nil)
+	req.Header.Set("Authorization", "Bearer "+a.tokens["alice"])
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if page := readAll(t, res); res.StatusCode != 200 || !strings.Contains(page, "Not receiving alerts") ||
+		!strings.Contains(page, "service search-api cannot receive alerts: no integration key is set") {
+		t.Errorf("the Now page with search's key unset: %d, without the warning", res.StatusCode)
+	}
 	if len(cfg.Deaf) != 1 || !strings.Contains(cfg.Deaf[0].String(), "deaf.toml:") {
 		t.Errorf("the configuration's deaf services: %v, want search's, with its file and line", cfg.Deaf)
 	}

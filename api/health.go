@@ -33,14 +33,20 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 	// Ready, but a service that cannot receive alerts is said here, as
 	// at start: its senders would be refused.
 	body := map[string]any{"status": "ok"}
-	var deaf []string
-	for _, svc := range s.book.Roster().Org().Services {
-		if len(svc.IntegrationKeys) == 0 {
-			deaf = append(deaf, fmt.Sprintf("service %s cannot receive alerts: no integration key is set", svc.Name))
-		}
-	}
-	if len(deaf) > 0 {
+	if deaf := deafServices(s.book.Roster().Org()); len(deaf) > 0 {
 		body["problems"] = deaf
 	}
 	writeJSON(w, http.StatusOK, body)
+}
+
+// deafServices says which services cannot receive alerts: none of their
+// integration keys is set. /readyz and the Now page show them.
+func deafServices(org *rota.Org) []string {
+	var out []string
+	for _, svc := range org.Services {
+		if len(svc.IntegrationKeys) == 0 {
+			out = append(out, fmt.Sprintf("service %s cannot receive alerts: no integration key is set", svc.Name))
+		}
+	}
+	return out
 }

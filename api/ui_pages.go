@@ -63,6 +63,7 @@ func (s *Server) nowPage(w http.ResponseWriter, r *http.Request) error {
 	}
 	data := struct {
 		Now       string
+		Deaf      []string
 		Rotations []rotationNow
 		MyShifts  []shiftView
 		Budgets   []budget
@@ -139,6 +140,7 @@ func (s *Server) nowPage(w http.ResponseWriter, r *http.Request) error {
 		}
 		data.Calendar = r.URL.Query().Get("calendar")
 	}
+	data.Deaf = deafServices(org)
 	return s.render(w, r, http.StatusOK, "now", "Now", "now", data)
 }
 
