@@ -56,8 +56,10 @@ type Actor struct {
 	// Person is the configured person acting; empty for the admin token
 	// and for service keys.
 	Person string
-	// Service is the service whose integration key acts.
+	// Service is the service whose integration key acts, and Key which of
+	// its keys (its source: env:NAME or file:PATH).
 	Service string
+	Key     string
 	// Via is how the actor authenticated (ViaWeb, ViaToken, ...).
 	Via  string
 	Role Role
@@ -65,6 +67,16 @@ type Actor struct {
 	// and the audit log.
 	Session int64
 	TokenID int64
+}
+
+// Credential names the credential an actor used, for records that must
+// say which (a deploy's RecordedBy): "service payments-api's key
+// env:ROTA_KEY_PAYMENTS_API", "admin (token)", "alice (token)".
+func (a Actor) Credential() string {
+	if a.Service != "" && a.Key != "" {
+		return "service " + a.Service + "'s key " + a.Key
+	}
+	return a.String()
 }
 
 // AdminActor is the holder of the admin token.
@@ -104,6 +116,10 @@ func (o *Org) RoleOf(person string, admins []string) Role {
 	}
 	return RoleResponder
 }
+
+// OnTeam reports whether person is a member or manager of team, or on
+// one of its rotations (TeamsOf).
+func (o *Org) OnTeam(person, team string) bool { return slices.Contains(o.TeamsOf(person), team) }
 
 // TeamsOf returns the teams person is a member or a manager of, or is on
 // a rotation of, by name.

@@ -237,6 +237,9 @@ const (
 	// EventQuiet notes an off-hours page avoided: a low-urgency alert
 	// waiting for a responder's business hours (Actor is the responder).
 	EventQuiet = "quiet_hours"
+	// EventDeploy notes the deploy an incident suspects, and who recorded
+	// it (which key, which webhook).
+	EventDeploy = "deploy"
 )
 
 // Notification statuses.
@@ -246,6 +249,17 @@ const (
 	NotifyFailed    = "failed"
 	NotifyCancelled = "cancelled"
 )
+
+// PagesFor counts the pages rota made for one person on one incident,
+// whatever became of them: whom an incident paged may act on it.
+type PagesFor struct {
+	// Pages are all of them; Shadows the shadow copies among them.
+	Pages, Shadows int
+}
+
+// ShadowOnly reports whether every page was a shadow copy: the person
+// watches the incident and cannot stop its escalation.
+func (p PagesFor) ShadowOnly() bool { return p.Pages > 0 && p.Pages == p.Shadows }
 
 // Notification is one message over one channel to one person, in the
 // outbox until sent, failed or cancelled.

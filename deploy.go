@@ -7,8 +7,9 @@ import (
 
 // Deploy routing modes of a service.
 const (
-	// DeployAuthorFirst pages the author and merger of a deploy in the
-	// window first, waits the policy's first delay, then runs the policy.
+	// DeployAuthorFirst pages the author of a deploy in the window first
+	// (its merger when the author cannot be paged), alone for the
+	// service's grace, then runs the policy.
 	DeployAuthorFirst = "author-first"
 	// DeployWithOnCall pages them alongside the policy's first step.
 	DeployWithOnCall = "with-oncall"
@@ -18,6 +19,19 @@ const (
 
 // DefaultDeployWindow is how long after a deploy an alert suspects it.
 const DefaultDeployWindow = time.Hour
+
+// DefaultDeployGrace bounds how long author-first routing pages a
+// deploy's author alone, when the service does not say.
+const DefaultDeployGrace = 5 * time.Minute
+
+// Whom a deploy may page, per service (Service.DeployAuthors).
+const (
+	// DeployAuthorsTeam pages an author or merger on the service's team
+	// only: a deploy naming anyone else pages the policy.
+	DeployAuthorsTeam = "team"
+	// DeployAuthorsOrg pages any configured person, whatever their team.
+	DeployAuthorsOrg = "org"
+)
 
 // Deploy is a change rolled out to a service.
 type Deploy struct {
@@ -37,6 +51,9 @@ type Deploy struct {
 	// ExternalID identifies the delivery at its source (GitHub's
 	// X-GitHub-Delivery), so that a redelivery is recorded once.
 	ExternalID string
+	// RecordedBy names the credential that recorded the deploy: which
+	// integration key, the admin token, the GitHub webhook.
+	RecordedBy string
 	CreatedAt  time.Time
 }
 

@@ -19,6 +19,14 @@ type Service struct {
 	// long after a deploy an alert suspects it.
 	DeployRouting string
 	DeployWindow  time.Duration
+	// DeployAuthors is whom a deploy to the service may page as its
+	// author or merger: DeployAuthorsTeam (the service's team) or
+	// DeployAuthorsOrg (anyone configured).
+	DeployAuthors string
+	// DeployGrace is how long author-first routing pages the author
+	// alone before the policy runs; zero is the policy's first delay,
+	// at most DefaultDeployGrace.
+	DeployGrace time.Duration
 	// GitHub maps repositories (and environments) to this service, for
 	// deployment_status webhooks.
 	GitHub []GitHubSource

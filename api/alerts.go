@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/rotahq/rota"
+	"github.com/rotahq/rota/paging"
 )
 
 type alertJSON struct {
@@ -108,55 +109,36 @@ type statusRequest struct {
 	By string `json:"by"`
 }
 
-// alertStatus serves POST /api/v1/alerts/{id}/ack and /resolve, for the
-// admin token or the alert's service's integration key: acknowledging
-// acknowledges the alert's incident; resolving resolves the alert, and its
-// incident with its last open alert.
+// alertStatus serves POST /api/v1/alerts/{id}/ack and /resolve:
+// acknowledging acknowledges the alert's incident; resolving resolves the
+// alert, and its incident with its last open alert. Who may is
+// paging.Engine.Act's to say.
 func (s *Server) alertStatus(action rota.Action) handlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) error {
-		id, by, err := s.statusChange(w, r, "alert", func(id int64) (string, error) {
-			a, err := s.alerts.Alert(r.Context(), id)
-			return a.Service, err
-		})
+		id, err := s.statusChange(w, r)
 		if err != nil {
 			return err
 		}
-		a, err := s.pager.SetAlertStatus(r.Context(), id, action, by)
+		res, err := s.pager.Act(r.Context(), paging.Act{Actor: actorOf(r), Action: action, Alert: id})
 		if err != nil {
 			return err
 		}
-		inc, err := s.alerts.Incident(r.Context(), a.IncidentID)
-		if err != nil {
-			return err
-		}
-		s.auditIncident(r.Context(), actorOf(r), action, inc)
 		writeJSON(w, http.StatusOK, struct {
 			alertJSON
 			Incident incidentJSON `json:"incident"`
-		}{toAlertJSON(a), toIncidentJSON(inc)})
+		}{toAlertJSON(res.Alert), toIncidentJSON(res.Incident)})
 		return nil
 	}
 }
 
 // statusChange is what acknowledging or resolving an alert or incident
-// (what) begins with: its id, and who acts, who must be able to respond
-// to service(id)'s incidents (the guard has already refused strangers,
-// so that they cannot learn what exists).
-func (s *Server) statusChange(w http.ResponseWriter, r *http.Request, what string, service func(id int64) (string, error)) (int64, string, error) {
+// begins with: its id, from a request that does not name who acts.
+func (s *Server) statusChange(w http.ResponseWriter, r *http.Request) (int64, error) {
 	id, err := idParam(r, "id")
 	if err != nil {
-		return 0, "", err
+		return 0, err
 	}
-	a := actorOf(r)
-	svc, err := service(id)
-	if err != nil {
-		return 0, "", err
-	}
-	if err := s.canRespond(a, svc); err != nil {
-		return 0, "", err
-	}
-	by := a.String()
-	return id, by, refuseNamedActor(w, r, "by", by)
+	return id, refuseNamedActor(w, r, "by", actorOf(r).String())
 }
 
 // refuseNamedActor reads a status change's (optional) body and refuses one

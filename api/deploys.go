@@ -39,12 +39,13 @@ type deployJSON struct {
 	Source       string    `json:"source"`
 	Environment  string    `json:"environment,omitempty"`
 	Repository   string    `json:"repository,omitempty"`
+	RecordedBy   string    `json:"recorded_by,omitempty"`
 }
 
 func (s *Server) deployJSON(d rota.Deploy) deployJSON {
 	org := s.book.Roster().Org()
 	j := deployJSON{ID: d.ID, Service: d.Service, Commit: d.Commit, Author: d.Author, MergedBy: d.MergedBy, DeployedAt: d.DeployedAt,
-		URL: d.URL, CompareURL: d.CompareURL, Summary: d.Summary, Source: d.Source, Environment: d.Environment, Repository: d.Repository}
+		URL: d.URL, CompareURL: d.CompareURL, Summary: d.Summary, Source: d.Source, Environment: d.Environment, Repository: d.Repository, RecordedBy: d.RecordedBy}
 	if p := org.PersonByIdentity(d.Author); p != nil {
 		j.AuthorPerson = p.Name
 	}
@@ -88,7 +89,7 @@ func (s *Server) postDeploy(w http.ResponseWriter, r *http.Request) error {
 		return rota.FieldError("service", "no service named %q", service)
 	}
 	d := rota.Deploy{Service: service, Commit: in.Commit, Author: in.Author, MergedBy: in.MergedBy, URL: in.URL,
-		CompareURL: in.CompareURL, Summary: in.Summary, Source: "native", DeployedAt: s.now()}
+		CompareURL: in.CompareURL, Summary: in.Summary, Source: "native", DeployedAt: s.now(), RecordedBy: actorOf(r).Credential()}
 	if in.DeployedAt != "" {
 		if d.DeployedAt, err = parseTime("deployed_at", in.DeployedAt); err != nil {
 			return err
@@ -111,12 +112,44 @@ func (s *Server) recordDeploy(r *http.Request, d *rota.Deploy) error {
 		return err
 	}
 	if created {
+		s.auditDeploy(r, d)
 		s.metrics.deploys.WithLabelValues(d.Source, "recorded").Inc()
 		s.log.Info("deploy recorded", "deploy", d.ID, "service", d.Service, "commit", d.ShortCommit(), "author", d.Author, "merged_by", d.MergedBy, "source", d.Source)
 	} else {
 		s.metrics.deploys.WithLabelValues(d.Source, "duplicate").Inc()
 	}
 	return nil
+}
+
+// auditDeploy records a deploy in the audit log, under its service's
+// team: a deploy decides whom an alert pages, and whoever holds a key may
+// name an author.
+func (s *Server) auditDeploy(r *http.Request, d *rota.Deploy) {
+	team := ""
+	if svc := s.book.Roster().Org().Service(d.Service); svc != nil {
+		team = svc.Team
+	}
+	var who []string
+	if d.Author != "" {
+		who = append(who, "author "+d.Author)
+	}
+	if d.MergedBy != "" {
+		who = append(who, "merged by "+d.MergedBy)
+	}
+	detail := d.ShortCommit()
+	if detail == "" {
+		detail = d.Summary
+	}
+	if len(who) > 0 {
+		detail += " (" + strings.Join(who, ", ") + ")"
+	}
+	if s.identity == nil {
+		return
+	}
+	e := rota.AuditEntry{Actor: d.RecordedBy, Action: "deploy.record", Subject: fmt.Sprintf("deploy %d of %s", d.ID, d.Service), Team: team, Detail: detail}
+	if err := s.identity.Audit(context.WithoutCancel(r.Context()), &e); err != nil {
+		s.log.Error("cannot write the audit log", "action", e.Action, "actor", e.Actor, "err", err)
+	}
 }
 
 // listDeploys serves GET /api/v1/deploys?service=&since=&until=&limit=.
@@ -225,7 +258,7 @@ func decodePagerDutyChange(b []byte) (string, rota.Deploy, []string, error) {
 // enqueueChange serves POST /v2/change/enqueue, PagerDuty's change events.
 func (s *Server) enqueueChange(w http.ResponseWriter, r *http.Request) {
 	rejected := func() { s.metrics.deploys.WithLabelValues("pagerduty", "rejected").Inc() }
-	svc, d, ok := pdRead(s, w, r, rejected, decodePagerDutyChange)
+	svc, source, d, ok := pdRead(s, w, r, rejected, decodePagerDutyChange)
 	if !ok {
 		return
 	}
@@ -238,6 +271,7 @@ func (s *Server) enqueueChange(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	d.Service = svc.Name
+	d.RecordedBy = rota.Actor{Service: svc.Name, Key: source}.Credential() + " (a PagerDuty change event)"
 	if d.DeployedAt.IsZero() {
 		d.DeployedAt = s.now()
 	}
@@ -417,6 +451,7 @@ func (s *Server) postGitHub(w http.ResponseWriter, r *http.Request) error {
 	if d.ExternalID == "" {
 		d.ExternalID = "delivery:" + r.Header.Get("X-GitHub-Delivery")
 	}
+	d.RecordedBy = "the GitHub webhook (delivery " + r.Header.Get("X-GitHub-Delivery") + ")"
 	if err := s.recordDeploy(r, &d); err != nil {
 		return err
 	}

@@ -91,8 +91,8 @@ func (s *Server) identify(r *http.Request) caller {
 	}
 	// Senders that cannot set headers put an integration key in the URL.
 	if key := r.URL.Query().Get("key"); key != "" {
-		if svc := s.keys.lookup(s.book.Roster().Org(), key); svc != nil {
-			return caller{actor: rota.Actor{Service: svc.Name, Via: rota.ViaKey, Role: rota.RoleService}}
+		if svc, source := s.keys.lookup(s.book.Roster().Org(), key); svc != nil {
+			return caller{actor: rota.Actor{Service: svc.Name, Key: source, Via: rota.ViaKey, Role: rota.RoleService}}
 		}
 		return caller{problem: rota.Errorf(rota.EUNAUTHORIZED, "unknown integration key")}
 	}
@@ -118,8 +118,8 @@ func (s *Server) identifyToken(r *http.Request, st *Settings, token string) call
 		}
 		return caller{actor: a}
 	}
-	if svc := s.keys.lookup(s.book.Roster().Org(), token); svc != nil {
-		return caller{actor: rota.Actor{Service: svc.Name, Via: rota.ViaKey, Role: rota.RoleService}}
+	if svc, source := s.keys.lookup(s.book.Roster().Org(), token); svc != nil {
+		return caller{actor: rota.Actor{Service: svc.Name, Key: source, Via: rota.ViaKey, Role: rota.RoleService}}
 	}
 	return caller{problem: rota.Errorf(rota.EUNAUTHORIZED, "the token is not valid: not the admin token, a personal API token or an integration key")}
 }

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/rotahq/rota"
+	"github.com/rotahq/rota/paging"
 )
 
 type incidentJSON struct {
@@ -165,23 +166,19 @@ func (s *Server) incidentDetail(r *http.Request, id int64) (incidentDetailJSON, 
 	return out, nil
 }
 
-// incidentStatus serves POST /api/v1/incidents/{id}/ack and /resolve, for
-// the admin token or the incident's service's integration key.
+// incidentStatus serves POST /api/v1/incidents/{id}/ack, /resolve and
+// /escalate. Who may is paging.Engine.Act's to say.
 func (s *Server) incidentStatus(action rota.Action) handlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) error {
-		id, by, err := s.statusChange(w, r, "incident", func(id int64) (string, error) {
-			a, err := s.alerts.Incident(r.Context(), id)
-			return a.Service, err
-		})
+		id, err := s.statusChange(w, r)
 		if err != nil {
 			return err
 		}
-		a, err := s.pager.SetStatus(r.Context(), id, action, by)
+		res, err := s.pager.Act(r.Context(), paging.Act{Actor: actorOf(r), Action: action, Incident: id})
 		if err != nil {
 			return err
 		}
-		s.auditIncident(r.Context(), actorOf(r), action, a)
-		writeJSON(w, http.StatusOK, toIncidentJSON(a))
+		writeJSON(w, http.StatusOK, toIncidentJSON(res.Incident))
 		return nil
 	}
 }

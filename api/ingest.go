@@ -64,7 +64,7 @@ func result(outcome string, ev rota.Event, a rota.Alert) ingestResult {
 
 // postAlert serves the native POST /api/v1/alerts.
 func (s *Server) postAlert(w http.ResponseWriter, r *http.Request) error {
-	svc, err := s.service(r, requestKey(r))
+	svc, _, err := s.service(r, requestKey(r))
 	if err != nil {
 		return s.rejected("native", err)
 	}
@@ -98,7 +98,7 @@ func (s *Server) rejected(source string, err error) error {
 // Grafana): every event is applied, in order.
 func (s *Server) postWebhook(source string, decode func(*http.Request, *rota.Service, []byte) ([]rota.Event, error)) handlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) error {
-		svc, err := s.service(r, requestKey(r))
+		svc, _, err := s.service(r, requestKey(r))
 		if err != nil {
 			return s.rejected(source, err)
 		}

@@ -152,7 +152,7 @@ func pdInvalid(w http.ResponseWriter, status int, msg string, errs ...string) {
 // PagerDuty's enqueue endpoints, answering anything wrong in PagerDuty's
 // form (and counting it with rejected); ok is false when it answered.
 func pdRead[T any](s *Server, w http.ResponseWriter, r *http.Request, rejected func(),
-	decode func([]byte) (string, T, []string, error)) (svc *rota.Service, v T, ok bool) {
+	decode func([]byte) (string, T, []string, error)) (svc *rota.Service, source string, v T, ok bool) {
 	invalid := func(status int, msg string, errs ...string) {
 		rejected()
 		pdInvalid(w, status, msg, errs...)
@@ -160,28 +160,28 @@ func pdRead[T any](s *Server, w http.ResponseWriter, r *http.Request, rejected f
 	b, err := readBody(w, r, maxPagerDutyBody)
 	if err != nil {
 		invalid(StatusOf(err), rota.ErrorMessage(err), rota.ErrorMessage(err))
-		return nil, v, false
+		return nil, "", v, false
 	}
 	key, v, problems, err := decode(b)
 	if err != nil {
 		invalid(StatusOf(err), "Event object is invalid", rota.ErrorMessage(err))
-		return nil, v, false
+		return nil, "", v, false
 	}
 	if len(problems) > 0 {
 		invalid(http.StatusBadRequest, "Event object is invalid", problems...)
-		return nil, v, false
+		return nil, "", v, false
 	}
-	if svc, err = s.service(r, key); err != nil {
+	if svc, source, err = s.service(r, key); err != nil {
 		invalid(http.StatusUnauthorized, "Invalid routing key", "the routing key is not the integration key of any service")
-		return nil, v, false
+		return nil, "", v, false
 	}
-	return svc, v, true
+	return svc, source, v, true
 }
 
 // enqueuePagerDuty serves POST /v2/enqueue with PagerDuty's answers, so
 // that anything that pages PagerDuty pages rota by changing a URL.
 func (s *Server) enqueuePagerDuty(w http.ResponseWriter, r *http.Request) {
-	svc, ev, ok := pdRead(s, w, r, func() { s.metrics.received.WithLabelValues("pagerduty", "rejected").Inc() },
+	svc, _, ev, ok := pdRead(s, w, r, func() { s.metrics.received.WithLabelValues("pagerduty", "rejected").Inc() },
 		decodePagerDuty)
 	if !ok {
 		return

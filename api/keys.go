@@ -12,15 +12,22 @@ import (
 // keyIndex finds a service by integration key. Keys are indexed by their
 // SHA-256 so that the lookup does not compare secrets byte by byte.
 type keyIndex struct {
-	org      *rota.Org
-	services map[[32]byte]*rota.Service
+	org  *rota.Org
+	keys map[[32]byte]keyed
+}
+
+// keyed is a service and which of its keys (the key's source, env:NAME
+// or file:PATH: never the key) a request sent.
+type keyed struct {
+	svc    *rota.Service
+	source string
 }
 
 func newKeyIndex(org *rota.Org) *keyIndex {
-	k := &keyIndex{org: org, services: map[[32]byte]*rota.Service{}}
+	k := &keyIndex{org: org, keys: map[[32]byte]keyed{}}
 	for _, svc := range org.Services {
 		for _, key := range svc.IntegrationKeys {
-			k.services[sha256.Sum256([]byte(key.Value))] = svc
+			k.keys[sha256.Sum256([]byte(key.Value))] = keyed{svc, key.Source}
 		}
 	}
 	return k
@@ -29,13 +36,16 @@ func newKeyIndex(org *rota.Org) *keyIndex {
 // keys caches the index for the current organisation.
 type keys struct{ cur atomic.Pointer[keyIndex] }
 
-func (k *keys) lookup(org *rota.Org, key string) *rota.Service {
+// lookup returns the service key is an integration key of, and the key's
+// source; a nil service when it is none.
+func (k *keys) lookup(org *rota.Org, key string) (*rota.Service, string) {
 	idx := k.cur.Load()
 	if idx == nil || idx.org != org {
 		idx = newKeyIndex(org)
 		k.cur.Store(idx)
 	}
-	return idx.services[sha256.Sum256([]byte(key))]
+	e := idx.keys[sha256.Sum256([]byte(key))]
+	return e.svc, e.source
 }
 
 // requestKey returns the integration key of a request: a bearer token, or
@@ -49,14 +59,15 @@ func requestKey(r *http.Request) string {
 	return r.URL.Query().Get("key")
 }
 
-// service authenticates an ingestion request by its integration key.
-func (s *Server) service(r *http.Request, key string) (*rota.Service, error) {
+// service authenticates an ingestion request by its integration key, and
+// returns the key's source too (env:NAME or file:PATH).
+func (s *Server) service(r *http.Request, key string) (*rota.Service, string, error) {
 	if key == "" {
-		return nil, rota.Errorf(rota.EUNAUTHORIZED, "send the service's integration key as \"Authorization: Bearer KEY\" or ?key=KEY")
+		return nil, "", rota.Errorf(rota.EUNAUTHORIZED, "send the service's integration key as \"Authorization: Bearer KEY\" or ?key=KEY")
 	}
-	svc := s.keys.lookup(s.book.Roster().Org(), key)
+	svc, source := s.keys.lookup(s.book.Roster().Org(), key)
 	if svc == nil {
-		return nil, rota.Errorf(rota.EUNAUTHORIZED, "unknown integration key")
+		return nil, "", rota.Errorf(rota.EUNAUTHORIZED, "unknown integration key")
 	}
-	return svc, nil
+	return svc, source, nil
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/rotahq/rota"
+	"github.com/rotahq/rota/paging"
 	"github.com/rotahq/rota/scheduler"
 )
 
@@ -39,10 +40,12 @@ type Pager interface {
 	Trigger(ctx context.Context, ev rota.Event) (rota.TriggerResult, error)
 	// FollowUp acknowledges or resolves a source's open alert by its key.
 	FollowUp(ctx context.Context, service, dedupKey string, action rota.Action, actor string) (rota.Alert, error)
-	// SetStatus acknowledges, resolves or escalates an incident.
-	SetStatus(ctx context.Context, id int64, action rota.Action, actor string) (rota.Incident, error)
-	// SetAlertStatus acknowledges an alert's incident, or resolves the alert.
-	SetAlertStatus(ctx context.Context, id int64, action rota.Action, actor string) (rota.Alert, error)
+	// Act acknowledges, resolves or escalates an incident (or one of
+	// its alerts) for an actor, checking their rights and auditing it:
+	// the one way every channel acts.
+	Act(ctx context.Context, act paging.Act) (paging.Acted, error)
+	// MayAct says whether an actor may act on an incident.
+	MayAct(ctx context.Context, a rota.Actor, inc rota.Incident) (rota.PagesFor, error)
 	// Beat records a service's heartbeat (resolving its missed
 	// incident); ENOTFOUND for one not declared.
 	Beat(ctx context.Context, service, name, actor string) (rota.Heartbeat, error)

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/rotahq/rota"
+	"github.com/rotahq/rota/paging"
 	"github.com/rotahq/rota/paging/notify/slack"
 )
 
@@ -147,22 +148,8 @@ func (s *Server) slackInteraction(w http.ResponseWriter, r *http.Request) {
 
 // slackAct acknowledges, escalates or resolves an incident as a.
 func (s *Server) slackAct(ctx context.Context, a rota.Actor, id int64, action rota.Action) (rota.Incident, error) {
-	inc, err := s.alerts.Incident(ctx, id)
-	if err != nil {
-		return rota.Incident{}, err
-	}
-	if err := s.canRespond(a, inc.Service); err != nil {
-		return rota.Incident{}, err
-	}
-	if action == rota.ActionAcknowledge && inc.Status == rota.StatusAcknowledged {
-		return inc, nil
-	}
-	out, err := s.pager.SetStatus(ctx, id, action, a.String())
-	if err != nil {
-		return rota.Incident{}, err
-	}
-	s.auditIncident(ctx, a, action, out)
-	return out, nil
+	res, err := s.pager.Act(ctx, paging.Act{Actor: a, Action: action, Incident: id})
+	return res.Incident, err
 }
 
 // slackCommand serves POST /slack/commands: /rota oncall [rotation],

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -47,14 +48,19 @@ contacts = [{ type = "slack", address = "bruno@example.com" }]
 [[people]]
 name = "carol"
 timezone = "Europe/Berlin"
-contacts = [{ type = "slack", address = "U0CAROL" }]
+github = ["carol-gh"]
+contacts = [{ type = "slack", address = "U0CAROL" }, { type = "sms", address = "+4915112345003", delay = "5m" }]
 [[teams]]
 name = "payments"
 members = ["alice", "bruno"]
 timezone = "Europe/Berlin"
+[[people]]
+name = "dave"
+timezone = "Europe/Berlin"
+contacts = [{ type = "slack", address = "U0DAVE" }]
 [[teams]]
 name = "search"
-members = ["carol"]
+members = ["carol", "dave"]
 timezone = "Europe/Berlin"
 [[rotations]]
 name = "primary"
@@ -75,11 +81,13 @@ escalation_policy = "default"
 integration_keys = [{ env = "KEY" }]
 channels = ["payments-alerts"]
 group = "off"
+deploy_authors = "org"
 `
 
 type slackFixture struct {
 	*fixture
-	fake *slacktest.Server
+	fake   *slacktest.Server
+	engine *paging.Engine
 }
 
 // newSlackFixture runs the engine (its loop on real timers) and the store
@@ -104,6 +112,7 @@ func newSlackFixture(t *testing.T, now func() time.Time) *slackFixture {
 	fake.AddUser("U0ALICE", "alice@example.com")
 	fake.AddUser("U0BRUNO", "bruno@example.com")
 	fake.AddUser("U0CAROL", "carol@example.com")
+	fake.AddUser("U0DAVE", "dave@example.com")
 	fake.AddUser("U0STRANGER", "stranger@example.com")
 	app := slack.New(slack.Options{BotToken: slackToken, APIURL: fake.URL, Pace: time.Millisecond})
 	reg := notify.NewRegistry(nil, nil)
@@ -113,14 +122,16 @@ func newSlackFixture(t *testing.T, now func() time.Time) *slackFixture {
 	if sh, ok := f.book.Roster().OnCall("primary", clocktest.Now()); !ok || sh.Person != "alice" {
 		t.Fatalf("the fixture wants alice on call on primary, not %+v (%v)", sh, ok)
 	}
-	engine := paging.New(paging.Options{Store: db, Book: f.book, PublicURL: publicURL, Notifiers: reg, Now: clocktest.Now})
+	// No rate limit to speak of: the tests page people several times.
+	engine := paging.New(paging.Options{Store: db, Book: f.book, PublicURL: publicURL, Notifiers: reg, Now: clocktest.Now, RateLimit: time.Millisecond})
+	f.engine = engine
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { engine.Run(ctx); close(done) }()
 	t.Cleanup(func() { cancel(); <-done })
 	st := withToken()
 	st.SlackSigningSecret, st.PublicURL = slackSecret, publicURL
-	f.api = api.New(api.Options{Book: f.book, Overrides: db, Pager: engine, Alerts: db, Ping: db.Ping, Identity: db,
+	f.api = api.New(api.Options{Book: f.book, Overrides: db, Pager: engine, Alerts: db, Deploys: db, Ping: db.Ping, Identity: db,
 		Slack: app, Replays: db, Settings: st, Now: now})
 	f.srv = newServer(t, f.api)
 	return f
@@ -406,5 +417,103 @@ func TestSlackCommands(t *testing.T) {
 	}
 	if got := run("U0ALICE", "override primary tomorrow"); !strings.Contains(got, "Usage") {
 		t.Errorf("bad override: %q", got)
+	}
+}
+
+// TestAPagedAuthorFromAnotherTeamActs: payments-api pages deploy authors
+// of any team (deploy_authors = "org"); carol, on search, deployed, is
+// paged first, and acknowledges one incident from Slack, one with her
+// API token and one by SMS: each audited under payments, saying she
+// acted as paged. dave, neither on the team nor paged, is refused with
+// the same words by the API, a Slack button and /rota.
+func TestAPagedAuthorFromAnotherTeamActs(t *testing.T) {
+	f := newSlackFixture(t, nil)
+	ctx := context.Background()
+	if r := f.do(t, "POST", "/api/v1/deploys", searchKey, "", `{"commit":"c0ffee1234","author":"carol-gh"}`); r.status != 201 {
+		t.Fatalf("deploy: %d %s", r.status, r.raw)
+	}
+	paged := func(key string) int64 {
+		t.Helper()
+		id := f.alert(t, key)
+		waitFor(t, "carol paged for "+key, func() bool {
+			incs, err := f.db.IncidentsPaging(ctx, "carol")
+			return err == nil && slices.ContainsFunc(incs, func(inc rota.Incident) bool { return inc.ID == id })
+		})
+		return id
+	}
+	acked := func(id int64, by string) {
+		t.Helper()
+		if inc := f.incident(t, id); inc.Status != rota.StatusAcknowledged || inc.AckedBy != by {
+			t.Errorf("incident %d: %s by %q, want acknowledged by %s", id, inc.Status, inc.AckedBy, by)
+		}
+	}
+
+	// Slack.
+	bySlack := paged("k1")
+	f.fake.WaitMessages(t, "DU0CAROL", 1, 5*time.Second)
+	if code, body := f.slack(t, "/slack/interactions", slackSecret, clocktest.Now(), press("U0CAROL", slack.ActionAck, bySlack, f.fake.ResponseURL())); code != 200 {
+		t.Fatalf("carol's press: %d %s", code, body)
+	}
+	waitFor(t, "the press acted", func() bool { return f.incident(t, bySlack).Status == rota.StatusAcknowledged })
+	acked(bySlack, "carol (slack)")
+
+	// The API, with her personal token.
+	token, _, err := f.db.CreateAPIToken(ctx, "carol", "laptop", "carol")
+	if err != nil {
+		t.Fatal(err)
+	}
+	byAPI := paged("k2")
+	if r := f.do(t, "POST", fmt.Sprintf("/api/v1/incidents/%d/ack", byAPI), token, "", ""); r.status != 200 {
+		t.Fatalf("carol's API ack: %d %s", r.status, r.raw)
+	}
+	acked(byAPI, "carol (token)")
+
+	// SMS: "4" acknowledges the incident that paged her last.
+	bySMS := paged("k3")
+	answer, known, err := f.engine.HandleSMS(ctx, "+4915112345003", "4", "SM-carol-1")
+	if err != nil || !known || !strings.Contains(answer, fmt.Sprintf("Acknowledged #%d", bySMS)) {
+		t.Fatalf("carol's SMS: %q %v %v", answer, known, err)
+	}
+	acked(bySMS, "carol (sms)")
+
+	entries, err := f.db.AuditLog(ctx, rota.AuditQuery{All: true, Limit: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	audited := map[string]bool{}
+	for _, e := range entries {
+		if e.Action == "incident.acknowledge" && e.Team == "payments" && strings.Contains(e.Detail, "not on team payments: acted as paged for it") {
+			audited[e.Actor] = true
+		}
+	}
+	for _, by := range []string{"carol (slack)", "carol (token)", "carol (sms)"} {
+		if !audited[by] {
+			t.Errorf("no audit entry for %s's acknowledgement: %+v", by, entries)
+		}
+	}
+
+	// dave, on search too, was paged for nothing: refused, in the same
+	// words, by the API and by Slack.
+	other := paged("k4")
+	want := fmt.Sprintf("dave is not on team payments, which service payments-api belongs to, and was not paged for incident %d", other)
+	daveToken, _, err := f.db.CreateAPIToken(ctx, "dave", "laptop", "dave")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := f.do(t, "POST", fmt.Sprintf("/api/v1/incidents/%d/ack", other), daveToken, "", ""); r.status != 403 || r.errorMessage() != want {
+		t.Errorf("dave's API ack: %d %s", r.status, r.raw)
+	}
+	if code, body := f.slack(t, "/slack/interactions", slackSecret, clocktest.Now(), press("U0DAVE", slack.ActionAck, other, f.fake.ResponseURL())); code != 200 {
+		t.Fatalf("dave's press: %d %s", code, body)
+	}
+	waitFor(t, "dave's press answered", func() bool { return strings.Contains(strings.Join(f.fake.Responses(), "\n"), want) })
+	code, body := f.slack(t, "/slack/commands", slackSecret, clocktest.Now(), command("U0DAVE", fmt.Sprintf("ack %d", other)))
+	var said map[string]string
+	json.Unmarshal([]byte(body), &said)
+	if got := said["text"]; code != 200 || got != want {
+		t.Errorf("dave's /rota ack: %q, want %q", got, want)
+	}
+	if inc := f.incident(t, other); inc.Status != rota.StatusTriggered {
+		t.Errorf("a refused act changed incident %d: %s", other, inc.Status)
 	}
 }

@@ -225,7 +225,7 @@ func TestSMSReplies(t *testing.T) {
 		t.Errorf("help: %s", body)
 	}
 	_, body = f.twilio(t, twToken, "/twilio/sms", sms(aliceNumber, "9a"))
-	if !strings.Contains(body, "No alert has code 9.") {
+	if !strings.Contains(body, "No incident has code 9.") {
 		t.Errorf("unknown code: %s", body)
 	}
 	// "6" resolves the alert that paged most recently.
@@ -369,7 +369,7 @@ shadow_of = "primary"
 		t.Errorf("aa from the shadow: %s", body)
 	}
 	_, body = f.twilio(t, twToken, "/twilio/sms", sms("+4915112345009", "4"))
-	if !strings.Contains(body, "You are shadowing #1: only the on-call can acknowledge it.") || f.status(t, id) != rota.StatusTriggered {
+	if !strings.Contains(body, "Refused: newbie is shadowing incident 1: only the on-call can acknowledge, resolve or escalate it.") || f.status(t, id) != rota.StatusTriggered {
 		t.Fatalf("ack from the shadow: %s", body)
 	}
 	pages, _ := f.db.Pages(context.Background(), time.Time{})

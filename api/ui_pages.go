@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/rotahq/rota"
+	"github.com/rotahq/rota/paging"
 	"github.com/rotahq/rota/policy"
 )
 
@@ -428,7 +429,7 @@ func (s *Server) incidentPage(w http.ResponseWriter, r *http.Request) error {
 	if svc := s.book.Roster().Org().Service(d.Service); svc != nil {
 		data.Team = svc.Team
 	}
-	data.CanRespond = d.Status != rota.StatusResolved && s.canRespond(actorOf(r), d.Service) == nil
+	data.CanRespond = d.Status != rota.StatusResolved && s.mayAct(r, id)
 	data.CanEscalate = data.CanRespond && d.Escalation.State != rota.EscalationExhausted
 	for _, e := range d.Timeline {
 		actor := e.Actor
@@ -465,31 +466,21 @@ func (s *Server) incidentForm(action rota.Action) pageFunc {
 	}
 }
 
-// respond acknowledges or resolves incident id as the caller, who must be
-// able to respond to its service's incidents.
-func (s *Server) respond(r *http.Request, id int64, action rota.Action) (rota.Incident, error) {
-	a := actorOf(r)
+// mayAct says whether the caller may act on incident id (the page offers
+// its buttons then).
+func (s *Server) mayAct(r *http.Request, id int64) bool {
 	inc, err := s.alerts.Incident(r.Context(), id)
 	if err != nil {
-		return rota.Incident{}, err
+		return false
 	}
-	if err := s.canRespond(a, inc.Service); err != nil {
-		return rota.Incident{}, err
-	}
-	out, err := s.pager.SetStatus(r.Context(), id, action, a.String())
-	if err != nil {
-		return rota.Incident{}, err
-	}
-	s.auditIncident(r.Context(), a, action, out)
-	return out, nil
+	_, err = s.pager.MayAct(r.Context(), actorOf(r), inc)
+	return err == nil
 }
 
-func (s *Server) auditIncident(ctx context.Context, a rota.Actor, action rota.Action, inc rota.Incident) {
-	team := ""
-	if svc := s.book.Roster().Org().Service(inc.Service); svc != nil {
-		team = svc.Team
-	}
-	s.audit(ctx, a, "incident."+string(action), "incident "+strconv.FormatInt(inc.ID, 10), team, inc.Summary)
+// respond acknowledges, resolves or escalates incident id as the caller.
+func (s *Server) respond(r *http.Request, id int64, action rota.Action) (rota.Incident, error) {
+	res, err := s.pager.Act(r.Context(), paging.Act{Actor: actorOf(r), Action: action, Incident: id})
+	return res.Incident, err
 }
 
 // swapsPage serves GET /swaps: my proposals sent and received (and, for

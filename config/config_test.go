@@ -110,8 +110,12 @@ func TestExampleLoads(t *testing.T) {
 		t.Errorf("default SLO: %+v", s)
 	}
 	p := org.Policy("payments")
-	if p.Repeat != 1 || len(p.Steps) != 2 || p.Steps[0].Targets[0].Kind != rota.TargetDeployAuthor || p.Steps[1].Delay != 10*time.Minute {
+	if p.Repeat != 1 || len(p.Steps) != 2 || p.Steps[0].Targets[0].Name != "payments-primary" || p.Steps[1].Delay != 10*time.Minute {
 		t.Errorf("payments policy: %+v", p)
+	}
+	// Deploy authors first, alone for a short grace, from the team only.
+	if s := org.Service("payments-api"); s.DeployRouting != rota.DeployAuthorFirst || s.DeployGrace != 3*time.Minute || s.DeployAuthors != rota.DeployAuthorsTeam {
+		t.Errorf("payments-api's deploy routing: %s, grace %s, authors %s", s.DeployRouting, s.DeployGrace, s.DeployAuthors)
 	}
 }
 

@@ -145,6 +145,8 @@ type serviceSection struct {
 	GrafanaSignature *signatureSection  `toml:"grafana_signature"`
 	DeployRouting    string             `toml:"deploy_routing"`
 	DeployWindow     string             `toml:"deploy_window"`
+	DeployAuthors    string             `toml:"deploy_authors"`
+	DeployGrace      string             `toml:"deploy_grace"`
 	GitHub           []githubSource     `toml:"github"`
 	LowUrgency       *[]string          `toml:"low_urgency"`
 	Group            string             `toml:"group"`

@@ -773,7 +773,7 @@ func (v *validator) services(ss []serviceSection, teams *named[rota.Team], polic
 		case len(svc.IntegrationKeys) == 0:
 			v.deaf(at("services", i, "integration_keys"), "service %s cannot receive alerts: none of its integration keys is set", s.Name)
 		}
-		svc.DeployRouting, svc.DeployWindow = rota.DeployAuthorFirst, rota.DefaultDeployWindow
+		svc.DeployRouting, svc.DeployWindow, svc.DeployAuthors = rota.DeployAuthorFirst, rota.DefaultDeployWindow, rota.DeployAuthorsTeam
 		v.channelRefs(at("services", i, "channels"), s.Channels, v.channels)
 		svc.Channels = s.Channels
 		svc.Heartbeats = v.heartbeats(at("services", i, "heartbeats"), s.Heartbeats)
@@ -835,6 +835,26 @@ func (v *validator) services(ss []serviceSection, teams *named[rota.Team], polic
 				v.addf(at("services", i, "deploy_window"), "%q must be between 1m and 1w", s.DeployWindow)
 			default:
 				svc.DeployWindow = d
+			}
+		}
+		switch s.DeployAuthors {
+		case "":
+		case rota.DeployAuthorsTeam, rota.DeployAuthorsOrg:
+			svc.DeployAuthors = s.DeployAuthors
+		default:
+			v.addf(at("services", i, "deploy_authors"), "%q is not a scope: use %q (the service's team, the default) or %q (anyone configured)", s.DeployAuthors, rota.DeployAuthorsTeam, rota.DeployAuthorsOrg)
+		}
+		if s.DeployGrace != "" {
+			d, err := rota.ParseDuration(s.DeployGrace)
+			switch {
+			case err != nil:
+				v.addf(at("services", i, "deploy_grace"), "%v", err)
+			case d < 0 || d > rota.Day:
+				v.addf(at("services", i, "deploy_grace"), "%q must be between 0s and 1d", s.DeployGrace)
+			case s.DeployRouting != "" && s.DeployRouting != rota.DeployAuthorFirst:
+				v.addf(at("services", i, "deploy_grace"), "applies to deploy_routing = %q only, not %q", rota.DeployAuthorFirst, s.DeployRouting)
+			default:
+				svc.DeployGrace = d
 			}
 		}
 		for j, g := range s.GitHub {

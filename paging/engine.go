@@ -47,6 +47,8 @@ type Store interface {
 	QueueOnce(ctx context.Context, key string, notices []rota.Notification) (bool, error)
 	// Deploys lists recorded deploys, for deploy-author routing.
 	Deploys(ctx context.Context, f rota.DeployFilter) ([]rota.Deploy, error)
+	// Audit appends an entry to the audit log.
+	Audit(ctx context.Context, e *rota.AuditEntry) error
 }
 
 // IncidentStore keeps incidents and their alerts.
@@ -68,6 +70,8 @@ type IncidentStore interface {
 	SetAlertStatus(ctx context.Context, id int64, action rota.Action, actor string) (rota.Alert, error)
 	// Incident returns one incident, or ENOTFOUND.
 	Incident(ctx context.Context, id int64) (rota.Incident, error)
+	// Alert returns one alert, or ENOTFOUND.
+	Alert(ctx context.Context, id int64) (rota.Alert, error)
 	// IncidentsByID returns those of ids that exist, in one read.
 	IncidentsByID(ctx context.Context, ids []int64) (map[int64]rota.Incident, error)
 	// Incidents lists incidents by filter, newest first.
@@ -135,9 +139,9 @@ type ReplyStore interface {
 	IncidentByCode(ctx context.Context, person string, code int) (rota.Incident, error)
 	// IncidentsPaging lists the open incidents paging a person.
 	IncidentsPaging(ctx context.Context, person string) ([]rota.Incident, error)
-	// ShadowOnly says whether a person was paged on an incident only as a
-	// shadow (who cannot acknowledge it).
-	ShadowOnly(ctx context.Context, person string, incidentID int64) (bool, error)
+	// PagesFor counts a person's pages for an incident, and the shadow
+	// copies among them: whom an incident paged may act on it.
+	PagesFor(ctx context.Context, person string, incidentID int64) (rota.PagesFor, error)
 	// FirstInbound records an inbound provider request's key and says
 	// whether it is new: replays act once.
 	FirstInbound(ctx context.Context, key string) (bool, error)
@@ -355,7 +359,9 @@ func (e *Engine) FollowUp(ctx context.Context, service, dedupKey string, action 
 	return a, err
 }
 
-// SetStatus acknowledges or resolves incident id.
+// SetStatus acknowledges, resolves or escalates incident id as actor,
+// with no rights checked and nothing audited: for tools and tests.
+// Channels act through Act.
 func (e *Engine) SetStatus(ctx context.Context, id int64, action rota.Action, actor string) (rota.Incident, error) {
 	a, err := e.store.SetStatus(ctx, id, action, actor)
 	if err == nil {
@@ -366,7 +372,8 @@ func (e *Engine) SetStatus(ctx context.Context, id int64, action rota.Action, ac
 }
 
 // SetAlertStatus acknowledges alert id's incident, or resolves the alert
-// (and the incident with its last open alert).
+// (and the incident with its last open alert), as SetStatus does: for
+// tools and tests.
 func (e *Engine) SetAlertStatus(ctx context.Context, id int64, action rota.Action, actor string) (rota.Alert, error) {
 	a, err := e.store.SetAlertStatus(ctx, id, action, actor)
 	if err == nil {

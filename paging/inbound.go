@@ -46,7 +46,7 @@ func (e *Engine) HandleSMS(ctx context.Context, from, body, sid string) (answer 
 			return "", true, nil
 		}
 	}
-	actor := p.Name + " (sms)"
+	actor := rota.Actor{Person: p.Name, Via: rota.ViaSMS, Role: e.book.Roster().Org().RoleOf(p.Name, nil)}
 	r := ParseReply(body)
 	switch r.Command {
 	case ReplyHelp, ReplyUnknown:
@@ -61,16 +61,19 @@ func (e *Engine) HandleSMS(ctx context.Context, from, body, sid string) (answer 
 			if a.Status != rota.StatusTriggered {
 				continue
 			}
-			if shadow, err := e.store.ShadowOnly(ctx, p.Name, a.ID); err != nil || shadow {
-				continue
+			res, err := e.Act(ctx, Act{Actor: actor, Action: rota.ActionAcknowledge, Incident: a.ID})
+			if rota.ErrorCode(err) == rota.EFORBIDDEN {
+				continue // shadowing it: the on-call acts
 			}
-			if _, err := e.SetStatus(ctx, a.ID, rota.ActionAcknowledge, actor); err != nil {
+			if err != nil {
 				return "", true, err
 			}
-			done = append(done, fmt.Sprintf("#%d", a.ID))
+			if res.Changed {
+				done = append(done, fmt.Sprintf("#%d", a.ID))
+			}
 		}
 		if len(done) == 0 {
-			return "Nothing to acknowledge: no alert paging you is unacknowledged.", true, nil
+			return "Nothing to acknowledge: no incident paging you is unacknowledged.", true, nil
 		}
 		return truncate(fmt.Sprintf("Acknowledged %d: %s", len(done), strings.Join(done, ", ")), 160), true, nil
 	}
@@ -87,7 +90,7 @@ func (e *Engine) HandleSMS(ctx context.Context, from, body, sid string) (answer 
 		a, err = e.store.IncidentByCode(ctx, p.Name, r.Code)
 		if rota.ErrorCode(err) == rota.ENOTFOUND {
 			ans, _, herr := e.help(ctx, p.Name, false)
-			return truncate(fmt.Sprintf("No alert has code %d. %s", r.Code, ans), 320), true, herr
+			return truncate(fmt.Sprintf("No incident has code %d. %s", r.Code, ans), 320), true, herr
 		}
 		if err != nil {
 			return "", true, err
@@ -104,13 +107,8 @@ func (e *Engine) HandleSMS(ctx context.Context, from, body, sid string) (answer 
 			}
 		}
 		if a.ID == 0 {
-			return fmt.Sprintf("Nothing to %s: no open alert is paging you.", action), true, nil
+			return fmt.Sprintf("Nothing to %s: no open incident is paging you.", action), true, nil
 		}
-	}
-	if shadow, err := e.store.ShadowOnly(ctx, p.Name, a.ID); err != nil {
-		return "", true, err
-	} else if shadow {
-		return fmt.Sprintf("You are shadowing #%d: only the on-call can %s it. Watch how it goes!", a.ID, action), true, nil
 	}
 	switch {
 	case a.Status == rota.StatusResolved:
@@ -118,9 +116,12 @@ func (e *Engine) HandleSMS(ctx context.Context, from, body, sid string) (answer 
 	case action == rota.ActionAcknowledge && a.Status == rota.StatusAcknowledged:
 		return fmt.Sprintf("#%d is already acknowledged (by %s).", a.ID, a.AckedBy), true, nil
 	}
-	if _, err := e.SetStatus(ctx, a.ID, action, actor); err != nil {
-		if rota.ErrorCode(err) == rota.ECONFLICT && action == rota.ActionEscalate {
+	if _, err := e.Act(ctx, Act{Actor: actor, Action: action, Incident: a.ID}); err != nil {
+		switch {
+		case rota.ErrorCode(err) == rota.ECONFLICT && action == rota.ActionEscalate:
 			return fmt.Sprintf("#%d has run every step of its policy: there is nobody further to escalate to.", a.ID), true, nil
+		case rota.ErrorCode(err) == rota.EFORBIDDEN:
+			return truncate("Refused: "+rota.ErrorMessage(err)+".", 160), true, nil
 		}
 		return "", true, err
 	}
@@ -198,10 +199,7 @@ func (e *Engine) HandleKeypress(ctx context.Context, id int64, digits, callSID s
 	if err != nil {
 		return notify.Speech{}, err
 	}
-	actor := n.Person + " (voice)"
-	if n.Shadow && action != "" {
-		return bye("You are shadowing this alert: only the on-call can answer it. Goodbye.")
-	}
+	actor := rota.Actor{Person: n.Person, Via: rota.ViaVoice, Role: e.book.Roster().Org().RoleOf(n.Person, nil)}
 	switch {
 	case a.Status == rota.StatusResolved:
 		return bye(fmt.Sprintf("This alert was already resolved by %s. Goodbye.", notify.Spoken(a.ResolvedBy)))
@@ -212,9 +210,12 @@ func (e *Engine) HandleKeypress(ctx context.Context, id int64, digits, callSID s
 	case action == rota.ActionAcknowledge && a.Status == rota.StatusAcknowledged:
 		return bye("This alert was already acknowledged. Goodbye.")
 	}
-	if _, err := e.SetStatus(ctx, a.ID, action, actor); err != nil {
-		if rota.ErrorCode(err) == rota.ECONFLICT && action == rota.ActionEscalate {
+	if _, err := e.Act(ctx, Act{Actor: actor, Action: action, Incident: a.ID}); err != nil {
+		switch {
+		case rota.ErrorCode(err) == rota.ECONFLICT && action == rota.ActionEscalate:
 			return bye("There is nobody further to escalate to: the policy has run every step. Goodbye.")
+		case rota.ErrorCode(err) == rota.EFORBIDDEN:
+			return bye("Refused: " + notify.Spoken(rota.ErrorMessage(err)) + ". Goodbye.")
 		}
 		return notify.Speech{}, err
 	}

@@ -49,13 +49,18 @@ func Suspects(deploys []rota.Deploy, service string, t time.Time, window time.Du
 	return &suspect, others
 }
 
-// WithDeployRouting returns the policy an alert escalates with given its
-// service's routing mode and whether it suspects a deploy: author-first
-// puts a step paging the deploy's author and merger first, waiting the
-// policy's first delay; with-oncall pages them alongside the first step.
+// WithDeployRouting returns the policy an alert on svc escalates with,
+// given whether it suspects a deploy: author-first (the default) puts a
+// step paging the deploy's author first, alone for the service's grace
+// (DeployGrace; unset, the policy's first delay, at most
+// DefaultDeployGrace); with-oncall pages them alongside the first step.
 // The added step is not repeated. A policy that names deploy-author in a
 // step already says where the author is paged, and is left as it is.
-func WithDeployRouting(p rota.EscalationPolicy, mode string, suspect bool) rota.EscalationPolicy {
+func WithDeployRouting(p rota.EscalationPolicy, svc *rota.Service, suspect bool) rota.EscalationPolicy {
+	mode := rota.DeployAuthorFirst
+	if svc != nil && svc.DeployRouting != "" {
+		mode = svc.DeployRouting
+	}
 	if !suspect || mode == rota.DeployOff || len(p.Steps) == 0 {
 		return p
 	}
@@ -68,7 +73,10 @@ func WithDeployRouting(p rota.EscalationPolicy, mode string, suspect bool) rota.
 	}
 	step := rota.EscalationStep{Targets: []rota.Target{{Kind: rota.TargetDeployAuthor}}, FirstRoundOnly: true}
 	if mode != rota.DeployWithOnCall {
-		step.Delay = p.Steps[0].Delay
+		step.Delay = min(p.Steps[0].Delay, rota.DefaultDeployGrace)
+		if svc != nil && svc.DeployGrace > 0 {
+			step.Delay = svc.DeployGrace
+		}
 	}
 	p.Steps = append([]rota.EscalationStep{step}, p.Steps...)
 	return p

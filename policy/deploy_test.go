@@ -69,7 +69,9 @@ func TestAlertTime(t *testing.T) {
 }
 
 // deployRoster has alice on call on primary; bob and carol reachable;
-// dave without contacts.
+// dave without contacts; erin reachable and on another team. Service api
+// is team payments' (alice, bob, carol, dave); services "scoped" and
+// "open" too, with deploy_authors "team" and "org".
 func deployRoster() *scheduler.Roster {
 	utc := time.UTC
 	c := []rota.ContactMethod{{Type: "sms", Address: "+4915112345001"}}
@@ -78,9 +80,16 @@ func deployRoster() *scheduler.Roster {
 		{Name: "bob", Location: utc, Contacts: c, GitHub: []string{"Bobby"}, Emails: []string{"bob@example.com"}},
 		{Name: "carol", Location: utc, Contacts: c, GitHub: []string{"carol"}},
 		{Name: "dave", Location: utc, GitHub: []string{"dave"}},
+		{Name: "erin", Location: utc, Contacts: c, GitHub: []string{"erin-gh"}},
 	}
-	rots := []*rota.Rotation{{Name: "primary", Members: []string{"alice"}, ShiftDays: 7, Handoff: rota.DefaultHandoff, Location: utc, Start: time.Date(2026, 1, 6, 0, 0, 0, 0, utc)}}
-	return scheduler.NewRoster(rota.NewOrg(people, nil, rots, nil, nil), nil)
+	teams := []*rota.Team{{Name: "payments", Members: []string{"alice", "bob", "carol", "dave"}}, {Name: "search", Members: []string{"erin"}}}
+	rots := []*rota.Rotation{{Name: "primary", Team: "payments", Members: []string{"alice"}, ShiftDays: 7, Handoff: rota.DefaultHandoff, Location: utc, Start: time.Date(2026, 1, 6, 0, 0, 0, 0, utc)}}
+	services := []*rota.Service{
+		{Name: "api", Team: "payments"},
+		{Name: "scoped", Team: "payments", DeployAuthors: rota.DeployAuthorsTeam},
+		{Name: "open", Team: "payments", DeployAuthors: rota.DeployAuthorsOrg},
+	}
+	return scheduler.NewRoster(rota.NewOrg(people, teams, rots, services, nil), nil)
 }
 
 func TestDeployRouting(t *testing.T) {
@@ -92,16 +101,34 @@ func TestDeployRouting(t *testing.T) {
 	tests := []struct {
 		name    string
 		mode    string
+		service string
+		grace   time.Duration
+		first   time.Duration
 		deploy  *rota.Deploy
 		paged   string
 		due     time.Duration
 		reasons map[string]string
 		notes   []string
 	}{
-		{name: "author-first pages author and merger, waits the first delay",
-			mode: rota.DeployAuthorFirst, deploy: deploy("Bobby", "carol"), paged: "bob,carol", due: 5 * time.Minute,
-			reasons: map[string]string{"bob": "you deployed abc1234 12 min ago (merged by carol): https://github.com/o/r/compare/a...b",
-				"carol": "you merged abc1234, deployed 12 min ago by Bobby: https://github.com/o/r/compare/a...b"}},
+		{name: "author-first pages the author alone, for the first delay",
+			mode: rota.DeployAuthorFirst, deploy: deploy("Bobby", "carol"), paged: "bob", due: 5 * time.Minute,
+			reasons: map[string]string{"bob": "you deployed abc1234 12 min ago (merged by carol): https://github.com/o/r/compare/a...b"}},
+		{name: "the merger is paged when the author is not a person rota knows",
+			mode: rota.DeployAuthorFirst, deploy: deploy("someone-else", "carol"), paged: "carol", due: 5 * time.Minute,
+			reasons: map[string]string{"carol": "you merged abc1234, deployed 12 min ago by someone-else: https://github.com/o/r/compare/a...b"},
+			notes:   []string{`deploy abc1234: author "someone-else" is not a person rota knows: not paged`}},
+		{name: "a long first delay: the author alone for the default grace",
+			mode: rota.DeployAuthorFirst, first: 30 * time.Minute, deploy: deploy("Bobby", ""), paged: "bob", due: rota.DefaultDeployGrace},
+		{name: "the service's grace",
+			mode: rota.DeployAuthorFirst, grace: 2 * time.Minute, deploy: deploy("Bobby", ""), paged: "bob", due: 2 * time.Minute},
+		{name: "an author outside the team is not paged by a team-scoped service; its merger on the team is",
+			mode: rota.DeployAuthorFirst, service: "scoped", deploy: deploy("erin-gh", "carol"), paged: "carol", due: 5 * time.Minute,
+			notes: []string{`deploy abc1234: author erin is not on team payments, and service scoped pages its own team's authors only (deploy_authors = "team"): not paged`}},
+		{name: "team scope is the default",
+			mode: rota.DeployAuthorFirst, service: "api", deploy: deploy("erin-gh", ""), paged: "alice", due: 5 * time.Minute,
+			notes: []string{"deploy abc1234: author erin is not on team payments"}},
+		{name: "org scope pages an author of any team",
+			mode: rota.DeployAuthorFirst, service: "open", deploy: deploy("erin-gh", "carol"), paged: "erin", due: 5 * time.Minute},
 		{name: "identities match case-insensitively, by login or email",
 			mode: rota.DeployAuthorFirst, deploy: deploy("BOB@example.com", ""), paged: "bob", due: 5 * time.Minute},
 		{name: "with-oncall pages them alongside the first step",
@@ -118,7 +145,9 @@ func TestDeployRouting(t *testing.T) {
 			notes: []string{"deploy abc1234: author alice is paged by the policy anyway"}},
 		{name: "an author with no contact method is skipped; the merger is paged",
 			mode: rota.DeployAuthorFirst, deploy: deploy("dave", "Bobby"), paged: "bob", due: 5 * time.Minute,
-			notes: []string{"step 1: dave has no contact methods"}},
+			notes: []string{"deploy abc1234: author dave has no contact methods: not paged"}},
+		{name: "an author on call anyway: the merger is not paged either",
+			mode: rota.DeployAuthorFirst, deploy: deploy("alice-gh", "carol"), paged: "alice", due: 5 * time.Minute},
 		{name: "a missing merger is no problem",
 			mode: rota.DeployAuthorFirst, deploy: deploy("carol", ""), paged: "carol", due: 5 * time.Minute,
 			reasons: map[string]string{"carol": "you deployed abc1234 12 min ago: https://github.com/o/r/compare/a...b"}},
@@ -127,8 +156,16 @@ func TestDeployRouting(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			a := &rota.Incident{ID: 1, Service: "api", Deploy: tt.deploy, Escalation: rota.Escalation{State: rota.EscalationActive},
-				Policy: WithDeployRouting(base, tt.mode, tt.deploy != nil)}
+			svc := "api"
+			if tt.service != "" {
+				svc = tt.service
+			}
+			pol := base
+			if tt.first > 0 {
+				pol.Steps = []rota.EscalationStep{step(tt.first, "rotation:primary"), step(10*time.Minute, "person:carol")}
+			}
+			a := &rota.Incident{ID: 1, Service: svc, Deploy: tt.deploy, Escalation: rota.Escalation{State: rota.EscalationActive},
+				Policy: WithDeployRouting(pol, &rota.Service{Name: svc, DeployRouting: tt.mode, DeployGrace: tt.grace}, tt.deploy != nil)}
 			out := RunStep(a, deployRoster(), now)
 			if got := strings.Join(out.Paged, ","); got != tt.paged {
 				t.Errorf("paged %q, want %q", got, tt.paged)
@@ -165,7 +202,7 @@ func TestAuthorFirstThenPolicyAndNoRepeat(t *testing.T) {
 	base := rota.EscalationPolicy{Name: "p", Repeat: 1, Steps: []rota.EscalationStep{step(5*time.Minute, "rotation:primary")}}
 	a := &rota.Incident{ID: 1, Service: "api", Escalation: rota.Escalation{State: rota.EscalationActive},
 		Deploy: &rota.Deploy{Commit: "abc1234", Author: "Bobby", DeployedAt: now.Add(-time.Minute)},
-		Policy: WithDeployRouting(base, rota.DeployAuthorFirst, true)}
+		Policy: WithDeployRouting(base, nil, true)}
 	var paged []string
 	for i := 0; i < 4; i++ {
 		out := RunStep(a, deployRoster(), now)
@@ -183,7 +220,7 @@ func TestAuthorFirstThenPolicyAndNoRepeat(t *testing.T) {
 
 func TestWithDeployRoutingLeavesExplicitTargets(t *testing.T) {
 	p := rota.EscalationPolicy{Steps: []rota.EscalationStep{step(time.Minute, "deploy-author", "rotation:primary")}}
-	if got := WithDeployRouting(p, rota.DeployAuthorFirst, true); len(got.Steps) != 1 {
+	if got := WithDeployRouting(p, &rota.Service{DeployRouting: rota.DeployAuthorFirst}, true); len(got.Steps) != 1 {
 		t.Errorf("a policy naming deploy-author got another step: %+v", got.Steps)
 	}
 }

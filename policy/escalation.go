@@ -259,9 +259,12 @@ func onCall(org *rota.Org, roster *scheduler.Roster, rotation string, now time.T
 	return sh.Person, true
 }
 
-// deployPeople resolves the suspected deploy's author and merger to
-// people. An identity no person claims, or a person who is paged anyway by
-// the policy's first step (on call, most often), is skipped with a note.
+// deployPeople resolves the suspected deploy to the one person to page:
+// its author, or its merger when the author cannot be paged (an identity
+// nobody claims, someone outside the service's team when its
+// deploy_authors is "team", someone with no contact method). An author
+// the policy's first step pages anyway (on call, most often) is reached:
+// nobody is added. Each one skipped is noted with why.
 func deployPeople(a *rota.Incident, roster *scheduler.Roster, now time.Time, note func(kind, format string, args ...any)) []target {
 	d := a.Deploy
 	if d == nil {
@@ -269,26 +272,33 @@ func deployPeople(a *rota.Incident, roster *scheduler.Roster, now time.Time, not
 		return nil
 	}
 	org := roster.Org()
+	team := ""
+	if svc := org.Service(a.Service); svc != nil && svc.DeployAuthors != rota.DeployAuthorsOrg {
+		team = svc.Team
+	}
 	anyway := firstStepPeople(a, roster, now)
-	var out []target
 	for _, r := range []struct{ identity, role string }{{d.Author, "author"}, {d.MergedBy, "merger"}} {
 		if r.identity == "" {
 			continue
 		}
 		p := org.PersonByIdentity(r.identity)
+		var why string
 		switch {
 		case p == nil:
-			note(rota.EventSkipped, "deploy %s: %s %q is not a person rota knows: not paged", d.ShortCommit(), r.role, r.identity)
+			why = fmt.Sprintf("%s %q is not a person rota knows", r.role, r.identity)
+		case team != "" && !org.OnTeam(p.Name, team):
+			why = fmt.Sprintf("%s %s is not on team %s, and service %s pages its own team's authors only (deploy_authors = %q)", r.role, p.Name, team, a.Service, rota.DeployAuthorsTeam)
+		case len(p.Contacts) == 0:
+			why = fmt.Sprintf("%s %s has no contact methods", r.role, p.Name)
 		case anyway[p.Name]:
 			note(rota.EventSkipped, "deploy %s: %s %s is paged by the policy anyway", d.ShortCommit(), r.role, p.Name)
+			return nil
 		default:
-			out = append(out, target{person: p.Name, reason: deployReason(d, r.role, now)})
+			return []target{{person: p.Name, reason: deployReason(d, r.role, now)}}
 		}
+		note(rota.EventSkipped, "deploy %s: %s: not paged", d.ShortCommit(), why)
 	}
-	if len(out) == 2 && out[0].person == out[1].person {
-		out = out[:1]
-	}
-	return out
+	return nil
 }
 
 // firstStepPeople are whom the policy's own first step pages now.

@@ -127,7 +127,12 @@ func Trigger(in TriggerInput, f rota.TriggerFacts) rota.TriggerDecision {
 	inc := rota.Incident{Service: ev.Service, GroupKey: in.Group.Key, Status: rota.StatusTriggered, Summary: ev.Summary,
 		Severity: ev.Severity, Escalation: rota.Escalation{State: rota.EscalationActive}, StartedAt: alert.StartedAt}
 	inc.Deploy, _ = Suspects(in.Deploys, ev.Service, inc.StartedAt, window)
-	inc.Policy = WithDeployRouting(in.Policy, in.Service.DeployRouting, inc.Deploy != nil)
+	inc.Policy = WithDeployRouting(in.Policy, in.Service, inc.Deploy != nil)
+	events := []rota.IncidentEvent{{At: now, Kind: rota.EventTriggered, Actor: ev.Integration,
+		Message: fmt.Sprintf("triggered by %s: %s", ev.Integration, ev.Summary)}}
+	if inc.Deploy != nil {
+		events = append(events, rota.IncidentEvent{At: now, Kind: rota.EventDeploy, Actor: inc.Deploy.RecordedBy, Message: suspectNote(inc.Deploy, inc.StartedAt)})
+	}
 	if until, why, held := InMaintenance(in.Service, f.Maintenance, now); held {
 		// Planned work: recorded, paging nobody; the policy starts when
 		// the window ends if the incident is still open.
@@ -136,13 +141,32 @@ func Trigger(in TriggerInput, f rota.TriggerFacts) rota.TriggerDecision {
 		return rota.TriggerDecision{Outcome: rota.TriggerCreated, Alert: alert, Incident: inc,
 			Step: rota.StepOutcome{Escalation: inc.Escalation, Events: []rota.IncidentEvent{{At: now, Kind: rota.EventMaintenance,
 				Message: fmt.Sprintf("%s until %s: paging nobody; if it still fires then, the policy starts", why, clock(until, in.Service))}}},
-			Events: []rota.IncidentEvent{{At: now, Kind: rota.EventTriggered, Actor: ev.Integration,
-				Message: fmt.Sprintf("triggered by %s: %s", ev.Integration, ev.Summary)}}}
+			Events: events}
 	}
 	return rota.TriggerDecision{Outcome: rota.TriggerCreated, Alert: alert, Incident: inc,
-		Step: RunStep(&inc, in.Roster, now).StepOutcome,
-		Events: []rota.IncidentEvent{{At: now, Kind: rota.EventTriggered, Actor: ev.Integration,
-			Message: fmt.Sprintf("triggered by %s: %s", ev.Integration, ev.Summary)}}}
+		Step: RunStep(&inc, in.Roster, now).StepOutcome, Events: events}
+}
+
+// suspectNote tells a timeline which deploy an incident starting at t
+// suspects, whose it is and what recorded it.
+func suspectNote(d *rota.Deploy, t time.Time) string {
+	what := d.ShortCommit()
+	if what == "" {
+		what = fmt.Sprintf("%q", d.Summary)
+	}
+	s := fmt.Sprintf("suspects deploy %s to %s, rolled out %d min before", what, d.Service, int(t.Sub(d.DeployedAt).Minutes()))
+	switch {
+	case d.Author != "" && d.MergedBy != "" && !strings.EqualFold(d.Author, d.MergedBy):
+		s += fmt.Sprintf(": author %s, merged by %s", d.Author, d.MergedBy)
+	case d.Author != "":
+		s += ": author " + d.Author
+	case d.MergedBy != "":
+		s += ": merged by " + d.MergedBy
+	}
+	if d.RecordedBy != "" {
+		s += "; recorded by " + d.RecordedBy
+	}
+	return s
 }
 
 // LabelsOf flattens a JSON-decoded object's string, number and boolean

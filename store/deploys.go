@@ -12,13 +12,13 @@ import (
 )
 
 const deployColumns = `id, service, commit_sha, author, merged_by, deployed_ms, url, compare_url, summary, source,
-	environment, repository, COALESCE(external_id, ''), created_ms`
+	environment, repository, COALESCE(external_id, ''), recorded_by, created_ms`
 
 func scanDeploy(s scanner) (rota.Deploy, error) {
 	var d rota.Deploy
 	var deployed, created int64
 	err := s.Scan(&d.ID, &d.Service, &d.Commit, &d.Author, &d.MergedBy, &deployed, &d.URL, &d.CompareURL, &d.Summary, &d.Source,
-		&d.Environment, &d.Repository, &d.ExternalID, &created)
+		&d.Environment, &d.Repository, &d.ExternalID, &d.RecordedBy, &created)
 	d.DeployedAt, d.CreatedAt = fromMillis(deployed), fromMillis(created)
 	return d, err
 }
@@ -46,9 +46,9 @@ func (db *DB) CreateDeploy(ctx context.Context, d *rota.Deploy) (created bool, e
 			}
 		}
 		id, err := tx.insert(`INSERT INTO deploys (service, commit_sha, author, merged_by, deployed_ms, url, compare_url, summary, source,
-			environment, repository, external_id, created_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			environment, repository, external_id, recorded_by, created_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			d.Service, d.Commit, d.Author, d.MergedBy, d.DeployedAt.UnixMilli(), d.URL, d.CompareURL, d.Summary, d.Source,
-			d.Environment, d.Repository, ext, now.UnixMilli())
+			d.Environment, d.Repository, ext, d.RecordedBy, now.UnixMilli())
 		if err != nil {
 			return fmt.Errorf("insert deploy: %w", err)
 		}

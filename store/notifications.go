@@ -474,12 +474,15 @@ func (db *DB) RecordProviderReport(ctx context.Context, r rota.ProviderReport, f
 	return n, err
 }
 
-// ShadowOnly reports whether every notification of the alert to person is
-// a shadow copy: a learner's, who may not acknowledge it.
-func (db *DB) ShadowOnly(ctx context.Context, person string, alertID int64) (bool, error) {
-	var all, shadow int
-	err := db.queryRow(ctx, "SELECT COUNT(*), COALESCE(SUM(shadow), 0) FROM notifications WHERE person = ? AND incident_id = ? AND kind = 'page'", person, alertID).Scan(&all, &shadow)
-	return all > 0 && all == shadow, err
+// PagesFor counts the pages person got (or was to get) for incident id,
+// and the shadow copies among them.
+func (db *DB) PagesFor(ctx context.Context, person string, id int64) (rota.PagesFor, error) {
+	var p rota.PagesFor
+	err := db.queryRow(ctx, "SELECT COUNT(*), COALESCE(SUM(shadow), 0) FROM notifications WHERE person = ? AND incident_id = ? AND kind = 'page'", person, id).Scan(&p.Pages, &p.Shadows)
+	if err != nil {
+		return p, fmt.Errorf("pages for %s: %w", person, err)
+	}
+	return p, nil
 }
 
 // CancelStale cancels pending notifications created before before, each

@@ -167,6 +167,16 @@ func Run(org *rota.Org, in Input, opts Options) *Result {
 	return s.res
 }
 
+// deployer reports whether person wrote or merged d.
+func (s *sim) deployer(d *rota.Deploy, person string) bool {
+	for _, id := range []string{d.Author, d.MergedBy} {
+		if p := s.org.PersonByIdentity(id); id != "" && p != nil && p.Name == person {
+			return true
+		}
+	}
+	return false
+}
+
 // baseline is org paging everything at once: alerts one incident each,
 // no quiet hours, no deploy routing, no maintenance.
 func baseline(org *rota.Org) *rota.Org {
@@ -477,8 +487,8 @@ func (s *sim) send(p *pending) {
 			// No recorded answer: the model's, after the first page.
 			s.push(s.now.Add(s.opts.AckModel), evAck, st)
 		}
-		if st.inc.Deploy != nil && p.n.Reason != "" {
-			s.res.AuthorFirst++
+		if d := st.inc.Deploy; d != nil && (p.n.Reason != "" || s.deployer(d, p.n.Person)) {
+			s.res.AuthorFirst++ // as its author (or merger), or on call anyway
 		}
 		if st.inc.Severity == rota.SeverityCritical {
 			s.res.CriticalFirstPage[firstAlertKey(st)] = s.now.Sub(st.alerts[0].alert.StartedAt)

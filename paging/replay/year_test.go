@@ -11,7 +11,8 @@ import (
 // TestExampleOnAGeneratedYear: the example configuration, replayed on a
 // generated year, at least halves the off-hours interruptions of paging
 // everything at once, delays no critical incident, and pages the author
-// first on most deploy-caused incidents.
+// first on most deploy-caused incidents (more than paging the on-call
+// does, who sometimes wrote it).
 func TestExampleOnAGeneratedYear(t *testing.T) {
 	cfg, err := config.Load("../../config.example.toml")
 	if err != nil {
@@ -44,7 +45,8 @@ func TestExampleOnAGeneratedYear(t *testing.T) {
 	if cmp.CriticalDelayed != 0 || cmp.CriticalIncidents == 0 {
 		t.Errorf("%d of %d critical incidents delayed", cmp.CriticalDelayed, cmp.CriticalIncidents)
 	}
-	if p.AuthorFirst < 0.8 || b.AuthorFirst != 0 {
+	// The baseline pages the on-call, who wrote the deploy now and then.
+	if p.AuthorFirst < 0.8 || p.AuthorFirst <= b.AuthorFirst {
 		t.Errorf("deploy incidents paging the author first: %.2f (baseline %.2f)", p.AuthorFirst, b.AuthorFirst)
 	}
 	if p.Interruptions >= b.Interruptions || len(proposed.Burns) == 0 {
