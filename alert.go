@@ -240,6 +240,9 @@ const (
 	// EventDeploy notes the deploy an incident suspects, and who recorded
 	// it (which key, which webhook).
 	EventDeploy = "deploy"
+	// EventReload notes a reload moving the incident's next step (a
+	// policy's delay or a maintenance window changed).
+	EventReload = "reload"
 )
 
 // Notification statuses.

@@ -81,6 +81,11 @@ type IncidentStore interface {
 	// storing the managers' notices and the timeline note with the mark.
 	Unreached(ctx context.Context) ([]rota.Incident, error)
 	RecordUnreached(ctx context.Context, id int64, notices []rota.Notification, event rota.IncidentEvent) (bool, error)
+	// Waiting lists triggered incidents waiting for their next step, with
+	// when their last step ran; MoveWait moves one's wait (a reload),
+	// unless it has moved on since it was read.
+	Waiting(ctx context.Context, now time.Time) ([]rota.Incident, map[int64]time.Time, error)
+	MoveWait(ctx context.Context, inc rota.Incident, from time.Time, note string) (bool, error)
 	// Exhausted lists triggered incidents whose policy ran out after
 	// reaching someone, nobody acknowledging, managers not yet told
 	// (RecordUnreached tells them).

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/rotahq/rota"
+	"github.com/rotahq/rota/policy"
 )
 
 // HeartbeatStore keeps heartbeats: when each last beat, and whether it
@@ -25,6 +26,45 @@ type HeartbeatStore interface {
 	// MoveHeartbeatDeadline moves an up heartbeat's deadline, unless it
 	// beat (or was marked down) since h was read.
 	MoveHeartbeatDeadline(ctx context.Context, h rota.Heartbeat, deadline time.Time) (bool, error)
+}
+
+// Rebase moves the deadlines a reload from the configuration old to the
+// one the book holds now changes: heartbeats (RebaseHeartbeats), and
+// each waiting incident's next step whose wait a policy's delay or a
+// maintenance window set (policy.RebaseWait).
+func (e *Engine) Rebase(ctx context.Context, old *rota.Org) error {
+	if err := e.RebaseHeartbeats(ctx); err != nil {
+		return err
+	}
+	now := e.now()
+	incs, ran, err := e.store.Waiting(ctx, now)
+	if err != nil || len(incs) == 0 {
+		return err
+	}
+	adhoc, err := e.store.ActiveMaintenance(ctx, now)
+	if err != nil {
+		return err
+	}
+	cur := e.book.Roster().Org()
+	moved := false
+	for _, inc := range incs {
+		next, note, changed := policy.RebaseWait(inc, ran[inc.ID], old, cur, adhoc[inc.Service], now)
+		if !changed {
+			continue
+		}
+		ok, err := e.store.MoveWait(ctx, next, inc.Escalation.DueAt, note)
+		if err != nil {
+			return err
+		}
+		if ok {
+			moved = true
+			e.log.Info("next step moved by the configuration", "incident", inc.ID, "service", inc.Service, "from", inc.Escalation.DueAt, "to", next.Escalation.DueAt, "why", note)
+		}
+	}
+	if moved {
+		e.Wake()
+	}
+	return nil
 }
 
 // RebaseHeartbeats moves each up heartbeat's deadline to its last beat

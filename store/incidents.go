@@ -611,6 +611,61 @@ func transition(tx wtx, a rota.Incident, action rota.Action, actor string, now t
 	return a, insertEvents(tx, []rota.IncidentEvent{{IncidentID: a.ID, At: now, Kind: kind, Actor: actor, Message: msg}})
 }
 
+// Waiting lists the triggered incidents waiting for their next step
+// (escalation active, due later than now), each with when its last step
+// ran (zero when none has): what a reload may move (policy.RebaseWait).
+func (db *DB) Waiting(ctx context.Context, now time.Time) ([]rota.Incident, map[int64]time.Time, error) {
+	rows, err := db.query(ctx, "SELECT "+incidentColumns+" FROM incidents WHERE status = 'triggered' AND esc_state = 'active' AND esc_due_ms > ?", now.UnixMilli())
+	if err != nil {
+		return nil, nil, fmt.Errorf("waiting incidents: %w", err)
+	}
+	incs, err := scanIncidents(rows)
+	if err != nil {
+		return nil, nil, fmt.Errorf("waiting incidents: %w", err)
+	}
+	ran := make(map[int64]time.Time, len(incs))
+	for _, inc := range incs {
+		var at sql.NullInt64
+		if err := db.queryRow(ctx, "SELECT MAX(at_ms) FROM incident_events WHERE incident_id = ? AND kind = ?", inc.ID, rota.EventEscalated).Scan(&at); err != nil {
+			return nil, nil, fmt.Errorf("waiting incident %d: %w", inc.ID, err)
+		}
+		if at.Valid {
+			ran[inc.ID] = fromMillis(at.Int64)
+		}
+	}
+	return incs, ran, nil
+}
+
+// MoveWait moves an incident's wait for its next step from the due time
+// it was read with to inc's, with inc's policy (its delays), and notes
+// why on its timeline; false when the incident has moved on since (a
+// step ran, someone acknowledged, another daemon moved it).
+func (db *DB) MoveWait(ctx context.Context, inc rota.Incident, from time.Time, note string) (bool, error) {
+	var moved bool
+	err := db.tx(ctx, func(tx wtx, now time.Time) error {
+		pol, err := json.Marshal(inc.Policy)
+		if err != nil {
+			return err
+		}
+		tx.due(inc.Escalation.DueAt)
+		res, err := tx.exec("UPDATE incidents SET esc_due_ms = ?, policy = ? WHERE id = ? AND status = 'triggered' AND esc_state = 'active' AND esc_due_ms = ?",
+			inc.Escalation.DueAt.UnixMilli(), string(pol), inc.ID, from.UnixMilli())
+		if err != nil {
+			return err
+		}
+		n, err := res.RowsAffected()
+		if err != nil || n != 1 {
+			return err
+		}
+		moved = true
+		return insertEvents(tx, []rota.IncidentEvent{{IncidentID: inc.ID, At: now, Kind: rota.EventReload, Actor: "rotad (reload)", Message: note}})
+	})
+	if err != nil {
+		return false, fmt.Errorf("move incident %d's next step: %w", inc.ID, err)
+	}
+	return moved, nil
+}
+
 // Reads.
 
 // Incident returns incident id, or an ENOTFOUND error.

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -325,5 +326,95 @@ func TestReplayCLI(t *testing.T) {
 	}
 	if err := run([]string{"replay", "--config", cfgPath, "--alerts", jsonl, "--format", "pdf"}, &out, &errOut); err == nil {
 		t.Error("--format pdf accepted")
+	}
+}
+
+// TestReloadMovesDeadlines: SIGHUP moves every deadline the configuration
+// changed. A heartbeat's timeout lengthened from 2s to 1h pages nobody
+// when the old deadline passes; a policy's first delay shortened from 1h
+// to 1s runs the next step at once (its manager is paged, the timeline
+// says why); a recurring maintenance window removed pages what it held.
+func TestReloadMovesDeadlines(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs rotad")
+	}
+	berlin, err := time.LoadLocation("Europe/Berlin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	local := time.Now().In(berlin)
+	window := fmt.Sprintf(`maintenance = ["daily %s-%s"]`, local.Add(-time.Hour).Format("15:04"), local.Add(2*time.Hour).Format("15:04"))
+	twoSteps := `steps = [{ targets = ["rotation:primary"], delay = "1h" }, { targets = ["person:mgr"], delay = "1h" }]`
+	before := strings.NewReplacer(
+		`steps = [{ targets = ["rotation:primary"], delay = "1h" }]`, twoSteps,
+		`integration_keys = [{ env = "KEY_BACKUPS" }]`, `integration_keys = [{ env = "KEY_BACKUPS" }]`+"\n"+window,
+	).Replace(plannedConfig)
+	after := strings.NewReplacer(
+		twoSteps, `steps = [{ targets = ["rotation:primary"], delay = "1s" }, { targets = ["person:mgr"], delay = "1h" }]`,
+		"\n"+window, "",
+		`timeout = "2s"`, `timeout = "1h"`,
+	).Replace(before)
+	if before == plannedConfig || after == before || strings.Contains(after, "maintenance =") {
+		t.Fatal("the test's configurations did not come out as meant")
+	}
+	rec := newReceiver(t)
+	cfgPath := filepath.Join(t.TempDir(), "rota.toml")
+	write := func(cfg string) {
+		if err := os.WriteFile(cfgPath, []byte(strings.ReplaceAll(cfg, "RECEIVER", rec.srv.URL)), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write(before)
+	d := startDaemon(t, cfgPath, "KEY="+serviceKey, "KEY_BACKUPS="+backupsKey)
+
+	// The heartbeat beats once: due within 2s.
+	if status, _ := d.requestAs(backupsKey, "POST", "/api/v1/heartbeats/nightly", ""); status != 200 {
+		t.Fatal(status)
+	}
+	beat := time.Now()
+	// payments-api's alert pages alice; its next step (mgr) is an hour away.
+	paged := postAlert(t, d, "slow-checkout")
+	rec.waitFor(t, "alice", 1, 5*time.Second)
+	// backups is in maintenance: its alert pages nobody until the window ends.
+	status, body := d.requestAs(backupsKey, "POST", "/api/v1/alerts", `{"summary":"disk 91%","severity":"critical"}`)
+	if status != 202 {
+		t.Fatalf("backups alert: %d %v", status, body)
+	}
+	held := int(body["incident_id"].(float64))
+	_, inc := d.request("GET", fmt.Sprintf("/api/v1/incidents/%d", held), "")
+	if !strings.Contains(fmt.Sprint(inc["timeline"]), "recurring maintenance until") {
+		t.Fatalf("backups' alert was not held: %v", inc["timeline"])
+	}
+
+	write(after)
+	d.signal(syscall.SIGHUP)
+	d.waitLog("config reloaded", 10*time.Second)
+
+	// The shortened delay: the manager is paged now, and the timeline says why.
+	rec.waitFor(t, "mgr", 1, 5*time.Second)
+	_, inc = d.request("GET", fmt.Sprintf("/api/v1/incidents/%d", paged), "")
+	if !strings.Contains(fmt.Sprint(inc["timeline"]), "the configuration changed policy default: step 1 waits 1s, not 1h") {
+		t.Errorf("timeline of the incident whose delay changed: %v", inc["timeline"])
+	}
+	// The window removed: the held alert pages alice.
+	rec.waitFor(t, "alice", 2, 5*time.Second)
+	_, inc = d.request("GET", fmt.Sprintf("/api/v1/incidents/%d", held), "")
+	if !strings.Contains(fmt.Sprint(inc["timeline"]), "it is no longer in maintenance: the next step runs now") {
+		t.Errorf("timeline of the held incident: %v", inc["timeline"])
+	}
+
+	// The heartbeat's old deadline passes (time that must pass: nothing
+	// to wait for, as nothing must happen).
+	time.Sleep(time.Until(beat.Add(3 * time.Second)))
+	_, hbs := d.request("GET", "/api/v1/heartbeats", "")
+	hb := hbs["heartbeats"].([]any)[0].(map[string]any)
+	if hb["status"] != "up" || hb["timeout"] != "1h" {
+		t.Errorf("heartbeat after the reload: %v", hb)
+	}
+	_, list := d.request("GET", "/api/v1/incidents?service=backups", "")
+	for _, i := range list["incidents"].([]any) {
+		if s := fmt.Sprint(i.(map[string]any)["summary"]); strings.Contains(s, "heartbeat") {
+			t.Errorf("a false heartbeat incident after the reload: %v", i)
+		}
 	}
 }

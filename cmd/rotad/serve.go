@@ -270,7 +270,7 @@ func serve(args []string, stderr io.Writer) error {
 		"config", cfg.File, "summary", cfg.Summary())
 
 	r := newReloader(cfg, book, srv, level, log, reg)
-	r.rebase = engine.RebaseHeartbeats
+	r.rebase = engine.Rebase
 	r.audit = func(e *rota.AuditEntry) {
 		if err := db.Audit(ctx, e); err != nil {
 			log.Error("cannot write the audit log", "action", e.Action, "err", err)
@@ -398,8 +398,9 @@ type reloader struct {
 	log     *slog.Logger
 	// audit records a reload in the audit log.
 	audit func(*rota.AuditEntry)
-	// rebase moves the deadlines the configuration sets (heartbeats).
-	rebase func(context.Context) error
+	// rebase moves the deadlines a reload from the old organisation
+	// changes (heartbeats, steps' delays, maintenance windows).
+	rebase func(ctx context.Context, old *rota.Org) error
 
 	reloads *prometheus.CounterVec
 	lastOK  prometheus.Gauge
@@ -462,8 +463,8 @@ func (r *reloader) reload() {
 	if r.rebase != nil {
 		// Deadlines the configuration sets move with it.
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		if err := r.rebase(ctx); err != nil {
-			r.log.Error("cannot move heartbeat deadlines to the new timeouts: they apply from the next beat", "err", err)
+		if err := r.rebase(ctx, r.running.Org); err != nil {
+			r.log.Error("cannot move the deadlines the configuration changed: heartbeats follow from their next beat, incidents keep their waits", "err", err)
 		}
 		cancel()
 	}

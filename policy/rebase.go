@@ -1,0 +1,80 @@
+package policy
+
+import (
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/rotahq/rota"
+)
+
+// RebaseWait decides where an open incident's wait for its next step
+// moves when the configuration changes from old to cur (a reload), so
+// that a reload moves every deadline it changes:
+//
+//   - a wait for planned work (due when a maintenance window of old
+//     ends) moves to the end of cur's windows, or to now when cur has the
+//     service out of maintenance;
+//   - a wait for a step's delay (due stepAt plus the delay the incident
+//     started with) moves to stepAt plus the delay cur's policy of the
+//     same name gives that step, never before now. The incident keeps
+//     its policy's steps and targets as they were when it started; only
+//     their delays follow the configuration, and only while the policy
+//     has the same number of steps (reshaped, it keeps the old ones).
+//
+// stepAt is when the incident's last step ran (zero if none has). adhoc
+// are the service's ad hoc windows. It returns the incident as it should
+// be, a timeline note, and whether anything changed.
+func RebaseWait(a rota.Incident, stepAt time.Time, old, cur *rota.Org, adhoc []rota.Maintenance, now time.Time) (rota.Incident, string, bool) {
+	due := a.Escalation.DueAt
+	if a.Status != rota.StatusTriggered || a.Escalation.State != rota.EscalationActive || due.IsZero() || !due.After(now) {
+		return a, "", false
+	}
+	svc := cur.Service(a.Service)
+	if until, _, held := InMaintenance(old.Service(a.Service), adhoc, now); held && until.Equal(due) {
+		next, why, still := InMaintenance(svc, adhoc, now)
+		switch {
+		case still && next.Equal(due):
+			return a, "", false
+		case still:
+			a.Escalation.DueAt = next
+			return a, fmt.Sprintf("the configuration changed %s's maintenance windows: %s until %s: the next step waits for it to end", a.Service, why, clock(next, svc)), true
+		}
+		a.Escalation.DueAt = now
+		return a, fmt.Sprintf("the configuration changed %s's maintenance windows: it is no longer in maintenance: the next step runs now", a.Service), true
+	}
+	p := cur.Policy(a.Policy.Name)
+	if p == nil {
+		return a, "", false
+	}
+	eff := WithDeployRouting(*p, svc, a.Deploy != nil)
+	if len(eff.Steps) != len(a.Policy.Steps) {
+		return a, "", false
+	}
+	steps := slices.Clone(a.Policy.Steps)
+	changed := false
+	for i := range steps {
+		if steps[i].Delay != eff.Steps[i].Delay {
+			steps[i].Delay, changed = eff.Steps[i].Delay, true
+		}
+	}
+	if !changed {
+		return a, "", false
+	}
+	i := a.Escalation.Step - 1
+	waiting := !stepAt.IsZero() && i >= 0 && i < len(steps) && stepAt.Add(a.Policy.Steps[i].Delay).Equal(due)
+	was := time.Duration(0)
+	if i >= 0 && i < len(steps) {
+		was = a.Policy.Steps[i].Delay
+	}
+	a.Policy.Steps = steps
+	if !waiting || steps[i].Delay == was {
+		return a, fmt.Sprintf("the configuration changed policy %s's delays: the steps to come wait as it says now", a.Policy.Name), true
+	}
+	a.Escalation.DueAt = stepAt.Add(steps[i].Delay)
+	if a.Escalation.DueAt.Before(now) {
+		a.Escalation.DueAt = now
+	}
+	return a, fmt.Sprintf("the configuration changed policy %s: step %d waits %s, not %s: the next step is due at %s",
+		a.Policy.Name, i+1, rota.FormatDuration(steps[i].Delay), rota.FormatDuration(was), clock(a.Escalation.DueAt, svc)), true
+}
