@@ -42,9 +42,18 @@ name = "carol"
 timezone = "Europe/Berlin"
 github = ["carol-merges"]
 contacts = [{ type = "sms", address = "+4915112345003" }]
+[[people]]
+name = "zoe"
+timezone = "Europe/Berlin"
+github = ["zoe-gh"]
+contacts = [{ type = "sms", address = "+4915112345009" }]
 [[teams]]
 name = "payments"
 members = ["alice", "bob", "carol"]
+timezone = "Europe/Berlin"
+[[teams]]
+name = "search"
+members = ["zoe"]
 timezone = "Europe/Berlin"
 [[rotations]]
 name = "primary"
@@ -156,7 +165,8 @@ func TestGitHubWebhooks(t *testing.T) {
 	d := r.body["deploy"].(map[string]any)
 	if d["service"] != "payments-api" || d["commit"] != "f95f852bd8fca8fcc58a9a2d6c842781e32a215e" || d["author"] != "Codertocat" ||
 		d["author_person"] != "bob" || d["deployed_at"] != "2019-05-15T15:20:55Z" || d["environment"] != "production" ||
-		d["compare_url"] != "https://github.com/Codertocat/Hello-World/commit/f95f852bd8fca8fcc58a9a2d6c842781e32a215e" {
+		d["compare_url"] != "https://github.com/Codertocat/Hello-World/commit/f95f852bd8fca8fcc58a9a2d6c842781e32a215e" ||
+		d["recorded_by"] != "the GitHub webhook (delivery d-4)" {
 		t.Errorf("deploy: %v", d)
 	}
 	// A redelivery is recorded once; so is a replay of the signed body
@@ -266,5 +276,31 @@ func TestAlertShowsSuspectedDeploy(t *testing.T) {
 	r = f.do(t, "GET", fmt.Sprintf("/api/v1/alerts/%d", int(r.body["alert_id"].(float64))), adminToken, "", "")
 	if ns := r.body["notifications"].([]any); len(ns) != 1 || ns[0].(map[string]any)["person"] != "alice" || r.body["suspected_deploy"] == nil {
 		t.Errorf("off: %s", r.raw)
+	}
+}
+
+// TestAKeyCannotPageOutsideItsScope: payments-api pages its own team's
+// deploy authors only (deploy_authors defaults to "team"): a deploy its
+// key records naming zoe, of search, pages the on-call instead, and the
+// timeline says why; the deploy names the key that recorded it.
+func TestAKeyCannotPageOutsideItsScope(t *testing.T) {
+	f := newDeployFixture(t)
+	r := f.do(t, "POST", "/api/v1/deploys", searchKey, "", `{"commit":"bad0000","author":"zoe-gh","merged_by":"carol-merges"}`)
+	if r.status != 201 || r.body["recorded_by"] != "service payments-api's key env:KEY" {
+		t.Fatalf("deploy: %d %s", r.status, r.raw)
+	}
+	r = f.do(t, "POST", "/api/v1/alerts", searchKey, "", `{"summary":"5xx","severity":"critical"}`)
+	r = f.do(t, "GET", fmt.Sprintf("/api/v1/alerts/%d", int(r.body["alert_id"].(float64))), adminToken, "", "")
+	var paged []string
+	for _, n := range r.body["notifications"].([]any) {
+		paged = append(paged, fmt.Sprint(n.(map[string]any)["person"]))
+	}
+	// zoe is out of scope; carol, the merger, is on the team and paged
+	// in her place.
+	if strings.Join(paged, ",") != "carol" {
+		t.Errorf("paged %v, want the merger carol only", paged)
+	}
+	if tl := fmt.Sprint(r.body["timeline"]); !strings.Contains(tl, `author zoe is not on team payments, and service payments-api pages its own team's authors only (deploy_authors = "team"): not paged`) {
+		t.Errorf("timeline: %s", tl)
 	}
 }

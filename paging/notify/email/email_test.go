@@ -15,6 +15,9 @@ import (
 	"time"
 
 	"github.com/emersion/go-smtp"
+
+	"github.com/rotahq/rota"
+	"github.com/rotahq/rota/paging/notify"
 )
 
 const (
@@ -377,5 +380,20 @@ func TestNew(t *testing.T) {
 	shared := &tls.Config{}
 	if _, err := New(Config{Host: "h", From: "a@b.c", TLSConfig: shared}); err != nil || shared.ServerName != "" {
 		t.Errorf("New changed the caller's tls.Config: %v", err)
+	}
+}
+
+// TestTextSaysHowToAct: a page's email links each incident's page in the
+// web UI, where whoever was paged acts on it; an update only links.
+func TestTextSaysHowToAct(t *testing.T) {
+	incs := []rota.Incident{{ID: 9, Service: "payments-api", Summary: "5xx"}}
+	subject, body := Text(notify.Message{Kind: notify.KindPage, Text: "payments-api: 5xx [critical] #9 - you deployed abc1234 just now", Incidents: incs, PublicURL: "https://rota.example.com"})
+	if subject != "rota page: payments-api: 5xx [critical] #9 - you deployed abc1234 just now" ||
+		!strings.Contains(body, "Acknowledge, escalate or resolve on rota:\n#9 payments-api: https://rota.example.com/incidents/9") {
+		t.Errorf("page: %q\n%s", subject, body)
+	}
+	_, body = Text(notify.Message{Kind: notify.KindUpdate, Text: "#9 acknowledged by alice", Incidents: incs, PublicURL: "https://rota.example.com"})
+	if strings.Contains(body, "Acknowledge") || !strings.Contains(body, "https://rota.example.com/incidents/9") {
+		t.Errorf("update: %s", body)
 	}
 }

@@ -39,9 +39,14 @@ func Text(m notify.Message) (string, string) {
 		subject = string(r[:119]) + "…"
 	}
 	body := m.Text + "\n"
-	for _, inc := range m.Incidents {
-		if m.PublicURL != "" {
-			body += fmt.Sprintf("\n#%d %s: %s/api/v1/incidents/%d", inc.ID, inc.Service, m.PublicURL, inc.ID)
+	if m.PublicURL != "" && len(m.Incidents) > 0 {
+		if m.Kind == notify.KindPage {
+			// A page says how to act on it: the incident's page, where
+			// whoever was paged may acknowledge, escalate or resolve.
+			body += "\nAcknowledge, escalate or resolve on rota:"
+		}
+		for _, inc := range m.Incidents {
+			body += fmt.Sprintf("\n#%d %s: %s/incidents/%d", inc.ID, inc.Service, m.PublicURL, inc.ID)
 		}
 	}
 	return subject, body
