@@ -30,6 +30,9 @@ type OIDCSettings struct {
 	ClientSecret string
 	RedirectURL  string
 	Scopes       []string
+	// Client, when set, is the HTTP client rota talks to the provider
+	// with (one trusting a private CA: [tls] ca_file).
+	Client *http.Client
 }
 
 // oidcClient is a provider discovered for one OIDCSettings.
@@ -53,7 +56,7 @@ func (c *oidcClients) get(ctx context.Context, st OIDCSettings) (*oidcClient, er
 	if c.cur != nil && equalOIDC(c.cur.settings, st) {
 		return c.cur, nil
 	}
-	dctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	dctx, cancel := context.WithTimeout(st.context(ctx), 10*time.Second)
 	defer cancel()
 	p, err := oidc.NewProvider(dctx, st.Issuer)
 	if err != nil {
@@ -65,6 +68,14 @@ func (c *oidcClients) get(ctx context.Context, st OIDCSettings) (*oidcClient, er
 		verifier: p.Verifier(&oidc.Config{ClientID: st.ClientID})}
 	c.cur = cl
 	return cl, nil
+}
+
+// context carries the settings' HTTP client, for go-oidc and oauth2.
+func (st OIDCSettings) context(ctx context.Context) context.Context {
+	if st.Client == nil {
+		return ctx
+	}
+	return context.WithValue(oidc.ClientContext(ctx, st.Client), oauth2.HTTPClient, st.Client)
 }
 
 func equalOIDC(a, b OIDCSettings) bool {
@@ -137,7 +148,7 @@ func (s *Server) oidcCallback(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	ctx, cancel := context.WithTimeout(r.Context(), 15*time.Second)
+	ctx, cancel := context.WithTimeout(st.context(r.Context()), 15*time.Second)
 	defer cancel()
 	tok, err := cl.config.Exchange(ctx, q.Get("code"), oauth2.VerifierOption(state.Verifier))
 	if err != nil {

@@ -36,6 +36,11 @@ type Config struct {
 	// SMTP is nil when email is not sent through an SMTP relay (it goes
 	// to the log).
 	SMTP *SMTP
+	// TrustedCAs, from [tls] ca_file, is PEM certificates rota trusts
+	// beside the system's in the TLS connections it makes: webhooks and
+	// Teams, the OpenID provider, PTO calendars, and the SMTP relay
+	// unless [smtp] ca_file names its own. Nil trusts the system's only.
+	TrustedCAs []byte
 	// Slack is nil when there is no Slack app (Slack contacts that are
 	// incoming webhooks still work; the others go to the log).
 	Slack *Slack

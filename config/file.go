@@ -9,6 +9,7 @@ type fileConfig struct {
 	Log       logSection        `toml:"log"`
 	Twilio    *twilioSection    `toml:"twilio"`
 	SMTP      *smtpSection      `toml:"smtp"`
+	TLS       tlsSection        `toml:"tls"`
 	Slack     *slackSection     `toml:"slack"`
 	Channels  []channelSection  `toml:"channels"`
 	Paging    pagingSection     `toml:"paging"`
@@ -21,6 +22,11 @@ type fileConfig struct {
 	Schedules []scheduleSection `toml:"schedules"`
 	Services  []serviceSection  `toml:"services"`
 	Policies  []policySection   `toml:"escalation_policies"`
+}
+
+// tlsSection is what rota trusts in the TLS connections it makes.
+type tlsSection struct {
+	CAFile string `toml:"ca_file"`
 }
 
 type serverSection struct {

@@ -58,15 +58,10 @@ func (v *validator) smtp(s *smtpSection) *SMTP {
 	out.Timeout = v.window("smtp.timeout", s.Timeout, DefaultSMTPTimeout, time.Second, 5*time.Minute)
 	if s.CAFile != "" {
 		out.CAFile = v.path(s.CAFile)
-		switch pem, err := os.ReadFile(out.CAFile); {
-		case err != nil:
-			v.addf("smtp.ca_file", "read %s: %s", out.CAFile, readError(err))
-		case !x509.NewCertPool().AppendCertsFromPEM(pem):
-			v.addf("smtp.ca_file", "%s holds no PEM certificate (\"-----BEGIN CERTIFICATE-----\")", out.CAFile)
-		case out.Security == securityNone:
+		if out.Security == securityNone {
 			v.addf("smtp.ca_file", "a CA file is for TLS, and security is %q", securityNone)
-		default:
-			out.CAs = pem
+		} else {
+			out.CAs = v.caFile("smtp.ca_file", s.CAFile)
 		}
 	}
 
@@ -97,4 +92,21 @@ func loopback(host string) bool {
 	}
 	ip := net.ParseIP(host)
 	return ip != nil && ip.IsLoopback()
+}
+
+// caFile reads a PEM file of CA certificates named at key, relative to
+// the configuration's directory: nil, with a problem, when it cannot be
+// read or holds no certificate.
+func (v *validator) caFile(key, file string) []byte {
+	path := v.path(file)
+	pem, err := os.ReadFile(path)
+	switch {
+	case err != nil:
+		v.addf(key, "read %s: %s", path, readError(err))
+	case !x509.NewCertPool().AppendCertsFromPEM(pem):
+		v.addf(key, "%s holds no PEM certificate (\"-----BEGIN CERTIFICATE-----\")", path)
+	default:
+		return pem
+	}
+	return nil
 }

@@ -64,6 +64,9 @@ func (v *validator) build(f *fileConfig) *Config {
 	if f.SMTP != nil {
 		cfg.SMTP = v.smtp(f.SMTP)
 	}
+	if f.TLS.CAFile != "" {
+		cfg.TrustedCAs = v.caFile("tls.ca_file", f.TLS.CAFile)
+	}
 	if f.Slack != nil {
 		cfg.Slack = v.slack(f.Slack, cfg.Server.PublicURL)
 	}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"encoding/pem"
 	"fmt"
 	"github.com/rotahq/rota/clocktest"
 	"math/rand/v2"
@@ -10,6 +11,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -35,9 +37,15 @@ type received struct {
 	at       time.Time
 }
 
-func newReceiver(t *testing.T) *receiver {
+func newReceiver(t *testing.T) *receiver { return startReceiver(t, httptest.NewServer) }
+
+// newTLSReceiver is a receiver over HTTPS, its certificate its own (a
+// private CA's, as far as rotad can tell): srv.Certificate().
+func newTLSReceiver(t *testing.T) *receiver { return startReceiver(t, httptest.NewTLSServer) }
+
+func startReceiver(t *testing.T, start func(http.Handler) *httptest.Server) *receiver {
 	r := &receiver{}
-	r.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+	r.srv = start(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		var body struct {
 			Kind      string `json:"kind"`
 			Person    string `json:"person"`
@@ -379,4 +387,50 @@ func burnNotices(rec *receiver) map[string]int {
 		}
 	}
 	return texts
+}
+
+// TestWebhooksTrustAPrivateCA: a webhook receiver whose certificate comes
+// from a private CA is refused (the notification's error says why, and
+// rotad logs it at WARN) until [tls] ca_file names that CA; then alice's
+// page reaches it.
+func TestWebhooksTrustAPrivateCA(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs rotad")
+	}
+	rec := newTLSReceiver(t)
+	dir := t.TempDir()
+	ca := filepath.Join(dir, "private-ca.pem")
+	if err := os.WriteFile(ca, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: rec.srv.Certificate().Raw}), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cfg := strings.ReplaceAll(pagingConfig, "RECEIVER", rec.srv.URL)
+	if !strings.HasPrefix(rec.srv.URL, "https://") {
+		t.Fatal(rec.srv.URL)
+	}
+	env := []string{"KEY=" + serviceKey, "KEY_BATCH=" + batchKey}
+	for _, trust := range []bool{false, true} {
+		cfgPath := filepath.Join(t.TempDir(), "rota.toml")
+		c := cfg
+		if trust {
+			c = "[tls]\nca_file = " + strconv.Quote(ca) + "\n" + cfg
+		}
+		if err := os.WriteFile(cfgPath, []byte(c), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		d := startDaemon(t, cfgPath, env...)
+		if status, _ := d.requestAs(serviceKey, "POST", "/api/v1/alerts", `{"summary":"5xx","severity":"critical"}`); status != 202 {
+			t.Fatal(status)
+		}
+		if trust {
+			rec.waitFor(t, "alice", 1, 5*time.Second)
+			continue
+		}
+		warned := d.waitLog("notification not delivered: retrying", 10*time.Second)
+		if !strings.Contains(fmt.Sprint(warned["err"]), "certificate") {
+			t.Errorf("the WARN does not name the certificate: %v", warned)
+		}
+		if n := len(rec.to("alice")); n != 0 {
+			t.Fatalf("delivered to an untrusted receiver: %d", n)
+		}
+	}
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
@@ -189,7 +190,7 @@ func serve(args []string, stderr io.Writer) error {
 		Name: "rota_pto_fetch_failures_total", Help: "PTO calendar fetches that failed (the last good copy is kept), by person.",
 	}, []string{"person"})
 	reg.MustRegister(ptoFailures)
-	fetcher := &scheduler.LeaveFetcher{Book: book, Store: db, Client: &http.Client{Timeout: 30 * time.Second}, Log: log.With("component", "pto"),
+	fetcher := &scheduler.LeaveFetcher{Book: book, Store: db, Client: trustingClient(cfg, 30*time.Second), Log: log.With("component", "pto"),
 		Now: now, Past: cfg.FeedPast + rota.Week, Future: cfg.FeedFuture + rota.Week,
 		Failed: func(person string) { ptoFailures.WithLabelValues(person).Inc() }}
 	jobs := scheduler.NewCron(log, time.UTC)
@@ -321,8 +322,34 @@ func apiSettings(cfg *config.Config) api.Settings {
 	}
 	if o := cfg.Auth.OIDC; o != nil {
 		st.OIDC = &api.OIDCSettings{Name: o.Name, Issuer: o.Issuer, ClientID: o.ClientID, ClientSecret: o.ClientSecret, RedirectURL: o.RedirectURL, Scopes: o.Scopes}
+		if cfg.TrustedCAs != nil {
+			st.OIDC.Client = trustingClient(cfg, 30*time.Second)
+		}
 	}
 	return st
+}
+
+// trusted is the TLS configuration of the connections rota makes: the
+// system's CAs and [tls] ca_file's; nil (Go's default, the system's) when
+// the file names none.
+func trusted(cfg *config.Config) *tls.Config {
+	if cfg.TrustedCAs == nil {
+		return nil
+	}
+	pool, err := x509.SystemCertPool()
+	if err != nil || pool == nil {
+		pool = x509.NewCertPool()
+	}
+	pool.AppendCertsFromPEM(cfg.TrustedCAs)
+	return &tls.Config{RootCAs: pool}
+}
+
+// trustingClient is an HTTP client trusting what trusted says, with a
+// timeout.
+func trustingClient(cfg *config.Config, timeout time.Duration) *http.Client {
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.TLSClientConfig = trusted(cfg)
+	return &http.Client{Timeout: timeout, Transport: tr}
 }
 
 // notifiers registers a notifier per channel. Webhooks are posted for
@@ -331,7 +358,8 @@ func apiSettings(cfg *config.Config) api.Settings {
 // their provider) go to the log notifier.
 func notifiers(cfg *config.Config, log *slog.Logger) (*notify.Registry, *slack.Slack, error) {
 	reg := notify.NewRegistry(nil, log.With("component", "paging"))
-	web := webhook.Notifier{Client: webhook.NewClient(), PublicURL: cfg.Server.PublicURL}
+	trust := trusted(cfg)
+	web := webhook.Notifier{Client: webhook.NewClient(trust), PublicURL: cfg.Server.PublicURL}
 	reg.Register(rota.ContactWebhook, web)
 	logged := notify.Log{Log: log.With("component", "paging")}
 	// A channel whose webhook URL is not set yet (a warning at start)
@@ -344,10 +372,10 @@ func notifiers(cfg *config.Config, log *slog.Logger) (*notify.Registry, *slack.S
 			return n.Notify(ctx, m)
 		})
 	}
-	reg.Register(rota.ContactTeams, orLog(teams.Notifier{Client: webhook.NewClient()}))
+	reg.Register(rota.ContactTeams, orLog(teams.Notifier{Client: webhook.NewClient(trust)}))
 	var app *slack.Slack
 	if sc := cfg.Slack; sc != nil {
-		app = slack.New(slack.Options{BotToken: sc.BotToken, APIURL: sc.APIURL, Webhook: web, Logger: log.With("component", "slack")})
+		app = slack.New(slack.Options{BotToken: sc.BotToken, APIURL: sc.APIURL, Webhook: web, TLSConfig: trust, Logger: log.With("component", "slack")})
 		reg.Register(rota.ContactSlack, orLog(app))
 	} else {
 		// Without the app, Slack contacts that are incoming webhooks
@@ -369,9 +397,9 @@ func notifiers(cfg *config.Config, log *slog.Logger) (*notify.Registry, *slack.S
 		reg.Register(rota.ContactVoice, tw.Voice())
 	}
 	if m := cfg.SMTP; m != nil {
-		var tlsConfig *tls.Config
+		tlsConfig := trust
 		if m.CAs != nil {
-			// A private CA: the relay's certificate must chain to it.
+			// The relay's own CA: its certificate must chain to it.
 			pool := x509.NewCertPool()
 			pool.AppendCertsFromPEM(m.CAs)
 			tlsConfig = &tls.Config{RootCAs: pool}
@@ -447,6 +475,9 @@ func (r *reloader) reload() {
 	}
 	if digests(cfg) != digests(r.running) {
 		r.log.Warn("teams' digest schedules changed: restart rotad to apply them")
+	}
+	if !bytes.Equal(cfg.TrustedCAs, r.running.TrustedCAs) {
+		r.log.Warn("tls.ca_file changed: restart rotad to trust it")
 	}
 	if cfg.PTORefresh != r.running.PTORefresh {
 		r.log.Warn("calendar.pto_refresh changed: restart rotad to apply it")

@@ -10,6 +10,7 @@ package slack
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -40,7 +41,10 @@ type Options struct {
 	MaxWait time.Duration
 	// Webhook posts to contacts that are incoming webhooks.
 	Webhook webhook.Notifier
-	Logger  *slog.Logger
+	// TLSConfig, when set, is what the Web API's client trusts (an API
+	// URL behind a proxy with a private CA).
+	TLSConfig *tls.Config
+	Logger    *slog.Logger
 }
 
 // Slack sends rota's messages through a Slack app.
@@ -76,7 +80,7 @@ func New(opts Options) *Slack {
 	if opts.APIURL != "" {
 		options = append(options, slack.OptionAPIURL(opts.APIURL))
 	}
-	options = append(options, slack.OptionHTTPClient(webhook.NewClient()))
+	options = append(options, slack.OptionHTTPClient(webhook.NewClient(opts.TLSConfig)))
 	return &Slack{api: slack.New(opts.BotToken, options...), opts: opts, log: opts.Logger,
 		users: map[string]string{}, emails: map[string]string{}, next: map[string]time.Time{}, aliases: map[string]string{}}
 }

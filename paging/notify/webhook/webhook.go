@@ -7,6 +7,7 @@ package webhook
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -62,9 +63,10 @@ type webhookUpdate struct {
 // connect (a receiver that is down fails fast, and is retried), and no
 // overall timeout of its own: the engine's send timeout for the channel
 // bounds each post, so a receiver that answers slowly within it has the
-// message.
-func NewClient() *http.Client {
+// message. tlsConfig, when not nil, is what it trusts (a private CA).
+func NewClient(tlsConfig *tls.Config) *http.Client {
 	return &http.Client{Transport: &http.Transport{
+		TLSClientConfig:       tlsConfig,
 		Proxy:                 http.ProxyFromEnvironment,
 		DialContext:           (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
 		TLSHandshakeTimeout:   5 * time.Second,
@@ -117,7 +119,7 @@ func (n Notifier) post(ctx context.Context, m notify.Message) error {
 	req.Header.Set("X-Rota-Delivery", fmt.Sprint(m.NotificationID))
 	client := n.Client
 	if client == nil {
-		client = NewClient()
+		client = NewClient(nil)
 	}
 	res, err := client.Do(req)
 	if err != nil {
