@@ -365,7 +365,7 @@ shadow_of = "primary"
 		return len(ns) == 3 && ns[0].Status == rota.NotifySent && ns[2].Status == rota.NotifySent
 	})
 	_, body := f.twilio(t, twToken, "/twilio/sms", sms("+4915112345009", "aa"))
-	if !strings.Contains(body, "Nothing to acknowledge") {
+	if !strings.Contains(body, "Nothing acknowledged. Refused #1: you are shadowing, the on-call acts.") {
 		t.Errorf("aa from the shadow: %s", body)
 	}
 	_, body = f.twilio(t, twToken, "/twilio/sms", sms("+4915112345009", "4"))

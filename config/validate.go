@@ -852,8 +852,8 @@ func (v *validator) services(ss []serviceSection, teams *named[rota.Team], polic
 			switch {
 			case err != nil:
 				v.addf(at("services", i, "deploy_grace"), "%v", err)
-			case d < 0 || d > rota.Day:
-				v.addf(at("services", i, "deploy_grace"), "%q must be between 0s and 1d", s.DeployGrace)
+			case d < time.Second || d > rota.Day:
+				v.addf(at("services", i, "deploy_grace"), "%q must be between 1s and 1d (to page the author with the on-call, set deploy_routing = %q)", s.DeployGrace, rota.DeployWithOnCall)
 			case s.DeployRouting != "" && s.DeployRouting != rota.DeployAuthorFirst:
 				v.addf(at("services", i, "deploy_grace"), "applies to deploy_routing = %q only, not %q", rota.DeployAuthorFirst, s.DeployRouting)
 			default:

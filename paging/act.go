@@ -68,13 +68,18 @@ func (e *Engine) Act(ctx context.Context, act Act) (Acted, error) {
 		}
 		out.Alert = a
 		e.log.Info("alert "+act.Action.PastTense(), "alert", a.ID, "incident", a.IncidentID, "service", a.Service, "by", by)
-		if out.Incident, err = e.store.Incident(ctx, a.IncidentID); err != nil {
+		if inc, err = e.store.Incident(ctx, a.IncidentID); err != nil {
 			return out, err
 		}
+		out.Incident = inc
 	} else {
-		if out.Incident, err = e.store.SetStatus(ctx, id, act.Action, by); err != nil {
+		// On an error, out keeps the incident as read (a resolved one
+		// says by whom).
+		changed, err := e.store.SetStatus(ctx, id, act.Action, by)
+		if err != nil {
 			return out, err
 		}
+		out.Incident = changed
 		e.log.Info("incident "+act.Action.PastTense(), "incident", id, "service", inc.Service, "by", by)
 	}
 	out.Changed = true
@@ -87,7 +92,7 @@ func (e *Engine) Act(ctx context.Context, act Act) (Acted, error) {
 // often rota paged them for it.
 func (e *Engine) MayAct(ctx context.Context, a rota.Actor, inc rota.Incident) (rota.PagesFor, error) {
 	var paged rota.PagesFor
-	if a.Person != "" && a.Role != rota.RoleAdmin {
+	if a.Person != "" {
 		var err error
 		if paged, err = e.store.PagesFor(ctx, a.Person, inc.ID); err != nil {
 			return paged, err

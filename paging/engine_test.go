@@ -933,3 +933,50 @@ func (l lockedWriter) Write(p []byte) (int, error) {
 	defer l.mu.Unlock()
 	return l.w.Write(p)
 }
+
+// TestRebaseAcrossReloads: a reload shortens step 1's delay from 5m to 3m
+// two minutes in: step 2 runs a minute later; a second reload back to 5m
+// after that changes no wait already run, and a reload that changes
+// nothing moves nothing. Each move is on the timeline once.
+func TestRebaseAcrossReloads(t *testing.T) {
+	h := newHarness(t)
+	ctx := context.Background()
+	a := h.trigger("api", "k1")
+	h.expect("at once", h.step(0), fmt.Sprintf("sms alice %d", a.ID))
+	withDelay := func(d time.Duration) *rota.Org {
+		var old *rota.Org
+		h.book.Update(func(r *scheduler.Roster) (*scheduler.Roster, error) {
+			org := r.Org()
+			old = org
+			def := *org.Policy("default")
+			def.Steps = append([]rota.EscalationStep(nil), def.Steps...)
+			def.Steps[0].Delay = d
+			return r.WithOrg(rota.NewOrg(org.People, org.Teams, org.Rotations, org.Services, []*rota.EscalationPolicy{&def, org.Policy("single")})), nil
+		})
+		return old
+	}
+	h.expect("two minutes in: alice's next contact", h.step(2*time.Minute), fmt.Sprintf("voice alice %d", a.ID))
+	if err := h.engine.Rebase(ctx, withDelay(3*time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	if due := h.alert(a.ID).Escalation.DueAt; !due.Equal(h.clock.Now().Add(time.Minute)) {
+		t.Fatalf("due %s, want a minute from now", due)
+	}
+	// The same configuration again: nothing moves.
+	if err := h.engine.Rebase(ctx, h.book.Roster().Org()); err != nil {
+		t.Fatal(err)
+	}
+	h.expect("step 2 a minute later", h.step(time.Minute), fmt.Sprintf("sms bruno %d", a.ID), fmt.Sprintf("webhook chloe %d", a.ID))
+	// Back to 5m: step 2's wait (10m) is not step 1's: unmoved; the
+	// steps to come (round 2) take 5m.
+	due := h.alert(a.ID).Escalation.DueAt
+	if err := h.engine.Rebase(ctx, withDelay(5*time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	if got := h.alert(a.ID); !got.Escalation.DueAt.Equal(due) || got.Policy.Steps[0].Delay != 5*time.Minute {
+		t.Errorf("after the second reload: due %s (was %s), step 1 waits %s", got.Escalation.DueAt, due, got.Policy.Steps[0].Delay)
+	}
+	if n := strings.Count(h.timeline(a.ID), "reload: the configuration changed policy default: step 1 waits 3m, not 5m"); n != 1 {
+		t.Errorf("the move is on the timeline %d times:\n%s", n, h.timeline(a.ID))
+	}
+}

@@ -3,6 +3,7 @@ package paging
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
 
@@ -33,9 +34,12 @@ type HeartbeatStore interface {
 // each waiting incident's next step whose wait a policy's delay or a
 // maintenance window set (policy.RebaseWait).
 func (e *Engine) Rebase(ctx context.Context, old *rota.Org) error {
-	if err := e.RebaseHeartbeats(ctx); err != nil {
-		return err
-	}
+	return errors.Join(e.RebaseHeartbeats(ctx), e.rebaseWaits(ctx, old))
+}
+
+// rebaseWaits moves the waits of incidents for their next step that a
+// reload from old changed.
+func (e *Engine) rebaseWaits(ctx context.Context, old *rota.Org) error {
 	now := e.now()
 	incs, ran, err := e.store.Waiting(ctx, now)
 	if err != nil || len(incs) == 0 {

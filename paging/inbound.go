@@ -56,26 +56,35 @@ func (e *Engine) HandleSMS(ctx context.Context, from, body, sid string) (answer 
 		if err != nil {
 			return "", true, err
 		}
-		var done []string
+		var done, refused []string
 		for _, a := range alerts {
 			if a.Status != rota.StatusTriggered {
 				continue
 			}
 			res, err := e.Act(ctx, Act{Actor: actor, Action: rota.ActionAcknowledge, Incident: a.ID})
-			if rota.ErrorCode(err) == rota.EFORBIDDEN {
-				continue // shadowing it: the on-call acts
-			}
-			if err != nil {
+			switch {
+			case rota.ErrorCode(err) == rota.EFORBIDDEN:
+				refused = append(refused, fmt.Sprintf("#%d", a.ID)) // shadowing it: the on-call acts
+			case rota.ErrorCode(err) == rota.ECONFLICT:
+				// Resolved since it was listed.
+			case err != nil:
 				return "", true, err
-			}
-			if res.Changed {
+			case res.Changed:
 				done = append(done, fmt.Sprintf("#%d", a.ID))
 			}
 		}
+		var b strings.Builder
 		if len(done) == 0 {
-			return "Nothing to acknowledge: no incident paging you is unacknowledged.", true, nil
+			b.WriteString("Nothing acknowledged.")
+		} else {
+			fmt.Fprintf(&b, "Acknowledged %d: %s.", len(done), strings.Join(done, ", "))
 		}
-		return truncate(fmt.Sprintf("Acknowledged %d: %s", len(done), strings.Join(done, ", ")), 160), true, nil
+		if len(refused) > 0 {
+			fmt.Fprintf(&b, " Refused %s: you are shadowing, the on-call acts.", strings.Join(refused, ", "))
+		} else if len(done) == 0 {
+			b.WriteString(" No incident paging you is unacknowledged.")
+		}
+		return truncate(b.String(), 160), true, nil
 	}
 
 	action := rota.ActionAcknowledge
@@ -110,20 +119,18 @@ func (e *Engine) HandleSMS(ctx context.Context, from, body, sid string) (answer 
 			return fmt.Sprintf("Nothing to %s: no open incident is paging you.", action), true, nil
 		}
 	}
+	// Act refuses first, then says what it found: someone refused does
+	// not learn who acted.
+	res, err := e.Act(ctx, Act{Actor: actor, Action: action, Incident: a.ID})
 	switch {
-	case a.Status == rota.StatusResolved:
-		return fmt.Sprintf("#%d is already resolved (by %s).", a.ID, a.ResolvedBy), true, nil
-	case action == rota.ActionAcknowledge && a.Status == rota.StatusAcknowledged:
-		return fmt.Sprintf("#%d is already acknowledged (by %s).", a.ID, a.AckedBy), true, nil
-	}
-	if _, err := e.Act(ctx, Act{Actor: actor, Action: action, Incident: a.ID}); err != nil {
-		switch {
-		case rota.ErrorCode(err) == rota.ECONFLICT && action == rota.ActionEscalate:
-			return fmt.Sprintf("#%d has run every step of its policy: there is nobody further to escalate to.", a.ID), true, nil
-		case rota.ErrorCode(err) == rota.EFORBIDDEN:
-			return truncate("Refused: "+rota.ErrorMessage(err)+".", 160), true, nil
-		}
+	case rota.ErrorCode(err) == rota.EFORBIDDEN:
+		return truncate("Refused: "+rota.ErrorMessage(err)+".", 160), true, nil
+	case rota.ErrorCode(err) == rota.ECONFLICT:
+		return fmt.Sprintf("#%d is already resolved (by %s).", a.ID, res.Incident.ResolvedBy), true, nil
+	case err != nil:
 		return "", true, err
+	case !res.Changed:
+		return fmt.Sprintf("#%d is already acknowledged (by %s).", a.ID, res.Incident.AckedBy), true, nil
 	}
 	if action == rota.ActionEscalate {
 		return truncate(fmt.Sprintf("Escalated #%d %s: the next step is paged now.", a.ID, a.Service), 160), true, nil
@@ -200,24 +207,24 @@ func (e *Engine) HandleKeypress(ctx context.Context, id int64, digits, callSID s
 		return notify.Speech{}, err
 	}
 	actor := rota.Actor{Person: n.Person, Via: rota.ViaVoice, Role: e.book.Roster().Org().RoleOf(n.Person, nil)}
-	switch {
-	case a.Status == rota.StatusResolved:
-		return bye(fmt.Sprintf("This alert was already resolved by %s. Goodbye.", notify.Spoken(a.ResolvedBy)))
-	case action == "":
+	if action == "" {
+		if a.Status == rota.StatusResolved {
+			return bye(fmt.Sprintf("This alert was already resolved by %s. Goodbye.", notify.Spoken(a.ResolvedBy)))
+		}
 		// "*" or any other key: say it all again.
 		return notify.Speech{Sentences: notify.CallScript([]rota.Incident{a}, e.now(), n.Reason),
 			Gather: fmt.Sprintf("%s/twilio/voice?n=%d", e.opts.PublicURL, id)}, nil
-	case action == rota.ActionAcknowledge && a.Status == rota.StatusAcknowledged:
-		return bye("This alert was already acknowledged. Goodbye.")
 	}
-	if _, err := e.Act(ctx, Act{Actor: actor, Action: action, Incident: a.ID}); err != nil {
-		switch {
-		case rota.ErrorCode(err) == rota.ECONFLICT && action == rota.ActionEscalate:
-			return bye("There is nobody further to escalate to: the policy has run every step. Goodbye.")
-		case rota.ErrorCode(err) == rota.EFORBIDDEN:
-			return bye("Refused: " + notify.Spoken(rota.ErrorMessage(err)) + ". Goodbye.")
-		}
+	res, err := e.Act(ctx, Act{Actor: actor, Action: action, Incident: a.ID})
+	switch {
+	case rota.ErrorCode(err) == rota.EFORBIDDEN:
+		return bye("Refused: " + notify.Spoken(rota.ErrorMessage(err)) + ". Goodbye.")
+	case rota.ErrorCode(err) == rota.ECONFLICT:
+		return bye(fmt.Sprintf("This alert was already resolved by %s. Goodbye.", notify.Spoken(res.Incident.ResolvedBy)))
+	case err != nil:
 		return notify.Speech{}, err
+	case !res.Changed:
+		return bye("This alert was already acknowledged. Goodbye.")
 	}
 	if action == rota.ActionEscalate {
 		return bye("Escalated: the next step is paged now. Goodbye.")

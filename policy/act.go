@@ -11,9 +11,9 @@ import "github.com/rotahq/rota"
 //     them for the incident (a deploy's author from another team can
 //     answer the page they got);
 //   - a person paged for the incident only as a shadow may not: a learner
-//     watches, the on-call acts. This holds for the team's members too,
-//     so that a shadow's stray "1a" or button press cannot stop the
-//     escalation that pages the on-call.
+//     watches, the on-call acts. This holds for the team's members and
+//     admins too, so that a shadow's stray "1a" or button press cannot
+//     stop the escalation that pages the on-call (the admin token may).
 //
 // paged counts rota's pages to a.Person for inc (rota.PagesFor).
 func MayAct(org *rota.Org, a rota.Actor, inc rota.Incident, paged rota.PagesFor) error {
@@ -22,6 +22,8 @@ func MayAct(org *rota.Org, a rota.Actor, inc rota.Incident, paged rota.PagesFor)
 		team = svc.Team
 	}
 	switch {
+	case a.Person != "" && paged.ShadowOnly():
+		return rota.Errorf(rota.EFORBIDDEN, "%s is shadowing incident %d: only the on-call can %s it", a.Person, inc.ID, verb(inc))
 	case a.Role == rota.RoleAdmin:
 		return nil
 	case a.Service != "":
@@ -31,8 +33,6 @@ func MayAct(org *rota.Org, a rota.Actor, inc rota.Incident, paged rota.PagesFor)
 		return rota.Errorf(rota.EFORBIDDEN, "this integration key is service %s's, not service %s's", a.Service, inc.Service)
 	case a.Person == "":
 		return rota.Errorf(rota.EUNAUTHORIZED, "sign in, or send a personal API token, to act on incident %d", inc.ID)
-	case paged.ShadowOnly():
-		return rota.Errorf(rota.EFORBIDDEN, "%s is shadowing incident %d: only the on-call can %s it", a.Person, inc.ID, verb(inc))
 	case paged.Pages > 0:
 		return nil
 	case team == "" || org.OnTeam(a.Person, team):

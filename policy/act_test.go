@@ -30,7 +30,8 @@ func TestMayAct(t *testing.T) {
 		{"someone of another team, not paged", person("erin"), none, "erin is not on team payments, which service api belongs to, and was not paged for incident 7"},
 		{"someone of another team, paged (a deploy's author)", person("erin"), paged, ""},
 		{"a shadow, even of the team", person("newbie"), shadow, "newbie is shadowing incident 7: only the on-call can acknowledge, resolve or escalate it"},
-		{"an admin who shadowed", rota.Actor{Person: "newbie", Role: rota.RoleAdmin}, shadow, ""},
+		{"an admin who shadowed", rota.Actor{Person: "newbie", Role: rota.RoleAdmin}, shadow, "newbie is shadowing incident 7: only the on-call can acknowledge, resolve or escalate it"},
+		{"the admin token", rota.AdminActor, shadow, ""},
 		{"anonymous", rota.Actor{}, none, "sign in, or send a personal API token, to act on incident 7"},
 	} {
 		err := MayAct(org, tt.actor, inc, tt.paged)

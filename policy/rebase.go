@@ -17,10 +17,13 @@ import (
 //     service out of maintenance;
 //   - a wait for a step's delay (due stepAt plus the delay the incident
 //     started with) moves to stepAt plus the delay cur's policy of the
-//     same name gives that step, never before now. The incident keeps
-//     its policy's steps and targets as they were when it started; only
-//     their delays follow the configuration, and only while the policy
-//     has the same number of steps (reshaped, it keeps the old ones).
+//     same name gives that step, never before now.
+//
+// The incident keeps its policy's steps and targets as they were when it
+// started; only their delays follow the configuration, and only while
+// cur's policy (deploy routing applied) has the same steps, targets in
+// order: reshaped, it keeps the old delays too. A held incident takes the
+// new delays for the steps to come.
 //
 // stepAt is when the incident's last step ran (zero if none has). adhoc
 // are the service's ad hoc windows. It returns the incident as it should
@@ -31,10 +34,27 @@ func RebaseWait(a rota.Incident, stepAt time.Time, old, cur *rota.Org, adhoc []r
 		return a, "", false
 	}
 	svc := cur.Service(a.Service)
+	// The delays cur gives the incident's steps, while its policy has
+	// the same steps (targets, first-round-only) as the incident's.
+	steps := a.Policy.Steps
+	if p := cur.Policy(a.Policy.Name); p != nil {
+		if eff := WithDeployRouting(*p, svc, a.Deploy != nil); sameSteps(eff.Steps, a.Policy.Steps) {
+			steps = slices.Clone(a.Policy.Steps)
+			for i := range steps {
+				steps[i].Delay = eff.Steps[i].Delay
+			}
+		}
+	}
+	delays := !slices.EqualFunc(steps, a.Policy.Steps, func(x, y rota.EscalationStep) bool { return x.Delay == y.Delay })
+	was := a.Policy.Steps
+	a.Policy.Steps = steps
 	if until, _, held := InMaintenance(old.Service(a.Service), adhoc, now); held && until.Equal(due) {
 		next, why, still := InMaintenance(svc, adhoc, now)
 		switch {
 		case still && next.Equal(due):
+			if delays {
+				return a, fmt.Sprintf("the configuration changed policy %s's delays: the steps to come wait as it says now", a.Policy.Name), true
+			}
 			return a, "", false
 		case still:
 			a.Escalation.DueAt = next
@@ -43,32 +63,11 @@ func RebaseWait(a rota.Incident, stepAt time.Time, old, cur *rota.Org, adhoc []r
 		a.Escalation.DueAt = now
 		return a, fmt.Sprintf("the configuration changed %s's maintenance windows: it is no longer in maintenance: the next step runs now", a.Service), true
 	}
-	p := cur.Policy(a.Policy.Name)
-	if p == nil {
-		return a, "", false
-	}
-	eff := WithDeployRouting(*p, svc, a.Deploy != nil)
-	if len(eff.Steps) != len(a.Policy.Steps) {
-		return a, "", false
-	}
-	steps := slices.Clone(a.Policy.Steps)
-	changed := false
-	for i := range steps {
-		if steps[i].Delay != eff.Steps[i].Delay {
-			steps[i].Delay, changed = eff.Steps[i].Delay, true
-		}
-	}
-	if !changed {
+	if !delays {
 		return a, "", false
 	}
 	i := a.Escalation.Step - 1
-	waiting := !stepAt.IsZero() && i >= 0 && i < len(steps) && stepAt.Add(a.Policy.Steps[i].Delay).Equal(due)
-	was := time.Duration(0)
-	if i >= 0 && i < len(steps) {
-		was = a.Policy.Steps[i].Delay
-	}
-	a.Policy.Steps = steps
-	if !waiting || steps[i].Delay == was {
+	if stepAt.IsZero() || i < 0 || i >= len(steps) || !stepAt.Add(was[i].Delay).Equal(due) || steps[i].Delay == was[i].Delay {
 		return a, fmt.Sprintf("the configuration changed policy %s's delays: the steps to come wait as it says now", a.Policy.Name), true
 	}
 	a.Escalation.DueAt = stepAt.Add(steps[i].Delay)
@@ -76,5 +75,13 @@ func RebaseWait(a rota.Incident, stepAt time.Time, old, cur *rota.Org, adhoc []r
 		a.Escalation.DueAt = now
 	}
 	return a, fmt.Sprintf("the configuration changed policy %s: step %d waits %s, not %s: the next step is due at %s",
-		a.Policy.Name, i+1, rota.FormatDuration(steps[i].Delay), rota.FormatDuration(was), clock(a.Escalation.DueAt, svc)), true
+		a.Policy.Name, i+1, rota.FormatDuration(steps[i].Delay), rota.FormatDuration(was[i].Delay), clock(a.Escalation.DueAt, svc)), true
+}
+
+// sameSteps reports whether two policies' steps page the same targets in
+// the same order, whatever their delays.
+func sameSteps(a, b []rota.EscalationStep) bool {
+	return slices.EqualFunc(a, b, func(x, y rota.EscalationStep) bool {
+		return x.FirstRoundOnly == y.FirstRoundOnly && slices.Equal(x.Targets, y.Targets)
+	})
 }

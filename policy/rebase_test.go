@@ -34,6 +34,13 @@ func TestRebaseWait(t *testing.T) {
 			Escalation: rota.Escalation{State: rota.EscalationActive, Step: stepIdx, DueAt: ran.Add(pol.Steps[stepIdx-1].Delay)}}
 	}
 	ten, five := []time.Duration{10 * time.Minute, 30 * time.Minute}, []time.Duration{5 * time.Minute, 30 * time.Minute}
+	ten3 := []time.Duration{10 * time.Minute, 20 * time.Minute, 30 * time.Minute}
+	orgRouted := func(delays []time.Duration, routing string) *rota.Org {
+		o := org(delays, nil)
+		o.Service("api").DeployRouting = routing
+		o.Service("api").DeployGrace = time.Minute
+		return o
+	}
 	held := func(old *rota.Org, until time.Time) rota.Incident {
 		inc := waiting(old, 1, now)
 		inc.Escalation.Step, inc.Escalation.DueAt, inc.InMaintenance = 0, until, true
@@ -79,6 +86,17 @@ func TestRebaseWait(t *testing.T) {
 			inc: held(org(ten, window("wed 11:00-13:00")), time.Date(2026, 1, 7, 13, 0, 0, 0, time.UTC)),
 			old: org(ten, window("wed 11:00-13:00")), cur: org(ten, nil),
 			due: now, note: "it is no longer in maintenance: the next step runs now"},
+		{name: "a maintenance hold unchanged: the new delays are kept for the steps to come",
+			inc: held(org(ten, window("wed 11:00-13:00")), time.Date(2026, 1, 7, 13, 0, 0, 0, time.UTC)),
+			old: org(ten, window("wed 11:00-13:00")), cur: org(five, window("wed 11:00-13:00")),
+			delays: five, note: "the steps to come wait as it says now"},
+		{name: "deploy routing turned on with a step fewer: the same count, other steps: left",
+			inc: func() rota.Incident {
+				i := waiting(orgRouted(ten3, rota.DeployOff), 1, now.Add(-2*time.Minute))
+				i.Deploy = &rota.Deploy{Commit: "abc"}
+				return i
+			}(),
+			ran: now.Add(-2 * time.Minute), old: orgRouted(ten3, rota.DeployOff), cur: orgRouted(five, rota.DeployAuthorFirst)},
 		{name: "acknowledged: nothing waits",
 			inc: func() rota.Incident {
 				i := waiting(org(ten, nil), 1, now)

@@ -478,6 +478,7 @@ func (r *reloader) reload() {
 	}
 	if !bytes.Equal(cfg.TrustedCAs, r.running.TrustedCAs) {
 		r.log.Warn("tls.ca_file changed: restart rotad to trust it")
+		cfg.TrustedCAs = r.running.TrustedCAs
 	}
 	if cfg.PTORefresh != r.running.PTORefresh {
 		r.log.Warn("calendar.pto_refresh changed: restart rotad to apply it")
