@@ -85,9 +85,10 @@ func (e *Engine) accountPending(ctx context.Context) (int, error) {
 	}
 	done := 0
 	var first error
+	facts := e.newFacts(items)
 	for _, it := range items {
 		start := time.Now()
-		burns, err := e.decideBurns(ctx, it)
+		burns, err := e.decideBurns(ctx, it, facts)
 		if err == nil {
 			var fresh []bool
 			if fresh, err = e.burns.RecordAccounting(ctx, it.ID, burns); err == nil {
@@ -106,6 +107,85 @@ func (e *Engine) accountPending(ctx context.Context) (int, error) {
 		e.metrics.accounting.Observe(time.Since(start).Seconds())
 	}
 	return done, first
+}
+
+// budgetFacts reads each person's budget facts once for a pass of
+// accounting, over the span all their items need, and gives each item its
+// own window of them: in a storm at night, a person's items would each
+// read every off-hours incident of six months again.
+type budgetFacts struct {
+	store BurnStore
+	span  map[string]*factSpan
+}
+
+// factSpan is the span a person's items need, and the facts once read.
+type factSpan struct {
+	weekFrom, offFrom, at time.Time
+	read                  bool
+	week, off             []rota.Page
+}
+
+// newFacts spans, for each person, the windows of all their items on all
+// their teams.
+func (e *Engine) newFacts(items []rota.AccountItem) *budgetFacts {
+	f := &budgetFacts{store: e.burns, span: map[string]*factSpan{}}
+	org := e.book.Roster().Org()
+	for _, it := range items {
+		p := org.Person(it.Person)
+		if p == nil {
+			continue
+		}
+		for _, team := range org.Teams {
+			if !member(team.Members, p.Name) {
+				continue
+			}
+			week, off := policy.BudgetWindows(p, team.SLO, it.At)
+			s := f.span[p.Name]
+			if s == nil {
+				f.span[p.Name] = &factSpan{weekFrom: week, offFrom: off, at: it.At}
+				continue
+			}
+			s.weekFrom, s.offFrom = minTime(s.weekFrom, week), minTime(s.offFrom, off)
+			if it.At.After(s.at) {
+				s.at = it.At
+			}
+		}
+	}
+	return f
+}
+
+// get returns person's interruptions in [weekFrom, at] and off-hours
+// incidents in (offFrom, at], oldest first, from one read of their span
+// (or a read of their own, for a window outside it).
+func (f *budgetFacts) get(ctx context.Context, person string, weekFrom, offFrom, at time.Time) (week, off []rota.Page, err error) {
+	s := f.span[person]
+	if s == nil || weekFrom.Before(s.weekFrom) || offFrom.Before(s.offFrom) || at.After(s.at) {
+		return f.store.BudgetFacts(ctx, person, weekFrom, offFrom, at)
+	}
+	if !s.read {
+		if s.week, s.off, err = f.store.BudgetFacts(ctx, person, s.weekFrom, s.offFrom, s.at); err != nil {
+			return nil, nil, err
+		}
+		s.read = true
+	}
+	for _, pg := range s.week {
+		if !pg.At.Before(weekFrom) && !pg.At.After(at) {
+			week = append(week, pg)
+		}
+	}
+	for _, pg := range s.off {
+		if pg.At.After(offFrom) && !pg.At.After(at) {
+			off = append(off, pg)
+		}
+	}
+	return week, off, nil
+}
+
+func minTime(a, b time.Time) time.Time {
+	if b.Before(a) {
+		return b
+	}
+	return a
 }
 
 // announce counts and logs the burns recorded for the first time, and
@@ -193,7 +273,7 @@ func (e *Engine) tellManagers(ctx context.Context, inc rota.Incident, text, why 
 
 // decideBurns decides what an accounted item burns, for each team its
 // person is in, and the managers' notices of each burn.
-func (e *Engine) decideBurns(ctx context.Context, it rota.AccountItem) ([]rota.BurnNotice, error) {
+func (e *Engine) decideBurns(ctx context.Context, it rota.AccountItem, facts *budgetFacts) ([]rota.BurnNotice, error) {
 	org := e.book.Roster().Org()
 	p := org.Person(it.Person)
 	if p == nil {
@@ -206,7 +286,7 @@ func (e *Engine) decideBurns(ctx context.Context, it rota.AccountItem) ([]rota.B
 		}
 		slo := team.SLO
 		weekFrom, offFrom := policy.BudgetWindows(p, slo, it.At)
-		week, off, err := e.burns.BudgetFacts(ctx, p.Name, weekFrom, offFrom, it.At)
+		week, off, err := facts.get(ctx, p.Name, weekFrom, offFrom, it.At)
 		if err != nil {
 			return nil, err
 		}

@@ -8,5 +8,5 @@ import (
 
 // DecideBurns exposes decideBurns to the benchmarks of package paging_test.
 func (e *Engine) DecideBurns(ctx context.Context, it rota.AccountItem) ([]rota.BurnNotice, error) {
-	return e.decideBurns(ctx, it)
+	return e.decideBurns(ctx, it, e.newFacts([]rota.AccountItem{it}))
 }

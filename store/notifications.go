@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/rotahq/rota"
@@ -104,36 +106,137 @@ func recordRound(tx wtx, ds []rota.Delivery, now time.Time) error {
 	if err := insertEvents(tx, events); err != nil {
 		return err
 	}
+	sent := sentMessages(ds, now)
+	if err := defer_(tx, ds); err != nil {
+		return err
+	}
+	near := map[nearKey]bool{}
+	fresh := map[pageKey]bool{}
+	var accounting []rota.AccountItem
 	for _, d := range ds {
-		if err := recordDelivery(tx, d, now); err != nil {
+		if d.Outcome == rota.DeliverySent {
+			// A message is marked sent, all its notifications at once, when
+			// its first comes up: before its pages are recorded, after the
+			// pages of the messages before it (whose interruption it may
+			// then be near).
+			m := sentMessageOf(d, now)
+			if ids, ok := sent[m]; ok {
+				if err := markSent(tx, m, ids); err != nil {
+					return err
+				}
+				if err := insertPages(tx, ds, m, now, fresh); err != nil {
+					return err
+				}
+				delete(sent, m)
+			}
+		}
+		if err := recordDelivery(tx, d, now, near, fresh, &accounting); err != nil {
 			return fmt.Errorf("record delivery of notification %d: %w", d.NotificationID, err)
+		}
+	}
+	return queueAccounting(tx, accounting)
+}
+
+// defer_ holds back the round's deferred notifications, a statement for
+// each time they are held until (the rate limit holds a person's
+// notifications until the same moment) rather than one each.
+func defer_(tx wtx, ds []rota.Delivery) error {
+	var order []int64
+	ids := map[int64][]string{}
+	for _, d := range ds {
+		if d.Outcome != rota.DeliveryDeferred {
+			continue
+		}
+		at := d.NextAttempt.UnixMilli()
+		if _, ok := ids[at]; !ok {
+			order = append(order, at)
+		}
+		ids[at] = append(ids[at], strconv.FormatInt(d.NotificationID, 10))
+	}
+	for _, at := range order {
+		tx.due(time.UnixMilli(at))
+		in, arg := idsIn(tx, ids[at])
+		if err := tx.later("UPDATE notifications SET next_attempt_ms = ?, claim_until_ms = NULL WHERE status = 'pending' AND "+in, at, arg); err != nil {
+			return fmt.Errorf("hold notifications: %w", err)
 		}
 	}
 	return nil
 }
 
-// recordDelivery records one delivery's outcome (recordRound inserts its
-// timeline notes).
-func recordDelivery(tx wtx, d rota.Delivery, now time.Time) error {
-	at := d.At
-	if at.IsZero() {
-		at = now
+// idsIn is a condition on notifications' ids, in one statement whatever
+// their number (prepared once): an array on PostgreSQL, a JSON array on
+// SQLite.
+func idsIn(tx wtx, ids []string) (string, string) {
+	if tx.db.pg {
+		return "id = ANY(CAST(? AS BIGINT[]))", "{" + strings.Join(ids, ",") + "}"
 	}
+	return "id IN (SELECT value FROM json_each(?))", "[" + strings.Join(ids, ",") + "]"
+}
+
+// sentMessage is one message sent: a bundle's notifications share their
+// time, message id and provider status; a notification of no bundle is a
+// message alone (one, its id).
+type sentMessage struct {
+	at                 int64
+	bundle, one        int64
+	external, provider string
+}
+
+func sentMessageOf(d rota.Delivery, now time.Time) sentMessage {
+	m := sentMessage{at: sentAt(d, now).UnixMilli(), bundle: d.BundleID, external: d.ExternalID}
+	if d.BundleID == 0 {
+		m.one = d.NotificationID
+	}
+	if d.Logged {
+		m.provider = rota.DeliveryLogged
+	}
+	return m
+}
+
+// sentMessages lists the ids of the round's sent notifications by message.
+func sentMessages(ds []rota.Delivery, now time.Time) map[sentMessage][]string {
+	ids := map[sentMessage][]string{}
+	for _, d := range ds {
+		if d.Outcome == rota.DeliverySent {
+			m := sentMessageOf(d, now)
+			ids[m] = append(ids[m], strconv.FormatInt(d.NotificationID, 10))
+		}
+	}
+	return ids
+}
+
+// markSent marks a message's notifications sent in one statement rather
+// than one each: at the end of a storm's rate-limit hold, one message to a
+// person carries dozens.
+func markSent(tx wtx, m sentMessage, ids []string) error {
+	in, arg := idsIn(tx, ids)
+	// Sent stands even if the alert was acknowledged meanwhile: the
+	// message went out. Logged (no provider for the channel) is sent as
+	// far as rota goes, and says so in its provider status.
+	if err := tx.later("UPDATE notifications SET status = 'sent', attempts = attempts + 1, sent_ms = ?, bundle_id = ?, external_id = ?, last_error = '', claim_until_ms = NULL, provider_status = CASE WHEN ? = '' THEN provider_status ELSE ? END WHERE "+in,
+		m.at, nullID(m.bundle), m.external, m.provider, m.provider, arg); err != nil {
+		return fmt.Errorf("record sent notifications: %w", err)
+	}
+	return nil
+}
+
+func sentAt(d rota.Delivery, now time.Time) time.Time {
+	if d.At.IsZero() {
+		return now
+	}
+	return d.At
+}
+
+// recordDelivery records one delivery's outcome (recordRound inserts its
+// timeline notes, markSent marks the sent ones sent). near remembers, for
+// the round, the messages whose interruption is decided.
+func recordDelivery(tx wtx, d rota.Delivery, now time.Time, near map[nearKey]bool, fresh map[pageKey]bool, accounting *[]rota.AccountItem) error {
+	at := sentAt(d, now)
 	var err error
 	switch d.Outcome {
 	case rota.DeliverySent:
-		// Sent stands even if the alert was acknowledged meanwhile: the
-		// message went out.
-		// Logged (no provider for the channel) is sent as far as rota
-		// goes, and says so in its provider status.
-		provider := ""
-		if d.Logged {
-			provider = rota.DeliveryLogged
-		}
-		err = tx.later("UPDATE notifications SET status = 'sent', attempts = attempts + 1, sent_ms = ?, bundle_id = ?, external_id = ?, last_error = '', claim_until_ms = NULL, provider_status = CASE WHEN ? = '' THEN provider_status ELSE ? END WHERE id = ?",
-			at.UnixMilli(), nullID(d.BundleID), d.ExternalID, provider, provider, d.NotificationID)
-		if err == nil && d.Page != nil {
-			err = recordPage(tx, d, at)
+		if d.Page != nil {
+			err = recordPage(tx, d, at, near, fresh, accounting)
 		}
 	case rota.DeliveryRetry:
 		counted := 1
@@ -144,9 +247,7 @@ func recordDelivery(tx wtx, d rota.Delivery, now time.Time) error {
 		err = tx.later("UPDATE notifications SET attempts = attempts + ?, next_attempt_ms = ?, last_error = ?, claim_until_ms = NULL WHERE id = ? AND status = 'pending'",
 			counted, d.NextAttempt.UnixMilli(), d.Error, d.NotificationID)
 	case rota.DeliveryDeferred:
-		tx.due(d.NextAttempt)
-		err = tx.later("UPDATE notifications SET next_attempt_ms = ?, claim_until_ms = NULL WHERE id = ? AND status = 'pending'",
-			d.NextAttempt.UnixMilli(), d.NotificationID)
+		// defer_ did it.
 	case rota.DeliveryCancelled:
 		err = tx.later("UPDATE notifications SET status = 'cancelled', last_error = ?, claim_until_ms = NULL WHERE id = ? AND status = 'pending'",
 			d.Error, d.NotificationID)
@@ -202,24 +303,103 @@ func failoverTx(tx wtx, n rota.Notification, now time.Time) error {
 	return nil
 }
 
+// nearKey is one message to one person: the notifications of a bundle
+// share their interruption (the first decides it; the others are near it).
+type nearKey struct {
+	person string
+	bundle int64
+	at     int64
+}
+
+// pageKey is an incident's page to a person.
+type pageKey struct {
+	incident int64
+	person   string
+}
+
+// insertPages records the pages of one message's notifications (one
+// person, channel and time) in one statement, and notes in fresh which
+// incidents reached the person for the first time; recordPage then reads
+// it. A bundle at the end of a storm's rate-limit hold pages dozens.
+func insertPages(tx wtx, ds []rota.Delivery, m sentMessage, now time.Time, fresh map[pageKey]bool) error {
+	type group struct {
+		person   string
+		channel  rota.Channel
+		offhours bool
+	}
+	var order []group
+	incs := map[group][]string{}
+	for _, d := range ds {
+		if d.Outcome != rota.DeliverySent || d.Page == nil || sentMessageOf(d, now) != m {
+			continue
+		}
+		g := group{d.Page.Person, d.Page.Channel, d.Page.OffHours}
+		if _, ok := incs[g]; !ok {
+			order = append(order, g)
+		}
+		incs[g] = append(incs[g], strconv.FormatInt(d.Page.IncidentID, 10))
+	}
+	for _, g := range order {
+		if err := tx.lock("person:" + g.person); err != nil {
+			return err
+		}
+		q := "INSERT INTO pages (incident_id, person, at_ms, channel, bundled, offhours) SELECT value, ?, ?, ?, 0, ? FROM json_each(?) WHERE true ON CONFLICT DO NOTHING RETURNING incident_id"
+		arg := "[" + strings.Join(incs[g], ",") + "]"
+		if tx.db.pg {
+			q = "INSERT INTO pages (incident_id, person, at_ms, channel, bundled, offhours) SELECT unnest(CAST(? AS BIGINT[])), ?, ?, ?, 0, ? ON CONFLICT DO NOTHING RETURNING incident_id"
+			arg = "{" + strings.Join(incs[g], ",") + "}"
+		}
+		var args []any
+		if tx.db.pg {
+			args = []any{arg, g.person, m.at, g.channel, g.offhours}
+		} else {
+			args = []any{g.person, m.at, g.channel, g.offhours, arg}
+		}
+		rows, err := tx.query(q, args...)
+		if err != nil {
+			return fmt.Errorf("record pages: %w", err)
+		}
+		for _, id := range incs[g] {
+			n, _ := strconv.ParseInt(id, 10, 64)
+			fresh[pageKey{n, g.person}] = false
+		}
+		for rows.Next() {
+			var id int64
+			if err := rows.Scan(&id); err != nil {
+				rows.Close()
+				return fmt.Errorf("record pages: %w", err)
+			}
+			fresh[pageKey{id, g.person}] = true
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("record pages: %w", err)
+		}
+	}
+	return nil
+}
+
 // recordPage records what a sent notification did to its person: the
-// incident reached them (a page, off-hours or not), and, when nothing
-// reached them for the gap before, an interruption began. What is new for
-// their budgets is queued for accounting in the same transaction.
-func recordPage(tx wtx, d rota.Delivery, at time.Time) error {
+// incident reached them (a page, off-hours or not: insertPages inserted
+// it, fresh says whether it was new), and, when nothing reached them for
+// the gap before, an interruption began. What is new for their budgets is
+// queued for accounting in the same transaction.
+func recordPage(tx wtx, d rota.Delivery, at time.Time, decided map[nearKey]bool, fresh map[pageKey]bool, accounting *[]rota.AccountItem) error {
 	pg := d.Page
 	if err := tx.lock("person:" + pg.Person); err != nil {
 		return err
 	}
 	ms := at.UnixMilli()
 	var item rota.AccountItem
-	res, err := tx.exec("INSERT INTO pages (incident_id, person, at_ms, channel, bundled, offhours) VALUES (?, ?, ?, ?, 0, ?) ON CONFLICT DO NOTHING",
-		pg.IncidentID, pg.Person, ms, pg.Channel, pg.OffHours)
-	if err != nil {
-		return err
+	isNew, recorded := fresh[pageKey{pg.IncidentID, pg.Person}]
+	if !recorded {
+		return fmt.Errorf("page of incident %d to %s was not recorded with its message", pg.IncidentID, pg.Person)
 	}
-	if n, _ := res.RowsAffected(); n == 1 {
+	if isNew {
 		item.OffHours = pg.OffHours
+		// The next notification of this message to the same incident
+		// (two alerts' notifications of one incident) reaches it again.
+		fresh[pageKey{pg.IncidentID, pg.Person}] = false
 	} else if pg.OffHours {
 		// Reached again, off-hours this time: it became an off-hours
 		// incident, as of now.
@@ -235,11 +415,21 @@ func recordPage(tx wtx, d rota.Delivery, at time.Time) error {
 	// interruption this round began. Later ones count too: two channels'
 	// sends may be recorded in either order.
 	gap := pg.Gap.Milliseconds()
+	key := nearKey{pg.Person, d.BundleID, ms}
 	var near bool
-	if err := tx.queryRow(`SELECT EXISTS (SELECT 1 FROM notifications WHERE person = ? AND status = 'sent' AND sent_ms > ? AND sent_ms < ? AND kind = 'page'
+	if d.BundleID == 0 || !decided[key] {
+		decided[key] = d.BundleID != 0
+	} else {
+		// Another notification of this message was recorded this round:
+		// the interruption, if any, is its.
+		near = true
+	}
+	if !near {
+		if err := tx.queryRow(`SELECT EXISTS (SELECT 1 FROM notifications WHERE person = ? AND status = 'sent' AND sent_ms > ? AND sent_ms < ? AND kind = 'page'
 		AND shadow = 0 AND COALESCE(bundle_id, id) <> ?) OR EXISTS (SELECT 1 FROM interruptions WHERE person = ? AND (at_ms > ? AND at_ms < ? OR at_ms = ?))`,
-		pg.Person, ms-gap, ms+gap, d.BundleID, pg.Person, ms-gap, ms+gap, ms).Scan(&near); err != nil {
-		return err
+			pg.Person, ms-gap, ms+gap, d.BundleID, pg.Person, ms-gap, ms+gap, ms).Scan(&near); err != nil {
+			return err
+		}
 	}
 	if !near {
 		if err := tx.later("INSERT INTO interruptions (person, at_ms, incident_id, notification_id, channel, offhours) VALUES (?, ?, ?, ?, ?, ?)",
@@ -248,11 +438,30 @@ func recordPage(tx wtx, d rota.Delivery, at time.Time) error {
 		}
 		item.Interruption = true
 	}
-	if !item.Interruption && !item.OffHours {
-		return nil
+	if item.Interruption || item.OffHours {
+		item.Person, item.IncidentID, item.At = pg.Person, pg.IncidentID, fromMillis(ms)
+		*accounting = append(*accounting, item)
 	}
-	return tx.later("INSERT INTO accounting (person, incident_id, at_ms, interruption, offhours) VALUES (?, ?, ?, ?, ?)",
-		pg.Person, pg.IncidentID, ms, item.Interruption, item.OffHours)
+	return nil
+}
+
+// queueAccounting queues a round's pages for accounting, in as few
+// statements as it takes.
+func queueAccounting(tx wtx, items []rota.AccountItem) error {
+	const cols = 5
+	for len(items) > 0 {
+		chunk := items[:min(len(items), 500)]
+		items = items[len(chunk):]
+		args := make([]any, 0, len(chunk)*cols)
+		for _, it := range chunk {
+			args = append(args, it.Person, it.IncidentID, it.At.UnixMilli(), it.Interruption, it.OffHours)
+		}
+		rows := strings.TrimSuffix(strings.Repeat("(?, ?, ?, ?, ?), ", len(chunk)), ", ")
+		if err := tx.later("INSERT INTO accounting (person, incident_id, at_ms, interruption, offhours) VALUES "+rows, args...); err != nil {
+			return fmt.Errorf("queue accounting: %w", err)
+		}
+	}
+	return nil
 }
 
 // stepFailed runs the next escalation step at once when notification id,

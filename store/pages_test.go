@@ -152,3 +152,61 @@ func TestNoticesAreNotPagesToAnswer(t *testing.T) {
 		t.Errorf("the notice after resolve: %+v", last)
 	}
 }
+
+// TestARoundOfMessages: one round records a bundle of three incidents to
+// alice and, at the same moment, a webhook of another to her: the
+// bundle's notifications are marked sent together with its id, each
+// incident is one page (off-hours, queued for accounting), and the two
+// messages make one interruption; run again (a retry of the round), the
+// pages are not counted twice.
+func TestARoundOfMessages(t *testing.T) {
+	ctx := context.Background()
+	db := open(t, filepath.Join(t.TempDir(), "rota.db"))
+	t0 := time.Date(2026, 3, 5, 2, 0, 0, 0, time.UTC) // night
+	var incs []rota.Incident
+	var ids []int64
+	for _, key := range []string{"a", "b", "c", "d"} {
+		inc, ns := pagedIncident(t, db, key, "alice", rota.ContactSMS)
+		incs, ids = append(incs, inc), append(ids, ns[0])
+	}
+	var round []rota.Delivery
+	for i := range 3 {
+		d := sent(ids[i], incs[i].ID, ids[0], "alice", rota.ContactSMS, t0)
+		d.ExternalID, d.Page.OffHours = "SM1", true
+		round = append(round, d)
+	}
+	web := sent(ids[3], incs[3].ID, 0, "alice", rota.ContactWebhook, t0)
+	web.Page.OffHours = true
+	round = append(round, web)
+	for range 2 {
+		if err := db.RecordDeliveries(ctx, round); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i, id := range ids {
+		n, err := db.Notification(ctx, id)
+		if err != nil || n.Status != rota.NotifySent || !n.SentAt.Equal(t0) {
+			t.Errorf("notification %d: %+v %v", id, n, err)
+		}
+		if i < 3 && (n.BundleID != ids[0] || n.ExternalID != "SM1") {
+			t.Errorf("notification %d of the bundle: bundle %d, external id %q", id, n.BundleID, n.ExternalID)
+		}
+	}
+	week, off, err := db.BudgetFacts(ctx, "alice", t0.Add(-time.Hour), t0.Add(-time.Hour), t0.Add(time.Hour))
+	if err != nil || len(week) != 1 || len(off) != 4 {
+		t.Errorf("interruptions %+v, off-hours incidents %+v (%v): want one and four", week, off, err)
+	}
+	items, _ := db.PendingAccounting(ctx, 20)
+	interruptions, offhours := 0, 0
+	for _, it := range items {
+		if it.Interruption {
+			interruptions++
+		}
+		if it.OffHours {
+			offhours++
+		}
+	}
+	if interruptions != 1 || offhours != 4 {
+		t.Errorf("accounting queued %d interruptions and %d off-hours incidents, want 1 and 4: %+v", interruptions, offhours, items)
+	}
+}

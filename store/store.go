@@ -102,6 +102,9 @@ type DB struct {
 	// reruns counts the writes run again in a later transaction because
 	// they needed a lock out of order that another held (errLockOrder).
 	reruns atomic.Int64
+	// groups and grouped count the write groups run and the writes in
+	// them: how well writes share a transaction (its commit).
+	groups, grouped atomic.Int64
 }
 
 // Conflicts reports how many write groups PostgreSQL aborted since Open
@@ -116,6 +119,10 @@ func (db *DB) Conflicts() (deadlocks, other int64) {
 // since Open because they needed a lock out of order that another
 // transaction held (see lock).
 func (db *DB) Reruns() int64 { return db.reruns.Load() }
+
+// Groups counts the write groups committed (each one transaction, when
+// nothing is run again) and the writes in them.
+func (db *DB) Groups() (groups, writes int64) { return db.groups.Load(), db.grouped.Load() }
 
 // Created reports whether Open made a new, empty database.
 func (db *DB) Created() bool { return db.created }
@@ -490,6 +497,8 @@ func (db *DB) commitBatches(limit int) {
 			continue
 		}
 		errs = db.commit(batch, errs[:0])
+		db.groups.Add(1)
+		db.grouped.Add(int64(len(batch)))
 		for i, o := range batch {
 			o.done <- errs[i]
 		}

@@ -86,10 +86,14 @@ func benchIngest(args []string) error {
 		}
 	}
 
+	var commits0, rollbacks0 int64
 	if cluster != nil {
 		// Count only what the load makes, not the daemons' start.
 		if err := cluster.ResetStatements(context.Background()); err != nil {
 			return fmt.Errorf("pg_stat_statements: %w", err)
+		}
+		if commits0, rollbacks0, err = cluster.Transactions(context.Background()); err != nil {
+			return fmt.Errorf("pg_stat_database: %w", err)
 		}
 	}
 	var seq atomic.Int64
@@ -169,10 +173,19 @@ func benchIngest(args []string) error {
 		}
 		fmt.Printf("PostgreSQL statements: %d, %.1f per incident (%.1f of them BEGIN, COMMIT, SAVEPOINT or RELEASE); deadlocks in the server's log: %d\n",
 			calls, float64(calls)/float64(want), float64(txc)/float64(want), strings.Count(cluster.Log(), "deadlock detected"))
-		var conflicts, reruns float64
+		if commits, rollbacks, err := cluster.Transactions(context.Background()); err == nil {
+			fmt.Printf("PostgreSQL transactions: %.2f commits and %.2f rollbacks per incident\n",
+				float64(commits-commits0)/float64(want), float64(rollbacks-rollbacks0)/float64(want))
+		}
+		var conflicts, reruns, groups, writes float64
 		for _, u := range metrics {
 			conflicts += scrapeCounter(u, "rota_store_conflicts_total")
 			reruns += scrapeCounter(u, "rota_store_lock_reruns_total")
+			groups += scrapeCounter(u, "rota_store_write_groups_total")
+			writes += scrapeCounter(u, "rota_store_writes_total")
+		}
+		if groups > 0 {
+			fmt.Printf("write groups: %.2f per incident, %.1f writes each (all the run, start included)\n", groups/float64(want), writes/groups)
 		}
 		fmt.Printf("write groups run again after a conflict: %.0f; writes run again for a lock out of order: %.0f\n", conflicts, reruns)
 		if log := cluster.Log(); strings.Contains(log, "deadlock detected") {

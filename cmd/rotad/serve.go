@@ -153,7 +153,11 @@ func serve(args []string, stderr io.Writer) error {
 		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "rota_store_conflicts_total", Help: "Write groups PostgreSQL aborted for a serialization failure (run again)."},
 			func() float64 { _, c := db.Conflicts(); return float64(c) }),
 		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "rota_store_lock_reruns_total", Help: "Writes run again in a later transaction because they needed, out of order, a lock another transaction held."},
-			func() float64 { return float64(db.Reruns()) }))
+			func() float64 { return float64(db.Reruns()) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "rota_store_write_groups_total", Help: "Write groups committed, each one transaction: writes share one when they arrive together."},
+			func() float64 { g, _ := db.Groups(); return float64(g) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "rota_store_writes_total", Help: "Writes committed in write groups."},
+			func() float64 { _, w := db.Groups(); return float64(w) }))
 	registry, slackApp, err := notifiers(cfg, log)
 	if err != nil {
 		log.Error("cannot set up notifiers", "err", err)

@@ -171,6 +171,13 @@ func (c *Cluster) Statements(ctx context.Context) (calls, txControl int64, err e
 	return calls, txControl, err
 }
 
+// Transactions counts the transactions database rota committed and rolled
+// back since the cluster started (the statistics lag by up to a second).
+func (c *Cluster) Transactions(ctx context.Context) (commits, rollbacks int64, err error) {
+	err = c.admin.QueryRowContext(ctx, "SELECT xact_commit, xact_rollback FROM pg_stat_database WHERE datname = 'rota'").Scan(&commits, &rollbacks)
+	return commits, rollbacks, err
+}
+
 // TopStatements are the n statements run most often in database rota
 // since ResetStatements, with their calls.
 func (c *Cluster) TopStatements(ctx context.Context, n int) ([]string, []int64, error) {
