@@ -367,6 +367,45 @@ const (
 	KindPost = "post"
 )
 
+// StatusChange is what acknowledging, resolving or escalating an incident
+// does: policy.ChangeStatus decides it from the incident as stored, and
+// the store applies it in the transaction that read it.
+type StatusChange struct {
+	// Incident is the incident as it becomes.
+	Incident Incident
+	// Changed is false when there is nothing to write (acknowledging an
+	// acknowledged incident).
+	Changed bool
+	// Alerts is the status the incident's alerts take: acknowledged (the
+	// triggered ones), resolved (the open ones), triggered again (the
+	// acknowledged ones); empty leaves them.
+	Alerts Status
+	// Cancel, when set, cancels the incident's pending pages and posts,
+	// with this reason.
+	Cancel string
+	// Rearm clears the mark of a policy run out with nobody reached: it
+	// runs again.
+	Rearm bool
+	// Update is told to those the incident's notifications reached.
+	Update Update
+	Event  IncidentEvent
+}
+
+// Update is a status update: what was done to an incident, by whom.
+type Update struct {
+	Action Action
+	By     string
+}
+
+// Text is the update as its notifications carry it: "acknowledged by
+// alice (sms)", "escalated by bruno (web)".
+func (u Update) Text() string {
+	if u.By == "" {
+		return u.Action.PastTense()
+	}
+	return u.Action.PastTense() + " by " + u.By
+}
+
 // StepOutcome is what running an escalation step decides: the incident's new
 // escalation state, the notifications for the outbox and the notes for its
 // timeline. The policy package computes it; the store writes it in the

@@ -98,11 +98,15 @@ func newPagesFixture(t *testing.T, toml string, now time.Time, pages []reportPag
 		}
 		if p.ack > 0 {
 			f.now = local(p.at).Add(p.ack)
-			db.SetStatus(context.Background(), a.ID, rota.ActionAcknowledge, p.person)
+			db.ChangeStatus(context.Background(), a.ID, func(a rota.Incident, now time.Time) (rota.StatusChange, error) {
+				return policy.ChangeStatus(a, rota.ActionAcknowledge, p.person, now)
+			})
 		}
 		if p.res > 0 {
 			f.now = local(p.at).Add(p.res)
-			db.SetStatus(context.Background(), a.ID, rota.ActionResolve, p.person)
+			db.ChangeStatus(context.Background(), a.ID, func(a rota.Incident, now time.Time) (rota.StatusChange, error) {
+				return policy.ChangeStatus(a, rota.ActionResolve, p.person, now)
+			})
 		}
 	}
 	if more != nil {

@@ -62,7 +62,7 @@ func (e *Engine) Act(ctx context.Context, act Act) (Acted, error) {
 	}
 	by := act.Actor.String()
 	if act.Alert != 0 && act.Action != rota.ActionEscalate {
-		a, err := e.store.SetAlertStatus(ctx, act.Alert, act.Action, by)
+		a, err := e.store.SetAlertStatus(ctx, act.Alert, act.Action, by, decideStatus(act.Action, by))
 		if err != nil {
 			return out, err
 		}
@@ -75,7 +75,7 @@ func (e *Engine) Act(ctx context.Context, act Act) (Acted, error) {
 	} else {
 		// On an error, out keeps the incident as read (a resolved one
 		// says by whom).
-		changed, err := e.store.SetStatus(ctx, id, act.Action, by)
+		changed, err := e.store.ChangeStatus(ctx, id, decideStatus(act.Action, by))
 		if err != nil {
 			return out, err
 		}

@@ -59,15 +59,15 @@ type IncidentStore interface {
 	// decision, all in one transaction: retries never page twice.
 	Trigger(ctx context.Context, ev *rota.Event, groupKey string, window time.Duration, decide func(rota.TriggerFacts) rota.TriggerDecision) (rota.TriggerResult, error)
 	// FollowUp acknowledges or resolves the open alert with a service's
-	// dedup key (ENOTFOUND when there is none), as a source's follow-up.
-	FollowUp(ctx context.Context, service, dedupKey string, action rota.Action, actor string) (rota.Alert, error)
-	// SetStatus acknowledges, resolves or escalates an incident (ECONFLICT
-	// once it is resolved); acknowledging and resolving cancel its
-	// pending pages.
-	SetStatus(ctx context.Context, id int64, action rota.Action, actor string) (rota.Incident, error)
+	// dedup key (ENOTFOUND when there is none), as a source's follow-up;
+	// decide says what that does to its incident.
+	FollowUp(ctx context.Context, service, dedupKey string, action rota.Action, actor string, decide func(rota.Incident, time.Time) (rota.StatusChange, error)) (rota.Alert, error)
+	// ChangeStatus reads an incident, calls decide with it and applies
+	// the change, in one transaction.
+	ChangeStatus(ctx context.Context, id int64, decide func(rota.Incident, time.Time) (rota.StatusChange, error)) (rota.Incident, error)
 	// SetAlertStatus acknowledges an alert's incident, or resolves the
-	// alert (and its incident with its last open alert).
-	SetAlertStatus(ctx context.Context, id int64, action rota.Action, actor string) (rota.Alert, error)
+	// alert (and its incident with its last open alert, as decide says).
+	SetAlertStatus(ctx context.Context, id int64, action rota.Action, actor string, decide func(rota.Incident, time.Time) (rota.StatusChange, error)) (rota.Alert, error)
 	// Incident returns one incident, or ENOTFOUND.
 	Incident(ctx context.Context, id int64) (rota.Incident, error)
 	// Alert returns one alert, or ENOTFOUND.
@@ -356,7 +356,7 @@ func (e *Engine) afterStep(a rota.Incident) {
 // alert it returns an ENOTFOUND error, which event sources treat as
 // dropped.
 func (e *Engine) FollowUp(ctx context.Context, service, dedupKey string, action rota.Action, actor string) (rota.Alert, error) {
-	a, err := e.store.FollowUp(ctx, service, dedupKey, action, actor)
+	a, err := e.store.FollowUp(ctx, service, dedupKey, action, actor, decideStatus(action, actor))
 	if err == nil {
 		e.log.Info("alert "+action.PastTense(), "alert", a.ID, "incident", a.IncidentID, "service", service, "by", actor)
 		e.Wake() // status updates may be due
@@ -368,7 +368,7 @@ func (e *Engine) FollowUp(ctx context.Context, service, dedupKey string, action 
 // with no rights checked and nothing audited: for tools and tests.
 // Channels act through Act.
 func (e *Engine) SetStatus(ctx context.Context, id int64, action rota.Action, actor string) (rota.Incident, error) {
-	a, err := e.store.SetStatus(ctx, id, action, actor)
+	a, err := e.store.ChangeStatus(ctx, id, decideStatus(action, actor))
 	if err == nil {
 		e.log.Info("incident "+action.PastTense(), "incident", a.ID, "service", a.Service, "by", actor)
 		e.Wake() // the next step, or status updates, may be due
@@ -380,12 +380,20 @@ func (e *Engine) SetStatus(ctx context.Context, id int64, action rota.Action, ac
 // (and the incident with its last open alert), as SetStatus does: for
 // tools and tests.
 func (e *Engine) SetAlertStatus(ctx context.Context, id int64, action rota.Action, actor string) (rota.Alert, error) {
-	a, err := e.store.SetAlertStatus(ctx, id, action, actor)
+	a, err := e.store.SetAlertStatus(ctx, id, action, actor, decideStatus(action, actor))
 	if err == nil {
 		e.log.Info("alert "+action.PastTense(), "alert", a.ID, "incident", a.IncidentID, "service", a.Service, "by", actor)
 		e.Wake() // status updates may be due
 	}
 	return a, err
+}
+
+// decideStatus is policy.ChangeStatus for action by actor, as the store
+// calls it with the incident it read.
+func decideStatus(action rota.Action, actor string) func(rota.Incident, time.Time) (rota.StatusChange, error) {
+	return func(a rota.Incident, now time.Time) (rota.StatusChange, error) {
+		return policy.ChangeStatus(a, action, actor, now)
+	}
 }
 
 // escalationWorkers bounds the due steps run at once.

@@ -11,6 +11,7 @@ import (
 	"github.com/rotahq/rota"
 	"github.com/rotahq/rota/paging"
 	"github.com/rotahq/rota/paging/notify"
+	"github.com/rotahq/rota/policy"
 )
 
 // TestStormIsOneIncident: an Alertmanager group of 20 alerts arriving over
@@ -183,7 +184,9 @@ func TestAccountingAfterCrash(t *testing.T) {
 	// Acknowledged: their managers are not told of unanswered incidents,
 	// only of the budget.
 	for id := int64(1); id <= 3; id++ {
-		if _, err := h.db.SetStatus(ctx, id, rota.ActionAcknowledge, "bruno (sms)"); err != nil {
+		if _, err := h.db.ChangeStatus(ctx, id, func(a rota.Incident, now time.Time) (rota.StatusChange, error) {
+			return policy.ChangeStatus(a, rota.ActionAcknowledge, "bruno (sms)", now)
+		}); err != nil {
 			t.Fatal(err)
 		}
 	}

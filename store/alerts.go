@@ -163,7 +163,11 @@ func filterQuery(q string, f rota.IncidentFilter) (string, []any) {
 // SetAlertStatus acknowledges alert id's incident, or resolves the alert
 // (and its incident with it when it was the incident's last open alert).
 // Acting on a resolved alert is an ECONFLICT error.
-func (db *DB) SetAlertStatus(ctx context.Context, id int64, action rota.Action, actor string) (rota.Alert, error) {
+//
+// decide is the decision of what the action does to the alert's incident
+// (policy.ChangeStatus): acknowledging acknowledges it; resolving the
+// last open alert resolves it.
+func (db *DB) SetAlertStatus(ctx context.Context, id int64, action rota.Action, actor string, decide func(rota.Incident, time.Time) (rota.StatusChange, error)) (rota.Alert, error) {
 	var alert rota.Alert
 	err := db.tx(ctx, func(tx wtx, now time.Time) error {
 		if tx.db.pg {
@@ -182,10 +186,14 @@ func (db *DB) SetAlertStatus(ctx context.Context, id int64, action rota.Action, 
 			return err
 		}
 		if a.Status == rota.StatusResolved {
+			by := a.ResolvedBy
+			if by == "" {
+				by = "an unknown actor"
+			}
 			return rota.Errorf(rota.ECONFLICT, "alert %d was resolved at %s by %s: it cannot be %s", id,
-				a.ResolvedAt.Format(time.RFC3339), orUnknown(a.ResolvedBy), action.PastTense())
+				a.ResolvedAt.Format(time.RFC3339), by, action.PastTense())
 		}
-		alert, err = alertAction(tx, a, action, actor, now)
+		alert, err = alertAction(tx, a, action, actor, now, decide)
 		return err
 	})
 	return alert, err
@@ -195,7 +203,7 @@ func (db *DB) SetAlertStatus(ctx context.Context, id int64, action rota.Action, 
 // dedupKey, as the PagerDuty Events API does: acknowledging acknowledges
 // its incident; resolving resolves the alert, and the incident with its
 // last open alert. With no open alert it returns an ENOTFOUND error.
-func (db *DB) FollowUp(ctx context.Context, service, dedupKey string, action rota.Action, actor string) (rota.Alert, error) {
+func (db *DB) FollowUp(ctx context.Context, service, dedupKey string, action rota.Action, actor string, decide func(rota.Incident, time.Time) (rota.StatusChange, error)) (rota.Alert, error) {
 	var alert rota.Alert
 	err := db.tx(ctx, func(tx wtx, now time.Time) error {
 		if err := tx.lock("service:" + service); err != nil {
@@ -208,21 +216,29 @@ func (db *DB) FollowUp(ctx context.Context, service, dedupKey string, action rot
 		if !open {
 			return rota.Errorf(rota.ENOTFOUND, "no open alert on %s with dedup key %q", service, dedupKey)
 		}
-		alert, err = alertAction(tx, a, action, actor, now)
+		alert, err = alertAction(tx, a, action, actor, now, decide)
 		return err
 	})
 	return alert, err
 }
 
-// alertAction applies action to open alert a.
-func alertAction(tx wtx, a rota.Alert, action rota.Action, actor string, now time.Time) (rota.Alert, error) {
+// alertAction applies action to open alert a; decide says what it does
+// to the alert's incident, when it does something.
+func alertAction(tx wtx, a rota.Alert, action rota.Action, actor string, now time.Time, decide func(rota.Incident, time.Time) (rota.StatusChange, error)) (rota.Alert, error) {
+	transition := func(inc rota.Incident) error {
+		ch, err := decide(inc, now)
+		if err != nil || !ch.Changed {
+			return err
+		}
+		return applyStatus(tx, ch, now)
+	}
 	inc, err := scanIncident(tx.queryRow("SELECT "+incidentColumns+" FROM incidents WHERE id = ?", a.IncidentID))
 	if err != nil {
 		return a, fmt.Errorf("alert %d's incident: %w", a.ID, err)
 	}
 	switch action {
 	case rota.ActionAcknowledge:
-		if _, err := transition(tx, inc, action, actor, now); err != nil {
+		if err := transition(inc); err != nil {
 			return a, err
 		}
 		if a.Status == rota.StatusTriggered {
@@ -240,8 +256,7 @@ func alertAction(tx wtx, a rota.Alert, action rota.Action, actor string, now tim
 			return a, err
 		}
 		if open == 0 {
-			_, err := transition(tx, inc, action, actor, now)
-			return a, err
+			return a, transition(inc)
 		}
 		msg := fmt.Sprintf("alert #%d resolved (%s); %d of the incident's alerts still firing", a.ID, truncateText(a.Summary, 60), open)
 		if actor != "" {

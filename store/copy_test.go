@@ -31,7 +31,7 @@ func TestCopyToPostgres(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := src.SetStatus(ctx, inc.ID, rota.ActionAcknowledge, "alice (web)"); err != nil {
+		if _, err := src.setStatus(ctx, inc.ID, rota.ActionAcknowledge, "alice (web)"); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -129,7 +129,7 @@ func TestNoDeadlockInAStormOnPostgres(t *testing.T) {
 				if id == 0 {
 					continue
 				}
-				if _, err := db.SetStatus(ctx, id, rota.ActionAcknowledge, "p0"); err != nil && rota.ErrorCode(err) != rota.ECONFLICT {
+				if _, err := db.setStatus(ctx, id, rota.ActionAcknowledge, "p0"); err != nil && rota.ErrorCode(err) != rota.ECONFLICT {
 					fail("acknowledge %d: %v", id, err)
 					return
 				}

@@ -489,10 +489,12 @@ func (db *DB) heartbeatDue(ctx context.Context, next time.Time, ok bool) (time.T
 
 // Acknowledge and resolve.
 
-// SetStatus acknowledges or resolves incident id; resolving it resolves
-// its open alerts. Acting on a resolved incident is an ECONFLICT error;
-// acknowledging an acknowledged one changes nothing.
-func (db *DB) SetStatus(ctx context.Context, id int64, action rota.Action, actor string) (rota.Incident, error) {
+// ChangeStatus acknowledges, resolves or escalates incident id as decide
+// says (policy.ChangeStatus), from the incident as this transaction reads
+// it, and applies the change: the incident, its alerts, its pending pages
+// and posts, the status updates to those its notifications reached, and
+// the timeline, in one transaction.
+func (db *DB) ChangeStatus(ctx context.Context, id int64, decide func(rota.Incident, time.Time) (rota.StatusChange, error)) (rota.Incident, error) {
 	var inc rota.Incident
 	err := db.tx(ctx, func(tx wtx, now time.Time) error {
 		if err := tx.lockIncident(id); err != nil {
@@ -505,110 +507,58 @@ func (db *DB) SetStatus(ctx context.Context, id int64, action rota.Action, actor
 		if err != nil {
 			return err
 		}
-		if a.Status == rota.StatusResolved {
-			return rota.Errorf(rota.ECONFLICT, "incident %d was resolved at %s by %s: it cannot be %s", id,
-				a.ResolvedAt.Format(time.RFC3339), orUnknown(a.ResolvedBy), action.PastTense())
-		}
-		if action == rota.ActionEscalate {
-			inc, err = escalateNow(tx, a, actor, now)
+		ch, err := decide(a, now)
+		if err != nil {
 			return err
 		}
-		inc, err = transition(tx, a, action, actor, now)
-		return err
+		inc = ch.Incident
+		if !ch.Changed {
+			return nil
+		}
+		return applyStatus(tx, ch, now)
 	})
 	return inc, err
 }
 
-// escalateNow makes an open incident's next escalation step due now, for
-// a responder who wants more help than the policy's timing gives: an
-// acknowledged incident is triggered again. An incident whose policy has
-// run every step starts it again from the first (one more round), and
-// its managers may be told again when that round runs out too.
-func escalateNow(tx wtx, a rota.Incident, actor string, now time.Time) (rota.Incident, error) {
-	ms := now.UnixMilli()
-	if a.Status == rota.StatusAcknowledged {
-		if _, err := tx.exec("UPDATE alerts SET status = 'triggered', updated_ms = ? WHERE incident_id = ? AND status = 'acknowledged'", ms, a.ID); err != nil {
-			return a, err
+// applyStatus writes a status change.
+func applyStatus(tx wtx, ch rota.StatusChange, now time.Time) error {
+	a, ms := ch.Incident, now.UnixMilli()
+	if !a.Escalation.DueAt.IsZero() {
+		tx.due(a.Escalation.DueAt)
+	}
+	rearm := ""
+	if ch.Rearm {
+		rearm = ", unreached_ms = NULL"
+	}
+	if _, err := tx.exec(`UPDATE incidents SET status = ?, acked_ms = ?, acked_by = ?, resolved_ms = ?, resolved_by = ?, updated_ms = ?,
+		esc_state = ?, esc_due_ms = ?, esc_step = ?, esc_round = ?`+rearm+` WHERE id = ?`,
+		a.Status, nullMillis(a.AckedAt), a.AckedBy, nullMillis(a.ResolvedAt), a.ResolvedBy, ms,
+		a.Escalation.State, nullMillis(a.Escalation.DueAt), a.Escalation.Step, a.Escalation.Round, a.ID); err != nil {
+		return err
+	}
+	var err error
+	switch ch.Alerts {
+	case rota.StatusTriggered:
+		_, err = tx.exec("UPDATE alerts SET status = 'triggered', updated_ms = ? WHERE incident_id = ? AND status = 'acknowledged'", ms, a.ID)
+	case rota.StatusAcknowledged:
+		_, err = tx.exec("UPDATE alerts SET status = 'acknowledged', updated_ms = ? WHERE incident_id = ? AND status = 'triggered'", ms, a.ID)
+	case rota.StatusResolved:
+		_, err = tx.exec("UPDATE alerts SET status = 'resolved', resolved_ms = ?, resolved_by = ?, updated_ms = ? WHERE incident_id = ? AND status <> 'resolved'",
+			ms, a.ResolvedBy, ms, a.ID)
+	}
+	if err != nil {
+		return err
+	}
+	if ch.Cancel != "" {
+		if _, err := tx.exec("UPDATE notifications SET status = 'cancelled', last_error = ? WHERE incident_id = ? AND status = 'pending' AND kind IN ('page', 'post')",
+			ch.Cancel, a.ID); err != nil {
+			return err
 		}
-		a.AckedAt, a.AckedBy = time.Time{}, ""
 	}
-	msg := "escalated by " + actor + ": the next step runs now"
-	if a.Escalation.State == rota.EscalationExhausted {
-		a.Escalation.Step, a.Escalation.Round = 0, a.Escalation.Round+1
-		msg = fmt.Sprintf("escalated by %s: policy %s had run every step; it starts again from step 1 (round %d)", actor, a.Policy.Name, a.Escalation.Round+1)
+	if err := queueUpdates(tx, a.ID, ch.Update.Text(), ch.Update.By, nil, now); err != nil {
+		return err
 	}
-	a.Status = rota.StatusTriggered
-	a.Escalation.State, a.Escalation.DueAt = rota.EscalationActive, fromMillis(ms)
-	tx.due(a.Escalation.DueAt)
-	if _, err := tx.exec(`UPDATE incidents SET status = 'triggered', acked_ms = NULL, acked_by = '', updated_ms = ?, esc_state = 'active', esc_due_ms = ?,
-		esc_step = ?, esc_round = ?, unreached_ms = NULL WHERE id = ?`,
-		ms, ms, a.Escalation.Step, a.Escalation.Round, a.ID); err != nil {
-		return a, err
-	}
-	if err := queueUpdates(tx, a.ID, "escalated by "+actor, actor, nil, now); err != nil {
-		return a, err
-	}
-	return a, insertEvents(tx, []rota.IncidentEvent{{IncidentID: a.ID, At: now, Kind: rota.EventEscalated, Actor: actor, Message: msg}})
-}
-
-func orUnknown(s string) string {
-	if s == "" {
-		return "an unknown actor"
-	}
-	return s
-}
-
-// transition moves an open incident, and its open alerts, to acknowledged
-// or resolved, stops its escalation and cancels its pending
-// notifications.
-func transition(tx wtx, a rota.Incident, action rota.Action, actor string, now time.Time) (rota.Incident, error) {
-	ms := now.UnixMilli()
-	switch action {
-	case rota.ActionAcknowledge:
-		if a.Status != rota.StatusTriggered {
-			return a, nil
-		}
-		a.Status, a.AckedAt, a.AckedBy = rota.StatusAcknowledged, fromMillis(ms), actor
-		if _, err := tx.exec("UPDATE incidents SET status = 'acknowledged', acked_ms = ?, acked_by = ?, updated_ms = ?, esc_state = 'stopped', esc_due_ms = NULL WHERE id = ?",
-			ms, actor, ms, a.ID); err != nil {
-			return a, err
-		}
-		if _, err := tx.exec("UPDATE alerts SET status = 'acknowledged', updated_ms = ? WHERE incident_id = ? AND status = 'triggered'", ms, a.ID); err != nil {
-			return a, err
-		}
-	case rota.ActionResolve:
-		a.Status, a.ResolvedAt, a.ResolvedBy = rota.StatusResolved, fromMillis(ms), actor
-		if _, err := tx.exec("UPDATE incidents SET status = 'resolved', resolved_ms = ?, resolved_by = ?, updated_ms = ?, esc_state = 'stopped', esc_due_ms = NULL WHERE id = ?",
-			ms, actor, ms, a.ID); err != nil {
-			return a, err
-		}
-		if _, err := tx.exec("UPDATE alerts SET status = 'resolved', resolved_ms = ?, resolved_by = ?, updated_ms = ? WHERE incident_id = ? AND status <> 'resolved'",
-			ms, actor, ms, a.ID); err != nil {
-			return a, err
-		}
-	default:
-		return a, rota.FieldError("action", "must be acknowledge or resolve, not %q", action)
-	}
-	if a.Escalation.State != rota.EscalationExhausted {
-		a.Escalation.State = rota.EscalationStopped
-	}
-	a.Escalation.DueAt = time.Time{}
-	if _, err := tx.exec("UPDATE notifications SET status = 'cancelled', last_error = ? WHERE incident_id = ? AND status = 'pending' AND kind IN ('page', 'post')",
-		"incident "+action.PastTense(), a.ID); err != nil {
-		return a, err
-	}
-	kind := rota.EventAcknowledged
-	if action == rota.ActionResolve {
-		kind = rota.EventResolved
-	}
-	msg := action.PastTense()
-	if actor != "" {
-		msg += " by " + actor
-	}
-	if err := queueUpdates(tx, a.ID, msg, actor, nil, now); err != nil {
-		return a, err
-	}
-	return a, insertEvents(tx, []rota.IncidentEvent{{IncidentID: a.ID, At: now, Kind: kind, Actor: actor, Message: msg}})
+	return insertEvents(tx, []rota.IncidentEvent{ch.Event})
 }
 
 // Waiting lists the triggered incidents waiting for their next step

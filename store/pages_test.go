@@ -144,7 +144,7 @@ func TestNoticesAreNotPagesToAnswer(t *testing.T) {
 		Notices: []rota.Notification{{IncidentID: a.ID, Person: "mgr", Channel: rota.ContactSMS, Address: "+1", Kind: rota.KindNotice, Body: "again"}}}}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := db.SetStatus(ctx, a.ID, rota.ActionResolve, "alice"); err != nil {
+	if _, err := db.setStatus(ctx, a.ID, rota.ActionResolve, "alice"); err != nil {
 		t.Fatal(err)
 	}
 	_, ns, _ = db.Timeline(ctx, a.ID)

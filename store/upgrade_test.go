@@ -9,6 +9,7 @@ import (
 
 	"github.com/rotahq/rota"
 	"github.com/rotahq/rota/clocktest"
+	"github.com/rotahq/rota/policy"
 )
 
 // atSchema creates a database at path as a rotad at schema version made
@@ -109,7 +110,9 @@ func TestUpgradeAlertsBecomeIncidents(t *testing.T) {
 	}
 	// The open alert still answers its source, and resolving it (its
 	// incident's only alert) resolves the incident.
-	if _, err := db.FollowUp(ctx, "api", "k1", rota.ActionResolve, "grafana"); err != nil {
+	if _, err := db.FollowUp(ctx, "api", "k1", rota.ActionResolve, "grafana", func(a rota.Incident, now time.Time) (rota.StatusChange, error) {
+		return policy.ChangeStatus(a, rota.ActionResolve, "grafana", now)
+	}); err != nil {
 		t.Fatal(err)
 	}
 	if inc, _ := db.Incident(ctx, 1); inc.Status != rota.StatusResolved {

@@ -1,0 +1,86 @@
+package policy
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/rotahq/rota"
+)
+
+// ChangeStatus decides what acknowledging, resolving or escalating
+// incident a does at now, as actor; the store applies it in the
+// transaction that read a (store.ChangeStatus).
+//
+//   - A resolved incident cannot be acted on: ECONFLICT, saying when and
+//     by whom it was resolved.
+//   - Acknowledging a triggered incident acknowledges it and its triggered
+//     alerts; an acknowledged one is left as it is (Changed false).
+//   - Resolving resolves it and its open alerts.
+//   - Both stop its escalation (an exhausted one stays exhausted: its
+//     policy ran out) and cancel its pending pages and posts.
+//   - Escalating makes its next step due now: an acknowledged incident is
+//     triggered again (its alerts too); one whose policy ran every step
+//     starts again from step 1, one more round.
+//
+// Each says so on the timeline and in a status update to those who were
+// told of the incident (Update: the store finds who they are).
+func ChangeStatus(a rota.Incident, action rota.Action, actor string, now time.Time) (rota.StatusChange, error) {
+	now = now.Truncate(time.Millisecond) // as stored
+	if a.Status == rota.StatusResolved {
+		return rota.StatusChange{}, rota.Errorf(rota.ECONFLICT, "incident %d was resolved at %s by %s: it cannot be %s", a.ID,
+			a.ResolvedAt.Format(time.RFC3339), orUnknown(a.ResolvedBy), action.PastTense())
+	}
+	ch := rota.StatusChange{Changed: true}
+	switch action {
+	case rota.ActionEscalate:
+		if a.Status == rota.StatusAcknowledged {
+			ch.Alerts = rota.StatusTriggered
+			a.AckedAt, a.AckedBy = time.Time{}, ""
+		}
+		msg := "escalated by " + actor + ": the next step runs now"
+		if a.Escalation.State == rota.EscalationExhausted {
+			a.Escalation.Step, a.Escalation.Round = 0, a.Escalation.Round+1
+			msg = fmt.Sprintf("escalated by %s: policy %s had run every step; it starts again from step 1 (round %d)", actor, a.Policy.Name, a.Escalation.Round+1)
+		}
+		a.Status = rota.StatusTriggered
+		a.Escalation.State, a.Escalation.DueAt = rota.EscalationActive, now
+		ch.Rearm = true
+		ch.Update = rota.Update{Action: rota.ActionEscalate, By: actor}
+		ch.Event = rota.IncidentEvent{IncidentID: a.ID, At: now, Kind: rota.EventEscalated, Actor: actor, Message: msg}
+		ch.Incident = a
+		return ch, nil
+	case rota.ActionAcknowledge:
+		if a.Status != rota.StatusTriggered {
+			return rota.StatusChange{Incident: a}, nil
+		}
+		a.Status, a.AckedAt, a.AckedBy = rota.StatusAcknowledged, now, actor
+		ch.Alerts = rota.StatusAcknowledged
+		ch.Event.Kind = rota.EventAcknowledged
+	case rota.ActionResolve:
+		a.Status, a.ResolvedAt, a.ResolvedBy = rota.StatusResolved, now, actor
+		ch.Alerts = rota.StatusResolved
+		ch.Event.Kind = rota.EventResolved
+	default:
+		return rota.StatusChange{}, rota.FieldError("action", "must be acknowledge, resolve or escalate, not %q", action)
+	}
+	if a.Escalation.State != rota.EscalationExhausted {
+		a.Escalation.State = rota.EscalationStopped
+	}
+	a.Escalation.DueAt = time.Time{}
+	ch.Cancel = "incident " + action.PastTense()
+	msg := action.PastTense()
+	if actor != "" {
+		msg += " by " + actor
+	}
+	ch.Update = rota.Update{Action: action, By: actor}
+	ch.Event.IncidentID, ch.Event.At, ch.Event.Actor, ch.Event.Message = a.ID, now, actor, msg
+	ch.Incident = a
+	return ch, nil
+}
+
+func orUnknown(s string) string {
+	if s == "" {
+		return "an unknown actor"
+	}
+	return s
+}
