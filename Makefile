@@ -91,6 +91,7 @@ test-deps:
 	@missing=""; \
 	/usr/bin/python3 -c 'import icalendar' 2>/dev/null || missing="$$missing python3-icalendar"; \
 	command -v chromium >/dev/null || missing="$$missing chromium"; \
+	command -v prometheus-alertmanager >/dev/null || command -v alertmanager >/dev/null || missing="$$missing prometheus-alertmanager"; \
 	command -v initdb >/dev/null || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing="$$missing postgresql"; \
 	if [ -n "$$missing" ]; then \
 		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
@@ -102,7 +103,7 @@ test-deps:
 # Fuzz every decoder of outside input for FUZZTIME each.
 FUZZTIME ?= 30s
 fuzz:
-	for f in FuzzMux FuzzDecodeNative FuzzDecodePagerDuty FuzzDecodeAlertmanager FuzzVerifyGrafana FuzzDecodePagerDutyChange FuzzDecodeGitHubDeployment; do \
+	for f in FuzzMux FuzzDecodeNative FuzzDecodePagerDuty FuzzDecodeOpsgenie FuzzDecodeAlertmanager FuzzVerifyGrafana FuzzDecodePagerDutyChange FuzzDecodeGitHubDeployment; do \
 		$(GO) test ./api -run '^$$' -fuzz "^$$f\$$" -fuzztime $(FUZZTIME) || exit 1; done
 
 # Benchmarks: Go benchmarks, then the HTTP load command against a real

@@ -5,8 +5,10 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/rotahq/rota"
 )
@@ -53,6 +55,20 @@ func FuzzDecodePagerDuty(f *testing.F) {
 		_, ev, problems, err := decodePagerDuty(b)
 		if err == nil && len(problems) == 0 {
 			checkEvent(t, ev)
+		}
+	})
+}
+
+func FuzzDecodeOpsgenie(f *testing.F) {
+	seeds(f, `{"alias":"a","message":"m","details":{"k":"v"},"priority":"P2","tags":["t"]}`,
+		`{"message":"`+strings.Repeat("é", 140)+`","alias":"`+strings.Repeat("x", 300)+`"}`)
+	f.Fuzz(func(t *testing.T, b []byte) {
+		ev, err := decodeOpsgenie(b)
+		if err == nil {
+			checkEvent(t, ev)
+			if n := utf8.RuneCountInString(ev.Summary); n > 130 {
+				t.Fatalf("a summary of %d characters", n)
+			}
 		}
 	})
 }
