@@ -2,6 +2,7 @@ package rota
 
 import (
 	"encoding/json"
+	"strings"
 	"time"
 )
 
@@ -296,10 +297,12 @@ type Notification struct {
 	ProviderStatus string
 	DeliveredAt    time.Time
 	// Kind is KindPage, KindNotice (text alone, Body), KindUpdate (news
-	// of an incident, Body saying what) or KindPost (an incident posted
-	// to a chat channel).
+	// of an incident: Update, and Body its text) or KindPost (an incident
+	// posted to a chat channel).
 	Kind string
 	Body string
+	// Update is what an update tells (KindUpdate).
+	Update Update
 	// Updates is whether this contact is told what becomes of the
 	// incident (acknowledged, escalated, resolved) once it is sent.
 	Updates bool
@@ -391,19 +394,26 @@ type StatusChange struct {
 	Event  IncidentEvent
 }
 
-// Update is a status update: what was done to an incident, by whom.
+// Update is a status update: what was done to an incident, by whom, and
+// for an escalation to whom.
 type Update struct {
 	Action Action
 	By     string
+	To     []string
 }
 
-// Text is the update as its notifications carry it: "acknowledged by
-// alice (sms)", "escalated by bruno (web)".
+// Text is the update as its notifications show it: "acknowledged by
+// alice (sms)", "escalated by bruno (web) to chloe", "escalated to
+// chloe, dmitri".
 func (u Update) Text() string {
-	if u.By == "" {
-		return u.Action.PastTense()
+	s := u.Action.PastTense()
+	if u.By != "" {
+		s += " by " + u.By
 	}
-	return u.Action.PastTense() + " by " + u.By
+	if len(u.To) > 0 {
+		s += " to " + strings.Join(u.To, ", ")
+	}
+	return s
 }
 
 // StepOutcome is what running an escalation step decides: the incident's new

@@ -516,13 +516,12 @@ func (e *Engine) attemptUpdate(ctx context.Context, n rota.Notification) []rota.
 		e.log.Error("cannot load the incident of an update", "incident", n.IncidentID, "notification", n.ID, "err", err)
 		return nil
 	}
-	verb, by, _ := strings.Cut(n.Body, " by ")
-	if strings.HasPrefix(verb, "escalated to ") {
-		verb, by = "escalated", ""
+	u := n.Update
+	if u.Action == "" {
+		u = legacyUpdate(n.Body)
 	}
-	by, _, _ = strings.Cut(by, " to ") // "chloe (web) to alice"
-	action := map[string]rota.Action{"acknowledged": rota.ActionAcknowledge, "resolved": rota.ActionResolve, "escalated": rota.ActionEscalate}[verb]
-	text := truncate(fmt.Sprintf("#%d %s: %s - %s", inc.ID, inc.Service, inc.Summary, n.Body), maxText)
+	action, by, verb := u.Action, u.By, u.Action.PastTense()
+	text := truncate(fmt.Sprintf("#%d %s: %s - %s", inc.ID, inc.Service, inc.Summary, u.Text()), maxText)
 	if n.Channel == rota.ContactSMS {
 		text = truncateASCII(gsm(text), 160)
 	}
@@ -546,6 +545,25 @@ func (e *Engine) attemptUpdate(ctx context.Context, n rota.Notification) []rota.
 	}
 	return []rota.Delivery{{NotificationID: n.ID, IncidentID: n.IncidentID, Outcome: rota.DeliverySent, At: now, BundleID: n.ID, ExternalID: receipt.ID, Logged: receipt.Logged,
 		Events: []rota.IncidentEvent{{IncidentID: n.IncidentID, At: now, Kind: rota.EventNotified, Actor: n.Person, Message: msg}}}}
+}
+
+// legacyUpdate reads an update queued before updates were typed (schema
+// 27), from its text: "acknowledged by alice (sms)", "escalated by chloe
+// (web) to alice", "escalated to alice".
+func legacyUpdate(body string) rota.Update {
+	verb, by, _ := strings.Cut(body, " by ")
+	var to string
+	if rest, ok := strings.CutPrefix(verb, "escalated to "); ok {
+		verb, by, to = "escalated", "", rest
+	}
+	if b, t, ok := strings.Cut(by, " to "); ok { // "chloe (web) to alice"
+		by, to = b, t
+	}
+	u := rota.Update{Action: map[string]rota.Action{"acknowledged": rota.ActionAcknowledge, "resolved": rota.ActionResolve, "escalated": rota.ActionEscalate}[verb], By: by}
+	if to != "" {
+		u.To = strings.Split(to, ", ")
+	}
+	return u
 }
 
 // renewClaims keeps b's claims alive until the returned stop is called.

@@ -54,6 +54,23 @@ func TestStatusUpdates(t *testing.T) {
 	}
 	// chloe escalated herself: her webhook is not told what she did.
 	h.expect("escalated now: the next step pages alice again", h.step(0), "sms alice 1", "sms bruno 1 escalated", "slack  1 escalated", "teams  1 escalated")
+	// The request's updates say to whom, as typed fields: no second round.
+	_, ns, err := h.db.Timeline(context.Background(), a.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	requested := 0
+	for _, n := range ns {
+		if n.Kind == rota.KindUpdate && n.Update.Action == rota.ActionEscalate && n.Update.By == "chloe (web)" {
+			requested++
+			if strings.Join(n.Update.To, ",") != "alice" || n.Body != "escalated by chloe (web) to alice" {
+				t.Errorf("the escalation's update: %+v %q", n.Update, n.Body)
+			}
+		}
+	}
+	if requested == 0 {
+		t.Error("no update of chloe's escalation")
+	}
 	h.phone.mu.Lock()
 	h.phone.sent = nil
 	h.phone.mu.Unlock()

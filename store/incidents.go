@@ -268,9 +268,9 @@ func notificationInsert(n rota.Notification, now time.Time) (string, []any) {
 		kind = rota.KindPage
 	}
 	return `INSERT INTO notifications (incident_id, person, channel, address, contact_index, wave, status,
-		next_attempt_ms, created_ms, reason, shadow, kind, body, updates, thread) VALUES (?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?, ?, ?, ?, ?)`,
+		next_attempt_ms, created_ms, reason, shadow, kind, body, updates, thread, update_action, update_by, update_to) VALUES (?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		[]any{nullID(n.IncidentID), n.Person, n.Channel, n.Address, n.ContactIndex, n.Wave, next.UnixMilli(), now.UnixMilli(), n.Reason, n.Shadow, kind, n.Body,
-			n.Updates, n.Thread}
+			n.Updates, n.Thread, n.Update.Action, n.Update.By, strings.Join(n.Update.To, ", ")}
 }
 
 // insertEvents writes timeline notes in one statement (a round trip each
@@ -354,15 +354,35 @@ func (db *DB) Escalate(ctx context.Context, id int64, run func(*rota.Incident, t
 		}
 		// Escalated on request: the request's updates, not yet sent, say
 		// to whom too, rather than a second round of updates.
-		res, err := tx.exec(`UPDATE notifications SET body = body || ? WHERE incident_id = ? AND kind = 'update' AND status = 'pending'
-			AND body LIKE 'escalated by %' AND body NOT LIKE '% to %'`, " to "+strings.Join(next, ", "), a.ID)
+		rows, err := tx.query(`SELECT id, update_by FROM notifications WHERE incident_id = ? AND kind = 'update' AND status = 'pending'
+			AND update_action = ? AND update_to = ''`, a.ID, rota.ActionEscalate)
 		if err != nil {
 			return err
 		}
-		if n, err := res.RowsAffected(); err != nil || n > 0 {
+		requested := map[int64]string{}
+		for rows.Next() {
+			var id int64
+			var by string
+			if err := rows.Scan(&id, &by); err != nil {
+				rows.Close()
+				return err
+			}
+			requested[id] = by
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
 			return err
 		}
-		return queueUpdates(tx, a.ID, "escalated to "+strings.Join(next, ", "), "", seen, now)
+		for id, by := range requested {
+			u := rota.Update{Action: rota.ActionEscalate, By: by, To: next}
+			if err := tx.later("UPDATE notifications SET update_to = ?, body = ? WHERE id = ?", strings.Join(next, ", "), u.Text(), id); err != nil {
+				return err
+			}
+		}
+		if len(requested) > 0 {
+			return nil
+		}
+		return queueUpdates(tx, a.ID, rota.Update{Action: rota.ActionEscalate, To: next}, seen, now)
 	})
 	return alert, ran, err
 }
@@ -374,7 +394,8 @@ func (db *DB) Escalate(ctx context.Context, id int64, run func(*rota.Incident, t
 // told over SMS or email what they did themselves; chat messages are
 // updated for them too, their buttons going with the incident's state.
 // Those paged again in the same step (paged) get the page, not news of it.
-func queueUpdates(tx wtx, incident int64, body, actor string, paged map[string]bool, now time.Time) error {
+func queueUpdates(tx wtx, incident int64, u rota.Update, paged map[string]bool, now time.Time) error {
+	actor := u.By
 	rows, err := tx.query(`SELECT person, channel, address, contact_index, external_id, shadow FROM notifications
 		WHERE incident_id = ? AND status = 'sent' AND updates = 1 AND kind IN ('page', 'post') ORDER BY id`, incident)
 	if err != nil {
@@ -396,7 +417,7 @@ func queueUpdates(tx wtx, incident int64, body, actor string, paged map[string]b
 		if n.Person != "" && (paged[n.Person] || actorIs(actor, n.Person) && n.Channel != rota.ContactSlack && n.Channel != rota.ContactTeams) {
 			continue
 		}
-		n.IncidentID, n.Kind, n.Body = incident, rota.KindUpdate, body
+		n.IncidentID, n.Kind, n.Body, n.Update = incident, rota.KindUpdate, u.Text(), u
 		out = append(out, n)
 	}
 	rows.Close()
@@ -555,7 +576,7 @@ func applyStatus(tx wtx, ch rota.StatusChange, now time.Time) error {
 			return err
 		}
 	}
-	if err := queueUpdates(tx, a.ID, ch.Update.Text(), ch.Update.By, nil, now); err != nil {
+	if err := queueUpdates(tx, a.ID, ch.Update, nil, now); err != nil {
 		return err
 	}
 	return insertEvents(tx, []rota.IncidentEvent{ch.Event})

@@ -13,7 +13,8 @@ import (
 )
 
 const notificationColumns = `id, COALESCE(incident_id, 0), person, channel, address, contact_index, wave, status, attempts,
-	next_attempt_ms, last_error, created_ms, sent_ms, bundle_id, external_id, provider_status, delivered_ms, reason, shadow, kind, body, updates, thread`
+	next_attempt_ms, last_error, created_ms, sent_ms, bundle_id, external_id, provider_status, delivered_ms, reason, shadow, kind, body, updates, thread,
+	update_action, update_by, update_to`
 
 func (db *DB) notifications(ctx context.Context, where string, args ...any) ([]rota.Notification, error) {
 	rows, err := db.query(ctx, "SELECT "+notificationColumns+" FROM notifications "+where, args...)
@@ -30,9 +31,14 @@ func scanNotifications(rows *sql.Rows) ([]rota.Notification, error) {
 		var n rota.Notification
 		var next, created int64
 		var sent, bundle, delivered sql.NullInt64
+		var to string
 		if err := rows.Scan(&n.ID, &n.IncidentID, &n.Person, &n.Channel, &n.Address, &n.ContactIndex, &n.Wave, &n.Status, &n.Attempts,
-			&next, &n.LastError, &created, &sent, &bundle, &n.ExternalID, &n.ProviderStatus, &delivered, &n.Reason, &n.Shadow, &n.Kind, &n.Body, &n.Updates, &n.Thread); err != nil {
+			&next, &n.LastError, &created, &sent, &bundle, &n.ExternalID, &n.ProviderStatus, &delivered, &n.Reason, &n.Shadow, &n.Kind, &n.Body, &n.Updates, &n.Thread,
+			&n.Update.Action, &n.Update.By, &to); err != nil {
 			return nil, fmt.Errorf("list notifications: %w", err)
+		}
+		if to != "" {
+			n.Update.To = strings.Split(to, ", ")
 		}
 		n.NextAttempt, n.CreatedAt, n.SentAt, n.BundleID = fromMillis(next), fromMillis(created), nullTime(sent), bundle.Int64
 		n.DeliveredAt = nullTime(delivered)
