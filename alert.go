@@ -303,6 +303,10 @@ type Notification struct {
 	Body string
 	// Update is what an update tells (KindUpdate).
 	Update Update
+	// ChatChannel names the configured chat channel a post, or an
+	// update to it, goes to (Address is where that is: a secret, for a
+	// webhook).
+	ChatChannel string
 	// Updates is whether this contact is told what becomes of the
 	// incident (acknowledged, escalated, resolved) once it is sent.
 	Updates bool

@@ -138,7 +138,7 @@ func (s *Server) incidentDetail(r *http.Request, id int64) (incidentDetailJSON, 
 		out.Notifications[i] = notificationJSON{ID: n.ID, Kind: n.Kind, Person: n.Person, Reason: n.Reason, Channel: n.Channel, Status: n.Status, Attempts: n.Attempts,
 			SentAt: n.SentAt, LastError: n.LastError, BundleID: n.BundleID, Logged: n.Status == rota.NotifySent && n.ProviderStatus == rota.DeliveryLogged}
 		if n.Kind == rota.KindPost {
-			out.Notifications[i].To = n.Body // the channel's name, not its address (a secret for webhooks)
+			out.Notifications[i].To = n.ChatChannel // the channel's name, not its address (a secret for webhooks)
 		}
 		if n.Status == rota.NotifyPending {
 			out.Notifications[i].NextAttempt = n.NextAttempt

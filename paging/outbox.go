@@ -325,10 +325,7 @@ func (e *Engine) attempt(ctx context.Context, b *batch) []rota.Delivery {
 		if until, why, held := policy.InMaintenance(org.Service(a.Service), b.maintenance[a.Service], e.now()); held {
 			// Planned work began after this was queued: it waits for the
 			// window's end, and goes if the incident still fires then.
-			who := n.Person
-			if who == "" {
-				who = n.Body
-			}
+			who := recipient(n)
 			ds = append(ds, rota.Delivery{NotificationID: n.ID, IncidentID: n.IncidentID, Outcome: rota.DeliveryDeferred, NextAttempt: until,
 				Events: []rota.IncidentEvent{{IncidentID: n.IncidentID, At: e.now(), Kind: rota.EventMaintenance, Actor: n.Person,
 					Message: fmt.Sprintf("%s to %s held: %s until %s", n.Channel, who, why, until.In(e.zone(n.Person)).Format("15:04 MST"))}}})
@@ -393,9 +390,9 @@ func (e *Engine) attempt(ctx context.Context, b *batch) []rota.Delivery {
 			case n.Kind == rota.KindPost:
 				// A channel is not a person: no page.
 				d.Page = nil
-				d.Events[0].Actor, d.Events[0].Message = "", fmt.Sprintf("posted to %s (%s)", n.Body, n.Channel)
+				d.Events[0].Actor, d.Events[0].Message = "", fmt.Sprintf("posted to %s (%s)", n.ChatChannel, n.Channel)
 				if receipt.Logged {
-					d.Events[0].Message = fmt.Sprintf("logged for %s (%s), not posted: %s", n.Body, n.Channel, noProvider(n.Channel))
+					d.Events[0].Message = fmt.Sprintf("logged for %s (%s), not posted: %s", n.ChatChannel, n.Channel, noProvider(n.Channel))
 				}
 			case n.Shadow:
 				// A learner's copy interrupts nobody on call: no page.
@@ -598,8 +595,8 @@ func recipient(n rota.Notification) string {
 	switch {
 	case n.Person != "":
 		return n.Person
-	case n.Kind == rota.KindPost && n.Body != "":
-		return n.Body
+	case n.ChatChannel != "":
+		return n.ChatChannel
 	}
 	return "the channel"
 }

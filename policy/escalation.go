@@ -158,8 +158,7 @@ func RunStep(a *rota.Incident, roster *scheduler.Roster, now time.Time) Step {
 
 // posts are the chat-channel posts a step makes: its channel targets, and
 // on the policy's very first step, the service's own channels; in the
-// first round only. The
-// channel's name rides in Body (a post's text is the incident's).
+// first round only, each naming its channel.
 func posts(a *rota.Incident, step rota.EscalationStep, idx int, esc *rota.Escalation, org *rota.Org, now time.Time) []rota.Notification {
 	if esc.Round > 0 {
 		return nil // posted once: a channel is not paged again each round
@@ -184,7 +183,7 @@ func posts(a *rota.Incident, step rota.EscalationStep, idx int, esc *rota.Escala
 		}
 		seen[name] = true
 		out = append(out, rota.Notification{IncidentID: a.ID, Channel: ch.Type, Address: ch.Address, Wave: esc.Wave,
-			Status: rota.NotifyPending, NextAttempt: now, Kind: rota.KindPost, Body: name, Updates: true})
+			Status: rota.NotifyPending, NextAttempt: now, Kind: rota.KindPost, ChatChannel: name, Updates: true})
 	}
 	return out
 }

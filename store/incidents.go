@@ -268,9 +268,10 @@ func notificationInsert(n rota.Notification, now time.Time) (string, []any) {
 		kind = rota.KindPage
 	}
 	return `INSERT INTO notifications (incident_id, person, channel, address, contact_index, wave, status,
-		next_attempt_ms, created_ms, reason, shadow, kind, body, updates, thread, update_action, update_by, update_to) VALUES (?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		next_attempt_ms, created_ms, reason, shadow, kind, body, updates, thread, update_action, update_by, update_to, chat_channel)
+		VALUES (?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		[]any{nullID(n.IncidentID), n.Person, n.Channel, n.Address, n.ContactIndex, n.Wave, next.UnixMilli(), now.UnixMilli(), n.Reason, n.Shadow, kind, n.Body,
-			n.Updates, n.Thread, n.Update.Action, n.Update.By, strings.Join(n.Update.To, ", ")}
+			n.Updates, n.Thread, n.Update.Action, n.Update.By, strings.Join(n.Update.To, ", "), n.ChatChannel}
 }
 
 // insertEvents writes timeline notes in one statement (a round trip each
@@ -396,7 +397,7 @@ func (db *DB) Escalate(ctx context.Context, id int64, run func(*rota.Incident, t
 // Those paged again in the same step (paged) get the page, not news of it.
 func queueUpdates(tx wtx, incident int64, u rota.Update, paged map[string]bool, now time.Time) error {
 	actor := u.By
-	rows, err := tx.query(`SELECT person, channel, address, contact_index, external_id, shadow FROM notifications
+	rows, err := tx.query(`SELECT person, channel, address, contact_index, external_id, shadow, chat_channel FROM notifications
 		WHERE incident_id = ? AND status = 'sent' AND updates = 1 AND kind IN ('page', 'post') ORDER BY id`, incident)
 	if err != nil {
 		return fmt.Errorf("updates: %w", err)
@@ -405,7 +406,7 @@ func queueUpdates(tx wtx, incident int64, u rota.Update, paged map[string]bool, 
 	seen := map[[3]string]bool{}
 	for rows.Next() {
 		var n rota.Notification
-		if err := rows.Scan(&n.Person, &n.Channel, &n.Address, &n.ContactIndex, &n.Thread, &n.Shadow); err != nil {
+		if err := rows.Scan(&n.Person, &n.Channel, &n.Address, &n.ContactIndex, &n.Thread, &n.Shadow, &n.ChatChannel); err != nil {
 			rows.Close()
 			return fmt.Errorf("updates: %w", err)
 		}

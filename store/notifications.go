@@ -14,7 +14,7 @@ import (
 
 const notificationColumns = `id, COALESCE(incident_id, 0), person, channel, address, contact_index, wave, status, attempts,
 	next_attempt_ms, last_error, created_ms, sent_ms, bundle_id, external_id, provider_status, delivered_ms, reason, shadow, kind, body, updates, thread,
-	update_action, update_by, update_to`
+	update_action, update_by, update_to, chat_channel`
 
 func (db *DB) notifications(ctx context.Context, where string, args ...any) ([]rota.Notification, error) {
 	rows, err := db.query(ctx, "SELECT "+notificationColumns+" FROM notifications "+where, args...)
@@ -34,7 +34,7 @@ func scanNotifications(rows *sql.Rows) ([]rota.Notification, error) {
 		var to string
 		if err := rows.Scan(&n.ID, &n.IncidentID, &n.Person, &n.Channel, &n.Address, &n.ContactIndex, &n.Wave, &n.Status, &n.Attempts,
 			&next, &n.LastError, &created, &sent, &bundle, &n.ExternalID, &n.ProviderStatus, &delivered, &n.Reason, &n.Shadow, &n.Kind, &n.Body, &n.Updates, &n.Thread,
-			&n.Update.Action, &n.Update.By, &to); err != nil {
+			&n.Update.Action, &n.Update.By, &to, &n.ChatChannel); err != nil {
 			return nil, fmt.Errorf("list notifications: %w", err)
 		}
 		if to != "" {
@@ -862,7 +862,10 @@ func claimKey(n rota.Notification) string {
 	if n.Person != "" {
 		return "person:" + n.Person
 	}
-	return "post:" + n.Body
+	if n.ChatChannel != "" {
+		return "post:" + n.ChatChannel
+	}
+	return "post:" + string(n.Channel) + ":" + n.Address
 }
 
 // RenewClaims extends owner's claims on notifications still being sent.
