@@ -273,9 +273,12 @@ func TestBrowserWebUI(t *testing.T) {
 	alice.do("open the incident", chromedp.Click(link), chromedp.WaitVisible(chromedp.ID("ack")))
 	alice.wantText(chromedp.CSS("h1"), fmt.Sprintf("Incident %d: Payments API 5xx above 5%%", id))
 	alice.wantText(chromedp.CSS("#incident-status"), "triggered")
-	// The flash is only on the page the button leads to.
+	// Who has it, and what happens next when.
+	alice.wantContains(chromedp.CSS("#incident-next"), "Assigned to:", "next: ")
+	// The flash is only on the page the button leads to; it says what
+	// the press did.
 	alice.do("acknowledge", chromedp.Click(chromedp.ID("ack")), chromedp.WaitVisible(chromedp.CSS("p.flash")))
-	alice.wantText(chromedp.CSS("p.flash"), fmt.Sprintf("Incident %d is acknowledged.", id))
+	alice.wantText(chromedp.CSS("p.flash"), fmt.Sprintf("Incident %d acknowledged: its escalation stopped and its pending pages are cancelled.", id))
 	alice.wantText(chromedp.CSS("#incident-status"), "acknowledged")
 	alice.wantContains(chromedp.CSS("main"), "by alice (web)")
 	if n := alice.count("#ack"); n != 0 {

@@ -6,6 +6,7 @@ import (
 
 	"github.com/rotahq/rota"
 	"github.com/rotahq/rota/paging"
+	"github.com/rotahq/rota/policy"
 )
 
 type incidentJSON struct {
@@ -67,6 +68,10 @@ type notificationJSON struct {
 	// Logged, on a sent notification, says it went to rotad's log and
 	// not to anyone: no provider is configured for its channel.
 	Logged bool `json:"logged,omitempty"`
+	// Wave is the escalation step's run that made it; Shadow a learner's
+	// copy.
+	Wave   int  `json:"wave,omitempty"`
+	Shadow bool `json:"shadow,omitempty"`
 }
 
 // listIncidents serves GET /api/v1/incidents?status=&service=&limit=&before=.
@@ -91,6 +96,8 @@ func (s *Server) listIncidents(w http.ResponseWriter, r *http.Request) error {
 // notifications and deploys.
 type incidentDetailJSON struct {
 	incidentJSON
+	// AssignedTo are the people the latest step paged (policy.AssignedTo).
+	AssignedTo      []string           `json:"assigned_to"`
 	SuspectedDeploy *deployJSON        `json:"suspected_deploy"`
 	OtherDeploys    []deployJSON       `json:"other_deploys_in_window"`
 	AlertList       []alertJSON        `json:"alerts"`
@@ -134,9 +141,14 @@ func (s *Server) incidentDetail(r *http.Request, id int64) (incidentDetailJSON, 
 	for i, e := range events {
 		out.Timeline[i] = timelineEntry{At: e.At, Kind: e.Kind, Alert: e.AlertID, Actor: e.Actor, Message: e.Message}
 	}
+	out.AssignedTo = policy.AssignedTo(notes)
+	if out.AssignedTo == nil {
+		out.AssignedTo = []string{}
+	}
 	for i, n := range notes {
 		out.Notifications[i] = notificationJSON{ID: n.ID, Kind: n.Kind, Person: n.Person, Reason: n.Reason, Channel: n.Channel, Status: n.Status, Attempts: n.Attempts,
-			SentAt: n.SentAt, LastError: n.LastError, BundleID: n.BundleID, Logged: n.Status == rota.NotifySent && n.ProviderStatus == rota.DeliveryLogged}
+			SentAt: n.SentAt, LastError: n.LastError, BundleID: n.BundleID, Logged: n.Status == rota.NotifySent && n.ProviderStatus == rota.DeliveryLogged,
+			Wave: n.Wave, Shadow: n.Shadow}
 		if n.Kind == rota.KindPost {
 			out.Notifications[i].To = n.ChatChannel // the channel's name, not its address (a secret for webhooks)
 		}

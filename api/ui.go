@@ -236,6 +236,15 @@ func when(t time.Time, loc *time.Location) string {
 	return t.In(loc).Format("Mon 2 Jan 2006 15:04 MST")
 }
 
+// whenSeconds formats t to the second, for timelines: "Tue 10 Mar
+// 10:00:05 CET".
+func whenSeconds(t time.Time, loc *time.Location) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.In(loc).Format("Mon 2 Jan 15:04:05 MST")
+}
+
 // backTo sends the browser back to path after a change, with a note.
 func backTo(w http.ResponseWriter, r *http.Request, path, done string) error {
 	sep := "?"

@@ -425,7 +425,15 @@ func (s *Server) incidentPage(w http.ResponseWriter, r *http.Request) error {
 		CanRespond      bool
 		CanEscalate     bool
 		Acked, Resolved string
-	}{Incident: d, Created: when(d.CreatedAt, loc), Acked: when(d.AckedAt, loc), Resolved: when(d.ResolvedAt, loc)}
+		// AssignedTo and Next: who has it, and what happens next when.
+		AssignedTo, Next, Zone string
+	}{Incident: d, Created: when(d.CreatedAt, loc), Acked: when(d.AckedAt, loc), Resolved: when(d.ResolvedAt, loc),
+		AssignedTo: strings.Join(d.AssignedTo, ", "), Zone: loc.String()}
+	if e := d.Escalation; d.Status == rota.StatusTriggered && !e.DueAt.IsZero() {
+		data.Next = fmt.Sprintf("step %d of policy %s (round %d) at %s", e.NextStep, e.Policy, e.Round, whenSeconds(e.DueAt, loc))
+	} else if d.Status == rota.StatusTriggered && e.State == rota.EscalationExhausted {
+		data.Next = fmt.Sprintf("nothing: policy %s has run every step (escalate to start it again)", e.Policy)
+	}
 	if svc := s.book.Roster().Org().Service(d.Service); svc != nil {
 		data.Team = svc.Team
 	}
@@ -436,14 +444,14 @@ func (s *Server) incidentPage(w http.ResponseWriter, r *http.Request) error {
 		if strings.Contains(e.Message, actor) {
 			actor = "" // the message names them already
 		}
-		data.Timeline = append(data.Timeline, line{when(e.At, loc), e.Kind, actor, e.Message})
+		data.Timeline = append(data.Timeline, line{whenSeconds(e.At, loc), e.Kind, actor, e.Message})
 	}
 	for _, n := range d.Notifications {
 		status := n.Status
 		if n.Logged {
 			status = "logged (no provider configured)"
 		}
-		data.Notes = append(data.Notes, note{n.Person, string(n.Channel), status, when(n.SentAt, loc), n.LastError, n.Reason})
+		data.Notes = append(data.Notes, note{n.Person, string(n.Channel), status, whenSeconds(n.SentAt, loc), n.LastError, n.Reason})
 	}
 	for _, a := range d.AlertList {
 		data.Alerts = append(data.Alerts, alert{a.ID, a.Summary, string(a.Status), a.Source, when(a.CreatedAt, loc)})
@@ -458,12 +466,26 @@ func (s *Server) incidentForm(action rota.Action) pageFunc {
 		if err != nil {
 			return err
 		}
-		inc, err := s.respond(r, id, action)
+		res, err := s.pager.Act(r.Context(), paging.Act{Actor: actorOf(r), Action: action, Incident: id})
 		if err != nil {
 			return err
 		}
-		return backTo(w, r, fmt.Sprintf("/incidents/%d", id), fmt.Sprintf("Incident %d is %s.", id, inc.Status))
+		return backTo(w, r, fmt.Sprintf("/incidents/%d", id), actedNote(res, action))
 	}
+}
+
+// actedNote says what an act did, for the page the browser goes back to.
+func actedNote(res paging.Acted, action rota.Action) string {
+	inc := res.Incident
+	switch {
+	case !res.Changed:
+		return fmt.Sprintf("Incident %d was already %s (by %s): nothing changed.", inc.ID, inc.Status, inc.AckedBy)
+	case action == rota.ActionAcknowledge:
+		return fmt.Sprintf("Incident %d acknowledged: its escalation stopped and its pending pages are cancelled.", inc.ID)
+	case action == rota.ActionEscalate:
+		return fmt.Sprintf("Incident %d escalated: step %d of policy %s runs now; the timeline below says whom it pages.", inc.ID, inc.Escalation.Step+1, inc.Policy.Name)
+	}
+	return fmt.Sprintf("Incident %d resolved, with its alerts: its pending pages are cancelled.", inc.ID)
 }
 
 // mayAct says whether the caller may act on incident id (the page offers
@@ -475,12 +497,6 @@ func (s *Server) mayAct(r *http.Request, id int64) bool {
 	}
 	_, err = s.pager.MayAct(r.Context(), actorOf(r), inc)
 	return err == nil
-}
-
-// respond acknowledges, resolves or escalates incident id as the caller.
-func (s *Server) respond(r *http.Request, id int64, action rota.Action) (rota.Incident, error) {
-	res, err := s.pager.Act(r.Context(), paging.Act{Actor: actorOf(r), Action: action, Incident: id})
-	return res.Incident, err
 }
 
 // swapsPage serves GET /swaps: my proposals sent and received (and, for

@@ -2,6 +2,7 @@ package policy
 
 import (
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/rotahq/rota"
@@ -83,4 +84,23 @@ func orUnknown(s string) string {
 		return "an unknown actor"
 	}
 	return s
+}
+
+// AssignedTo is who an incident is with now: the people its latest step
+// paged (not its shadows, not a page that failed), in the order paged.
+// Nobody when no step paged anyone yet.
+func AssignedTo(notes []rota.Notification) []string {
+	wave := 0
+	for _, n := range notes {
+		if n.Kind == rota.KindPage && !n.Shadow && n.Status != rota.NotifyFailed && n.Wave > wave {
+			wave = n.Wave
+		}
+	}
+	var out []string
+	for _, n := range notes {
+		if n.Kind == rota.KindPage && !n.Shadow && n.Status != rota.NotifyFailed && n.Wave == wave && wave > 0 && !slices.Contains(out, n.Person) {
+			out = append(out, n.Person)
+		}
+	}
+	return out
 }

@@ -109,3 +109,24 @@ func TestChangeStatus(t *testing.T) {
 		})
 	}
 }
+
+func TestAssignedTo(t *testing.T) {
+	page := func(person string, wave int, status string, shadow bool) rota.Notification {
+		return rota.Notification{Kind: rota.KindPage, Person: person, Wave: wave, Status: status, Shadow: shadow}
+	}
+	for _, tt := range []struct {
+		name  string
+		notes []rota.Notification
+		want  string
+	}{
+		{"nobody paged yet", nil, ""},
+		{"the first step", []rota.Notification{page("alice", 1, rota.NotifySent, false), page("alice", 1, rota.NotifyPending, false), page("newbie", 1, rota.NotifySent, true)}, "alice"},
+		{"the latest step", []rota.Notification{page("alice", 1, rota.NotifySent, false), page("bruno", 2, rota.NotifySent, false), page("chloe", 2, rota.NotifyPending, false),
+			{Kind: rota.KindUpdate, Person: "alice", Wave: 3, Status: rota.NotifySent}}, "bruno,chloe"},
+		{"a step whose pages all failed is not where it is", []rota.Notification{page("alice", 1, rota.NotifySent, false), page("bruno", 2, rota.NotifyFailed, false)}, "alice"},
+	} {
+		if got := strings.Join(AssignedTo(tt.notes), ","); got != tt.want {
+			t.Errorf("%s: %q, want %q", tt.name, got, tt.want)
+		}
+	}
+}

@@ -196,7 +196,17 @@ func TestExamplePagesTheAuthorFirst(t *testing.T) {
 			t.Errorf("first pages: %v, want the author %s alone, told why", first, author)
 		}
 	}
+	assigned := func() string {
+		_, inc := d.request("GET", fmt.Sprintf("/api/v1/incidents/%d", id), "")
+		return fmt.Sprint(inc["assigned_to"])
+	}
+	if got := assigned(); time.Since(posted) < 2*time.Second && got != "["+author+"]" {
+		t.Errorf("assigned to %s during the grace, want the author %s", got, author)
+	}
 	waitUntil("the on-call's page", func(p map[string]string) bool { _, ok := p[onCall]; return ok })
+	if got := assigned(); got != "["+onCall+"]" {
+		t.Errorf("assigned to %s after the grace, want the on-call %s", got, onCall)
+	}
 	if wait := time.Since(posted); wait < 2*time.Second {
 		t.Errorf("the on-call was paged %s after the alert, before the 2s grace", wait)
 	}
