@@ -491,3 +491,47 @@ func TestPayloadCannotNameActor(t *testing.T) {
 		t.Errorf("resolved by: %s", r.raw)
 	}
 }
+
+// TestNowListsOpenIncidents: Now lists the open incidents, triggered
+// before acknowledged (whoever's they are), each with its age and what
+// happens next; the viewer's teams' are marked. (Alerts on one service
+// within its group window join one incident: one incident a service.)
+func TestNowListsOpenIncidents(t *testing.T) {
+	f := newAuthFixture(t, withToken(), false)
+	id := func(r response) int64 { return int64(r.body["incident_id"].(float64)) }
+	mine := id(f.do(t, "POST", "/api/v1/alerts", payKey, "", `{"summary":"pay down","severity":"critical","dedup_key":"p1"}`))
+	if r := f.do(t, "POST", fmt.Sprintf("/api/v1/incidents/%d/ack", mine), payKey, "", ""); r.status != 200 {
+		t.Fatalf("ack: %d %s", r.status, r.raw)
+	}
+	search := id(f.do(t, "POST", "/api/v1/alerts", searchKey2, "", `{"summary":"search slow","severity":"critical","dedup_key":"s1"}`))
+	page := func() string {
+		req, _ := http.NewRequest("GET", f.srv.URL+"/", nil)
+		req.Header.Set("Authorization", "Bearer "+f.tokens["alice"])
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		page := readAll(t, res)
+		i := strings.Index(page, `id="open-incidents"`)
+		if res.StatusCode != 200 || i < 0 {
+			t.Fatalf("Now: %d, no open incidents table", res.StatusCode)
+		}
+		table := page[i:]
+		return table[:strings.Index(table, "</table>")]
+	}
+	table := page()
+	at := func(id int64) int { return strings.Index(table, fmt.Sprintf(`href="/incidents/%d"`, id)) }
+	if !(at(search) >= 0 && at(search) < at(mine)) {
+		t.Errorf("order: search's triggered %d, payments' acknowledged %d:\n%s", at(search), at(mine), table)
+	}
+	for _, want := range []string{`<tr class="mine"><td><a href="/incidents/` + fmt.Sprint(mine), "just now", "acknowledged by service payments-api (key)"} {
+		if !strings.Contains(table, want) {
+			t.Errorf("the table lacks %q:\n%s", want, table)
+		}
+	}
+	// Resolved, it is gone.
+	f.do(t, "POST", fmt.Sprintf("/api/v1/incidents/%d/resolve", mine), payKey, "", "")
+	if table = page(); at(mine) >= 0 {
+		t.Errorf("a resolved incident listed:\n%s", table)
+	}
+}

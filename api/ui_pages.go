@@ -65,6 +65,8 @@ func (s *Server) nowPage(w http.ResponseWriter, r *http.Request) error {
 	data := struct {
 		Now       string
 		Deaf      []string
+		Open      []openIncident
+		MoreOpen  int
 		Rotations []rotationNow
 		MyShifts  []shiftView
 		Budgets   []budget
@@ -72,6 +74,11 @@ func (s *Server) nowPage(w http.ResponseWriter, r *http.Request) error {
 		Person    bool
 	}{Now: when(now, loc), Person: me != ""}
 	myTeams := org.TeamsOf(me)
+	open, more, err := s.openIncidents(r, myTeams, now, loc)
+	if err != nil {
+		return err
+	}
+	data.Open, data.MoreOpen = open, more
 	for _, rot := range org.Rotations {
 		rn := rotationNow{Name: rot.Name, Team: rot.Team, ShadowOf: rot.ShadowOf, MyTeam: slices.Contains(myTeams, rot.Team)}
 		if sh, ok := roster.OnCall(rot.Name, now); ok {
@@ -397,6 +404,72 @@ func (s *Server) incidentsPage(w http.ResponseWriter, r *http.Request) error {
 	}
 	return s.render(w, r, http.StatusOK, "incidents", "Incidents", "incidents", data)
 }
+
+// openIncident is an open incident as Now lists it.
+type openIncident struct {
+	ID                              int64
+	Service, Summary, Severity, Age string
+	Status                          rota.Status
+	Next                            string
+	Mine                            bool
+}
+
+// openIncidents lists the open incidents for Now: triggered before
+// acknowledged, those of the viewer's teams first, oldest first within
+// (the longest wait at the top), each with its age and what happens next;
+// at most openOnNow of them, and how many more there are.
+func (s *Server) openIncidents(r *http.Request, myTeams []string, now time.Time, loc *time.Location) ([]openIncident, int, error) {
+	incs, err := s.alerts.Incidents(r.Context(), rota.IncidentFilter{Status: "open", Limit: 500})
+	if err != nil {
+		return nil, 0, err
+	}
+	org := s.book.Roster().Org()
+	var out []openIncident
+	for _, inc := range incs {
+		o := openIncident{ID: inc.ID, Service: inc.Service, Summary: inc.Summary, Severity: inc.Severity, Status: inc.Status,
+			Age: rota.FormatDuration(now.Sub(inc.CreatedAt).Truncate(time.Minute))}
+		if now.Sub(inc.CreatedAt) < time.Minute {
+			o.Age = "just now"
+		}
+		if svc := org.Service(inc.Service); svc != nil {
+			o.Mine = slices.Contains(myTeams, svc.Team)
+		}
+		switch {
+		case inc.Status == rota.StatusAcknowledged:
+			o.Next = "acknowledged by " + inc.AckedBy
+		case !inc.Escalation.DueAt.IsZero():
+			o.Next = fmt.Sprintf("step %d at %s", inc.Escalation.Step+1, whenSeconds(inc.Escalation.DueAt, loc))
+		case inc.Escalation.State == rota.EscalationExhausted:
+			o.Next = "policy run out: nobody acknowledged"
+		}
+		out = append(out, o)
+	}
+	slices.SortStableFunc(out, func(a, b openIncident) int {
+		rank := func(o openIncident) int {
+			r := 0
+			if o.Status != rota.StatusTriggered {
+				r += 2
+			}
+			if !o.Mine {
+				r++
+			}
+			return r
+		}
+		if d := rank(a) - rank(b); d != 0 {
+			return d
+		}
+		return int(a.ID - b.ID)
+	})
+	more := 0
+	if len(out) > openOnNow {
+		more, out = len(out)-openOnNow, out[:openOnNow]
+	}
+	return out, more, nil
+}
+
+// openOnNow bounds the open incidents Now lists (the incidents page has
+// them all).
+const openOnNow = 20
 
 // incidentPage serves GET /incidents/{id}: the incident, its alerts, its
 // timeline, who was notified how, and what the caller may do.
