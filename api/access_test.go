@@ -535,3 +535,21 @@ func TestNowListsOpenIncidents(t *testing.T) {
 		t.Errorf("a resolved incident listed:\n%s", table)
 	}
 }
+
+// TestIncidentsOfMyTeams: the incidents page's team=mine keeps the
+// viewer's teams' incidents.
+func TestIncidentsOfMyTeams(t *testing.T) {
+	f := newAuthFixture(t, withToken(), false)
+	f.do(t, "POST", "/api/v1/alerts", payKey, "", `{"summary":"pay down","severity":"critical"}`)
+	f.do(t, "POST", "/api/v1/alerts", searchKey2, "", `{"summary":"search slow","severity":"critical"}`)
+	req, _ := http.NewRequest("GET", f.srv.URL+"/incidents?team=mine", nil)
+	req.Header.Set("Authorization", "Bearer "+f.tokens["alice"])
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	page := readAll(t, res)
+	if res.StatusCode != 200 || !strings.Contains(page, "pay down") || strings.Contains(page, "search slow") || !strings.Contains(page, `<option value="mine" selected>my teams</option>`) {
+		t.Errorf("alice's teams' incidents: %d\n%s", res.StatusCode, page)
+	}
+}

@@ -332,7 +332,7 @@ func localTime(field, v string, loc *time.Location) (time.Time, error) {
 }
 
 // incidentsPage serves GET /incidents?status=&team=&service=: open and
-// recent incidents.
+// recent incidents; team=mine is the viewer's teams'.
 func (s *Server) incidentsPage(w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()
 	org := s.book.Roster().Org()
@@ -347,12 +347,15 @@ func (s *Server) incidentsPage(w http.ResponseWriter, r *http.Request) error {
 	}
 	team := q.Get("team")
 	if team != "" {
-		if org.Team(team) == nil {
+		teams := []string{team}
+		if team == "mine" {
+			teams = org.TeamsOf(actorOf(r).Person)
+		} else if org.Team(team) == nil {
 			return rota.FieldError("team", "no team named %q", team)
 		}
 		f.Services = []string{}
 		for _, svc := range org.Services {
-			if svc.Team == team {
+			if slices.Contains(teams, svc.Team) {
 				f.Services = append(f.Services, svc.Name)
 			}
 		}
