@@ -17,27 +17,10 @@ func TestExampleTellsManagersOfBurns(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs rotad")
 	}
-	example, err := os.ReadFile("../../config.example.toml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg := string(example)
-	for old, repl := range map[string]string{
-		`listen = "127.0.0.1:8080"`: `listen = "127.0.0.1:0"`,
-		`format = "text"`:           `format = "json"`,
-		`interruption_gap = "30m"`:  `interruption_gap = "1s"`,
-		`rate_limit = "1m"`:         `rate_limit = "1s"`,
-	} {
-		if !strings.Contains(cfg, old) {
-			t.Fatalf("the example no longer has %s", old)
-		}
-		cfg = strings.Replace(cfg, old, repl, 1)
-	}
-	dir := t.TempDir()
-	cfgPath := filepath.Join(dir, "rota.toml")
-	if err := os.WriteFile(cfgPath, []byte(cfg), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	cfgPath := exampleConfig(t, map[string]string{
+		`interruption_gap = "30m"`: `interruption_gap = "1s"`,
+		`rate_limit = "1m"`:        `rate_limit = "1s"`,
+	})
 	const key = "example-payments-key-0123456789"
 	d := startDaemon(t, cfgPath, "ROTA_KEY_PAYMENTS_API="+key)
 	// Three incidents, one after the other: each resolved before the
@@ -114,25 +97,7 @@ func TestExamplePagesTheAuthorFirst(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs rotad")
 	}
-	example, err := os.ReadFile("../../config.example.toml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg := string(example)
-	for old, repl := range map[string]string{
-		`listen = "127.0.0.1:8080"`: `listen = "127.0.0.1:0"`,
-		`format = "text"`:           `format = "json"`,
-		`deploy_grace = "3m"`:       `deploy_grace = "2s"`,
-	} {
-		if !strings.Contains(cfg, old) {
-			t.Fatalf("the example no longer has %s", old)
-		}
-		cfg = strings.Replace(cfg, old, repl, 1)
-	}
-	cfgPath := filepath.Join(t.TempDir(), "rota.toml")
-	if err := os.WriteFile(cfgPath, []byte(cfg), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	cfgPath := exampleConfig(t, map[string]string{`deploy_grace = "3m"`: `deploy_grace = "2s"`})
 	const key = "example-payments-key-0123456789"
 	d := startDaemon(t, cfgPath, "ROTA_KEY_PAYMENTS_API="+key)
 
@@ -213,4 +178,31 @@ func TestExamplePagesTheAuthorFirst(t *testing.T) {
 	if reason, paged := pages()[merger]; paged {
 		t.Errorf("the merger %s was paged (%q) though the author could be", merger, reason)
 	}
+}
+
+// exampleConfig writes config.example.toml with changes (each old text
+// must be in it) into a new directory, on a free port with JSON logs, and
+// returns its path.
+func exampleConfig(t *testing.T, changes map[string]string) string {
+	t.Helper()
+	example, err := os.ReadFile("../../config.example.toml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := string(example)
+	all := map[string]string{`listen = "127.0.0.1:8080"`: `listen = "127.0.0.1:0"`, `format = "text"`: `format = "json"`}
+	for old, repl := range changes {
+		all[old] = repl
+	}
+	for old, repl := range all {
+		if !strings.Contains(cfg, old) {
+			t.Fatalf("the example no longer has %s", old)
+		}
+		cfg = strings.Replace(cfg, old, repl, 1)
+	}
+	path := filepath.Join(t.TempDir(), "rota.toml")
+	if err := os.WriteFile(path, []byte(cfg), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
 }
