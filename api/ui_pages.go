@@ -168,7 +168,11 @@ func (s *Server) issueMyCalendar(w http.ResponseWriter, r *http.Request) error {
 	if !strings.HasPrefix(https, "http") {
 		https = "http://" + r.Host + https
 	}
-	return s.render(w, r, http.StatusOK, "calendar", "Your calendar", "now", struct{ URL string }{https})
+	// Both forms: webcal:// opens the calendar application that
+	// subscribes; the http(s) one is for those that take a URL (Google
+	// Calendar's "From URL").
+	webcal := "webcal://" + strings.TrimPrefix(strings.TrimPrefix(https, "https://"), "http://")
+	return s.render(w, r, http.StatusOK, "calendar", "Your calendar", "now", struct{ URL, Webcal string }{https, webcal})
 }
 
 // rotationsPage serves GET /rotations: every rotation, who is on call.

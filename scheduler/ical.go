@@ -93,7 +93,17 @@ func (r *Roster) feedEvents(rot *rota.Rotation, tl *Timeline, from, to time.Time
 		} else if n, ok := tl.At(sh.End); ok {
 			next = n.Person
 		}
-		out = append(out, r.feedEvent(rot, sh, prev, next, policies, opts))
+		e := r.feedEvent(rot, sh, prev, next, policies, opts)
+		if only == "" {
+			// A rotation's calendar is everyone's shifts: each says whose.
+			who := r.display(sh.Person)
+			if rest, ok := strings.CutPrefix(e.Summary, "On call: "); ok {
+				e.Summary = who + " on call: " + rest
+			} else if rest, ok := strings.CutPrefix(e.Summary, "Shadowing "); ok {
+				e.Summary = who + " shadowing " + rest
+			}
+		}
+		out = append(out, e)
 	}
 	return out
 }
@@ -120,17 +130,19 @@ func (r *Roster) feedEvent(rot *rota.Rotation, sh rota.Shift, prev, next string,
 	}
 	loc := rot.Location
 	d = append(d, fmt.Sprintf("From %s to %s (%s).", sh.Start.In(loc).Format("Mon 2 Jan 15:04 MST"), sh.End.In(loc).Format("Mon 2 Jan 15:04 MST"), loc))
-	if prev != "" {
+	// A shift that goes on in the same person's next (a layer's seam, a
+	// daily rotation of one) hands over to nobody.
+	if prev != "" && prev != sh.Person {
 		d = append(d, fmt.Sprintf("Takes over from %s.", r.display(prev)))
 	}
-	if next != "" {
+	if next != "" && next != sh.Person {
 		d = append(d, fmt.Sprintf("Hands over to %s.", r.display(next)))
 	}
 	if len(policies) > 0 {
 		d = append(d, "Escalation policies: "+strings.Join(policies, ", ")+".")
 	}
 	if opts.BaseURL != "" {
-		e.URL = opts.BaseURL + "/api/v1/rotations/" + rot.Name
+		e.URL = opts.BaseURL + "/rotations/" + rot.Name // the web page, not token-gated JSON
 		d = append(d, "Rotation: "+e.URL)
 	}
 	e.Description = strings.Join(d, "\n")
