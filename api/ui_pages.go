@@ -112,7 +112,7 @@ func (s *Server) nowPage(w http.ResponseWriter, r *http.Request) error {
 	})
 	if me != "" {
 		for _, rot := range org.Rotations {
-			if rot.ShadowOf != "" && !slices.Contains(rot.Members, me) {
+			if rot.ShadowOf != "" && !slices.Contains(rot.Members, me) || !roster.Pages(rot.Name) {
 				continue
 			}
 			for _, sh := range roster.Shifts(rot.Name, now, now.Add(8*rota.Week)) {

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -61,6 +62,9 @@ func (r *Roster) RotationFeed(rotation string, from, to time.Time, opts FeedOpti
 func (r *Roster) PersonFeed(person string, from, to time.Time, opts FeedOptions) []FeedEvent {
 	var out []FeedEvent
 	for _, rot := range r.org.Rotations {
+		if !r.Pages(rot.Name) {
+			continue // a schedule's layer, or a schedule nothing pages
+		}
 		out = append(out, r.feedEvents(rot, r.timelines[rot.Name], from, to, person, opts)...)
 	}
 	sortEvents(out)
@@ -154,6 +158,31 @@ func (r *Roster) display(name string) string {
 		return p.Display()
 	}
 	return name
+}
+
+// Pages reports whether a rotation's shifts are ones that page their
+// person, for the calendars and lists of a person's shifts: not a
+// schedule's layer (the schedule pages, with the layers' final result)
+// unless a policy pages the layer itself, and not a schedule no policy
+// pages. A plain rotation is kept whether or not a policy names it yet,
+// and so are shadow rotations (their learners get copies).
+func (r *Roster) Pages(rotation string) bool {
+	rot := r.org.Rotation(rotation)
+	if rot == nil {
+		return false
+	}
+	if len(r.policiesOf(rotation)) > 0 {
+		return true
+	}
+	if rot.IsSchedule() {
+		return false
+	}
+	for _, s := range r.org.Rotations {
+		if s.IsSchedule() && slices.Contains(s.Layers, rotation) {
+			return false
+		}
+	}
+	return true
 }
 
 // policiesOf names the escalation policies with a step paging rotation.
