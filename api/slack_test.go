@@ -291,6 +291,19 @@ func TestSlackButtons(t *testing.T) {
 		t.Errorf("page buttons: %v", got)
 	}
 	f.fake.WaitMessages(t, "C0PAYMENTS", 1, 5*time.Second)
+	// Both sends recorded (the message ids their edits need): an
+	// acknowledgement between a send and its record does not edit that
+	// message (noted for issue 24's "who hears an update").
+	waitFor(t, "the DM and the post recorded", func() bool {
+		_, ns, err := f.db.Timeline(context.Background(), id)
+		sent := 0
+		for _, n := range ns {
+			if n.Channel == rota.ContactSlack && n.Status == rota.NotifySent && n.ExternalID != "" {
+				sent++
+			}
+		}
+		return err == nil && sent >= 2
+	})
 
 	// carol is in Slack but not on payments: refused, told why.
 	if code, body := f.slack(t, "/slack/interactions", slackSecret, clocktest.Now(), press("U0CAROL", slack.ActionResolve, id, f.fake.ResponseURL())); code != 200 {
