@@ -328,6 +328,9 @@ type Page struct {
 	At         time.Time
 	Channel    Channel
 	OffHours   bool
+	// AsAuthor is a page to the person as the author or merger of the
+	// deploy the incident suspects (Pages reads it).
+	AsAuthor bool `json:",omitempty"`
 	// Gap is the person's interruption_gap, for recording: a page
 	// reaching them this long after the last notification that did
 	// begins an interruption.

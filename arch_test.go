@@ -27,7 +27,7 @@ var importRules = map[string][]string{
 	"policy":                          {".", "scheduler"},
 	"store":                           {"."},
 	"paging":                          {".", "scheduler", "policy", "paging/notify"},
-	"paging/replay":                   {".", "scheduler", "policy"},
+	"paging/replay":                   {".", "scheduler", "policy", "paging", "paging/notify"},
 	"paging/notify":                   {"."},
 	"paging/notify/email":             {".", "paging/notify"},
 	"paging/notify/webhook":           {".", "paging/notify"},

@@ -610,9 +610,28 @@ func nullID(id int64) any {
 	return id
 }
 
-// Pages returns the pages recorded since since, oldest first.
+// Pages returns the pages recorded since since, oldest first, each with
+// whether it paged its person as a deploy's author or merger (a page with
+// a reason that is not a shadow's copy).
 func (db *DB) Pages(ctx context.Context, since time.Time) ([]rota.Page, error) {
-	return db.pages(ctx, "list pages", pageColumns+"WHERE at_ms >= ? ORDER BY at_ms, incident_id", since.UnixMilli())
+	rows, err := db.query(ctx, `SELECT incident_id, person, at_ms, channel, COALESCE(offhours, 0),
+		EXISTS (SELECT 1 FROM notifications n WHERE n.incident_id = pages.incident_id AND n.person = pages.person AND n.reason <> '' AND n.shadow = 0)
+		FROM pages WHERE at_ms >= ? ORDER BY at_ms, incident_id`, since.UnixMilli())
+	if err != nil {
+		return nil, fmt.Errorf("list pages: %w", err)
+	}
+	defer rows.Close()
+	var out []rota.Page
+	for rows.Next() {
+		var p rota.Page
+		var at int64
+		if err := rows.Scan(&p.IncidentID, &p.Person, &at, &p.Channel, &p.OffHours, &p.AsAuthor); err != nil {
+			return nil, fmt.Errorf("list pages: %w", err)
+		}
+		p.At = fromMillis(at)
+		out = append(out, p)
+	}
+	return out, rows.Err()
 }
 
 // pageColumns selects what pages scans, before a FROM's INDEXED BY or WHERE.

@@ -19,7 +19,10 @@ func (db *DB) ReplyCodes(ctx context.Context, person string, alertIDs []int64) (
 		if err := tx.lock("person:" + person); err != nil {
 			return err
 		}
-		if _, err := tx.exec(`DELETE FROM reply_codes WHERE person = ? AND incident_id IN (SELECT id FROM incidents WHERE status = 'resolved')`, person); err != nil {
+		// The person's codes only (reply_codes_by_incident), each
+		// incident looked up by its key: not every resolved incident
+		// ever, which grows with history.
+		if _, err := tx.exec(`DELETE FROM reply_codes WHERE person = ? AND EXISTS (SELECT 1 FROM incidents i WHERE i.id = reply_codes.incident_id AND i.status = 'resolved')`, person); err != nil {
 			return err
 		}
 		for _, id := range alertIDs {

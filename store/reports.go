@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/rotahq/rota"
 )
@@ -163,27 +164,10 @@ func (db *DB) ReportData(ctx context.Context, q rota.ReportQuery) (rota.ReportDa
 		}
 		missing = missing[n:]
 	}
-	rows, err := db.queryOnce(ctx, "SELECT team, person, budget, window_ms, at_ms, pages FROM burns WHERE team = ? AND at_ms >= ? AND at_ms < ? ORDER BY at_ms",
-		q.Team, q.From.UnixMilli(), q.To.UnixMilli())
-	if err != nil {
-		return out, fmt.Errorf("report burns: %w", err)
+	var err error
+	if out.Burns, err = db.burns(ctx, "report burns", "team = ? AND at_ms >= ? AND at_ms < ?", q.Team, q.From.UnixMilli(), q.To.UnixMilli()); err != nil {
+		return out, err
 	}
-	for rows.Next() {
-		var b rota.BurnRecord
-		var w, at int64
-		var js string
-		if err := rows.Scan(&b.Team, &b.Person, &b.Budget, &w, &at, &js); err != nil {
-			rows.Close()
-			return out, err
-		}
-		b.Window, b.At = fromMillis(w), fromMillis(at)
-		if err := json.Unmarshal([]byte(js), &b.Pages); err != nil {
-			rows.Close()
-			return out, fmt.Errorf("report burns: pages of a burn: %w", err)
-		}
-		out.Burns = append(out.Burns, b)
-	}
-	rows.Close()
 	if len(q.Services) > 0 {
 		args := append([]any{rota.EventQuiet, q.From.UnixMilli(), q.To.UnixMilli()}, svcArgs...)
 		rows, err := db.queryOnce(ctx, `SELECT e.id, e.incident_id, e.at_ms, e.kind, e.actor, e.message FROM incident_events e JOIN incidents a ON a.id = e.incident_id
@@ -204,4 +188,34 @@ func (db *DB) ReportData(ctx context.Context, q rota.ReportQuery) (rota.ReportDa
 		rows.Close()
 	}
 	return out, nil
+}
+
+// Burns lists every team's burns told in [from, to), oldest first.
+func (db *DB) Burns(ctx context.Context, from, to time.Time) ([]rota.BurnRecord, error) {
+	return db.burns(ctx, "list burns", "at_ms >= ? AND at_ms < ?", from.UnixMilli(), to.UnixMilli())
+}
+
+// burns reads the burns where says, oldest first; what names the read in
+// its errors.
+func (db *DB) burns(ctx context.Context, what, where string, args ...any) ([]rota.BurnRecord, error) {
+	rows, err := db.queryOnce(ctx, "SELECT team, person, budget, window_ms, at_ms, pages FROM burns WHERE "+where+" ORDER BY at_ms, id", args...)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", what, err)
+	}
+	defer rows.Close()
+	var out []rota.BurnRecord
+	for rows.Next() {
+		var b rota.BurnRecord
+		var w, at int64
+		var js string
+		if err := rows.Scan(&b.Team, &b.Person, &b.Budget, &w, &at, &js); err != nil {
+			return nil, fmt.Errorf("%s: %w", what, err)
+		}
+		b.Window, b.At = fromMillis(w), fromMillis(at)
+		if err := json.Unmarshal([]byte(js), &b.Pages); err != nil {
+			return nil, fmt.Errorf("%s: pages of a burn: %w", what, err)
+		}
+		out = append(out, b)
+	}
+	return out, rows.Err()
 }

@@ -45,6 +45,9 @@ var migrationFiles embed.FS
 const (
 	SyncFull   = "full"
 	SyncNormal = "normal"
+	// syncOff is for scratch databases only (OpenScratch): a crash of
+	// the machine may corrupt them.
+	syncOff = "off"
 )
 
 // Options tune Open.
@@ -53,6 +56,8 @@ type Options struct {
 	Synchronous string
 	// Readers is the size of the read pool; 4 by default.
 	Readers int
+	// scratch allows synchronous off (OpenScratch).
+	scratch bool
 }
 
 // DB is the runtime database.
@@ -144,6 +149,10 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 	case "":
 		sync = SyncFull
 	case SyncFull, SyncNormal:
+	case syncOff:
+		if !opts.scratch {
+			return nil, fmt.Errorf("open store: synchronous must be %q or %q, not %q", SyncFull, SyncNormal, sync)
+		}
 	default:
 		return nil, fmt.Errorf("open store: synchronous must be %q or %q, not %q", SyncFull, SyncNormal, sync)
 	}
@@ -649,3 +658,21 @@ func (db *DB) txOptions() *sql.TxOptions {
 }
 
 func fromMillis(ms int64) time.Time { return time.UnixMilli(ms).UTC() }
+
+// OpenScratch opens an empty SQLite database in a new directory under dir
+// (the system's temporary directory when empty), with now as its clock
+// and no durability asked of the disk: a replay's. done closes it and
+// removes the directory.
+func OpenScratch(ctx context.Context, dir string, now func() time.Time) (db *DB, done func(), err error) {
+	tmp, err := os.MkdirTemp(dir, "rota-scratch-")
+	if err != nil {
+		return nil, nil, fmt.Errorf("scratch database: %w", err)
+	}
+	db, err = Open(ctx, filepath.Join(tmp, "scratch.db"), Options{Synchronous: syncOff, scratch: true})
+	if err != nil {
+		os.RemoveAll(tmp)
+		return nil, nil, err
+	}
+	db.Now = now
+	return db, func() { db.Close(); os.RemoveAll(tmp) }, nil
+}

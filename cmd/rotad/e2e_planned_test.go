@@ -301,9 +301,11 @@ func TestReplayCLI(t *testing.T) {
 		t.Fatalf("replay --db: %v %s", err, errOut.String())
 	}
 	table := out.String()
-	if !strings.Contains(table, "recorded") || !strings.Contains(table, "proposed") || !strings.Contains(table, "baseline") || !strings.Contains(table, "alice") {
+	if !strings.Contains(table, "recorded") || !strings.Contains(table, "proposed") || !strings.Contains(table, "baseline") || !strings.Contains(table, "alice") ||
+		!strings.Contains(table, "agrees with what was recorded on every figure") {
 		t.Errorf("replay table:\n%s", table)
 	}
+	t.Logf("replay table:\n%s", table)
 	out.Reset()
 	if err := run([]string{"replay", "--config", cfgPath, "--alerts", jsonl, "--from", from, "--to", to, "--format", "json"}, &out, &errOut); err != nil {
 		t.Fatalf("replay --alerts: %v %s", err, errOut.String())

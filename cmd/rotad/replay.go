@@ -6,12 +6,14 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"sort"
 	"time"
 
 	"github.com/rotahq/rota"
 	"github.com/rotahq/rota/config"
 	"github.com/rotahq/rota/paging/replay"
 	"github.com/rotahq/rota/policy"
+	"github.com/rotahq/rota/store"
 )
 
 // replayCmd runs recorded alerts through a proposed configuration and
@@ -100,10 +102,17 @@ func replayCmd(args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintln(stderr, "rotad replay: --to must be after --from")
 		return exitError{2}
 	}
-	opts := replay.Options{From: fromT, To: toT, RateLimit: cfg.Paging.RateLimit}
-	proposed := replay.Run(cfg.Org, in, opts)
+	ctx := context.Background()
+	opts := replay.Options{From: fromT, To: toT, RateLimit: cfg.Paging.RateLimit, Scratch: scratch(ctx)}
+	proposed, err := replay.Run(ctx, cfg.Org, in, opts)
+	if err != nil {
+		return err
+	}
 	opts.Baseline = true
-	baseline := replay.Run(cfg.Org, in, opts)
+	baseline, err := replay.Run(ctx, cfg.Org, in, opts)
+	if err != nil {
+		return err
+	}
 	cmp := replay.Compare(cfg.Org, rec, proposed, baseline)
 	w := stdout
 	if *out != "" {
@@ -123,6 +132,18 @@ func replayCmd(args []string, stdout, stderr io.Writer) error {
 		return cmp.WriteHTML(w)
 	}
 	return cmp.WriteTable(w)
+}
+
+// scratch opens a replay's scratch databases: SQLite files in the
+// temporary directory, removed after each run.
+func scratch(ctx context.Context) replay.Scratch {
+	return func(now func() time.Time) (replay.Store, func(), error) {
+		db, done, err := store.OpenScratch(ctx, "", now)
+		if err != nil {
+			return nil, nil, err
+		}
+		return db, done, nil
+	}
 }
 
 // exportAlerts writes the database's alerts, deploys, overrides, leave
@@ -174,8 +195,8 @@ func exportAlerts(args []string, stdout, stderr io.Writer) error {
 	if err := replay.Write(w, in, rec); err != nil {
 		return err
 	}
-	fmt.Fprintf(stderr, "exported %d alerts, %d deploys, %d overrides, %d recorded pages and %d interruptions from %s to %s\n", len(in.Alerts), len(in.Deploys),
-		len(in.Overrides), len(rec.Pages), len(rec.Interruptions), fromT.Format(time.RFC3339), toT.Format(time.RFC3339))
+	fmt.Fprintf(stderr, "exported %d alerts, %d deploys, %d overrides, %d recorded incidents, %d pages, %d interruptions and %d burns from %s to %s\n", len(in.Alerts), len(in.Deploys),
+		len(in.Overrides), len(rec.Opened), len(rec.Pages), len(rec.Interruptions), len(rec.Burns), fromT.Format(time.RFC3339), toT.Format(time.RFC3339))
 	return nil
 }
 
@@ -225,6 +246,31 @@ func exportFrom(cfg *config.Config, from, to time.Time) (replay.Input, *replay.R
 		return in, nil, err
 	}
 	rec := &replay.Recorded{}
+	var ids []int64
+	seen := map[int64]bool{}
+	for _, e := range exported {
+		if !e.IncidentCreated.Before(from) && e.IncidentCreated.Before(to) && !seen[e.Alert.IncidentID] {
+			seen[e.Alert.IncidentID] = true
+			ids = append(ids, e.Alert.IncidentID)
+		}
+	}
+	incidents, err := db.IncidentsByID(ctx, ids)
+	if err != nil {
+		return in, nil, err
+	}
+	for _, inc := range incidents {
+		rec.Opened = append(rec.Opened, replay.Incident{ID: inc.ID, At: inc.CreatedAt, Service: inc.Service, Severity: inc.Severity, Deploy: inc.Deploy})
+	}
+	sort.Slice(rec.Opened, func(i, j int) bool { return rec.Opened[i].ID < rec.Opened[j].ID })
+	burns, err := db.Burns(ctx, from, to)
+	if err != nil {
+		return in, nil, err
+	}
+	for _, b := range burns {
+		if b.Person != "" {
+			rec.Burns = append(rec.Burns, replay.Burn{Person: b.Person, Team: b.Team, Budget: b.Budget, Window: b.Window.UTC(), At: b.At.UTC()})
+		}
+	}
 	pages, err := db.Pages(ctx, from)
 	if err != nil {
 		return in, nil, err

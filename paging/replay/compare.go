@@ -73,82 +73,161 @@ type Comparison struct {
 	// later than the baseline would have (more than a minute later).
 	CriticalIncidents int `json:"critical_incidents"`
 	CriticalDelayed   int `json:"critical_delayed"`
+	// Differences are the figures on which the proposed configuration's
+	// replay differs from what was recorded, one line each (none when
+	// nothing was recorded).
+	Differences []string `json:"differences"`
+	// Assumed is what the replay could not know and assumed.
+	Assumed []string `json:"assumed"`
+}
+
+// Recorded is what a database holds of a range: pages (first reach of an
+// incident per person, with whether as a deploy's author), interruptions,
+// burns, and the incidents opened. A replay's Result holds the same, as
+// its engine recorded it.
+type Recorded struct {
+	Pages         []rota.Page `json:"-"`
+	Interruptions []rota.Page `json:"-"`
+	Burns         []Burn      `json:"-"`
+	Opened        []Incident  `json:"-"`
+}
+
+// Incident is an incident opened in the range, as far as the figures need
+// it.
+type Incident struct {
+	ID       int64
+	At       time.Time
+	Service  string
+	Severity string
+	// Deploy is the deploy it suspected, if any.
+	Deploy *rota.Deploy
+	// Key names its first alert (service, dedup key, time), to match the
+	// same incident across runs; empty where not known.
+	Key string
+}
+
+// Tally reads the figures of rec over [from, to) the one way every column
+// is read: per person their incidents, off-hours incidents, sleep-hour
+// incidents, pages as a deploy's author, interruptions (and those off
+// hours) and burns; and the totals.
+func Tally(org *rota.Org, rec *Recorded, from, to time.Time) (map[string]*Person, Totals) {
+	people := map[string]*Person{}
+	var tot Totals
+	person := func(name string) *Person {
+		p := people[name]
+		if p == nil {
+			p = &Person{Name: name}
+			people[name] = p
+		}
+		return p
+	}
+	for _, p := range org.People {
+		person(p.Name)
+	}
+	in := func(t time.Time) bool { return !t.Before(from) && t.Before(to) }
+	incidents := map[int64]bool{}
+	for _, pg := range rec.Pages {
+		if !in(pg.At) {
+			continue
+		}
+		p := person(pg.Person)
+		p.Incidents++
+		incidents[pg.IncidentID] = true
+		if pg.AsAuthor {
+			p.AuthorPages++
+			tot.AuthorPages++
+		}
+		if pg.OffHours {
+			p.OffHours++
+			tot.OffHours++
+			if conf := org.Person(pg.Person); conf != nil && policy.SleepHours(conf, pg.At) {
+				p.Sleep++
+				tot.Sleep++
+			}
+		}
+	}
+	for _, i := range rec.Interruptions {
+		if !in(i.At) {
+			continue
+		}
+		p := person(i.Person)
+		p.Interruptions++
+		tot.Interruptions++
+		if i.OffHours {
+			p.OffHoursInterruptions++
+			tot.OffHoursInterruptions++
+		}
+	}
+	for _, b := range rec.Burns {
+		if in(b.At) {
+			person(b.Person).Burns++
+			tot.Burns++
+		}
+	}
+	tot.Incidents = len(incidents)
+	// The share of deploy-suspecting incidents whose first page went to
+	// the deploy's author or merger (as such, or on call anyway).
+	first := firstPages(rec.Pages)
+	deployIncidents, authorFirst := 0, 0
+	for _, inc := range rec.Opened {
+		if inc.Deploy == nil || !in(inc.At) {
+			continue
+		}
+		pg, ok := first[inc.ID]
+		if !ok {
+			continue
+		}
+		deployIncidents++
+		if pg.AsAuthor || deployer(org, inc.Deploy, pg.Person) {
+			authorFirst++
+		}
+	}
+	if deployIncidents > 0 {
+		tot.AuthorFirst = float64(authorFirst) / float64(deployIncidents)
+	}
+	return people, tot
+}
+
+// deployer reports whether person wrote or merged d.
+func deployer(org *rota.Org, d *rota.Deploy, person string) bool {
+	for _, id := range []string{d.Author, d.MergedBy} {
+		if p := org.PersonByIdentity(id); id != "" && p != nil && p.Name == person {
+			return true
+		}
+	}
+	return false
 }
 
 // Compare builds the comparison; recorded may be nil.
 func Compare(org *rota.Org, recorded *Recorded, proposed, baseline *Result) Comparison {
-	c := Comparison{From: proposed.From, To: proposed.To}
+	c := Comparison{From: proposed.From, To: proposed.To, Assumed: proposed.Assumed}
 	type run struct {
 		name  string
 		cells map[string]PersonCell
 		tot   Totals
 	}
+	cellsOf := func(people map[string]*Person) map[string]PersonCell {
+		out := map[string]PersonCell{}
+		for name, p := range people {
+			out[name] = PersonCell{Interruptions: p.Interruptions, Incidents: p.Incidents, OffHours: p.OffHours, OffHoursInterruptions: p.OffHoursInterruptions,
+				Sleep: p.Sleep, Burns: p.Burns, AuthorPages: p.AuthorPages, Known: true}
+		}
+		return out
+	}
 	var runs []run
 	if recorded != nil {
-		r := run{name: "recorded", cells: map[string]PersonCell{}}
-		incidents := map[int64]bool{}
-		for _, p := range recorded.Pages {
-			if p.At.Before(c.From) || !p.At.Before(c.To) {
-				continue
-			}
-			cell := r.cells[p.Person]
-			cell.Known = true
-			cell.Incidents++
-			incidents[p.IncidentID] = true
-			if p.OffHours {
-				cell.OffHours++
-				r.tot.OffHours++
-				if person := org.Person(p.Person); person != nil && policy.SleepHours(person, p.At) {
-					cell.Sleep++
-					r.tot.Sleep++
-				}
-			}
-			r.cells[p.Person] = cell
-		}
-		for _, i := range recorded.Interruptions {
-			if i.At.Before(c.From) || !i.At.Before(c.To) {
-				continue
-			}
-			cell := r.cells[i.Person]
-			cell.Known = true
-			cell.Interruptions++
-			r.tot.Interruptions++
-			if person := org.Person(i.Person); person != nil && policy.OffHours(person, i.At) {
-				cell.OffHoursInterruptions++
-				r.tot.OffHoursInterruptions++
-			}
-			r.cells[i.Person] = cell
-		}
-		r.tot.Incidents = len(incidents)
-		r.tot.Burns = -1
-		runs = append(runs, r)
+		people, tot := Tally(org, recorded, c.From, c.To)
+		runs = append(runs, run{name: "recorded", cells: cellsOf(people), tot: tot})
 	}
-	for _, x := range []struct {
-		name string
-		res  *Result
-	}{{"proposed", proposed}, {"baseline", baseline}} {
-		r := run{name: x.name, cells: map[string]PersonCell{}, tot: Totals{Incidents: x.res.Incidents, Burns: len(x.res.Burns)}}
-		for name, p := range x.res.People {
-			r.cells[name] = PersonCell{Interruptions: p.Interruptions, Incidents: p.Incidents, OffHours: p.OffHours, OffHoursInterruptions: p.OffHoursInterruptions,
-				Sleep: p.Sleep, Burns: p.Burns, AuthorPages: p.AuthorPages, Known: true}
-			r.tot.Interruptions += p.Interruptions
-			r.tot.OffHours += p.OffHours
-			r.tot.OffHoursInterruptions += p.OffHoursInterruptions
-			r.tot.Sleep += p.Sleep
-			r.tot.AuthorPages += p.AuthorPages
-		}
-		if x.res.DeployIncidents > 0 {
-			r.tot.AuthorFirst = float64(x.res.AuthorFirst) / float64(x.res.DeployIncidents)
-		}
-		runs = append(runs, r)
-	}
+	runs = append(runs, run{name: "proposed", cells: cellsOf(proposed.People), tot: proposed.Totals},
+		run{name: "baseline", cells: cellsOf(baseline.People), tot: baseline.Totals})
 	names := map[string]bool{}
 	for _, r := range runs {
 		c.Columns = append(c.Columns, r.name)
 		r.tot.Column = r.name
 		c.Totals = append(c.Totals, r.tot)
 		for n, cell := range r.cells {
-			if cell.Incidents > 0 || cell.Interruptions > 0 {
+			if cell.Incidents > 0 || cell.Interruptions > 0 || cell.Burns > 0 {
 				names[n] = true
 			}
 		}
@@ -189,14 +268,55 @@ func Compare(org *rota.Org, recorded *Recorded, proposed, baseline *Result) Comp
 			c.CriticalDelayed++
 		}
 	}
+	if recorded != nil {
+		c.Differences = differences(c)
+	}
 	return c
+}
+
+// differences lists, line by line, every figure on which the proposed
+// run differs from the recorded one: totals, then each person and team.
+func differences(c Comparison) []string {
+	var out []string
+	rec, prop := c.Totals[0], c.Totals[1]
+	total := func(what string, r, p int) {
+		if r != p {
+			out = append(out, fmt.Sprintf("%s: recorded %d, replayed %d", what, r, p))
+		}
+	}
+	total("incidents reaching someone", rec.Incidents, prop.Incidents)
+	total("interruptions", rec.Interruptions, prop.Interruptions)
+	total("off-hours interruptions", rec.OffHoursInterruptions, prop.OffHoursInterruptions)
+	total("off-hours incidents", rec.OffHours, prop.OffHours)
+	total("incidents reaching someone 22-08", rec.Sleep, prop.Sleep)
+	total("pages as a deploy's author", rec.AuthorPages, prop.AuthorPages)
+	total("budgets burned", rec.Burns, prop.Burns)
+	cell := func(who string, r, p PersonCell) {
+		for _, f := range []struct {
+			what string
+			r, p int
+		}{{"incidents", r.Incidents, p.Incidents}, {"interruptions", r.Interruptions, p.Interruptions},
+			{"off-hours interruptions", r.OffHoursInterruptions, p.OffHoursInterruptions}, {"off-hours incidents", r.OffHours, p.OffHours},
+			{"incidents 22-08", r.Sleep, p.Sleep}, {"pages as a deploy's author", r.AuthorPages, p.AuthorPages}, {"burns", r.Burns, p.Burns}} {
+			if f.r != f.p {
+				out = append(out, fmt.Sprintf("%s, %s: recorded %d, replayed %d", who, f.what, f.r, f.p))
+			}
+		}
+	}
+	for _, row := range c.People {
+		cell(row.Person, row.Cells[0], row.Cells[1])
+	}
+	for _, row := range c.Teams {
+		cell("team "+row.Team, row.Cells[0], row.Cells[1])
+	}
+	return out
 }
 
 // WriteTable writes the comparison for a terminal.
 func (c Comparison) WriteTable(w io.Writer) error {
 	fmt.Fprintf(w, "Replay %s to %s\n", c.From.Format("2006-01-02 15:04 MST"), c.To.Format("2006-01-02 15:04 MST"))
 	fmt.Fprintln(w, "recorded: what happened; proposed: this configuration; baseline: paging everything at once (no grouping, quiet hours or deploy routing).")
-	fmt.Fprintln(w, "Incidents reaching someone count once per person; recorded burns are not shown (-).")
+	fmt.Fprintln(w, "Incidents reaching someone count once per person.")
 	fmt.Fprintln(w)
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintf(tw, "\t%s\t\n", strings.Join(c.Columns, "\t"))
@@ -219,12 +339,8 @@ func (c Comparison) WriteTable(w io.Writer) error {
 	row("off-hours incidents", func(t Totals) string { return num(t.OffHours) })
 	row("incidents reaching someone 22-08", func(t Totals) string { return num(t.Sleep) })
 	row("budgets burned", func(t Totals) string { return num(t.Burns) })
-	row("deploy incidents paging the author first", func(t Totals) string {
-		if t.Column == "recorded" {
-			return "-"
-		}
-		return fmt.Sprintf("%.0f%%", 100*t.AuthorFirst)
-	})
+	row("pages as a deploy's author", func(t Totals) string { return num(t.AuthorPages) })
+	row("deploy incidents paging the author first", func(t Totals) string { return fmt.Sprintf("%.0f%%", 100*t.AuthorFirst) })
 	tw.Flush()
 	fmt.Fprintf(w, "\nCritical incidents: %d; paged later than the baseline would have: %d\n\n", c.CriticalIncidents, c.CriticalDelayed)
 	tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', tabwriter.AlignRight)
@@ -235,12 +351,8 @@ func (c Comparison) WriteTable(w io.Writer) error {
 	fmt.Fprintln(tw, strings.Join(head, "\t")+"\t")
 	line := func(name string, cells []PersonCell) {
 		out := []string{name}
-		for i, cell := range cells {
-			burns := fmt.Sprint(cell.Burns)
-			if c.Columns[i] == "recorded" {
-				burns = "-"
-			}
-			out = append(out, fmt.Sprint(cell.Interruptions), fmt.Sprint(cell.OffHoursInterruptions), fmt.Sprint(cell.Sleep), fmt.Sprint(cell.AuthorPages), burns)
+		for _, cell := range cells {
+			out = append(out, fmt.Sprint(cell.Interruptions), fmt.Sprint(cell.OffHoursInterruptions), fmt.Sprint(cell.Sleep), fmt.Sprint(cell.AuthorPages), fmt.Sprint(cell.Burns))
 		}
 		fmt.Fprintln(tw, strings.Join(out, "\t")+"\t")
 	}
@@ -255,6 +367,22 @@ func (c Comparison) WriteTable(w io.Writer) error {
 		fmt.Fprintf(w, "\nBurns with the proposed configuration (managers told then):\n")
 		for _, b := range c.Burns {
 			fmt.Fprintf(w, "  %s  %s (team %s): %s budget\n", b.At.UTC().Format("2006-01-02 15:04 MST"), b.Person, b.Team, b.Budget)
+		}
+	}
+	if len(c.Columns) > 0 && c.Columns[0] == "recorded" {
+		if len(c.Differences) == 0 {
+			fmt.Fprintln(w, "\nThe proposed configuration's replay agrees with what was recorded on every figure.")
+		} else {
+			fmt.Fprintf(w, "\nWhere the proposed configuration's replay differs from what was recorded (%d):\n", len(c.Differences))
+			for _, d := range c.Differences {
+				fmt.Fprintf(w, "  %s\n", d)
+			}
+		}
+	}
+	if len(c.Assumed) > 0 {
+		fmt.Fprintln(w, "\nAssumed:")
+		for _, a := range c.Assumed {
+			fmt.Fprintf(w, "  %s\n", a)
 		}
 	}
 	return nil
@@ -288,6 +416,8 @@ th:first-child,td:first-child{text-align:left}.better{color:#116329;font-weight:
 {{range .Teams}}<tr><td><b>team {{.Team}}</b></td>{{range .Cells}}<td>{{.Interruptions}}</td><td>{{.OffHoursInterruptions}}</td><td>{{.Sleep}}</td><td>{{.AuthorPages}}</td><td>{{.Burns}}</td>{{end}}</tr>{{end}}
 </tbody></table>
 {{if .Burns}}<h2>Burns with the proposed configuration</h2><ul>{{range .Burns}}<li>{{day .At}}: {{.Person}} (team {{.Team}}), {{.Budget}} budget: managers told</li>{{end}}</ul>{{end}}
+{{if .Differences}}<h2>Where the replay differs from what was recorded</h2><ul>{{range .Differences}}<li>{{.}}</li>{{end}}</ul>{{end}}
+{{if .Assumed}}<h2>Assumed</h2><ul>{{range .Assumed}}<li>{{.}}</li>{{end}}</ul>{{end}}
 </body></html>
 `))
 

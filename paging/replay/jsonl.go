@@ -15,7 +15,7 @@ import (
 // rotad replay reads: an alert, a deploy, an override, leave, or a page
 // as recorded (what happened).
 type Record struct {
-	Type string `json:"type"` // range, alert, deploy, override, leave, maintenance, page
+	Type string `json:"type"` // range, alert, deploy, override, leave, maintenance, page, burn, incident
 
 	// range: what the file covers
 	From time.Time `json:"from,omitzero"`
@@ -48,13 +48,13 @@ type Record struct {
 	Incident     int64 `json:"incident,omitempty"`
 	OffHours     bool  `json:"offhours,omitempty"`
 	Interruption bool  `json:"interruption,omitempty"`
-}
-
-// Recorded is what happened, as the database holds it: pages (first
-// reach of an incident per person) and interruptions.
-type Recorded struct {
-	Pages         []rota.Page
-	Interruptions []rota.Page
+	AsAuthor     bool  `json:"as_author,omitempty"`
+	// burn (recorded): Person, At (when the managers were told), and
+	Team   string    `json:"team,omitempty"`
+	Budget string    `json:"budget,omitempty"`
+	Window time.Time `json:"window,omitzero"`
+	// incident (recorded): Incident, At, Service, Severity, and the
+	// deploy it suspected (Deploy).
 }
 
 // Write writes in (and what was recorded, if any) as JSONL, in time order.
@@ -107,13 +107,23 @@ func Write(w io.Writer, in Input, rec *Recorded) error {
 		for _, i := range rec.Interruptions {
 			interrupted[[2]any{i.Person, i.At.UnixMilli()}] = true
 		}
+		for _, inc := range rec.Opened {
+			if err := enc.Encode(Record{Type: "incident", Incident: inc.ID, At: inc.At, Service: inc.Service, Severity: inc.Severity, Deploy: inc.Deploy}); err != nil {
+				return err
+			}
+		}
 		for _, p := range rec.Pages {
-			if err := enc.Encode(Record{Type: "page", Person: p.Person, At: p.At, Incident: p.IncidentID, OffHours: p.OffHours}); err != nil {
+			if err := enc.Encode(Record{Type: "page", Person: p.Person, At: p.At, Incident: p.IncidentID, OffHours: p.OffHours, AsAuthor: p.AsAuthor}); err != nil {
 				return err
 			}
 		}
 		for _, i := range rec.Interruptions {
-			if err := enc.Encode(Record{Type: "page", Person: i.Person, At: i.At, Incident: i.IncidentID, Interruption: true}); err != nil {
+			if err := enc.Encode(Record{Type: "page", Person: i.Person, At: i.At, Incident: i.IncidentID, OffHours: i.OffHours, Interruption: true}); err != nil {
+				return err
+			}
+		}
+		for _, b := range rec.Burns {
+			if err := enc.Encode(Record{Type: "burn", Person: b.Person, Team: b.Team, Budget: b.Budget, Window: b.Window, At: b.At}); err != nil {
 				return err
 			}
 		}
@@ -184,22 +194,32 @@ func Read(r io.Reader) (Input, *Recorded, error) {
 				in.Leave = map[string][]rota.Leave{}
 			}
 			in.Leave[x.Person] = append(in.Leave[x.Person], *x.Leave)
+		case "incident":
+			if x.Incident == 0 || x.At.IsZero() {
+				return in, nil, fmt.Errorf("line %d: an incident record needs incident and at", line)
+			}
+			rec.Opened = append(rec.Opened, Incident{ID: x.Incident, At: x.At, Service: x.Service, Severity: x.Severity, Deploy: x.Deploy})
+		case "burn":
+			if x.Person == "" || x.Budget == "" || x.At.IsZero() {
+				return in, nil, fmt.Errorf("line %d: a burn record needs person, budget and at", line)
+			}
+			rec.Burns = append(rec.Burns, Burn{Person: x.Person, Team: x.Team, Budget: x.Budget, Window: x.Window, At: x.At})
 		case "page":
-			p := rota.Page{Person: x.Person, At: x.At, IncidentID: x.Incident, OffHours: x.OffHours}
+			p := rota.Page{Person: x.Person, At: x.At, IncidentID: x.Incident, OffHours: x.OffHours, AsAuthor: x.AsAuthor}
 			if x.Interruption {
 				rec.Interruptions = append(rec.Interruptions, p)
 			} else {
 				rec.Pages = append(rec.Pages, p)
 			}
 		default:
-			return in, nil, fmt.Errorf("line %d: unknown record type %q (range, alert, deploy, override, leave, maintenance, page)", line, x.Type)
+			return in, nil, fmt.Errorf("line %d: unknown record type %q (range, alert, deploy, override, leave, maintenance, page, burn, incident)", line, x.Type)
 		}
 	}
 	if err := sc.Err(); err != nil {
 		return in, nil, err
 	}
 	sort.SliceStable(in.Alerts, func(i, j int) bool { return in.Alerts[i].At.Before(in.Alerts[j].At) })
-	if len(rec.Pages) == 0 && len(rec.Interruptions) == 0 {
+	if len(rec.Pages) == 0 && len(rec.Interruptions) == 0 && len(rec.Burns) == 0 && len(rec.Opened) == 0 {
 		return in, nil, nil
 	}
 	return in, &rec, nil

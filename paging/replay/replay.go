@@ -1,25 +1,34 @@
 // Package replay runs recorded (or generated) alerts and deploys through
-// a configuration on a virtual clock, to ask what people would have
-// carried: interruptions, off-hours incidents, sleep-hour pages, burns,
-// pages to deploy authors. It decides with the engine's own pure code
-// (policy.Grouping, policy.Trigger, policy.RunStep, policy.InMaintenance,
-// policy.OffHours, policy.Burns) over the scheduler's Roster; what it
-// models itself is what the engine's store and outbox do: open alerts
-// and incidents, the outbox's per-person rate limit and bundles, and
-// interruptions counted with the team's interruption gap.
+// a configuration, to ask what people would have carried: interruptions,
+// off-hours incidents, sleep-hour pages, burns, pages to deploy authors.
+//
+// A replay is the engine itself: paging.Engine over a scratch database
+// (Options.Scratch), on a virtual clock that jumps from one recorded input
+// or due step to the next, with notifiers that deliver at once. Every
+// decision — grouping, steps, quiet hours, maintenance, deploy routing,
+// the outbox's rate limit and bundles, interruptions, burns — is the one
+// the engine makes, and the figures are read from what the scratch
+// database recorded exactly as they are read from the real one (Tally).
+// So a database replayed with the configuration it ran under gives back
+// what was recorded, and a difference is a difference of configuration,
+// or one of the assumptions a Result lists.
 //
 // People answer as they did: an incident is acknowledged its recorded
-// time to acknowledge after it opened (or after AckModel when there is
-// none), and alerts resolve when they did.
+// time to acknowledge after it opened (or AckModel after its first page
+// when none was recorded), and alerts resolve when they did.
 package replay
 
 import (
 	"container/heap"
+	"context"
+	"fmt"
 	"sort"
+	"sync"
 	"time"
 
 	"github.com/rotahq/rota"
-	"github.com/rotahq/rota/policy"
+	"github.com/rotahq/rota/paging"
+	"github.com/rotahq/rota/paging/notify"
 	"github.com/rotahq/rota/scheduler"
 )
 
@@ -52,6 +61,20 @@ type Input struct {
 	Maintenance []rota.Maintenance
 }
 
+// Store is the scratch database a replay runs the engine over: what the
+// engine needs, and what the figures are read from.
+type Store interface {
+	paging.Store
+	paging.BurnStore
+	CreateDeploy(ctx context.Context, d *rota.Deploy) (bool, error)
+	Pages(ctx context.Context, since time.Time) ([]rota.Page, error)
+	Burns(ctx context.Context, from, to time.Time) ([]rota.BurnRecord, error)
+}
+
+// Scratch opens an empty database for one run, whose clock is now; done
+// closes and removes it.
+type Scratch func(now func() time.Time) (db Store, done func(), err error)
+
 // Options tune a replay.
 type Options struct {
 	From, To time.Time
@@ -64,24 +87,25 @@ type Options struct {
 	// Baseline pages everything at once: no grouping, no quiet hours, no
 	// deploy routing, no maintenance; each alert its own incident.
 	Baseline bool
+	// Scratch opens the database the engine runs over (required).
+	Scratch Scratch
 }
 
-// Result is what a replay found.
+// Result is what a replay found: what its engine recorded, and the
+// figures read from it.
 type Result struct {
+	Recorded
 	From, To time.Time
 	People   map[string]*Person
+	Totals   Totals
 	// Incidents opened, alerts replayed.
 	Incidents, Alerts int
-	// DeployIncidents suspected a deploy; AuthorFirst paged its author
-	// (or merger) before anyone else.
-	DeployIncidents, AuthorFirst int
-	// CriticalDelayed counts critical incidents whose first page came
-	// later than the baseline's would have (quiet hours never hold one;
-	// deploy routing's author-first step may).
+	// CriticalFirstPage is, for each critical incident by its first
+	// alert, how long after that alert its first page came.
 	CriticalFirstPage map[string]time.Duration `json:"-"`
-	Burns             []Burn
-	// Pages are every (incident, person) first reached, in order.
-	Pages []rota.Page `json:"-"`
+	// Assumed says what the replay could not know and assumed, one line
+	// each, with how many times.
+	Assumed []string
 }
 
 // Person is what one person carried.
@@ -99,8 +123,8 @@ type Person struct {
 	Burns       int
 }
 
-// Burn is a budget a person went over, and when their managers would
-// have been told.
+// Burn is a budget a person went over, and when their managers were (or
+// would have been) told.
 type Burn struct {
 	Person string    `json:"person"`
 	Team   string    `json:"team"`
@@ -109,72 +133,410 @@ type Burn struct {
 	At     time.Time `json:"told_at"`
 }
 
-// Run replays in through org. It never touches a database or a clock.
-func Run(org *rota.Org, in Input, opts Options) *Result {
+// Run replays in through org with the engine over a scratch database.
+func Run(ctx context.Context, org *rota.Org, in Input, opts Options) (*Result, error) {
 	if opts.AckModel == 0 {
 		opts.AckModel = 5 * time.Minute
 	}
 	if opts.RateLimit == 0 {
 		opts.RateLimit = time.Minute
 	}
+	if opts.Scratch == nil {
+		return nil, fmt.Errorf("replay: no scratch database")
+	}
 	if opts.Baseline {
 		org = baseline(org)
 	}
+	// Heartbeats are replayed as the alerts their misses raised: none
+	// beats in a replay, and none may be judged missed twice.
+	org = withoutHeartbeats(org)
 	roster := scheduler.NewRoster(org, in.Overrides)
 	for p, ls := range in.Leave {
 		roster = roster.WithLeave(p, ls)
 	}
-	s := &sim{org: org, roster: roster, opts: opts, res: &Result{From: opts.From, To: opts.To, People: map[string]*Person{},
-		CriticalFirstPage: map[string]time.Duration{}},
-		open: map[[2]string]*alertState{}, incidents: map[int64]*incState{}, unresolved: map[string][]*incState{}, lastSend: map[[2]string]time.Time{},
-		reached: map[[2]any]bool{}, sends: map[string][]time.Time{}, interruptions: map[string][]rota.Page{}, offPages: map[string][]rota.Page{},
-		burned: map[[4]string]bool{}}
-	for _, p := range org.People {
-		s.res.People[p.Name] = &Person{Name: p.Name}
+	clk := &clock{now: opts.From}
+	db, done, err := opts.Scratch(clk.Now)
+	if err != nil {
+		return nil, fmt.Errorf("replay: scratch database: %w", err)
 	}
-	if !opts.Baseline {
-		s.maintenance = map[string][]rota.Maintenance{}
-		for _, m := range in.Maintenance {
-			s.maintenance[m.Service] = append(s.maintenance[m.Service], m)
-		}
+	defer done()
+	phone := &phone{seen: map[int64]bool{}}
+	engine := paging.New(paging.Options{Store: db, Book: scheduler.NewBook(roster), Burns: db, Now: clk.Now, RateLimit: opts.RateLimit,
+		Notifiers: notify.NewRegistry(phone, nil)})
+	r := &run{ctx: ctx, org: org, opts: opts, db: db, engine: engine, clk: clk, phone: phone,
+		res: &Result{From: opts.From, To: opts.To, CriticalFirstPage: map[string]time.Duration{}}, modelAck: map[int64]bool{}, assumed: map[string]int{}}
+	if err := r.schedule(in); err != nil {
+		return nil, err
 	}
-	deploys := append([]rota.Deploy(nil), in.Deploys...)
-	sort.Slice(deploys, func(i, j int) bool { return deploys[i].DeployedAt.Before(deploys[j].DeployedAt) })
-	s.deploys = deploys
-	for i := range in.Alerts {
-		a := &in.Alerts[i]
-		if a.At.Before(opts.From) || !a.At.Before(opts.To) {
-			continue
-		}
-		s.push(a.At, evAlert, a)
+	if err := r.loop(); err != nil {
+		return nil, err
 	}
-	for s.q.Len() > 0 {
-		e := heap.Pop(&s.q).(*event)
-		s.now = e.at
-		switch e.kind {
-		case evAlert:
-			s.alert(e.data.(*Alert))
-		case evStep:
-			s.step(e.data.(*incState))
-		case evSend:
-			s.send(e.data.(*pending))
-		case evAck:
-			s.ack(e.data.(*incState))
-		case evResolve:
-			s.resolve(e.data.(*alertState))
-		}
-	}
-	return s.res
+	return r.result()
 }
 
-// deployer reports whether person wrote or merged d.
-func (s *sim) deployer(d *rota.Deploy, person string) bool {
-	for _, id := range []string{d.Author, d.MergedBy} {
-		if p := s.org.PersonByIdentity(id); id != "" && p != nil && p.Name == person {
-			return true
+// clock is a replay's virtual time.
+type clock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *clock) set(t time.Time) {
+	c.mu.Lock()
+	c.now = t
+	c.mu.Unlock()
+}
+
+// phone delivers every message at once, and notes the incidents first
+// paged, for the acknowledgement model.
+type phone struct {
+	mu    sync.Mutex
+	seen  map[int64]bool
+	first []int64
+}
+
+func (p *phone) Notify(_ context.Context, m notify.Message) (notify.Receipt, error) {
+	if m.Kind != notify.KindPage || m.Shadow {
+		return notify.Receipt{}, nil
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, inc := range m.Incidents {
+		if !p.seen[inc.ID] {
+			p.seen[inc.ID] = true
+			p.first = append(p.first, inc.ID)
 		}
 	}
-	return false
+	return notify.Receipt{}, nil
+}
+
+func (p *phone) take() []int64 {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	out := p.first
+	p.first = nil
+	return out
+}
+
+// An input is one recorded thing happening at its time.
+type input struct {
+	at   time.Time
+	seq  int
+	kind int
+	// one of
+	alert  *Alert
+	deploy *rota.Deploy
+	window *rota.Maintenance
+	id     int64
+}
+
+const (
+	inDeploy = iota
+	inMaintenance
+	inMaintenanceEnd
+	inAlert
+	inResolve
+	inAck
+)
+
+type inputs []*input
+
+func (q inputs) Len() int { return len(q) }
+func (q inputs) Less(i, j int) bool {
+	if !q[i].at.Equal(q[j].at) {
+		return q[i].at.Before(q[j].at)
+	}
+	return q[i].seq < q[j].seq
+}
+func (q inputs) Swap(i, j int) { q[i], q[j] = q[j], q[i] }
+func (q *inputs) Push(x any)   { *q = append(*q, x.(*input)) }
+func (q *inputs) Pop() any {
+	old := *q
+	e := old[len(old)-1]
+	*q = old[:len(old)-1]
+	return e
+}
+
+type run struct {
+	ctx    context.Context
+	org    *rota.Org
+	opts   Options
+	db     Store
+	engine *paging.Engine
+	clk    *clock
+	phone  *phone
+	res    *Result
+	q      inputs
+	seq    int
+	// modelAck are incidents with no recorded acknowledgement, answered
+	// AckModel after their first page.
+	modelAck map[int64]bool
+	// critical are critical incidents' first alerts' keys, by incident.
+	critical map[int64]string
+	assumed  map[string]int
+}
+
+func (r *run) push(in *input) {
+	r.seq++
+	in.seq = r.seq
+	heap.Push(&r.q, in)
+}
+
+// schedule queues the inputs: deploys when they were recorded, windows
+// when they were set (and ended, when early), alerts when they arrived.
+func (r *run) schedule(in Input) error {
+	from, to := r.opts.From, r.opts.To
+	for i := range in.Deploys {
+		d := in.Deploys[i]
+		at := d.CreatedAt
+		if at.IsZero() || at.Before(d.DeployedAt) {
+			at = d.DeployedAt
+		}
+		if !at.Before(to) {
+			continue
+		}
+		d.ID, d.CreatedAt = 0, time.Time{}
+		r.push(&input{at: maxTime(at, from), kind: inDeploy, deploy: &d})
+	}
+	for i := range in.Maintenance {
+		m := in.Maintenance[i]
+		if r.opts.Baseline {
+			break // the baseline holds nothing
+		}
+		if !m.End.After(from) || !m.Start.Before(to) {
+			continue
+		}
+		at := m.CreatedAt
+		if at.IsZero() || at.After(m.Start) {
+			at = m.Start
+		}
+		m.ID = 0
+		r.push(&input{at: maxTime(at, from), kind: inMaintenance, window: &m})
+	}
+	for i := range in.Alerts {
+		a := &in.Alerts[i]
+		if a.At.Before(from) || !a.At.Before(to) {
+			continue
+		}
+		r.push(&input{at: a.At, kind: inAlert, alert: a})
+	}
+	return nil
+}
+
+// loop runs the engine from input to input and due step to due step,
+// until To.
+func (r *run) loop() error {
+	now := r.opts.From
+	r.critical = map[int64]string{}
+	for {
+		next, ok := time.Time{}, false
+		if len(r.q) > 0 {
+			next, ok = r.q[0].at, true
+		}
+		due, has, err := r.db.NextDue(r.ctx)
+		if err != nil {
+			return err
+		}
+		if has {
+			if !due.After(now) {
+				// Due and not done by the last step (held by a claim):
+				// look again a moment later.
+				due = now.Add(time.Second)
+			}
+			if !ok || due.Before(next) {
+				next, ok = due, true
+			}
+		}
+		if !ok || !next.Before(r.opts.To) {
+			return nil
+		}
+		now = next
+		r.clk.set(now)
+		for len(r.q) > 0 && !r.q[0].at.After(now) {
+			if err := r.apply(heap.Pop(&r.q).(*input)); err != nil {
+				return err
+			}
+		}
+		if err := r.engine.RunOnce(r.ctx); err != nil {
+			return fmt.Errorf("replay at %s: %w", now.Format(time.RFC3339), err)
+		}
+		for _, id := range r.phone.take() {
+			if r.modelAck[id] {
+				r.push(&input{at: now.Add(r.opts.AckModel), kind: inAck, id: id})
+			}
+		}
+	}
+}
+
+// apply does what one input did.
+func (r *run) apply(in *input) error {
+	ctx := r.ctx
+	switch in.kind {
+	case inDeploy:
+		if _, err := r.db.CreateDeploy(ctx, in.deploy); err != nil {
+			return fmt.Errorf("replay: deploy of %s: %w", in.deploy.Service, err)
+		}
+	case inMaintenance:
+		m := *in.window
+		if err := r.engine.StartMaintenance(ctx, &m); err != nil {
+			if rota.ErrorCode(err) == rota.ENOTFOUND || rota.ErrorCode(err) == rota.EINVALID {
+				r.assume("maintenance windows on services this configuration does not have (or already over) were left out")
+				return nil
+			}
+			return fmt.Errorf("replay: maintenance of %s: %w", m.Service, err)
+		}
+		if in.window.EndedEarly && in.window.End.Before(r.opts.To) {
+			r.push(&input{at: in.window.End, kind: inMaintenanceEnd, id: m.ID})
+		}
+	case inMaintenanceEnd:
+		if _, err := r.engine.EndMaintenance(ctx, in.id); err != nil && rota.ErrorCode(err) != rota.ECONFLICT {
+			return fmt.Errorf("replay: ending maintenance: %w", err)
+		}
+	case inAlert:
+		a := in.alert
+		r.res.Alerts++
+		res, err := r.engine.Trigger(ctx, a.Event)
+		if err != nil {
+			if c := rota.ErrorCode(err); c == rota.ENOTFOUND || c == rota.EINVALID {
+				r.assume("alerts this configuration does not take (no such service, or invalid) were left out")
+				return nil
+			}
+			return fmt.Errorf("replay: alert %s/%s: %w", a.Event.Service, a.Event.DedupKey, err)
+		}
+		if res.Outcome == rota.TriggerCreated {
+			id := res.Incident.ID
+			r.res.Incidents++
+			r.res.Opened = append(r.res.Opened, Incident{ID: id, At: res.Incident.CreatedAt, Service: res.Incident.Service,
+				Severity: res.Incident.Severity, Deploy: res.Incident.Deploy, Key: alertKey(a)})
+			switch {
+			case a.AckAfter > 0:
+				r.push(&input{at: in.at.Add(a.AckAfter), kind: inAck, id: id})
+			case a.AckAfter == 0:
+				r.modelAck[id] = true
+				r.assume(fmt.Sprintf("incidents with no recorded acknowledgement were acknowledged %s after their first page", r.opts.AckModel))
+			}
+		}
+		if res.Outcome != rota.TriggerDeduplicated && !a.ResolvedAt.IsZero() && a.ResolvedAt.Before(r.opts.To) {
+			r.push(&input{at: maxTime(a.ResolvedAt, in.at), kind: inResolve, alert: a})
+		}
+	case inResolve:
+		a := in.alert
+		if _, err := r.engine.FollowUp(ctx, a.Event.Service, a.Event.DedupKey, rota.ActionResolve, "replay: its source"); err != nil && rota.ErrorCode(err) != rota.ENOTFOUND {
+			return fmt.Errorf("replay: resolving %s/%s: %w", a.Event.Service, a.Event.DedupKey, err)
+		}
+	case inAck:
+		if _, err := r.engine.SetStatus(ctx, in.id, rota.ActionAcknowledge, "replay: as recorded"); err != nil {
+			if c := rota.ErrorCode(err); c != rota.ECONFLICT && c != rota.ENOTFOUND {
+				return fmt.Errorf("replay: acknowledging incident %d: %w", in.id, err)
+			}
+		}
+	}
+	return nil
+}
+
+func (r *run) assume(what string) { r.assumed[what]++ }
+
+// result reads what the engine recorded and tallies it.
+func (r *run) result() (*Result, error) {
+	ctx := r.ctx
+	res := r.res
+	pages, err := r.db.Pages(ctx, r.opts.From)
+	if err != nil {
+		return nil, err
+	}
+	for _, p := range pages {
+		if p.At.Before(r.opts.To) {
+			res.Pages = append(res.Pages, p)
+		}
+	}
+	var people []string
+	for _, p := range r.org.People {
+		people = append(people, p.Name)
+	}
+	is, err := r.db.Interruptions(ctx, people, r.opts.From, r.opts.To)
+	if err != nil {
+		return nil, err
+	}
+	for _, i := range is {
+		if i.At.Before(r.opts.To) {
+			res.Interruptions = append(res.Interruptions, i)
+		}
+	}
+	burns, err := r.db.Burns(ctx, r.opts.From, r.opts.To)
+	if err != nil {
+		return nil, err
+	}
+	for _, b := range burns {
+		if b.Person != "" {
+			res.Burns = append(res.Burns, Burn{Person: b.Person, Team: b.Team, Budget: b.Budget, Window: b.Window.UTC(), At: b.At.UTC()})
+		}
+	}
+	res.People, res.Totals = Tally(r.org, &res.Recorded, r.opts.From, r.opts.To)
+	first := firstPages(res.Pages)
+	for _, inc := range res.Opened {
+		if inc.Severity == rota.SeverityCritical {
+			if p, ok := first[inc.ID]; ok {
+				res.CriticalFirstPage[inc.Key] = p.At.Sub(inc.At)
+			}
+		}
+	}
+	whats := make([]string, 0, len(r.assumed))
+	for what := range r.assumed {
+		whats = append(whats, what)
+	}
+	sort.Strings(whats)
+	for _, what := range whats {
+		res.Assumed = append(res.Assumed, fmt.Sprintf("%s (%d)", what, r.assumed[what]))
+	}
+	res.Assumed = append(res.Assumed, "every message was delivered at once, on its first try")
+	return res, nil
+}
+
+// firstPages is each incident's first page.
+func firstPages(pages []rota.Page) map[int64]rota.Page {
+	out := map[int64]rota.Page{}
+	for _, p := range pages {
+		if f, ok := out[p.IncidentID]; !ok || p.At.Before(f.At) {
+			out[p.IncidentID] = p
+		}
+	}
+	return out
+}
+
+func alertKey(a *Alert) string {
+	return a.Event.Service + "\x00" + a.Event.DedupKey + "\x00" + a.At.UTC().Format(time.RFC3339Nano)
+}
+
+func maxTime(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
+}
+
+// withoutHeartbeats is org with no service's heartbeats checked.
+func withoutHeartbeats(org *rota.Org) *rota.Org {
+	changed := false
+	var services []*rota.Service
+	for _, svc := range org.Services {
+		if len(svc.Heartbeats) > 0 {
+			c := *svc
+			c.Heartbeats = nil
+			svc, changed = &c, true
+		}
+		services = append(services, svc)
+	}
+	if !changed {
+		return org
+	}
+	out := rota.NewOrg(org.People, org.Teams, org.Rotations, services, org.Policies)
+	out.SetChatChannels(org.ChatChannels)
+	return out
 }
 
 // baseline is org paging everything at once: alerts one incident each,
@@ -211,428 +573,4 @@ func baseline(org *rota.Org) *rota.Org {
 	out := rota.NewOrg(org.People, org.Teams, org.Rotations, services, policies)
 	out.SetChatChannels(org.ChatChannels)
 	return out
-}
-
-const (
-	evAlert = iota
-	evStep
-	evSend
-	evAck
-	evResolve
-)
-
-type event struct {
-	at   time.Time
-	seq  int
-	kind int
-	data any
-}
-
-type queue []*event
-
-func (q queue) Len() int { return len(q) }
-func (q queue) Less(i, j int) bool {
-	if !q[i].at.Equal(q[j].at) {
-		return q[i].at.Before(q[j].at)
-	}
-	return q[i].seq < q[j].seq
-}
-func (q queue) Swap(i, j int) { q[i], q[j] = q[j], q[i] }
-func (q *queue) Push(x any)   { *q = append(*q, x.(*event)) }
-func (q *queue) Pop() any {
-	old := *q
-	e := old[len(old)-1]
-	*q = old[:len(old)-1]
-	return e
-}
-
-type alertState struct {
-	alert    rota.Alert
-	inc      *incState
-	resolved bool
-}
-
-type incState struct {
-	inc      rota.Incident
-	alerts   []*alertState
-	ackAfter time.Duration
-	// firstPage is when the incident first reached someone.
-	firstPage time.Time
-	acked     bool
-	// stepAt is the due time a step event was queued for.
-	stepAt time.Time
-}
-
-// pending is a notification waiting in the outbox.
-type pending struct {
-	n   rota.Notification
-	inc *incState
-}
-
-type sim struct {
-	org     *rota.Org
-	roster  *scheduler.Roster
-	opts    Options
-	res     *Result
-	deploys []rota.Deploy
-	q       queue
-	seq     int
-	now     time.Time
-	nextID  int64
-
-	open      map[[2]string]*alertState // (service, dedup key) → open alert
-	incidents map[int64]*incState
-	// unresolved are each service's incidents not resolved, oldest first.
-	unresolved map[string][]*incState
-	// lastSend is the rate limit's last send per (person, channel).
-	lastSend map[[2]string]time.Time
-	reached  map[[2]any]bool
-	// sends are the times messages reached a person, for interruptions.
-	sends         map[string][]time.Time
-	interruptions map[string][]rota.Page
-	offPages      map[string][]rota.Page
-	burned        map[[4]string]bool
-	// maintenance are the ad hoc windows by service.
-	maintenance map[string][]rota.Maintenance
-}
-
-func (s *sim) push(at time.Time, kind int, data any) {
-	s.seq++
-	heap.Push(&s.q, &event{at: at, seq: s.seq, kind: kind, data: data})
-}
-
-// alert is an alert arriving: the engine's Trigger, with the store's
-// facts read from the simulation.
-func (s *sim) alert(a *Alert) {
-	s.res.Alerts++
-	svc := s.org.Service(a.Event.Service)
-	if svc == nil {
-		return
-	}
-	pol := s.org.Policy(svc.EscalationPolicy)
-	if pol == nil {
-		return
-	}
-	ev := a.Event
-	ev.Action = rota.ActionTrigger
-	group := policy.Grouping(svc.Group, &ev)
-	facts := rota.TriggerFacts{Now: s.now}
-	key := [2]string{ev.Service, ev.DedupKey}
-	if open := s.open[key]; open != nil {
-		facts.Open = &open.alert
-	} else {
-		facts.Grouped, facts.Recent = s.groupFacts(ev.Service, group)
-		facts.Maintenance = s.maintenance[ev.Service]
-	}
-	window := svc.DeployWindow
-	if window == 0 {
-		window = rota.DefaultDeployWindow
-	}
-	in := policy.TriggerInput{Event: &ev, Service: svc, Policy: *pol, Deploys: s.deploysFor(svc.Name, s.now.Add(-window-policy.MaxSourceLead), s.now),
-		Roster: s.roster, Group: group}
-	d := policy.Trigger(in, facts)
-	switch d.Outcome {
-	case rota.TriggerDeduplicated:
-		return
-	case rota.TriggerGrouped:
-		st := s.incidents[d.Incident.ID]
-		if st == nil {
-			return
-		}
-		st.inc.Severity, st.inc.Escalation.DueAt = d.Incident.Severity, d.Incident.Escalation.DueAt
-		st.inc.AlertCount++
-		as := &alertState{alert: d.Alert, inc: st}
-		as.alert.IncidentID = st.inc.ID
-		st.alerts = append(st.alerts, as)
-		s.open[key] = as
-		s.scheduleResolve(as, a)
-		s.scheduleStep(st)
-		return
-	}
-	s.nextID++
-	inc := d.Incident
-	inc.ID, inc.CreatedAt, inc.AlertCount, inc.Status = s.nextID, s.now, 1, rota.StatusTriggered
-	st := &incState{inc: inc, ackAfter: a.AckAfter}
-	s.incidents[inc.ID] = st
-	s.unresolved[inc.Service] = append(s.unresolved[inc.Service], st)
-	s.res.Incidents++
-	if inc.Deploy != nil {
-		s.res.DeployIncidents++
-	}
-	as := &alertState{alert: d.Alert, inc: st}
-	as.alert.IncidentID = inc.ID
-	st.alerts = append(st.alerts, as)
-	s.open[key] = as
-	s.scheduleResolve(as, a)
-	if a.AckAfter > 0 {
-		// Acknowledged when it was, whoever had been paged by then.
-		s.push(s.now.Add(a.AckAfter), evAck, st)
-	}
-	s.apply(st, d.Step)
-}
-
-// groupFacts are the service's open incident of the group, and its
-// youngest open one inside the group window.
-func (s *sim) groupFacts(service string, g policy.Group) (grouped, recent *rota.Incident) {
-	var youngest *incState
-	for _, st := range s.unresolved[service] {
-		if g.Key != "" && st.inc.GroupKey == g.Key && (grouped == nil || st.inc.CreatedAt.After(grouped.CreatedAt)) {
-			c := st.inc
-			grouped = &c
-		}
-		if g.Window > 0 && st.inc.CreatedAt.After(s.now.Add(-g.Window)) && (youngest == nil || st.inc.CreatedAt.After(youngest.inc.CreatedAt)) {
-			youngest = st
-		}
-	}
-	if youngest != nil {
-		c := youngest.inc
-		recent = &c
-	}
-	return grouped, recent
-}
-
-// deploysFor are a service's deploys in [from, to].
-func (s *sim) deploysFor(service string, from, to time.Time) []rota.Deploy {
-	i := sort.Search(len(s.deploys), func(i int) bool { return !s.deploys[i].DeployedAt.Before(from) })
-	var out []rota.Deploy
-	for ; i < len(s.deploys) && !s.deploys[i].DeployedAt.After(to); i++ {
-		if s.deploys[i].Service == service {
-			out = append(out, s.deploys[i])
-		}
-	}
-	return out
-}
-
-func (s *sim) scheduleResolve(as *alertState, a *Alert) {
-	if !a.ResolvedAt.IsZero() && a.ResolvedAt.Before(s.opts.To) {
-		at := a.ResolvedAt
-		if at.Before(s.now) {
-			at = s.now
-		}
-		s.push(at, evResolve, as)
-	}
-}
-
-// apply writes a step's outcome: its escalation state, its
-// notifications into the outbox, and the next step's time.
-func (s *sim) apply(st *incState, out rota.StepOutcome) {
-	st.inc.Escalation = out.Escalation
-	for _, n := range out.Notifications {
-		if n.Kind == rota.KindPost || n.Person == "" {
-			continue
-		}
-		n.IncidentID = st.inc.ID
-		at := n.NextAttempt
-		if at.IsZero() || at.Before(s.now) {
-			at = s.now
-		}
-		s.push(at, evSend, &pending{n: n, inc: st})
-	}
-	s.scheduleStep(st)
-}
-
-func (s *sim) scheduleStep(st *incState) {
-	due := st.inc.Escalation.DueAt
-	if due.IsZero() || st.inc.Status != rota.StatusTriggered || due.Equal(st.stepAt) || !due.Before(s.opts.To) {
-		return
-	}
-	if due.Before(s.now) {
-		due = s.now
-	}
-	st.stepAt = due
-	s.push(due, evStep, st)
-}
-
-// step runs an incident's due step, as store.Escalate does.
-func (s *sim) step(st *incState) {
-	if st.inc.Status != rota.StatusTriggered || st.inc.Escalation.DueAt.IsZero() || st.inc.Escalation.DueAt.After(s.now) || !st.stepAt.Equal(s.now) {
-		return
-	}
-	st.stepAt = time.Time{}
-	st.inc.Maintenance = s.maintenance[st.inc.Service]
-	s.apply(st, policy.RunStep(&st.inc, s.roster, s.now).StepOutcome)
-}
-
-// send delivers a notification, as the outbox does: held by the
-// person's rate limit (and then bundled), dropped once the incident is
-// answered.
-func (s *sim) send(p *pending) {
-	st := p.inc
-	if st.inc.Status != rota.StatusTriggered {
-		return
-	}
-	if svc := s.org.Service(st.inc.Service); svc != nil {
-		if until, _, held := policy.InMaintenance(svc, s.maintenance[svc.Name], s.now); held {
-			s.push(until, evSend, p)
-			return
-		}
-	}
-	key := [2]string{p.n.Person, string(p.n.Channel)}
-	if next := s.lastSend[key].Add(s.opts.RateLimit); s.now.Before(next) && !s.lastSend[key].IsZero() && !s.lastSend[key].Equal(s.now) {
-		s.push(next, evSend, p)
-		return
-	}
-	bundled := s.lastSend[key].Equal(s.now)
-	s.lastSend[key] = s.now
-	if p.n.Shadow {
-		return
-	}
-	person := s.org.Person(p.n.Person)
-	if person == nil {
-		return
-	}
-	if st.firstPage.IsZero() {
-		st.firstPage = s.now
-		if st.ackAfter == 0 {
-			// No recorded answer: the model's, after the first page.
-			s.push(s.now.Add(s.opts.AckModel), evAck, st)
-		}
-		if d := st.inc.Deploy; d != nil && (p.n.Reason != "" || s.deployer(d, p.n.Person)) {
-			s.res.AuthorFirst++ // as its author (or merger), or on call anyway
-		}
-		if st.inc.Severity == rota.SeverityCritical {
-			s.res.CriticalFirstPage[firstAlertKey(st)] = s.now.Sub(st.alerts[0].alert.StartedAt)
-		}
-	}
-	pr := s.res.People[p.n.Person]
-	off := policy.OffHours(person, s.now)
-	rk := [2]any{st.inc.ID, p.n.Person}
-	first := !s.reached[rk]
-	page := rota.Page{IncidentID: st.inc.ID, Person: p.n.Person, At: s.now, Channel: p.n.Channel, OffHours: off}
-	item := rota.AccountItem{Person: p.n.Person, IncidentID: st.inc.ID, At: s.now}
-	if first {
-		s.reached[rk] = true
-		pr.Incidents++
-		s.res.Pages = append(s.res.Pages, page)
-		if p.n.Reason != "" && !p.n.Shadow {
-			pr.AuthorPages++
-		}
-		if off {
-			pr.OffHours++
-			item.OffHours = true
-			s.offPages[p.n.Person] = append(s.offPages[p.n.Person], page)
-			if policy.SleepHours(person, s.now) {
-				pr.Sleep++
-			}
-		}
-	}
-	// An interruption begins unless something reached the person within
-	// the gap before (a message of the same bundle does not count).
-	gap := interruptionGap(s.org, p.n.Person)
-	sends := s.sends[p.n.Person]
-	near := false
-	for i := len(sends) - 1; i >= 0 && s.now.Sub(sends[i]) < gap; i-- {
-		if !(bundled && sends[i].Equal(s.now)) {
-			near = true
-			break
-		}
-	}
-	s.sends[p.n.Person] = append(sends, s.now)
-	if !near && !bundled {
-		pr.Interruptions++
-		if off {
-			pr.OffHoursInterruptions++
-		}
-		item.Interruption = true
-		s.interruptions[p.n.Person] = append(s.interruptions[p.n.Person], page)
-	}
-	if item.Interruption || item.OffHours {
-		s.account(person, item)
-	}
-}
-
-func firstAlertKey(st *incState) string {
-	a := st.alerts[0].alert
-	return a.Service + "\x00" + a.DedupKey + "\x00" + a.StartedAt.UTC().Format(time.RFC3339Nano)
-}
-
-// account finds the burns an item makes, once per budget window, as the
-// engine's accounting does with policy.Burns.
-func (s *sim) account(p *rota.Person, item rota.AccountItem) {
-	for _, t := range s.org.Teams {
-		if !contains(t.Members, p.Name) {
-			continue
-		}
-		week, from := policy.BudgetWindows(p, t.SLO, item.At)
-		var inWeek, inWindow []rota.Page
-		for _, pg := range s.interruptions[p.Name] {
-			if !pg.At.Before(week) && !pg.At.After(item.At) {
-				inWeek = append(inWeek, pg)
-			}
-		}
-		for _, pg := range s.offPages[p.Name] {
-			if pg.At.After(from) && !pg.At.After(item.At) {
-				inWindow = append(inWindow, pg)
-			}
-		}
-		for _, b := range policy.Burns(p, t.Name, t.SLO, item, inWeek, inWindow) {
-			k := [4]string{b.Person, b.Team, b.Budget, b.Window.UTC().Format(time.RFC3339)}
-			if b.Budget == policy.BudgetOffHours {
-				// The rolling window's burn is told once per window of
-				// incidents: keyed by its first.
-				k[3] = b.Pages[0].At.UTC().Format(time.RFC3339)
-			}
-			if s.burned[k] {
-				continue
-			}
-			s.burned[k] = true
-			s.res.People[p.Name].Burns++
-			s.res.Burns = append(s.res.Burns, Burn{Person: b.Person, Team: b.Team, Budget: b.Budget, Window: b.Window.UTC(), At: b.At.UTC()})
-		}
-	}
-}
-
-// ack is the incident acknowledged: its escalation stops, its pending
-// pages are dropped.
-func (s *sim) ack(st *incState) {
-	if st.inc.Status == rota.StatusTriggered {
-		st.inc.Status = rota.StatusAcknowledged
-		st.inc.Escalation.DueAt = time.Time{}
-	}
-}
-
-// resolve is an alert resolved by its source: its incident resolves with
-// its last open alert.
-func (s *sim) resolve(as *alertState) {
-	if as.resolved {
-		return
-	}
-	as.resolved = true
-	delete(s.open, [2]string{as.alert.Service, as.alert.DedupKey})
-	for _, a := range as.inc.alerts {
-		if !a.resolved {
-			return
-		}
-	}
-	as.inc.inc.Status = rota.StatusResolved
-	as.inc.inc.Escalation.DueAt = time.Time{}
-	list := s.unresolved[as.inc.inc.Service]
-	for i, st := range list {
-		if st == as.inc {
-			s.unresolved[as.inc.inc.Service] = append(list[:i:i], list[i+1:]...)
-			break
-		}
-	}
-}
-
-func interruptionGap(org *rota.Org, person string) time.Duration {
-	gap := time.Duration(0)
-	for _, t := range org.Teams {
-		if contains(t.Members, person) && t.SLO.InterruptionGap > 0 && (gap == 0 || t.SLO.InterruptionGap < gap) {
-			gap = t.SLO.InterruptionGap
-		}
-	}
-	if gap == 0 {
-		gap = rota.DefaultInterruptionGap
-	}
-	return gap
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }

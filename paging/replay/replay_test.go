@@ -183,8 +183,12 @@ func TestReplayReproducesTheEngine(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	// The replay of the same alerts.
-	res := replay.Run(cfg.Org, replay.Input{Alerts: alerts, Maintenance: []rota.Maintenance{window}}, replay.Options{From: start, To: end})
+	// The replay of the same alerts, and what the engine recorded read
+	// the way a replay's figures are.
+	res, err := replay.Run(ctx, cfg.Org, replay.Input{Alerts: alerts, Maintenance: []rota.Maintenance{window}}, replay.Options{From: start, To: end, Scratch: scratch(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
 	held := 0
 	for id := int64(1); id <= int64(res.Incidents); id++ {
 		if inc, err := db.Incident(ctx, id); err == nil && inc.InMaintenance {
@@ -206,19 +210,40 @@ func TestReplayReproducesTheEngine(t *testing.T) {
 	if fmt.Sprint(sorted(want)) != fmt.Sprint(sorted(got)) {
 		t.Errorf("incidents reached differ:\nengine %v\nreplay %v", sorted(want), sorted(got))
 	}
-	perPerson := map[string]int{}
-	for _, i := range interruptions {
-		perPerson[i.Person]++
+	burns, err := db.Burns(ctx, start, end)
+	if err != nil {
+		t.Fatal(err)
 	}
-	for name, p := range res.People {
-		if p.Interruptions != perPerson[name] {
-			t.Errorf("%s: %d interruptions in the replay, %d by the engine", name, p.Interruptions, perPerson[name])
+	rec := &replay.Recorded{Pages: recorded, Interruptions: interruptions}
+	for _, b := range burns {
+		if b.Person != "" {
+			rec.Burns = append(rec.Burns, replay.Burn{Person: b.Person, Team: b.Team, Budget: b.Budget, Window: b.Window, At: b.At})
 		}
+	}
+	people, totals := replay.Tally(cfg.Org, rec, start, end)
+	for name, p := range res.People {
+		if *p != *people[name] {
+			t.Errorf("%s: replay %+v, engine %+v", name, *p, *people[name])
+		}
+	}
+	if totals != res.Totals {
+		t.Errorf("totals: replay %+v, engine %+v", res.Totals, totals)
 	}
 	if len(recorded) < 20 {
 		t.Errorf("the scenario reached only %d (incident, person) pairs: too easy", len(recorded))
 	}
-	t.Logf("%d alerts, %d incidents, %d pages, interruptions %v", len(alerts), res.Incidents, len(recorded), perPerson)
+	t.Logf("%d alerts, %d incidents, %d pages, totals %+v", len(alerts), res.Incidents, len(recorded), totals)
+}
+
+// scratch opens replays' scratch databases under the test's directory.
+func scratch(t testing.TB) replay.Scratch {
+	return func(now func() time.Time) (replay.Store, func(), error) {
+		db, done, err := store.OpenScratch(context.Background(), t.TempDir(), now)
+		if err != nil {
+			return nil, nil, err
+		}
+		return db, done, nil
+	}
 }
 
 func sorted(m map[string]int) []string {

@@ -1,6 +1,7 @@
 package replay_test
 
 import (
+	"context"
 	"testing"
 	"time"
 
@@ -33,10 +34,16 @@ func TestExampleOnAGeneratedYear(t *testing.T) {
 	if again := replay.Year(replay.YearOptions{Seed: 1, Start: start, Services: services}); len(again.Alerts) != len(in.Alerts) || !again.Alerts[100].At.Equal(in.Alerts[100].At) {
 		t.Fatal("the same seed made another year")
 	}
-	opts := replay.Options{From: start, To: start.AddDate(1, 0, 0), RateLimit: cfg.Paging.RateLimit}
-	proposed := replay.Run(cfg.Org, in, opts)
+	opts := replay.Options{From: start, To: start.AddDate(1, 0, 0), RateLimit: cfg.Paging.RateLimit, Scratch: scratch(t)}
+	proposed, err := replay.Run(context.Background(), cfg.Org, in, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
 	opts.Baseline = true
-	baseline := replay.Run(cfg.Org, in, opts)
+	baseline, err := replay.Run(context.Background(), cfg.Org, in, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
 	cmp := replay.Compare(cfg.Org, nil, proposed, baseline)
 	p, b := cmp.Totals[0], cmp.Totals[1]
 	if p.OffHoursInterruptions*2 > b.OffHoursInterruptions {
