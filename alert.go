@@ -572,4 +572,6 @@ type OutboxPlan struct {
 type ExportedAlert struct {
 	Alert                          Alert
 	IncidentCreated, IncidentAcked time.Time
+	// IncidentAckedBy is who acknowledged it ("alice (slack)").
+	IncidentAckedBy string
 }

@@ -286,7 +286,7 @@ func (db *DB) ExportAlerts(ctx context.Context, from, to time.Time) ([]rota.Expo
 	for _, c := range strings.Split(alertColumns, ",") {
 		cols += "a." + strings.TrimSpace(c) + ", "
 	}
-	rows, err := db.query(ctx, "SELECT "+cols+`i.created_ms, i.acked_ms FROM alerts a JOIN incidents i ON i.id = a.incident_id
+	rows, err := db.query(ctx, "SELECT "+cols+`i.created_ms, i.acked_ms, COALESCE(i.acked_by, '') FROM alerts a JOIN incidents i ON i.id = a.incident_id
 		WHERE a.created_ms >= ? AND a.created_ms < ? ORDER BY a.created_ms, a.id`, from.UnixMilli(), to.UnixMilli())
 	if err != nil {
 		return nil, fmt.Errorf("export alerts: %w", err)
@@ -297,7 +297,7 @@ func (db *DB) ExportAlerts(ctx context.Context, from, to time.Time) ([]rota.Expo
 		var e rota.ExportedAlert
 		var created int64
 		var acked sql.NullInt64
-		a, err := scanAlertWith(rows, &created, &acked)
+		a, err := scanAlertWith(rows, &created, &acked, &e.IncidentAckedBy)
 		if err != nil {
 			return nil, fmt.Errorf("export alerts: %w", err)
 		}

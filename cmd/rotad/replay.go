@@ -10,9 +10,9 @@ import (
 	"time"
 
 	"github.com/rotahq/rota"
+	"github.com/rotahq/rota/api"
 	"github.com/rotahq/rota/config"
 	"github.com/rotahq/rota/paging/replay"
-	"github.com/rotahq/rota/policy"
 	"github.com/rotahq/rota/store"
 )
 
@@ -217,14 +217,11 @@ func exportFrom(cfg *config.Config, from, to time.Time) (replay.Input, *replay.R
 		a := e.Alert
 		ev := rota.Event{Service: a.Service, DedupKey: a.DedupKey, Summary: a.Summary, Severity: a.Severity, Source: a.Source,
 			Integration: a.Integration, GroupKey: a.GroupKey, Details: a.Details}
-		var details map[string]any
-		if json.Unmarshal(a.Details, &details) == nil {
-			ev.Labels = policy.LabelsOf(details)
+		if a.StartedAt.Before(a.CreatedAt) {
+			ev.StartedAt = a.StartedAt // the source's earlier start, for deploy routing
 		}
-		if m, ok := details["labels"].(map[string]any); ok {
-			ev.Labels = policy.LabelsOf(m) // Alertmanager's and Grafana's labels
-		}
-		ra := replay.Alert{At: a.CreatedAt, Event: ev, ResolvedAt: a.ResolvedAt, AckAfter: -1}
+		ev.Labels = api.LabelsOf(a.Integration, a.Details) // as its intake gave them
+		ra := replay.Alert{At: a.CreatedAt, Event: ev, ResolvedAt: a.ResolvedAt, AckAfter: -1, AckBy: e.IncidentAckedBy, ResolvedBy: a.ResolvedBy}
 		if !e.IncidentAcked.IsZero() {
 			ra.AckAfter = e.IncidentAcked.Sub(e.IncidentCreated)
 			if ra.AckAfter <= 0 {
@@ -246,11 +243,12 @@ func exportFrom(cfg *config.Config, from, to time.Time) (replay.Input, *replay.R
 		return in, nil, err
 	}
 	rec := &replay.Recorded{}
+	// The incidents opened in the range, each named by its first alert.
 	var ids []int64
-	seen := map[int64]bool{}
+	first := map[int64]rota.Alert{}
 	for _, e := range exported {
-		if !e.IncidentCreated.Before(from) && e.IncidentCreated.Before(to) && !seen[e.Alert.IncidentID] {
-			seen[e.Alert.IncidentID] = true
+		if _, ok := first[e.Alert.IncidentID]; !ok && !e.IncidentCreated.Before(from) && e.IncidentCreated.Before(to) {
+			first[e.Alert.IncidentID] = e.Alert
 			ids = append(ids, e.Alert.IncidentID)
 		}
 	}
@@ -259,7 +257,9 @@ func exportFrom(cfg *config.Config, from, to time.Time) (replay.Input, *replay.R
 		return in, nil, err
 	}
 	for _, inc := range incidents {
-		rec.Opened = append(rec.Opened, replay.Incident{ID: inc.ID, At: inc.CreatedAt, Service: inc.Service, Severity: inc.Severity, Deploy: inc.Deploy})
+		a := first[inc.ID]
+		rec.Opened = append(rec.Opened, replay.Incident{ID: inc.ID, At: a.CreatedAt, Service: inc.Service, Severity: inc.Severity, Deploy: inc.Deploy,
+			DedupKey: a.DedupKey, Summary: a.Summary})
 	}
 	sort.Slice(rec.Opened, func(i, j int) bool { return rec.Opened[i].ID < rec.Opened[j].ID })
 	burns, err := db.Burns(ctx, from, to)

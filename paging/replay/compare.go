@@ -101,9 +101,15 @@ type Incident struct {
 	Severity string
 	// Deploy is the deploy it suspected, if any.
 	Deploy *rota.Deploy
-	// Key names its first alert (service, dedup key, time), to match the
-	// same incident across runs; empty where not known.
-	Key string
+	// DedupKey and Summary are its first alert's: with Service and At
+	// they name the same incident across runs (Key).
+	DedupKey, Summary string
+}
+
+// Key names the incident by its first alert (service, dedup key, when it
+// arrived), the same in every run that opened an incident with it.
+func (i Incident) Key() string {
+	return i.Service + "\x00" + i.DedupKey + "\x00" + i.At.UTC().Format(time.RFC3339Nano)
 }
 
 // Tally reads the figures of rec over [from, to) the one way every column
@@ -165,21 +171,30 @@ func Tally(org *rota.Org, rec *Recorded, from, to time.Time) (map[string]*Person
 		}
 	}
 	tot.Incidents = len(incidents)
-	// The share of deploy-suspecting incidents whose first page went to
-	// the deploy's author or merger (as such, or on call anyway).
+	// The share of deploy-suspecting incidents whose first pages went to
+	// the deploy's author or merger (as such, or on call anyway): among
+	// those within a second of its first page, as one step's deliveries
+	// land milliseconds apart.
 	first := firstPages(rec.Pages)
+	byIncident := map[int64][]rota.Page{}
+	for _, pg := range rec.Pages {
+		byIncident[pg.IncidentID] = append(byIncident[pg.IncidentID], pg)
+	}
 	deployIncidents, authorFirst := 0, 0
 	for _, inc := range rec.Opened {
 		if inc.Deploy == nil || !in(inc.At) {
 			continue
 		}
-		pg, ok := first[inc.ID]
+		f, ok := first[inc.ID]
 		if !ok {
 			continue
 		}
 		deployIncidents++
-		if pg.AsAuthor || deployer(org, inc.Deploy, pg.Person) {
-			authorFirst++
+		for _, pg := range byIncident[inc.ID] {
+			if pg.At.Sub(f.At) <= time.Second && (pg.AsAuthor || deployer(org, inc.Deploy, pg.Person)) {
+				authorFirst++
+				break
+			}
 		}
 	}
 	if deployIncidents > 0 {
@@ -269,7 +284,9 @@ func Compare(org *rota.Org, recorded *Recorded, proposed, baseline *Result) Comp
 		}
 	}
 	if recorded != nil {
-		c.Differences = differences(c)
+		if c.Differences = differences(c); len(c.Differences) > 0 {
+			c.Differences = append(c.Differences, pageDifferences(recorded, proposed, c.From, c.To)...)
+		}
 	}
 	return c
 }
@@ -291,6 +308,9 @@ func differences(c Comparison) []string {
 	total("incidents reaching someone 22-08", rec.Sleep, prop.Sleep)
 	total("pages as a deploy's author", rec.AuthorPages, prop.AuthorPages)
 	total("budgets burned", rec.Burns, prop.Burns)
+	if rec.AuthorFirst != prop.AuthorFirst {
+		out = append(out, fmt.Sprintf("deploy incidents paging the author first: recorded %.0f%%, replayed %.0f%%", 100*rec.AuthorFirst, 100*prop.AuthorFirst))
+	}
 	cell := func(who string, r, p PersonCell) {
 		for _, f := range []struct {
 			what string
@@ -309,6 +329,119 @@ func differences(c Comparison) []string {
 	for _, row := range c.Teams {
 		cell("team "+row.Team, row.Cells[0], row.Cells[1])
 	}
+	return out
+}
+
+// pageDifferences explains differing figures page by page: each incident
+// (named by its first alert) that reached a person in one run and not in
+// the other, or reached them differently (off hours, as a deploy's
+// author, interrupting).
+func pageDifferences(rec *Recorded, prop *Result, from, to time.Time) []string {
+	type seen struct {
+		page         rota.Page
+		name         string
+		interruption bool
+	}
+	index := func(r *Recorded) map[string]seen {
+		byID := map[int64]Incident{}
+		for _, inc := range r.Opened {
+			byID[inc.ID] = inc
+		}
+		interrupted := map[[2]any]bool{}
+		for _, i := range r.Interruptions {
+			interrupted[[2]any{i.IncidentID, i.Person}] = true
+		}
+		out := map[string]seen{}
+		for _, p := range r.Pages {
+			if p.At.Before(from) || !p.At.Before(to) {
+				continue
+			}
+			inc, ok := byID[p.IncidentID]
+			key, name := fmt.Sprintf("incident %d", p.IncidentID), fmt.Sprintf("incident %d", p.IncidentID)
+			if ok {
+				key = inc.Key()
+				name = fmt.Sprintf("%s %q (%s, %s)", inc.Service, inc.Summary, inc.DedupKey, inc.At.UTC().Format("15:04:05.000"))
+			}
+			out[p.Person+"\x00"+key] = seen{page: p, name: name, interruption: interrupted[[2]any{p.IncidentID, p.Person}]}
+		}
+		return out
+	}
+	a, b := index(rec), index(&prop.Recorded)
+	var out []string
+	describe := func(s seen) string {
+		var what []string
+		if s.page.OffHours {
+			what = append(what, "off hours")
+		}
+		if s.page.AsAuthor {
+			what = append(what, "as a deploy's author")
+		}
+		if s.interruption {
+			what = append(what, "interrupting")
+		}
+		w := ""
+		if len(what) > 0 {
+			w = ", " + strings.Join(what, ", ")
+		}
+		return fmt.Sprintf("at %s by %s%s", s.page.At.UTC().Format("15:04:05.000"), s.page.Channel, w)
+	}
+	for k, r := range a {
+		p, ok := b[k]
+		switch {
+		case !ok:
+			out = append(out, fmt.Sprintf("%s was paged for %s %s as recorded; the replay did not page them for it", r.page.Person, r.name, describe(r)))
+		case r.page.OffHours != p.page.OffHours || r.page.AsAuthor != p.page.AsAuthor || r.interruption != p.interruption:
+			out = append(out, fmt.Sprintf("%s was paged for %s %s as recorded, %s in the replay", r.page.Person, r.name, describe(r), describe(p)))
+		}
+	}
+	for k, p := range b {
+		if _, ok := a[k]; !ok {
+			out = append(out, fmt.Sprintf("%s was paged for %s %s in the replay; not as recorded", p.page.Person, p.name, describe(p)))
+		}
+	}
+	// Interruptions, by person and the incident their message was about
+	// (a message may interrupt for an incident that reached them before).
+	interruptions := func(r *Recorded) map[string][]time.Time {
+		byID := map[int64]Incident{}
+		for _, inc := range r.Opened {
+			byID[inc.ID] = inc
+		}
+		out := map[string][]time.Time{}
+		for _, i := range r.Interruptions {
+			if i.At.Before(from) || !i.At.Before(to) {
+				continue
+			}
+			name := fmt.Sprintf("incident %d", i.IncidentID)
+			if inc, ok := byID[i.IncidentID]; ok {
+				name = fmt.Sprintf("%s %q (%s, %s)", inc.Service, inc.Summary, inc.DedupKey, inc.At.UTC().Format("15:04:05.000"))
+			}
+			k := i.Person + " was interrupted for " + name
+			out[k] = append(out[k], i.At)
+		}
+		return out
+	}
+	ia, ib := interruptions(rec), interruptions(&prop.Recorded)
+	times := func(ts []time.Time) string {
+		var s []string
+		for _, t := range ts {
+			s = append(s, t.UTC().Format("15:04:05.000"))
+		}
+		if len(s) == 0 {
+			return "never"
+		}
+		return "at " + strings.Join(s, ", ")
+	}
+	for k := range ia {
+		if len(ia[k]) != len(ib[k]) {
+			out = append(out, fmt.Sprintf("%s %s as recorded, %s in the replay", k, times(ia[k]), times(ib[k])))
+		}
+	}
+	for k := range ib {
+		if _, ok := ia[k]; !ok {
+			out = append(out, fmt.Sprintf("%s %s as recorded, %s in the replay", k, times(nil), times(ib[k])))
+		}
+	}
+	sort.Strings(out)
 	return out
 }
 

@@ -31,9 +31,16 @@ type Record struct {
 	GroupKey    string            `json:"group_key,omitempty"`
 	Labels      map[string]string `json:"labels,omitempty"`
 	ResolvedAt  time.Time         `json:"resolved_at,omitzero"`
+	// StartedAt is when its source said the problem began, when earlier
+	// than At.
+	StartedAt time.Time `json:"started_at,omitzero"`
 	// AckAfter is seconds from its incident's opening to its
 	// acknowledgement; -1 never; absent: not recorded.
 	AckAfter *float64 `json:"ack_after_s,omitempty"`
+	// AckBy and ResolvedBy are who acknowledged its incident and who
+	// resolved it.
+	AckBy      string `json:"ack_by,omitempty"`
+	ResolvedBy string `json:"resolved_by,omitempty"`
 
 	// deploy
 	Deploy *rota.Deploy `json:"deploy,omitempty"`
@@ -53,8 +60,9 @@ type Record struct {
 	Team   string    `json:"team,omitempty"`
 	Budget string    `json:"budget,omitempty"`
 	Window time.Time `json:"window,omitzero"`
-	// incident (recorded): Incident, At, Service, Severity, and the
-	// deploy it suspected (Deploy).
+	// incident (recorded): Incident, At (its first alert's), Service,
+	// Severity, its first alert's DedupKey and Summary, and the deploy it
+	// suspected (Deploy).
 }
 
 // Write writes in (and what was recorded, if any) as JSONL, in time order.
@@ -68,7 +76,8 @@ func Write(w io.Writer, in Input, rec *Recorded) error {
 	}
 	for _, a := range in.Alerts {
 		r := Record{Type: "alert", At: a.At, Service: a.Event.Service, DedupKey: a.Event.DedupKey, Summary: a.Event.Summary, Severity: a.Event.Severity,
-			Integration: a.Event.Integration, GroupKey: a.Event.GroupKey, Labels: a.Event.Labels, ResolvedAt: a.ResolvedAt}
+			Integration: a.Event.Integration, GroupKey: a.Event.GroupKey, Labels: a.Event.Labels, ResolvedAt: a.ResolvedAt, StartedAt: a.Event.StartedAt,
+			AckBy: a.AckBy, ResolvedBy: a.ResolvedBy}
 		if a.AckAfter != 0 {
 			s := a.AckAfter.Seconds()
 			if a.AckAfter < 0 {
@@ -108,7 +117,8 @@ func Write(w io.Writer, in Input, rec *Recorded) error {
 			interrupted[[2]any{i.Person, i.At.UnixMilli()}] = true
 		}
 		for _, inc := range rec.Opened {
-			if err := enc.Encode(Record{Type: "incident", Incident: inc.ID, At: inc.At, Service: inc.Service, Severity: inc.Severity, Deploy: inc.Deploy}); err != nil {
+			if err := enc.Encode(Record{Type: "incident", Incident: inc.ID, At: inc.At, Service: inc.Service, Severity: inc.Severity, Deploy: inc.Deploy,
+				DedupKey: inc.DedupKey, Summary: inc.Summary}); err != nil {
 				return err
 			}
 		}
@@ -155,8 +165,8 @@ func Read(r io.Reader) (Input, *Recorded, error) {
 			if x.Service == "" || x.At.IsZero() {
 				return in, nil, fmt.Errorf("line %d: an alert needs at and service", line)
 			}
-			a := Alert{At: x.At, ResolvedAt: x.ResolvedAt, Event: rota.Event{Service: x.Service, DedupKey: x.DedupKey, Summary: x.Summary,
-				Severity: x.Severity, Integration: x.Integration, GroupKey: x.GroupKey, Labels: x.Labels}}
+			a := Alert{At: x.At, ResolvedAt: x.ResolvedAt, AckBy: x.AckBy, ResolvedBy: x.ResolvedBy, Event: rota.Event{Service: x.Service, DedupKey: x.DedupKey, Summary: x.Summary,
+				Severity: x.Severity, Integration: x.Integration, GroupKey: x.GroupKey, Labels: x.Labels, StartedAt: x.StartedAt}}
 			if a.Event.DedupKey == "" {
 				a.Event.DedupKey = fmt.Sprintf("line%d", line)
 			}
@@ -198,7 +208,8 @@ func Read(r io.Reader) (Input, *Recorded, error) {
 			if x.Incident == 0 || x.At.IsZero() {
 				return in, nil, fmt.Errorf("line %d: an incident record needs incident and at", line)
 			}
-			rec.Opened = append(rec.Opened, Incident{ID: x.Incident, At: x.At, Service: x.Service, Severity: x.Severity, Deploy: x.Deploy})
+			rec.Opened = append(rec.Opened, Incident{ID: x.Incident, At: x.At, Service: x.Service, Severity: x.Severity, Deploy: x.Deploy,
+				DedupKey: x.DedupKey, Summary: x.Summary})
 		case "burn":
 			if x.Person == "" || x.Budget == "" || x.At.IsZero() {
 				return in, nil, fmt.Errorf("line %d: a burn record needs person, budget and at", line)

@@ -44,6 +44,9 @@ type Alert struct {
 	// acknowledged, as recorded; zero: not recorded (AckModel applies);
 	// negative: never acknowledged.
 	AckAfter time.Duration
+	// AckBy and ResolvedBy are who acknowledged its incident and who
+	// resolved it, as recorded: who hears of it depends on who did it.
+	AckBy, ResolvedBy string
 }
 
 // Input is what happened.
@@ -233,6 +236,7 @@ type input struct {
 	deploy *rota.Deploy
 	window *rota.Maintenance
 	id     int64
+	actor  string
 }
 
 const (
@@ -411,11 +415,11 @@ func (r *run) apply(in *input) error {
 		if res.Outcome == rota.TriggerCreated {
 			id := res.Incident.ID
 			r.res.Incidents++
-			r.res.Opened = append(r.res.Opened, Incident{ID: id, At: res.Incident.CreatedAt, Service: res.Incident.Service,
-				Severity: res.Incident.Severity, Deploy: res.Incident.Deploy, Key: alertKey(a)})
+			r.res.Opened = append(r.res.Opened, Incident{ID: id, At: a.At, Service: res.Incident.Service, Severity: res.Incident.Severity,
+				Deploy: res.Incident.Deploy, DedupKey: a.Event.DedupKey, Summary: res.Incident.Summary})
 			switch {
 			case a.AckAfter > 0:
-				r.push(&input{at: in.at.Add(a.AckAfter), kind: inAck, id: id})
+				r.push(&input{at: in.at.Add(a.AckAfter), kind: inAck, id: id, actor: a.AckBy})
 			case a.AckAfter == 0:
 				r.modelAck[id] = true
 				r.assume(fmt.Sprintf("incidents with no recorded acknowledgement were acknowledged %s after their first page", r.opts.AckModel))
@@ -426,11 +430,11 @@ func (r *run) apply(in *input) error {
 		}
 	case inResolve:
 		a := in.alert
-		if _, err := r.engine.FollowUp(ctx, a.Event.Service, a.Event.DedupKey, rota.ActionResolve, "replay: its source"); err != nil && rota.ErrorCode(err) != rota.ENOTFOUND {
+		if _, err := r.engine.FollowUp(ctx, a.Event.Service, a.Event.DedupKey, rota.ActionResolve, or(a.ResolvedBy, "its source (replayed)")); err != nil && rota.ErrorCode(err) != rota.ENOTFOUND {
 			return fmt.Errorf("replay: resolving %s/%s: %w", a.Event.Service, a.Event.DedupKey, err)
 		}
 	case inAck:
-		if _, err := r.engine.SetStatus(ctx, in.id, rota.ActionAcknowledge, "replay: as recorded"); err != nil {
+		if _, err := r.engine.SetStatus(ctx, in.id, rota.ActionAcknowledge, or(in.actor, "someone (replayed)")); err != nil {
 			if c := rota.ErrorCode(err); c != rota.ECONFLICT && c != rota.ENOTFOUND {
 				return fmt.Errorf("replay: acknowledging incident %d: %w", in.id, err)
 			}
@@ -481,7 +485,7 @@ func (r *run) result() (*Result, error) {
 	for _, inc := range res.Opened {
 		if inc.Severity == rota.SeverityCritical {
 			if p, ok := first[inc.ID]; ok {
-				res.CriticalFirstPage[inc.Key] = p.At.Sub(inc.At)
+				res.CriticalFirstPage[inc.Key()] = p.At.Sub(inc.At)
 			}
 		}
 	}
@@ -508,8 +512,11 @@ func firstPages(pages []rota.Page) map[int64]rota.Page {
 	return out
 }
 
-func alertKey(a *Alert) string {
-	return a.Event.Service + "\x00" + a.Event.DedupKey + "\x00" + a.At.UTC().Format(time.RFC3339Nano)
+func or(s, otherwise string) string {
+	if s != "" {
+		return s
+	}
+	return otherwise
 }
 
 func maxTime(a, b time.Time) time.Time {
