@@ -116,6 +116,9 @@ func recordRound(tx wtx, ds []rota.Delivery, now time.Time) error {
 	if err := defer_(tx, ds); err != nil {
 		return err
 	}
+	if err := tellLate(tx, sent, now); err != nil {
+		return err
+	}
 	near := map[nearKey]bool{}
 	fresh := map[pageKey]bool{}
 	var accounting []rota.AccountItem
@@ -209,6 +212,62 @@ func sentMessages(ds []rota.Delivery, now time.Time) map[sentMessage][]string {
 		}
 	}
 	return ids
+}
+
+// tellLate tells what became of an incident to those whose page about it
+// was answered while it was on its way: an acknowledgement or resolve
+// between a message's claim and its record finds it not yet sent, and
+// queueUpdates passes it by. One read for the round.
+func tellLate(tx wtx, sent map[sentMessage][]string, now time.Time) error {
+	if len(sent) == 0 {
+		return nil
+	}
+	var all []string
+	thread := map[int64]string{}
+	for m, ids := range sent {
+		all = append(all, ids...)
+		for _, id := range ids {
+			n, _ := strconv.ParseInt(id, 10, 64)
+			thread[n] = m.external
+		}
+	}
+	in, arg := idsIn(tx, all)
+	rows, err := tx.query(`SELECT n.id, n.incident_id, n.person, n.channel, n.address, n.contact_index, n.shadow, n.chat_channel, i.status, i.acked_by, i.resolved_by
+		FROM notifications n JOIN incidents i ON i.id = n.incident_id
+		WHERE i.status <> 'triggered' AND n.updates = 1 AND n.kind IN ('page', 'post') AND n.`+in, arg)
+	if err != nil {
+		return fmt.Errorf("updates of answered incidents: %w", err)
+	}
+	var out []rota.Notification
+	for rows.Next() {
+		var n rota.Notification
+		var id int64
+		var status rota.Status
+		var ackedBy, resolvedBy string
+		if err := rows.Scan(&id, &n.IncidentID, &n.Person, &n.Channel, &n.Address, &n.ContactIndex, &n.Shadow, &n.ChatChannel, &status, &ackedBy, &resolvedBy); err != nil {
+			rows.Close()
+			return fmt.Errorf("updates of answered incidents: %w", err)
+		}
+		u := rota.Update{Action: rota.ActionAcknowledge, By: ackedBy}
+		if status == rota.StatusResolved {
+			u = rota.Update{Action: rota.ActionResolve, By: resolvedBy}
+		}
+		if n.Person != "" && actorIs(u.By, n.Person) && n.Channel != rota.ContactSlack && n.Channel != rota.ContactTeams {
+			continue
+		}
+		n.Thread, n.Kind, n.Body, n.Update = thread[id], rota.KindUpdate, u.Text(), u
+		out = append(out, n)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("updates of answered incidents: %w", err)
+	}
+	for _, n := range out {
+		if _, err := insertNotification(tx, n, now); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // markSent marks a message's notifications sent in one statement rather

@@ -210,3 +210,68 @@ func TestARoundOfMessages(t *testing.T) {
 		t.Errorf("accounting queued %d interruptions and %d off-hours incidents, want 1 and 4: %+v", interruptions, offhours, items)
 	}
 }
+
+// TestAnsweredWhileOnItsWay: alice's SMS and bruno's Slack message are
+// on their way when alice acknowledges by SMS; recorded sent after that,
+// bruno's Slack message is told (in its thread) and alice's SMS is not
+// (she did it). A page recorded after its incident resolved is told of
+// the resolve.
+func TestAnsweredWhileOnItsWay(t *testing.T) {
+	ctx := context.Background()
+	db := open(t, filepath.Join(t.TempDir(), "rota.db"))
+	t0 := time.Date(2026, 3, 5, 1, 0, 0, 0, time.UTC)
+	page := func(key string) (rota.Incident, []int64) {
+		inc, _, err := db.TriggerAlert(ctx, &rota.Event{Service: "api", DedupKey: key, Summary: key, Severity: "critical", Integration: "native"},
+			rota.EscalationPolicy{Name: "p"}, func(*rota.Incident, time.Time) rota.StepOutcome {
+				return rota.StepOutcome{Notifications: []rota.Notification{
+					{Person: "alice", Channel: rota.ContactSMS, Address: "+49151", Wave: 1, Status: rota.NotifyPending, Updates: true},
+					{Person: "bruno", Channel: rota.ContactSlack, Address: "U0BRUNO", Wave: 1, Status: rota.NotifyPending, Updates: true}}}
+			})
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, ns, err := db.Timeline(ctx, inc.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return inc, []int64{ns[0].ID, ns[1].ID}
+	}
+	updates := func(id int64) []string {
+		_, ns, err := db.Timeline(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, n := range ns {
+			if n.Kind == rota.KindUpdate {
+				out = append(out, n.Person+" "+string(n.Channel)+" "+n.Thread+": "+n.Body)
+			}
+		}
+		return out
+	}
+	a, an := page("a")
+	if _, err := db.setStatus(ctx, a.ID, rota.ActionAcknowledge, "alice (sms)"); err != nil {
+		t.Fatal(err)
+	}
+	if got := updates(a.ID); len(got) != 0 {
+		t.Fatalf("updates before the pages are recorded: %q", got)
+	}
+	slackMsg := sent(an[1], a.ID, an[1], "bruno", rota.ContactSlack, t0)
+	slackMsg.ExternalID = "1712345678.000100"
+	if err := db.RecordDeliveries(ctx, []rota.Delivery{sent(an[0], a.ID, an[0], "alice", rota.ContactSMS, t0), slackMsg}); err != nil {
+		t.Fatal(err)
+	}
+	if got := updates(a.ID); len(got) != 1 || got[0] != "bruno slack 1712345678.000100: acknowledged by alice (sms)" {
+		t.Errorf("updates after the pages are recorded: %q", got)
+	}
+	b, bn := page("b")
+	if _, err := db.setStatus(ctx, b.ID, rota.ActionResolve, "the source"); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.RecordDeliveries(ctx, []rota.Delivery{sent(bn[0], b.ID, bn[0], "alice", rota.ContactSMS, t0)}); err != nil {
+		t.Fatal(err)
+	}
+	if got := updates(b.ID); len(got) != 1 || got[0] != "alice sms : resolved by the source" {
+		t.Errorf("updates of the resolved incident: %q", got)
+	}
+}
