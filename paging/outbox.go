@@ -287,12 +287,23 @@ func sentAny(ds []rota.Delivery) bool {
 
 // attempt sends a batch and returns the delivery outcome of each of its
 // notifications.
+//
+// A message sent is recorded at the time rota released it (the round
+// that claimed its rate-limit slot), not when its provider answered: the
+// rate limit's hold and the interruption gap then both measure rota's own
+// decisions, which a replay reproduces, rather than loading, reply codes
+// and a provider's latency (Slack's pacing waits up to 2s), which it
+// cannot.
 func (e *Engine) attempt(ctx context.Context, b *batch) []rota.Delivery {
+	released := b.claimed
+	if released.IsZero() {
+		released = e.now()
+	}
 	switch first := b.notes[0]; first.Kind {
 	case rota.KindNotice:
-		return e.attemptNotice(ctx, first)
+		return e.attemptNotice(ctx, first, released)
 	case rota.KindUpdate:
-		return e.attemptUpdate(ctx, first)
+		return e.attemptUpdate(ctx, first, released)
 	}
 	org := e.book.Roster().Org()
 	// Load the incidents: skip those no longer triggered, and order the
@@ -383,7 +394,7 @@ func (e *Engine) attempt(ctx context.Context, b *batch) []rota.Delivery {
 			if len(alerts) > 1 {
 				ev += fmt.Sprintf(", with %s in one message", pluralize(len(alerts)-1, "1 other incident", fmt.Sprintf("%d other incidents", len(alerts)-1)))
 			}
-			d := rota.Delivery{NotificationID: n.ID, IncidentID: n.IncidentID, Outcome: rota.DeliverySent, At: now, BundleID: first.ID, ExternalID: receipt.ID, Logged: receipt.Logged,
+			d := rota.Delivery{NotificationID: n.ID, IncidentID: n.IncidentID, Outcome: rota.DeliverySent, At: released, BundleID: first.ID, ExternalID: receipt.ID, Logged: receipt.Logged,
 				Page:   &rota.Page{IncidentID: n.IncidentID, Person: n.Person, Channel: n.Channel},
 				Events: []rota.IncidentEvent{{IncidentID: n.IncidentID, At: now, Kind: rota.EventNotified, Actor: n.Person, Message: ev}}}
 			switch {
@@ -484,7 +495,7 @@ func (e *Engine) nextContact(n rota.Notification) *rota.Notification {
 
 // attemptNotice sends a manager's notice: its text alone, whatever became
 // of the incident that caused it.
-func (e *Engine) attemptNotice(ctx context.Context, n rota.Notification) []rota.Delivery {
+func (e *Engine) attemptNotice(ctx context.Context, n rota.Notification, released time.Time) []rota.Delivery {
 	notifier := e.opts.Notifiers.For(n.Channel)
 	sctx, cancel := context.WithTimeout(ctx, e.sendTimeout(n.Channel))
 	receipt, err := notifier.Notify(sctx, notify.Message{NotificationID: n.ID, Kind: notify.KindNotice, Person: n.Person, Channel: n.Channel,
@@ -498,7 +509,7 @@ func (e *Engine) attemptNotice(ctx context.Context, n rota.Notification) []rota.
 	if receipt.Logged {
 		told = fmt.Sprintf("logged, not sent (%s), for", noProvider(n.Channel))
 	}
-	return []rota.Delivery{{NotificationID: n.ID, IncidentID: n.IncidentID, Outcome: rota.DeliverySent, At: now, BundleID: n.ID, ExternalID: receipt.ID, Logged: receipt.Logged,
+	return []rota.Delivery{{NotificationID: n.ID, IncidentID: n.IncidentID, Outcome: rota.DeliverySent, At: released, BundleID: n.ID, ExternalID: receipt.ID, Logged: receipt.Logged,
 		Events: []rota.IncidentEvent{{IncidentID: n.IncidentID, At: now, Kind: rota.EventNotified, Actor: n.Person,
 			Message: fmt.Sprintf("%s %s (%s): %s", told, recipient(n), n.Channel, truncate(n.Body, 80))}}}}
 }
@@ -507,7 +518,7 @@ func (e *Engine) attemptNotice(ctx context.Context, n rota.Notification) []rota.
 // became of it (n.Body: "acknowledged by alice (slack)"), on the contact
 // they were notified on: never a page. The incident is sent as it stands
 // now, so that a chat message edited in place shows its state.
-func (e *Engine) attemptUpdate(ctx context.Context, n rota.Notification) []rota.Delivery {
+func (e *Engine) attemptUpdate(ctx context.Context, n rota.Notification, released time.Time) []rota.Delivery {
 	inc, err := e.store.Incident(ctx, n.IncidentID)
 	if err != nil {
 		e.log.Error("cannot load the incident of an update", "incident", n.IncidentID, "notification", n.ID, "err", err)
@@ -540,7 +551,7 @@ func (e *Engine) attemptUpdate(ctx context.Context, n rota.Notification) []rota.
 	if receipt.Logged {
 		msg = fmt.Sprintf("logged for %s that it was %s (%s), not sent: %s", who, verb, n.Channel, noProvider(n.Channel))
 	}
-	return []rota.Delivery{{NotificationID: n.ID, IncidentID: n.IncidentID, Outcome: rota.DeliverySent, At: now, BundleID: n.ID, ExternalID: receipt.ID, Logged: receipt.Logged,
+	return []rota.Delivery{{NotificationID: n.ID, IncidentID: n.IncidentID, Outcome: rota.DeliverySent, At: released, BundleID: n.ID, ExternalID: receipt.ID, Logged: receipt.Logged,
 		Events: []rota.IncidentEvent{{IncidentID: n.IncidentID, At: now, Kind: rota.EventNotified, Actor: n.Person, Message: msg}}}}
 }
 

@@ -15,10 +15,13 @@ import (
 
 // Totals are a run's figures for everyone.
 type Totals struct {
-	Column        string `json:"column"`
-	Incidents     int    `json:"incidents"`
-	Interruptions int    `json:"interruptions"`
-	OffHours      int    `json:"offhours_incidents"`
+	Column string `json:"column"`
+	// Opened counts the incidents opened; Incidents those that reached
+	// someone.
+	Opened        int `json:"incidents_opened"`
+	Incidents     int `json:"incidents"`
+	Interruptions int `json:"interruptions"`
+	OffHours      int `json:"offhours_incidents"`
 	// OffHoursInterruptions are interruptions outside business hours.
 	OffHoursInterruptions int `json:"offhours_interruptions"`
 	Sleep                 int `json:"sleep_hour_pages"`
@@ -171,6 +174,11 @@ func Tally(org *rota.Org, rec *Recorded, from, to time.Time) (map[string]*Person
 		}
 	}
 	tot.Incidents = len(incidents)
+	for _, inc := range rec.Opened {
+		if in(inc.At) {
+			tot.Opened++
+		}
+	}
 	// The share of deploy-suspecting incidents whose first pages went to
 	// the deploy's author or merger (as such, or on call anyway): among
 	// those within a second of its first page, as one step's deliveries
@@ -301,6 +309,7 @@ func differences(c Comparison) []string {
 			out = append(out, fmt.Sprintf("%s: recorded %d, replayed %d", what, r, p))
 		}
 	}
+	total("incidents opened", rec.Opened, prop.Opened)
 	total("incidents reaching someone", rec.Incidents, prop.Incidents)
 	total("interruptions", rec.Interruptions, prop.Interruptions)
 	total("off-hours interruptions", rec.OffHoursInterruptions, prop.OffHoursInterruptions)
@@ -466,7 +475,8 @@ func (c Comparison) WriteTable(w io.Writer) error {
 		}
 		return fmt.Sprint(n)
 	}
-	row("incidents", func(t Totals) string { return num(t.Incidents) })
+	row("incidents opened", func(t Totals) string { return num(t.Opened) })
+	row("incidents reaching someone", func(t Totals) string { return num(t.Incidents) })
 	row("interruptions (pages)", func(t Totals) string { return num(t.Interruptions) })
 	row("off-hours interruptions", func(t Totals) string { return num(t.OffHoursInterruptions) })
 	row("off-hours incidents", func(t Totals) string { return num(t.OffHours) })
@@ -533,7 +543,8 @@ th:first-child,td:first-child{text-align:left}.better{color:#116329;font-weight:
 <h1>Replay {{.From.Format "2006-01-02"}} to {{.To.Format "2006-01-02"}}</h1>
 <p>The same alerts through each configuration: what was recorded (if known), the proposed configuration, and a baseline that pages everything at once.</p>
 <table><thead><tr><th scope="col"></th>{{range .Columns}}<th scope="col">{{.}}</th>{{end}}</tr></thead><tbody>
-<tr><td>incidents</td>{{range .Totals}}<td>{{.Incidents}}</td>{{end}}</tr>
+<tr><td>incidents opened</td>{{range .Totals}}<td>{{.Opened}}</td>{{end}}</tr>
+<tr><td>incidents reaching someone</td>{{range .Totals}}<td>{{.Incidents}}</td>{{end}}</tr>
 <tr><td>interruptions (pages)</td>{{range .Totals}}<td>{{.Interruptions}}</td>{{end}}</tr>
 <tr><td>off-hours interruptions</td>{{range .Totals}}<td>{{.OffHoursInterruptions}}</td>{{end}}</tr>
 <tr><td>off-hours incidents</td>{{range .Totals}}<td>{{.OffHours}}</td>{{end}}</tr>

@@ -220,6 +220,13 @@ func TestReplayReproducesTheEngine(t *testing.T) {
 			rec.Burns = append(rec.Burns, replay.Burn{Person: b.Person, Team: b.Team, Budget: b.Budget, Window: b.Window, At: b.At})
 		}
 	}
+	incs, err := db.Incidents(ctx, rota.IncidentFilter{Limit: 1000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, inc := range incs {
+		rec.Opened = append(rec.Opened, replay.Incident{ID: inc.ID, At: inc.CreatedAt, Service: inc.Service, Severity: inc.Severity, Deploy: inc.Deploy})
+	}
 	people, totals := replay.Tally(cfg.Org, rec, start, end)
 	for name, p := range res.People {
 		if *p != *people[name] {
