@@ -396,9 +396,26 @@ type StatusChange struct {
 	// Rearm clears the mark of a policy run out with nobody reached: it
 	// runs again.
 	Rearm bool
-	// Update is told to those the incident's notifications reached.
+	// Update is what the change tells; News decides who hears it, from
+	// what was sent about the incident (nil: nobody).
 	Update Update
+	News   func(NewsFacts) News `json:"-"`
 	Event  IncidentEvent
+}
+
+// NewsFacts are what deciding who hears of an incident's change reads:
+// its pages and channel posts sent, oldest first, and (on an escalation)
+// the updates of an escalation requested and not yet sent.
+type NewsFacts struct {
+	Sent      []Notification
+	Requested []Notification
+}
+
+// News is that decision: updates to queue, and requested updates to
+// amend (by ID: their Update and Body replaced).
+type News struct {
+	Tell  []Notification
+	Amend []Notification
 }
 
 // Update is a status update: what was done to an incident, by whom, and
@@ -431,6 +448,9 @@ type StepOutcome struct {
 	Escalation    Escalation
 	Notifications []Notification
 	Events        []IncidentEvent
+	// News decides who, told of the incident before, hears whom it went
+	// on to (nil: nobody).
+	News func(NewsFacts) News `json:"-"`
 }
 
 // Delivery outcomes.

@@ -197,13 +197,13 @@ func BenchmarkHumanReportYear(b *testing.B) {
 				Page: &rota.Page{IncidentID: a.ID, Person: fmt.Sprintf("p%d", (i+p)%50), Channel: "sms"}})
 		}
 		if len(ds) >= 2000 {
-			if err := db.RecordDeliveries(ctx, ds); err != nil {
+			if err := db.RecordDeliveries(ctx, ds, nil); err != nil {
 				b.Fatal(err)
 			}
 			ds = ds[:0]
 		}
 	}
-	db.RecordDeliveries(ctx, ds)
+	db.RecordDeliveries(ctx, ds, nil)
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {

@@ -93,7 +93,7 @@ func newPagesFixture(t *testing.T, toml string, now time.Time, pages []reportPag
 		}
 		if err := db.RecordDeliveries(context.Background(), []rota.Delivery{{Outcome: rota.DeliverySent, At: f.now,
 			Page: &rota.Page{IncidentID: a.ID, Person: p.person, Channel: "sms", Gap: 30 * time.Minute,
-				OffHours: policy.OffHours(cfg.Org.Person(p.person), f.now)}}}); err != nil {
+				OffHours: policy.OffHours(cfg.Org.Person(p.person), f.now)}}}, nil); err != nil {
 			t.Fatal(err)
 		}
 		if p.ack > 0 {

@@ -58,13 +58,13 @@ func uiBench(b *testing.B) (*api.Server, *http.Cookie) {
 		}
 		ds = append(ds, rota.Delivery{Outcome: rota.DeliverySent, At: at, Page: &rota.Page{IncidentID: inc.ID, Person: fmt.Sprintf("p%d-%d", i%teams, i%5), Channel: "sms"}})
 		if len(ds) >= 2000 {
-			if err := db.RecordDeliveries(ctx, ds); err != nil {
+			if err := db.RecordDeliveries(ctx, ds, nil); err != nil {
 				b.Fatal(err)
 			}
 			ds = ds[:0]
 		}
 	}
-	if err := db.RecordDeliveries(ctx, ds); err != nil {
+	if err := db.RecordDeliveries(ctx, ds, nil); err != nil {
 		b.Fatal(err)
 	}
 	db.Now = func() time.Time { return now }

@@ -66,7 +66,7 @@ func BenchmarkAccountPage(b *testing.B) {
 			}
 		}
 	}
-	if err := db.RecordDeliveries(ctx, ds); err != nil {
+	if err := db.RecordDeliveries(ctx, ds, nil); err != nil {
 		b.Fatal(err)
 	}
 	// The history is accounted already.
@@ -98,7 +98,7 @@ func BenchmarkAccountPage(b *testing.B) {
 				last = page(day.Add(time.Duration(i)*40*time.Minute), fmt.Sprint(tc.name, i))
 				ds = append(ds, rota.Delivery{Outcome: rota.DeliverySent, At: last.At, Page: new(last)})
 			}
-			if err := db.RecordDeliveries(ctx, ds); err != nil {
+			if err := db.RecordDeliveries(ctx, ds, nil); err != nil {
 				b.Fatal(err)
 			}
 			items, err := db.PendingAccounting(ctx, 1000)

@@ -124,7 +124,7 @@ type Outbox interface {
 	// RecordDeliveries records what became of sends: sent (with the page,
 	// interruption and accounting row they make), retried, failed over
 	// or given up; one transaction for them all.
-	RecordDeliveries(ctx context.Context, ds []rota.Delivery) error
+	RecordDeliveries(ctx context.Context, ds []rota.Delivery, late func(rota.Incident, []rota.Notification) []rota.Notification) error
 	// PendingNotifications counts what is waiting to be sent.
 	PendingNotifications(ctx context.Context) (int, error)
 	// Notification returns one notification, or ENOTFOUND.

@@ -222,7 +222,7 @@ func (e *Engine) deliver(ctx context.Context, b *batch) {
 func (e *Engine) record(ctx context.Context, ds []rota.Delivery, notes int) bool {
 	wait := time.Second
 	for attempt := 1; ; attempt++ {
-		err := e.store.RecordDeliveries(context.WithoutCancel(ctx), ds)
+		err := e.store.RecordDeliveries(context.WithoutCancel(ctx), ds, policy.LateNews)
 		if err == nil {
 			if attempt > 1 {
 				e.log.Info("recorded sends held since the store failed", "notifications", notes, "attempts", attempt)

@@ -26,6 +26,15 @@ type Step struct {
 // After the last step of the last round has waited its delay, the
 // escalation is exhausted and the alert stays open.
 func RunStep(a *rota.Incident, roster *scheduler.Roster, now time.Time) Step {
+	told := a.Escalation.Wave > 0 // a step before this one notified people
+	out := runStep(a, roster, now)
+	if told {
+		out.News = escalationNews(a.ID, out.Notifications)
+	}
+	return out
+}
+
+func runStep(a *rota.Incident, roster *scheduler.Roster, now time.Time) Step {
 	out := Step{StepOutcome: rota.StepOutcome{Escalation: a.Escalation}}
 	esc := &out.Escalation
 	steps := a.Policy.Steps

@@ -47,6 +47,7 @@ func ChangeStatus(a rota.Incident, action rota.Action, actor string, now time.Ti
 		a.Escalation.State, a.Escalation.DueAt = rota.EscalationActive, now
 		ch.Rearm = true
 		ch.Update = rota.Update{Action: rota.ActionEscalate, By: actor}
+		ch.News = statusNews(a.ID, ch.Update)
 		ch.Event = rota.IncidentEvent{IncidentID: a.ID, At: now, Kind: rota.EventEscalated, Actor: actor, Message: msg}
 		ch.Incident = a
 		return ch, nil
@@ -74,6 +75,7 @@ func ChangeStatus(a rota.Incident, action rota.Action, actor string, now time.Ti
 		msg += " by " + actor
 	}
 	ch.Update = rota.Update{Action: action, By: actor}
+	ch.News = statusNews(a.ID, ch.Update)
 	ch.Event.IncidentID, ch.Event.At, ch.Event.Actor, ch.Event.Message = a.ID, now, actor, msg
 	ch.Incident = a
 	return ch, nil

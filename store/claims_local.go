@@ -81,7 +81,7 @@ func (db *DB) claimLocal(ctx context.Context, now time.Time, limit int, until ti
 		// recorded: the one write, only when something is held. The
 		// claims stay held meanwhile (the lock), as one decision.
 		if err := db.tx(ctx, func(tx wtx, now time.Time) error {
-			return recordRound(tx, plan.Deferred, now)
+			return recordRound(tx, plan.Deferred, nil, now) // deferrals: nothing sent
 		}); err != nil {
 			return rota.OutboxPlan{}, fmt.Errorf("claim due notifications: %w", err)
 		}

@@ -107,7 +107,7 @@ func TestNoDeadlockInAStormOnPostgres(t *testing.T) {
 						ds = append(ds, rota.Delivery{NotificationID: id, IncidentID: n.IncidentID, Outcome: rota.DeliverySent, At: now,
 							Page: &rota.Page{IncidentID: n.IncidentID, Person: n.Person, At: now, Channel: "sms", Gap: time.Second}})
 					}
-					if err := db.RecordDeliveries(ctx, ds); err != nil {
+					if err := db.RecordDeliveries(ctx, ds, nil); err != nil {
 						fail("record deliveries: %v", err)
 						return
 					}

@@ -338,105 +338,73 @@ func (db *DB) Escalate(ctx context.Context, id int64, run func(*rota.Incident, t
 		if err := applyStep(tx, &alert, out, now); err != nil {
 			return err
 		}
-		if a.Escalation.Wave == 0 {
-			return nil // the first step: nobody was told before
-		}
-		// Those told before hear whom the incident went on to.
-		var next []string
-		seen := map[string]bool{}
-		for _, n := range out.Notifications {
-			if (n.Kind == "" || n.Kind == rota.KindPage) && !n.Shadow && !seen[n.Person] {
-				seen[n.Person] = true
-				next = append(next, n.Person)
-			}
-		}
-		if len(next) == 0 {
-			return nil
-		}
-		// Escalated on request: the request's updates, not yet sent, say
-		// to whom too, rather than a second round of updates.
-		rows, err := tx.query(`SELECT id, update_by FROM notifications WHERE incident_id = ? AND kind = 'update' AND status = 'pending'
-			AND update_action = ? AND update_to = ''`, a.ID, rota.ActionEscalate)
-		if err != nil {
-			return err
-		}
-		requested := map[int64]string{}
-		for rows.Next() {
-			var id int64
-			var by string
-			if err := rows.Scan(&id, &by); err != nil {
-				rows.Close()
-				return err
-			}
-			requested[id] = by
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return err
-		}
-		for id, by := range requested {
-			u := rota.Update{Action: rota.ActionEscalate, By: by, To: next}
-			if err := tx.later("UPDATE notifications SET update_to = ?, body = ? WHERE id = ?", strings.Join(next, ", "), u.Text(), id); err != nil {
-				return err
-			}
-		}
-		if len(requested) > 0 {
-			return nil
-		}
-		return queueUpdates(tx, a.ID, rota.Update{Action: rota.ActionEscalate, To: next}, seen, now)
+		return tellNews(tx, a.ID, out.News, now)
 	})
 	return alert, ran, err
 }
 
-// queueUpdates tells those already notified of an incident, on contacts
-// that asked for updates, what became of it (body: "acknowledged by
-// alice (slack)"): one update per person's contact and per channel post,
-// naming the first message sent there (its thread). The actor is not
-// told over SMS or email what they did themselves; chat messages are
-// updated for them too, their buttons going with the incident's state.
-// Those paged again in the same step (paged) get the page, not news of it.
-func queueUpdates(tx wtx, incident int64, u rota.Update, paged map[string]bool, now time.Time) error {
-	actor := u.By
-	rows, err := tx.query(`SELECT person, channel, address, contact_index, external_id, shadow, chat_channel FROM notifications
-		WHERE incident_id = ? AND status = 'sent' AND updates = 1 AND kind IN ('page', 'post') ORDER BY id`, incident)
+// tellNews reads what was sent about an incident (its pages and posts,
+// and the updates of an escalation requested and not yet sent), asks news
+// who hears of its change, and queues (or amends) those updates; nil news
+// tells nobody.
+func tellNews(tx wtx, incident int64, news func(rota.NewsFacts) rota.News, now time.Time) error {
+	if news == nil {
+		return nil
+	}
+	var facts rota.NewsFacts
+	rows, err := tx.query(`SELECT person, channel, address, contact_index, external_id, shadow, chat_channel, updates, kind FROM notifications
+		WHERE incident_id = ? AND status = 'sent' AND kind IN ('page', 'post') ORDER BY id`, incident)
 	if err != nil {
 		return fmt.Errorf("updates: %w", err)
 	}
-	var out []rota.Notification
-	seen := map[[3]string]bool{}
 	for rows.Next() {
-		var n rota.Notification
-		if err := rows.Scan(&n.Person, &n.Channel, &n.Address, &n.ContactIndex, &n.Thread, &n.Shadow, &n.ChatChannel); err != nil {
+		n := rota.Notification{IncidentID: incident, Status: rota.NotifySent}
+		if err := rows.Scan(&n.Person, &n.Channel, &n.Address, &n.ContactIndex, &n.Thread, &n.Shadow, &n.ChatChannel, &n.Updates, &n.Kind); err != nil {
 			rows.Close()
 			return fmt.Errorf("updates: %w", err)
 		}
-		key := [3]string{n.Person, string(n.Channel), n.Address}
-		if seen[key] {
-			continue
-		}
-		seen[key] = true
-		if n.Person != "" && (paged[n.Person] || actorIs(actor, n.Person) && n.Channel != rota.ContactSlack && n.Channel != rota.ContactTeams) {
-			continue
-		}
-		n.IncidentID, n.Kind, n.Body, n.Update = incident, rota.KindUpdate, u.Text(), u
-		out = append(out, n)
+		facts.Sent = append(facts.Sent, n)
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
 		return fmt.Errorf("updates: %w", err)
 	}
-	for _, n := range out {
+	if len(facts.Sent) == 0 {
+		return nil // nobody was told of it: nobody hears
+	}
+	rows, err = tx.query(`SELECT id, update_by FROM notifications WHERE incident_id = ? AND kind = 'update' AND status = 'pending'
+		AND update_action = ? AND update_to = ''`, incident, rota.ActionEscalate)
+	if err != nil {
+		return fmt.Errorf("updates: %w", err)
+	}
+	for rows.Next() {
+		n := rota.Notification{IncidentID: incident, Kind: rota.KindUpdate, Status: rota.NotifyPending, Update: rota.Update{Action: rota.ActionEscalate}}
+		if err := rows.Scan(&n.ID, &n.Update.By); err != nil {
+			rows.Close()
+			return fmt.Errorf("updates: %w", err)
+		}
+		facts.Requested = append(facts.Requested, n)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("updates: %w", err)
+	}
+	return applyNews(tx, news(facts), now)
+}
+
+// applyNews queues a decision's updates and amends the requested ones.
+func applyNews(tx wtx, news rota.News, now time.Time) error {
+	for _, n := range news.Amend {
+		if err := tx.later("UPDATE notifications SET update_to = ?, body = ? WHERE id = ?", strings.Join(n.Update.To, ", "), n.Body, n.ID); err != nil {
+			return err
+		}
+	}
+	for _, n := range news.Tell {
 		if _, err := insertNotification(tx, n, now); err != nil {
 			return err
 		}
 	}
 	return nil
-}
-
-// actorIs reports whether an actor ("alice (slack)") is person.
-func actorIs(actor, person string) bool {
-	name, _, _ := strings.Cut(actor, " ")
-	return name == person
 }
 
 // DueEscalations returns the alerts whose next escalation step is due at
@@ -577,7 +545,7 @@ func applyStatus(tx wtx, ch rota.StatusChange, now time.Time) error {
 			return err
 		}
 	}
-	if err := queueUpdates(tx, a.ID, ch.Update, nil, now); err != nil {
+	if err := tellNews(tx, a.ID, ch.News, now); err != nil {
 		return err
 	}
 	return insertEvents(tx, []rota.IncidentEvent{ch.Event})

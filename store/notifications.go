@@ -76,8 +76,10 @@ func (db *DB) LastSent(ctx context.Context, since time.Time) (map[[2]string]time
 
 // RecordDeliveries writes the outcomes of a round of sending in one
 // transaction: sent notifications with their pages, retries and deferrals
-// with their next attempts, failures with their failover.
-func (db *DB) RecordDeliveries(ctx context.Context, ds []rota.Delivery) error {
+// with their next attempts, failures with their failover. late decides
+// who hears of an incident answered while its page was on its way (nil:
+// nobody).
+func (db *DB) RecordDeliveries(ctx context.Context, ds []rota.Delivery, late func(rota.Incident, []rota.Notification) []rota.Notification) error {
 	if len(ds) == 0 {
 		return nil
 	}
@@ -93,7 +95,7 @@ func (db *DB) RecordDeliveries(ctx context.Context, ds []rota.Delivery) error {
 		if err := tx.lock(people...); err != nil {
 			return err
 		}
-		return recordRound(tx, ds, now)
+		return recordRound(tx, ds, late, now)
 	})
 	if err == nil && !db.pg {
 		db.local.release(ds)
@@ -104,7 +106,7 @@ func (db *DB) RecordDeliveries(ctx context.Context, ds []rota.Delivery) error {
 // recordRound records a round's deliveries: their timeline notes first, in
 // one statement (before what a failure adds: "the step reached nobody"),
 // then each outcome.
-func recordRound(tx wtx, ds []rota.Delivery, now time.Time) error {
+func recordRound(tx wtx, ds []rota.Delivery, late func(rota.Incident, []rota.Notification) []rota.Notification, now time.Time) error {
 	var events []rota.IncidentEvent
 	for _, d := range ds {
 		events = append(events, d.Events...)
@@ -116,7 +118,7 @@ func recordRound(tx wtx, ds []rota.Delivery, now time.Time) error {
 	if err := defer_(tx, ds); err != nil {
 		return err
 	}
-	if err := tellLate(tx, sent, now); err != nil {
+	if err := tellLate(tx, sent, late, now); err != nil {
 		return err
 	}
 	near := map[nearKey]bool{}
@@ -214,12 +216,12 @@ func sentMessages(ds []rota.Delivery, now time.Time) map[sentMessage][]string {
 	return ids
 }
 
-// tellLate tells what became of an incident to those whose page about it
-// was answered while it was on its way: an acknowledgement or resolve
-// between a message's claim and its record finds it not yet sent, and
-// queueUpdates passes it by. One read for the round.
-func tellLate(tx wtx, sent map[sentMessage][]string, now time.Time) error {
-	if len(sent) == 0 {
+// tellLate reads, for a round's sent messages, the pages and posts about
+// incidents acknowledged or resolved since they were claimed (the answer
+// found them on their way, and the updates it queued passed them by), and
+// queues the updates late decides for them. One read for the round.
+func tellLate(tx wtx, sent map[sentMessage][]string, late func(rota.Incident, []rota.Notification) []rota.Notification, now time.Time) error {
+	if len(sent) == 0 || late == nil {
 		return nil
 	}
 	var all []string
@@ -232,39 +234,41 @@ func tellLate(tx wtx, sent map[sentMessage][]string, now time.Time) error {
 		}
 	}
 	in, arg := idsIn(tx, all)
-	rows, err := tx.query(`SELECT n.id, n.incident_id, n.person, n.channel, n.address, n.contact_index, n.shadow, n.chat_channel, i.status, i.acked_by, i.resolved_by
+	rows, err := tx.query(`SELECT n.id, n.incident_id, n.person, n.channel, n.address, n.contact_index, n.shadow, n.chat_channel, n.updates, n.kind,
+		i.status, i.acked_by, i.resolved_by
 		FROM notifications n JOIN incidents i ON i.id = n.incident_id
-		WHERE i.status <> 'triggered' AND n.updates = 1 AND n.kind IN ('page', 'post') AND n.`+in, arg)
+		WHERE i.status <> 'triggered' AND n.kind IN ('page', 'post') AND n.`+in+" ORDER BY n.id", arg)
 	if err != nil {
 		return fmt.Errorf("updates of answered incidents: %w", err)
 	}
-	var out []rota.Notification
+	incidents := map[int64]*rota.Incident{}
+	var order []int64
+	byIncident := map[int64][]rota.Notification{}
 	for rows.Next() {
-		var n rota.Notification
-		var id int64
-		var status rota.Status
-		var ackedBy, resolvedBy string
-		if err := rows.Scan(&id, &n.IncidentID, &n.Person, &n.Channel, &n.Address, &n.ContactIndex, &n.Shadow, &n.ChatChannel, &status, &ackedBy, &resolvedBy); err != nil {
+		n := rota.Notification{Status: rota.NotifySent}
+		inc := rota.Incident{}
+		if err := rows.Scan(&n.ID, &n.IncidentID, &n.Person, &n.Channel, &n.Address, &n.ContactIndex, &n.Shadow, &n.ChatChannel, &n.Updates, &n.Kind,
+			&inc.Status, &inc.AckedBy, &inc.ResolvedBy); err != nil {
 			rows.Close()
 			return fmt.Errorf("updates of answered incidents: %w", err)
 		}
-		u := rota.Update{Action: rota.ActionAcknowledge, By: ackedBy}
-		if status == rota.StatusResolved {
-			u = rota.Update{Action: rota.ActionResolve, By: resolvedBy}
+		n.Thread = thread[n.ID]
+		if incidents[n.IncidentID] == nil {
+			inc.ID = n.IncidentID
+			incidents[n.IncidentID] = &inc
+			order = append(order, n.IncidentID)
 		}
-		if n.Person != "" && actorIs(u.By, n.Person) && n.Channel != rota.ContactSlack && n.Channel != rota.ContactTeams {
-			continue
-		}
-		n.Thread, n.Kind, n.Body, n.Update = thread[id], rota.KindUpdate, u.Text(), u
-		out = append(out, n)
+		byIncident[n.IncidentID] = append(byIncident[n.IncidentID], n)
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
 		return fmt.Errorf("updates of answered incidents: %w", err)
 	}
-	for _, n := range out {
-		if _, err := insertNotification(tx, n, now); err != nil {
-			return err
+	for _, id := range order {
+		for _, n := range late(*incidents[id], byIncident[id]) {
+			if _, err := insertNotification(tx, n, now); err != nil {
+				return err
+			}
 		}
 	}
 	return nil
@@ -926,7 +930,7 @@ func (db *DB) ClaimDue(ctx context.Context, now time.Time, limit int, owner stri
 				return err
 			}
 		}
-		return recordRound(tx, plan.Deferred, now)
+		return recordRound(tx, plan.Deferred, nil, now) // deferrals: nothing sent
 	})
 	if err != nil {
 		return rota.OutboxPlan{}, fmt.Errorf("claim due notifications: %w", err)

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/rotahq/rota"
+	"github.com/rotahq/rota/policy"
 )
 
 // pagedIncident opens an incident whose first step notifies person by
@@ -53,10 +54,10 @@ func TestUndeliveredBundlePassesItsInterruption(t *testing.T) {
 	t0 := time.Date(2026, 3, 5, 1, 0, 0, 0, time.UTC)
 	a, an := pagedIncident(t, db, "a", "alice", rota.ContactSMS)
 	b, bn := pagedIncident(t, db, "b", "alice", rota.ContactSMS, rota.ContactWebhook)
-	if err := db.RecordDeliveries(ctx, []rota.Delivery{sent(an[0], a.ID, an[0], "alice", rota.ContactSMS, t0), sent(bn[0], b.ID, an[0], "alice", rota.ContactSMS, t0)}); err != nil {
+	if err := db.RecordDeliveries(ctx, []rota.Delivery{sent(an[0], a.ID, an[0], "alice", rota.ContactSMS, t0), sent(bn[0], b.ID, an[0], "alice", rota.ContactSMS, t0)}, nil); err != nil {
 		t.Fatal(err)
 	}
-	if err := db.RecordDeliveries(ctx, []rota.Delivery{sent(bn[1], b.ID, bn[1], "alice", rota.ContactWebhook, t0.Add(3*time.Minute))}); err != nil {
+	if err := db.RecordDeliveries(ctx, []rota.Delivery{sent(bn[1], b.ID, bn[1], "alice", rota.ContactWebhook, t0.Add(3*time.Minute))}, nil); err != nil {
 		t.Fatal(err)
 	}
 	week, _, _ := db.BudgetFacts(ctx, "alice", t0.Add(-time.Hour), t0.Add(-time.Hour), t0.Add(time.Hour))
@@ -99,10 +100,10 @@ func TestInterruptionsInEitherOrder(t *testing.T) {
 	t0 := time.Date(2026, 3, 5, 10, 0, 0, 0, time.UTC)
 	a, an := pagedIncident(t, db, "a", "alice", rota.ContactSMS, rota.ContactWebhook)
 	// The later send is recorded first.
-	if err := db.RecordDeliveries(ctx, []rota.Delivery{sent(an[1], a.ID, an[1], "alice", rota.ContactWebhook, t0.Add(2*time.Second))}); err != nil {
+	if err := db.RecordDeliveries(ctx, []rota.Delivery{sent(an[1], a.ID, an[1], "alice", rota.ContactWebhook, t0.Add(2*time.Second))}, nil); err != nil {
 		t.Fatal(err)
 	}
-	if err := db.RecordDeliveries(ctx, []rota.Delivery{sent(an[0], a.ID, an[0], "alice", rota.ContactSMS, t0)}); err != nil {
+	if err := db.RecordDeliveries(ctx, []rota.Delivery{sent(an[0], a.ID, an[0], "alice", rota.ContactSMS, t0)}, nil); err != nil {
 		t.Fatal(err)
 	}
 	if week, _, _ := db.BudgetFacts(ctx, "alice", t0.Add(-time.Hour), t0.Add(-time.Hour), t0.Add(time.Hour)); len(week) != 1 {
@@ -118,7 +119,7 @@ func TestNoticesAreNotPagesToAnswer(t *testing.T) {
 	db := open(t, filepath.Join(t.TempDir(), "rota.db"))
 	a, an := pagedIncident(t, db, "a", "alice", rota.ContactSMS)
 	now := time.Date(2026, 3, 5, 10, 0, 0, 0, time.UTC)
-	if err := db.RecordDeliveries(ctx, []rota.Delivery{sent(an[0], a.ID, an[0], "alice", rota.ContactSMS, now)}); err != nil {
+	if err := db.RecordDeliveries(ctx, []rota.Delivery{sent(an[0], a.ID, an[0], "alice", rota.ContactSMS, now)}, nil); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := db.RecordAccounting(ctx, 0, []rota.BurnNotice{{Burn: rota.BurnRecord{Team: "t", Person: "alice", Budget: "weekly", Window: now, At: now},
@@ -130,7 +131,7 @@ func TestNoticesAreNotPagesToAnswer(t *testing.T) {
 	if notice.Kind != rota.KindNotice {
 		t.Fatalf("%+v", notice)
 	}
-	if err := db.RecordDeliveries(ctx, []rota.Delivery{{NotificationID: notice.ID, IncidentID: a.ID, Outcome: rota.DeliverySent, At: now, BundleID: notice.ID}}); err != nil {
+	if err := db.RecordDeliveries(ctx, []rota.Delivery{{NotificationID: notice.ID, IncidentID: a.ID, Outcome: rota.DeliverySent, At: now, BundleID: notice.ID}}, nil); err != nil {
 		t.Fatal(err)
 	}
 	if got, _ := db.IncidentsPaging(ctx, "mgr"); len(got) != 0 {
@@ -179,7 +180,7 @@ func TestARoundOfMessages(t *testing.T) {
 	web.Page.OffHours = true
 	round = append(round, web)
 	for range 2 {
-		if err := db.RecordDeliveries(ctx, round); err != nil {
+		if err := db.RecordDeliveries(ctx, round, nil); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -258,7 +259,7 @@ func TestAnsweredWhileOnItsWay(t *testing.T) {
 	}
 	slackMsg := sent(an[1], a.ID, an[1], "bruno", rota.ContactSlack, t0)
 	slackMsg.ExternalID = "1712345678.000100"
-	if err := db.RecordDeliveries(ctx, []rota.Delivery{sent(an[0], a.ID, an[0], "alice", rota.ContactSMS, t0), slackMsg}); err != nil {
+	if err := db.RecordDeliveries(ctx, []rota.Delivery{sent(an[0], a.ID, an[0], "alice", rota.ContactSMS, t0), slackMsg}, policy.LateNews); err != nil {
 		t.Fatal(err)
 	}
 	if got := updates(a.ID); len(got) != 1 || got[0] != "bruno slack 1712345678.000100: acknowledged by alice (sms)" {
@@ -268,7 +269,7 @@ func TestAnsweredWhileOnItsWay(t *testing.T) {
 	if _, err := db.setStatus(ctx, b.ID, rota.ActionResolve, "the source"); err != nil {
 		t.Fatal(err)
 	}
-	if err := db.RecordDeliveries(ctx, []rota.Delivery{sent(bn[0], b.ID, bn[0], "alice", rota.ContactSMS, t0)}); err != nil {
+	if err := db.RecordDeliveries(ctx, []rota.Delivery{sent(bn[0], b.ID, bn[0], "alice", rota.ContactSMS, t0)}, policy.LateNews); err != nil {
 		t.Fatal(err)
 	}
 	if got := updates(b.ID); len(got) != 1 || got[0] != "alice sms : resolved by the source" {

@@ -166,7 +166,7 @@ func TestReportCommand(t *testing.T) {
 			t.Fatal(err)
 		}
 		db.RecordDeliveries(context.Background(), []rota.Delivery{{Outcome: rota.DeliverySent, At: now.Add(-time.Duration(i) * time.Hour),
-			Page: &rota.Page{IncidentID: a.ID, Person: "bruno", Channel: "sms"}}})
+			Page: &rota.Page{IncidentID: a.ID, Person: "bruno", Channel: "sms"}}}, nil)
 	}
 	db.Close()
 	out, errOut, code := runCLI(t, "report", "--config", cfgPath, "--team", "payments", "--weeks", "2")
@@ -211,7 +211,7 @@ func TestReportCommandAcrossDST(t *testing.T) {
 			t.Fatal(err)
 		}
 		db.RecordDeliveries(context.Background(), []rota.Delivery{{Outcome: rota.DeliverySent, At: at,
-			Page: &rota.Page{IncidentID: a.ID, Person: p.person, Channel: "sms", Gap: 30 * time.Minute}}})
+			Page: &rota.Page{IncidentID: a.ID, Person: p.person, Channel: "sms", Gap: 30 * time.Minute}}}, nil)
 	}
 	db.Close()
 	out, errOut, code := runCLI(t, "report", "--config", cfgPath, "--team", "payments", "--to", "2026-11-05T12:00:00Z")
@@ -249,7 +249,7 @@ func TestDigestText(t *testing.T) {
 		ev := rota.Event{Service: "api", Action: rota.ActionTrigger, DedupKey: fmt.Sprint(i), Summary: "disk full", Severity: "critical", Integration: "native"}
 		a, _, _ := db.TriggerAlert(context.Background(), &ev, rota.EscalationPolicy{}, func(*rota.Incident, time.Time) rota.StepOutcome { return rota.StepOutcome{} })
 		db.RecordDeliveries(context.Background(), []rota.Delivery{{Outcome: rota.DeliverySent, At: now.Add(-time.Duration(i+1) * time.Hour),
-			Page: &rota.Page{IncidentID: a.ID, Person: "bruno", Channel: "sms"}}})
+			Page: &rota.Page{IncidentID: a.ID, Person: "bruno", Channel: "sms"}}}, nil)
 	}
 	text, err := digestText(context.Background(), db, cfg.Org, "payments", now.Add(time.Minute), "https://rota.example.com")
 	if err != nil {
