@@ -403,6 +403,25 @@ type StatusChange struct {
 	Event  IncidentEvent
 }
 
+// AlertFacts are what acting on one alert is decided on: the alert, its
+// incident, and how many of the incident's other alerts are still open.
+type AlertFacts struct {
+	Now        time.Time
+	Alert      Alert
+	Incident   Incident
+	OthersOpen int
+}
+
+// AlertChange is that decision: the alert as it becomes (written when
+// AlertChanged), its incident's change (nil: none), and a timeline note
+// (nil: none).
+type AlertChange struct {
+	Alert        Alert
+	AlertChanged bool
+	Incident     *StatusChange
+	Event        *IncidentEvent
+}
+
 // NewsFacts are what deciding who hears of an incident's change reads:
 // its pages and channel posts sent, oldest first, and (on an escalation)
 // the updates of an escalation requested and not yet sent.

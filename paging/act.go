@@ -62,7 +62,7 @@ func (e *Engine) Act(ctx context.Context, act Act) (Acted, error) {
 	}
 	by := act.Actor.String()
 	if act.Alert != 0 && act.Action != rota.ActionEscalate {
-		a, err := e.store.SetAlertStatus(ctx, act.Alert, act.Action, by, decideStatus(act.Action, by))
+		a, err := e.store.SetAlertStatus(ctx, act.Alert, decideAlert(act.Action, by))
 		if err != nil {
 			return out, err
 		}

@@ -61,13 +61,13 @@ type IncidentStore interface {
 	// FollowUp acknowledges or resolves the open alert with a service's
 	// dedup key (ENOTFOUND when there is none), as a source's follow-up;
 	// decide says what that does to its incident.
-	FollowUp(ctx context.Context, service, dedupKey string, action rota.Action, actor string, decide func(rota.Incident, time.Time) (rota.StatusChange, error)) (rota.Alert, error)
+	FollowUp(ctx context.Context, service, dedupKey string, decide func(rota.AlertFacts) (rota.AlertChange, error)) (rota.Alert, error)
 	// ChangeStatus reads an incident, calls decide with it and applies
 	// the change, in one transaction.
 	ChangeStatus(ctx context.Context, id int64, decide func(rota.Incident, time.Time) (rota.StatusChange, error)) (rota.Incident, error)
 	// SetAlertStatus acknowledges an alert's incident, or resolves the
 	// alert (and its incident with its last open alert, as decide says).
-	SetAlertStatus(ctx context.Context, id int64, action rota.Action, actor string, decide func(rota.Incident, time.Time) (rota.StatusChange, error)) (rota.Alert, error)
+	SetAlertStatus(ctx context.Context, id int64, decide func(rota.AlertFacts) (rota.AlertChange, error)) (rota.Alert, error)
 	// Incident returns one incident, or ENOTFOUND.
 	Incident(ctx context.Context, id int64) (rota.Incident, error)
 	// Alert returns one alert, or ENOTFOUND.
@@ -356,7 +356,7 @@ func (e *Engine) afterStep(a rota.Incident) {
 // alert it returns an ENOTFOUND error, which event sources treat as
 // dropped.
 func (e *Engine) FollowUp(ctx context.Context, service, dedupKey string, action rota.Action, actor string) (rota.Alert, error) {
-	a, err := e.store.FollowUp(ctx, service, dedupKey, action, actor, decideStatus(action, actor))
+	a, err := e.store.FollowUp(ctx, service, dedupKey, decideAlert(action, actor))
 	if err == nil {
 		e.log.Info("alert "+action.PastTense(), "alert", a.ID, "incident", a.IncidentID, "service", service, "by", actor)
 		e.Wake() // status updates may be due
@@ -380,7 +380,7 @@ func (e *Engine) SetStatus(ctx context.Context, id int64, action rota.Action, ac
 // (and the incident with its last open alert), as SetStatus does: for
 // tools and tests.
 func (e *Engine) SetAlertStatus(ctx context.Context, id int64, action rota.Action, actor string) (rota.Alert, error) {
-	a, err := e.store.SetAlertStatus(ctx, id, action, actor, decideStatus(action, actor))
+	a, err := e.store.SetAlertStatus(ctx, id, decideAlert(action, actor))
 	if err == nil {
 		e.log.Info("alert "+action.PastTense(), "alert", a.ID, "incident", a.IncidentID, "service", a.Service, "by", actor)
 		e.Wake() // status updates may be due
@@ -394,6 +394,12 @@ func decideStatus(action rota.Action, actor string) func(rota.Incident, time.Tim
 	return func(a rota.Incident, now time.Time) (rota.StatusChange, error) {
 		return policy.ChangeStatus(a, action, actor, now)
 	}
+}
+
+// decideAlert is policy.ActOnAlert for action by actor, as the store calls
+// it with the facts it read.
+func decideAlert(action rota.Action, actor string) func(rota.AlertFacts) (rota.AlertChange, error) {
+	return func(f rota.AlertFacts) (rota.AlertChange, error) { return policy.ActOnAlert(f, action, actor) }
 }
 
 // escalationWorkers bounds the due steps run at once.

@@ -106,3 +106,63 @@ func AssignedTo(notes []rota.Notification) []string {
 	}
 	return out
 }
+
+// ActOnAlert decides what acknowledging or resolving one alert does, as a
+// source's follow-up or a person's act on that alert: acknowledging
+// acknowledges its incident; resolving resolves the alert, and its
+// incident with its last open alert (else the timeline says how many still
+// fire). A resolved alert cannot be acted on.
+func ActOnAlert(f rota.AlertFacts, action rota.Action, actor string) (rota.AlertChange, error) {
+	now := f.Now.Truncate(time.Millisecond) // as stored
+	a := f.Alert
+	if a.Status == rota.StatusResolved {
+		return rota.AlertChange{}, rota.Errorf(rota.ECONFLICT, "alert %d was resolved at %s by %s: it cannot be %s", a.ID,
+			a.ResolvedAt.Format(time.RFC3339), orUnknown(a.ResolvedBy), action.PastTense())
+	}
+	incident := func() (*rota.StatusChange, error) {
+		ch, err := ChangeStatus(f.Incident, action, actor, now)
+		if err != nil || !ch.Changed {
+			return nil, err
+		}
+		return &ch, nil
+	}
+	switch action {
+	case rota.ActionAcknowledge:
+		ch, err := incident()
+		if err != nil {
+			return rota.AlertChange{}, err
+		}
+		if a.Status == rota.StatusTriggered {
+			a.Status = rota.StatusAcknowledged // with its incident's alerts
+		}
+		return rota.AlertChange{Alert: a, Incident: ch}, nil
+	case rota.ActionResolve:
+		a.Status, a.ResolvedAt, a.ResolvedBy, a.UpdatedAt = rota.StatusResolved, now, actor, now
+		out := rota.AlertChange{Alert: a, AlertChanged: true}
+		if f.OthersOpen == 0 {
+			ch, err := incident()
+			out.Incident = ch
+			return out, err
+		}
+		by := ""
+		if actor != "" {
+			by = " by " + actor
+		}
+		out.Event = &rota.IncidentEvent{IncidentID: f.Incident.ID, AlertID: a.ID, At: now, Kind: rota.EventAlertResolved, Actor: actor,
+			Message: fmt.Sprintf("alert #%d resolved%s (%s); %d of the incident's alerts still firing", a.ID, by, truncateBytes(a.Summary, 60), f.OthersOpen)}
+		return out, nil
+	}
+	return rota.AlertChange{}, rota.FieldError("action", "must be acknowledge or resolve, not %q", action)
+}
+
+// truncateBytes shortens s to n bytes with "…" (as the store once did).
+func truncateBytes(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	r := []rune(s)
+	if len(r) <= n {
+		return s
+	}
+	return string(r[:n-1]) + "…"
+}

@@ -130,3 +130,50 @@ func TestAssignedTo(t *testing.T) {
 		}
 	}
 }
+
+func TestActOnAlert(t *testing.T) {
+	now := time.Date(2026, 3, 4, 2, 0, 0, 0, time.UTC)
+	inc := rota.Incident{ID: 9, Status: rota.StatusTriggered, Escalation: rota.Escalation{State: rota.EscalationActive, DueAt: now.Add(time.Minute)}}
+	open := rota.Alert{ID: 31, IncidentID: 9, Status: rota.StatusTriggered, Summary: "disk full on db-1"}
+	resolved := open
+	resolved.Status, resolved.ResolvedAt, resolved.ResolvedBy = rota.StatusResolved, now.Add(-time.Hour), "grafana"
+	for _, c := range []struct {
+		name         string
+		alert        rota.Alert
+		others       int
+		action       rota.Action
+		wantStatus   rota.Status
+		wantIncident rota.Status // "" for no change
+		wantEvent    string
+		wantErr      string
+	}{
+		{"acknowledging acknowledges the incident", open, 2, rota.ActionAcknowledge, rota.StatusAcknowledged, rota.StatusAcknowledged, "", ""},
+		{"resolving the last open alert resolves the incident", open, 0, rota.ActionResolve, rota.StatusResolved, rota.StatusResolved, "", ""},
+		{"resolving one of three says two still fire", open, 2, rota.ActionResolve, rota.StatusResolved, "",
+			"alert #31 resolved by alice (web) (disk full on db-1); 2 of the incident's alerts still firing", ""},
+		{"a resolved alert cannot be acknowledged", resolved, 0, rota.ActionAcknowledge, "", "", "", "alert 31 was resolved at 2026-03-04T01:00:00Z by grafana: it cannot be acknowledged"},
+		{"escalating an alert is no alert action", open, 0, rota.ActionEscalate, "", "", "", "must be acknowledge or resolve"},
+	} {
+		ch, err := ActOnAlert(rota.AlertFacts{Now: now, Alert: c.alert, Incident: inc, OthersOpen: c.others}, c.action, "alice (web)")
+		if c.wantErr != "" {
+			if err == nil || !strings.Contains(err.Error(), c.wantErr) {
+				t.Errorf("%s: error %v, want %q", c.name, err, c.wantErr)
+			}
+			continue
+		}
+		if err != nil {
+			t.Fatalf("%s: %v", c.name, err)
+		}
+		got := ""
+		if ch.Incident != nil {
+			got = string(ch.Incident.Incident.Status)
+		}
+		ev := ""
+		if ch.Event != nil {
+			ev = ch.Event.Message
+		}
+		if ch.Alert.Status != c.wantStatus || got != string(c.wantIncident) || ev != c.wantEvent || ch.AlertChanged != (c.action == rota.ActionResolve) {
+			t.Errorf("%s: alert %s (written %v), incident %q, event %q", c.name, ch.Alert.Status, ch.AlertChanged, got, ev)
+		}
+	}
+}

@@ -167,7 +167,7 @@ func filterQuery(q string, f rota.IncidentFilter) (string, []any) {
 // decide is the decision of what the action does to the alert's incident
 // (policy.ChangeStatus): acknowledging acknowledges it; resolving the
 // last open alert resolves it.
-func (db *DB) SetAlertStatus(ctx context.Context, id int64, action rota.Action, actor string, decide func(rota.Incident, time.Time) (rota.StatusChange, error)) (rota.Alert, error) {
+func (db *DB) SetAlertStatus(ctx context.Context, id int64, decide func(rota.AlertFacts) (rota.AlertChange, error)) (rota.Alert, error) {
 	var alert rota.Alert
 	err := db.tx(ctx, func(tx wtx, now time.Time) error {
 		if tx.db.pg {
@@ -185,15 +185,7 @@ func (db *DB) SetAlertStatus(ctx context.Context, id int64, action rota.Action, 
 		if err != nil {
 			return err
 		}
-		if a.Status == rota.StatusResolved {
-			by := a.ResolvedBy
-			if by == "" {
-				by = "an unknown actor"
-			}
-			return rota.Errorf(rota.ECONFLICT, "alert %d was resolved at %s by %s: it cannot be %s", id,
-				a.ResolvedAt.Format(time.RFC3339), by, action.PastTense())
-		}
-		alert, err = alertAction(tx, a, action, actor, now, decide)
+		alert, err = alertAction(tx, a, now, decide)
 		return err
 	})
 	return alert, err
@@ -203,7 +195,7 @@ func (db *DB) SetAlertStatus(ctx context.Context, id int64, action rota.Action, 
 // dedupKey, as the PagerDuty Events API does: acknowledging acknowledges
 // its incident; resolving resolves the alert, and the incident with its
 // last open alert. With no open alert it returns an ENOTFOUND error.
-func (db *DB) FollowUp(ctx context.Context, service, dedupKey string, action rota.Action, actor string, decide func(rota.Incident, time.Time) (rota.StatusChange, error)) (rota.Alert, error) {
+func (db *DB) FollowUp(ctx context.Context, service, dedupKey string, decide func(rota.AlertFacts) (rota.AlertChange, error)) (rota.Alert, error) {
 	var alert rota.Alert
 	err := db.tx(ctx, func(tx wtx, now time.Time) error {
 		if err := tx.lock("service:" + service); err != nil {
@@ -216,66 +208,46 @@ func (db *DB) FollowUp(ctx context.Context, service, dedupKey string, action rot
 		if !open {
 			return rota.Errorf(rota.ENOTFOUND, "no open alert on %s with dedup key %q", service, dedupKey)
 		}
-		alert, err = alertAction(tx, a, action, actor, now, decide)
+		alert, err = alertAction(tx, a, now, decide)
 		return err
 	})
 	return alert, err
 }
 
-// alertAction applies action to open alert a; decide says what it does
-// to the alert's incident, when it does something.
-func alertAction(tx wtx, a rota.Alert, action rota.Action, actor string, now time.Time, decide func(rota.Incident, time.Time) (rota.StatusChange, error)) (rota.Alert, error) {
-	transition := func(inc rota.Incident) error {
-		ch, err := decide(inc, now)
-		if err != nil || !ch.Changed {
-			return err
-		}
-		return applyStatus(tx, ch, now)
-	}
-	inc, err := scanIncident(tx.queryRow("SELECT "+incidentColumns+" FROM incidents WHERE id = ?", a.IncidentID))
-	if err != nil {
+// alertAction reads what acting on alert a is decided on (its incident,
+// how many of the incident's other alerts are open), asks decide, and
+// writes the decision.
+func alertAction(tx wtx, a rota.Alert, now time.Time, decide func(rota.AlertFacts) (rota.AlertChange, error)) (rota.Alert, error) {
+	f := rota.AlertFacts{Now: now, Alert: a}
+	var err error
+	if f.Incident, err = scanIncident(tx.queryRow("SELECT "+incidentColumns+" FROM incidents WHERE id = ?", a.IncidentID)); err != nil {
 		return a, fmt.Errorf("alert %d's incident: %w", a.ID, err)
 	}
-	switch action {
-	case rota.ActionAcknowledge:
-		if err := transition(inc); err != nil {
+	if err := tx.queryRow("SELECT COUNT(*) FROM alerts WHERE incident_id = ? AND id <> ? AND status <> 'resolved'", a.IncidentID, a.ID).Scan(&f.OthersOpen); err != nil {
+		return a, err
+	}
+	ch, err := decide(f)
+	if err != nil {
+		return a, err
+	}
+	if ch.AlertChanged {
+		b := ch.Alert
+		if _, err := tx.exec("UPDATE alerts SET status = ?, resolved_ms = ?, resolved_by = ?, updated_ms = ? WHERE id = ?",
+			b.Status, nullMillis(b.ResolvedAt), b.ResolvedBy, now.UnixMilli(), b.ID); err != nil {
 			return a, err
 		}
-		if a.Status == rota.StatusTriggered {
-			a.Status = rota.StatusAcknowledged
-		}
-		return a, nil
-	case rota.ActionResolve:
-		ms := now.UnixMilli()
-		if _, err := tx.exec("UPDATE alerts SET status = 'resolved', resolved_ms = ?, resolved_by = ?, updated_ms = ? WHERE id = ?", ms, actor, ms, a.ID); err != nil {
+	}
+	if ch.Incident != nil {
+		if err := applyStatus(tx, *ch.Incident, now); err != nil {
 			return a, err
 		}
-		a.Status, a.ResolvedAt, a.ResolvedBy, a.UpdatedAt = rota.StatusResolved, fromMillis(ms), actor, fromMillis(ms)
-		var open int
-		if err := tx.queryRow("SELECT COUNT(*) FROM alerts WHERE incident_id = ? AND status <> 'resolved'", inc.ID).Scan(&open); err != nil {
+	}
+	if ch.Event != nil {
+		if err := insertEvents(tx, []rota.IncidentEvent{*ch.Event}); err != nil {
 			return a, err
 		}
-		if open == 0 {
-			return a, transition(inc)
-		}
-		msg := fmt.Sprintf("alert #%d resolved (%s); %d of the incident's alerts still firing", a.ID, truncateText(a.Summary, 60), open)
-		if actor != "" {
-			msg = fmt.Sprintf("alert #%d resolved by %s (%s); %d of the incident's alerts still firing", a.ID, actor, truncateText(a.Summary, 60), open)
-		}
-		return a, insertEvents(tx, []rota.IncidentEvent{{IncidentID: inc.ID, AlertID: a.ID, At: now, Kind: rota.EventAlertResolved, Actor: actor, Message: msg}})
 	}
-	return a, rota.FieldError("action", "must be acknowledge or resolve, not %q", action)
-}
-
-func truncateText(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	r := []rune(s)
-	if len(r) <= n {
-		return s
-	}
-	return string(r[:n-1]) + "…"
+	return ch.Alert, nil
 }
 
 // ExportAlerts lists the alerts created in [from, to), oldest first,

@@ -110,8 +110,8 @@ func TestUpgradeAlertsBecomeIncidents(t *testing.T) {
 	}
 	// The open alert still answers its source, and resolving it (its
 	// incident's only alert) resolves the incident.
-	if _, err := db.FollowUp(ctx, "api", "k1", rota.ActionResolve, "grafana", func(a rota.Incident, now time.Time) (rota.StatusChange, error) {
-		return policy.ChangeStatus(a, rota.ActionResolve, "grafana", now)
+	if _, err := db.FollowUp(ctx, "api", "k1", func(f rota.AlertFacts) (rota.AlertChange, error) {
+		return policy.ActOnAlert(f, rota.ActionResolve, "grafana")
 	}); err != nil {
 		t.Fatal(err)
 	}
