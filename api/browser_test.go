@@ -746,3 +746,49 @@ func TestBrowserPhoneAndAccessibility(t *testing.T) {
 	}
 	t.Logf("done in %v", time.Since(began).Round(time.Millisecond))
 }
+
+// TestBrowserLiveUpdates: alice keeps Now open; an alert posted through
+// the API appears on it within 5 seconds, without a reload. She opens the
+// incident; acknowledged by the service's key meanwhile, the page says so
+// within 5 seconds. The script is allowed by the page's nonce, and no
+// page without live content loads one.
+func TestBrowserLiveUpdates(t *testing.T) {
+	f := newBrowserFixture(t)
+	alice := f.signIn(t, "alice", "alice@example.com")
+	if n := alice.count(`script[src="/static/live.js"][nonce]`); n != 1 {
+		t.Fatalf("Now loads live.js %d times with a nonce", n)
+	}
+	// The page's identity: a reload would make a new one.
+	browse(alice, "mark the page", chromedp.Evaluate[string](`window.rotaMark = 'still here'`))
+	r := f.do(t, "POST", "/api/v1/alerts", payKey, "", `{"summary":"Ledger lag above 5 minutes","severity":"critical"}`)
+	incID, ok := r.body["incident_id"].(float64)
+	if r.status/100 != 2 || !ok {
+		t.Fatalf("posting the alert: %d %s", r.status, r.raw)
+	}
+	posted := time.Now()
+	browse(alice, "wait for the alert on Now", chromedp.Poll[bool](`document.querySelector('#open-incidents') !== null &&
+		document.querySelector('#open-incidents').textContent.includes('Ledger lag above 5 minutes')`, chromedp.WithPollingTimeout(5*time.Second)))
+	t.Logf("on Now %v after the post", time.Since(posted).Round(time.Millisecond))
+	if mark := browse(alice, "read the mark", chromedp.Evaluate[string](`window.rotaMark`)); mark != "still here" {
+		t.Errorf("the page was reloaded (mark %q)", mark)
+	}
+	alice.wantContains(chromedp.CSS("#live-status"), "Updated at")
+
+	incident := fmt.Sprintf("/incidents/%d", int64(incID))
+	alice.do("open the incident", chromedp.Navigate(f.srv.URL+incident), chromedp.WaitVisible(chromedp.ID("ack")))
+	alice.wantText(chromedp.CSS("#incident-status"), "triggered")
+	if r := f.do(t, "POST", fmt.Sprintf("/api/v1/incidents/%d/ack", int64(incID)), payKey, "", ""); r.status != 200 {
+		t.Fatalf("acknowledging by the service's key: %d %s", r.status, r.raw)
+	}
+	acked := time.Now()
+	browse(alice, "wait for the acknowledgement", chromedp.Poll[bool](`document.querySelector('#incident-status').textContent.trim() === 'acknowledged'`,
+		chromedp.WithPollingTimeout(5*time.Second)))
+	t.Logf("acknowledged on the incident page %v after the API call", time.Since(acked).Round(time.Millisecond))
+	alice.wantContains(chromedp.CSS("main"), "acknowledged by service payments-api")
+
+	// Pages that are not live carry no script, and their policy allows none.
+	alice.do("open /rotations", chromedp.Navigate(f.srv.URL+"/rotations"), chromedp.WaitVisible(chromedp.CSS("h1")))
+	if n := alice.count("script"); n != 0 {
+		t.Errorf("/rotations has %d scripts", n)
+	}
+}

@@ -2,6 +2,7 @@ package api
 
 import (
 	"bytes"
+	"crypto/rand"
 	"embed"
 	"html/template"
 	"io/fs"
@@ -58,7 +59,14 @@ type pageData struct {
 	CanAudit bool
 	Flash    string
 	Data     any
+	// Live pages (Now, an incident) load live.js, allowed by the
+	// response's CSP with Nonce: it refreshes their content in place.
+	Live  bool
+	Nonce string
 }
+
+// livePages are the pages that update in place while open.
+var livePages = map[string]bool{"now": true, "incident": true}
 
 // pageFunc is a UI handler: it renders a page or returns an error, shown
 // as a page.
@@ -94,13 +102,18 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, name
 		pd.Manages = org.ManagedTeams(p.Name)
 	}
 	pd.CanAudit = c.actor.Role >= rota.RoleManager && s.identity != nil
+	csp := uiCSP
+	if livePages[name] {
+		pd.Live, pd.Nonce = true, rand.Text()
+		csp += "; script-src 'nonce-" + pd.Nonce + "'; connect-src 'self'"
+	}
 	var buf bytes.Buffer
 	if err := uiPages[name].ExecuteTemplate(&buf, "layout", pd); err != nil {
 		return err
 	}
 	h := w.Header()
 	h.Set("Content-Type", "text/html; charset=utf-8")
-	h.Set("Content-Security-Policy", uiCSP)
+	h.Set("Content-Security-Policy", csp)
 	h.Set("Cache-Control", "no-store")
 	w.WriteHeader(status)
 	_, err := w.Write(buf.Bytes())
