@@ -792,3 +792,52 @@ func TestBrowserLiveUpdates(t *testing.T) {
 		t.Errorf("/rotations has %d scripts", n)
 	}
 }
+
+// TestBrowserManagerNow: dana manages payments. Her Now shows the team's
+// week at a glance: each member's budgets and state, what is open on its
+// services, and the coverage gap next week when both its people are away;
+// at 390px it has no sideways scroll, and it passes the page audit.
+func TestBrowserManagerNow(t *testing.T) {
+	f := newBrowserFixture(t)
+	for _, summary := range []string{"Card auth failing", "Ledger lag"} {
+		if r := f.do(t, "POST", "/api/v1/alerts", payKey, "", fmt.Sprintf(`{"summary":%q,"severity":"critical","dedup_key":%q}`, summary, summary)); r.status != 202 {
+			t.Fatalf("posting the alert: %d %s", r.status, r.raw)
+		}
+	}
+	// Both of primary's people away the week after next: nobody on call.
+	start, _ := f.book.Roster().OnCall("primary", f.now)
+	away := rota.Leave{Start: start.End.Add(7 * 24 * time.Hour), End: start.End.Add(10 * 24 * time.Hour), Source: "test"}
+	if err := f.book.Update(func(r *scheduler.Roster) (*scheduler.Roster, error) {
+		return r.WithLeave("alice", []rota.Leave{away}).WithLeave("bruno", []rota.Leave{away}), nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	dana := f.signIn(t, "dana", "dana@example.com")
+	dana.wantText(chromedp.CSS("#health-payments"), "Team payments this week")
+	dana.wantContains(chromedp.CSS("section.team-health"), "Open on its services: 1 triggered, 0 acknowledged", // the two alerts are one incident (grouped by time)
+		"alice", "bruno", "of 2", "Coverage gaps in the next 14 days", "primary: nobody on call from")
+	if n := dana.count("table.health tbody tr"); n != 2 {
+		t.Errorf("%d members in the health table, want 2", n)
+	}
+	if n := dana.count("section.team-health"); n != 1 {
+		t.Errorf("%d teams' health, want payments only", n)
+	}
+	dana.wantContains(chromedp.CSS("main"), "You are on no team yourself")
+	dana.shot("browser-manager-now")
+	dana.do("turn into a phone", chromedp.EmulateViewport(phoneWidth, phoneHeight,
+		chromedp.EmulateScale(3), chromedp.EmulateMobile, chromedp.EmulatePortrait, chromedp.EmulateTouch))
+	dana.do("reload", chromedp.Reload(), chromedp.WaitVisible(chromedp.CSS("main h1")))
+	a := browse(dana, "audit the manager's Now", chromedp.Evaluate[phoneAudit](fmt.Sprintf(phoneAuditJS, phoneWidth)))
+	if a.ScrollWidth > min(a.InnerWidth, phoneWidth) {
+		t.Errorf("the manager's Now is %vpx wide on a %dpx phone; sticking out:\n\t%s", a.ScrollWidth, phoneWidth, strings.Join(a.Wider, "\n\t"))
+	}
+	for _, v := range append(a.Violations, a.Contrast...) {
+		t.Errorf("the manager's Now: %s", v)
+	}
+	dana.shot("phone-manager-now")
+	// A responder has no team's health on Now.
+	alice := f.signIn(t, "alice", "alice@example.com")
+	if n := alice.count("section.team-health"); n != 0 {
+		t.Errorf("alice (a responder) sees %d teams' health", n)
+	}
+}

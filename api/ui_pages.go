@@ -72,6 +72,8 @@ func (s *Server) nowPage(w http.ResponseWriter, r *http.Request) error {
 		Budgets   []budget
 		Calendar  string
 		Person    bool
+		// Teams are the teams the viewer manages, at a glance.
+		Teams []teamHealth
 	}{Now: when(now, loc), Person: me != ""}
 	myTeams := org.TeamsOf(me)
 	open, more, err := s.openIncidents(r, myTeams, now, loc)
@@ -149,7 +151,111 @@ func (s *Server) nowPage(w http.ResponseWriter, r *http.Request) error {
 		data.Calendar = r.URL.Query().Get("calendar")
 	}
 	data.Deaf = deafServices(org)
+	if me != "" {
+		var err error
+		if data.Teams, err = s.teamHealth(r, org.ManagedTeams(me), now, loc); err != nil {
+			return err
+		}
+	}
 	return s.render(w, r, http.StatusOK, "now", "Now", "now", data)
+}
+
+// memberHealth is one member's budgets this week, as a manager's Now
+// shows them.
+type memberHealth struct {
+	Person, Name                            string
+	WeekPages, WeekBudget, OffHours, OffMax int
+	OffDays                                 int
+	// State says it in words; Rank orders the worst first.
+	State string
+	Rank  int
+}
+
+// teamHealth is a managed team at a glance: who is over or at budget,
+// what is open on its services, and when its rotations have nobody on
+// call in the next 14 days.
+type teamHealth struct {
+	Team             string
+	Members          []memberHealth
+	Over, AtBudget   int
+	Triggered, Acked int
+	Gaps             []string
+	LookaheadDay     int
+}
+
+// gapLookahead is how far ahead a manager's Now looks for coverage gaps.
+const gapLookahead = 14 * rota.Day
+
+// teamHealth computes the health of the teams a manager manages.
+func (s *Server) teamHealth(r *http.Request, teams []string, now time.Time, loc *time.Location) ([]teamHealth, error) {
+	if len(teams) == 0 {
+		return nil, nil
+	}
+	roster := s.book.Roster()
+	org := roster.Org()
+	var out []teamHealth
+	for _, name := range teams {
+		t := org.Team(name)
+		if t == nil {
+			continue
+		}
+		h := teamHealth{Team: t.Name, LookaheadDay: int(gapLookahead / rota.Day)}
+		if s.budgets != nil {
+			for _, m := range t.Members {
+				p := org.Person(m)
+				if p == nil {
+					continue
+				}
+				weekFrom, offFrom := policy.BudgetWindows(p, t.SLO, now)
+				week, off, err := s.budgets.BudgetFacts(r.Context(), m, weekFrom, offFrom, now)
+				if err != nil {
+					return nil, err
+				}
+				st := policy.Account(p, t.SLO, week, off, now)
+				mh := memberHealth{Person: m, Name: p.Display(), WeekPages: st.WeekPages, WeekBudget: st.WeekBudget, OffHours: st.OffHours,
+					OffMax: st.OffBudget, OffDays: int(st.OffWindow / rota.Day), State: "within budget", Rank: 2}
+				switch {
+				case st.WeekBurned || st.OffHoursBurn:
+					mh.State, mh.Rank = "over budget", 0
+					h.Over++
+				case st.WeekBudget > 0 && st.WeekPages >= st.WeekBudget, st.OffBudget > 0 && st.OffHours >= st.OffBudget:
+					mh.State, mh.Rank = "at budget: the next one burns it", 1
+					h.AtBudget++
+				}
+				h.Members = append(h.Members, mh)
+			}
+			slices.SortStableFunc(h.Members, func(a, b memberHealth) int {
+				if a.Rank != b.Rank {
+					return a.Rank - b.Rank
+				}
+				return (b.WeekPages + b.OffHours) - (a.WeekPages + a.OffHours)
+			})
+		}
+		var services []string
+		for _, svc := range org.Services {
+			if svc.Team == t.Name {
+				services = append(services, svc.Name)
+			}
+		}
+		if len(services) > 0 {
+			incs, err := s.alerts.Incidents(r.Context(), rota.IncidentFilter{Status: "open", Services: services, Limit: 500})
+			if err != nil {
+				return nil, err
+			}
+			for _, inc := range incs {
+				if inc.Status == rota.StatusTriggered {
+					h.Triggered++
+				} else {
+					h.Acked++
+				}
+			}
+		}
+		for _, g := range policy.CoverageGaps(t, roster, now, now.Add(gapLookahead)) {
+			h.Gaps = append(h.Gaps, fmt.Sprintf("%s: nobody on call from %s to %s", g.Rotation, when(g.Start, loc), when(g.End, loc)))
+		}
+		out = append(out, h)
+	}
+	return out, nil
 }
 
 // issueMyCalendar serves POST /calendar: a new calendar URL for the

@@ -48,16 +48,14 @@ func FairnessOf(t *rota.Team, roster *scheduler.Roster, from, to time.Time, inte
 		shares[m] = &FairShare{Person: m, Interruptions: len(interruptions[m])}
 	}
 	f := Fairness{GapHours: map[string]float64{}}
+	for _, g := range CoverageGaps(t, roster, from, to) {
+		if len(roster.Shifts(g.Rotation, from, to)) > 0 { // a rotation nobody is ever on is not carried
+			f.GapHours[g.Rotation] += g.End.Sub(g.Start).Hours()
+		}
+	}
 	for _, rot := range carried(org, t) {
-		cursor := from
 		for _, sh := range roster.Shifts(rot.Name, from, to) {
 			start, end := later(sh.Start, from), earlier(sh.End, to)
-			if start.After(cursor) {
-				f.GapHours[rot.Name] += start.Sub(cursor).Hours()
-			}
-			if end.After(cursor) {
-				cursor = end
-			}
 			s := shares[sh.Person]
 			if s == nil || !end.After(start) {
 				continue // someone from outside the team covered: theirs
@@ -70,13 +68,6 @@ func FairnessOf(t *rota.Team, roster *scheduler.Roster, from, to time.Time, inte
 			if p := org.Person(sh.Person); p != nil {
 				s.OffHoursHours += offHoursIn(p, start, end)
 			}
-		}
-		if cursor.Before(to) && len(roster.Shifts(rot.Name, from, to)) > 0 {
-			f.GapHours[rot.Name] += to.Sub(cursor).Hours()
-		}
-		if len(rot.Active) > 0 {
-			// Outside its hours by design: not a gap to report.
-			delete(f.GapHours, rot.Name)
 		}
 	}
 	var burdens []float64
@@ -102,6 +93,40 @@ func FairnessOf(t *rota.Team, roster *scheduler.Roster, from, to time.Time, inte
 // carried are the team's rotations and schedules that page someone: those
 // an escalation policy names. A schedule counts by its own shifts, not its
 // layers'. With none named, every rotation of the team counts.
+// Gap is a time a team's rotation has nobody on call.
+type Gap struct {
+	Rotation   string
+	Start, End time.Time
+}
+
+// CoverageGaps lists the times in [from, to) when a rotation team t
+// carries (one its policies page, or all its rotations when none is named)
+// has nobody on call, overrides and leave cover included, oldest first per
+// rotation. A rotation with active hours is off outside them by design and
+// is not looked at.
+func CoverageGaps(t *rota.Team, roster *scheduler.Roster, from, to time.Time) []Gap {
+	var gaps []Gap
+	for _, rot := range carried(roster.Org(), t) {
+		if len(rot.Active) > 0 {
+			continue
+		}
+		cursor := from
+		for _, sh := range roster.Shifts(rot.Name, from, to) {
+			start, end := later(sh.Start, from), earlier(sh.End, to)
+			if start.After(cursor) {
+				gaps = append(gaps, Gap{Rotation: rot.Name, Start: cursor, End: start})
+			}
+			if end.After(cursor) {
+				cursor = end
+			}
+		}
+		if cursor.Before(to) {
+			gaps = append(gaps, Gap{Rotation: rot.Name, Start: cursor, End: to})
+		}
+	}
+	return gaps
+}
+
 func carried(org *rota.Org, t *rota.Team) []*rota.Rotation {
 	named := map[string]bool{}
 	for _, p := range org.Policies {
