@@ -75,6 +75,9 @@ type IncidentFilter struct {
 	Service string
 	// Services, when not nil, keeps those of these services (a team's).
 	Services []string
+	// PagedTo keeps those that paged this person (reached them, not as a
+	// shadow's copy).
+	PagedTo string
 	// Before lists those with a lower ID, for paging through results.
 	Before int64
 	Limit  int

@@ -61,6 +61,25 @@ func (s *Server) filterParams(r *http.Request) (rota.IncidentFilter, error) {
 	return f, err
 }
 
+// incidentFilter reads an incident list's filters: filterParams', and
+// paged=me (the incidents that paged the caller).
+func (s *Server) incidentFilter(r *http.Request) (rota.IncidentFilter, error) {
+	f, err := s.filterParams(r)
+	if err != nil {
+		return f, err
+	}
+	switch paged := r.URL.Query().Get("paged"); paged {
+	case "":
+	case "me":
+		if f.PagedTo = actorOf(r).Person; f.PagedTo == "" {
+			return f, rota.FieldError("paged", "me: you are signed in as no person")
+		}
+	default:
+		return f, rota.FieldError("paged", "must be me, not %q", paged)
+	}
+	return f, nil
+}
+
 // listAlerts serves GET /api/v1/alerts?status=&service=&limit=&before=.
 func (s *Server) listAlerts(w http.ResponseWriter, r *http.Request) error {
 	f, err := s.filterParams(r)

@@ -74,9 +74,9 @@ type notificationJSON struct {
 	Shadow bool `json:"shadow,omitempty"`
 }
 
-// listIncidents serves GET /api/v1/incidents?status=&service=&limit=&before=.
+// listIncidents serves GET /api/v1/incidents?status=&service=&paged=&limit=&before=.
 func (s *Server) listIncidents(w http.ResponseWriter, r *http.Request) error {
-	f, err := s.filterParams(r)
+	f, err := s.incidentFilter(r)
 	if err != nil {
 		return err
 	}

@@ -500,7 +500,8 @@ func TestIncidentsAPI(t *testing.T) {
 	for _, tt := range []struct {
 		path   string
 		status int
-	}{{"/api/v1/incidents/999", 404}, {"/api/v1/incidents/x", 400}, {"/api/v1/incidents?status=done", 400}, {"/api/v1/incidents?before=0", 400}} {
+	}{{"/api/v1/incidents/999", 404}, {"/api/v1/incidents/x", 400}, {"/api/v1/incidents?status=done", 400}, {"/api/v1/incidents?before=0", 400},
+		{"/api/v1/incidents?paged=you", 400}, {"/api/v1/incidents?paged=me", 400} /* the admin token is no person */} {
 		if r := f.do(t, "GET", tt.path, adminToken, "", ""); r.status != tt.status {
 			t.Errorf("%s: %d %s", tt.path, r.status, r.raw)
 		}

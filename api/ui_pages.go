@@ -441,19 +441,15 @@ func localTime(field, v string, loc *time.Location) (time.Time, error) {
 	return t, rota.CheckTime(field, t)
 }
 
-// incidentsPage serves GET /incidents?status=&team=&service=: open and
-// recent incidents; team=mine is the viewer's teams'.
+// incidentsPage serves GET /incidents?status=&team=&service=&paged=: open
+// and recent incidents; team=mine is the viewer's teams', paged=me those
+// that paged the viewer.
 func (s *Server) incidentsPage(w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()
 	org := s.book.Roster().Org()
-	f := rota.IncidentFilter{Status: q.Get("status"), Service: q.Get("service"), Limit: 100}
-	switch rota.Status(f.Status) {
-	case "", "open", rota.StatusTriggered, rota.StatusAcknowledged, rota.StatusResolved:
-	default:
-		return rota.FieldError("status", "must be open, triggered, acknowledged or resolved, not %q", f.Status)
-	}
-	if f.Service != "" && org.Service(f.Service) == nil {
-		return rota.FieldError("service", "no service named %q", f.Service)
+	f, err := s.incidentFilter(r)
+	if err != nil {
+		return err
 	}
 	team := q.Get("team")
 	if team != "" {
@@ -469,13 +465,6 @@ func (s *Server) incidentsPage(w http.ResponseWriter, r *http.Request) error {
 				f.Services = append(f.Services, svc.Name)
 			}
 		}
-	}
-	if v := q.Get("before"); v != "" {
-		n, err := strconv.ParseInt(v, 10, 64)
-		if err != nil || n <= 0 {
-			return rota.FieldError("before", "%q is not an id", v)
-		}
-		f.Before = n
 	}
 	incs, err := s.alerts.Incidents(r.Context(), f)
 	if err != nil {
@@ -508,9 +497,10 @@ func (s *Server) incidentsPage(w http.ResponseWriter, r *http.Request) error {
 		Rows                  []row
 		Teams, Services       []string
 		Status, Team, Service string
+		PagedMe               bool
 		More                  int64
 		StatusChoices         []string
-	}{Rows: rows, Teams: teams, Services: services, Status: f.Status, Team: team, Service: f.Service,
+	}{Rows: rows, Teams: teams, Services: services, Status: f.Status, Team: team, Service: f.Service, PagedMe: f.PagedTo != "",
 		StatusChoices: []string{"open", "triggered", "acknowledged", "resolved"}}
 	if len(incs) == f.Limit {
 		data.More = incs[len(incs)-1].ID

@@ -146,6 +146,10 @@ func filterQuery(q string, f rota.IncidentFilter) (string, []any) {
 			}
 		}
 	}
+	if f.PagedTo != "" {
+		where = append(where, "id IN (SELECT incident_id FROM pages WHERE person = ?)")
+		args = append(args, f.PagedTo)
+	}
 	if f.Before > 0 {
 		where = append(where, "id < ?")
 		args = append(args, f.Before)

@@ -276,3 +276,27 @@ func TestAnsweredWhileOnItsWay(t *testing.T) {
 		t.Errorf("updates of the resolved incident: %q", got)
 	}
 }
+
+// TestIncidentsPagingAPerson: the incidents that paged alice are those
+// her pages were recorded for; one only queued for her is not.
+func TestIncidentsPagingAPerson(t *testing.T) {
+	ctx := context.Background()
+	db := open(t, filepath.Join(t.TempDir(), "rota.db"))
+	t0 := time.Date(2026, 3, 5, 1, 0, 0, 0, time.UTC)
+	a, an := pagedIncident(t, db, "a", "alice", rota.ContactSMS)
+	pagedIncident(t, db, "b", "alice", rota.ContactSMS) // queued, not sent
+	c, cn := pagedIncident(t, db, "c", "bruno", rota.ContactSMS)
+	if err := db.RecordDeliveries(ctx, []rota.Delivery{sent(an[0], a.ID, an[0], "alice", rota.ContactSMS, t0), sent(cn[0], c.ID, cn[0], "bruno", rota.ContactSMS, t0)}, nil); err != nil {
+		t.Fatal(err)
+	}
+	incs, err := db.Incidents(ctx, rota.IncidentFilter{PagedTo: "alice"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(incs) != 1 || incs[0].ID != a.ID {
+		t.Errorf("incidents paging alice: %+v, want only %d", incs, a.ID)
+	}
+	if incs, _ := db.Incidents(ctx, rota.IncidentFilter{PagedTo: "alice", Status: "open", Services: []string{"api"}}); len(incs) != 1 {
+		t.Errorf("with other filters: %d", len(incs))
+	}
+}
