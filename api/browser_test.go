@@ -835,6 +835,44 @@ func TestBrowserManagerNow(t *testing.T) {
 		t.Errorf("the manager's Now: %s", v)
 	}
 	dana.shot("phone-manager-now")
+	// The team's report reads on the phone too: no sideways scroll.
+	if status := dana.open("/reports/teams/payments"); status != 200 {
+		t.Fatalf("the report: %d", status)
+	}
+	dana.do("read the report", chromedp.WaitVisible(chromedp.CSS("h1")))
+	a = browse(dana, "audit the report", chromedp.Evaluate[phoneAudit](fmt.Sprintf(phoneAuditJS, phoneWidth)))
+	if a.ScrollWidth > min(a.InnerWidth, phoneWidth) {
+		t.Errorf("the report is %vpx wide on a %dpx phone; sticking out:\n\t%s", a.ScrollWidth, phoneWidth, strings.Join(a.Wider, "\n\t"))
+	}
+	for _, v := range append(a.Violations, a.Contrast...) {
+		t.Errorf("the report: %s", v)
+	}
+	// Its charts' words stay readable: drawn at least 9px tall on the
+	// phone, none cut off at a chart's edge.
+	var labels struct {
+		Smallest float64  `json:"smallest"`
+		Cut      []string `json:"cut"`
+	}
+	labels = browse(dana, "measure the charts' words", chromedp.Evaluate[struct {
+		Smallest float64  `json:"smallest"`
+		Cut      []string `json:"cut"`
+	}](`(() => {
+		let smallest = 1e9, cut = [];
+		for (const t of document.querySelectorAll('svg text')) {
+			if (getComputedStyle(t).display === 'none' || t.textContent.trim() === '') continue;
+			const r = t.getBoundingClientRect(), s = t.ownerSVGElement.getBoundingClientRect();
+			smallest = Math.min(smallest, r.height);
+			if (r.left < s.left - 0.5 || r.right > s.right + 0.5) cut.push(t.textContent + ' ' + Math.round(r.left) + '..' + Math.round(r.right) + ' of ' + Math.round(s.left) + '..' + Math.round(s.right));
+		}
+		return {smallest, cut};
+	})()`))
+	if labels.Smallest < 9 {
+		t.Errorf("the report's chart words are %.1fpx tall on the phone: unreadable", labels.Smallest)
+	}
+	for _, c := range labels.Cut {
+		t.Errorf("a chart's word is cut off at its edge: %s", c)
+	}
+	dana.shot("phone-report")
 	// A responder has no team's health on Now.
 	alice := f.signIn(t, "alice", "alice@example.com")
 	if n := alice.count("section.team-health"); n != 0 {

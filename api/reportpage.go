@@ -35,6 +35,13 @@ type barView struct {
 	Pages        int
 	Label, Week  string
 	ShowWeek     bool
+	// Alt is every other week label shown: a phone, whose labels are
+	// drawn larger, hides them.
+	Alt bool
+	// WeekX and Anchor place the week's label: centred on its bar, but
+	// inside the chart at its two ends.
+	WeekX  float64
+	Anchor string
 }
 
 type personView struct {
@@ -178,8 +185,16 @@ func buildReportView(rep policy.Report, team *rota.Team, now time.Time) reportVi
 			week := wk.Start.In(zone).Format("2 Jan")
 			label := fmt.Sprintf("week of %s: %d %s", week, wk.Pages, plural(wk.Pages, "page", "pages"))
 			x := float64(i)*slot + 1
-			pv.Bars = append(pv.Bars, barView{X: x, Y: barBase - h, W: slot - 2, H: h, MidX: x + (slot-2)/2, LabelY: barBase - h - 3,
-				Over: wk.Over, Pages: wk.Pages, Label: label, Week: week, ShowWeek: i%every == 0})
+			b := barView{X: x, Y: barBase - h, W: slot - 2, H: h, MidX: x + (slot-2)/2, LabelY: barBase - h - 3,
+				Over: wk.Over, Pages: wk.Pages, Label: label, Week: week, ShowWeek: i%every == 0, Alt: i%every == 0 && (i/every)%2 == 1}
+			b.WeekX, b.Anchor = b.MidX, "middle"
+			switch {
+			case i == 0:
+				b.WeekX, b.Anchor = x, "start"
+			case i == n-1:
+				b.WeekX, b.Anchor = x+slot-2, "end"
+			}
+			pv.Bars = append(pv.Bars, b)
 			desc = append(desc, label)
 		}
 		pv.Desc = strings.Join(desc, "; ")
