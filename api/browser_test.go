@@ -330,7 +330,7 @@ func TestBrowserWebUI(t *testing.T) {
 	const shown = "Mon 2 Jan 2006 15:04 MST"
 	alice.wantText(chromedp.CSS("p.flash"), fmt.Sprintf("Override %d: alice is on call %s to %s.", ov.ID, ovStart.Format(shown), ovEnd.Format(shown)))
 	// The Overrides table is the one right after its heading.
-	alice.wantContains(chromedp.CSS("h2 + div.scroll tbody"), fmt.Sprint(ov.ID), "alice", ovStart.Format(shown), ovEnd.Format(shown), ovReason, "alice (web)")
+	alice.wantContains(chromedp.CSS("#overrides tbody"), fmt.Sprint(ov.ID), "alice", ovStart.Format(shown), ovEnd.Format(shown), ovReason, "alice (web)")
 	// And the weeks' tables show the shift it makes.
 	alice.wantContains(chromedp.CSS("main"), fmt.Sprintf("override %d", ov.ID))
 	alice.shot("browser-rotation-override")

@@ -111,4 +111,28 @@ func TestSchedulesInTheAPI(t *testing.T) {
 	if r.status != 400 || !strings.Contains(r.raw, "fts is a schedule: trade shifts on one of its layers (us, eu)") {
 		t.Errorf("swap on a schedule: %d %s", r.status, r.raw)
 	}
+	// Its page draws the final line on top and each layer below it; the
+	// final line is who the API says, the override included.
+	body := getPage(t, f.srv.URL, "/rotations/fts?days=3", adminToken)
+	final := timelineBars(t, body, "final")
+	for _, at := range []time.Time{time.Date(2026, 3, 11, 12, 0, 0, 0, time.UTC), time.Date(2026, 3, 11, 21, 0, 0, 0, time.UTC),
+		time.Date(2026, 3, 11, 23, 30, 0, 0, time.UTC), time.Date(2026, 3, 12, 8, 0, 0, 0, time.UTC), time.Date(2026, 3, 13, 20, 0, 0, 0, time.UTC)} {
+		f.now = at
+		on, _ := onCall()
+		shown, kind := "", ""
+		for _, b := range final {
+			if !at.Before(b.start) && at.Before(b.end) {
+				shown, kind = b.person, b.kind
+			}
+		}
+		if shown != on["fts"]["person"] || (on["fts"]["override"] == true) != (kind == "override") {
+			t.Errorf("at %v the timeline shows %q (%s), the API %v", at, shown, kind, on["fts"])
+		}
+	}
+	if eu := timelineBars(t, body, "eu"); len(eu) != 3 || eu[0].person != "emma" || eu[0].end.Sub(eu[0].start) != 12*time.Hour {
+		t.Errorf("the eu layer: %+v, want emma 08:00-20:00 each of three days", eu)
+	}
+	if us := timelineBars(t, body, "us"); len(us) == 0 || us[0].person != "uma" {
+		t.Errorf("the us layer: %+v", us)
+	}
 }

@@ -3,6 +3,7 @@ package api_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"html"
 	"io"
 	"net/http"
@@ -20,7 +21,6 @@ import (
 	"github.com/rotahq/rota/clocktest"
 	"github.com/rotahq/rota/config"
 	"github.com/rotahq/rota/paging"
-	"github.com/rotahq/rota/policy"
 	"github.com/rotahq/rota/scheduler"
 	"github.com/rotahq/rota/store"
 	"github.com/rotahq/rota/store/storetest"
@@ -758,52 +758,73 @@ func TestSignInDev(t *testing.T) {
 	}
 }
 
-// rotationWeek is one week's table of a rotation page.
-type rotationWeek struct {
-	label string
-	// rows are the shifts: who, from, to, note.
-	rows [][4]string
-	gaps []string
-}
-
 var (
 	tbodyRe = regexp.MustCompile(`(?s)<tbody>(.*?)</tbody>`)
 	trRe    = regexp.MustCompile(`(?s)<tr( class="gap")?>(.*?)</tr>`)
 	tdRe    = regexp.MustCompile(`(?s)<td[^>]*>(.*?)</td>`)
 	tagRe   = regexp.MustCompile(`<[^>]+>`)
+	barRe   = regexp.MustCompile(`<g class="tl-bar" data-person="([^"]*)" data-start="([^"]*)" data-end="([^"]*)" data-kind="([^"]*)">`)
 )
 
-// rotationWeeks reads the weeks' tables of a rotation page.
-func rotationWeeks(t *testing.T, body string) []rotationWeek {
+// rotationShifts reads a rotation page's list of shifts: each row who,
+// from, to and note; each gap "from to to".
+func rotationShifts(t *testing.T, body string) (rows [][4]string, gaps []string) {
 	t.Helper()
-	var out []rotationWeek
-	parts := strings.Split(body, "<caption>")
-	for _, p := range parts[1:] {
-		label, rest, _ := strings.Cut(p, "</caption>")
-		table, _, _ := strings.Cut(rest, "</table>")
-		wk := rotationWeek{label: label}
-		tb := tbodyRe.FindStringSubmatch(table)
-		if tb == nil {
-			t.Fatalf("week %q has no tbody", label)
+	_, table, ok := strings.Cut(body, `<table id="shifts">`)
+	if !ok {
+		t.Fatal("the page has no list of shifts")
+	}
+	table, _, _ = strings.Cut(table, "</table>")
+	tb := tbodyRe.FindStringSubmatch(table)
+	if tb == nil {
+		t.Fatal("the list of shifts has no tbody")
+	}
+	for _, tr := range trRe.FindAllStringSubmatch(tb[1], -1) {
+		var cells []string
+		for _, td := range tdRe.FindAllStringSubmatch(tr[2], -1) {
+			cells = append(cells, strings.Join(strings.Fields(html.UnescapeString(tagRe.ReplaceAllString(td[1], ""))), " "))
 		}
-		for _, tr := range trRe.FindAllStringSubmatch(tb[1], -1) {
-			var cells []string
-			for _, td := range tdRe.FindAllStringSubmatch(tr[2], -1) {
-				cells = append(cells, strings.Join(strings.Fields(html.UnescapeString(tagRe.ReplaceAllString(td[1], ""))), " "))
-			}
-			if tr[1] != "" {
-				if len(cells) != 2 || !strings.HasPrefix(cells[1], "gap: ") {
-					t.Fatalf("week %q: gap row %q", label, cells)
-				}
-				wk.gaps = append(wk.gaps, strings.TrimPrefix(cells[1], "gap: "))
-				continue
-			}
-			if len(cells) != 4 {
-				t.Fatalf("week %q: row %q", label, cells)
-			}
-			wk.rows = append(wk.rows, [4]string(cells))
+		if len(cells) != 4 {
+			t.Fatalf("row %q", cells)
 		}
-		out = append(out, wk)
+		if tr[1] != "" {
+			if cells[0] != "nobody" || cells[3] != "gap" {
+				t.Fatalf("gap row %q", cells)
+			}
+			gaps = append(gaps, cells[1]+" to "+cells[2])
+			continue
+		}
+		rows = append(rows, [4]string(cells))
+	}
+	return rows, gaps
+}
+
+// tlBar is a bar of a rotation page's timeline.
+type tlBar struct {
+	person, kind string
+	start, end   time.Time
+}
+
+// timelineBars reads the bars of the timeline's row (final: who is on
+// call), in order.
+func timelineBars(t *testing.T, body, row string) []tlBar {
+	t.Helper()
+	_, rest, ok := strings.Cut(body, `data-row="`+row+`">`)
+	if !ok {
+		t.Fatalf("the timeline has no row %q", row)
+	}
+	rest, _, _ = strings.Cut(rest, "\n</g>")
+	var out []tlBar
+	for _, m := range barRe.FindAllStringSubmatch(rest, -1) {
+		b := tlBar{person: m[1], kind: m[4]}
+		var err error
+		if b.start, err = time.Parse(time.RFC3339, m[2]); err != nil {
+			t.Fatal(err)
+		}
+		if b.end, err = time.Parse(time.RFC3339, m[3]); err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, b)
 	}
 	return out
 }
@@ -827,10 +848,11 @@ func getPage(t *testing.T, base, path, token string) string {
 
 const pageTime = "Mon 2 Jan 2006 15:04 MST"
 
-// TestRotationPageAcrossDST: the rotation page shows weeks across both
-// daylight-saving changes in Europe/Berlin: handovers stay at 10:00 wall
-// time while the zone's abbreviation changes, weeks begin on Monday at
-// local midnight, and the shifts are the scheduler's, with no gaps.
+// TestRotationPageAcrossDST: the rotation page across both daylight-saving
+// changes in Europe/Berlin lists the scheduler's shifts, each once, with
+// handovers at 10:00 wall time while the zone's abbreviation changes; its
+// timeline's final line has no gap and agrees with GET /api/v1/oncall
+// every three hours and a minute either side of each handover.
 func TestRotationPageAcrossDST(t *testing.T) {
 	f := newAuthFixture(t, withToken(), false)
 	berlin, err := time.LoadLocation("Europe/Berlin")
@@ -844,16 +866,13 @@ func TestRotationPageAcrossDST(t *testing.T) {
 	for _, tt := range []struct {
 		name     string
 		now      time.Time
-		labels   []string
 		handover string    // the handover after the change, as shown
 		at       time.Time // and as an instant
 		before   string    // the handover before it
 	}{
 		{"spring forward", time.Date(2026, 3, 25, 12, 0, 0, 0, berlin),
-			[]string{"Week of Mon 23 Mar 2026", "Week of Mon 30 Mar 2026", "Week of Mon 6 Apr 2026"},
 			"Tue 31 Mar 2026 10:00 CEST", time.Date(2026, 3, 31, 8, 0, 0, 0, time.UTC), "Tue 24 Mar 2026 10:00 CET"},
 		{"fall back", time.Date(2026, 10, 21, 12, 0, 0, 0, berlin),
-			[]string{"Week of Mon 19 Oct 2026", "Week of Mon 26 Oct 2026", "Week of Mon 2 Nov 2026"},
 			"Tue 27 Oct 2026 10:00 CET", time.Date(2026, 10, 27, 9, 0, 0, 0, time.UTC), "Tue 20 Oct 2026 10:00 CEST"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
@@ -862,36 +881,18 @@ func TestRotationPageAcrossDST(t *testing.T) {
 			if !strings.Contains(body, "times in Europe/Berlin") {
 				t.Errorf("the page does not say its zone")
 			}
-			weeks := rotationWeeks(t, body)
-			if len(weeks) != 3 {
-				t.Fatalf("%d weeks, want 3", len(weeks))
+			rows, gaps := rotationShifts(t, body)
+			if len(gaps) != 0 {
+				t.Errorf("gaps %q, but someone is always on call", gaps)
 			}
-			from := policy.WeekStart(tt.now, berlin)
-			for i, wk := range weeks {
-				if wk.label != tt.labels[i] {
-					t.Errorf("week %d: %q, want %q", i, wk.label, tt.labels[i])
-				}
-				to := policy.NextWeek(from, berlin)
-				if l := from.In(berlin); l.Weekday() != time.Monday || l.Hour() != 0 || l.Minute() != 0 {
-					t.Errorf("week %d begins %v, not Monday at midnight", i, l)
-				}
-				if len(wk.gaps) != 0 {
-					t.Errorf("%s: gaps %q, but someone is always on call", wk.label, wk.gaps)
-				}
-				var want [][4]string
-				for _, sh := range f.book.Roster().Shifts("primary", from, to) {
-					want = append(want, [4]string{sh.Person, sh.Start.In(berlin).Format(pageTime), sh.End.In(berlin).Format(pageTime), ""})
-				}
-				if len(want) == 0 || len(wk.rows) != len(want) {
-					t.Errorf("%s: rows %q, want the scheduler's %q", wk.label, wk.rows, want)
-				} else {
-					for j := range want {
-						if wk.rows[j] != want[j] {
-							t.Errorf("%s row %d: %q, want the scheduler's %q", wk.label, j, wk.rows[j], want[j])
-						}
-					}
-				}
-				from = to
+			y, m, d := tt.now.Date()
+			from := time.Date(y, m, d, 0, 0, 0, 0, berlin)
+			var want [][4]string
+			for _, sh := range f.book.Roster().Shifts("primary", from, from.AddDate(0, 0, 21)) {
+				want = append(want, [4]string{sh.Person, sh.Start.In(berlin).Format(pageTime), sh.End.In(berlin).Format(pageTime), ""})
+			}
+			if fmt.Sprint(rows) != fmt.Sprint(want) {
+				t.Errorf("shifts %q, want the scheduler's %q, each once", rows, want)
 			}
 			// The handover at the change, read off the scheduler: at
 			// 10:00 local both sides of it, an hour apart in UTC.
@@ -906,26 +907,48 @@ func TestRotationPageAcrossDST(t *testing.T) {
 			if d := sh.Start.Sub(prev.Start); d != 7*24*time.Hour-time.Hour && d != 7*24*time.Hour+time.Hour {
 				t.Errorf("the week of the change lasts %v, want 167h or 169h", d)
 			}
-			// The page shows the handover in the weeks on both sides.
-			wantRows := map[string][4]string{
-				tt.labels[0]: {prev.Person, tt.before, tt.handover, ""},
-				tt.labels[1]: {sh.Person, tt.handover, sh.End.In(berlin).Format(pageTime), ""},
-			}
-			for _, wk := range weeks {
-				want, ok := wantRows[wk.label]
-				if !ok {
-					continue
-				}
-				found := false
-				for _, r := range wk.rows {
-					found = found || r == want
-				}
-				if !found {
-					t.Errorf("%s lacks the row %q: %q", wk.label, want, wk.rows)
+			for _, r := range [][4]string{{prev.Person, tt.before, tt.handover, ""}, {sh.Person, tt.handover, sh.End.In(berlin).Format(pageTime), ""}} {
+				if !strings.Contains(fmt.Sprint(rows), fmt.Sprint(r)) {
+					t.Errorf("the list lacks the row %q: %q", r, rows)
 				}
 			}
 			if !strings.Contains(body, "<strong>alice</strong>") {
 				t.Errorf("alice's own shifts are not marked as hers")
+			}
+
+			// The timeline: 14 days from today, nobody missing, and who
+			// its final line shows is who the API says is on call.
+			bars := timelineBars(t, body, "final")
+			to := from.AddDate(0, 0, 14)
+			if len(bars) == 0 || bars[0].start.After(from) || bars[len(bars)-1].end.Before(to) {
+				t.Fatalf("the final line %+v does not span %v to %v", bars, from, to)
+			}
+			for i, b := range bars {
+				if b.kind == "gap" || i > 0 && !b.start.Equal(bars[i-1].end) {
+					t.Errorf("the final line has a hole or gap at %v: %+v", b.start, bars)
+				}
+			}
+			instants := []time.Time{tt.at.Add(-time.Minute), tt.at, tt.at.Add(time.Minute)}
+			for at := from; at.Before(to); at = at.Add(3 * time.Hour) {
+				instants = append(instants, at)
+			}
+			for _, at := range instants {
+				shown := ""
+				for _, b := range bars {
+					if !at.Before(b.start) && at.Before(b.end) {
+						shown = b.person
+					}
+				}
+				r := f.do(t, "GET", "/api/v1/oncall?at="+at.UTC().Format(time.RFC3339), f.tokens["alice"], "", "")
+				api := ""
+				for _, o := range r.body["oncall"].([]any) {
+					if o := o.(map[string]any); o["rotation"] == "primary" {
+						api = o["person"].(string)
+					}
+				}
+				if shown == "" || shown != api {
+					t.Errorf("at %s the timeline shows %q on call, the API %q", at.In(berlin).Format(pageTime), shown, api)
+				}
 			}
 		})
 	}
@@ -978,65 +1001,52 @@ func TestRotationPageGaps(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	solo := rotationWeeks(t, getPage(t, ts.URL, "/rotations/solo?weeks=3", token))
-	want := []rotationWeek{
-		{label: "Week of Mon 23 Mar 2026", rows: [][4]string{
-			{"sam", "Tue 17 Mar 2026 10:00 CET", "Tue 24 Mar 2026 10:00 CET", ""},
-			{"sam", "Tue 24 Mar 2026 10:00 CET", "Tue 31 Mar 2026 10:00 CEST", ""}}},
-		{label: "Week of Mon 30 Mar 2026", rows: [][4]string{
-			{"sam", "Tue 24 Mar 2026 10:00 CET", "Tue 31 Mar 2026 10:00 CEST", ""}},
-			gaps: []string{"Tue 31 Mar 2026 10:00 CEST to Mon 6 Apr 2026 00:00 CEST"}},
-		{label: "Week of Mon 6 Apr 2026", rows: [][4]string{
-			{"sam", "Tue 7 Apr 2026 10:00 CEST", "Tue 14 Apr 2026 10:00 CEST", ""}},
-			gaps: []string{"Mon 6 Apr 2026 00:00 CEST to Tue 7 Apr 2026 10:00 CEST"}},
+	body := getPage(t, ts.URL, "/rotations/solo?weeks=3", token)
+	rows, gaps := rotationShifts(t, body)
+	wantRows := [][4]string{
+		{"sam", "Tue 24 Mar 2026 10:00 CET", "Tue 31 Mar 2026 10:00 CEST", ""},
+		{"sam", "Tue 7 Apr 2026 10:00 CEST", "Tue 14 Apr 2026 10:00 CEST", ""},
+		{"sam", "Tue 14 Apr 2026 10:00 CEST", "Tue 21 Apr 2026 10:00 CEST", ""}}
+	if fmt.Sprint(rows) != fmt.Sprint(wantRows) {
+		t.Errorf("solo: shifts %q, want %q", rows, wantRows)
 	}
-	compareWeeks(t, "solo", solo, want)
+	// sam's leave on 2 April skips his week: nobody, to the minute across
+	// the spring-forward change.
+	if want := []string{"Tue 31 Mar 2026 10:00 CEST to Tue 7 Apr 2026 10:00 CEST"}; fmt.Sprint(gaps) != fmt.Sprint(want) {
+		t.Errorf("solo: gaps %q, want %q", gaps, want)
+	}
+	var red []tlBar
+	for _, b := range timelineBars(t, body, "final") {
+		if b.kind == "gap" {
+			red = append(red, b)
+		}
+	}
+	if len(red) != 1 || !red[0].start.Equal(time.Date(2026, 3, 31, 8, 0, 0, 0, time.UTC)) || !red[0].end.Equal(time.Date(2026, 4, 7, 8, 0, 0, 0, time.UTC)) {
+		t.Errorf("solo: the timeline's gaps %+v, want the week of 31 March", red)
+	}
 	// The scheduler agrees: nobody is on call in the gap.
 	if sh, ok := book.Roster().OnCall("solo", time.Date(2026, 4, 2, 12, 0, 0, 0, time.UTC)); ok {
 		t.Errorf("the scheduler has %+v on call on solo during sam's leave", sh)
 	}
 
-	pair := rotationWeeks(t, getPage(t, ts.URL, "/rotations/pair?weeks=3", token))
+	body = getPage(t, ts.URL, "/rotations/pair?weeks=3", token)
+	rows, gaps = rotationShifts(t, body)
+	if len(gaps) != 0 {
+		t.Errorf("pair: gaps %q, but tess covers", gaps)
+	}
 	var covering [][4]string
-	for _, wk := range pair {
-		if len(wk.gaps) != 0 {
-			t.Errorf("pair, %s: gaps %q, but tess covers", wk.label, wk.gaps)
-		}
-		for _, r := range wk.rows {
-			if strings.Contains(r[3], "covering") {
-				covering = append(covering, r)
-			}
+	for _, r := range rows {
+		if strings.Contains(r[3], "covering") {
+			covering = append(covering, r)
 		}
 	}
-	// tess covers sam's shift in the weeks of 30 Mar and 6 Apr, and it is
-	// her own (her name in bold: she is the viewer).
+	// tess covers sam's shift of the week of 31 March, listed once, and it
+	// is her own (her name in bold: she is the viewer).
 	cover := [4]string{"tess", "Tue 31 Mar 2026 10:00 CEST", "Tue 7 Apr 2026 10:00 CEST", "covering sam (on leave)"}
-	if len(covering) != 2 || covering[0] != cover || covering[1] != cover {
-		t.Errorf("pair: covering rows %q, want %q in two weeks", covering, cover)
+	if len(covering) != 1 || covering[0] != cover {
+		t.Errorf("pair: covering rows %q, want %q once", covering, cover)
 	}
-}
-
-func compareWeeks(t *testing.T, rotation string, got, want []rotationWeek) {
-	t.Helper()
-	if len(got) != len(want) {
-		t.Fatalf("%s: %d weeks, want %d", rotation, len(got), len(want))
-	}
-	for i := range want {
-		g, w := got[i], want[i]
-		if g.label != w.label {
-			t.Errorf("%s week %d: %q, want %q", rotation, i, g.label, w.label)
-		}
-		if strings.Join(g.gaps, "|") != strings.Join(w.gaps, "|") {
-			t.Errorf("%s, %s: gaps %q, want %q", rotation, w.label, g.gaps, w.gaps)
-		}
-		if len(g.rows) != len(w.rows) {
-			t.Errorf("%s, %s: rows %q, want %q", rotation, w.label, g.rows, w.rows)
-			continue
-		}
-		for j := range w.rows {
-			if g.rows[j] != w.rows[j] {
-				t.Errorf("%s, %s row %d: %q, want %q", rotation, w.label, j, g.rows[j], w.rows[j])
-			}
-		}
+	if !strings.Contains(body, `data-kind="covering"`) {
+		t.Errorf("pair: the timeline does not mark the cover")
 	}
 }

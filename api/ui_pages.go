@@ -302,18 +302,26 @@ func (s *Server) rotationsPage(w http.ResponseWriter, r *http.Request) error {
 	return s.render(w, r, http.StatusOK, "rotations", "Rotations", "rotations", rows)
 }
 
-// rotationPage serves GET /rotations/{name}?weeks=: weeks of shifts with
-// overrides, leave and gaps, in the rotation's zone, and a form to
-// create an override.
+// rotationPage serves GET /rotations/{name}?from=&days=&weeks=: a
+// timeline of days days (14 by default, at most 28) from the day from (a
+// date in the rotation's zone; today by default), the shifts of weeks
+// weeks from then listed once each with their gaps, overrides, and a form
+// to create an override.
 func (s *Server) rotationPage(w http.ResponseWriter, r *http.Request) error {
 	rot, err := s.rotation(r)
 	if err != nil {
 		return err
 	}
-	weeks := 8
-	if v := r.URL.Query().Get("weeks"); v != "" {
+	q := r.URL.Query()
+	weeks, days := 8, 14
+	if v := q.Get("weeks"); v != "" {
 		if weeks, err = strconv.Atoi(v); err != nil || weeks < 1 || weeks > 52 {
 			return rota.FieldError("weeks", "must be 1 to 52, not %q", v)
+		}
+	}
+	if v := q.Get("days"); v != "" {
+		if days, err = strconv.Atoi(v); err != nil || days < 1 || days > tlMaxDay {
+			return rota.FieldError("days", "must be 1 to %d, not %q", tlMaxDay, v)
 		}
 	}
 	now := s.now()
@@ -321,35 +329,38 @@ func (s *Server) rotationPage(w http.ResponseWriter, r *http.Request) error {
 	a := actorOf(r)
 	roster := s.book.Roster()
 	org := roster.Org()
-	from := policy.WeekStart(now, loc)
-	type week struct {
-		Label  string
-		Shifts []shiftView
-		Gaps   []string
+	y, m, d := now.In(loc).Date()
+	from := time.Date(y, m, d, 0, 0, 0, 0, loc)
+	if v := q.Get("from"); v != "" {
+		day, err := time.ParseInLocation("2006-01-02", v, loc)
+		if err != nil {
+			return rota.FieldError("from", "%q is not a date (2026-03-01)", v)
+		}
+		from = day
 	}
-	var out []week
-	for i := 0; i < weeks; i++ {
-		to := policy.NextWeek(from, loc)
-		wk := week{Label: "Week of " + from.In(loc).Format("Mon 2 Jan 2006")}
-		cursor := from
-		if rot.Start.After(cursor) {
-			cursor = rot.Start // nobody is missing before the rotation begins
-		}
-		for _, sh := range roster.Shifts(rot.Name, from, to) {
-			if sh.Start.After(cursor) {
-				wk.Gaps = append(wk.Gaps, when(cursor, loc)+" to "+when(sh.Start, loc))
-			}
-			wk.Shifts = append(wk.Shifts, s.shiftView(sh, loc, a.Person))
-			if sh.End.After(cursor) {
-				cursor = sh.End
-			}
-		}
-		if cursor.Before(to) && !rot.Start.After(to) {
-			wk.Gaps = append(wk.Gaps, when(cursor, loc)+" to "+when(to, loc))
-		}
-		out = append(out, wk)
-		from = to
+	type listed struct {
+		shiftView
+		Gap bool
 	}
+	to := from.AddDate(0, 0, 7*weeks)
+	var list []listed
+	cursor := from
+	if rot.Start.After(cursor) {
+		cursor = rot.Start // nobody is missing before the rotation begins
+	}
+	for _, sh := range roster.Shifts(rot.Name, from, to) {
+		if sh.Start.After(cursor) {
+			list = append(list, listed{shiftView: shiftView{Start: when(cursor, loc), End: when(sh.Start, loc)}, Gap: true})
+		}
+		list = append(list, listed{shiftView: s.shiftView(sh, loc, a.Person)})
+		if sh.End.After(cursor) {
+			cursor = sh.End
+		}
+	}
+	if cursor.Before(to) && !rot.Start.After(to) {
+		list = append(list, listed{shiftView: shiftView{Start: when(cursor, loc), End: when(to, loc)}, Gap: true})
+	}
+	tl := s.timeline(roster, rot, from, days, now, loc, a.Person)
 	manager := s.canManage(a, rot.Team) == nil
 	var people []string
 	if manager {
@@ -367,16 +378,18 @@ func (s *Server) rotationPage(w http.ResponseWriter, r *http.Request) error {
 		}
 	}
 	data := struct {
-		Rotation  *rota.Rotation
-		Zone      string
-		Weeks     []week
-		Overrides []overrideView
-		People    []string
-		Me        string
-		Manager   bool
-		Start     string
-		End       string
-	}{rot, loc.String(), out, ovs, people, a.Person, manager,
+		Rotation         *rota.Rotation
+		Zone             string
+		Timeline         timelineView
+		Shifts           []listed
+		ListFrom, ListTo string
+		Overrides        []overrideView
+		People           []string
+		Me               string
+		Manager          bool
+		Start            string
+		End              string
+	}{rot, loc.String(), tl, list, from.Format("Mon 2 Jan 2006"), to.Add(-time.Second).Format("Mon 2 Jan 2006"), ovs, people, a.Person, manager,
 		now.In(loc).Truncate(time.Hour).Add(time.Hour).Format("2006-01-02T15:04"), now.In(loc).Truncate(time.Hour).Add(25 * time.Hour).Format("2006-01-02T15:04")}
 	return s.render(w, r, http.StatusOK, "rotation", "Rotation "+rot.Name, "rotations", data)
 }
