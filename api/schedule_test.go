@@ -2,6 +2,8 @@ package api_test
 
 import (
 	"context"
+	"net/http"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -134,5 +136,115 @@ func TestSchedulesInTheAPI(t *testing.T) {
 	}
 	if us := timelineBars(t, body, "us"); len(us) == 0 || us[0].person != "uma" {
 		t.Errorf("the us layer: %+v", us)
+	}
+}
+
+const swapConfig = `
+[[people]]
+name = "ana"
+timezone = "Europe/Berlin"
+[[people]]
+name = "ben"
+timezone = "Europe/Berlin"
+[[people]]
+name = "cai"
+timezone = "Europe/Berlin"
+[[people]]
+name = "dev"
+timezone = "Europe/Berlin"
+[[teams]]
+name = "t"
+members = ["ana", "ben", "cai", "dev"]
+timezone = "Europe/Berlin"
+[[rotations]]
+name = "daily"
+team = "t"
+members = ["ana", "ben"]
+shift = "1d"
+start = 2026-01-06
+[[rotations]]
+name = "layer"
+team = "t"
+members = ["ana", "cai"]
+start = 2026-01-06
+[[schedules]]
+name = "sched"
+team = "t"
+layers = ["layer"]
+[[rotations]]
+name = "unused"
+team = "t"
+members = ["ana", "dev"]
+start = 2026-01-06
+[[schedules]]
+name = "idle"
+team = "t"
+layers = ["unused"]
+[[escalation_policies]]
+name = "p"
+steps = [{ targets = ["rotation:daily", "rotation:sched"], delay = "5m" }]
+`
+
+// TestSwapsOfferRealShifts: the swaps page offers partners on the
+// rotations that page someone (a layer of a paged schedule counts; the
+// layer of a schedule no policy pages does not), and, a partner chosen, at most ten
+// of each one's next shifts on the rotations they share, soonest first.
+func TestSwapsOfferRealShifts(t *testing.T) {
+	cfg, err := config.Parse("swap.toml", []byte(swapConfig), t.TempDir(), func(string) (string, bool) { return "", false })
+	if err != nil {
+		t.Fatal(err)
+	}
+	db := storetest.Open(t, store.Options{})
+	book := scheduler.NewBook(scheduler.NewRoster(cfg.Org, nil))
+	now := time.Date(2026, 3, 11, 11, 0, 0, 0, time.UTC)
+	clock := func() time.Time { return now }
+	db.Now = clock
+	srv := api.New(api.Options{Book: book, Overrides: db, Pager: paging.New(paging.Options{Store: db, Book: book, Now: clock}), Alerts: db, Identity: db,
+		Swaps: db, SwapRequests: db, Ping: db.Ping, Settings: withToken(), Now: clock})
+	ts := newServer(t, srv)
+	token, _, err := db.CreateAPIToken(context.Background(), "ana", "test", "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body := getPage(t, ts.URL, "/swaps", token)
+	partners := regexp.MustCompile(`(?s)<select id="sw-partner" name="partner">(.*?)</select>`).FindStringSubmatch(body)
+	if partners == nil || !strings.Contains(partners[1], "ben") || !strings.Contains(partners[1], "cai") || strings.Contains(partners[1], "dev") {
+		t.Fatalf("partners offered: %v", partners)
+	}
+	if strings.Contains(body, `id="sw-mine"`) || !strings.Contains(body, "Choose whom to trade with") {
+		t.Errorf("with two partners and none chosen, the page offers shifts")
+	}
+	options := func(body, id string) []string {
+		m := regexp.MustCompile(`(?s)<select id="` + id + `" name="[a-z]+">(.*?)</select>`).FindStringSubmatch(body)
+		if m == nil {
+			t.Fatalf("no #%s", id)
+		}
+		var out []string
+		for _, o := range regexp.MustCompile(`<option value="([^"]+)">`).FindAllStringSubmatch(m[1], -1) {
+			out = append(out, o[1])
+		}
+		return out
+	}
+	body = getPage(t, ts.URL, "/swaps?partner=ben", token)
+	mine, theirs := options(body, "sw-mine"), options(body, "sw-theirs")
+	if len(mine) != 10 || len(theirs) != 10 {
+		t.Errorf("ben: %d of mine and %d of his, want ten each (a daily rotation has more)", len(mine), len(theirs))
+	}
+	for i, v := range append(mine, theirs...) {
+		if !strings.HasPrefix(v, "daily|") || i < len(mine) && !strings.HasPrefix(v, "daily|ana|") || i >= len(mine) && !strings.HasPrefix(v, "daily|ben|") {
+			t.Errorf("offered %q with ben", v)
+		}
+	}
+	if len(mine) > 1 && mine[0] > mine[1] {
+		t.Errorf("not soonest first: %q", mine)
+	}
+	body = getPage(t, ts.URL, "/swaps?partner=cai", token)
+	if mine := options(body, "sw-mine"); len(mine) == 0 || !strings.HasPrefix(mine[0], "layer|ana|") {
+		t.Errorf("cai, on the schedule's layer: %q", mine)
+	}
+	req, _ := http.NewRequest("GET", ts.URL+"/swaps?partner=dev", nil)
+	req.Header.Set("Authorization", "Bearer "+token)
+	if res, err := http.DefaultClient.Do(req); err != nil || res.StatusCode != 400 {
+		t.Errorf("dev, on a layer of a schedule that pages nobody: %v %v", res.StatusCode, err)
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/rotahq/rota"
 	"github.com/rotahq/rota/paging"
 	"github.com/rotahq/rota/policy"
+	"github.com/rotahq/rota/scheduler"
 )
 
 // BudgetReader reads what a person's budgets are counted from.
@@ -722,34 +723,87 @@ func (s *Server) swapsPage(w http.ResponseWriter, r *http.Request) error {
 		}
 		rows = append(rows, rw)
 	}
-	// The shifts one can offer and ask for: mine, and others' on the
-	// same rotations, over the next twelve weeks.
+	// The shifts one can offer and ask for: my next real ones (on a
+	// rotation that pages, or a layer of a schedule that does), and the
+	// chosen partner's on the same rotations.
 	type option struct{ Value, Label string }
-	var mine, theirs []option
 	now := s.now()
 	roster := s.book.Roster()
+	var shared []*rota.Rotation
+	partners := map[string]bool{}
 	for _, rot := range org.Rotations {
-		if rot.ShadowOf != "" || !slices.Contains(rot.Members, a.Person) {
+		if rot.ShadowOf != "" || rot.IsSchedule() || !slices.Contains(rot.Members, a.Person) || !tradable(roster, rot) {
 			continue
 		}
-		for _, sh := range roster.Shifts(rot.Name, now, now.Add(12*rota.Week)) {
-			if !sh.End.After(now) {
-				continue
-			}
-			label := rot.Name + ": " + when(sh.Start, loc) + " to " + when(sh.End, loc)
-			value := rot.Name + "|" + sh.Person + "|" + sh.Start.UTC().Format(time.RFC3339)
-			if sh.Person == a.Person {
-				mine = append(mine, option{value, label})
-			} else {
-				theirs = append(theirs, option{value, label + " (" + sh.Person + ")"})
+		shared = append(shared, rot)
+		for _, m := range rot.Members {
+			if m != a.Person {
+				partners[m] = true
 			}
 		}
 	}
+	var people []string
+	for p := range partners {
+		people = append(people, p)
+	}
+	slices.Sort(people)
+	partner := r.URL.Query().Get("partner")
+	if partner == "" && len(people) == 1 {
+		partner = people[0]
+	}
+	if partner != "" && !partners[partner] {
+		return rota.FieldError("partner", "%q shares no rotation with you", partner)
+	}
+	const offered = 10
+	var mine, theirs []option
+	if partner != "" {
+		for _, rot := range shared {
+			if !slices.Contains(rot.Members, partner) {
+				continue
+			}
+			for _, sh := range roster.Shifts(rot.Name, now, now.Add(12*rota.Week)) {
+				if !sh.Start.After(now) || sh.IsOverride() {
+					continue // under way, or an override: not the rotation's to trade
+				}
+				label := rot.Name + ": " + when(sh.Start, loc) + " to " + when(sh.End, loc)
+				value := rot.Name + "|" + sh.Person + "|" + sh.Start.UTC().Format(time.RFC3339)
+				switch sh.Person {
+				case a.Person:
+					mine = append(mine, option{value, label})
+				case partner:
+					theirs = append(theirs, option{value, label})
+				}
+			}
+		}
+		// Soonest first across rotations ("rotation|person|start").
+		byStart := func(x, y option) int {
+			return strings.Compare(x.Value[strings.LastIndex(x.Value, "|"):], y.Value[strings.LastIndex(y.Value, "|"):])
+		}
+		slices.SortStableFunc(mine, byStart)
+		slices.SortStableFunc(theirs, byStart)
+		mine, theirs = mine[:min(len(mine), offered)], theirs[:min(len(theirs), offered)]
+	}
 	data := struct {
 		Rows         []row
+		Partners     []string
+		Partner      string
 		Mine, Theirs []option
-	}{rows, mine, theirs}
+	}{rows, people, partner, mine, theirs}
 	return s.render(w, r, http.StatusOK, "swaps", "Swaps", "swaps", data)
+}
+
+// tradable reports whether rot's shifts page someone: a policy pages it,
+// or it is a layer of a schedule a policy pages.
+func tradable(roster *scheduler.Roster, rot *rota.Rotation) bool {
+	if roster.Pages(rot.Name) {
+		return true
+	}
+	for _, sched := range roster.Org().Rotations {
+		if sched.IsSchedule() && slices.Contains(sched.Layers, rot.Name) && roster.Pages(sched.Name) {
+			return true
+		}
+	}
+	return false
 }
 
 // proposeSwapForm serves POST /swaps: mine and theirs are shifts as the
