@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -62,7 +63,13 @@ steps = [{ targets = ["rotation:payments-primary"] }]
 
 func newFeedFixture(t testing.TB, now time.Time) *fixture {
 	t.Helper()
-	cfg, err := config.Parse("feed.toml", []byte(feedConfig), t.TempDir(), func(string) (string, bool) { return "", false })
+	return newFeedFixtureWith(t, now, feedConfig)
+}
+
+// newFeedFixtureWith is newFeedFixture on another configuration.
+func newFeedFixtureWith(t testing.TB, now time.Time, text string) *fixture {
+	t.Helper()
+	cfg, err := config.Parse("feed.toml", []byte(text), t.TempDir(), func(string) (string, bool) { return "", false })
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -304,5 +311,123 @@ func TestSwap(t *testing.T) {
 	}
 	if ovs, _ := f.db.Overrides(context.Background(), ""); len(ovs) != 2 {
 		t.Errorf("%d overrides after refused swaps, want 2", len(ovs))
+	}
+}
+
+// personFeedConfig: emma is on a follow-the-sun schedule's daytime layer
+// (paged through the schedule), on a draft schedule nobody pages, and on
+// a night rotation paged directly.
+const personFeedConfig = `
+[server]
+public_url = "https://rota.example.com"
+[calendar]
+past = "1w"
+future = "3w"
+[[people]]
+name = "emma"
+timezone = "Europe/Berlin"
+[[people]]
+name = "uma"
+timezone = "America/New_York"
+[[teams]]
+name = "payments"
+members = ["emma", "uma"]
+timezone = "Europe/Berlin"
+[[rotations]]
+name = "us"
+team = "payments"
+members = ["uma", "emma"]
+timezone = "America/New_York"
+start = 2026-01-06
+[[rotations]]
+name = "eu"
+team = "payments"
+members = ["emma"]
+shift = "1d"
+handoff = "08:00"
+active = ["daily 08:00-20:00"]
+start = 2026-01-06
+[[schedules]]
+name = "fts"
+team = "payments"
+layers = ["us", "eu"]
+[[schedules]]
+name = "draft"
+team = "payments"
+layers = ["eu"]
+[[rotations]]
+name = "nights"
+team = "payments"
+members = ["emma", "uma"]
+shift = "1d"
+handoff = "22:00"
+start = 2026-01-06
+[[escalation_policies]]
+name = "p"
+steps = [{ targets = ["rotation:fts", "rotation:nights"] }]
+`
+
+// TestPersonFeedIndependentParser: emma's calendar, read by Debian's
+// python3-icalendar, holds exactly her final shifts as the API lists
+// them (GET /api/v1/rotations/{name}/shifts) on what pages her: the
+// follow-the-sun schedule and the night rotation, not its layers nor the
+// draft schedule; across the spring-forward change.
+func TestPersonFeedIndependentParser(t *testing.T) {
+	if _, err := exec.Command("/usr/bin/python3", "-c", "import icalendar").CombinedOutput(); err != nil {
+		t.Skip("python3-icalendar is missing: apt-get install python3-icalendar (make test installs it)")
+	}
+	now := time.Date(2026, 3, 24, 12, 0, 0, 0, time.UTC)
+	f := newFeedFixtureWith(t, now, personFeedConfig)
+	tok := f.token(t, "person", "emma")
+	_, body := f.getFeed(t, "GET", "/ical/people/emma.ics?token="+tok)
+	cmd := exec.Command("/usr/bin/python3", "testdata/ical/instants.py")
+	cmd.Stdin = strings.NewReader(body)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("python3-icalendar rejects the feed: %v\n%s", err, out)
+	}
+	var got []string
+	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		f := strings.Fields(line)
+		got = append(got, f[1]+" "+f[2])
+	}
+	// What the API says emma carries, over the feed's window: from a week
+	// before today (UTC) to three weeks after tomorrow.
+	day := now.Truncate(24 * time.Hour)
+	from, to := day.Add(-7*24*time.Hour), day.Add(22*24*time.Hour)
+	var want []string
+	for _, rot := range []string{"fts", "nights"} {
+		r := f.do(t, "GET", fmt.Sprintf("/api/v1/rotations/%s/shifts?from=%s&to=%s", rot, from.Format(time.RFC3339), to.Format(time.RFC3339)), adminToken, "", "")
+		if r.status != 200 {
+			t.Fatalf("%s shifts: %d %s", rot, r.status, r.raw)
+		}
+		for _, x := range r.body["shifts"].([]any) {
+			sh := x.(map[string]any)
+			if sh["person"] == "emma" {
+				start, _ := time.Parse(time.RFC3339, sh["start"].(string))
+				end, _ := time.Parse(time.RFC3339, sh["end"].(string))
+				want = append(want, start.UTC().Format("2006-01-02T15:04:05Z")+" "+end.UTC().Format("2006-01-02T15:04:05Z"))
+			}
+		}
+	}
+	sort.Strings(got)
+	sort.Strings(want)
+	if len(want) < 20 {
+		t.Fatalf("the API lists %d shifts of emma's: too few to test", len(want))
+	}
+	count := map[string]int{}
+	for _, g := range got {
+		count[g]++
+	}
+	for _, w := range want {
+		count[w]--
+	}
+	for k, n := range count {
+		switch {
+		case n > 0:
+			t.Errorf("the calendar has %s (×%d), the API does not", k, n)
+		case n < 0:
+			t.Errorf("the API has %s (×%d), the calendar does not", k, -n)
+		}
 	}
 }
