@@ -257,6 +257,11 @@ func TestBrowserWebUI(t *testing.T) {
 	alice := f.signIn(t, "alice", "alice@example.com")
 	alice.wantContains(chromedp.CSS("span.who"), "(responder)")
 	alice.wantContains(chromedp.CSS("main"), "My budget", "Team payments", "My next shifts", "On call", "primary")
+	// Her next two weeks as a timeline: her shifts only, a line per
+	// rotation that pages her.
+	if mine, all := alice.count(`#my-timeline g.tl-bar[data-person="alice"]`), alice.count(`#my-timeline g.tl-bar`); mine == 0 || mine != all {
+		t.Errorf("alice's timeline has %d bars, %d of them hers", all, mine)
+	}
 	alice.shot("browser-now")
 
 	// 2. An incident on payments-api; alice acknowledges it.

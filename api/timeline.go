@@ -2,6 +2,7 @@ package api
 
 import (
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/rotahq/rota"
@@ -27,12 +28,15 @@ type timelineView struct {
 	From, To   string
 	Days       int
 	W, H, BarH float64
-	Rotation   string
-	DayTicks   []tlTick
-	Rows       []tlRow
-	Now        *float64
-	NowLabel   string
-	Prev, Next string // ?from= of the range before and after
+	// ID names the SVG; Title and Desc say what it shows; Rotation is
+	// the rotation's (for the earlier and later links), if any.
+	ID, Title, Desc string
+	Rotation        string
+	DayTicks        []tlTick
+	Rows            []tlRow
+	Now             *float64
+	NowLabel        string
+	Prev, Next      string // ?from= of the range before and after
 }
 
 type tlTick struct {
@@ -54,9 +58,66 @@ type tlBar struct {
 	Class, Text, Title             string
 }
 
+// tlSource is one row to draw: its name, its shifts, and whether it is
+// the line of who is on call (Final), whose holes are drawn as gaps from
+// GapsFrom (a rotation is missing nobody before it begins).
+type tlSource struct {
+	Name     string
+	Shifts   []rota.Shift
+	Final    bool
+	GapsFrom time.Time
+}
+
 // timeline builds rot's timeline over days days from from (a midnight in
-// loc).
+// loc): who is on call on top, a schedule's layers below.
 func (s *Server) timeline(roster *scheduler.Roster, rot *rota.Rotation, from time.Time, days int, now time.Time, loc *time.Location, me string) timelineView {
+	to := from.AddDate(0, 0, days)
+	gapsFrom := from
+	if rot.Start.After(gapsFrom) {
+		gapsFrom = rot.Start
+	}
+	if rot.Start.After(to) {
+		gapsFrom = time.Time{}
+	}
+	sources := []tlSource{{Name: "final", Shifts: roster.Shifts(rot.Name, from, to), Final: true, GapsFrom: gapsFrom}}
+	for _, l := range rot.Layers {
+		sources = append(sources, tlSource{Name: l, Shifts: roster.Shifts(l, from, to)})
+	}
+	v := s.drawTimeline(roster.Org(), sources, from, days, now, loc, me)
+	v.ID, v.Rotation = "timeline", rot.Name
+	v.Title = fmt.Sprintf("Who is on call on %s, %s to %s", rot.Name, v.From, v.To)
+	v.Desc = "The first line is who is paged; a schedule's layers are below it. The shifts are listed in the table after the timeline."
+	return v
+}
+
+// personTimeline is person's shifts over days days from from, a row for
+// each rotation that pages them (as their calendar holds it).
+func (s *Server) personTimeline(roster *scheduler.Roster, person string, from time.Time, days int, now time.Time, loc *time.Location) timelineView {
+	to := from.AddDate(0, 0, days)
+	var sources []tlSource
+	for _, rot := range roster.Org().Rotations {
+		if rot.ShadowOf != "" && !slices.Contains(rot.Members, person) || !roster.Pages(rot.Name) {
+			continue
+		}
+		var mine []rota.Shift
+		for _, sh := range roster.Shifts(rot.Name, from, to) {
+			if sh.Person == person {
+				mine = append(mine, sh)
+			}
+		}
+		if len(mine) > 0 {
+			sources = append(sources, tlSource{Name: rot.Name, Shifts: mine})
+		}
+	}
+	v := s.drawTimeline(roster.Org(), sources, from, days, now, loc, person)
+	v.ID = "my-timeline"
+	v.Title = fmt.Sprintf("My shifts, %s to %s", v.From, v.To)
+	v.Desc = "A line for each rotation that pages me; my next shifts are listed in the table after it."
+	return v
+}
+
+// drawTimeline lays sources out as rows over days days from from.
+func (s *Server) drawTimeline(org *rota.Org, sources []tlSource, from time.Time, days int, now time.Time, loc *time.Location, me string) timelineView {
 	to := from.AddDate(0, 0, days)
 	span := to.Sub(from).Seconds()
 	x := func(t time.Time) float64 {
@@ -69,8 +130,7 @@ func (s *Server) timeline(roster *scheduler.Roster, rot *rota.Rotation, from tim
 		return tlLabel + (tlWidth-tlLabel)*t.Sub(from).Seconds()/span
 	}
 	v := timelineView{From: from.In(loc).Format("Mon 2 Jan 2006"), To: to.Add(-time.Second).In(loc).Format("Mon 2 Jan 2006"), Days: days, W: tlWidth, BarH: tlBarH,
-		Rotation: rot.Name,
-		Prev:     from.AddDate(0, 0, -days).Format("2006-01-02"), Next: to.Format("2006-01-02")}
+		Prev: from.AddDate(0, 0, -days).Format("2006-01-02"), Next: to.Format("2006-01-02")}
 	for d := from; d.Before(to); d = d.AddDate(0, 0, 1) {
 		label := d.In(loc).Format("Mon 2")
 		if days > 14 {
@@ -79,19 +139,15 @@ func (s *Server) timeline(roster *scheduler.Roster, rot *rota.Rotation, from tim
 		wd := d.In(loc).Weekday()
 		v.DayTicks = append(v.DayTicks, tlTick{X: x(d), Label: label, Weekend: wd == time.Saturday || wd == time.Sunday})
 	}
-	org := roster.Org()
-	row := func(name string, shifts []rota.Shift, final bool) tlRow {
-		r := tlRow{Name: name, Final: final}
-		cursor := from
-		if rot.Start.After(cursor) {
-			cursor = rot.Start // nobody is missing before the rotation begins
-		}
+	for _, src := range sources {
+		r := tlRow{Name: src.Name, Final: src.Final}
+		cursor := src.GapsFrom
 		gap := func(a, b time.Time) {
-			if final && b.After(a) {
+			if src.Final && !src.GapsFrom.IsZero() && b.After(a) {
 				r.Bars = append(r.Bars, s.tlBar(rota.Shift{Start: a, End: b}, x, "gap", loc, org, me))
 			}
 		}
-		for _, sh := range shifts {
+		for _, sh := range src.Shifts {
 			if sh.Start.After(cursor) {
 				gap(cursor, sh.Start)
 			}
@@ -107,14 +163,10 @@ func (s *Server) timeline(roster *scheduler.Roster, rot *rota.Rotation, from tim
 				cursor = sh.End
 			}
 		}
-		if cursor.Before(to) && !rot.Start.After(to) {
+		if cursor.Before(to) {
 			gap(cursor, to)
 		}
-		return r
-	}
-	v.Rows = append(v.Rows, row("final", roster.Shifts(rot.Name, from, to), true))
-	for _, l := range rot.Layers {
-		v.Rows = append(v.Rows, row(l, roster.Shifts(l, from, to), false))
+		v.Rows = append(v.Rows, r)
 	}
 	for i := range v.Rows {
 		y := tlTop + float64(i)*tlRowH

@@ -75,6 +75,8 @@ func (s *Server) nowPage(w http.ResponseWriter, r *http.Request) error {
 		Person    bool
 		// Teams are the teams the viewer manages, at a glance.
 		Teams []teamHealth
+		// MyTimeline draws my next two weeks across my rotations.
+		MyTimeline timelineView
 	}{Now: when(now, loc), Person: me != ""}
 	myTeams := org.TeamsOf(me)
 	open, more, err := s.openIncidents(r, myTeams, now, loc)
@@ -125,6 +127,8 @@ func (s *Server) nowPage(w http.ResponseWriter, r *http.Request) error {
 			}
 		}
 		slices.SortFunc(data.MyShifts, func(a, b shiftView) int { return strings.Compare(a.StartRFC, b.StartRFC) })
+		y, m, d := now.In(loc).Date()
+		data.MyTimeline = s.personTimeline(roster, me, time.Date(y, m, d, 0, 0, 0, 0, loc), 14, now, loc)
 		if len(data.MyShifts) > 6 {
 			data.MyShifts = data.MyShifts[:6]
 		}
