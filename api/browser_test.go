@@ -758,6 +758,9 @@ func TestBrowserPhoneAndAccessibility(t *testing.T) {
 // within 5 seconds. The script is allowed by the page's nonce, and no
 // page without live content loads one.
 func TestBrowserLiveUpdates(t *testing.T) {
+	if testing.Short() {
+		t.Skip("reads no clock of its own: make test-dates need not run it at every instant")
+	}
 	f := newBrowserFixture(t)
 	alice := f.signIn(t, "alice", "alice@example.com")
 	if n := alice.count(`script[src="/static/live.js"][nonce]`); n != 1 {
@@ -803,6 +806,9 @@ func TestBrowserLiveUpdates(t *testing.T) {
 // services, and the coverage gap next week when both its people are away;
 // at 390px it has no sideways scroll, and it passes the page audit.
 func TestBrowserManagerNow(t *testing.T) {
+	if testing.Short() {
+		t.Skip("reads no clock of its own: make test-dates need not run it at every instant")
+	}
 	f := newBrowserFixture(t)
 	for _, summary := range []string{"Card auth failing", "Ledger lag"} {
 		if r := f.do(t, "POST", "/api/v1/alerts", payKey, "", fmt.Sprintf(`{"summary":%q,"severity":"critical","dedup_key":%q}`, summary, summary)); r.status != 202 {

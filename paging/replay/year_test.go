@@ -18,6 +18,9 @@ func TestExampleOnAGeneratedYear(t *testing.T) {
 	if testing.Short() {
 		t.Skip("replays a year twice; it reads no clock, so make test-dates need not run it at every instant")
 	}
+	if raceDetector {
+		t.Skip("replays a year twice through the engine: ten times slower under -race; make test-go runs it without")
+	}
 	cfg, err := config.Load("../../config.example.toml")
 	if err != nil {
 		t.Fatal(err)
