@@ -40,6 +40,7 @@ var importRules = map[string][]string{
 	"store/pgtest":                    nil,
 	"store/storetest":                 {"clocktest", "store", "store/pgtest"},
 	"cmd/rotabench":                   {"config", "paging/replay", "paging/notify/twilio/twiliotest", "store/pgtest"},
+	"importer":                        nil,
 	"cmd/rotad":                       {"*"},
 }
 
