@@ -53,6 +53,8 @@ Usage:
         what people would have carried with the proposed configuration, beside what happened and paging everything at once
   rotad export-alerts --config FILE [--from DATE] [--to DATE] [--out FILE.jsonl]
         write recorded alerts, deploys, overrides and pages as the JSONL replay reads
+  rotad import pagerduty [--api-url URL] [--token-env VAR] [--from-dir DIR] [--save-dir DIR] [--out FILE]
+        write a rota configuration from PagerDuty's users, teams, schedules, policies and services, and a report of what did not carry over
   rotad migrate-db --from sqlite:PATH --to postgres://USER@HOST/DB
         copy everything into an empty PostgreSQL database (password in PGPASSWORD), checked by counts and a read-back
   rotad version
@@ -108,6 +110,8 @@ func run(args []string, stdout, stderr io.Writer) error {
 		return maintenance(rest, stdout, stderr)
 	case "migrate-db":
 		return migrateDB(rest, stdout, stderr)
+	case "import":
+		return importCmd(rest, stdout, stderr)
 	case "version", "--version", "-version":
 		fmt.Fprintf(stdout, "rotad %s (%s, %s/%s)\n", version, runtime.Version(), runtime.GOOS, runtime.GOARCH)
 		return nil

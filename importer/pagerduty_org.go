@@ -1,0 +1,317 @@
+package importer
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/PagerDuty/go-pagerduty"
+)
+
+// Person is a [[people]] section.
+type Person struct {
+	Name, FullName, Timezone string
+	Emails                   []string
+	Contacts                 []Contact
+	From                     string
+}
+
+// Contact is one of a person's contact methods.
+type Contact struct{ Type, Address string }
+
+// Team is a [[teams]] section.
+type Team struct {
+	Name, Timezone    string
+	Members, Managers []string
+	From              string
+}
+
+// Policy is an [[escalation_policies]] section.
+type Policy struct {
+	Name   string
+	Repeat int
+	Steps  []Step
+	From   string
+}
+
+// Step is one of a policy's steps.
+type Step struct {
+	Targets []string
+	Delay   string
+}
+
+// Service is a [[services]] section; its integration key is read from
+// KeyEnv, which the import names and the operator sets.
+type Service struct {
+	Name, Team, Policy, KeyEnv string
+	From                       string
+}
+
+// Result is a whole imported configuration and its report.
+type Result struct {
+	Source    string
+	People    []Person
+	Teams     []Team
+	Rotations []Rotation
+	Schedules []Schedule
+	Policies  []Policy
+	Services  []Service
+	Findings  []Finding
+}
+
+// PagerDutyExport is what rotad import reads from PagerDuty's REST API
+// (or a saved export): the account's users (with their contact methods),
+// teams with their members, schedules with their layers, escalation
+// policies and services.
+type PagerDutyExport struct {
+	Users     []pagerduty.User
+	Teams     []pagerduty.Team
+	Members   map[string][]pagerduty.Member // by team ID
+	Schedules []pagerduty.Schedule
+	Policies  []pagerduty.EscalationPolicy
+	Services  []pagerduty.Service
+}
+
+// PagerDuty converts an export. now decides what has ended and what
+// begins later.
+func PagerDuty(x PagerDutyExport, now time.Time) *Result {
+	res := &Result{Source: "PagerDuty"}
+	people := map[string]string{} // user ID → rota name
+	// Names are unique within their kind (people, teams, policies and
+	// services are apart in rota's configuration).
+	taken := map[string]bool{}
+	unique := func(kind, base string) string {
+		name := base
+		for i := 2; taken[kind+"\x00"+name]; i++ {
+			name = fmt.Sprintf("%s-%d", base, i)
+		}
+		taken[kind+"\x00"+name] = true
+		return name
+	}
+	for _, u := range x.Users {
+		base := Slug(u.Name)
+		if at := strings.IndexByte(u.Email, '@'); at > 0 {
+			base = Slug(u.Email[:at])
+		}
+		if base == "" {
+			base = Slug(u.ID)
+		}
+		p := Person{Name: unique("person", base), FullName: u.Name, Timezone: u.Timezone, From: fmt.Sprintf("PagerDuty user %s (%s)", u.Name, u.ID)}
+		if u.Email != "" {
+			p.Emails = []string{u.Email}
+		}
+		object := fmt.Sprintf("user %q (%s)", u.Name, u.ID)
+		if _, err := time.LoadLocation(u.Timezone); err != nil || u.Timezone == "" {
+			res.Findings = append(res.Findings, Finding{Object: object, Reason: fmt.Sprintf("time zone %q is not an IANA zone: UTC written", u.Timezone), Nearest: "timezone"})
+			p.Timezone = "UTC"
+		}
+		for _, c := range u.ContactMethods {
+			phone := c.Address
+			if c.CountryCode > 0 && !strings.HasPrefix(phone, "+") {
+				phone = fmt.Sprintf("+%d%s", c.CountryCode, strings.TrimLeft(phone, "0"))
+			}
+			switch c.Type {
+			case "email_contact_method", "email_contact_method_reference":
+				p.Contacts = append(p.Contacts, Contact{"email", c.Address})
+			case "sms_contact_method", "sms_contact_method_reference":
+				p.Contacts = append(p.Contacts, Contact{"sms", phone})
+			case "phone_contact_method", "phone_contact_method_reference":
+				p.Contacts = append(p.Contacts, Contact{"voice", phone})
+			default:
+				res.Findings = append(res.Findings, Finding{Object: object, Reason: fmt.Sprintf("contact method %s (%s) has no rota equivalent: left out", c.Type, c.Label),
+					Nearest: "a slack, webhook, sms, voice or email contact"})
+			}
+		}
+		if len(u.NotificationRules) > 0 {
+			res.Findings = append(res.Findings, Finding{Object: object, Reason: "notification rules (the order and delays of contact methods) are not imported: rota tries the contacts in the order written",
+				Nearest: "contacts' order and each contact's delay"})
+		}
+		people[u.ID] = p.Name
+		res.People = append(res.People, p)
+	}
+	tz := func(names []string) string {
+		for _, p := range res.People {
+			for _, n := range names {
+				if p.Name == n {
+					return p.Timezone
+				}
+			}
+		}
+		return "UTC"
+	}
+	teams := map[string]string{} // team ID → rota name
+	for _, t := range x.Teams {
+		team := Team{Name: unique("team", Slug(t.Name)), From: fmt.Sprintf("PagerDuty team %s (%s)", t.Name, t.ID)}
+		for _, m := range x.Members[t.ID] {
+			name, ok := people[m.User.ID]
+			if !ok {
+				continue
+			}
+			team.Members = append(team.Members, name)
+			if m.Role == "manager" {
+				team.Managers = append(team.Managers, name)
+			}
+		}
+		team.Timezone = tz(team.Members)
+		teams[t.ID] = team.Name
+		res.Teams = append(res.Teams, team)
+	}
+	teamOf := func(refs []pagerduty.APIObject) string {
+		for _, r := range refs {
+			if n, ok := teams[r.ID]; ok {
+				return n
+			}
+		}
+		return ""
+	}
+	targets := map[string]string{} // schedule ID → rota target
+	for _, s := range x.Schedules {
+		rs, sched, fs := PagerDutySchedule(s, teamOf(s.Teams), people, now)
+		res.Rotations = append(res.Rotations, rs...)
+		res.Findings = append(res.Findings, fs...)
+		switch {
+		case sched != nil:
+			res.Schedules = append(res.Schedules, *sched)
+			targets[s.ID] = "schedule:" + sched.Name
+		case len(rs) == 1:
+			targets[s.ID] = "rotation:" + rs[0].Name
+		}
+	}
+	policies := map[string]string{}
+	for _, ep := range x.Policies {
+		object := fmt.Sprintf("escalation policy %q (%s)", ep.Name, ep.ID)
+		p := Policy{Name: unique("policy", Slug(ep.Name)), Repeat: int(ep.NumLoops), From: fmt.Sprintf("PagerDuty escalation policy %s (%s)", ep.Name, ep.ID)}
+		for i, rule := range ep.EscalationRules {
+			st := Step{Delay: fmt.Sprintf("%dm", max(rule.Delay, 1))}
+			for _, tg := range rule.Targets {
+				switch tg.Type {
+				case "user_reference", "user":
+					if n, ok := people[tg.ID]; ok {
+						st.Targets = append(st.Targets, "person:"+n)
+						continue
+					}
+				case "schedule_reference", "schedule":
+					if t, ok := targets[tg.ID]; ok {
+						st.Targets = append(st.Targets, t)
+						continue
+					}
+				}
+				res.Findings = append(res.Findings, Finding{Object: object, Reason: fmt.Sprintf("step %d's target %s %s (%s) was not imported: left out", i+1, tg.Type, tg.Summary, tg.ID),
+					Nearest: "a rotation:, schedule: or person: target"})
+			}
+			if len(st.Targets) == 0 {
+				res.Findings = append(res.Findings, Finding{Object: object, Reason: fmt.Sprintf("step %d pages nobody rota knows: left out", i+1)})
+				continue
+			}
+			p.Steps = append(p.Steps, st)
+		}
+		if len(p.Steps) == 0 {
+			res.Findings = append(res.Findings, Finding{Object: object, Reason: "no step left: the policy is left out", Nearest: "write its steps by hand"})
+			continue
+		}
+		policies[ep.ID] = p.Name
+		res.Policies = append(res.Policies, p)
+	}
+	for _, s := range x.Services {
+		object := fmt.Sprintf("service %q (%s)", s.Name, s.ID)
+		pol, ok := policies[s.EscalationPolicy.ID]
+		if !ok {
+			res.Findings = append(res.Findings, Finding{Object: object, Reason: "its escalation policy was not imported: the service is left out", Nearest: "escalation_policy"})
+			continue
+		}
+		name := unique("service", Slug(s.Name))
+		team := ""
+		for _, t := range s.Teams {
+			if n, ok := teams[t.ID]; ok {
+				team = n
+				break
+			}
+		}
+		svc := Service{Name: name, Team: team, Policy: pol, KeyEnv: "ROTA_KEY_" + strings.ToUpper(strings.ReplaceAll(name, "-", "_")),
+			From: fmt.Sprintf("PagerDuty service %s (%s)", s.Name, s.ID)}
+		if r := s.IncidentUrgencyRule; r != nil && (r.Type == "use_support_hours" || r.Urgency == "low" || r.Urgency == "severity_based") {
+			res.Findings = append(res.Findings, Finding{Object: object, Reason: fmt.Sprintf("urgency rule %s (%s) is not imported", r.Type, r.Urgency),
+				Nearest: `low_urgency = ["warning", "info"] (held outside the paged person's business hours)`})
+		}
+		if s.AlertGrouping != "" || s.AlertGroupingParameters != nil {
+			res.Findings = append(res.Findings, Finding{Object: object, Reason: "alert grouping settings are not imported", Nearest: "group_window or group_by"})
+		}
+		res.Findings = append(res.Findings, Finding{Object: object, Reason: "its integration keys stay in PagerDuty: rota reads its own key from " + svc.KeyEnv,
+			Nearest: "set " + svc.KeyEnv + ", then change each sender's URL (docs/MIGRATING.md)"})
+		res.Services = append(res.Services, svc)
+	}
+	return res
+}
+
+// TOML writes the whole configuration, each section saying what it came
+// from.
+func (r *Result) TOML() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "# Imported from %s by rotad import. What did not carry over is in the import's report.\n\n", r.Source)
+	for _, p := range r.People {
+		fmt.Fprintf(&b, "# From %s.\n[[people]]\nname = %q\n", p.From, p.Name)
+		if p.FullName != "" {
+			fmt.Fprintf(&b, "full_name = %q\n", p.FullName)
+		}
+		fmt.Fprintf(&b, "timezone = %q\n", p.Timezone)
+		if len(p.Emails) > 0 {
+			fmt.Fprintf(&b, "emails = %s\n", tomlList(p.Emails))
+		}
+		if len(p.Contacts) > 0 {
+			var cs []string
+			for _, c := range p.Contacts {
+				cs = append(cs, fmt.Sprintf("{ type = %q, address = %q }", c.Type, c.Address))
+			}
+			fmt.Fprintf(&b, "contacts = [%s]\n", strings.Join(cs, ", "))
+		}
+		b.WriteString("\n")
+	}
+	for _, t := range r.Teams {
+		fmt.Fprintf(&b, "# From %s.\n[[teams]]\nname = %q\nmembers = %s\n", t.From, t.Name, tomlList(t.Members))
+		if len(t.Managers) > 0 {
+			fmt.Fprintf(&b, "managers = %s\n", tomlList(t.Managers))
+		}
+		fmt.Fprintf(&b, "timezone = %q\n\n", t.Timezone)
+	}
+	for _, rot := range r.Rotations {
+		b.WriteString(rot.TOML() + "\n")
+	}
+	for _, s := range r.Schedules {
+		b.WriteString(s.TOML() + "\n")
+	}
+	for _, p := range r.Policies {
+		fmt.Fprintf(&b, "# From %s.\n[[escalation_policies]]\nname = %q\n", p.From, p.Name)
+		if p.Repeat > 0 {
+			fmt.Fprintf(&b, "repeat = %d\n", p.Repeat)
+		}
+		for _, st := range p.Steps {
+			fmt.Fprintf(&b, "  [[escalation_policies.steps]]\n  targets = %s\n  delay = %q\n", tomlList(st.Targets), st.Delay)
+		}
+		b.WriteString("\n")
+	}
+	for _, s := range r.Services {
+		fmt.Fprintf(&b, "# From %s.\n[[services]]\nname = %q\n", s.From, s.Name)
+		if s.Team != "" {
+			fmt.Fprintf(&b, "team = %q\n", s.Team)
+		}
+		fmt.Fprintf(&b, "escalation_policy = %q\nintegration_keys = [{ env = %q }]\n\n", s.Policy, s.KeyEnv)
+	}
+	return b.String()
+}
+
+// Report is the findings, one line each, sorted by object.
+func (r *Result) Report() string {
+	lines := make([]string, len(r.Findings))
+	for i, f := range r.Findings {
+		lines[i] = f.String()
+	}
+	sort.Strings(lines)
+	var b strings.Builder
+	fmt.Fprintf(&b, "rotad import from %s: %d people, %d teams, %d rotations, %d schedules, %d escalation policies, %d services; %d findings.\n",
+		r.Source, len(r.People), len(r.Teams), len(r.Rotations), len(r.Schedules), len(r.Policies), len(r.Services), len(lines))
+	for _, l := range lines {
+		b.WriteString("- " + l + "\n")
+	}
+	return b.String()
+}
