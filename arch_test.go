@@ -41,6 +41,7 @@ var importRules = map[string][]string{
 	"store/storetest":                 {"clocktest", "store", "store/pgtest"},
 	"cmd/rotabench":                   {"config", "paging/replay", "paging/notify/twilio/twiliotest", "store/pgtest"},
 	"importer":                        nil,
+	"importer/pagerdutytest":          nil,
 	"cmd/rotad":                       {"*"},
 }
 

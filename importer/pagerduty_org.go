@@ -58,6 +58,11 @@ type Result struct {
 	Policies  []Policy
 	Services  []Service
 	Findings  []Finding
+	// OnCallOf names, by the source's schedule ID, the rota rotation or
+	// schedule that holds it; PersonOf the rota person of each source
+	// user ID: what --verify compares.
+	OnCallOf map[string]string
+	PersonOf map[string]string
 }
 
 // PagerDutyExport is what rotad import reads from PagerDuty's REST API
@@ -76,8 +81,9 @@ type PagerDutyExport struct {
 // PagerDuty converts an export. now decides what has ended and what
 // begins later.
 func PagerDuty(x PagerDutyExport, now time.Time) *Result {
-	res := &Result{Source: "PagerDuty"}
+	res := &Result{Source: "PagerDuty", OnCallOf: map[string]string{}}
 	people := map[string]string{} // user ID → rota name
+	res.PersonOf = people
 	// Names are unique within their kind (people, teams, policies and
 	// services are apart in rota's configuration).
 	taken := map[string]bool{}
@@ -174,8 +180,10 @@ func PagerDuty(x PagerDutyExport, now time.Time) *Result {
 		case sched != nil:
 			res.Schedules = append(res.Schedules, *sched)
 			targets[s.ID] = "schedule:" + sched.Name
+			res.OnCallOf[s.ID] = sched.Name
 		case len(rs) == 1:
 			targets[s.ID] = "rotation:" + rs[0].Name
+			res.OnCallOf[s.ID] = rs[0].Name
 		}
 	}
 	policies := map[string]string{}

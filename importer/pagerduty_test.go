@@ -11,6 +11,7 @@ import (
 	"github.com/PagerDuty/go-pagerduty"
 
 	"github.com/rotahq/rota/config"
+	"github.com/rotahq/rota/importer/pagerdutytest"
 	"github.com/rotahq/rota/scheduler"
 )
 
@@ -93,51 +94,11 @@ func TestPagerDutyLayers(t *testing.T) {
 	}
 }
 
-// pdOnCall is who PagerDuty puts on call on a layer at t, read from the
-// vendor's documented model independently of the conversion: turns of
-// rotation_turn_length_seconds counted from rotation_virtual_start in the
-// schedule's zone (whole days keep their wall-clock handoff), the layer
-// empty before its start and outside its restrictions.
-func pdOnCall(l pagerduty.ScheduleLayer, loc *time.Location, t time.Time) string {
-	vs, _ := time.Parse(time.RFC3339, l.RotationVirtualStart)
-	start, _ := time.Parse(time.RFC3339, l.Start)
-	if t.Before(start) {
-		return ""
-	}
-	vs = vs.In(loc)
-	days := int(l.RotationTurnLengthSeconds / 86400)
-	k := 0
-	for !vs.AddDate(0, 0, (k+1)*days).After(t) {
-		k++
-	}
-	if len(l.Restrictions) > 0 {
-		in := false
-		lt := t.In(loc)
-		for _, r := range l.Restrictions {
-			st, _ := time.Parse("15:04:05", r.StartTimeOfDay)
-			for back := 0; back <= 7; back++ { // restriction instances that began up to a week before
-				day := lt.AddDate(0, 0, -back)
-				if r.Type == "weekly_restriction" && int(day.Weekday()+6)%7+1 != int(r.StartDayOfWeek) {
-					continue
-				}
-				from := time.Date(day.Year(), day.Month(), day.Day(), st.Hour(), st.Minute(), 0, 0, loc)
-				if !t.Before(from) && t.Before(from.Add(time.Duration(r.DurationSeconds)*time.Second)) {
-					in = true
-				}
-			}
-		}
-		if !in {
-			return ""
-		}
-	}
-	return pdPeople[l.Users[k%len(l.Users)].User.ID]
-}
-
 // TestPagerDutyScheduleOnCall: a schedule of documented shape (testdata,
 // as GET /schedules/{id} returns it: a weekly layer under a weekday-daytime
 // layer and a weekend layer that began late), converted and loaded by
 // rota's own config and scheduler, puts the same person on call as
-// PagerDuty's model does every hour for 90 days across the spring-forward
+// PagerDuty's model (pagerdutytest.OnCall) does every hour for 90 days across the spring-forward
 // change; a planted difference is found.
 func TestPagerDutyScheduleOnCall(t *testing.T) {
 	b, err := os.ReadFile("testdata/pagerduty/schedule.json")
@@ -174,14 +135,7 @@ func TestPagerDutyScheduleOnCall(t *testing.T) {
 	}
 	roster := scheduler.NewRoster(c.Org, nil)
 	loc, _ := time.LoadLocation(s.TimeZone)
-	want := func(at time.Time) string {
-		for _, l := range s.ScheduleLayers { // highest first: the first with someone wins
-			if p := pdOnCall(l, loc, at); p != "" {
-				return p
-			}
-		}
-		return ""
-	}
+	want := func(at time.Time) string { return pdPeople[pagerdutytest.OnCall(s, at)] }
 	// The one hour the finding names: Monday after the change, 09:00.
 	reported := time.Date(2026, 3, 30, 9, 0, 0, 0, loc)
 	disagree := 0

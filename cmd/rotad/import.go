@@ -7,12 +7,15 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
+	"time"
 
 	"github.com/PagerDuty/go-pagerduty"
 
 	"github.com/rotahq/rota/config"
 	"github.com/rotahq/rota/importer"
+	"github.com/rotahq/rota/scheduler"
 )
 
 // importCmd is rotad import SOURCE: a rota configuration written from
@@ -44,6 +47,9 @@ func importPagerDuty(args []string, stdout, stderr io.Writer) error {
 	saveDir := fs.String("save-dir", "", "also save what the API returned here, as "+pdExportFile)
 	out := fs.String("out", "rota-imported.toml", "where to write the configuration")
 	reportPath := fs.String("report", "", "where to write the report (default: the configuration's name + .report.txt)")
+	verify := fs.Bool("verify", false, "then ask PagerDuty who is on call on each schedule (its /oncalls) and compare with rota, hour by hour; exit 1 on any difference")
+	days := fs.Int("days", 90, "how many days ahead --verify compares (1 to 90)")
+	verifyFrom := fs.String("verify-from", "", "the first instant --verify compares, a date or RFC 3339 time (default: now)")
 	fs.Usage = func() {
 		fmt.Fprint(stderr, `Usage: rotad import pagerduty [--api-url URL] [--token-env VAR | --token-file FILE] [--from-dir DIR] [--save-dir DIR] [--out FILE] [--report FILE]
 
@@ -61,7 +67,25 @@ Flags:
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
+	if *days < 1 || *days > 90 {
+		fmt.Fprintf(stderr, "rotad import pagerduty: --days %d: compare 1 to 90 days\n", *days)
+		return exitError{2}
+	}
 	ctx := context.Background()
+	token := os.Getenv(*tokenEnv)
+	if *tokenFile != "" {
+		b, err := os.ReadFile(*tokenFile)
+		if err != nil {
+			fmt.Fprintf(stderr, "rotad import pagerduty: --token-file: %v\n", err)
+			return exitError{2}
+		}
+		token = strings.TrimSpace(string(b))
+	}
+	if token == "" && (*fromDir == "" || *verify) {
+		fmt.Fprintf(stderr, "rotad import pagerduty: no API key: set %s (or --token-file) to a read-only REST API key\n", *tokenEnv)
+		return exitError{2}
+	}
+	client := pagerduty.NewClient(token, pagerduty.WithAPIEndpoint(*apiURL))
 	var x importer.PagerDutyExport
 	if *fromDir != "" {
 		b, err := os.ReadFile(filepath.Join(*fromDir, pdExportFile))
@@ -74,21 +98,8 @@ Flags:
 			return exitError{1}
 		}
 	} else {
-		token := os.Getenv(*tokenEnv)
-		if *tokenFile != "" {
-			b, err := os.ReadFile(*tokenFile)
-			if err != nil {
-				fmt.Fprintf(stderr, "rotad import pagerduty: --token-file: %v\n", err)
-				return exitError{2}
-			}
-			token = strings.TrimSpace(string(b))
-		}
-		if token == "" {
-			fmt.Fprintf(stderr, "rotad import pagerduty: no API key: set %s (or --token-file) to a read-only REST API key\n", *tokenEnv)
-			return exitError{2}
-		}
 		var err error
-		if x, err = fetchPagerDuty(ctx, pagerduty.NewClient(token, pagerduty.WithAPIEndpoint(*apiURL))); err != nil {
+		if x, err = fetchPagerDuty(ctx, client); err != nil {
 			fmt.Fprintf(stderr, "rotad import pagerduty: reading %s: %v\n", *apiURL, err)
 			return exitError{1}
 		}
@@ -106,7 +117,8 @@ Flags:
 	text := res.TOML()
 	// What is written must load: the configuration's own checks, with
 	// no integration key set yet.
-	if _, err := config.Parse(*out, []byte(text), filepath.Dir(*out), func(string) (string, bool) { return "", false }); err != nil {
+	cfg, err := config.Parse(*out, []byte(text), filepath.Dir(*out), func(string) (string, bool) { return "", false })
+	if err != nil {
 		fmt.Fprintf(stderr, "rotad import pagerduty: the configuration written does not load, which is a bug in rotad import (please report it with the export):\n%v\n", err)
 		return exitError{1}
 	}
@@ -122,8 +134,122 @@ Flags:
 		return err
 	}
 	fmt.Fprint(stdout, report)
-	fmt.Fprintf(stdout, "\nWrote %s (check-config accepts it) and the report above to %s.\nNext: set the services' ROTA_KEY_* variables, run rota beside PagerDuty, and compare who is on call (docs/MIGRATING.md).\n", *out, rp)
+	fmt.Fprintf(stdout, "\nWrote %s (check-config accepts it) and the report above to %s.\n", *out, rp)
+	if !*verify {
+		fmt.Fprintf(stdout, "Next: rotad import pagerduty --verify, then run rota beside PagerDuty (docs/MIGRATING.md).\n")
+		return nil
+	}
+	from := now().Truncate(time.Hour)
+	if *verifyFrom != "" {
+		if from, err = parseDay(*verifyFrom); err != nil {
+			fmt.Fprintf(stderr, "rotad import pagerduty: --verify-from: %v\n", err)
+			return exitError{2}
+		}
+	}
+	n, err := verifyPagerDuty(ctx, client, res, scheduler.NewRoster(cfg.Org, nil), from, from.AddDate(0, 0, *days), stdout)
+	if err != nil {
+		fmt.Fprintf(stderr, "rotad import pagerduty --verify: reading %s: %v\n", *apiURL, err)
+		return exitError{1}
+	}
+	if n > 0 {
+		hours := fmt.Sprintf("%d hours of the next %d days disagree", n, *days)
+		if n == 1 {
+			hours = fmt.Sprintf("1 hour of the next %d days disagrees", *days)
+		}
+		fmt.Fprintf(stdout, "\n--verify: %s (listed above): fix rota.toml or PagerDuty before switching.\n", hours)
+		return exitError{1}
+	}
+	fmt.Fprintf(stdout, "\n--verify: PagerDuty and rota agree on who is on call on every schedule, every hour of the next %d days.\n", *days)
 	return nil
+}
+
+// verifyPagerDuty asks PagerDuty who is on call on each imported schedule
+// over [from, to) (GET /oncalls) and compares, hour by hour, with rota's
+// roster; each run of hours that disagrees is a line with both answers.
+// It returns how many hours disagree.
+func verifyPagerDuty(ctx context.Context, c *pagerduty.Client, res *importer.Result, roster *scheduler.Roster, from, to time.Time, w io.Writer) (int, error) {
+	ids := make([]string, 0, len(res.OnCallOf))
+	for id := range res.OnCallOf {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	total := 0
+	for _, id := range ids {
+		name := res.OnCallOf[id]
+		type span struct {
+			start, end time.Time
+			person     string
+		}
+		var spans []span
+		for off := uint(0); ; off += 100 {
+			r, err := c.ListOnCallsWithContext(ctx, pagerduty.ListOnCallOptions{ScheduleIDs: []string{id}, Since: from.Format(time.RFC3339),
+				Until: to.Format(time.RFC3339), Limit: 100, Offset: off})
+			if err != nil {
+				return total, fmt.Errorf("on-calls of schedule %s: %w", id, err)
+			}
+			for _, oc := range r.OnCalls {
+				if oc.Schedule.ID != id {
+					continue
+				}
+				st, err1 := time.Parse(time.RFC3339, oc.Start)
+				en, err2 := time.Parse(time.RFC3339, oc.End)
+				if err1 != nil || err2 != nil {
+					continue
+				}
+				p, ok := res.PersonOf[oc.User.ID]
+				if !ok {
+					p = "(" + oc.User.Summary + ", not imported)"
+				}
+				spans = append(spans, span{st, en, p})
+			}
+			if !r.More {
+				break
+			}
+		}
+		pd := func(t time.Time) string {
+			for _, s := range spans {
+				if !t.Before(s.start) && t.Before(s.end) {
+					return s.person
+				}
+			}
+			return "nobody"
+		}
+		ours := func(t time.Time) string {
+			if sh, ok := roster.OnCall(name, t); ok {
+				return sh.Person
+			}
+			return "nobody"
+		}
+		loc := time.UTC
+		if rot := roster.Org().Rotation(name); rot != nil && rot.Location != nil {
+			loc = rot.Location
+		}
+		var runStart time.Time
+		var runPD, runOurs string
+		flush := func(end time.Time) {
+			if !runStart.IsZero() {
+				fmt.Fprintf(w, "- %s from %s to %s: PagerDuty has %s on call, rota %s\n", name, runStart.In(loc).Format("Mon 2 Jan 2006 15:04 MST"),
+					end.In(loc).Format("Mon 2 Jan 2006 15:04 MST"), runPD, runOurs)
+				runStart = time.Time{}
+			}
+		}
+		for t := from; t.Before(to); t = t.Add(time.Hour) {
+			a, b := pd(t), ours(t)
+			if a == b {
+				flush(t)
+				continue
+			}
+			total++
+			if !runStart.IsZero() && (a != runPD || b != runOurs) {
+				flush(t)
+			}
+			if runStart.IsZero() {
+				runStart, runPD, runOurs = t, a, b
+			}
+		}
+		flush(to)
+	}
+	return total, nil
 }
 
 // fetchPagerDuty reads what an import needs, page by page.

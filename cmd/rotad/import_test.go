@@ -1,19 +1,21 @@
 package main
 
 import (
-	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/rotahq/rota/importer/pagerdutytest"
 )
 
 // fakePagerDuty serves PagerDuty's REST API from recorded answers shaped
-// like the vendor's documented examples, and checks the API key.
-func fakePagerDuty(t *testing.T) *httptest.Server {
+// like the vendor's documented examples, /oncalls from its model of the
+// schedule's layers.
+func fakePagerDuty(t *testing.T) *pagerdutytest.Server {
 	t.Helper()
-	files := map[string]string{
+	srv := pagerdutytest.NewServer("pd-read-only-key", map[string]string{
 		"/users":                 "testdata/pagerduty/users.json",
 		"/teams":                 "testdata/pagerduty/teams.json",
 		"/teams/PQ9K7I8/members": "testdata/pagerduty/members-PQ9K7I8.json",
@@ -21,28 +23,7 @@ func fakePagerDuty(t *testing.T) *httptest.Server {
 		"/schedules/PI7DH85":     "../../importer/testdata/pagerduty/schedule.json",
 		"/escalation_policies":   "testdata/pagerduty/escalation_policies.json",
 		"/services":              "testdata/pagerduty/services.json",
-	}
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Header.Get("Authorization") != "Token token=pd-read-only-key" {
-			w.WriteHeader(http.StatusUnauthorized)
-			w.Write([]byte(`{"error":{"message":"Unauthorized","code":2006}}`))
-			return
-		}
-		f, ok := files[r.URL.Path]
-		if !ok {
-			http.NotFound(w, r)
-			return
-		}
-		if r.URL.Path == "/users" && !strings.Contains(r.URL.RawQuery, "contact_methods") {
-			t.Errorf("users listed without their contact methods: %s", r.URL.RawQuery)
-		}
-		b, err := os.ReadFile(f)
-		if err != nil {
-			t.Error(err)
-		}
-		w.Header().Set("Content-Type", "application/json")
-		w.Write(b)
-	}))
+	})
 	t.Cleanup(srv.Close)
 	return srv
 }
@@ -120,5 +101,43 @@ func TestImportPagerDuty(t *testing.T) {
 	}
 	if _, e, c := runCLI(t, "import", "nagios"); c != 2 || !strings.Contains(e, `unknown source "nagios"`) {
 		t.Errorf("an unknown source: %d %s", c, e)
+	}
+}
+
+// TestImportPagerDutyVerify: --verify asks PagerDuty's /oncalls who is on
+// call on the imported schedule for the next 90 days and compares with
+// rota hour by hour: a week before the spring-forward change, it finds no
+// difference but the hour the report names; a difference planted in
+// PagerDuty's answers is listed with both answers, and the exit status
+// says so.
+func TestImportPagerDutyVerify(t *testing.T) {
+	pd := fakePagerDuty(t)
+	dir := t.TempDir()
+	token := filepath.Join(dir, "token")
+	os.WriteFile(token, []byte("pd-read-only-key"), 0o600)
+	// From 22 March 2026, a week before the change.
+	from := "2026-03-22T12:00:00Z"
+	out := filepath.Join(dir, "rota.toml")
+	stdout, stderr, code := runCLI(t, "import", "pagerduty", "--api-url", pd.URL, "--token-file", token, "--out", out, "--verify", "--verify-from", from)
+	// The one hour the report names (the weekend layer's restriction
+	// across the change) is the one difference found.
+	if code != 1 || !strings.Contains(stdout, "payments-on-call from Mon 30 Mar 2026 09:00 CEST to Mon 30 Mar 2026 10:00 CEST: PagerDuty has chloe on call, rota dana") ||
+		!strings.Contains(stdout, "--verify: 1 hour of the next 90 days disagrees") {
+		t.Fatalf("--verify: %d\n%s%s", code, stdout, stderr)
+	}
+	// A planted difference: PagerDuty says bruno for a day in April.
+	planted := time.Date(2026, 4, 14, 0, 0, 0, 0, time.UTC)
+	pd.Plant = func(_ string, at time.Time, u string) string {
+		if !at.Before(planted) && at.Before(planted.Add(24*time.Hour)) {
+			return "PBRUNO"
+		}
+		return u
+	}
+	stdout, _, code = runCLI(t, "import", "pagerduty", "--api-url", pd.URL, "--token-file", token, "--out", out, "--verify", "--verify-from", from, "--days", "60")
+	if code != 1 || !strings.Contains(stdout, "PagerDuty has bruno on call, rota ") || !strings.Contains(stdout, "Tue 14 Apr 2026") {
+		t.Errorf("the planted difference: %d\n%s", code, stdout)
+	}
+	if _, e, c := runCLI(t, "import", "pagerduty", "--api-url", pd.URL, "--token-file", token, "--out", out, "--verify", "--days", "400"); c != 2 || !strings.Contains(e, "--days 400") {
+		t.Errorf("--days 400: %d %s", c, e)
 	}
 }
