@@ -174,6 +174,20 @@ func PagerDuty(x PagerDutyExport, now time.Time) *Result {
 	targets := map[string]string{} // schedule ID → rota target
 	for _, s := range x.Schedules {
 		rs, sched, fs := PagerDutySchedule(s, teamOf(s.Teams), people, now)
+		// Rotations and schedules share one namespace in rota: two
+		// schedules of one name (or a layer named like another schedule)
+		// are told apart.
+		renamed := map[string]string{}
+		for i := range rs {
+			n := unique("rotation", rs[i].Name)
+			renamed[rs[i].Name], rs[i].Name = n, n
+		}
+		if sched != nil {
+			sched.Name = unique("rotation", sched.Name)
+			for i, l := range sched.Layers {
+				sched.Layers[i] = renamed[l]
+			}
+		}
 		res.Rotations = append(res.Rotations, rs...)
 		res.Findings = append(res.Findings, fs...)
 		switch {

@@ -181,3 +181,36 @@ func TestPagerDutyScheduleOnCall(t *testing.T) {
 		t.Error("the planted difference was not found")
 	}
 }
+
+// TestPagerDutyNamesApart: two schedules named alike, one of them of
+// layers, and two people with one email name, come out with names of
+// their own, the layers and targets following.
+func TestPagerDutyNamesApart(t *testing.T) {
+	now := time.Date(2026, 12, 8, 12, 0, 0, 0, time.UTC)
+	one := pagerduty.Schedule{APIObject: pagerduty.APIObject{ID: "PS1"}, Name: "Primary", TimeZone: "Europe/Berlin",
+		ScheduleLayers: []pagerduty.ScheduleLayer{layer("Layer 1", "2026-01-06T10:00:00+01:00", 604800, "PALICE")}}
+	two := pagerduty.Schedule{APIObject: pagerduty.APIObject{ID: "PS2"}, Name: "primary", TimeZone: "Europe/Berlin",
+		ScheduleLayers: []pagerduty.ScheduleLayer{layer("Nights", "2026-01-06T10:00:00+01:00", 604800, "PBRUNO"), layer("Days", "2026-01-06T10:00:00+01:00", 604800, "PALICE")}}
+	ep := pagerduty.EscalationPolicy{APIObject: pagerduty.APIObject{ID: "PE"}, Name: "P", EscalationRules: []pagerduty.EscalationRule{{Delay: 5,
+		Targets: []pagerduty.APIObject{{ID: "PS1", Type: "schedule_reference"}, {ID: "PS2", Type: "schedule_reference"}}}}}
+	res := PagerDuty(PagerDutyExport{
+		Users: []pagerduty.User{{APIObject: pagerduty.APIObject{ID: "PALICE"}, Name: "Alice A", Email: "al@a.example", Timezone: "Europe/Berlin"},
+			{APIObject: pagerduty.APIObject{ID: "PBRUNO"}, Name: "Al B", Email: "al@b.example", Timezone: "Europe/Berlin"}},
+		Schedules: []pagerduty.Schedule{one, two}, Policies: []pagerduty.EscalationPolicy{ep}}, now)
+	var names []string
+	for _, r := range res.Rotations {
+		names = append(names, r.Name)
+	}
+	if got := strings.Join(names, " "); got != "primary primary-days primary-nights" {
+		t.Errorf("rotations: %s", got)
+	}
+	if len(res.Schedules) != 1 || res.Schedules[0].Name != "primary-2" || strings.Join(res.Schedules[0].Layers, " ") != "primary-days primary-nights" {
+		t.Errorf("schedules: %+v", res.Schedules)
+	}
+	if p := res.Policies[0].Steps[0].Targets; strings.Join(p, " ") != "rotation:primary schedule:primary-2" {
+		t.Errorf("targets: %v", p)
+	}
+	if res.People[0].Name != "al" || res.People[1].Name != "al-2" {
+		t.Errorf("people: %s, %s", res.People[0].Name, res.People[1].Name)
+	}
+}
