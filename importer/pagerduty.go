@@ -232,9 +232,12 @@ func pagerDutyRestrictions(rs []pagerduty.Restriction, object string) ([]string,
 			// Several days: the first to midnight, whole days between,
 			// the last from midnight. rota's windows keep the wall clock;
 			// PagerDuty counts the restriction's seconds.
+			full := []string{"Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"}
+			endDay := (day + int((from+dur)/(24*time.Hour))) % 7
 			findings = append(findings, Finding{Object: object,
-				Reason:  fmt.Sprintf("a restriction of %s from %s %s: across a daylight-saving change rota ends it on the wall clock, PagerDuty after %s, an hour apart that week", dur, days[day], clock(from), dur),
-				Nearest: "the windows written; rotad import --verify shows the hour"})
+				Reason: fmt.Sprintf("a restriction from %s %s for %d hours ends %s %s local time in rota; PagerDuty counts %d elapsed hours, so in a week the clocks change it ends an hour later or earlier (across a daylight-saving change rota keeps the wall clock)",
+					full[day], clock(from), int(dur/time.Hour), full[endDay], clock((from+dur)%(24*time.Hour)), int(dur/time.Hour)),
+				Nearest: "the windows written; rotad import --verify lists that hour"})
 			out = append(out, days[day]+" "+clock(from)+"-24:00")
 			left := dur - (24*time.Hour - from)
 			for d := (day + 1) % 7; left > 0; d = (d + 1) % 7 {

@@ -45,7 +45,11 @@ type Step struct {
 // KeyEnv, which the import names and the operator sets.
 type Service struct {
 	Name, Team, Policy, KeyEnv string
-	From                       string
+	// LowUrgency, when not nil, is written: an empty list keeps every
+	// severity paging at any hour, as PagerDuty's default urgency does
+	// (rota's default holds warnings and info for business hours).
+	LowUrgency *[]string
+	From       string
 }
 
 // Result is a whole imported configuration and its report.
@@ -125,13 +129,21 @@ func PagerDuty(x PagerDutyExport, now time.Time) *Result {
 			case "phone_contact_method", "phone_contact_method_reference":
 				p.Contacts = append(p.Contacts, Contact{"voice", phone})
 			default:
-				res.Findings = append(res.Findings, Finding{Object: object, Reason: fmt.Sprintf("contact method %s (%s) has no rota equivalent: left out", c.Type, c.Label),
+				res.Findings = append(res.Findings, Finding{Object: object, Reason: fmt.Sprintf("contact method %q (%s) has no rota equivalent: left out", strings.ReplaceAll(strings.TrimSuffix(strings.TrimSuffix(c.Type, "_reference"), "_contact_method"), "_", " "), c.Label),
 					Nearest: "a slack, webhook, sms, voice or email contact"})
 			}
 		}
 		if len(u.NotificationRules) > 0 {
-			res.Findings = append(res.Findings, Finding{Object: object, Reason: "notification rules (the order and delays of contact methods) are not imported: rota tries the contacts in the order written",
-				Nearest: "contacts' order and each contact's delay"})
+			res.Findings = append(res.Findings, Finding{Object: object, Reason: "notification rules (which contact method when) are not imported: rota reaches every contact at once unless a contact has a delay",
+				Nearest: "give later contacts a delay (contacts = [{ type = \"voice\", address = \"…\", delay = \"2m\" }])"})
+		}
+		pageable := false
+		for _, c := range p.Contacts {
+			pageable = pageable || c.Type == "sms" || c.Type == "voice"
+		}
+		if !pageable {
+			res.Findings = append(res.Findings, Finding{Object: object, Reason: "has no phone rota can page them on (email only reaches them with [smtp] set)",
+				Nearest: "an sms or voice contact, or slack"})
 		}
 		people[u.ID] = p.Name
 		res.People = append(res.People, p)
@@ -252,9 +264,21 @@ func PagerDuty(x PagerDutyExport, now time.Time) *Result {
 		}
 		svc := Service{Name: name, Team: team, Policy: pol, KeyEnv: "ROTA_KEY_" + strings.ToUpper(strings.ReplaceAll(name, "-", "_")),
 			From: fmt.Sprintf("PagerDuty service %s (%s)", s.Name, s.ID)}
-		if r := s.IncidentUrgencyRule; r != nil && (r.Type == "use_support_hours" || r.Urgency == "low" || r.Urgency == "severity_based") {
-			res.Findings = append(res.Findings, Finding{Object: object, Reason: fmt.Sprintf("urgency rule %s (%s) is not imported", r.Type, r.Urgency),
-				Nearest: `low_urgency = ["warning", "info"] (held outside the paged person's business hours)`})
+		switch r := s.IncidentUrgencyRule; {
+		case r == nil || r.Type == "constant" && r.Urgency == "high":
+			// High urgency always: every alert pages at any hour.
+			none := []string{}
+			svc.LowUrgency = &none
+		case r.Type == "use_support_hours":
+			res.Findings = append(res.Findings, Finding{Object: object, Reason: "its urgency follows the service's support hours, which rota does not have: it holds low-urgency alerts until the paged person's own business hours",
+				Nearest: `low_urgency = ["warning", "info"] (rota's default, written) and each person's business_hours`})
+		default:
+			urgency := r.Urgency
+			if urgency == "" {
+				urgency = r.Type
+			}
+			res.Findings = append(res.Findings, Finding{Object: object, Reason: fmt.Sprintf("its urgency is %q: rota decides urgency by severity", urgency),
+				Nearest: `low_urgency = ["warning", "info"] (rota's default, written)`})
 		}
 		if s.AlertGrouping != "" || s.AlertGroupingParameters != nil {
 			res.Findings = append(res.Findings, Finding{Object: object, Reason: "alert grouping settings are not imported", Nearest: "group_window or group_by"})
@@ -262,6 +286,35 @@ func PagerDuty(x PagerDutyExport, now time.Time) *Result {
 		res.Findings = append(res.Findings, Finding{Object: object, Reason: "its integration keys stay in PagerDuty: rota reads its own key from " + svc.KeyEnv,
 			Nearest: "set " + svc.KeyEnv + ", then change each sender's URL (docs/MIGRATING.md)"})
 		res.Services = append(res.Services, svc)
+	}
+	// rota puts every rotation, schedule and service in a team: what
+	// PagerDuty left teamless goes to one team of everyone imported.
+	orphan := ""
+	adopt := func(team *string, what string) {
+		if *team != "" {
+			return
+		}
+		if orphan == "" {
+			orphan = unique("team", "imported")
+			t := Team{Name: orphan, From: "rotad import: what PagerDuty had in no team"}
+			for _, p := range res.People {
+				t.Members = append(t.Members, p.Name)
+			}
+			t.Timezone = tz(t.Members)
+			res.Teams = append(res.Teams, t)
+		}
+		*team = orphan
+		res.Findings = append(res.Findings, Finding{Object: what, Reason: "is in no PagerDuty team: put in team " + orphan + ", of everyone imported",
+			Nearest: "team (and the team's members and managers)"})
+	}
+	for i := range res.Rotations {
+		adopt(&res.Rotations[i].Team, "rotation "+res.Rotations[i].Name)
+	}
+	for i := range res.Schedules {
+		adopt(&res.Schedules[i].Team, "schedule "+res.Schedules[i].Name)
+	}
+	for i := range res.Services {
+		adopt(&res.Services[i].Team, "service "+res.Services[i].Name)
 	}
 	return res
 }
@@ -317,7 +370,11 @@ func (r *Result) TOML() string {
 		if s.Team != "" {
 			fmt.Fprintf(&b, "team = %q\n", s.Team)
 		}
-		fmt.Fprintf(&b, "escalation_policy = %q\nintegration_keys = [{ env = %q }]\n\n", s.Policy, s.KeyEnv)
+		fmt.Fprintf(&b, "escalation_policy = %q\nintegration_keys = [{ env = %q }]\n", s.Policy, s.KeyEnv)
+		if s.LowUrgency != nil {
+			fmt.Fprintf(&b, "low_urgency = %s # PagerDuty's high urgency: every alert pages at any hour\n", tomlList(*s.LowUrgency))
+		}
+		b.WriteString("\n")
 	}
 	return b.String()
 }
@@ -330,8 +387,16 @@ func (r *Result) Report() string {
 	}
 	sort.Strings(lines)
 	var b strings.Builder
-	fmt.Fprintf(&b, "rotad import from %s: %d people, %d teams, %d rotations, %d schedules, %d escalation policies, %d services; %d findings.\n",
-		r.Source, len(r.People), len(r.Teams), len(r.Rotations), len(r.Schedules), len(r.Policies), len(r.Services), len(lines))
+	n := func(k int, one, many string) string {
+		if k == 1 {
+			return "1 " + one
+		}
+		return fmt.Sprintf("%d %s", k, many)
+	}
+	fmt.Fprintf(&b, "rotad import from %s: %s, %s, %s, %s, %s, %s; %s (what did not carry over as it was, and the nearest rota setting).\n",
+		r.Source, n(len(r.People), "person", "people"), n(len(r.Teams), "team", "teams"), n(len(r.Rotations), "rotation", "rotations"),
+		n(len(r.Schedules), "schedule", "schedules"), n(len(r.Policies), "escalation policy", "escalation policies"), n(len(r.Services), "service", "services"),
+		n(len(lines), "finding", "findings"))
 	for _, l := range lines {
 		b.WriteString("- " + l + "\n")
 	}

@@ -52,7 +52,7 @@ func TestPagerDutyLayers(t *testing.T) {
 		{"a daily restriction", days, `shift = "1d"|handoff = "08:00"|active = ["daily 08:00-20:00"]`, nil},
 		{"overnight", nights, `members = ["dana", "bruno"]|handoff = "20:00"|active = ["daily 20:00-08:00"]`, nil},
 		{"a weekly restriction over days", workweek, `active = ["mon 09:00-24:00", "tue 00:00-24:00", "wed 00:00-24:00", "thu 00:00-24:00", "fri 00:00-17:00"]`,
-			[]string{"across a daylight-saving change rota ends it on the wall clock"}},
+			[]string{"in a week the clocks change it ends an hour later or earlier"}},
 		{"a layer begun after its virtual start", later, `members = ["bruno", "chloe", "alice"]|start = 2026-02-03|handoff = "tuesday 10:00"`, nil},
 		{"half-day turns", halfDays, "", []string{`turns of 12h0m0s: rota's shifts are whole days`}},
 		{"someone not imported", stranger, `members = ["alice"]`, []string{"user  (PZED) was not imported"}},
@@ -117,7 +117,7 @@ func TestPagerDutyScheduleOnCall(t *testing.T) {
 	// The weekend restriction (Saturday 09:00 for 48 hours) is the one
 	// thing said: across the spring-forward change PagerDuty ends it an
 	// hour later than rota's wall-clock windows.
-	if len(fs) != 1 || !strings.Contains(fs[0].String(), "across a daylight-saving change") || sched == nil || len(rs) != len(s.ScheduleLayers) {
+	if len(fs) != 1 || !strings.Contains(fs[0].String(), "in a week the clocks change") || sched == nil || len(rs) != len(s.ScheduleLayers) {
 		t.Fatalf("rotations %+v, schedule %+v, findings %v", rs, sched, fs)
 	}
 	var cfg strings.Builder
@@ -212,5 +212,43 @@ func TestPagerDutyNamesApart(t *testing.T) {
 	}
 	if res.People[0].Name != "al" || res.People[1].Name != "al-2" {
 		t.Errorf("people: %s, %s", res.People[0].Name, res.People[1].Name)
+	}
+}
+
+// TestPagerDutyUrgency: a service of PagerDuty's default urgency (high,
+// always) keeps every severity paging at any hour in rota (its default
+// would hold warnings for business hours); one following support hours
+// keeps rota's default and is reported. Both load.
+func TestPagerDutyUrgency(t *testing.T) {
+	now := time.Date(2026, 12, 8, 12, 0, 0, 0, time.UTC)
+	sched := pagerduty.Schedule{APIObject: pagerduty.APIObject{ID: "PS1"}, Name: "Primary", TimeZone: "Europe/Berlin",
+		ScheduleLayers: []pagerduty.ScheduleLayer{layer("Layer 1", "2026-01-06T10:00:00+01:00", 604800, "PALICE")}}
+	ep := pagerduty.EscalationPolicy{APIObject: pagerduty.APIObject{ID: "PE"}, Name: "P", EscalationRules: []pagerduty.EscalationRule{{Delay: 5,
+		Targets: []pagerduty.APIObject{{ID: "PS1", Type: "schedule_reference"}}}}}
+	svc := func(id, name string, rule *pagerduty.IncidentUrgencyRule) pagerduty.Service {
+		return pagerduty.Service{APIObject: pagerduty.APIObject{ID: id}, Name: name, EscalationPolicy: pagerduty.EscalationPolicy{APIObject: pagerduty.APIObject{ID: "PE"}},
+			IncidentUrgencyRule: rule}
+	}
+	res := PagerDuty(PagerDutyExport{
+		Users:     []pagerduty.User{{APIObject: pagerduty.APIObject{ID: "PALICE"}, Name: "Alice", Email: "alice@example.com", Timezone: "Europe/Berlin"}},
+		Schedules: []pagerduty.Schedule{sched}, Policies: []pagerduty.EscalationPolicy{ep},
+		Services: []pagerduty.Service{svc("S1", "Always", &pagerduty.IncidentUrgencyRule{Type: "constant", Urgency: "high"}), svc("S2", "Default", nil),
+			svc("S3", "Support hours", &pagerduty.IncidentUrgencyRule{Type: "use_support_hours"})}}, now)
+	text := res.TOML()
+	if strings.Count(text, "low_urgency = []") != 2 {
+		t.Errorf("the always-high services do not keep warnings paging:\n%s", text)
+	}
+	if !strings.Contains(res.Report(), `service "Support hours" (S3): its urgency follows the service's support hours`) {
+		t.Errorf("report:\n%s", res.Report())
+	}
+	c, err := config.Parse("u.toml", []byte(text), t.TempDir(), func(string) (string, bool) { return "", false })
+	if err != nil {
+		t.Fatalf("%v\n%s", err, text)
+	}
+	if s := c.Org.Service("always"); s == nil || s.IsLowUrgency("warning") {
+		t.Errorf("always: warnings are low urgency: %+v", s)
+	}
+	if s := c.Org.Service("support-hours"); s == nil || !s.IsLowUrgency("warning") {
+		t.Errorf("support-hours: warnings page at night")
 	}
 }

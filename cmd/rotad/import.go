@@ -46,19 +46,28 @@ func importPagerDuty(args []string, stdout, stderr io.Writer) error {
 	fromDir := fs.String("from-dir", "", "read a saved export ("+pdExportFile+", written by --save-dir) instead of the API")
 	saveDir := fs.String("save-dir", "", "also save what the API returned here, as "+pdExportFile)
 	out := fs.String("out", "rota-imported.toml", "where to write the configuration")
-	reportPath := fs.String("report", "", "where to write the report (default: the configuration's name + .report.txt)")
+	reportPath := fs.String("report", "", "where to write the report (default: --out with its extension replaced by .report.txt)")
 	verify := fs.Bool("verify", false, "then ask PagerDuty who is on call on each schedule (its /oncalls) and compare with rota, hour by hour; exit 1 on any difference")
 	days := fs.Int("days", 90, "how many days ahead --verify compares (1 to 90)")
-	verifyFrom := fs.String("verify-from", "", "the first instant --verify compares, a date or RFC 3339 time (default: now)")
+	verifyFrom := fs.String("verify-from", "", "the first instant --verify compares: an RFC 3339 time, or a date (midnight UTC); now by default")
+	verifyConfig := fs.String("verify-config", "", "compare PagerDuty with this configuration (the one you edited) instead of writing a new one; needs the API key")
 	fs.Usage = func() {
-		fmt.Fprint(stderr, `Usage: rotad import pagerduty [--api-url URL] [--token-env VAR | --token-file FILE] [--from-dir DIR] [--save-dir DIR] [--out FILE] [--report FILE]
+		fmt.Fprint(stderr, `Usage: rotad import pagerduty [--api-url URL] [--token-env VAR | --token-file FILE] [--from-dir DIR] [--save-dir DIR]
+         [--out FILE] [--report FILE] [--verify [--days N] [--verify-from TIME]] [--verify-config FILE]
 
 Reads PagerDuty's users (with contact methods), teams, schedules (with layers and
 restrictions), escalation policies and services, and writes a rota configuration
-that check-config accepts, each section naming what it came from, and a report:
-one line per object that did not carry over as it was, with the reason and the
-nearest rota setting. Integration keys stay in PagerDuty: each service reads its
-rota key from the environment variable the configuration names.
+(--out, overwritten), each section naming what it came from, and a report: one
+line per object that did not carry over as it was, with the reason and the
+nearest rota setting. Each service reads its rota integration key from the
+environment variable the configuration names: check-config accepts the file
+once those are set (the service's current PagerDuty key will do).
+
+--verify then asks PagerDuty who is on call on each schedule (GET /oncalls) and
+compares with rota, hour by hour; --verify-config compares with a configuration
+you have edited since, writing nothing. Both need the API key. Exit status: 0
+when they agree, 1 when an hour differs or PagerDuty cannot be read, 2 for a
+usage error. EU accounts: --api-url https://api.eu.pagerduty.com.
 
 Flags:
 `)
@@ -81,7 +90,7 @@ Flags:
 		}
 		token = strings.TrimSpace(string(b))
 	}
-	if token == "" && (*fromDir == "" || *verify) {
+	if token == "" && (*fromDir == "" || *verify || *verifyConfig != "") {
 		fmt.Fprintf(stderr, "rotad import pagerduty: no API key: set %s (or --token-file) to a read-only REST API key\n", *tokenEnv)
 		return exitError{2}
 	}
@@ -114,6 +123,13 @@ Flags:
 		}
 	}
 	res := importer.PagerDuty(x, now())
+	if *verifyConfig != "" {
+		cfg, err := loadConfig(*verifyConfig, stderr)
+		if err != nil {
+			return err
+		}
+		return verifyAndSay(ctx, client, res, cfg, *verifyFrom, *days, *apiURL, stdout, stderr)
+	}
 	text := res.TOML()
 	// What is written must load: the configuration's own checks, with
 	// no integration key set yet.
@@ -134,32 +150,46 @@ Flags:
 		return err
 	}
 	fmt.Fprint(stdout, report)
-	fmt.Fprintf(stdout, "\nWrote %s (check-config accepts it) and the report above to %s.\n", *out, rp)
+	fmt.Fprintf(stdout, "\nWrote %s and the report above to %s. check-config accepts it once the services' ROTA_KEY_* variables are set.\n", *out, rp)
 	if !*verify {
-		fmt.Fprintf(stdout, "Next: rotad import pagerduty --verify, then run rota beside PagerDuty (docs/MIGRATING.md).\n")
+		fmt.Fprintf(stdout, "Next: read the report, then compare with PagerDuty: rotad import pagerduty --verify-config %s (docs/MIGRATING.md).\n", *out)
 		return nil
 	}
+	return verifyAndSay(ctx, client, res, cfg, *verifyFrom, *days, *apiURL, stdout, stderr)
+}
+
+// verifyAndSay runs verifyPagerDuty against cfg and says what it found;
+// an hour that differs is exit status 1.
+func verifyAndSay(ctx context.Context, client *pagerduty.Client, res *importer.Result, cfg *config.Config, verifyFrom string, days int, apiURL string, stdout, stderr io.Writer) error {
 	from := now().Truncate(time.Hour)
-	if *verifyFrom != "" {
-		if from, err = parseDay(*verifyFrom); err != nil {
+	if verifyFrom != "" {
+		var err error
+		if from, err = parseDay(verifyFrom); err != nil {
 			fmt.Fprintf(stderr, "rotad import pagerduty: --verify-from: %v\n", err)
 			return exitError{2}
 		}
 	}
-	n, err := verifyPagerDuty(ctx, client, res, scheduler.NewRoster(cfg.Org, nil), from, from.AddDate(0, 0, *days), stdout)
+	roster := scheduler.NewRoster(cfg.Org, nil)
+	for _, name := range res.OnCallOf {
+		if cfg.Org.Rotation(name) == nil {
+			fmt.Fprintf(stderr, "rotad import pagerduty: the configuration has no rotation or schedule %q, which the import makes of a PagerDuty schedule: keep the imported names to compare\n", name)
+			return exitError{2}
+		}
+	}
+	n, err := verifyPagerDuty(ctx, client, res, roster, from, from.AddDate(0, 0, days), stdout)
 	if err != nil {
-		fmt.Fprintf(stderr, "rotad import pagerduty --verify: reading %s: %v\n", *apiURL, err)
+		fmt.Fprintf(stderr, "rotad import pagerduty --verify: reading %s: %v\n", apiURL, err)
 		return exitError{1}
 	}
 	if n > 0 {
-		hours := fmt.Sprintf("%d hours of the next %d days disagree", n, *days)
+		hours := fmt.Sprintf("%d hours of the next %d days disagree", n, days)
 		if n == 1 {
-			hours = fmt.Sprintf("1 hour of the next %d days disagrees", *days)
+			hours = fmt.Sprintf("1 hour of the next %d days disagrees", days)
 		}
-		fmt.Fprintf(stdout, "\n--verify: %s (listed above): fix rota.toml or PagerDuty before switching.\n", hours)
+		fmt.Fprintf(stdout, "\n--verify: %s (listed above): fix the configuration or PagerDuty before switching.\n", hours)
 		return exitError{1}
 	}
-	fmt.Fprintf(stdout, "\n--verify: PagerDuty and rota agree on who is on call on every schedule, every hour of the next %d days.\n", *days)
+	fmt.Fprintf(stdout, "\n--verify: PagerDuty and rota agree on who is on call on every schedule, every hour of the next %d days.\n", days)
 	return nil
 }
 

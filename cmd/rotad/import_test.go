@@ -65,13 +65,14 @@ func TestImportPagerDuty(t *testing.T) {
 		}
 	}
 	for _, want := range []string{
-		`contact method push_notification_contact_method (iPhone) has no rota equivalent`,
+		`contact method "push notification" (iPhone) has no rota equivalent`,
 		`escalation policy "Legacy" (PLEGACY): step 1's target schedule_reference Old schedule (PGONE) was not imported`,
 		`service "Old batch" (PSVC2): its escalation policy was not imported: the service is left out`,
-		`service "Payments API" (PSVC1): urgency rule use_support_hours () is not imported; nearest in rota: low_urgency`,
+		`service "Payments API" (PSVC1): its urgency follows the service's support hours`,
 		`rota reads its own key from ROTA_KEY_PAYMENTS_API`,
 		`notification rules`,
-		`across a daylight-saving change`,
+		`in a week the clocks change`,
+		`user "Chloe Dubois" (PCHLOE): has no phone rota can page them on`,
 	} {
 		if !strings.Contains(stdout, want) {
 			t.Errorf("the report lacks %q:\n%s", want, stdout)
@@ -136,6 +137,19 @@ func TestImportPagerDutyVerify(t *testing.T) {
 	stdout, _, code = runCLI(t, "import", "pagerduty", "--api-url", pd.URL, "--token-file", token, "--out", out, "--verify", "--verify-from", from, "--days", "60")
 	if code != 1 || !strings.Contains(stdout, "PagerDuty has bruno on call, rota ") || !strings.Contains(stdout, "Tue 14 Apr 2026") {
 		t.Errorf("the planted difference: %d\n%s", code, stdout)
+	}
+	// --verify-config compares with the configuration as edited since,
+	// and writes nothing: a rotation turned by one disagrees everywhere.
+	pd.Plant = nil
+	cfg, _ := os.ReadFile(out)
+	edited := strings.Replace(string(cfg), `members = ["alice", "bruno", "chloe"]`, `members = ["bruno", "chloe", "alice"]`, 1)
+	os.WriteFile(out, []byte(edited), 0o644)
+	stdout, stderr, code = runCLI(t, "import", "pagerduty", "--api-url", pd.URL, "--token-file", token, "--verify-config", out, "--verify-from", from, "--days", "14")
+	if code != 1 || !strings.Contains(stdout, "PagerDuty has alice on call, rota bruno") {
+		t.Errorf("--verify-config with an edited rotation: %d\n%s%s", code, stdout, stderr)
+	}
+	if now, _ := os.ReadFile(out); string(now) != edited {
+		t.Error("--verify-config rewrote the configuration")
 	}
 	if _, e, c := runCLI(t, "import", "pagerduty", "--api-url", pd.URL, "--token-file", token, "--out", out, "--verify", "--days", "400"); c != 2 || !strings.Contains(e, "--days 400") {
 		t.Errorf("--days 400: %d %s", c, e)

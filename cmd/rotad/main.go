@@ -53,8 +53,10 @@ Usage:
         what people would have carried with the proposed configuration, beside what happened and paging everything at once
   rotad export-alerts --config FILE [--from DATE] [--to DATE] [--out FILE.jsonl]
         write recorded alerts, deploys, overrides and pages as the JSONL replay reads
-  rotad import pagerduty [--api-url URL] [--token-env VAR] [--from-dir DIR] [--save-dir DIR] [--out FILE]
-        write a rota configuration from PagerDuty's users, teams, schedules, policies and services, and a report of what did not carry over
+  rotad import pagerduty [--api-url URL] [--token-env VAR | --token-file FILE] [--from-dir DIR] [--save-dir DIR] [--out FILE] [--report FILE]
+                        [--verify] [--verify-config FILE] [--days N] [--verify-from TIME]
+        write a rota configuration from PagerDuty's users, teams, schedules, policies and services, and a report of what did not carry
+        over; --verify (or --verify-config FILE) compares who is on call with PagerDuty's /oncalls, hour by hour
   rotad migrate-db --from sqlite:PATH --to postgres://USER@HOST/DB
         copy everything into an empty PostgreSQL database (password in PGPASSWORD), checked by counts and a read-back
   rotad version
