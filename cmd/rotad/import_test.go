@@ -112,6 +112,7 @@ func TestImportPagerDuty(t *testing.T) {
 // PagerDuty's answers is listed with both answers, and the exit status
 // says so.
 func TestImportPagerDutyVerify(t *testing.T) {
+	t.Parallel() // it changes nothing of the process's
 	pd := fakePagerDuty(t)
 	dir := t.TempDir()
 	token := filepath.Join(dir, "token")
@@ -128,19 +129,19 @@ func TestImportPagerDutyVerify(t *testing.T) {
 	}
 	// A planted difference: PagerDuty says bruno for a day in April.
 	planted := time.Date(2026, 4, 14, 0, 0, 0, 0, time.UTC)
-	pd.Plant = func(_ string, at time.Time, u string) string {
+	pd.Plant(func(_ string, at time.Time, u string) string {
 		if !at.Before(planted) && at.Before(planted.Add(24*time.Hour)) {
 			return "PBRUNO"
 		}
 		return u
-	}
+	})
 	stdout, _, code = runCLI(t, "import", "pagerduty", "--api-url", pd.URL, "--token-file", token, "--out", out, "--verify", "--verify-from", from, "--days", "60")
 	if code != 1 || !strings.Contains(stdout, "PagerDuty has bruno on call, rota ") || !strings.Contains(stdout, "Tue 14 Apr 2026") {
 		t.Errorf("the planted difference: %d\n%s", code, stdout)
 	}
 	// --verify-config compares with the configuration as edited since,
 	// and writes nothing: a rotation turned by one disagrees everywhere.
-	pd.Plant = nil
+	pd.Plant(nil)
 	cfg, _ := os.ReadFile(out)
 	edited := strings.Replace(string(cfg), `members = ["alice", "bruno", "chloe"]`, `members = ["bruno", "chloe", "alice"]`, 1)
 	os.WriteFile(out, []byte(edited), 0o644)
