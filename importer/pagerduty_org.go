@@ -2,7 +2,6 @@ package importer
 
 import (
 	"fmt"
-	"sort"
 	"strings"
 	"time"
 
@@ -251,7 +250,8 @@ func PagerDuty(x PagerDutyExport, now time.Time) *Result {
 		object := fmt.Sprintf("service %q (%s)", s.Name, s.ID)
 		pol, ok := policies[s.EscalationPolicy.ID]
 		if !ok {
-			res.Findings = append(res.Findings, Finding{Object: object, Reason: "its escalation policy was not imported: the service is left out", Nearest: "escalation_policy"})
+			res.Findings = append(res.Findings, Finding{Object: object, Reason: fmt.Sprintf("its escalation policy %s (%s) was not imported (see above): the service is left out",
+				s.EscalationPolicy.Summary, s.EscalationPolicy.ID), Nearest: "escalation_policy, once a policy pages someone"})
 			continue
 		}
 		name := unique("service", Slug(s.Name))
@@ -379,26 +379,39 @@ func (r *Result) TOML() string {
 	return b.String()
 }
 
-// Report is the findings, one line each, sorted by object.
+// Report is the findings grouped by object, objects in the order the
+// import met them (people, teams, schedules, policies, services), so that
+// what caused a later finding (a schedule left out, then the policy step
+// that paged it) reads first.
 func (r *Result) Report() string {
-	lines := make([]string, len(r.Findings))
-	for i, f := range r.Findings {
-		lines[i] = f.String()
+	var objects []string
+	byObject := map[string][]Finding{}
+	for _, f := range r.Findings {
+		if _, ok := byObject[f.Object]; !ok {
+			objects = append(objects, f.Object)
+		}
+		byObject[f.Object] = append(byObject[f.Object], f)
 	}
-	sort.Strings(lines)
-	var b strings.Builder
 	n := func(k int, one, many string) string {
 		if k == 1 {
 			return "1 " + one
 		}
 		return fmt.Sprintf("%d %s", k, many)
 	}
+	var b strings.Builder
 	fmt.Fprintf(&b, "rotad import from %s: %s, %s, %s, %s, %s, %s; %s (what did not carry over as it was, and the nearest rota setting).\n",
 		r.Source, n(len(r.People), "person", "people"), n(len(r.Teams), "team", "teams"), n(len(r.Rotations), "rotation", "rotations"),
 		n(len(r.Schedules), "schedule", "schedules"), n(len(r.Policies), "escalation policy", "escalation policies"), n(len(r.Services), "service", "services"),
-		n(len(lines), "finding", "findings"))
-	for _, l := range lines {
-		b.WriteString("- " + l + "\n")
+		n(len(r.Findings), "finding", "findings"))
+	for _, o := range objects {
+		fmt.Fprintf(&b, "\n%s:\n", o)
+		for _, f := range byObject[o] {
+			line := "  - " + f.Reason
+			if f.Nearest != "" {
+				line += "\n    nearest in rota: " + f.Nearest
+			}
+			b.WriteString(line + "\n")
+		}
 	}
 	return b.String()
 }

@@ -238,7 +238,7 @@ func TestPagerDutyUrgency(t *testing.T) {
 	if strings.Count(text, "low_urgency = []") != 2 {
 		t.Errorf("the always-high services do not keep warnings paging:\n%s", text)
 	}
-	if !strings.Contains(res.Report(), `service "Support hours" (S3): its urgency follows the service's support hours`) {
+	if !strings.Contains(res.Report(), "service \"Support hours\" (S3):\n  - its urgency follows the service's support hours") {
 		t.Errorf("report:\n%s", res.Report())
 	}
 	c, err := config.Parse("u.toml", []byte(text), t.TempDir(), func(string) (string, bool) { return "", false })

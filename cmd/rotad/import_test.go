@@ -47,6 +47,7 @@ func TestImportPagerDuty(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("import: %d\n%s%s", code, stdout, stderr)
 	}
+	t.Logf("rotad import pagerduty said:\n%s", stdout)
 	cfg, err := os.ReadFile(out)
 	if err != nil {
 		t.Fatal(err)
@@ -66,17 +67,22 @@ func TestImportPagerDuty(t *testing.T) {
 	}
 	for _, want := range []string{
 		`contact method "push notification" (iPhone) has no rota equivalent`,
-		`escalation policy "Legacy" (PLEGACY): step 1's target schedule_reference Old schedule (PGONE) was not imported`,
-		`service "Old batch" (PSVC2): its escalation policy was not imported: the service is left out`,
-		`service "Payments API" (PSVC1): its urgency follows the service's support hours`,
+		"escalation policy \"Legacy\" (PLEGACY):\n  - step 1's target schedule_reference Old schedule (PGONE) was not imported",
+		"service \"Old batch\" (PSVC2):\n  - its escalation policy Legacy (PLEGACY) was not imported (see above): the service is left out",
+		"service \"Payments API\" (PSVC1):\n  - its urgency follows the service's support hours",
 		`rota reads its own key from ROTA_KEY_PAYMENTS_API`,
 		`notification rules`,
 		`in a week the clocks change`,
-		`user "Chloe Dubois" (PCHLOE): has no phone rota can page them on`,
+		"user \"Chloe Dubois\" (PCHLOE):\n  - has no phone rota can page them on",
 	} {
 		if !strings.Contains(stdout, want) {
 			t.Errorf("the report lacks %q:\n%s", want, stdout)
 		}
+	}
+	// Causes read before their effects: the policy left out before the
+	// service that used it.
+	if strings.Index(stdout, `escalation policy "Legacy"`) > strings.Index(stdout, `service "Old batch"`) {
+		t.Errorf("the service left out reads before the policy that caused it:\n%s", stdout)
 	}
 	report, _ := os.ReadFile(filepath.Join(dir, "rota.report.txt"))
 	if string(report) == "" || !strings.HasPrefix(stdout, string(report)) {
